@@ -1,0 +1,39 @@
+# Two commands do all the set-up: `make forecast` and `make test`.
+PYTHON_VERSION := $(shell cat .python-version)
+PY ?= $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || (command -v pyenv >/dev/null && echo "$$(pyenv root)/versions/$$(pyenv latest $(PYTHON_VERSION) 2>/dev/null)/bin/python") || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp depends on pyproject.toml: a changed pyproject makes the venv stale and it is rebuilt.
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+MONTH ?=
+
+.PHONY: forecast test test-fast bench data clean venv
+
+$(STAMP): pyproject.toml .python-version
+	@echo ">> creating $(VENV) with $(PY)"
+	rm -rf $(VENV)
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+forecast: $(STAMP)
+	$(BIN)/forecast run $(if $(MONTH),--month $(MONTH),)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --workload S --repeat 3
+
+data: $(STAMP)
+	$(BIN)/python scripts/build_default_data.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,291 @@
+"""The signal catalog: which allies and signals a panel holds, and how to read each signal.
+
+The catalog is a TOML file (``signals.toml``) with an ``[allies]`` table, an optional
+``[event_log]`` table and one ``[signals.NAME]`` table per signal. See ``docs/data-contract.md``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Mapping
+
+from forecast.errors import InputError
+
+__all__ = ["Catalog", "SignalSpec", "read_catalog", "ROLES", "FAMILIES", "FREQUENCIES"]
+
+Role = Literal["indicator", "driver", "outcome"]
+Family = Literal["poisson", "negbin", "normal", "bernoulli"]
+Frequency = Literal["monthly", "quarterly", "annual"]
+
+ROLES: tuple[str, ...] = ("indicator", "driver", "outcome")
+FAMILIES: tuple[str, ...] = ("poisson", "negbin", "normal", "bernoulli")
+FREQUENCIES: tuple[str, ...] = ("monthly", "quarterly", "annual")
+COUNT_FAMILIES: tuple[str, ...] = ("poisson", "negbin")
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """How one signal is read and what it means.
+
+    Attributes
+    ----------
+    name
+        Signal name, as used in the observations' ``signal`` column.
+    role
+        ``indicator`` (reflects credibility), ``driver`` (U.S. action that moves it) or
+        ``outcome`` (hedging, the forecast target).
+    family
+        Observation family: ``poisson``, ``negbin``, ``normal`` or ``bernoulli``.
+    frequency
+        ``monthly``, ``quarterly`` or ``annual``; coarser values measure the period's average
+        latent credibility.
+    sign
+        Expected direction against credibility: ``1`` or ``-1`` fixes the latent's orientation,
+        ``0`` leaves the loading free (disputed meaning).
+    """
+
+    name: str
+    role: Role
+    family: Family
+    frequency: Frequency
+    sign: int
+    unit: str = ""
+    description: str = ""
+    events: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def is_count(self) -> bool:
+        """Whether values must be non-negative integers."""
+        return self.family in COUNT_FAMILIES
+
+    @property
+    def pandas_freq(self) -> str:
+        """The pandas period frequency code of the signal's periods."""
+        return {"monthly": "M", "quarterly": "Q", "annual": "Y"}[self.frequency]
+
+    def to_toml_table(self) -> dict[str, object]:
+        """The signal as a TOML table (inverse of parsing)."""
+        table: dict[str, object] = {
+            "role": self.role,
+            "family": self.family,
+            "frequency": self.frequency,
+            "sign": self.sign,
+            "unit": self.unit,
+            "description": self.description,
+        }
+        if self.events:
+            table["events"] = list(self.events)
+        if self.source:
+            table["source"] = self.source
+        return table
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Allies and signals of a panel.
+
+    Examples
+    --------
+    >>> cat = Catalog.from_dict({
+    ...     "allies": {"JPN": "Japan"},
+    ...     "signals": {
+    ...         "exercises": {"role": "indicator", "family": "poisson", "frequency": "monthly", "sign": 1},
+    ...         "hedging": {"role": "outcome", "family": "negbin", "frequency": "monthly", "sign": -1},
+    ...     },
+    ... })
+    >>> cat.outcome.name
+    'hedging'
+    """
+
+    allies: Mapping[str, str]
+    signals: Mapping[str, SignalSpec]
+    event_log_start: str | None = None
+    path: str | None = field(default=None, compare=False)
+
+    # ------------------------------------------------------------------ views
+    def by_role(self, role: str) -> list[SignalSpec]:
+        """Signals of one role, in catalog order."""
+        return [s for s in self.signals.values() if s.role == role]
+
+    @property
+    def indicators(self) -> list[SignalSpec]:
+        return self.by_role("indicator")
+
+    @property
+    def drivers(self) -> list[SignalSpec]:
+        return self.by_role("driver")
+
+    @property
+    def outcome(self) -> SignalSpec:
+        return self.by_role("outcome")[0]
+
+    @property
+    def event_types(self) -> dict[str, str]:
+        """Event type → signal it is counted into."""
+        return {e: s.name for s in self.signals.values() for e in s.events}
+
+    # ------------------------------------------------------------------ (de)serialisation
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object], *, path: str | None = None) -> "Catalog":
+        """Parse and validate a catalog given as a dict (as read from TOML)."""
+        file = path or "<catalog>"
+        if not isinstance(raw, Mapping):
+            raise InputError("the catalog must be a TOML table", file=file)
+        allies_raw = raw.get("allies")
+        if not isinstance(allies_raw, Mapping) or not allies_raw:
+            raise InputError(
+                "the catalog needs a non-empty [allies] table of CODE = \"Name\"",
+                file=file, column="allies",
+            )
+        allies: dict[str, str] = {}
+        for code, name in allies_raw.items():
+            if not isinstance(name, str) or not str(code).strip():
+                raise InputError("ally entries must be CODE = \"Name\"", file=file,
+                                 column="allies", value=code)
+            allies[str(code)] = name
+        signals_raw = raw.get("signals")
+        if not isinstance(signals_raw, Mapping) or not signals_raw:
+            raise InputError("the catalog needs at least one [signals.NAME] table",
+                             file=file, column="signals")
+        signals: dict[str, SignalSpec] = {}
+        for name, table in signals_raw.items():
+            signals[name] = _parse_signal(str(name), table, file)
+        event_log = raw.get("event_log", {}) or {}
+        if not isinstance(event_log, Mapping):
+            raise InputError("[event_log] must be a table", file=file, column="event_log")
+        start = event_log.get("start")
+        if start is not None:
+            start = str(start)
+            _check_month(start, file, "event_log.start")
+        cat = cls(allies=allies, signals=signals, event_log_start=start, path=path)
+        cat._check_structure(file)
+        return cat
+
+    def to_dict(self) -> dict[str, object]:
+        """The catalog as a TOML-ready dict (inverse of :meth:`from_dict`)."""
+        out: dict[str, object] = {"allies": dict(self.allies)}
+        if self.event_log_start:
+            out["event_log"] = {"start": self.event_log_start}
+        out["signals"] = {n: s.to_toml_table() for n, s in self.signals.items()}
+        return out
+
+    def to_toml(self) -> str:
+        """Serialise as TOML text (stable order, so equal catalogs give equal text)."""
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+    def _check_structure(self, file: str) -> None:
+        outcomes = self.by_role("outcome")
+        if len(outcomes) != 1:
+            raise InputError(
+                f"the catalog must declare exactly one signal with role = \"outcome\" "
+                f"(the hedging series to forecast); found {len(outcomes)}",
+                file=file, column="role",
+            )
+        if not self.indicators:
+            raise InputError("the catalog declares no indicator signal", file=file, column="role")
+        if not any(s.sign != 0 for s in self.indicators):
+            raise InputError(
+                "at least one indicator needs sign = 1 or -1 to fix the latent's orientation "
+                "(all indicators have sign = 0)",
+                file=file, column="sign",
+            )
+        seen: dict[str, str] = {}
+        for s in self.signals.values():
+            for e in s.events:
+                if e in seen:
+                    raise InputError(
+                        f"event type {e!r} is mapped to two signals ({seen[e]!r} and {s.name!r})",
+                        file=file, column=f"signals.{s.name}.events", value=e,
+                    )
+                seen[e] = s.name
+        if seen and self.event_log_start is None:
+            raise InputError(
+                "signals map event types but [event_log] has no start month "
+                "(from when is the log complete?)",
+                file=file, column="event_log.start",
+            )
+
+
+def _check_month(text: str, file: str, column: str) -> None:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise InputError("expected a month as YYYY-MM", file=file, column=column, value=text)
+
+
+def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
+    col = f"signals.{name}"
+    if not isinstance(table, Mapping):
+        raise InputError("each signal must be a table", file=file, column=col)
+    for key in ("role", "family", "frequency", "sign"):
+        if key not in table:
+            raise InputError(f"signal {name!r} is missing {key!r}", file=file, column=f"{col}.{key}")
+    choices = {"role": ROLES, "family": FAMILIES, "frequency": FREQUENCIES}
+    for key, allowed in choices.items():
+        if table[key] not in allowed:
+            raise InputError(
+                f"expected one of {', '.join(allowed)}", file=file, column=f"{col}.{key}",
+                value=table[key],
+            )
+    sign = table["sign"]
+    if isinstance(sign, bool) or sign not in (-1, 0, 1):
+        raise InputError("expected sign = 1, -1 or 0", file=file, column=f"{col}.sign", value=sign)
+    events = table.get("events", ())
+    if isinstance(events, str) or not all(isinstance(e, str) for e in events):
+        raise InputError("expected a list of event types", file=file, column=f"{col}.events",
+                         value=events)
+    if events and (table["frequency"] != "monthly" or table["family"] not in COUNT_FAMILIES):
+        raise InputError(
+            "a signal counted from the event log must be a monthly poisson or negbin count",
+            file=file, column=f"{col}.events", value=list(events),
+        )
+    if table["role"] in ("driver", "outcome") and table["frequency"] != "monthly":
+        raise InputError(
+            f"a {table['role']} must be monthly", file=file, column=f"{col}.frequency",
+            value=table["frequency"],
+        )
+    if table["role"] == "outcome" and table["family"] not in COUNT_FAMILIES:
+        raise InputError("the outcome must be a count (poisson or negbin)", file=file,
+                         column=f"{col}.family", value=table["family"])
+    return SignalSpec(
+        name=name,
+        role=table["role"],
+        family=table["family"],
+        frequency=table["frequency"],
+        sign=int(sign),
+        unit=str(table.get("unit", "")),
+        description=str(table.get("description", "")),
+        events=tuple(events),
+        source=str(table.get("source", "")),
+    )
+
+
+def read_catalog(path: str | Path) -> Catalog:
+    """Read and validate a catalog TOML file.
+
+    Examples
+    --------
+    >>> from forecast.datasets import default_paths
+    >>> cat = read_catalog(default_paths().catalog)
+    >>> "JPN" in cat.allies
+    True
+    """
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise InputError("catalog file not found", file=file)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the catalog is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                         file=file) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", file=file) from None
+    return Catalog.from_dict(raw, path=file)

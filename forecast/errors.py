@@ -1,0 +1,62 @@
+"""The package's exception types.
+
+Every problem with user input surfaces as :class:`InputError`, whose message names the file,
+row, column and value at fault and says what was expected. The command line turns it into an
+exit code of 2 and a one-paragraph message, never a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InputError", "ConvergenceError", "SpecError"]
+
+
+class InputError(ValueError):
+    """Invalid observations, event log, catalog or scenario.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what was expected.
+    file, row, column, value
+        Where the problem is. ``row`` is the 1-based line number in the file (the header is
+        line 1), so an editor jumps straight to it.
+
+    Examples
+    --------
+    >>> err = InputError("unknown ally", file="obs.csv", row=3, column="ally", value="XXX")
+    >>> str(err)
+    "obs.csv, row 3, column 'ally', value 'XXX': unknown ally"
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+    ) -> None:
+        self.reason = message
+        self.file = file
+        self.row = row
+        self.column = column
+        self.value = value
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        if value is not None:
+            where.append(f"value {value!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class SpecError(InputError):
+    """A model spec (``models/*.toml``) that cannot be read or does not fit the catalog."""
+
+
+class ConvergenceError(RuntimeError):
+    """A fit that failed the diagnostics gate where a converged one was required."""

@@ -1,0 +1,289 @@
+"""A validated panel: observations aligned on an ally × month grid, with masks.
+
+:class:`Panel` is what the model consumes. It is built from a validated long table of
+observations (see :mod:`forecast.loading`) or by :func:`forecast.simulate`. Each signal keeps its
+own period grid (months, quarters or years) plus, for every one of its periods, the span of
+panel months it covers, so a coarse value can measure the average latent of its months.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from forecast.catalog import Catalog, SignalSpec
+
+__all__ = ["Panel", "SignalData", "format_period", "month_index"]
+
+OBS_COLUMNS = ("ally", "period", "signal", "value", "source")
+
+
+def format_period(p: pd.Period) -> str:
+    """Period as written in the data contract: ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``."""
+    freq = p.freqstr[0]
+    if freq == "M":
+        return f"{p.year:04d}-{p.month:02d}"
+    if freq == "Q":
+        return f"{p.year:04d}-Q{p.quarter}"
+    return f"{p.year:04d}"
+
+
+def month_index(start: str, end: str) -> pd.PeriodIndex:
+    """All months from ``start`` to ``end`` inclusive (``YYYY-MM``)."""
+    return pd.period_range(pd.Period(start, "M"), pd.Period(end, "M"), freq="M")
+
+
+@dataclass(frozen=True)
+class SignalData:
+    """One signal's observations on its own period grid.
+
+    Attributes
+    ----------
+    spec
+        The catalog entry.
+    periods
+        The signal's periods (monthly, quarterly or annual) that overlap the panel's months.
+    values
+        ``(n_allies, n_periods)`` float array, NaN where not observed.
+    mask
+        ``(n_allies, n_periods)`` bool array, True where observed.
+    month_start, month_stop
+        For each period, the first panel month it covers and one past the last (so a coarse
+        period at the edge of the panel covers only its months inside the panel).
+    """
+
+    spec: SignalSpec
+    periods: pd.PeriodIndex
+    values: np.ndarray
+    mask: np.ndarray
+    month_start: np.ndarray
+    month_stop: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def n_observed(self) -> int:
+        return int(self.mask.sum())
+
+    def long(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Observed entries as ``(ally_index, period_index, value)`` arrays (row-major order)."""
+        a, p = np.nonzero(self.mask)
+        return a, p, self.values[a, p]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Observations of every signal for every ally, aligned on a monthly grid.
+
+    Attributes
+    ----------
+    catalog
+        Allies and signals.
+    allies
+        Ally codes, in catalog order (the ``ally`` dimension of every array).
+    months
+        Monthly ``PeriodIndex`` from the first month of data to the last (the forecast origin).
+    signals
+        Signal name → :class:`SignalData`, in catalog order.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> panel = forecast.load_default()
+    >>> panel.allies[:2]
+    ('JPN', 'KOR')
+    >>> panel.signals["hedging"].values.shape == (len(panel.allies), len(panel.months))
+    True
+    """
+
+    catalog: Catalog
+    allies: tuple[str, ...]
+    months: pd.PeriodIndex
+    signals: Mapping[str, SignalData]
+    sources: pd.Series | None = field(default=None, compare=False, repr=False)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        catalog: Catalog,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> "Panel":
+        """Align an already validated long table of observations.
+
+        Parameters
+        ----------
+        frame
+            Columns ``ally, period, signal, value`` (``source`` optional); periods as strings in
+            the contract's formats. Validation is the caller's job (:func:`forecast.load_panel`).
+        catalog
+            The catalog the frame was validated against.
+        start, end
+            First and last month of the grid (``YYYY-MM``); by default the span of the data.
+        """
+        allies = tuple(catalog.allies)
+        periods = {
+            name: pd.PeriodIndex(
+                frame.loc[frame["signal"] == name, "period"].astype(str).to_numpy(),
+                freq=spec.pandas_freq,
+            )
+            for name, spec in catalog.signals.items()
+        }
+        if start is None or end is None:
+            firsts = [p.min().asfreq("M", how="start") for p in periods.values() if len(p)]
+            lasts = [p.max().asfreq("M", how="end") for p in periods.values() if len(p)]
+            start = start or format_period(min(firsts))
+            end = end or format_period(max(lasts))
+        months = month_index(start, end)
+        m0, m1 = months[0], months[-1]
+        ally_pos = {a: i for i, a in enumerate(allies)}
+        signals: dict[str, SignalData] = {}
+        for name, spec in catalog.signals.items():
+            sig_periods = pd.period_range(m0.asfreq(spec.pandas_freq), m1.asfreq(spec.pandas_freq),
+                                          freq=spec.pandas_freq)
+            first_month = np.array([p.asfreq("M", how="start").ordinal for p in sig_periods])
+            last_month = np.array([p.asfreq("M", how="end").ordinal for p in sig_periods])
+            start_idx = np.clip(first_month - m0.ordinal, 0, len(months))
+            stop_idx = np.clip(last_month - m0.ordinal + 1, 0, len(months))
+            values = np.full((len(allies), len(sig_periods)), np.nan)
+            sub = frame.loc[frame["signal"] == name]
+            if len(sub):
+                p_idx = periods[name].asi8 - sig_periods[0].ordinal
+                a_idx = sub["ally"].map(ally_pos).to_numpy()
+                keep = (p_idx >= 0) & (p_idx < len(sig_periods))
+                values[a_idx[keep], p_idx[keep]] = sub["value"].to_numpy(dtype=float)[keep]
+            signals[name] = SignalData(
+                spec=spec,
+                periods=sig_periods,
+                values=values,
+                mask=~np.isnan(values),
+                month_start=start_idx.astype(np.int64),
+                month_stop=stop_idx.astype(np.int64),
+            )
+        sources = frame["source"] if "source" in frame else None
+        return cls(catalog=catalog, allies=allies, months=months, signals=signals, sources=sources)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_allies(self) -> int:
+        return len(self.allies)
+
+    @property
+    def n_months(self) -> int:
+        return len(self.months)
+
+    @property
+    def last_month(self) -> str:
+        return format_period(self.months[-1])
+
+    @property
+    def outcome(self) -> SignalData:
+        return self.signals[self.catalog.outcome.name]
+
+    def by_role(self, role: str) -> list[SignalData]:
+        return [s for s in self.signals.values() if s.spec.role == role]
+
+    @property
+    def indicators(self) -> list[SignalData]:
+        return self.by_role("indicator")
+
+    @property
+    def drivers(self) -> list[SignalData]:
+        return self.by_role("driver")
+
+    def __iter__(self) -> Iterator[SignalData]:
+        return iter(self.signals.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The panel as the contract's long table (``ally, period, signal, value``)."""
+        rows = []
+        for sig in self.signals.values():
+            a, p, v = sig.long()
+            rows.append(pd.DataFrame({
+                "ally": np.asarray(self.allies, dtype=object)[a],
+                "period": [format_period(sig.periods[i]) for i in p],
+                "signal": sig.name,
+                "value": v,
+            }))
+        out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBS_COLUMNS[:4])
+        return out.astype({"ally": str, "period": str, "signal": str, "value": float})
+
+    def coverage(self) -> pd.DataFrame:
+        """Share of ally-periods observed, one row per signal × ally.
+
+        Columns: ``signal, ally, role, frequency, first, last, n_observed, share_observed``.
+        ``share_observed`` counts periods from the ally's first to the panel's last period.
+        """
+        rows = []
+        for sig in self.signals.values():
+            for i, ally in enumerate(self.allies):
+                m = sig.mask[i]
+                first = int(np.argmax(m)) if m.any() else None
+                rows.append({
+                    "signal": sig.name,
+                    "ally": ally,
+                    "role": sig.spec.role,
+                    "frequency": sig.spec.frequency,
+                    "first": format_period(sig.periods[first]) if first is not None else None,
+                    "last": format_period(sig.periods[len(m) - 1 - int(np.argmax(m[::-1]))])
+                    if m.any() else None,
+                    "n_observed": int(m.sum()),
+                    "share_observed": float(m.mean()),
+                })
+        return pd.DataFrame(rows)
+
+    def data_hash(self) -> str:
+        """SHA-256 of the panel's content (catalog and every observed value).
+
+        Two panels with the same hash hold the same data; a saved fit stores it so that loading
+        against other data is refused.
+        """
+        h = hashlib.sha256()
+        h.update(self.catalog.to_toml().encode())
+        h.update(f"{self.months[0]}:{self.months[-1]}".encode())
+        frame = self.to_frame().sort_values(["signal", "ally", "period"], kind="stable")
+        h.update(frame.to_csv(index=False, float_format="%.12g").encode())
+        return h.hexdigest()
+
+    # ------------------------------------------------------------------ derived panels
+    def truncate(self, end: str) -> "Panel":
+        """The panel as it stood at month ``end``: later months and periods dropped.
+
+        A coarse period that ends after ``end`` is dropped too (its value was not yet known).
+        Used for rolling-origin backtests.
+        """
+        frame = self.to_frame()
+        end_m = pd.Period(end, "M")
+        keep = []
+        for sig in self.signals.values():
+            sub = frame[frame["signal"] == sig.name]
+            last = pd.PeriodIndex(sub["period"].to_numpy(), freq=sig.spec.pandas_freq).asfreq(
+                "M", how="end")
+            keep.append(sub[last.asi8 <= end_m.ordinal])
+        return Panel.from_frame(pd.concat(keep), self.catalog, start=format_period(self.months[0]),
+                                end=end)
+
+    def write(self, directory: str | Path) -> tuple[Path, Path]:
+        """Write ``observations.csv`` and ``signals.toml`` in the documented format.
+
+        Returns the two paths; :func:`forecast.load_panel` reads them back to an equal panel.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        obs = directory / "observations.csv"
+        cat = directory / "signals.toml"
+        frame = self.to_frame()
+        frame["source"] = "simulated" if self.sources is None else ""
+        frame.to_csv(obs, index=False, float_format="%.10g")
+        cat.write_text(self.catalog.to_toml(), encoding="utf-8")
+        return obs, cat
