@@ -1,0 +1,354 @@
+"""Observations file (+ catalog, + optional event log) → validated :class:`~forecast.panel.Panel`.
+
+:func:`read_observations` checks every row of a long table of observations against the catalog
+and returns it as a clean frame; :func:`load_panel` adds the event log, the panel-level checks
+and the month grid. Both stop at the first problem in file order with an
+:class:`~forecast.errors.InputError` naming the file, row, column and value and saying what was
+expected; nothing is built from bad input. The rules are listed in ``docs/data-contract.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.catalog import Catalog
+from forecast.errors import InputError
+from forecast.events import _validate as _validate_events
+from forecast.events import count_events
+from forecast.panel import Panel
+from forecast.tabular import (
+    Problems,
+    RawTable,
+    as_catalog,
+    check_choice,
+    check_filled,
+    format_month,
+    parse_until,
+    read_table,
+)
+
+__all__ = ["load_panel", "read_observations", "OBS_COLUMNS", "PERIOD_FORMATS"]
+
+OBS_COLUMNS: tuple[str, ...] = ("ally", "period", "signal", "value")
+OBS_OPTIONAL: tuple[str, ...] = ("source",)
+
+# frequency → (pattern, how it is written, months per period)
+PERIOD_FORMATS: dict[str, tuple[str, str, int]] = {
+    "monthly": (r"([12]\d{3})-(0[1-9]|1[0-2])", "YYYY-MM", 1),
+    "quarterly": (r"([12]\d{3})-Q([1-4])", "YYYY-Qn (n = 1 to 4)", 3),
+    "annual": (r"([12]\d{3})", "YYYY", 12),
+}
+_NUMBER_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_MISSING_TOKENS = {"nan", "+nan", "-nan", "na", "n/a", "null", "none", "nil", "-", "?"}
+_INF_TOKENS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_FREQ_NOUN = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
+
+
+def read_observations(
+    path: str | Path,
+    catalog: str | Path | Catalog,
+    *,
+    until: str | None = None,
+) -> pd.DataFrame:
+    """Read and validate a long table of observations.
+
+    Parameters
+    ----------
+    path
+        ``.csv``, ``.parquet`` or ``.pq`` file with columns ``ally, period, signal, value`` and
+        optionally ``source`` (other columns are ignored).
+    catalog
+        Catalog path or :class:`~forecast.catalog.Catalog`.
+    until
+        Optional forecast month ``YYYY-MM``: a period ending after it is an error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ally, period, signal, value (float), source`` in file order.
+
+    Raises
+    ------
+    InputError
+        The first problem in file order; ``err.problems`` holds up to 50 of them and
+        ``err.n_problems`` counts the rows with one.
+
+    Examples
+    --------
+    >>> from forecast.datasets import default_paths
+    >>> paths = default_paths()
+    >>> frame = read_observations(paths.observations, paths.catalog)
+    >>> list(frame.columns)
+    ['ally', 'period', 'signal', 'value', 'source']
+    """
+    cat = as_catalog(catalog)
+    frame, _ = _read_observations(path, cat, parse_until(until), event_signals=None)
+    return frame.drop(columns=["first_month", "last_month", "row"])
+
+
+def load_panel(
+    observations_path: str | Path,
+    catalog: str | Path | Catalog | None = None,
+    events: str | Path | pd.DataFrame | None = None,
+    until: str | None = None,
+) -> Panel:
+    """Load observations (and an optional event log) into a validated :class:`Panel`.
+
+    Parameters
+    ----------
+    observations_path
+        Long table of observations (CSV or Parquet), see ``docs/data-contract.md``.
+    catalog
+        Catalog path or :class:`~forecast.catalog.Catalog`; by default ``signals.toml`` next to
+        the observations file (as :meth:`Panel.write` leaves it).
+    events
+        Optional event log (CSV/Parquet path or DataFrame); its events become monthly counts of
+        the signals the catalog maps them to, with 0 for months without an event from the
+        catalog's ``[event_log] start`` on. Such signals must then not appear in the
+        observations file.
+    until
+        Optional forecast month ``YYYY-MM``. Data after it are an error and the grid ends there;
+        by default it ends at the last month any period of the data covers.
+
+    Returns
+    -------
+    Panel
+        Month grid from the earliest month of data (or the event log's start, if earlier and an
+        event log is given) to ``until`` or the end of the data.
+
+    Raises
+    ------
+    InputError
+        Any problem in any input, with file, row, column, value and what was expected. Also
+        an ally of the catalog with no observation and no event at all.
+
+    Examples
+    --------
+    >>> from forecast.datasets import default_paths
+    >>> paths = default_paths()
+    >>> panel = load_panel(paths.observations, catalog=paths.catalog, events=paths.events)
+    >>> panel.months.freqstr
+    'M'
+    """
+    obs_file = Path(observations_path)
+    cat = _resolve_catalog(catalog, obs_file)
+    until_m = parse_until(until)
+    event_signals = {s.name for s in cat.signals.values() if s.events} if events is not None \
+        else None
+    obs, _ = _read_observations(obs_file, cat, until_m, event_signals)
+    first = int(obs["first_month"].min())
+    last = int(obs["last_month"].max())
+    parts = [obs[["ally", "period", "signal", "value", "source"]]]
+    have = set(obs["ally"])
+    if events is not None:
+        valid, _ = _validate_events(events, cat, until_m)
+        if len(valid):
+            last = max(last, int(valid["month_number"].max()))
+        end = until_m if until_m is not None else last
+        parts.append(count_events(valid, cat, end))
+        first = min(first, _log_start(cat))
+        have |= set(valid["ally"])
+    missing = [a for a in cat.allies if a not in have]
+    if missing:
+        where = "the observations" + (" or the event log" if events is not None else "")
+        raise InputError(
+            f"ally {missing[0]!r} is listed in the catalog's [allies] but has no row in "
+            f"{where}: expected at least one observation per ally (or remove the ally from "
+            "the catalog)"
+            + (f"; also without data: {', '.join(missing[1:])}" if len(missing) > 1 else ""),
+            file=str(obs_file), column="ally", value=missing[0],
+        )
+    end = until_m if until_m is not None else last
+    frame = pd.concat(parts, ignore_index=True)
+    return Panel.from_frame(frame, cat, start=format_month(first), end=format_month(end))
+
+
+def _log_start(cat: Catalog) -> int:
+    """The event log's start as a month number."""
+    start = parse_until(cat.event_log_start)
+    assert start is not None
+    return start
+
+
+# ---------------------------------------------------------------------- internals
+def _resolve_catalog(catalog: str | Path | Catalog | None, obs_file: Path) -> Catalog:
+    if catalog is not None:
+        return as_catalog(catalog)
+    sibling = obs_file.parent / "signals.toml"
+    if not sibling.is_file():
+        raise InputError(
+            f"no catalog given and no signals.toml next to the observations: expected "
+            f"catalog=PATH or {sibling}",
+            file=str(obs_file),
+        )
+    return as_catalog(sibling)
+
+
+def _read_observations(
+    path: str | Path,
+    cat: Catalog,
+    until: int | None,
+    event_signals: set[str] | None,
+) -> tuple[pd.DataFrame, RawTable]:
+    table = read_table(path, required=OBS_COLUMNS, optional=OBS_OPTIONAL)
+    problems = Problems(table)
+    ally = table.column("ally")
+    signal = table.column("signal")
+    period = table.column("period")
+    value = table.column("value")
+
+    check_filled(problems, table, "ally", "ally")
+    check_choice(problems, table, "ally", cat.allies, "unknown ally")
+    check_filled(problems, table, "signal", "signal")
+    check_choice(problems, table, "signal", cat.signals, "unknown signal")
+    specs = [cat.signals.get(s) for s in signal]
+    if event_signals:
+        derived = np.array([s in event_signals for s in signal], dtype=bool)
+        problems.check(derived, "signal", signal, lambda i: (
+            f"signal {signal[i]!r} is counted from the event log (event types: "
+            f"{', '.join(cat.signals[signal[i]].events)}): expected it only there, not also in "
+            "the observations (two sources of truth)"))
+
+    first, last = _check_periods(problems, period, signal, specs)
+    numbers = _check_values(problems, value, signal, specs)
+
+    ok = problems.ok
+    if until is not None:
+        late = ok & (last > until)
+        problems.check(late, "period", period, lambda i: _after_until(
+            period[i], specs[i].frequency, int(last[i]), until))
+    _check_duplicates(problems, table, ally, period, signal)
+    problems.raise_first()
+
+    frame = pd.DataFrame({
+        "ally": ally.astype(str),
+        "period": period.astype(str),
+        "signal": signal.astype(str),
+        "value": numbers,
+        "source": table.column("source").astype(str),
+        "first_month": first,
+        "last_month": last,
+        "row": table.rows,
+    })
+    return frame, table
+
+
+def _check_periods(
+    problems: Problems,
+    period: np.ndarray,
+    signal: np.ndarray,
+    specs: list,
+) -> tuple[np.ndarray, np.ndarray]:
+    """First and last month number of each period; flags malformed ones."""
+    n = len(period)
+    text = pd.Series(period, dtype=object).astype(str)
+    freq = np.array([s.frequency if s is not None else "" for s in specs], dtype=object)
+    matches = {f: text.str.fullmatch(pat).to_numpy(dtype=bool)
+               for f, (pat, _, _) in PERIOD_FORMATS.items()}
+    first = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    good = np.zeros(n, dtype=bool)
+    for f, (pat, _, width) in PERIOD_FORMATS.items():
+        sel = (freq == f) & matches[f]
+        if not sel.any():
+            continue
+        parts = text[sel].str.extract(f"^{pat}$")
+        year = parts[0].astype(np.int64).to_numpy()
+        sub = parts[1].astype(np.int64).to_numpy() if parts.shape[1] > 1 else np.ones(len(year),
+                                                                                     np.int64)
+        start = year * 12 + (sub - 1) * width
+        first[sel] = start
+        last[sel] = start + width - 1
+        good |= sel
+
+    check_filled(problems, problems.table, "period", "period")
+    known = freq != ""
+
+    def why(i: int) -> str:
+        f = str(freq[i])
+        _, shape, _ = PERIOD_FORMATS[f]
+        other = next((g for g in PERIOD_FORMATS if g != f and matches[g][i]), None)
+        if other is not None:
+            return (f"{other} period for {f} signal {signal[i]!r} (the catalog declares "
+                    f"frequency = \"{f}\"): expected {shape}")
+        return f"malformed period for {f} signal {signal[i]!r}: expected {shape}"
+
+    problems.check(known & ~good, "period", period, why)
+    return first, last
+
+
+def _check_values(
+    problems: Problems,
+    value: np.ndarray,
+    signal: np.ndarray,
+    specs: list,
+) -> np.ndarray:
+    """Values as floats; flags non-numbers, NaN/inf and values outside the family's support."""
+    text = pd.Series(value, dtype=object).astype(str)
+    lower = text.str.lower()
+    is_number = text.str.fullmatch(_NUMBER_RE).to_numpy(dtype=bool)
+    is_missing = lower.isin(_MISSING_TOKENS).to_numpy(dtype=bool)
+    is_inf = np.array(lower.isin(_INF_TOKENS), dtype=bool)
+    numbers = np.full(len(value), np.nan)
+    with np.errstate(over="ignore"):
+        numbers[is_number] = text[is_number].astype(float).to_numpy()
+    is_inf |= is_number & ~np.isfinite(numbers)  # e.g. 1e999
+    family = np.array([s.family if s is not None else "" for s in specs], dtype=object)
+
+    problems.check(value == "", "value", value,
+                   "missing value: expected a number; leave the row out if the value was not "
+                   "observed (a missing row means not observed)")
+    problems.check(is_missing, "value", value,
+                   "NaN/missing marker is not a value: leave the row out if the value was not "
+                   "observed (a missing row means not observed)")
+    problems.check(is_inf, "value", value, "infinite value: expected a finite number")
+    problems.check(~is_number & ~is_missing & ~is_inf, "value", value,
+                   "not a number: expected a decimal number such as 3 or 0.25 "
+                   "('.' as the decimal point, no thousands separator)")
+    counts = np.isin(family, ("poisson", "negbin"))
+    finite = np.where(np.isfinite(numbers), numbers, 0.0)
+    problems.check(counts & (finite < 0), "value", value, lambda i: (
+        f"negative count for {family[i]} signal {signal[i]!r}: expected a non-negative "
+        "integer"))
+    problems.check(counts & (finite != np.round(finite)), "value", value, lambda i: (
+        f"fractional count for {family[i]} signal {signal[i]!r}: expected a non-negative "
+        "integer"))
+    problems.check((family == "bernoulli") & ~np.isin(finite, (0.0, 1.0)), "value", value,
+                   lambda i: f"value outside the support of bernoulli signal {signal[i]!r}: "
+                             "expected 0 or 1")
+    return numbers
+
+
+def _after_until(period: str, frequency: str, last: int, until: int) -> str:
+    text = (f"observation after the forecast month {format_month(until)}: expected periods "
+            f"ending by {format_month(until)}")
+    if frequency != "monthly":
+        text += f" ({_FREQ_NOUN[frequency]} {period} ends {format_month(last)})"
+    return text
+
+
+def _check_duplicates(
+    problems: Problems,
+    table: RawTable,
+    ally: np.ndarray,
+    period: np.ndarray,
+    signal: np.ndarray,
+) -> None:
+    ok = problems.ok
+    keys = pd.Series([f"{a}\x1f{s}\x1f{p}" for a, s, p in zip(ally, signal, period)])
+    keys[~ok] = pd.NA
+    dup = (keys.duplicated(keep="first") & keys.notna()).to_numpy(dtype=bool)
+    if not dup.any():
+        return
+    first_row = {}
+    for k, r in zip(keys[ok & ~dup], table.rows[ok & ~dup]):
+        first_row.setdefault(k, int(r))
+
+    problems.check(dup, "period", period, lambda i: (
+        f"duplicate observation of signal {signal[i]!r} for ally {ally[i]!r} in {period[i]}: "
+        f"already given in row {first_row[keys[i]]}; expected one row per "
+        "(ally, period, signal)"))
+

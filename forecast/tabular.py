@@ -1,0 +1,461 @@
+"""Reading tabular input files into text cells with exact row numbers, and the row checks shared
+by the observations and the event log.
+
+Every cell comes back as text (``""`` where empty), so CSV and Parquet inputs go through the same
+checks and give the same messages. Row numbers are what an analyst needs to find the row:
+
+- CSV: the 1-based physical line number in the file (the header is line 1; blank lines and
+  quoted line breaks are counted, so an editor's "go to line" lands on the row);
+- Parquet, or an in-memory DataFrame: the 1-based record number.
+
+Nothing here raises anything but :class:`~forecast.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from forecast.catalog import Catalog, read_catalog
+from forecast.errors import InputError
+
+__all__ = [
+    "RawTable",
+    "Problems",
+    "read_table",
+    "table_from_frame",
+    "check_choice",
+    "check_filled",
+    "parse_month",
+    "format_month",
+    "SUFFIXES",
+    "as_catalog",
+    "parse_until",
+]
+
+SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+MAX_REPORTED = 50  # problems kept on an InputError's ``problems`` (the count is exact)
+
+_MONTH_RE = re.compile(r"([12]\d{3})-(0[1-9]|1[0-2])")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A tabular input as text cells.
+
+    Attributes
+    ----------
+    file
+        Name used in messages (the path as given, or a label such as ``<events frame>``).
+    header
+        Column names as found (stripped of surrounding whitespace).
+    cells
+        Column → object array of ``str`` (``""`` for an empty cell), one entry per record.
+    rows
+        1-based row number of each record (line number for CSV, record number otherwise).
+    """
+
+    file: str
+    header: tuple[str, ...]
+    cells: dict[str, np.ndarray]
+    rows: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> np.ndarray:
+        """Cells of one column; all ``""`` for an optional column the file lacks."""
+        if name in self.cells:
+            return self.cells[name]
+        return np.full(len(self.rows), "", dtype=object)
+
+
+class Problems:
+    """Collects row problems of one file and raises the first in file order.
+
+    One problem is kept per row: the first check (in the order checks are run) that the row
+    fails. Checks run in column order, so within a row the leftmost cause is reported.
+    """
+
+    def __init__(self, table: RawTable) -> None:
+        self.table = table
+        self.flagged = np.zeros(len(table), dtype=bool)
+        self.count = 0
+        self._found: list[tuple[int, int, InputError]] = []
+        self._checks = 0
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Rows with no problem found so far."""
+        return ~self.flagged
+
+    def check(
+        self,
+        bad: np.ndarray,
+        column: str | None,
+        values: Sequence[object] | None,
+        reason: str | Callable[[int], str],
+    ) -> None:
+        """Record a problem for every bad row not already flagged.
+
+        ``reason`` is a string or a function of the record's position giving one.
+        """
+        self._checks += 1
+        new = np.asarray(bad, dtype=bool) & ~self.flagged
+        if not new.any():
+            return
+        self.flagged |= new
+        idx = np.flatnonzero(new)
+        self.count += len(idx)
+        for i in idx[:MAX_REPORTED]:
+            text = reason(int(i)) if callable(reason) else reason
+            value = None if values is None else values[i]
+            err = InputError(text, file=self.table.file, row=int(self.table.rows[i]),
+                             column=column, value=value)
+            self._found.append((int(self.table.rows[i]), self._checks, err))
+
+    def raise_first(self) -> None:
+        """Raise the first problem in file order, if any.
+
+        The raised :class:`InputError` carries ``problems`` (up to 50 of them, first first) and
+        ``n_problems`` (how many rows of the file have a problem).
+        """
+        if not self._found:
+            return
+        found = sorted(self._found, key=lambda t: (t[0], t[1]))[:MAX_REPORTED]
+        first = found[0][2]
+        first.problems = tuple(f[2] for f in found)
+        first.n_problems = self.count
+        raise first
+
+
+# ---------------------------------------------------------------------- reading
+def read_table(
+    path: str | Path,
+    *,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    allow_no_rows: bool = False,
+) -> RawTable:
+    """Read a CSV or Parquet file (by suffix) as text cells.
+
+    Parameters
+    ----------
+    path
+        ``.csv``, ``.parquet`` or ``.pq`` file.
+    required, optional
+        Column names. A missing required column is an error; other extra columns are ignored.
+    allow_no_rows
+        Whether a file with a header but no records is acceptable.
+
+    Raises
+    ------
+    InputError
+        File missing or unreadable, wrong encoding, empty, malformed CSV, missing columns.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a,b\\n1,x\\n\\n2,y\\n", encoding="utf-8")
+    >>> t = read_table(p, required=["a", "b"])
+    >>> t.rows.tolist(), t.cells["b"].tolist()
+    ([2, 4], ['x', 'y'])
+    """
+    path = Path(path)
+    file = str(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(
+            f"unsupported file type {path.suffix or '(no suffix)'!r}: "
+            "expected .csv, .parquet or .pq",
+            file=file,
+        )
+    if not path.is_file():
+        raise InputError("file not found" if not path.exists() else "not a file", file=file)
+    if kind == "csv":
+        header, records, rows = _read_csv(path, file)
+    else:
+        header, records, rows = _read_parquet(path, file)
+    return _build(file, header, records, rows, required, optional, allow_no_rows,
+                  header_row=1 if kind == "csv" else None)
+
+
+def table_from_frame(
+    frame: pd.DataFrame,
+    *,
+    file: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    allow_no_rows: bool = False,
+) -> RawTable:
+    """An in-memory DataFrame as text cells (rows numbered 1.. by position)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame, got {type(frame).__name__}", file=file)
+    header = tuple(str(c).strip() for c in frame.columns)
+    records = {h: _column_text(frame.iloc[:, i], file, h) for i, h in enumerate(header)}
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return _build(file, header, records, rows, required, optional, allow_no_rows, header_row=None)
+
+
+def _build(
+    file: str,
+    header: tuple[str, ...],
+    records: dict[str, np.ndarray],
+    rows: np.ndarray,
+    required: Sequence[str],
+    optional: Sequence[str],
+    allow_no_rows: bool,
+    header_row: int | None,
+) -> RawTable:
+    dupes = sorted({h for h in header if header.count(h) > 1 and h in (*required, *optional)})
+    if dupes:
+        raise InputError(f"column {dupes[0]!r} appears more than once in the header",
+                         file=file, row=header_row, column=dupes[0], value=",".join(header))
+    missing = [c for c in required if c not in header]
+    if missing:
+        expected = ", ".join(required) + (
+            f" ({', '.join(optional)} optional)" if optional else "")
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = "; the header is a single column: separate columns with commas"
+        raise InputError(
+            f"missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(m) for m in missing)}: expected columns {expected}; "
+            f"found {', '.join(header) if header else 'none'}{hint}",
+            file=file, row=header_row, column=missing[0], value=",".join(header),
+        )
+    if not len(rows) and not allow_no_rows:
+        raise InputError(
+            "the file has a header but no data rows: expected at least one observation",
+            file=file, row=header_row,
+        )
+    keep = [*required, *(c for c in optional if c in header)]
+    return RawTable(file=file, header=header, cells={c: records[c] for c in keep}, rows=rows)
+
+
+def _read_csv(path: Path, file: str) -> tuple[tuple[str, ...], dict[str, np.ndarray], np.ndarray]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
+    if not data.strip():
+        raise InputError("the file is empty: expected a header line and data rows", file=file)
+    text = _decode(data, file)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    rows: list[int] = []
+    prev_line = 0
+    try:
+        for fields in reader:
+            line = prev_line + 1
+            prev_line = reader.line_num
+            if not any(f.strip() for f in fields):
+                continue  # blank line, or an empty row such as ",,," (spreadsheet export)
+            if header is None:
+                header = [f.strip() for f in fields]
+                continue
+            if len(fields) != len(header):
+                raise InputError(
+                    f"expected {len(header)} fields ({', '.join(header)}), found {len(fields)}",
+                    file=file, row=line, value=",".join(fields),
+                )
+            records.append([f.strip() for f in fields])
+            rows.append(line)
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", file=file, row=prev_line + 1) from None
+    if header is None:
+        raise InputError("the file is empty: expected a header line and data rows", file=file)
+    cols = tuple(header)
+    arr = np.array(records, dtype=object).reshape(len(records), len(cols))
+    cells = {c: arr[:, j] for j, c in enumerate(cols)}
+    return cols, cells, np.asarray(rows, dtype=np.int64)
+
+
+def _decode(data: bytes, file: str) -> str:
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            raise InputError(
+                f"the file is {name} encoded (byte-order mark {bom.hex(' ').upper()}): "
+                "expected UTF-8 text; save it as 'CSV UTF-8'",
+                file=file, row=1,
+            )
+    if data.startswith(b"PK\x03\x04"):
+        raise InputError("the file is a zip archive or an Excel workbook, not CSV text: "
+                         "expected a UTF-8 CSV file (save as 'CSV UTF-8')", file=file)
+    if data.startswith(b"PAR1"):
+        raise InputError("the file is Parquet, not CSV: expected the suffix .parquet",
+                         file=file)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # UTF-8 byte-order mark, as Excel writes it
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(
+            "the file contains NUL bytes (UTF-16 text without a byte-order mark, or a binary "
+            "file): expected UTF-8 text",
+            file=file, row=data.count(b"\n", 0, nul) + 1,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line_end = data.find(b"\n", exc.start)
+        raw_line = data[line_start: line_end if line_end >= 0 else len(data)].rstrip(b"\r")
+        column, value = _locate_bad_byte(data, raw_line, exc.start - line_start)
+        raise InputError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02X} cannot be decoded "
+            "(latin-1 or Windows-1252?): expected UTF-8; re-save the file as UTF-8",
+            file=file, row=data.count(b"\n", 0, exc.start) + 1, column=column, value=value,
+        ) from None
+
+
+def _locate_bad_byte(data: bytes, raw_line: bytes, offset: int) -> tuple[str | None, str]:
+    """Column name and cell text (bad bytes escaped) holding an undecodable byte."""
+    first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        header = next(csv.reader([first_line.decode("utf-8")]))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        header = []
+    field_index = raw_line[:offset].count(b",")  # good enough for unquoted cells
+    cells = raw_line.split(b",")
+    cell = cells[field_index] if field_index < len(cells) else raw_line
+    value = cell.decode("utf-8", errors="backslashreplace").strip()
+    column = header[field_index].strip() if field_index < len(header) else None
+    return column, value
+
+
+def _read_parquet(
+    path: Path, file: str
+) -> tuple[tuple[str, ...], dict[str, np.ndarray], np.ndarray]:
+    try:
+        import pyarrow.parquet as pq
+
+        frame = pq.read_table(path).to_pandas()
+    except Exception as exc:  # noqa: BLE001 - any failure of the reader is the file's fault
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise InputError(
+            f"unreadable Parquet file ({type(exc).__name__}{': ' + detail if detail else ''}): "
+            "expected a Parquet file as written by pandas.DataFrame.to_parquet",
+            file=file,
+        ) from None
+    header = tuple(str(c).strip() for c in frame.columns)
+    cells = {h: _column_text(frame.iloc[:, i], file, h) for i, h in enumerate(header)}
+    return header, cells, np.arange(1, len(frame) + 1, dtype=np.int64)
+
+
+def _column_text(col: pd.Series, file: str, name: str) -> np.ndarray:
+    """A column as text cells: floats written exactly, dates as YYYY-MM-DD, nulls as ``""``."""
+    values = col.to_numpy(dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        out = np.array(["" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+                        for v in values], dtype=object)
+        return out
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = _cell_text(v)
+    return out
+
+
+def _cell_text(v: object) -> str:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if f != f:
+            return "nan"
+        return repr(f)
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="backslashreplace").strip()
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    return str(v).strip()
+
+
+# ---------------------------------------------------------------------- shared checks
+def check_filled(problems: Problems, table: RawTable, column: str, what: str) -> None:
+    """Flag empty cells of a required text column."""
+    cells = table.column(column)
+    problems.check(cells == "", column, cells, f"missing {what}: every row needs one")
+
+
+def check_choice(
+    problems: Problems,
+    table: RawTable,
+    column: str,
+    choices: Iterable[str],
+    reason: str,
+) -> None:
+    """Flag cells not among ``choices``; the message suggests a close match."""
+    choices = list(choices)
+    cells = table.column(column)
+    bad = ~np.isin(cells.astype(str), np.asarray(choices, dtype=str)) & (cells != "")
+
+    def why(i: int) -> str:
+        return f"{reason}{_suggest(str(cells[i]), choices)}"
+
+    problems.check(bad, column, cells, why)
+
+
+def _suggest(value: str, choices: list[str]) -> str:
+    shown = ", ".join(choices[:12]) + (", …" if len(choices) > 12 else "")
+    folded = [c for c in choices if c.casefold() == value.casefold()]
+    close = folded or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f": expected one of {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def parse_month(text: str) -> int | None:
+    """A ``YYYY-MM`` month as a month number (``year * 12 + month - 1``), or None if malformed.
+
+    Examples
+    --------
+    >>> parse_month("2020-01"), parse_month("2020-13")
+    (24240, None)
+    """
+    m = _MONTH_RE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if m is None:
+        return None
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1
+
+
+def format_month(number: int) -> str:
+    """Inverse of :func:`parse_month`.
+
+    Examples
+    --------
+    >>> format_month(24240)
+    '2020-01'
+    """
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def as_catalog(catalog: str | Path | Catalog) -> Catalog:
+    """A :class:`~forecast.catalog.Catalog`, reading it first if given as a path."""
+    if isinstance(catalog, Catalog):
+        return catalog
+    if isinstance(catalog, (str, Path)):
+        return read_catalog(catalog)
+    raise InputError(f"expected a catalog path or a Catalog, got {type(catalog).__name__}",
+                     column="catalog")
+
+
+def parse_until(until: object) -> int | None:
+    """The forecast month (``YYYY-MM``) as a month number; None stays None."""
+    if until is None:
+        return None
+    month = parse_month(str(until))
+    if month is None:
+        raise InputError("malformed forecast month: expected YYYY-MM", column="until",
+                         value=str(until))
+    return month
