@@ -1,0 +1,222 @@
+"""Loading valid input: round trips, formats, ragged panels, coarse periods, the event log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import datasets
+from forecast.catalog import Catalog, read_catalog
+from forecast.datasets import DataPaths, default_paths, load_from
+from forecast.errors import InputError
+from forecast.events import events_to_observations, read_events
+from forecast.loading import load_panel, read_observations
+from forecast.panel import Panel
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CATALOG = FIXTURES / "signals.toml"
+OBS = FIXTURES / "observations.csv"
+EVENTS = FIXTURES / "events.csv"
+
+
+def assert_panels_equal(a: Panel, b: Panel) -> None:
+    assert a.allies == b.allies
+    assert a.months.equals(b.months)
+    assert list(a.signals) == list(b.signals)
+    for name in a.signals:
+        x, y = a.signals[name], b.signals[name]
+        assert x.periods.equals(y.periods), name
+        np.testing.assert_array_equal(x.mask, y.mask, err_msg=name)
+        np.testing.assert_array_equal(x.values, y.values, err_msg=name)  # NaN == NaN here
+        np.testing.assert_array_equal(x.month_start, y.month_start, err_msg=name)
+        np.testing.assert_array_equal(x.month_stop, y.month_stop, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def panel() -> Panel:
+    return load_panel(OBS, catalog=CATALOG, events=EVENTS)
+
+
+def test_read_observations_frame() -> None:
+    frame = read_observations(OBS, CATALOG)
+    assert list(frame.columns) == ["ally", "period", "signal", "value", "source"]
+    assert frame["value"].dtype == np.float64
+    assert frame.iloc[0].to_dict() == {"ally": "JPN", "period": "2020-01",
+                                       "signal": "exercise_tempo", "value": 3.0,
+                                       "source": "fixture"}
+    assert len(frame) == len(OBS.read_text().splitlines()) - 1
+
+
+def test_round_trip_through_write(panel: Panel, tmp_path: Path) -> None:
+    obs, cat = panel.write(tmp_path)
+    again = load_panel(obs, catalog=cat)
+    assert_panels_equal(panel, again)
+    assert again.catalog == panel.catalog
+    assert again.data_hash() == panel.data_hash()
+    assert_panels_equal(load_panel(obs), again)  # signals.toml next to the file by default
+
+
+def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:
+    frame = pd.read_csv(OBS, dtype=str).astype({"value": float})
+    parquet = tmp_path / "obs.parquet"
+    frame.to_parquet(parquet)
+    assert_panels_equal(load_panel(OBS, catalog=CATALOG), load_panel(parquet, catalog=CATALOG))
+    pq = tmp_path / "obs.pq"
+    frame.astype({"value": str}).to_parquet(pq)  # text values read the same
+    assert_panels_equal(load_panel(OBS, catalog=CATALOG), load_panel(pq, catalog=CATALOG))
+
+
+def test_catalog_object_or_path() -> None:
+    assert_panels_equal(load_panel(OBS, catalog=read_catalog(CATALOG)),
+                        load_panel(OBS, catalog=str(CATALOG)))
+
+
+def test_ragged_panel_ally_starting_late(panel: Panel) -> None:
+    phl = panel.allies.index("PHL")
+    mask = panel.signals["exercise_tempo"].mask[phl]
+    assert not mask[:5].any() and mask[5]  # PHL's data start in 2020-06
+    assert panel.months[0] == pd.Period("2020-01", "M")
+    cov = panel.coverage().set_index(["signal", "ally"])
+    assert cov.loc[("exercise_tempo", "PHL"), "first"] == "2020-06"
+
+
+def test_coarse_periods_map_to_their_months(panel: Panel) -> None:
+    meetings = panel.signals["meetings"]
+    assert [str(p) for p in meetings.periods] == ["2020Q1", "2020Q2", "2020Q3", "2020Q4"]
+    assert meetings.month_start.tolist() == [0, 3, 6, 9]
+    assert meetings.month_stop.tolist() == [3, 6, 9, 12]
+    spending = panel.signals["defense_spending"]
+    assert (spending.month_start.tolist(), spending.month_stop.tolist()) == ([0], [12])
+    assert spending.values[panel.allies.index("KOR"), 0] == 2.6
+
+
+def test_grid_ends_at_last_month_covered_or_until(panel: Panel) -> None:
+    assert panel.last_month == "2020-12"  # the annual 2020 value covers the whole year
+    later = load_panel(OBS, catalog=CATALOG, events=EVENTS, until="2021-03")
+    assert later.last_month == "2021-03"
+    assert later.n_months == 15
+    hedging = later.outcome
+    assert not hedging.mask[:, 12:].any()  # months without data are unobserved
+    lapses = later.signals["consultation_lapse"]
+    assert lapses.mask.all() and (lapses.values[:, 12:] == 0).all()  # the log runs to until
+
+
+def test_grid_without_coarse_data_ends_at_last_month(tmp_path: Path) -> None:
+    path = tmp_path / "obs.csv"
+    path.write_text("ally,period,signal,value\nJPN,2021-02,hedging,0\nKOR,2021-05,hedging,1\n"
+                    "PHL,2021-03,hedging,2\n", encoding="utf-8")
+    p = load_panel(path, catalog=CATALOG)
+    assert (str(p.months[0]), p.last_month) == ("2021-02", "2021-05")
+    assert not p.signals["consultation_lapse"].mask.any()  # no event log given: unobserved
+
+
+def test_event_log_counts_with_zeros(panel: Panel) -> None:
+    lapses = panel.signals["consultation_lapse"]
+    kor, jpn, phl = (panel.allies.index(a) for a in ("KOR", "JPN", "PHL"))
+    assert lapses.mask.all()  # the log covers the whole grid: every month observed
+    assert lapses.values[kor, 1] == 2  # two mapped event types in 2020-02
+    assert lapses.values[jpn, 4] == 1
+    assert lapses.values[phl].sum() == 0
+    assert lapses.values.sum() == 3
+
+
+def test_event_log_nan_before_its_start(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"', 'start = "2020-03"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    events = tmp_path / "events.csv"
+    events.write_text("date,ally,event_type\n2020-05-03,JPN,consultation_lapse\n",
+                      encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=events)
+    lapses = p.signals["consultation_lapse"]
+    assert str(p.months[0]) == "2020-01"
+    assert np.isnan(lapses.values[:, :2]).all() and not lapses.mask[:, :2].any()
+    assert lapses.mask[:, 2:].all()
+    assert lapses.values[p.allies.index("JPN")].tolist()[2:6] == [0, 0, 1, 0]
+
+
+def test_event_log_start_earlier_than_data_extends_grid(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"', 'start = "2019-10"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=EVENTS)
+    assert str(p.months[0]) == "2019-10"
+    assert p.signals["consultation_lapse"].mask.all()
+    assert not p.outcome.mask[:, :3].any()
+
+
+def test_events_to_observations_frame_and_path_agree() -> None:
+    from_path = events_to_observations(EVENTS, CATALOG, end="2020-06")
+    from_frame = events_to_observations(pd.read_csv(EVENTS, dtype=str), read_catalog(CATALOG),
+                                        end="2020-06")
+    pd.testing.assert_frame_equal(from_path, from_frame)
+    assert list(from_path.columns) == ["ally", "period", "signal", "value", "source"]
+    assert len(from_path) == 3 * 6  # allies × months, one event-derived signal
+    kor_feb = from_path[(from_path.ally == "KOR") & (from_path.period == "2020-02")]
+    assert kor_feb["value"].item() == 2 and kor_feb["source"].item() == "event log: fixture news"
+    assert (from_path.loc[from_path.value == 0, "source"] == "event log: no event recorded").all()
+
+
+def test_read_events_maps_types_to_signals() -> None:
+    events = read_events(EVENTS, CATALOG)
+    assert events["signal"].unique().tolist() == ["consultation_lapse"]
+    assert events["month"].tolist() == ["2020-02", "2020-02", "2020-05"]
+
+
+def test_header_only_event_log_means_all_zero(tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text("date,ally,event_type\n", encoding="utf-8")
+    lapses = load_panel(OBS, catalog=CATALOG, events=events).signals["consultation_lapse"]
+    assert lapses.mask.all() and (lapses.values == 0).all()
+
+
+def test_csv_dialect_details(tmp_path: Path) -> None:
+    """UTF-8 BOM, CRLF, blank lines, padded cells, extra columns: all read; rows stay exact."""
+    lines = OBS.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",notes"
+    body = [line + ", some note " for line in lines[1:]]
+    body[3] = " " + body[3].replace(",", " , ")
+    text = "\r\n".join([lines[0], "", *body]) + "\r\n"
+    path = tmp_path / "obs.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert_panels_equal(load_panel(path, catalog=CATALOG), load_panel(OBS, catalog=CATALOG))
+    path.write_bytes(b"\xef\xbb\xbf" + (text + "JPN,2020-13,hedging,1,x,y\r\n").encode("utf-8"))
+    with pytest.raises(InputError) as info:
+        load_panel(path, catalog=CATALOG)
+    assert info.value.row == len(lines) + 2  # header, blank line, then the data lines
+
+
+def test_load_from_data_paths(tmp_path: Path) -> None:
+    paths = DataPaths.in_directory(FIXTURES, tmp_path)
+    assert paths.observations == OBS and paths.events == EVENTS
+    assert_panels_equal(load_from(paths, until="2021-01"),
+                        load_panel(OBS, catalog=CATALOG, events=EVENTS, until="2021-01"))
+
+
+def test_default_paths_checkout() -> None:
+    paths = default_paths()
+    repo = Path(datasets.__file__).resolve().parent.parent
+    assert paths.models_dir in (repo / "models", repo / "forecast" / "_models")
+    assert paths.catalog.name == "signals.toml" and paths.events.name == "events.csv"
+
+
+def test_default_paths_prefers_installed_data(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "_data").mkdir()
+    (tmp_path / "_models").mkdir()
+    monkeypatch.setattr(datasets.resources, "files", lambda package: tmp_path)
+    paths = default_paths()
+    assert paths.observations == tmp_path / "_data" / "observations.csv"
+    assert paths.models_dir == tmp_path / "_models"
+
+
+def test_load_default_embedded_dataset() -> None:
+    paths = default_paths()
+    if not (paths.observations.is_file() and paths.catalog.is_file() and paths.events.is_file()):
+        pytest.skip("the embedded dataset (data/) is not in this checkout yet")
+    panel = datasets.load_default()
+    assert isinstance(panel.catalog, Catalog)
+    assert panel.n_months > 0 and all(sig.n_observed > 0 for sig in panel.indicators)

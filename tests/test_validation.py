@@ -1,0 +1,335 @@
+"""One test per input-validation case of DESIGN §2 (and the event log's own cases).
+
+Each bad input must raise :class:`InputError` whose message names the file, the row (1-based line
+number, header = line 1), the column, the value and what was expected. The base file below holds
+one valid row per ally on lines 2-4, so a bad row appended to it is line 5.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from forecast.catalog import read_catalog
+from forecast.errors import InputError
+from forecast.events import events_to_observations
+from forecast.loading import load_panel, read_observations
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CATALOG = FIXTURES / "signals.toml"
+HEADER = "ally,period,signal,value,source"
+BASE = [
+    "JPN,2020-01,exercise_tempo,3,s",
+    "KOR,2020-01,exercise_tempo,1,s",
+    "PHL,2020-01,hedging,0,s",
+]
+EVENTS_HEADER = "date,ally,event_type,description,source"
+
+
+def write_obs(tmp_path: Path, *rows: str, name: str = "obs.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *BASE, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def write_events(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join([EVENTS_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def check(err: InputError, file: Path | str, row: int | None, column: str | None,
+          value: object, *expected: str) -> None:
+    """The error names the file, row, column and value, and says what was expected."""
+    msg = str(err)
+    assert err.file == str(file) and msg.startswith(str(file)), msg
+    assert err.row == row, msg
+    if row is not None:
+        assert f"row {row}," in msg or f"row {row}:" in msg, msg
+    assert err.column == column, msg
+    if column is not None:
+        assert f"column {column!r}" in msg, msg
+    assert err.value == value, msg
+    if value is not None:
+        assert f"value {value!r}" in msg, msg
+    for text in expected:
+        assert text in msg, msg
+
+
+def load_error(path: Path, **kwargs: object) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_panel(path, catalog=CATALOG, **kwargs)
+    return info.value
+
+
+# ---------------------------------------------------------------------- observations
+def test_unknown_ally(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "KRO,2020-02,exercise_tempo,1,s")
+    check(load_error(path), path, 5, "ally", "KRO",
+          "unknown ally", "expected one of JPN, KOR, PHL", "did you mean 'KOR'?")
+
+
+def test_unknown_signal(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "JPN,2020-02,exercise_temp,1,s")
+    check(load_error(path), path, 5, "signal", "exercise_temp",
+          "unknown signal", "expected one of exercise_tempo", "did you mean 'exercise_tempo'?")
+
+
+def test_malformed_period(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "JPN,2020-13,exercise_tempo,1,s")
+    err = load_error(path)
+    assert str(err) == (f"{path}, row 5, column 'period', value '2020-13': malformed period for "
+                        "monthly signal 'exercise_tempo': expected YYYY-MM")
+    check(err, path, 5, "period", "2020-13")
+
+
+def test_duplicate_observation(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "JPN,2020-02,exercise_tempo,1,s", "JPN,2020-01,exercise_tempo,4,s")
+    check(load_error(path), path, 6, "period", "2020-01",
+          "duplicate observation of signal 'exercise_tempo' for ally 'JPN'",
+          "already given in row 2", "expected one row per (ally, period, signal)")
+
+
+def test_negative_count(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "KOR,2020-02,hedging,-1,s")
+    check(load_error(path), path, 5, "value", "-1",
+          "negative count for negbin signal 'hedging'", "expected a non-negative integer")
+
+
+def test_fractional_count(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "KOR,2020-02,exercise_tempo,2.5,s")
+    check(load_error(path), path, 5, "value", "2.5",
+          "fractional count for poisson signal 'exercise_tempo'",
+          "expected a non-negative integer")
+
+
+def test_value_outside_family_support(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "KOR,2020-02,joint_statement,2,s")
+    check(load_error(path), path, 5, "value", "2",
+          "outside the support of bernoulli signal 'joint_statement'", "expected 0 or 1")
+
+
+@pytest.mark.parametrize("token, reason", [
+    ("nan", "NaN/missing marker is not a value"),
+    ("NA", "NaN/missing marker is not a value"),
+    ("", "missing value"),
+    ("inf", "infinite value: expected a finite number"),
+    ("-Infinity", "infinite value: expected a finite number"),
+    ("1e999", "infinite value: expected a finite number"),
+])
+def test_nan_or_inf(tmp_path: Path, token: str, reason: str) -> None:
+    path = write_obs(tmp_path, f"KOR,2020,defense_spending,{token},s")
+    err = load_error(path)
+    check(err, path, 5, "value", token, reason)
+    if token.lower() in ("nan", "na", ""):
+        assert "leave the row out if the value was not observed" in str(err)
+
+
+def test_not_a_number(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "KOR,2020,defense_spending,\"2,6\",s")
+    check(load_error(path), path, 5, "value", "2,6",
+          "not a number", "'.' as the decimal point")
+
+
+@pytest.mark.parametrize("line, value, expected", [
+    ("JPN,2020,exercise_tempo,1,s", "2020",
+     "annual period for monthly signal 'exercise_tempo' (the catalog declares frequency = "
+     "\"monthly\"): expected YYYY-MM"),
+    ("JPN,2020-03,meetings,1,s", "2020-03",
+     "monthly period for quarterly signal 'meetings' (the catalog declares frequency = "
+     "\"quarterly\"): expected YYYY-Qn"),
+    ("JPN,2020-Q1,defense_spending,1.5,s", "2020-Q1",
+     "quarterly period for annual signal 'defense_spending'"),
+])
+def test_period_frequency_disagrees_with_catalog(tmp_path: Path, line: str, value: str,
+                                                 expected: str) -> None:
+    path = write_obs(tmp_path, line)
+    check(load_error(path), path, 5, "period", value, expected)
+
+
+@pytest.mark.parametrize("line, value, expected", [
+    ("JPN,2020-07,exercise_tempo,1,s", "2020-07",
+     "observation after the forecast month 2020-06: expected periods ending by 2020-06"),
+    ("JPN,2020-Q3,meetings,1,s", "2020-Q3", "(quarter 2020-Q3 ends 2020-09)"),
+    ("JPN,2020,defense_spending,1.5,s", "2020", "(year 2020 ends 2020-12)"),
+])
+def test_observation_after_forecast_month(tmp_path: Path, line: str, value: str,
+                                          expected: str) -> None:
+    path = write_obs(tmp_path, line)
+    check(load_error(path, until="2020-06"), path, 5, "period", value, expected)
+
+
+def test_malformed_forecast_month(tmp_path: Path) -> None:
+    err = load_error(write_obs(tmp_path), until="2020-6")
+    assert str(err) == "column 'until', value '2020-6': malformed forecast month: expected YYYY-MM"
+
+
+def test_ally_without_observations(tmp_path: Path) -> None:
+    path = tmp_path / "obs.csv"
+    path.write_text("\n".join([HEADER, *BASE[:2]]) + "\n", encoding="utf-8")
+    check(load_error(path), path, None, "ally", "PHL",
+          "listed in the catalog's [allies] but has no row in the observations",
+          "expected at least one observation per ally")
+
+
+def test_catalog_without_outcome(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace('role = "outcome"', 'role = "indicator"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_panel(write_obs(tmp_path), catalog=cat)
+    check(info.value, cat, None, "role", None,
+          "exactly one signal with role = \"outcome\"", "found 0")
+
+
+def test_catalog_without_sign_fixing_indicator(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace("sign = 1\n", "sign = 0\n")
+    text = text.replace("sign = -1\nunit = \"percent of GDP\"", "sign = 0\nunit = \"percent\"")
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_catalog(cat)
+    check(info.value, cat, None, "sign", None,
+          "at least one indicator needs sign = 1 or -1", "all indicators have sign = 0")
+
+
+@pytest.mark.parametrize("content, row, expected", [
+    ("", None, "the file is empty: expected a header line and data rows"),
+    ("\n\n", None, "the file is empty"),
+    (HEADER + "\n", 1, "the file has a header but no data rows"),
+])
+def test_empty_file(tmp_path: Path, content: str, row: int | None, expected: str) -> None:
+    path = tmp_path / "obs.csv"
+    path.write_text(content, encoding="utf-8")
+    check(load_error(path), path, row, None, None, expected)
+
+
+def test_wrong_encoding(tmp_path: Path) -> None:
+    text = "\n".join([HEADER, *BASE, "KOR,2020-02,exercise_tempo,1,Défense Ministry"]) + "\n"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(text.encode("latin-1"))
+    check(load_error(latin), latin, 5, "source", "D\\xe9fense Ministry",
+          "not UTF-8 text: byte 0xE9", "expected UTF-8")
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(text.encode("utf-16"))
+    check(load_error(utf16), utf16, 1, None, None,
+          "the file is UTF-16 encoded", "expected UTF-8 text")
+
+
+def test_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "obs.csv"
+    path.write_text("ally,period,signal,amount\nJPN,2020-01,exercise_tempo,3\n", encoding="utf-8")
+    check(load_error(path), path, 1, "value", "ally,period,signal,amount",
+          "missing required column 'value'",
+          "expected columns ally, period, signal, value (source optional)")
+
+
+def test_unreadable_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "obs.parquet"
+    path.write_bytes(b"PAR1 this is not really parquet")
+    check(load_error(path), path, None, None, None,
+          "unreadable Parquet file", "expected a Parquet file")
+
+
+def test_wrong_number_of_fields(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "KOR,2020-02,exercise_tempo,1,s,extra")
+    check(load_error(path), path, 5, None, "KOR,2020-02,exercise_tempo,1,s,extra",
+          "expected 5 fields (ally, period, signal, value, source), found 6")
+
+
+def test_first_problem_in_file_order(tmp_path: Path) -> None:
+    path = write_obs(tmp_path, "KOR,2020-02,exercise_tempo,-1,s", "XXX,2020-13,nope,x,s")
+    err = load_error(path)
+    check(err, path, 5, "value", "-1", "negative count")
+    assert err.n_problems == 2
+    assert [(p.row, p.column) for p in err.problems] == [(5, "value"), (6, "ally")]
+
+
+def test_parquet_rows_are_record_numbers(tmp_path: Path) -> None:
+    frame = pd.read_csv(write_obs(tmp_path, "KOR,2020-02,joint_statement,0.5,s"), dtype=str)
+    path = tmp_path / "obs.parquet"
+    frame.astype({"value": float}).to_parquet(path)
+    check(load_error(path), path, 4, "value", "0.5", "bernoulli")
+
+
+# ---------------------------------------------------------------------- event log
+def events_error(tmp_path: Path, *rows: str, until: str | None = "2020-12") -> tuple[Path,
+                                                                                     InputError]:
+    path = write_events(tmp_path, *rows)
+    with pytest.raises(InputError) as info:
+        load_panel(write_obs(tmp_path), catalog=CATALOG, events=path, until=until)
+    return path, info.value
+
+
+def test_event_unknown_ally(tmp_path: Path) -> None:
+    path, err = events_error(tmp_path, "2020-02-01,JPN,consultation_lapse,d,s",
+                             "2020-02-03,jpn,consultation_lapse,d,s")
+    check(err, path, 3, "ally", "jpn", "unknown ally", "did you mean 'JPN'?")
+
+
+def test_event_unknown_type(tmp_path: Path) -> None:
+    path, err = events_error(tmp_path, "2020-02-01,JPN,consulation_lapse,d,s")
+    check(err, path, 2, "event_type", "consulation_lapse",
+          "event type not mapped to any signal in the catalog",
+          "expected one of consultation_lapse, unilateral_announcement")
+
+
+@pytest.mark.parametrize("date, expected", [
+    ("14/02/2020", "malformed date: expected YYYY-MM-DD or YYYY-MM"),
+    ("2020-02-30", "not a calendar date"),
+    ("", "missing date"),
+])
+def test_event_bad_date(tmp_path: Path, date: str, expected: str) -> None:
+    path, err = events_error(tmp_path, f"{date},KOR,consultation_lapse,d,s")
+    check(err, path, 2, "date", date, expected)
+
+
+def test_event_before_log_start(tmp_path: Path) -> None:
+    path, err = events_error(tmp_path, "2019-12-31,KOR,consultation_lapse,d,s")
+    check(err, path, 2, "date", "2019-12-31",
+          "event before the event log's start month 2020-01", "expected dates from then on")
+
+
+def test_event_after_forecast_month(tmp_path: Path) -> None:
+    path, err = events_error(tmp_path, "2021-01-02,KOR,consultation_lapse,d,s")
+    check(err, path, 2, "date", "2021-01-02",
+          "event after the forecast month 2020-12", "expected dates up to 2020-12")
+
+
+def test_event_after_end(tmp_path: Path) -> None:
+    path = write_events(tmp_path, "2020-03-02,KOR,consultation_lapse,d,s")
+    with pytest.raises(InputError) as info:
+        events_to_observations(path, CATALOG, end="2020-02")
+    check(info.value, path, 2, "date", "2020-03-02", "event after the forecast month 2020-02")
+
+
+def test_event_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("date,ally,type\n2020-02-01,JPN,consultation_lapse\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_panel(write_obs(tmp_path), catalog=CATALOG, events=path)
+    check(info.value, path, 1, "event_type", "date,ally,type",
+          "missing required column 'event_type'",
+          "expected columns date, ally, event_type (description, source optional)")
+
+
+def test_event_wrong_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_bytes(f"{EVENTS_HEADER}\n2020-02-01,JPN,consultation_lapse,Sommet annulé,s\n"
+                     .encode("cp1252"))
+    with pytest.raises(InputError) as info:
+        load_panel(write_obs(tmp_path), catalog=CATALOG, events=path)
+    check(info.value, path, 2, "description", "Sommet annul\\xe9", "not UTF-8 text")
+
+
+def test_event_signal_also_in_observations(tmp_path: Path) -> None:
+    obs = write_obs(tmp_path, "KOR,2020-02,consultation_lapse,1,s")
+    events = write_events(tmp_path, "2020-02-01,KOR,consultation_lapse,d,s")
+    with pytest.raises(InputError) as info:
+        load_panel(obs, catalog=CATALOG, events=events)
+    check(info.value, obs, 5, "signal", "consultation_lapse",
+          "counted from the event log", "two sources of truth")
+    # without an event log, pre-counted rows of that signal are ordinary observations
+    assert read_observations(obs, CATALOG)["signal"].iloc[-1] == "consultation_lapse"
