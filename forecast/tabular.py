@@ -341,6 +341,8 @@ def _read_parquet(
         import pyarrow.parquet as pq
 
         frame = pq.read_table(path).to_pandas()
+        header = tuple(str(c).strip() for c in frame.columns)
+        cells = {h: _column_text(frame.iloc[:, i], file, h) for i, h in enumerate(header)}
     except Exception as exc:  # noqa: BLE001 - any failure of the reader is the file's fault
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise InputError(
@@ -348,8 +350,6 @@ def _read_parquet(
             "expected a Parquet file as written by pandas.DataFrame.to_parquet",
             file=file,
         ) from None
-    header = tuple(str(c).strip() for c in frame.columns)
-    cells = {h: _column_text(frame.iloc[:, i], file, h) for i, h in enumerate(header)}
     return header, cells, np.arange(1, len(frame) + 1, dtype=np.int64)
 
 
@@ -387,7 +387,7 @@ def _cell_text(v: object) -> str:
 def check_filled(problems: Problems, table: RawTable, column: str, what: str) -> None:
     """Flag empty cells of a required text column."""
     cells = table.column(column)
-    problems.check(cells == "", column, cells, f"missing {what}: every row needs one")
+    problems.check(cells == "", column, cells, f"missing {what}: expected one in every row")
 
 
 def check_choice(
