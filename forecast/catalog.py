@@ -104,6 +104,7 @@ class Catalog:
     signals: Mapping[str, SignalSpec]
     event_log_start: str | None = None
     path: str | None = field(default=None, compare=False)
+    event_log_end: str | None = None
 
     # ------------------------------------------------------------------ views
     def by_role(self, role: str) -> list[SignalSpec]:
@@ -160,15 +161,25 @@ class Catalog:
         if start is not None:
             start = str(start)
             _check_month(start, file, "event_log.start")
-        cat = cls(allies=allies, signals=signals, event_log_start=start, path=path)
+        end = event_log.get("end")
+        if end is not None:
+            end = str(end)
+            _check_month(end, file, "event_log.end")
+            if start is not None and end < start:
+                raise InputError(f"[event_log] end is before its start {start!r}: expected a "
+                                 "month from the start on", file=file, column="event_log.end",
+                                 value=end)
+        cat = cls(allies=allies, signals=signals, event_log_start=start, path=path,
+                  event_log_end=end)
         cat._check_structure(file)
         return cat
 
     def to_dict(self) -> dict[str, object]:
         """The catalog as a TOML-ready dict (inverse of :meth:`from_dict`)."""
         out: dict[str, object] = {"allies": dict(self.allies)}
-        if self.event_log_start:
-            out["event_log"] = {"start": self.event_log_start}
+        if self.event_log_start or self.event_log_end:
+            out["event_log"] = {k: v for k, v in (("start", self.event_log_start),
+                                                  ("end", self.event_log_end)) if v}
         out["signals"] = {n: s.to_toml_table() for n, s in self.signals.items()}
         return out
 

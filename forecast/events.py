@@ -1,10 +1,11 @@
 """Event log → monthly count observations.
 
 Analysts keep a dated log of events (``date, ally, event_type, description, source``). The
-catalog maps event types to signals (``events = [...]`` in a signal's table) and says from which
-month the log is complete (``[event_log] start``). Each month from that start to the forecast
-month is then an *observed* count for every ally and every event-derived signal: a month with no
-logged event is a 0, not a gap. Months before the start stay unobserved.
+catalog maps event types to signals (``events = [...]`` in a signal's table) and says over which
+months the log is complete (``[event_log] start`` and, optionally, ``end``). Each month of that
+coverage up to the forecast month is then an *observed* count for every ally and every
+event-derived signal: a month with no logged event is a 0, not a gap. Months outside the
+coverage stay unobserved.
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ def events_to_observations(
     pandas.DataFrame
         Columns ``ally, period, signal, value, source``: one row per ally, event-derived signal
         and month from the catalog's ``[event_log] start`` to ``end``, the value being the number
-        of logged events (0 when none). Sorted by signal and ally (catalog order), then month.
+        of logged events (0 when none). Months after the catalog's ``[event_log] end``, when
+        it declares one, are not covered and get no row. Sorted by signal and ally (catalog
+        order), then month.
 
     Examples
     --------
@@ -194,6 +197,12 @@ def _validate(
                    f"event before the event log's start month {format_month(start)} "
                    "([event_log] start in the catalog): expected dates from then on, when the "
                    "log is complete")
+    log_end = parse_month(cat.event_log_end or "")
+    if log_end is not None:
+        problems.check(months > log_end, "date", dates,
+                       f"event after the event log's end month {format_month(log_end)} "
+                       "([event_log] end in the catalog): expected dates up to then, or move "
+                       "end forward once the log is complete to a later month")
     if until is not None:
         problems.check(months > until, "date", dates,
                        f"event after the forecast month {format_month(until)}: expected dates "
@@ -225,6 +234,9 @@ def count_events(valid: pd.DataFrame, cat: Catalog, end: int) -> pd.DataFrame:
     """Monthly counts of validated events (see :func:`events_to_observations`)."""
     start = parse_month(cat.event_log_start or "")
     assert start is not None
+    log_end = parse_month(cat.event_log_end or "")
+    if log_end is not None:
+        end = min(end, log_end)  # later months are not covered: unobserved, not zero
     months = np.arange(start, end + 1, dtype=np.int64)
     signals = [s.name for s in cat.signals.values() if s.events]
     allies = list(cat.allies)

@@ -107,11 +107,12 @@ def load_panel(
     events
         Optional event log (CSV/Parquet path or DataFrame); its events become monthly counts of
         the signals the catalog maps them to, with 0 for months without an event from the
-        catalog's ``[event_log] start`` on. Such signals must then not appear in the
-        observations file.
+        catalog's ``[event_log] start`` to its ``end`` (or to the grid's end). Such signals must
+        then not appear in the observations file.
     until
         Optional forecast month ``YYYY-MM``. Data after it are an error and the grid ends there;
-        by default it ends at the last month any period of the data covers.
+        by default it ends at the last month any period of the data (or the event log's
+        declared ``end``) covers.
 
     Returns
     -------
@@ -147,6 +148,9 @@ def load_panel(
         valid, _ = _validate_events(events, cat, until_m)
         if len(valid):
             last = max(last, int(valid["month_number"].max()))
+        log_end = parse_until(cat.event_log_end)
+        if log_end is not None:
+            last = max(last, log_end)  # the log's zeros are data up to its end
         end = until_m if until_m is not None else last
         parts.append(count_events(valid, cat, end))
         first = min(first, _log_start(cat))

@@ -138,6 +138,28 @@ def test_event_log_nan_before_its_start(tmp_path: Path) -> None:
     assert lapses.values[p.allies.index("JPN")].tolist()[2:6] == [0, 0, 1, 0]
 
 
+def test_event_log_end_leaves_later_months_unobserved(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"',
+                                                       'start = "2020-01"\nend = "2020-05"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=EVENTS, until="2021-02")
+    lapses = p.signals["consultation_lapse"]
+    assert lapses.mask[:, :5].all() and not lapses.mask[:, 5:].any()
+    assert lapses.values[p.allies.index("JPN"), 4] == 1
+    assert read_catalog(cat).to_dict()["event_log"] == {"start": "2020-01", "end": "2020-05"}
+
+
+def test_event_log_end_extends_default_grid(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"',
+                                                       'start = "2020-01"\nend = "2021-03"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=EVENTS)
+    assert p.last_month == "2021-03"  # the log's zeros are data up to its end
+    assert p.signals["consultation_lapse"].mask.all()
+
+
 def test_event_log_start_earlier_than_data_extends_grid(tmp_path: Path) -> None:
     text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"', 'start = "2019-10"')
     cat = tmp_path / "signals.toml"

@@ -298,6 +298,31 @@ def test_event_after_forecast_month(tmp_path: Path) -> None:
           "event after the forecast month 2020-12", "expected dates up to 2020-12")
 
 
+def test_event_after_log_end(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"',
+                                                       'start = "2020-01"\nend = "2020-06"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    events = write_events(tmp_path, "2020-06-30,KOR,consultation_lapse,d,s",
+                          "2020-07-01,KOR,consultation_lapse,d,s")
+    with pytest.raises(InputError) as info:
+        load_panel(write_obs(tmp_path), catalog=cat, events=events)
+    check(info.value, events, 3, "date", "2020-07-01",
+          "event after the event log's end month 2020-06 ([event_log] end in the catalog)",
+          "expected dates up to then")
+
+
+def test_event_log_end_before_start(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"',
+                                                       'start = "2020-01"\nend = "2019-12"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_catalog(cat)
+    check(info.value, cat, None, "event_log.end", "2019-12",
+          "end is before its start '2020-01'", "expected a month from the start on")
+
+
 def test_event_after_end(tmp_path: Path) -> None:
     path = write_events(tmp_path, "2020-03-02,KOR,consultation_lapse,d,s")
     with pytest.raises(InputError) as info:
