@@ -1,0 +1,195 @@
+"""Convergence diagnostics computed on every fit, and the gate a monthly run applies."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["Diagnostics", "Thresholds", "compute_diagnostics", "ConvergenceWarning"]
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit that did not meet the convergence thresholds."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What counts as converged. ESS thresholds are capped at a quarter of the total draws,
+    so a short exploratory run is judged on what it could possibly reach."""
+
+    max_rhat: float = 1.01
+    min_ess_bulk: float = 400.0
+    min_ess_tail: float = 400.0
+    max_divergences: int = 0
+    min_bfmi: float = 0.3
+
+    def scaled(self, total_draws: int) -> "Thresholds":
+        cap = 0.25 * total_draws
+        return Thresholds(self.max_rhat, min(self.min_ess_bulk, cap),
+                          min(self.min_ess_tail, cap), self.max_divergences, self.min_bfmi)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence summary of one fit.
+
+    Attributes
+    ----------
+    max_rhat, min_ess_bulk, min_ess_tail
+        Worst values over every posterior quantity (parameters and latent).
+    divergences
+        Divergent transitions after tuning, all chains.
+    min_bfmi
+        Lowest E-BFMI over chains.
+    worst
+        The quantities that fail (or, if none, the five lowest bulk ESS) with their values.
+    thresholds
+        What was required.
+    """
+
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    min_bfmi: float
+    n_draws: int
+    worst: list[dict] = field(default_factory=list)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    approximate: bool = False
+
+    @property
+    def failures(self) -> list[str]:
+        """Plain-language list of the checks that failed (empty when converged)."""
+        if self.approximate:
+            return ["approximate (variational) fit: no MCMC convergence guarantees"]
+        t = self.thresholds
+        out = []
+        if not self.max_rhat <= t.max_rhat:
+            out.append(f"R-hat {self.max_rhat:.3f} > {t.max_rhat}")
+        if not self.min_ess_bulk >= t.min_ess_bulk:
+            out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {t.min_ess_bulk:.0f}")
+        if not self.min_ess_tail >= t.min_ess_tail:
+            out.append(f"tail ESS {self.min_ess_tail:.0f} < {t.min_ess_tail:.0f}")
+        if self.divergences > t.max_divergences:
+            out.append(f"{self.divergences} divergent transitions")
+        if not self.min_bfmi >= t.min_bfmi:
+            out.append(f"E-BFMI {self.min_bfmi:.2f} < {t.min_bfmi}")
+        return out
+
+    @property
+    def converged(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["converged"] = self.converged
+        d["failures"] = self.failures
+        return d
+
+    def table(self) -> pd.DataFrame:
+        """One row per check: value, threshold, ok."""
+        t = self.thresholds
+        rows = [
+            ("max R-hat", self.max_rhat, f"≤ {t.max_rhat}", self.max_rhat <= t.max_rhat),
+            ("min bulk ESS", self.min_ess_bulk, f"≥ {t.min_ess_bulk:.0f}",
+             self.min_ess_bulk >= t.min_ess_bulk),
+            ("min tail ESS", self.min_ess_tail, f"≥ {t.min_ess_tail:.0f}",
+             self.min_ess_tail >= t.min_ess_tail),
+            ("divergences", self.divergences, f"≤ {t.max_divergences}",
+             self.divergences <= t.max_divergences),
+            ("min E-BFMI", self.min_bfmi, f"≥ {t.min_bfmi}", self.min_bfmi >= t.min_bfmi),
+        ]
+        return pd.DataFrame(rows, columns=["check", "value", "required", "ok"])
+
+
+def _flatten(ds: xr.Dataset, stat: str) -> pd.Series:
+    parts = []
+    for name, da in ds.data_vars.items():
+        if da.size == 0:
+            continue
+        flat = da.values.reshape(-1)
+        if da.ndim == 0:
+            labels = [name]
+        else:
+            idx = pd.MultiIndex.from_product([da[d].values for d in da.dims]).to_flat_index()
+            labels = [f"{name}[{','.join(map(str, i))}]" for i in idx]
+        parts.append(pd.Series(flat, index=labels, name=stat))
+    return pd.concat(parts) if parts else pd.Series(dtype=float, name=stat)
+
+
+def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bool = True,
+                        approximate: bool = False) -> Diagnostics:
+    """R-hat, bulk/tail ESS, divergences and E-BFMI of a posterior DataTree.
+
+    Examples
+    --------
+    >>> import numpy as np, arviz as az
+    >>> dt = az.from_dict({"posterior": {"x": np.random.default_rng(0).normal(size=(4, 500))}})
+    >>> d = compute_diagnostics(dt, warn=False)
+    >>> d.max_rhat < 1.02
+    True
+    """
+    post = idata["posterior"].to_dataset()
+    n_draws = int(post.sizes["chain"] * post.sizes["draw"])
+    thresholds = (thresholds or Thresholds()).scaled(n_draws)
+    if approximate:
+        diag = Diagnostics(np.nan, np.nan, np.nan, 0, np.nan, n_draws, [], thresholds, True)
+        if warn:
+            warnings.warn(diag.failures[0], ConvergenceWarning, stacklevel=2)
+        return diag
+    rhat = _flatten(_as_ds(az.rhat(idata)), "r_hat")
+    ess_b = _flatten(_as_ds(az.ess(idata, method="bulk")), "ess_bulk")
+    ess_t = _flatten(_as_ds(az.ess(idata, method="tail")), "ess_tail")
+    table = pd.concat([rhat, ess_b, ess_t], axis=1)
+    table = table[np.isfinite(table["ess_bulk"]) | np.isfinite(table["r_hat"])]
+    divergences = 0
+    min_bfmi = np.nan
+    if "sample_stats" in idata.children:
+        ss = idata["sample_stats"].to_dataset()
+        if "diverging" in ss:
+            divergences = int(ss["diverging"].values.sum())
+        if "energy" in ss:
+            bfmi = az.bfmi(idata)
+            if isinstance(bfmi, xr.DataTree):
+                node = bfmi["sample_stats"] if "sample_stats" in bfmi.children else bfmi
+                bfmi = node.to_dataset()
+            values = [np.asarray(v) for v in (bfmi.data_vars.values()
+                                              if isinstance(bfmi, xr.Dataset) else [bfmi])]
+            min_bfmi = float(min(np.min(v) for v in values))
+    # constant quantities (e.g. a fixed first drift step) have NaN R-hat: ignore them
+    live = table.dropna()
+    t = thresholds
+    failing = live[(live["r_hat"] > t.max_rhat) | (live["ess_bulk"] < t.min_ess_bulk)
+                   | (live["ess_tail"] < t.min_ess_tail)]
+    show = failing if len(failing) else live.nsmallest(5, "ess_bulk")
+    show = show.sort_values("ess_bulk").head(20)
+    worst = [{"quantity": k, **{c: float(v) for c, v in row.items()}} for k, row in show.iterrows()]
+    diag = Diagnostics(
+        max_rhat=float(live["r_hat"].max()) if len(live) else np.nan,
+        min_ess_bulk=float(live["ess_bulk"].min()) if len(live) else np.nan,
+        min_ess_tail=float(live["ess_tail"].min()) if len(live) else np.nan,
+        divergences=divergences,
+        min_bfmi=min_bfmi if np.isfinite(min_bfmi) else 1.0,
+        n_draws=n_draws,
+        worst=worst,
+        thresholds=thresholds,
+    )
+    if warn and not diag.converged:
+        names = ", ".join(w["quantity"] for w in worst[:8])
+        warnings.warn(
+            f"the fit did not converge ({'; '.join(diag.failures)}); worst: {names}",
+            ConvergenceWarning, stacklevel=2)
+    return diag
+
+
+def _as_ds(obj) -> xr.Dataset:
+    if isinstance(obj, xr.Dataset):
+        return obj
+    if isinstance(obj, xr.DataTree) and "posterior" in obj.children:
+        return obj["posterior"].to_dataset()
+    return obj.to_dataset()

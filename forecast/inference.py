@@ -1,0 +1,146 @@
+"""Inference: one switch over samplers, same results object.
+
+``nutpie`` (numba-compiled, default), ``pymc`` (PyMC's NUTS), ``numpyro`` (JAX; CPU or GPU,
+needs the ``gpu`` extra) and ``advi`` (a fast variational preview, not for publication).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Literal
+
+import numpy as np
+import pymc as pm
+
+from forecast.design import make_design
+from forecast.diagnostics import compute_diagnostics
+from forecast.errors import InputError
+from forecast.model import build_model
+from forecast.panel import Panel
+from forecast.results import Fit
+from forecast.spec import ModelSpec, load_spec
+
+__all__ = ["fit", "sample_model", "SAMPLERS"]
+
+Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
+SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro", "advi")
+
+
+def sample_model(
+    model: pm.Model,
+    *,
+    sampler: str = "nutpie",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
+    progress: bool = False,
+    cores: int | None = None,
+    **kwargs,
+):
+    """Sample a built model; returns ``(DataTree, timings)``.
+
+    ``timings`` holds ``compile_s`` and ``sampling_s``.
+    """
+    cores = cores or min(chains, os.cpu_count() or 1)
+    t0 = time.perf_counter()
+    if sampler == "nutpie":
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        t1 = time.perf_counter()
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
+                              seed=seed, progress_bar=progress, **kwargs)
+    elif sampler in ("pymc", "numpyro"):
+        t1 = t0
+        with model:
+            idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
+                              random_seed=seed, progressbar=progress,
+                              nuts_sampler=sampler, compute_convergence_checks=False, **kwargs)
+    elif sampler == "advi":
+        t1 = t0
+        with model:
+            approx = pm.fit(n=kwargs.pop("n", 30_000), method="advi", random_seed=seed,
+                            progressbar=progress)
+            idata = approx.sample(draws=draws * chains, random_seed=seed)
+        import arviz as az
+
+        post = idata["posterior"].to_dataset()
+        post = post.isel(chain=0).drop_vars("chain").rename({"draw": "flat"})
+        post = post.assign_coords(flat=np.arange(draws * chains)).coarsen(flat=draws).construct(
+            flat=("chain", "draw"))
+        idata = az.from_dict({"posterior": {k: v.values for k, v in post.data_vars.items()}},
+                             dims={k: [d for d in v.dims if d not in ("chain", "draw")]
+                                   for k, v in post.data_vars.items()},
+                             coords={c: post[c].values for c in post.coords
+                                     if c not in ("chain", "draw")})
+    else:
+        raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
+                         column="sampler", value=sampler)
+    t2 = time.perf_counter()
+    return idata, {"compile_s": t1 - t0, "sampling_s": t2 - t1}
+
+
+def fit(
+    panel: Panel,
+    spec: str | ModelSpec = "default",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
+    sampler: str = "nutpie",
+    *,
+    progress: bool = False,
+    warn: bool = True,
+    **sampler_kwargs,
+) -> Fit:
+    """Fit a model spec to a panel.
+
+    Parameters
+    ----------
+    panel
+        Observations (:func:`forecast.load_panel`, :func:`forecast.load_default` or
+        :func:`forecast.simulate`).
+    spec
+        Shipped spec name (``"default"``, ``"static"``, ``"unpooled"``, ...), path to a TOML
+        spec, or a :class:`~forecast.spec.ModelSpec`.
+    draws, tune, chains
+        Posterior draws and tuning steps per chain, number of chains.
+    seed
+        Random seed (same seed, same panel, same spec: same draws).
+    sampler
+        ``"nutpie"`` (default), ``"pymc"``, ``"numpyro"`` or ``"advi"`` (fast preview).
+    progress
+        Show the sampler's progress bar.
+    warn
+        Emit a :class:`~forecast.diagnostics.ConvergenceWarning` naming the quantities that
+        failed the diagnostics.
+
+    Returns
+    -------
+    Fit
+        Posterior with tidy views (``credibility()``), diagnostics and save/load.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> sim = forecast.simulate(n_allies=3, n_months=24, seed=1)
+    >>> result = forecast.fit(sim.panel, draws=100, tune=100, chains=2, seed=1, warn=False)
+    >>> list(result.credibility().columns)
+    ['ally', 'period', 'mean', 'sd', 'q05', 'q50', 'q95']
+    """
+    if sampler not in SAMPLERS:
+        raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
+                         column="sampler", value=sampler)
+    spec_obj = load_spec(spec)
+    t0 = time.perf_counter()
+    design = make_design(panel, spec_obj)
+    model = build_model(design, spec_obj)
+    t_build = time.perf_counter() - t0
+    idata, timings = sample_model(model, sampler=sampler, draws=draws, tune=tune, chains=chains,
+                                  seed=seed, progress=progress, **sampler_kwargs)
+    timings = {"build_s": t_build, **timings}
+    diagnostics = compute_diagnostics(idata, warn=warn, approximate=sampler == "advi")
+    return Fit(idata=idata, panel=panel, spec=spec_obj, design=design, sampler=sampler,
+               seed=seed, timings=timings, _diagnostics=diagnostics, _model=model)

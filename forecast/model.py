@@ -1,0 +1,284 @@
+"""The PyMC generative model of allies' latent credibility (DESIGN §3).
+
+State, for ally ``a`` and month ``t``::
+
+    θ[a,t] = μ[a] + x[a,t] + γ[a]·g[t]
+    x[a,t] = φ[a]·x[a,t-1] + Σ_d β[a,d]·driver[a,d,t-1] + σ[a]·ε[a,t]
+    g[t]   = ρ·g[t-1] + sqrt(1-ρ²)·η[t]
+
+Identification: ``x[a,·]`` has stationary sd ``s[a]`` with ``log s[a]`` pooled around 0 (the
+latent's scale), ``μ[a] = 0`` unless the spec asks for shared intercepts (then ``μ`` is pooled
+around 0: the location), loadings carry the catalog's sign (the orientation) and ``γ[a] > 0``
+orients the common factor. See ``docs/decisions/0001-identification.md``.
+
+Both AR(1) recursions are evaluated in closed form by a log-depth prefix sum (no ``scan``):
+``x = Σ_j φ^j u[t-j]`` is built by ⌈log2 T⌉ vectorised shift-and-add steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from forecast.design import Design
+from forecast.spec import ModelSpec
+
+__all__ = ["build_model", "ar1_filter", "LATENT", "OBSERVED_OUTCOME"]
+
+LATENT = "credibility"
+OBSERVED_OUTCOME = "outcome"
+
+
+def ar1_filter(u, phi, n: int):
+    """``x[..., t] = Σ_{j≤t} phi^j · u[..., t-j]`` along the last axis, in ⌈log2 n⌉ steps.
+
+    ``phi`` broadcasts against ``u[..., :1]`` (one coefficient per series). Works on numpy
+    arrays and PyTensor tensors alike.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ar1_filter(np.ones((1, 4)), np.array([[0.5]]), 4)
+    array([[1.   , 1.5  , 1.75 , 1.875]])
+    """
+    x = u
+    d = 1
+    is_np = isinstance(u, np.ndarray)
+    while d < n:
+        coef = phi**d
+        if is_np:
+            x = x.copy()
+            x[..., d:] = x[..., d:] + coef * x[..., :-d]
+        else:
+            x = pt.inc_subtensor(x[..., d:], coef * x[..., :-d])
+        d *= 2
+    return x
+
+
+def _pooled(name: str, loc, scale, dims: str | tuple[str, ...], pooling: str, fixed_sd: float):
+    """Ally-level parameter: ``loc + scale·z`` (partial pooling, non-centred) or independent."""
+    z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
+    if pooling == "partial":
+        return loc + scale * z
+    return loc + fixed_sd * z
+
+
+def build_model(design: Design, spec: ModelSpec) -> pm.Model:
+    """Build the PyMC model for one design (panel arrays) under one spec.
+
+    Parameters
+    ----------
+    design
+        Output of :func:`forecast.design.make_design`.
+    spec
+        Which blocks are on and the priors.
+
+    Returns
+    -------
+    pm.Model
+        Its posterior holds ``credibility`` with dims ``(ally, period)``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.design import make_design
+    >>> sim = forecast.simulate(n_allies=3, n_months=24, seed=1)
+    >>> spec = forecast.load_spec("default")
+    >>> model = build_model(make_design(sim.panel, spec), spec)
+    >>> "credibility" in model.named_vars
+    True
+    """
+    pr = spec.priors
+    A, T = design.n_allies, design.n_periods
+    partial = spec.pooling == "partial"
+    coords = {
+        "ally": list(design.allies),
+        "period": list(design.periods),
+        "signal": list(design.indicators),
+        "driver": list(design.drivers),
+        "year": list(design.years),
+    }
+    with pm.Model(coords=coords) as model:
+        # ---------------------------------------------------------------- ally states x[a, t]
+        if spec.dynamics == "ar1":
+            if partial:
+                phi_mu = pm.Normal("persistence_logit_mu", pr.persistence_logit_mean,
+                                   pr.persistence_logit_sd)
+                phi_tau = pm.HalfNormal("persistence_logit_tau", pr.pooling_scale)
+                phi_logit = _pooled("persistence_logit", phi_mu, phi_tau, "ally", "partial", 0)
+            else:
+                phi_logit = _pooled("persistence_logit", pr.persistence_logit_mean, 0.0, "ally",
+                                    "none", pr.persistence_logit_sd)
+            phi = pm.Deterministic("persistence", pt.sigmoid(phi_logit), dims="ally")
+        else:
+            phi = pt.zeros(A)
+        # total stationary sd v[a] (population log-mean fixed at 0: the latent's scale) and the
+        # share w[a] of the ally's variance that is the common factor's
+        if partial:
+            v_tau = pm.HalfNormal("volatility_log_tau", pr.volatility_pooling_scale)
+            # zero-sum: the geometric mean of the allies' sds is exactly 1 (hard scale anchor)
+            v_z = pm.ZeroSumNormal("volatility_log_z", sigma=1.0, dims="ally")
+            v = pm.Deterministic("credibility_sd", pt.exp(v_tau * v_z), dims="ally")
+        else:
+            v = pt.ones(A)
+        if spec.common_factor:
+            if partial:
+                w_mu = pm.Normal("factor_share_logit_mu", pr.factor_share_logit_mean,
+                                 pr.factor_share_logit_sd)
+                w_tau = pm.HalfNormal("factor_share_logit_tau", pr.pooling_scale)
+                w_logit = _pooled("factor_share_logit", w_mu, w_tau, "ally", "partial", 0)
+            else:
+                w_logit = _pooled("factor_share_logit", pr.factor_share_logit_mean, 0.0, "ally",
+                                  "none", pr.factor_share_logit_sd)
+            w = pm.Deterministic("factor_share", pt.sigmoid(w_logit), dims="ally")
+        else:
+            w = pt.zeros(A)
+        ally_scale = v * pt.sqrt(1.0 - w)  # sd of the ally's own state
+        eps = pm.Normal("state_innovation", 0.0, 1.0, dims=("ally", "period"))
+        u = pt.sqrt(1.0 - phi**2)[:, None] * eps
+        u = pt.set_subtensor(u[:, 0], eps[:, 0])
+        if design.drivers:
+            D = len(design.drivers)
+            signs = design.driver_signs
+            b_abs = pm.HalfNormal("driver_effect_abs", pr.driver_scale, dims="driver")
+            b_free = pm.Normal("driver_effect_free", 0.0, pr.driver_scale, dims="driver")
+            b_pop = pm.Deterministic(
+                "driver_effect", pt.where(signs != 0, signs * b_abs, b_free), dims="driver")
+            if partial:
+                b_tau = pm.HalfNormal("driver_effect_tau", pr.pooling_scale / 2, dims="driver")
+                beta = b_pop[None, :] + b_tau[None, :] * pm.Normal(
+                    "driver_effect_ally_z", 0.0, 1.0, dims=("ally", "driver"))
+            else:
+                beta = pt.broadcast_to(b_pop[None, :], (A, D))
+            # effect of one standardised unit of driver at t-1 on credibility at t
+            beta = pm.Deterministic("driver_effect_ally", beta, dims=("ally", "driver"))
+            drv = pt.as_tensor_variable(design.driver_values)  # (A, D, T)
+            push = (beta[:, :, None] * drv[:, :, :-1]).sum(axis=1) / ally_scale[:, None]
+            u = pt.inc_subtensor(u[:, 1:], push)
+        x = ar1_filter(u, phi[:, None], T) if spec.dynamics == "ar1" else u
+        theta = ally_scale[:, None] * x
+
+        # ---------------------------------------------------------------- common factor g[t]
+        if spec.common_factor:
+            rho = pm.Beta("factor_persistence", pr.factor_persistence_a, pr.factor_persistence_b)
+            eta = pm.Normal("factor_innovation", 0.0, 1.0, dims="period")
+            vg = pt.set_subtensor((pt.sqrt(1.0 - rho**2) * eta)[0], eta[0])
+            g = pm.Deterministic("common_factor", ar1_filter(vg, rho, T), dims="period")
+            gamma = pm.Deterministic("factor_loading", v * pt.sqrt(w), dims="ally")
+            theta = theta + gamma[:, None] * g[None, :]
+        if spec.intercepts == "shared":
+            mu_tau = pm.HalfNormal("level_tau", 1.0)
+            mu = pm.Deterministic(
+                "level", mu_tau * pm.ZeroSumNormal("level_z", sigma=1.0, dims="ally"), dims="ally")
+            theta = theta + mu[:, None]
+        theta = pm.Deterministic(LATENT, theta, dims=("ally", "period"))
+
+        # ---------------------------------------------------------------- indicators
+        S = len(design.indicators)
+        signs = design.signs
+        lam_abs = pm.HalfNormal("loading_abs", pr.loading_scale, dims="signal")
+        lam_free = pm.Normal("loading_free", 0.0, pr.loading_scale, dims="signal")
+        lam = pm.Deterministic("loading", pt.where(signs != 0, signs * lam_abs, lam_free),
+                               dims="signal")
+        if spec.loadings == "pooled":
+            lam_tau = pm.HalfNormal("loading_tau", pr.pooling_scale / 2, dims="signal")
+            lz = pm.Normal("loading_ally_z", 0.0, 1.0, dims=("ally", "signal"))
+            lam_signed = pt.exp(lam_tau[None, :] * lz) * lam[None, :]
+            lam_as = pm.Deterministic(
+                "loading_ally",
+                pt.where(signs != 0, lam_signed, lam[None, :] + lam_tau[None, :] * lz),
+                dims=("ally", "signal"))
+        else:
+            lam_as = pt.broadcast_to(lam[None, :], (A, S))
+        a_mu = pm.Normal("intercept_mu", design.centers, pr.intercept_sd, dims="signal")
+        if spec.intercepts == "ally":
+            if partial:
+                a_tau = pm.HalfNormal("intercept_tau", pr.intercept_pooling_scale, dims="signal")
+                alpha = a_mu[None, :] + a_tau[None, :] * pm.Normal(
+                    "intercept_z", 0.0, 1.0, dims=("ally", "signal"))
+            else:
+                alpha = a_mu[None, :] + pr.intercept_sd * pm.Normal(
+                    "intercept_z", 0.0, 1.0, dims=("ally", "signal"))
+            alpha = pm.Deterministic("intercept", alpha, dims=("ally", "signal"))
+        else:
+            alpha = pt.broadcast_to(a_mu[None, :], (A, S))
+        drift = None
+        if design.drift_signals:
+            idx = [design.indicators.index(s) for s in design.drift_signals]
+            Y = len(design.years)
+            model.add_coord("drift_signal", list(design.drift_signals))
+            d_tau = pm.HalfNormal("drift_tau", pr.drift_scale, dims="drift_signal")
+            d_z = pm.Normal("drift_z", 0.0, 1.0, dims=("ally", "drift_signal", "year"))
+            steps = pt.set_subtensor((d_tau[None, :, None] * d_z)[:, :, 0], 0.0)
+            walk = pm.Deterministic("intercept_drift", pt.cumsum(steps, axis=2),
+                                    dims=("ally", "drift_signal", "year"))
+            drift = pt.zeros((A, S, Y))
+            drift = pt.set_subtensor(drift[:, idx, :], walk)
+
+        cum = pt.concatenate([pt.zeros((A, 1)), pt.cumsum(theta, axis=1)], axis=1)
+        count_signals = [k for k, f in enumerate(design.families_of) if f == "negbin"]
+        if count_signals:
+            model.add_coord("negbin_signal", [design.indicators[k] for k in count_signals])
+            od = pm.HalfNormal("overdispersion", pr.overdispersion_scale, dims="negbin_signal")
+            alpha_nb = pt.ones(S)
+            alpha_nb = pt.set_subtensor(alpha_nb[count_signals], 1.0 / od**2)
+        normal_signals = [k for k, f in enumerate(design.families_of) if f == "normal"]
+        if normal_signals:
+            model.add_coord("normal_signal", [design.indicators[k] for k in normal_signals])
+            om = pm.HalfNormal("noise", pr.noise_scale, dims="normal_signal")
+            omega = pt.ones(S)
+            omega = pt.set_subtensor(omega[normal_signals], om)
+
+        for fam, b in design.families.items():
+            if b.single_month:
+                lat = theta[b.ally, b.start]
+            else:
+                lat = (cum[b.ally, b.stop] - cum[b.ally, b.start]) / (b.stop - b.start)
+            eta_obs = alpha[b.ally, b.signal] + lam_as[b.ally, b.signal] * lat
+            if drift is not None:
+                eta_obs = eta_obs + drift[b.ally, b.signal, b.year]
+            name = f"{fam}_indicators"
+            if fam == "poisson":
+                pm.Poisson(name, mu=pt.exp(eta_obs), observed=b.value)
+            elif fam == "negbin":
+                pm.NegativeBinomial(name, mu=pt.exp(eta_obs), alpha=alpha_nb[b.signal],
+                                    observed=b.value)
+            elif fam == "normal":
+                pm.Normal(name, mu=eta_obs, sigma=omega[b.signal], observed=b.value)
+            elif fam == "bernoulli":
+                pm.Bernoulli(name, logit_p=eta_obs, observed=b.value)
+
+        # ---------------------------------------------------------------- outcome (hedging)
+        ho_mu = pm.Normal("outcome_intercept_mu", design.outcome_center, pr.intercept_sd)
+        if partial:
+            ho_tau = pm.HalfNormal("outcome_intercept_tau", pr.intercept_pooling_scale)
+            ho = _pooled("outcome_intercept", ho_mu, ho_tau, "ally", "partial", 0)
+        else:
+            ho = _pooled("outcome_intercept", ho_mu, 0.0, "ally", "none", pr.intercept_sd)
+        ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
+        if design.outcome_sign != 0:
+            if partial:
+                k_mu = pm.Normal("outcome_loading_log_mu", pr.outcome_loading_log_mean,
+                                 pr.outcome_loading_log_sd)
+                k_tau = pm.HalfNormal("outcome_loading_log_tau", pr.pooling_scale)
+                log_k = _pooled("outcome_loading_log", k_mu, k_tau, "ally", "partial", 0)
+            else:
+                log_k = _pooled("outcome_loading_log", pr.outcome_loading_log_mean, 0.0, "ally",
+                                "none", pr.outcome_loading_log_sd)
+            kappa = design.outcome_sign * pt.exp(log_k)
+        else:
+            k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
+            k_tau = pm.HalfNormal("outcome_loading_tau", pr.pooling_scale) if partial else 0.0
+            kappa = _pooled("outcome_loading", k_mu, k_tau, "ally", spec.pooling,
+                            pr.loading_scale)
+        kappa = pm.Deterministic("outcome_loading", kappa, dims="ally")
+        oa, ot = design.outcome_ally, design.outcome_t
+        eta_h = ho[oa] + kappa[oa] * theta[oa, ot - 1]
+        if design.outcome_family == "negbin":
+            h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
+            pm.NegativeBinomial(OBSERVED_OUTCOME, mu=pt.exp(eta_h), alpha=1.0 / h_od**2,
+                                observed=design.outcome_value)
+        else:
+            pm.Poisson(OBSERVED_OUTCOME, mu=pt.exp(eta_h), observed=design.outcome_value)
+    return model

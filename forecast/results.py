@@ -1,0 +1,216 @@
+"""The result of a fit: an ArviZ DataTree with tidy pandas views, saved as netCDF.
+
+A saved fit carries its spec, catalog, observations and a hash of the data as attributes, so
+:func:`load_fit` rebuilds the model and refuses data that differ from what was fitted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.catalog import Catalog
+from forecast.design import Design, make_design
+from forecast.diagnostics import Diagnostics, compute_diagnostics
+from forecast.errors import InputError
+from forecast.panel import Panel
+from forecast.spec import ModelSpec
+
+__all__ = ["Fit", "load_fit", "interval_table", "FORMAT_VERSION"]
+
+FORMAT_VERSION = "1"
+QUANTILES = {"q05": 0.05, "q50": 0.5, "q95": 0.95}
+
+
+def interval_table(samples: xr.DataArray, sample_dims: tuple[str, ...],
+                   quantiles: dict[str, float] | None = None) -> pd.DataFrame:
+    """Mean, sd and quantiles of draws, one row per remaining coordinate combination."""
+    quantiles = quantiles or QUANTILES
+    stats = {"mean": samples.mean(sample_dims), "sd": samples.std(sample_dims)}
+    q = samples.quantile(list(quantiles.values()), dim=list(sample_dims))
+    for name, level in quantiles.items():
+        stats[name] = q.sel(quantile=level, drop=True)
+    frame = xr.Dataset(stats).to_dataframe().reset_index()
+    keep = [d for d in samples.dims if d not in sample_dims]
+    return frame[keep + list(stats)]
+
+
+@dataclass
+class Fit:
+    """A fitted model: posterior, panel, spec and diagnostics.
+
+    Use :func:`forecast.fit` to make one and :func:`load_fit` to read a saved one.
+
+    Attributes
+    ----------
+    idata
+        ArviZ ``DataTree``; ``idata.posterior["credibility"]`` has dims
+        ``(chain, draw, ally, period)``.
+    panel, spec, design
+        What was fitted and how.
+    """
+
+    idata: object
+    panel: Panel
+    spec: ModelSpec
+    design: Design
+    sampler: str = "nutpie"
+    seed: int | None = None
+    timings: dict = field(default_factory=dict)
+    _diagnostics: Diagnostics | None = None
+    _model: object = None
+
+    # ------------------------------------------------------------------ views
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self.idata["posterior"].to_dataset()
+
+    @property
+    def model(self):
+        """The PyMC model (rebuilt from panel and spec when loaded from disk)."""
+        if self._model is None:
+            from forecast.model import build_model
+
+            self._model = build_model(self.design, self.spec)
+        return self._model
+
+    def credibility(self) -> pd.DataFrame:
+        """Posterior of each ally's monthly credibility.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ally, period, mean, sd, q05, q50, q95``, one row per ally-month.
+        """
+        return interval_table(self.posterior["credibility"], ("chain", "draw"))
+
+    def diagnostics(self) -> Diagnostics:
+        """R-hat, bulk/tail ESS, divergences and E-BFMI (computed once, cached)."""
+        if self._diagnostics is None:
+            self._diagnostics = compute_diagnostics(self.idata, warn=False,
+                                                    approximate=self.sampler == "advi")
+        return self._diagnostics
+
+    def summary(self, var_names: list[str] | None = None) -> pd.DataFrame:
+        """ArviZ summary of the population parameters (or of ``var_names``)."""
+        import arviz as az
+
+        if var_names is None:
+            post = self.posterior
+            var_names = [v for v, da in post.data_vars.items()
+                         if "period" not in da.dims and not v.endswith("_z")
+                         and v not in ("state_innovation", "factor_innovation")]
+        return az.summary(self.idata, var_names=var_names)
+
+    def forecast(self, horizon: int = 12, scenario=None, seed: int | None = None, **kwargs):
+        """Forward-simulate hedging and credibility ``horizon`` months ahead.
+
+        See :func:`forecast.forecasting.forecast_fit`.
+        """
+        from forecast.forecasting import forecast_fit
+
+        return forecast_fit(self, horizon=horizon, scenario=scenario, seed=seed, **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the fit to one netCDF file (never pickle).
+
+        Root attributes hold the spec (JSON), catalog (TOML), data hash, sampler, seed and
+        package version; the group ``panel`` holds the observations themselves.
+        """
+        from forecast import __version__
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tree = self.idata.copy()
+        for name in list(tree.children):
+            ds = tree[name].to_dataset()
+            bad = [v for v, da in ds.data_vars.items() if da.dtype == object]
+            if bad:
+                tree[name] = xr.DataTree(ds.drop_vars(bad))
+        frame = self.panel.to_frame()
+        tree["panel"] = xr.DataTree(xr.Dataset(
+            {c: ("obs", frame[c].to_numpy(dtype=str if c != "value" else float))
+             for c in frame.columns},
+            attrs={"first_month": str(self.panel.months[0]),
+                   "last_month": str(self.panel.months[-1])}))
+        tree.attrs.update({
+            "forecast_format_version": FORMAT_VERSION,
+            "forecast_version": __version__,
+            "forecast_spec": self.spec.to_json(),
+            "forecast_spec_hash": self.spec.hash(),
+            "forecast_catalog": self.panel.catalog.to_toml(),
+            "forecast_data_hash": self.panel.data_hash(),
+            "forecast_sampler": self.sampler,
+            "forecast_seed": -1 if self.seed is None else int(self.seed),
+            "forecast_timings": json.dumps(self.timings),
+        })
+        tmp = path.with_name(path.name + ".partial")
+        tree.to_netcdf(tmp, engine="h5netcdf")
+        tmp.replace(path)
+        return path
+
+
+def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
+    """Read a fit saved by :meth:`Fit.save`.
+
+    Parameters
+    ----------
+    path
+        The netCDF file.
+    panel
+        Optional: the panel you believe was fitted. If its data hash differs from the one
+        stored, loading is refused with :class:`~forecast.InputError`.
+
+    Examples
+    --------
+    >>> import forecast, tempfile, pathlib
+    >>> sim = forecast.simulate(n_allies=3, n_months=24, seed=1)
+    >>> f = forecast.fit(sim.panel, draws=50, tune=50, chains=1, seed=1, warn=False)
+    >>> p = f.save(pathlib.Path(tempfile.mkdtemp()) / "fit.nc")
+    >>> forecast.load_fit(p).credibility().shape == f.credibility().shape
+    True
+    """
+    import tomllib
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError("saved fit not found", file=str(path))
+    try:
+        tree = xr.open_datatree(path, engine="h5netcdf").load()
+    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
+        raise InputError(f"not a readable netCDF fit ({type(exc).__name__}: {exc})",
+                         file=str(path)) from None
+    attrs = tree.attrs
+    if "forecast_spec" not in attrs or "panel" not in tree.children:
+        raise InputError("not a fit saved by forecast (missing spec or panel)", file=str(path))
+    spec = ModelSpec.from_json(attrs["forecast_spec"])
+    if spec.hash() != attrs.get("forecast_spec_hash"):
+        raise InputError("the stored spec does not match its hash (file altered?)",
+                         file=str(path), column="forecast_spec_hash")
+    catalog = Catalog.from_dict(tomllib.loads(attrs["forecast_catalog"]), path=str(path))
+    pds = tree["panel"].to_dataset()
+    frame = pd.DataFrame({c: pds[c].values for c in pds.data_vars})
+    frame["value"] = frame["value"].astype(float)
+    stored = Panel.from_frame(frame, catalog, start=pds.attrs["first_month"],
+                              end=pds.attrs["last_month"])
+    if stored.data_hash() != attrs["forecast_data_hash"]:
+        raise InputError("the stored observations do not match the stored data hash "
+                         "(file altered?)", file=str(path), column="forecast_data_hash")
+    if panel is not None and panel.data_hash() != attrs["forecast_data_hash"]:
+        raise InputError(
+            "this fit was made on other data: the panel's hash "
+            f"{panel.data_hash()[:12]}… differs from the fitted {attrs['forecast_data_hash'][:12]}…",
+            file=str(path), column="forecast_data_hash")
+    del tree["panel"]
+    seed = int(attrs.get("forecast_seed", -1))
+    return Fit(
+        idata=tree, panel=panel or stored, spec=spec, design=make_design(panel or stored, spec),
+        sampler=str(attrs.get("forecast_sampler", "nutpie")), seed=None if seed < 0 else seed,
+        timings=json.loads(attrs.get("forecast_timings", "{}")),
+    )

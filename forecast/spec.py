@@ -1,0 +1,148 @@
+"""Model specs: which blocks of the generative model are on, and their priors.
+
+A spec is data, not code: ``models/<name>.toml`` is read into a frozen :class:`ModelSpec`.
+A spec holds no observations, so one spec fits many panels (backtests refit it on each origin).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from forecast.errors import SpecError
+
+__all__ = ["ModelSpec", "Priors", "load_spec", "available_specs"]
+
+
+class Priors(BaseModel):
+    """Prior scales of the hierarchical model (see ``docs/model.md``).
+
+    All values are on the scale of the latent (unit stationary variance) or of standardised
+    normal signals.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    persistence_logit_mean: float = Field(2.0, description="Prior mean of logit φ (φ≈0.88)")
+    persistence_logit_sd: float = Field(0.75, gt=0)
+    pooling_scale: float = Field(0.5, gt=0, description="Half-normal scale of pooling SDs")
+    volatility_pooling_scale: float = Field(0.3, gt=0)
+    factor_share_logit_mean: float = Field(
+        -1.0, description="Prior mean of the logit of the common factor's variance share")
+    factor_share_logit_sd: float = Field(1.0, gt=0)
+    factor_persistence_a: float = Field(8.0, gt=0, description="Beta(a, b) prior of ρ")
+    factor_persistence_b: float = Field(2.0, gt=0)
+    loading_scale: float = Field(1.0, gt=0, description="Half-normal scale of |λ|")
+    driver_scale: float = Field(0.5, gt=0, description="Scale of the population driver effect")
+    intercept_sd: float = Field(1.5, gt=0)
+    intercept_pooling_scale: float = Field(1.0, gt=0)
+    outcome_loading_log_mean: float = Field(-0.7, description="Prior mean of log |κ|")
+    outcome_loading_log_sd: float = Field(0.75, gt=0)
+    noise_scale: float = Field(1.0, gt=0, description="Half-normal scale of normal-signal noise")
+    overdispersion_scale: float = Field(1.0, gt=0, description="Half-normal scale of 1/sqrt(r)")
+    drift_scale: float = Field(0.1, gt=0, description="Half-normal scale of yearly drift steps")
+
+
+class ModelSpec(BaseModel):
+    """Which blocks of the model are on.
+
+    Examples
+    --------
+    >>> spec = load_spec("default")
+    >>> spec.dynamics, spec.pooling
+    ('ar1', 'partial')
+    >>> load_spec("static").dynamics
+    'static'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "default"
+    description: str = ""
+    dynamics: Literal["ar1", "static"] = Field(
+        "ar1", description="ar1: persistent monthly states; static: independent months (φ = 0)")
+    pooling: Literal["partial", "none"] = Field(
+        "partial", description="partial: ally parameters drawn from estimated populations; "
+        "none: each ally on its own, fixed priors, unit stationary variance per ally")
+    common_factor: bool = Field(True, description="Common U.S. factor g[t] with ally loadings")
+    drivers: bool = Field(True, description="Driver signals enter the state equation")
+    loadings: Literal["shared", "pooled"] = Field(
+        "shared", description="shared: one loading per signal; pooled: ally loadings pooled "
+        "around it")
+    intercepts: Literal["ally", "shared"] = Field(
+        "ally", description="ally: each ally's signal intercepts pooled, credibility measured "
+        "relative to the ally's own long-run level; shared: intercepts common to allies and "
+        "ally levels μ[a] estimated (cross-ally level comparison, a strong assumption)")
+    count_family: Literal["catalog", "poisson", "negbin"] = Field(
+        "catalog", description="Override the family of count indicators")
+    drift: tuple[str, ...] = Field(
+        (), description="Signals whose ally intercepts follow a slow yearly random walk")
+    parameterisation: Literal["noncentred", "centred"] = Field(
+        "noncentred", description="Latent-state geometry (see docs/decisions)")
+    priors: Priors = Priors()
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys): stored with every saved fit."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelSpec":
+        return cls.model_validate(json.loads(text))
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+
+def _models_dir() -> Path:
+    from forecast.datasets import default_paths
+
+    return Path(default_paths().models_dir)
+
+
+def available_specs() -> list[str]:
+    """Names of the specs shipped in ``models/``.
+
+    Examples
+    --------
+    >>> "default" in available_specs()
+    True
+    """
+    return sorted(p.stem for p in _models_dir().glob("*.toml"))
+
+
+def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
+    """A spec from a shipped name (``"default"``), a TOML path, or a :class:`ModelSpec`.
+
+    Examples
+    --------
+    >>> load_spec("unpooled").pooling
+    'none'
+    """
+    if isinstance(spec, ModelSpec):
+        return spec
+    path = Path(spec)
+    if path.suffix != ".toml":
+        path = _models_dir() / f"{spec}.toml"
+        if not path.exists():
+            raise SpecError(f"no shipped spec named {str(spec)!r}; "
+                            f"available: {', '.join(available_specs())}", value=str(spec))
+    if not path.exists():
+        raise SpecError("spec file not found", file=str(path))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"not valid TOML: {exc}", file=str(path)) from None
+    raw.setdefault("name", path.stem)
+    try:
+        return ModelSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise SpecError(f"{err['msg']}", file=str(path),
+                        column=".".join(str(x) for x in err["loc"]),
+                        value=err.get("input")) from None
