@@ -19,7 +19,6 @@ from forecast.catalog import Catalog
 from forecast.errors import InputError
 from forecast.tabular import (
     Problems,
-    RawTable,
     as_catalog,
     check_choice,
     check_filled,
@@ -30,7 +29,13 @@ from forecast.tabular import (
     table_from_frame,
 )
 
-__all__ = ["events_to_observations", "read_events", "count_events", "EVENT_COLUMNS"]
+__all__ = [
+    "events_to_observations",
+    "read_events",
+    "validated_events",
+    "count_events",
+    "EVENT_COLUMNS",
+]
 
 EVENT_COLUMNS: tuple[str, ...] = ("date", "ally", "event_type")
 EVENT_OPTIONAL: tuple[str, ...] = ("description", "source")
@@ -90,8 +95,7 @@ def read_events(
     [{'month': '2025-02', 'ally': 'KOR', 'signal': 'lapse'}]
     """
     cat = as_catalog(catalog)
-    valid, _ = _validate(events, cat, parse_until(until))
-    return valid.drop(columns="month_number")
+    return validated_events(events, cat, parse_until(until)).drop(columns="month_number")
 
 
 def events_to_observations(
@@ -144,17 +148,17 @@ def events_to_observations(
     if end_month is None:
         raise InputError("events_to_observations needs the last month: expected YYYY-MM",
                          column="end")
-    valid, _ = _validate(events, cat, end_month)
-    return count_events(valid, cat, end_month)
+    return count_events(validated_events(events, cat, end_month), cat, end_month)
 
 
-# ---------------------------------------------------------------------- internals
-def _validate(
+# ---------------------------------------------------------------------- building blocks
+def validated_events(
     events: str | Path | pd.DataFrame,
     cat: Catalog,
     until: int | None,
-) -> tuple[pd.DataFrame, RawTable]:
-    """Validated events (with a ``month_number`` column) and the raw table they came from."""
+) -> pd.DataFrame:
+    """:func:`read_events` with ``until`` as a month number, keeping a ``month_number`` column
+    (``year * 12 + month - 1``) for :func:`count_events`."""
     cat_file = cat.path or "<catalog>"
     types = cat.event_types
     if not types:
@@ -208,7 +212,7 @@ def _validate(
                        f"event after the forecast month {format_month(until)}: expected dates "
                        f"up to {format_month(until)}")
     problems.raise_first()
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "date": dates.astype(str),
         "month": [format_month(int(m)) for m in months],
         "ally": allies.astype(str),
@@ -218,7 +222,6 @@ def _validate(
         "source": table.column("source").astype(str),
         "month_number": months.astype(np.int64),
     })
-    return frame, table
 
 
 def _date_parts(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -231,7 +234,8 @@ def _date_parts(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def count_events(valid: pd.DataFrame, cat: Catalog, end: int) -> pd.DataFrame:
-    """Monthly counts of validated events (see :func:`events_to_observations`)."""
+    """Monthly counts of :func:`validated_events` up to month number ``end`` (see
+    :func:`events_to_observations`)."""
     start = parse_month(cat.event_log_start or "")
     assert start is not None
     log_end = parse_month(cat.event_log_end or "")

@@ -16,8 +16,8 @@ import pandas as pd
 
 from forecast.catalog import Catalog
 from forecast.errors import InputError
-from forecast.events import _validate as _validate_events
-from forecast.events import count_events
+from forecast.catalog import SignalSpec
+from forecast.events import count_events, validated_events
 from forecast.panel import Panel
 from forecast.tabular import (
     Problems,
@@ -85,7 +85,7 @@ def read_observations(
     ['ally', 'period', 'signal', 'value', 'source']
     """
     cat = as_catalog(catalog)
-    frame, _ = _read_observations(path, cat, parse_until(until), event_signals=None)
+    frame = _read_observations(path, cat, parse_until(until), event_signals=None)
     return frame.drop(columns=["first_month", "last_month", "row"])
 
 
@@ -139,13 +139,13 @@ def load_panel(
     until_m = parse_until(until)
     event_signals = {s.name for s in cat.signals.values() if s.events} if events is not None \
         else None
-    obs, _ = _read_observations(obs_file, cat, until_m, event_signals)
+    obs = _read_observations(obs_file, cat, until_m, event_signals)
     first = int(obs["first_month"].min())
     last = int(obs["last_month"].max())
     parts = [obs[["ally", "period", "signal", "value", "source"]]]
     have = set(obs["ally"])
     if events is not None:
-        valid, _ = _validate_events(events, cat, until_m)
+        valid = validated_events(events, cat, until_m)
         if len(valid):
             last = max(last, int(valid["month_number"].max()))
         log_end = parse_until(cat.event_log_end)
@@ -196,7 +196,8 @@ def _read_observations(
     cat: Catalog,
     until: int | None,
     event_signals: set[str] | None,
-) -> tuple[pd.DataFrame, RawTable]:
+) -> pd.DataFrame:
+    """Validated rows plus each period's first and last month number and its row number."""
     table = read_table(path, required=OBS_COLUMNS, optional=OBS_OPTIONAL)
     problems = Problems(table)
     ally = table.column("ally")
@@ -237,14 +238,14 @@ def _read_observations(
         "last_month": last,
         "row": table.rows,
     })
-    return frame, table
+    return frame
 
 
 def _check_periods(
     problems: Problems,
     period: np.ndarray,
     signal: np.ndarray,
-    specs: list,
+    specs: list[SignalSpec | None],
 ) -> tuple[np.ndarray, np.ndarray]:
     """First and last month number of each period; flags malformed ones."""
     n = len(period)
@@ -288,7 +289,7 @@ def _check_values(
     problems: Problems,
     value: np.ndarray,
     signal: np.ndarray,
-    specs: list,
+    specs: list[SignalSpec | None],
 ) -> np.ndarray:
     """Values as floats; flags non-numbers, NaN/inf and values outside the family's support."""
     text = pd.Series(value, dtype=object).astype(str)

@@ -201,7 +201,7 @@ def table_from_frame(
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame, got {type(frame).__name__}", file=file)
     header = tuple(str(c).strip() for c in frame.columns)
-    records = {h: _column_text(frame.iloc[:, i], file, h) for i, h in enumerate(header)}
+    records = {h: _column_text(frame.iloc[:, i]) for i, h in enumerate(header)}
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
     return _build(file, header, records, rows, required, optional, allow_no_rows, header_row=None)
 
@@ -342,7 +342,7 @@ def _read_parquet(
 
         frame = pq.read_table(path).to_pandas()
         header = tuple(str(c).strip() for c in frame.columns)
-        cells = {h: _column_text(frame.iloc[:, i], file, h) for i, h in enumerate(header)}
+        cells = {h: _column_text(frame.iloc[:, i]) for i, h in enumerate(header)}
     except Exception as exc:  # noqa: BLE001 - any failure of the reader is the file's fault
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise InputError(
@@ -353,13 +353,12 @@ def _read_parquet(
     return header, cells, np.arange(1, len(frame) + 1, dtype=np.int64)
 
 
-def _column_text(col: pd.Series, file: str, name: str) -> np.ndarray:
+def _column_text(col: pd.Series) -> np.ndarray:
     """A column as text cells: floats written exactly, dates as YYYY-MM-DD, nulls as ``""``."""
     values = col.to_numpy(dtype=object)
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        out = np.array(["" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
-                        for v in values], dtype=object)
-        return out
+        return np.array(["" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+                         for v in values], dtype=object)
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):
         out[i] = _cell_text(v)

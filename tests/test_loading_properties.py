@@ -1,4 +1,4 @@
-"""Property tests of loading: valid long frames round-trip; corrupted files raise InputError only."""
+"""Property tests of loading: valid frames round-trip; corrupted files raise InputError only."""
 
 from __future__ import annotations
 
