@@ -1,0 +1,810 @@
+"""Forecasts of hedging and credibility: forward simulation from every posterior draw.
+
+For each posterior draw (flattened over chains) the state is run forward month by month,
+exactly as the model writes it (DESIGN §3, :mod:`forecast.model`)::
+
+    own[a,t] = φ[a]·own[a,t-1] + Σ_d β[a,d]·D[a,d,t-1] + s[a]·sqrt(1-φ[a]²)·ε[a,t]
+    g[t]     = ρ·g[t-1] + sqrt(1-ρ²)·η[t]
+    θ[a,t]   = own[a,t] + γ[a]·g[t] (+ level[a])
+    hedging[a,t] ~ NegBin(exp(α[a] + κ[a]·θ[a,t-1]), r)      (Poisson if the outcome is)
+
+starting from the draw's own state, factor and credibility at the forecast origin (the panel's
+last month). ``D`` are driver values standardised with the fit's own location and scale.
+
+Future drivers follow a stated assumption (``driver_assumption``), never silent zeros:
+
+``"recent"`` (default)
+    For each draw, ally and driver, a rate is drawn from the Gamma posterior of the ally's
+    mean over its last 12 observed months (Jeffreys prior: shape ``0.5 + Σ counts``, rate ``n``),
+    and each future month's count is Poisson with that rate. Normal drivers: the mean's
+    normal posterior, then normal months; Bernoulli drivers: the Beta posterior.
+``"history"``
+    The same with the ally's whole history.
+``"hold"``
+    Every future month repeats the origin month's value.
+
+A :class:`~forecast.scenarios.Scenario` then overrides chosen ally-month driver values.
+All random numbers are drawn in a fixed order from ``seed`` before any override, and outcome
+counts are drawn by inverse CDF from common uniforms, so two forecasts with the same fit and
+seed are *paired*: they differ only through the scenario (see :func:`forecast.scenarios.compare`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from forecast.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from forecast.results import Fit
+    from forecast.scenarios import Scenario
+
+__all__ = [
+    "ForecastResult",
+    "forecast_fit",
+    "load_forecast",
+    "DRIVER_ASSUMPTIONS",
+    "StateDraws",
+    "state_draws",
+]
+
+DRIVER_ASSUMPTIONS: dict[str, str] = {
+    "recent": "each future month's driver value is drawn from the ally's recent rate: per "
+              "posterior draw a rate from the Gamma posterior (Jeffreys prior) of the ally's mean "
+              "over its last 12 observed months, then Poisson counts at that rate",
+    "history": "each future month's driver value is drawn from the ally's whole-history rate: "
+               "per posterior draw a rate from the Gamma posterior (Jeffreys prior) of the ally's "
+               "mean over all observed months, then Poisson counts at that rate",
+    "hold": "every future month repeats the origin month's driver value",
+}
+QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
+RECENT_MONTHS = 12
+MAX_ETA = 20.0
+
+
+# ---------------------------------------------------------------------------------------------
+# posterior draws needed to run the state forward
+@dataclass(frozen=True)
+class StateDraws:
+    """Posterior draws at the forecast origin, flattened over ``(chain, draw)``.
+
+    Arrays have the sample axis first; ``A`` allies, ``D`` drivers.
+
+    Attributes
+    ----------
+    index
+        Position of each sample in the flattened ``(chain, draw)`` posterior.
+    own, level, theta
+        ``(n, A)``: own state, ally level (0 unless the spec has shared intercepts) and
+        credibility in the origin month.
+    g, rho
+        ``(n,)``: common factor in the origin month and its persistence (0 without a factor).
+    phi, scale, gamma
+        ``(n, A)``: persistence (0 for a static spec), sd of the own state, factor loading.
+    beta
+        ``(n, A, D)``: driver effects per standardised unit.
+    outcome_intercept, outcome_loading
+        ``(n, A)``.
+    outcome_overdispersion
+        ``(n,)``; ``None`` when the outcome is Poisson.
+    """
+
+    index: np.ndarray
+    own: np.ndarray
+    level: np.ndarray
+    theta: np.ndarray
+    g: np.ndarray
+    rho: np.ndarray
+    phi: np.ndarray
+    scale: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    outcome_intercept: np.ndarray
+    outcome_loading: np.ndarray
+    outcome_overdispersion: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        return len(self.index)
+
+    def repeat(self, m: int) -> "StateDraws":
+        """Each sample repeated ``m`` times in a row (for nested simulation)."""
+        def rep(x):
+            return None if x is None else np.repeat(x, m, axis=0)
+        return StateDraws(**{k: rep(getattr(self, k)) for k in self.__dataclass_fields__})
+
+    def subset(self, rows: np.ndarray) -> "StateDraws":
+        """The samples at positions ``rows``."""
+        def sub(x):
+            return None if x is None else x[rows]
+        return StateDraws(**{k: sub(getattr(self, k)) for k in self.__dataclass_fields__})
+
+
+def _flat(post: xr.Dataset, name: str, rows: np.ndarray) -> np.ndarray:
+    da = post[name]
+    rest = [d for d in da.dims if d not in ("chain", "draw")]
+    arr = da.transpose("chain", "draw", *rest).values
+    return arr.reshape((-1,) + arr.shape[2:])[rows]
+
+
+def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
+    """Extract the draws the forward simulation needs from a fit.
+
+    Parameters
+    ----------
+    fit
+        A :class:`~forecast.results.Fit`.
+    n_draws
+        Use this many draws, evenly spaced over the flattened posterior (deterministic, so
+        that two forecasts of one fit use the same draws); all by default.
+
+    Examples
+    --------
+    >>> import forecast                                                  # doctest: +SKIP
+    >>> sim = forecast.simulate(n_allies=3, n_months=24, seed=1)         # doctest: +SKIP
+    >>> f = forecast.fit(sim.panel, draws=50, tune=50, chains=1, seed=1) # doctest: +SKIP
+    >>> state_draws(f, n_draws=20).own.shape                             # doctest: +SKIP
+    (20, 3)
+    """
+    post = fit.posterior
+    total = post.sizes["chain"] * post.sizes["draw"]
+    if n_draws is None or n_draws >= total:
+        rows = np.arange(total)
+    else:
+        if n_draws < 1:
+            raise InputError("n_draws must be a positive integer", column="n_draws",
+                             value=n_draws)
+        rows = np.unique(np.linspace(0, total - 1, n_draws).round().astype(np.int64))
+    n, A, D = len(rows), fit.design.n_allies, len(fit.design.drivers)
+    zeros = np.zeros((n, A))
+    theta = _flat(post, "credibility", rows)[:, :, -1]
+    phi = _flat(post, "persistence", rows) if "persistence" in post else zeros
+    v = _flat(post, "credibility_sd", rows) if "credibility_sd" in post else np.ones((n, A))
+    w = _flat(post, "factor_share", rows) if "factor_share" in post else zeros
+    if "common_factor" in post:
+        g = _flat(post, "common_factor", rows)[:, -1]
+        rho = _flat(post, "factor_persistence", rows)
+        gamma = _flat(post, "factor_loading", rows)
+    else:
+        g, rho, gamma = np.zeros(n), np.zeros(n), zeros
+    level = _flat(post, "level", rows) if "level" in post else zeros
+    beta = (_flat(post, "driver_effect_ally", rows) if D and "driver_effect_ally" in post
+            else np.zeros((n, A, D)))
+    od = (_flat(post, "outcome_overdispersion", rows)
+          if fit.design.outcome_family == "negbin" else None)
+    return StateDraws(
+        index=rows, own=theta - gamma * g[:, None] - level, level=level, theta=theta, g=g,
+        rho=rho, phi=phi, scale=v * np.sqrt(1.0 - w), gamma=gamma, beta=beta,
+        outcome_intercept=_flat(post, "outcome_intercept", rows),
+        outcome_loading=_flat(post, "outcome_loading", rows), outcome_overdispersion=od,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# future drivers
+def _rate_draws(values: np.ndarray, family: str, n: int, rng: np.random.Generator,
+                pooled: np.ndarray) -> np.ndarray:
+    """Per sample and ally, a draw of the driver's mean from its posterior given ``values``.
+
+    ``values`` is ``(A, k)`` with NaN where unobserved; an ally with no observation in the
+    window borrows ``pooled`` (all allies' observed values).
+    """
+    A = values.shape[0]
+    out = np.empty((n, A))
+    for a in range(A):
+        v = values[a][np.isfinite(values[a])]
+        if v.size == 0:
+            v = pooled[np.isfinite(pooled)]
+        if v.size == 0:
+            out[:, a] = 0.0
+            continue
+        if family in ("poisson", "negbin"):
+            out[:, a] = rng.gamma(0.5 + v.sum(), 1.0 / v.size, size=n)
+        elif family == "bernoulli":
+            out[:, a] = rng.beta(0.5 + v.sum(), 0.5 + v.size - v.sum(), size=n)
+        else:
+            sd = float(np.std(v, ddof=1)) if v.size > 1 else 1.0
+            out[:, a] = v.mean() + sd / np.sqrt(v.size) * rng.standard_normal(n)
+    return out
+
+
+def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Raw driver values for the origin month and the ``horizon - 1`` months after it.
+
+    Returns ``(n, A, D, horizon)``: offset 0 is the origin month (its observed value, or a draw
+    where unobserved), offset ``k`` is ``origin + k``. The value at offset ``k`` moves
+    credibility at horizon ``k + 1``. Always draws the same random numbers for a given shape,
+    whatever the values, so that forecasts stay paired.
+    """
+    design = fit.design
+    A, D = design.n_allies, len(design.drivers)
+    out = np.zeros((n, A, D, horizon))
+    for j, name in enumerate(design.drivers):
+        sig = fit.panel.signals[name]
+        fam = sig.spec.family
+        raw = design.driver_raw[:, j, :]
+        window = raw[:, -RECENT_MONTHS:] if assumption == "recent" else raw
+        rate = _rate_draws(window, fam, n, rng, pooled=raw)
+        if fam in ("poisson", "negbin"):
+            draws = rng.poisson(rate[..., None], size=(n, A, horizon)).astype(float)
+        elif fam == "bernoulli":
+            draws = (rng.random((n, A, horizon)) < rate[..., None]).astype(float)
+        else:
+            resid = np.nanstd(window, axis=1, ddof=1) if window.shape[1] > 1 else np.ones(A)
+            resid = np.where(np.isfinite(resid), resid, 1.0)
+            draws = rate[..., None] + resid[None, :, None] * rng.standard_normal((n, A, horizon))
+        last = raw[:, -1]
+        if assumption == "hold":
+            held = np.where(np.isfinite(last)[None, :], last[None, :], draws[:, :, 0])
+            draws = np.broadcast_to(held[..., None], (n, A, horizon)).copy()
+        else:
+            draws[:, :, 0] = np.where(np.isfinite(last)[None, :], last[None, :], draws[:, :, 0])
+        out[:, :, j, :] = draws
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the kernel
+@dataclass(frozen=True)
+class Shocks:
+    """Standard-normal state shocks and outcome uniforms for one forecast."""
+
+    eps: np.ndarray  # (n, A, H)
+    eta: np.ndarray  # (n, H)
+    uniform: np.ndarray | None = None  # (n, A, H)
+
+    @classmethod
+    def draw(cls, n: int, A: int, H: int, rng: np.random.Generator,
+             outcome: bool = True) -> "Shocks":
+        eps = rng.standard_normal((n, A, H))
+        eta = rng.standard_normal((n, H))
+        uni = rng.random((n, A, H)) if outcome else None
+        return cls(eps, eta, uni)
+
+
+def simulate_paths(state: StateDraws, drivers_std: np.ndarray, shocks: Shocks) -> dict:
+    """Run the state forward; pure numpy, vectorised over samples and allies.
+
+    Parameters
+    ----------
+    state
+        Draws at the origin (:func:`state_draws`).
+    drivers_std
+        ``(n, A, D, H)`` standardised driver values, offset ``k`` moving horizon ``k + 1``.
+    shocks
+        Innovations and outcome uniforms.
+
+    Returns
+    -------
+    dict
+        ``own``, ``credibility``, ``rate`` (expected hedging) ``(n, A, H)``,
+        ``common_factor`` ``(n, H)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> n, A, H = 2, 1, 3
+    >>> z = np.zeros((n, A))
+    >>> st = StateDraws(np.arange(n), z + 1, z, z + 1, np.zeros(n), np.zeros(n), z + 0.5,
+    ...                 z + 1, z, np.zeros((n, A, 0)), z, z - 1, None)
+    >>> out = simulate_paths(st, np.zeros((n, A, 0, H)),
+    ...                      Shocks(np.zeros((n, A, H)), np.zeros((n, H))))
+    >>> out["credibility"][0, 0].tolist()
+    [0.5, 0.25, 0.125]
+    """
+    n, A, H = shocks.eps.shape
+    own = state.own.copy()
+    g = state.g.copy()
+    innov = state.scale * np.sqrt(np.clip(1.0 - state.phi**2, 0.0, None))
+    g_innov = np.sqrt(np.clip(1.0 - state.rho**2, 0.0, None))
+    theta_prev = state.theta
+    own_path = np.empty((n, A, H))
+    theta_path = np.empty((n, A, H))
+    rate = np.empty((n, A, H))
+    g_path = np.empty((n, H))
+    for h in range(H):
+        push = (state.beta * drivers_std[..., h]).sum(axis=-1)
+        own = state.phi * own + push + innov * shocks.eps[:, :, h]
+        g = state.rho * g + g_innov * shocks.eta[:, h]
+        theta = own + state.gamma * g[:, None] + state.level
+        eta = state.outcome_intercept + state.outcome_loading * theta_prev
+        rate[:, :, h] = np.exp(np.minimum(eta, MAX_ETA))
+        own_path[:, :, h], theta_path[:, :, h], g_path[:, h] = own, theta, g
+        theta_prev = theta
+    return {"own": own_path, "credibility": theta_path, "rate": rate, "common_factor": g_path}
+
+
+def outcome_zero_prob(rate: np.ndarray, od: np.ndarray | None) -> np.ndarray:
+    """P(no hedging event | expected count ``rate``): NegBin with ``alpha = 1/od²`` or Poisson."""
+    if od is None:
+        return np.exp(-rate)
+    r = 1.0 / od**2
+    r = r.reshape(r.shape + (1,) * (rate.ndim - r.ndim))
+    return np.exp(r * (np.log(r) - np.log(r + rate)))
+
+
+def outcome_counts(rate: np.ndarray, od: np.ndarray | None, uniform: np.ndarray) -> np.ndarray:
+    """Counts by inverse CDF from common uniforms (monotone in ``rate``: paired scenarios)."""
+    if od is None:
+        return stats.poisson.ppf(uniform, rate).astype(np.int64)
+    r = 1.0 / od**2
+    r = r.reshape(r.shape + (1,) * (rate.ndim - r.ndim))
+    return stats.nbinom.ppf(uniform, r, r / (r + rate)).astype(np.int64)
+
+
+def outcome_variance(rate: np.ndarray, od: np.ndarray | None) -> np.ndarray:
+    """Var(count | rate): ``rate`` (Poisson) or ``rate + rate²·od²`` (NegBin)."""
+    if od is None:
+        return rate
+    od = od.reshape(od.shape + (1,) * (rate.ndim - od.ndim))
+    return rate + rate**2 * od**2
+
+
+def _variance_parts(state: StateDraws, fit: "Fit", horizon: int, assumption: str,
+                    overrides, rng: np.random.Generator, n_inner: int,
+                    max_outer: int) -> dict[str, np.ndarray]:
+    """Law-of-total-variance split of Var(hedging) into parameter, path and noise parts.
+
+    Nested Monte Carlo: ``n_inner`` future paths (state shocks and drivers) per parameter draw
+    on up to ``max_outer`` draws; ``Var_i(mean_j μ)`` is corrected by ``E_i[s²_i]/n_inner``.
+    """
+    rows = np.unique(np.linspace(0, state.n - 1, min(state.n, max_outer)).round().astype(int))
+    sub = state.subset(rows).repeat(n_inner)
+    raw = future_drivers(fit, horizon, sub.n, assumption, rng)
+    if overrides is not None:
+        raw = overrides.apply(raw)
+    std = _standardise(fit, raw)
+    A = fit.design.n_allies
+    paths = simulate_paths(sub, std, Shocks.draw(sub.n, A, horizon, rng, outcome=False))
+    rate = paths["rate"].reshape(len(rows), n_inner, A, horizon)
+    od = None if sub.outcome_overdispersion is None else \
+        sub.outcome_overdispersion.reshape(len(rows), n_inner)[:, :, None, None]
+    noise = outcome_variance(rate, od).mean(axis=(0, 1))
+    within = rate.var(axis=1, ddof=1)
+    path = within.mean(axis=0)
+    param = np.clip(rate.mean(axis=1).var(axis=0, ddof=1) - path / n_inner, 0.0, None)
+    return {"var_parameter": param, "var_path": path, "var_noise": noise}
+
+
+def _standardise(fit: "Fit", raw: np.ndarray) -> np.ndarray:
+    d = fit.design
+    return (raw - d.driver_loc[None, None, :, None]) / d.driver_scale[None, None, :, None]
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+def forecast_fit(
+    fit: "Fit",
+    horizon: int = 12,
+    scenario: "Scenario | str | Path | pd.DataFrame | list[dict] | None" = None,
+    seed: int | None = None,
+    driver_assumption: str = "recent",
+    n_draws: int | None = None,
+    n_inner: int = 16,
+) -> "ForecastResult":
+    """Forecast hedging and credibility ``horizon`` months past the fit's last month.
+
+    Parameters
+    ----------
+    fit
+        A fitted model (:func:`forecast.fit`).
+    horizon
+        Months ahead, 1 to 60.
+    scenario
+        Driver overrides: a :class:`~forecast.scenarios.Scenario`, a CSV/TOML path, a
+        DataFrame or a list of ``{ally, period, signal, value}`` records.
+    seed
+        Seed of all random numbers. Two forecasts of one fit with one seed are paired draws.
+        Without a seed one is drawn and stored (``attrs["seed"]``), so any forecast can be
+        reproduced.
+    driver_assumption
+        ``"recent"`` (default), ``"history"`` or ``"hold"``; see the module docstring.
+    n_draws
+        Use this many posterior draws (evenly spaced); all by default.
+    n_inner
+        Inner paths per draw for the uncertainty decomposition (on up to 1000 draws).
+
+    Returns
+    -------
+    ForecastResult
+
+    Examples
+    --------
+    >>> import forecast                                                   # doctest: +SKIP
+    >>> sim = forecast.simulate(n_allies=3, n_months=36, seed=1)          # doctest: +SKIP
+    >>> f = forecast.fit(sim.panel, draws=200, tune=200, chains=2, seed=1)  # doctest: +SKIP
+    >>> fc = f.forecast(horizon=6, seed=7)                                # doctest: +SKIP
+    >>> fc.hedging().columns.tolist()                                     # doctest: +SKIP
+    ['ally', 'period', 'horizon', 'mean', 'p_any', 'q05', 'q25', 'q50', 'q75', 'q95']
+    """
+    from forecast.scenarios import as_scenario
+
+    if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= 60:
+        raise InputError("horizon must be an integer from 1 to 60", column="horizon",
+                         value=horizon)
+    if driver_assumption not in DRIVER_ASSUMPTIONS:
+        raise InputError(f"unknown driver assumption; expected one of "
+                         f"{', '.join(DRIVER_ASSUMPTIONS)}", column="driver_assumption",
+                         value=driver_assumption)
+    design = fit.design
+    origin = pd.Period(design.periods[-1], "M")
+    scen = as_scenario(scenario)
+    overrides = scen.resolve(fit, horizon) if scen is not None else None
+
+    seq = np.random.SeedSequence(seed)
+    rng_main, rng_inner = (np.random.default_rng(s) for s in seq.spawn(2))
+    state = state_draws(fit, n_draws)
+    n, A = state.n, design.n_allies
+    raw = future_drivers(fit, horizon, n, driver_assumption, rng_main)
+    shocks = Shocks.draw(n, A, horizon, rng_main)
+    if overrides is not None:
+        raw = overrides.apply(raw)
+    paths = simulate_paths(state, _standardise(fit, raw), shocks)
+    od = state.outcome_overdispersion
+    counts = outcome_counts(paths["rate"], od, shocks.uniform)
+    p_zero = outcome_zero_prob(paths["rate"], od)
+    parts = _variance_parts(state, fit, horizon, driver_assumption, overrides, rng_inner,
+                            n_inner=n_inner, max_outer=1000)
+
+    periods = [str(origin + h) for h in range(1, horizon + 1)]
+    driver_periods = [str(origin + k) for k in range(horizon)]
+    dims3 = ("sample", "ally", "horizon")
+    data: dict[str, Any] = {
+        "hedging": (dims3, counts),
+        "rate": (dims3, paths["rate"]),
+        "p_zero": (dims3, p_zero),
+        "credibility": (dims3, paths["credibility"]),
+        "own_state": (dims3, paths["own"]),
+        "common_factor": (("sample", "horizon"), paths["common_factor"]),
+        "drivers": (("sample", "ally", "driver", "driver_period"), raw),
+        **{k: (("ally", "horizon"), v) for k, v in parts.items()},
+    }
+    data.update(_history(fit))
+    ds = xr.Dataset(
+        data,
+        coords={
+            "sample": np.arange(n), "draw_index": ("sample", state.index),
+            "ally": list(design.allies), "horizon": np.arange(1, horizon + 1),
+            "period": ("horizon", periods), "driver": list(design.drivers),
+            "driver_period": driver_periods,
+            "history_period": list(design.periods),
+        },
+        attrs={
+            "origin": str(origin),
+            "seed": str(seq.entropy),
+            "driver_assumption": driver_assumption,
+            "driver_assumption_text": DRIVER_ASSUMPTIONS[driver_assumption],
+            "scenario": scen.to_json() if scen is not None else "",
+            "scenario_name": scen.name if scen is not None else "",
+            "spec": fit.spec.name,
+            "data_hash": fit.panel.data_hash(),
+            "outcome": design.outcome_name,
+            "outcome_family": design.outcome_family,
+            "n_inner": n_inner,
+            "timing": "hedging at horizon h is the count in month origin+h and responds to "
+                      "credibility in month origin+h-1; a driver value in month origin+k moves "
+                      "credibility from month origin+k+1 on",
+        },
+    )
+    return ForecastResult(ds)
+
+
+def _history(fit: "Fit") -> dict[str, Any]:
+    cred = fit.posterior["credibility"]
+    flat = cred.stack(sample_=("chain", "draw")).transpose("ally", "period", "sample_").values
+    qs = np.quantile(flat, list(QUANTILES.values()), axis=-1)
+    out: dict[str, Any] = {"history_mean": (("ally", "history_period"), flat.mean(axis=-1))}
+    for k, name in enumerate(QUANTILES):
+        out[f"history_{name}"] = (("ally", "history_period"), qs[k])
+    out["history_hedging"] = (("ally", "history_period"), _outcome_history(fit))
+    return out
+
+
+def _outcome_history(fit: "Fit") -> np.ndarray:
+    sig = fit.panel.outcome
+    return np.asarray(sig.values, dtype=float)[:, : fit.design.n_periods]
+
+
+# ---------------------------------------------------------------------------------------------
+# the result
+def _quantiles(x: np.ndarray, method: str) -> np.ndarray:
+    return np.quantile(x, list(QUANTILES.values()), axis=0, method=method)
+
+
+def _ally_horizon_frame(ds: xr.Dataset, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    A, H = ds.sizes["ally"], ds.sizes["horizon"]
+    frame = pd.DataFrame({
+        "ally": np.repeat(ds["ally"].values.astype(str), H),
+        "period": np.tile(ds["period"].values.astype(str), A),
+        "horizon": np.tile(ds["horizon"].values.astype(int), A),
+    })
+    for k, v in cols.items():
+        frame[k] = np.asarray(v).reshape(A * H)
+    return frame
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Forecast draws (an :class:`xarray.Dataset`) with tidy views.
+
+    ``draws`` holds per sample (one per posterior draw used), ally and horizon: ``hedging``
+    (simulated counts), ``rate`` (expected count given the path), ``p_zero`` (P(no event |
+    path)), ``credibility``, ``own_state``; per sample and horizon ``common_factor``; the driver
+    values used (``drivers``); the variance decomposition and the history needed for plots.
+    ``draws.attrs`` records the origin, seed, driver assumption and scenario.
+    """
+
+    draws: xr.Dataset
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def origin(self) -> str:
+        """The last fitted month (``YYYY-MM``); horizon 1 is the month after it."""
+        return str(self.draws.attrs["origin"])
+
+    @property
+    def horizon(self) -> int:
+        return int(self.draws.sizes["horizon"])
+
+    @property
+    def allies(self) -> list[str]:
+        return [str(a) for a in self.draws["ally"].values]
+
+    # ------------------------------------------------------------------ tables
+    def hedging(self) -> pd.DataFrame:
+        """Forecast hedging counts per ally and month ahead.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ally, period, horizon, mean, p_any, q05, q25, q50, q75, q95``. ``mean`` and
+            ``p_any`` (P(at least one event)) average the conditional mean and probability over
+            draws (Rao-Blackwellised); quantiles are of the simulated counts (integers: the
+            smallest count whose forecast CDF reaches the level).
+        """
+        ds = self.draws
+        q = _quantiles(ds["hedging"].values, "inverted_cdf")
+        cols = {"mean": ds["rate"].mean("sample").values,
+                "p_any": 1.0 - ds["p_zero"].mean("sample").values}
+        cols.update({k: q[i] for i, k in enumerate(QUANTILES)})
+        return _ally_horizon_frame(ds, cols)
+
+    def cumulative(self) -> pd.DataFrame:
+        """P(at least one hedging event within the first ``h`` months), per ally and ``h``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ally, horizon, p_any_within``; ``1 - E[Π_{k≤h} P(no event in month k | path)]``.
+        """
+        p = self._within()
+        frame = _ally_horizon_frame(self.draws, {"p_any_within": p})
+        return frame.drop(columns="period")
+
+    def _within(self) -> np.ndarray:
+        return 1.0 - np.cumprod(self.draws["p_zero"].values, axis=-1).mean(axis=0)
+
+    def credibility(self) -> pd.DataFrame:
+        """Forecast credibility (the latent) per ally and month ahead.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ally, period, horizon, mean, sd, q05, q25, q50, q75, q95``.
+        """
+        x = self.draws["credibility"].values
+        q = _quantiles(x, "linear")
+        cols = {"mean": x.mean(axis=0), "sd": x.std(axis=0)}
+        cols.update({k: q[i] for i, k in enumerate(QUANTILES)})
+        return _ally_horizon_frame(self.draws, cols)
+
+    def uncertainty(self) -> pd.DataFrame:
+        """Where each hedging forecast's spread comes from (law of total variance).
+
+        ``Var(y) = Var_θ(E[μ | θ]) + E_θ[Var(μ | θ)] + E[Var(y | μ)]`` with ``θ`` a posterior
+        draw (parameters and the state at the origin), ``μ`` the expected count given the
+        future path (state shocks, common factor and future drivers), ``y`` the count.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ally, period, horizon, variance, parameter, path, noise``; the last three are
+            shares summing to 1.
+        """
+        ds = self.draws
+        parts = np.stack([ds[k].values for k in ("var_parameter", "var_path", "var_noise")])
+        total = parts.sum(axis=0)
+        share = parts / np.where(total > 0, total, 1.0)
+        return _ally_horizon_frame(ds, {"variance": total, "parameter": share[0],
+                                        "path": share[1], "noise": share[2]})
+
+    def early_warning(self, threshold: float = 0.5, within: int = 3,
+                      previous: "ForecastResult | pd.DataFrame | str | Path | None" = None
+                      ) -> pd.DataFrame:
+        """Allies whose probability of hedging within ``within`` months reaches ``threshold``.
+
+        Parameters
+        ----------
+        threshold
+            Probability in [0, 1].
+        within
+            Months ahead (1 to the forecast's horizon).
+        previous
+            Last month's forecast (a :class:`ForecastResult`, its saved path, or a DataFrame
+            with ``ally`` and ``probability`` or ``p_any_within`` columns) to report the change.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ally, probability, previous, change`` for the flagged allies, highest first
+            (``previous``/``change`` NaN without a previous forecast).
+        """
+        if not 0.0 <= threshold <= 1.0:
+            raise InputError("threshold must be a probability in [0, 1]", column="threshold",
+                             value=threshold)
+        if not 1 <= within <= self.horizon:
+            raise InputError(f"within must be from 1 to the horizon ({self.horizon})",
+                             column="within", value=within)
+        prob = pd.Series(self._within()[:, within - 1], index=self.allies)
+        prev = _previous_probability(previous, within)
+        frame = pd.DataFrame({"ally": prob.index, "probability": prob.values})
+        frame["previous"] = frame["ally"].map(prev) if prev is not None else np.nan
+        frame["change"] = frame["probability"] - frame["previous"]
+        frame = frame[frame["probability"] >= threshold]
+        return frame.sort_values("probability", ascending=False, kind="stable").reset_index(
+            drop=True)
+
+    # ------------------------------------------------------------------ figures
+    def plot(self, allies: list[str] | None = None, history: int = 36) -> "Figure":
+        """Fan charts per ally: credibility (history and forecast) and hedging.
+
+        See :func:`forecast.plots.fan_chart`.
+        """
+        from forecast.plots import fan_chart
+
+        return fan_chart(self, allies=allies, history=history)
+
+    # ------------------------------------------------------------------ persistence
+    def to_dataset(self) -> xr.Dataset:
+        """The draws and summaries as one :class:`xarray.Dataset` (a copy)."""
+        return self.draws.copy()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the forecast to one netCDF file (atomically); read it with
+        :func:`load_forecast`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        ds = self.draws.copy()
+        for c in ("ally", "period", "driver", "driver_period", "history_period"):
+            ds[c] = ds[c].astype(str)
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        tmp.replace(path)
+        return path
+
+    def scenario_records(self) -> list[dict]:
+        """The scenario's override rows (empty for a baseline forecast)."""
+        text = self.draws.attrs.get("scenario", "")
+        return json.loads(text)["rows"] if text else []
+
+
+def load_forecast(path: str | Path) -> ForecastResult:
+    """Read a forecast written by :meth:`ForecastResult.save`.
+
+    Examples
+    --------
+    >>> load_forecast("missing.nc")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: missing.nc: saved forecast not found
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("saved forecast not found", file=str(path))
+    try:
+        ds = xr.load_dataset(path, engine="h5netcdf")
+    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
+        raise InputError(f"not a readable netCDF forecast ({type(exc).__name__})",
+                         file=str(path)) from None
+    if "p_zero" not in ds or "origin" not in ds.attrs:
+        raise InputError("not a forecast saved by forecast (missing p_zero or origin)",
+                         file=str(path))
+    return ForecastResult(ds)
+
+
+def _previous_probability(previous, within: int) -> pd.Series | None:
+    if previous is None:
+        return None
+    if isinstance(previous, (str, Path)):
+        previous = load_forecast(previous)
+    if isinstance(previous, ForecastResult):
+        if within > previous.horizon:
+            raise InputError("the previous forecast's horizon is shorter than `within`",
+                             column="within", value=within)
+        return pd.Series(previous._within()[:, within - 1], index=previous.allies)
+    if isinstance(previous, pd.DataFrame):
+        frame = previous
+        if "horizon" in frame:
+            frame = frame[frame["horizon"] == within]
+        col = "probability" if "probability" in frame else "p_any_within"
+        if "ally" not in frame or col not in frame:
+            raise InputError("a previous table needs columns 'ally' and 'probability' or "
+                             "'p_any_within'", column="previous")
+        return frame.set_index("ally")[col]
+    raise InputError("previous must be a ForecastResult, a saved forecast path or a DataFrame",
+                     column="previous", value=type(previous).__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
+    """A :class:`~forecast.results.Fit` whose "posterior" is the simulation's truth.
+
+    Every draw equals the true parameters and latent path, so its forecasts show the best any
+    fit of this model could do (only future shocks and outcome noise remain): a benchmark for
+    evaluation and a fast, sampler-free check of the forecasting code.
+
+    Parameters
+    ----------
+    sim
+        A :class:`~forecast.simulate.Simulation` (default spec's process).
+    end
+        Forecast origin: the panel is truncated to it (``panel.truncate(end)``); default the
+        last month.
+    n_draws
+        Identical draws to hold (the forecast's Monte Carlo size).
+
+    Examples
+    --------
+    >>> import forecast
+    >>> sim = forecast.simulate(n_allies=3, n_months=36, seed=2)
+    >>> fc = oracle_fit(sim, end="2016-06", n_draws=50).forecast(horizon=3, seed=1)
+    >>> fc.hedging()["period"].unique().tolist()
+    ['2016-07', '2016-08', '2016-09']
+    """
+    from forecast.design import make_design
+    from forecast.results import Fit
+    from forecast.spec import load_spec
+
+    spec = load_spec("default")
+    panel = sim.panel if end is None else sim.panel.truncate(end)
+    design = make_design(panel, spec)
+    truth = sim.truth.isel(period=slice(0, design.n_periods))
+    full = np.stack([d.values for d in sim.panel.drivers], axis=1) if design.drivers else None
+    beta = truth["driver_effect_ally"].values
+    if full is not None:
+        scale_sim = full.std(axis=(0, 2))
+        beta = beta * design.driver_scale[None, :] / np.where(scale_sim > 0, scale_sim, 1.0)
+    p = sim.params
+    values = {
+        "credibility": (("ally", "period"), truth["credibility"].values),
+        "common_factor": (("period",), truth["common_factor"].values),
+        "persistence": (("ally",), truth["persistence"].values),
+        "credibility_sd": (("ally",), truth["credibility_sd"].values),
+        "factor_share": (("ally",), truth["factor_share"].values),
+        "factor_loading": (("ally",), truth["factor_loading"].values),
+        "factor_persistence": ((), p.factor_persistence),
+        "driver_effect_ally": (("ally", "driver"), beta),
+        "outcome_intercept": (("ally",), truth["outcome_intercept"].values),
+        "outcome_loading": (("ally",), truth["outcome_loading"].values),
+        "outcome_overdispersion": ((), p.outcome_overdispersion),
+    }
+    post = xr.Dataset(
+        {k: (("chain", "draw", *dims), np.broadcast_to(np.asarray(v, float),
+                                                        (1, n_draws, *np.shape(v))))
+         for k, (dims, v) in values.items()},
+        coords={"chain": [0], "draw": np.arange(n_draws), "ally": list(design.allies),
+                "period": list(design.periods), "driver": list(design.drivers)},
+    )
+    return Fit(idata=xr.DataTree.from_dict({"posterior": post}), panel=panel, spec=spec,
+               design=design, sampler="oracle")

@@ -1,0 +1,132 @@
+"""Figures for forecasts: fan charts of credibility and hedging per ally.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot state), so they
+work the same in a notebook, a script or the HTML report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+
+from forecast.errors import InputError
+
+if TYPE_CHECKING:
+    from forecast.forecasting import ForecastResult
+
+__all__ = ["fan_chart"]
+
+HISTORY_COLOR = "#4c4c4c"
+FORECAST_COLOR = "#1f77b4"
+HEDGING_COLOR = "#d62728"
+
+
+def _timestamps(periods) -> np.ndarray:
+    return pd.PeriodIndex([str(p) for p in periods], freq="M").to_timestamp().to_numpy()
+
+
+def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
+              history: int = 36) -> Figure:
+    """One row per ally: credibility (left) and hedging (right), history then forecast.
+
+    Credibility: posterior mean and 50%/90% bands of the fitted months (grey) and of the
+    forecast (blue). Hedging: observed counts (dots), forecast median and 50%/90% bands, and
+    P(at least one event) on a secondary axis.
+
+    Parameters
+    ----------
+    result
+        A forecast (:meth:`forecast.results.Fit.forecast`).
+    allies
+        Allies to show (default: all).
+    history
+        Fitted months shown before the origin.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = fan_chart(fc, allies=["KOR"])        # doctest: +SKIP
+    >>> fig.savefig("kor.png")                     # doctest: +SKIP
+    """
+    ds = result.draws
+    names = result.allies
+    allies = list(allies) if allies is not None else names
+    unknown = [a for a in allies if a not in names]
+    if unknown:
+        raise InputError(f"unknown ally; the forecast has {', '.join(names)}", column="allies",
+                         value=unknown[0])
+    if not allies:
+        raise InputError("no allies to plot", column="allies")
+    hist_periods = ds["history_period"].values[-history:] if history > 0 else []
+    t_hist = _timestamps(hist_periods)
+    t_fc = _timestamps(ds["period"].values)
+    t_origin = _timestamps([result.origin])
+    hed = result.hedging().set_index(["ally", "horizon"])
+    cred = result.credibility().set_index(["ally", "horizon"])
+
+    fig = Figure(figsize=(11, 2.6 * len(allies)), layout="constrained")
+    axes = fig.subplots(len(allies), 2, squeeze=False, sharex=True)
+    for row, ally in enumerate(allies):
+        ax_c, ax_h = axes[row]
+        a = names.index(ally)
+        c = cred.loc[ally]
+        if len(t_hist):
+            hs = ds.isel(ally=a, history_period=slice(-len(t_hist), None))
+            ax_c.fill_between(t_hist, hs["history_q05"], hs["history_q95"],
+                              color=HISTORY_COLOR, alpha=0.15, lw=0)
+            ax_c.fill_between(t_hist, hs["history_q25"], hs["history_q75"],
+                              color=HISTORY_COLOR, alpha=0.3, lw=0)
+            ax_c.plot(t_hist, hs["history_mean"], color=HISTORY_COLOR, lw=1.2, label="fitted")
+            last = hs.isel(history_period=-1)
+            tc = np.concatenate([t_origin, t_fc])
+
+            def join(col, origin_value, frame=c):
+                return np.concatenate([[float(origin_value)], frame[col].to_numpy()])
+
+            ax_c.fill_between(tc, join("q05", last["history_q05"]),
+                              join("q95", last["history_q95"]), color=FORECAST_COLOR,
+                              alpha=0.15, lw=0, label="90%")
+            ax_c.fill_between(tc, join("q25", last["history_q25"]),
+                              join("q75", last["history_q75"]), color=FORECAST_COLOR,
+                              alpha=0.3, lw=0, label="50%")
+            ax_c.plot(tc, join("mean", last["history_mean"]), color=FORECAST_COLOR, lw=1.5,
+                      label="forecast")
+            obs = hs["history_hedging"].values
+            ax_h.plot(t_hist, obs, "o", ms=3, color=HISTORY_COLOR, label="observed")
+        else:
+            ax_c.fill_between(t_fc, c["q05"], c["q95"], color=FORECAST_COLOR, alpha=0.15, lw=0)
+            ax_c.fill_between(t_fc, c["q25"], c["q75"], color=FORECAST_COLOR, alpha=0.3, lw=0)
+            ax_c.plot(t_fc, c["mean"], color=FORECAST_COLOR, lw=1.5)
+        ax_c.axvline(t_origin[0], color="k", lw=0.6, ls=":")
+        ax_c.set_ylabel(f"{ally}\ncredibility")
+        h = hed.loc[ally]
+        ax_h.fill_between(t_fc, h["q05"], h["q95"], color=HEDGING_COLOR, alpha=0.15, lw=0,
+                          step="mid")
+        ax_h.fill_between(t_fc, h["q25"], h["q75"], color=HEDGING_COLOR, alpha=0.3, lw=0,
+                          step="mid")
+        ax_h.plot(t_fc, h["mean"], color=HEDGING_COLOR, lw=1.5, label="forecast mean")
+        ax_h.axvline(t_origin[0], color="k", lw=0.6, ls=":")
+        ax_h.set_ylabel("hedging / month")
+        ax_p = ax_h.twinx()
+        ax_p.plot(t_fc, h["p_any"], color="k", lw=1, ls="--", label="P(≥1)")
+        ax_p.set_ylim(0, 1)
+        ax_p.set_ylabel("P(≥1)")
+        if row == 0:
+            ax_c.legend(loc="upper left", fontsize=7, ncol=4)
+            ax_h.legend(loc="upper left", fontsize=7)
+            ax_p.legend(loc="upper right", fontsize=7)
+    for ax in axes[-1]:
+        locator = AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    scen = ds.attrs.get("scenario_name") or "baseline"
+    fig.suptitle(f"Forecast from {result.origin} ({scen}; drivers: "
+                 f"{ds.attrs.get('driver_assumption', '?')})", fontsize=10)
+    return fig

@@ -1,0 +1,275 @@
+"""Forecasts: tables, exactness of the forward simulation, calibration on held-out months.
+
+Fast tests use :func:`forecast.forecasting.oracle_fit` (a "posterior" equal to the simulation's
+truth: no sampler, a second or so). The held-out calibration test fits the model for real and is
+marked slow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.figure import Figure
+
+import forecast
+from forecast.forecasting import ForecastResult, forecast_fit, load_forecast, oracle_fit
+
+HORIZON = 12
+# A base rate of about e^2 ≈ 7 hedging acts a month: with the simulator's default (e^-1.2 ≈ 0.3)
+# nearly every 80% and 90% central interval of a count is [0, 1] or [0, 2], so interval coverage
+# measures the discreteness of small counts rather than calibration.
+PARAMS = forecast.SimulationParameters(outcome_intercept_mu=2.0)
+
+
+def _split(seed: int, n_allies: int = 8, n_months: int = 108):
+    sim = forecast.simulate(n_allies=n_allies, n_months=n_months, params=PARAMS, seed=seed)
+    end = str(sim.panel.months[n_months - HORIZON - 1])
+    return sim, end
+
+
+@pytest.fixture(scope="module")
+def oracle_case():
+    sim, end = _split(seed=101)
+    fit = oracle_fit(sim, end=end, n_draws=400)
+    return sim, fit, fit.forecast(horizon=HORIZON, seed=5)
+
+
+# ------------------------------------------------------------------------------- tables
+def test_hedging_table_shape_and_columns(oracle_case):
+    sim, fit, fc = oracle_case
+    tab = fc.hedging()
+    assert list(tab.columns) == ["ally", "period", "horizon", "mean", "p_any", "q05", "q25",
+                                 "q50", "q75", "q95"]
+    assert len(tab) == sim.panel.n_allies * HORIZON
+    first = tab[tab["ally"] == "A00"]
+    assert first["horizon"].tolist() == list(range(1, HORIZON + 1))
+    origin = pd.Period(fit.design.periods[-1], "M")
+    assert first["period"].tolist() == [str(origin + h) for h in range(1, HORIZON + 1)]
+    assert tab["p_any"].between(0, 1).all()
+    q = tab[["q05", "q25", "q50", "q75", "q95"]].to_numpy()
+    assert (np.diff(q, axis=1) >= 0).all() and (q == np.round(q)).all()
+
+
+def test_cumulative_probability_grows_with_horizon(oracle_case):
+    _, _, fc = oracle_case
+    cum = fc.cumulative()
+    assert list(cum.columns) == ["ally", "horizon", "p_any_within"]
+    for _, g in cum.groupby("ally"):
+        assert (np.diff(g["p_any_within"].to_numpy()) >= -1e-12).all()
+    month = fc.hedging().set_index(["ally", "horizon"])["p_any"]
+    joined = cum.set_index(["ally", "horizon"])["p_any_within"]
+    assert (joined >= month - 1e-12).all()
+    h1 = cum[cum["horizon"] == 1].set_index("ally")["p_any_within"]
+    assert np.allclose(h1, month.xs(1, level="horizon"))
+
+
+def test_credibility_table(oracle_case):
+    _, _, fc = oracle_case
+    tab = fc.credibility()
+    assert list(tab.columns) == ["ally", "period", "horizon", "mean", "sd", "q05", "q25", "q50",
+                                 "q75", "q95"]
+    sd = tab.pivot(index="ally", columns="horizon", values="sd")
+    # the state's uncertainty grows with the horizon (known origin state, AR(1) shocks)
+    assert (sd[HORIZON] > sd[1]).all()
+
+
+def test_first_month_rate_is_exact(oracle_case):
+    """Hedging in month origin+1 responds to the (known) credibility at the origin."""
+    sim, fit, fc = oracle_case
+    t = fit.design.n_periods - 1
+    truth = sim.truth
+    expected = np.exp(truth["outcome_intercept"].values
+                      + truth["outcome_loading"].values * truth["credibility"].values[:, t])
+    got = fc.draws["rate"].isel(horizon=0).values
+    assert np.allclose(got, expected[None, :])
+
+
+def test_same_seed_same_draws_and_seed_recorded(oracle_case):
+    _, fit, fc = oracle_case
+    again = fit.forecast(horizon=HORIZON, seed=5)
+    xr.testing.assert_identical(fc.draws, again.draws)
+    other = fit.forecast(horizon=HORIZON, seed=6)
+    assert not np.array_equal(other.draws["hedging"].values, fc.draws["hedging"].values)
+    unseeded = fit.forecast(horizon=3)
+    redo = fit.forecast(horizon=3, seed=int(unseeded.draws.attrs["seed"]))
+    assert np.array_equal(unseeded.draws["hedging"].values, redo.draws["hedging"].values)
+
+
+def test_future_drivers_follow_recent_rate_not_zero(oracle_case):
+    _, fit, fc = oracle_case
+    assert fc.draws.attrs["driver_assumption"] == "recent"
+    assert "last 12 observed months" in fc.draws.attrs["driver_assumption_text"]
+    drv = fc.draws["drivers"].isel(driver=0, driver_period=slice(1, None)).values
+    recent = np.nanmean(fit.design.driver_raw[:, 0, -12:], axis=1)
+    sim_mean = drv.mean(axis=(0, 2))
+    assert np.allclose(sim_mean, recent, atol=0.15)
+    assert drv.sum() > 0
+    # offset 0 is the observed origin month
+    assert np.array_equal(fc.draws["drivers"].isel(driver=0, driver_period=0).values[0],
+                          fit.design.driver_raw[:, 0, -1])
+    held = fit.forecast(horizon=4, seed=1, driver_assumption="hold")
+    h = held.draws["drivers"].isel(driver=0).values
+    assert (h == fit.design.driver_raw[None, :, 0, -1, None]).all()
+
+
+def test_uncertainty_decomposition(oracle_case):
+    _, _, fc = oracle_case
+    u = fc.uncertainty()
+    assert list(u.columns) == ["ally", "period", "horizon", "variance", "parameter", "path",
+                               "noise"]
+    assert np.allclose(u[["parameter", "path", "noise"]].sum(axis=1), 1.0)
+    # the oracle knows the parameters; month 1 depends only on the known origin state
+    assert u["parameter"].max() < 0.02
+    h1 = u[u["horizon"] == 1]
+    assert h1["path"].max() < 1e-9 and np.allclose(h1["noise"], 1.0)
+    late = u[u["horizon"] == HORIZON]
+    assert (late["path"] > h1["path"].to_numpy()).all()
+    # total variance roughly matches the simulated counts' variance
+    sim_var = fc.draws["hedging"].var("sample").values.ravel()
+    ratio = np.median(u["variance"].to_numpy() / sim_var)
+    assert 0.7 < ratio < 1.4
+
+
+def test_early_warning(oracle_case, tmp_path):
+    _, fit, fc = oracle_case
+    cum = fc.cumulative()
+    p3 = cum[cum["horizon"] == 3].set_index("ally")["p_any_within"]
+    thr = float(p3.median())
+    ew = fc.early_warning(threshold=thr, within=3)
+    assert list(ew.columns) == ["ally", "probability", "previous", "change"]
+    assert set(ew["ally"]) == set(p3[p3 >= thr].index)
+    assert (np.diff(ew["probability"].to_numpy()) <= 0).all()
+    assert ew["change"].isna().all()
+    prev = fit.forecast(horizon=6, seed=9)
+    ew2 = fc.early_warning(threshold=thr, within=3, previous=prev)
+    pp = prev.cumulative().query("horizon == 3").set_index("ally")["p_any_within"]
+    assert np.allclose(ew2["change"], ew2["probability"] - ew2["ally"].map(pp))
+    path = prev.save(tmp_path / "prev.nc")
+    ew3 = fc.early_warning(threshold=thr, within=3, previous=path)
+    assert np.allclose(ew3["change"], ew2["change"])
+    ew4 = fc.early_warning(threshold=thr, within=3, previous=prev.cumulative())
+    assert np.allclose(ew4["change"], ew2["change"])
+    with pytest.raises(forecast.InputError, match="threshold"):
+        fc.early_warning(threshold=1.5)
+
+
+def test_save_load_roundtrip(oracle_case, tmp_path):
+    _, _, fc = oracle_case
+    path = fc.save(tmp_path / "fc.nc")
+    back = load_forecast(path)
+    pd.testing.assert_frame_equal(back.hedging(), fc.hedging())
+    pd.testing.assert_frame_equal(back.uncertainty(), fc.uncertainty())
+    assert back.origin == fc.origin
+    assert isinstance(back.to_dataset(), xr.Dataset)
+    with pytest.raises(forecast.InputError, match="not found"):
+        load_forecast(tmp_path / "nope.nc")
+
+
+def test_plot(oracle_case):
+    _, _, fc = oracle_case
+    fig = fc.plot(allies=["A00", "A03"])
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2 * 2 + 2  # credibility, hedging, P(any) twin per ally
+    with pytest.raises(forecast.InputError, match="unknown ally"):
+        fc.plot(allies=["XXX"])
+
+
+def test_bad_arguments(oracle_case):
+    _, fit, _ = oracle_case
+    with pytest.raises(forecast.InputError, match="horizon"):
+        forecast_fit(fit, horizon=0)
+    with pytest.raises(forecast.InputError, match="driver assumption"):
+        forecast_fit(fit, horizon=3, driver_assumption="zero")
+
+
+def test_n_draws_thins_deterministically(oracle_case):
+    _, fit, _ = oracle_case
+    a = fit.forecast(horizon=2, seed=1, n_draws=50)
+    assert a.draws.sizes["sample"] == 50
+    assert np.array_equal(a.draws["draw_index"].values,
+                          fit.forecast(horizon=2, seed=2, n_draws=50).draws["draw_index"].values)
+
+
+def _pit_coverage(y: np.ndarray, counts: np.ndarray, level: float,
+                  rng: np.random.Generator) -> float:
+    """Share of randomised PITs inside the central ``level`` band (exact for a true forecast
+    of a discrete count, unlike integer intervals, which over-cover)."""
+    below = (counts < y[None]).mean(axis=0)
+    at = (counts == y[None]).mean(axis=0)
+    pit = below + rng.random(y.shape) * at
+    lo = (1 - level) / 2
+    return float(((pit >= lo) & (pit <= 1 - lo)).mean())
+
+
+def test_oracle_forecast_is_calibrated():
+    """With the true parameters the forecast distribution is the data-generating one: pooled
+    over seeds, allies and horizons its randomised PIT is uniform (checks the simulation's
+    timing, driver handling and outcome noise without a sampler)."""
+    rng = np.random.default_rng(0)
+    cover80, cover90, pits = [], [], []
+    for seed in (201, 202, 203, 204):
+        sim, end = _split(seed)
+        fc = oracle_fit(sim, end=end, n_draws=400).forecast(horizon=HORIZON, seed=seed)
+        y = sim.panel.outcome.values[:, -HORIZON:]
+        counts = fc.draws["hedging"].values
+        cover80.append(_pit_coverage(y, counts, 0.8, rng))
+        cover90.append(_pit_coverage(y, counts, 0.9, rng))
+    assert 0.72 <= np.mean(cover80) <= 0.88, cover80
+    assert 0.84 <= np.mean(cover90) <= 0.96, cover90
+
+
+# ------------------------------------------------------------------------------- real fits
+def _scores(sim, fc: ForecastResult) -> dict[str, np.ndarray]:
+    """Interval hits, CRPS and Brier of a forecast and of climatology (each ally's trailing
+    24 fitted months as an ensemble) on the held-out months."""
+    import scoringrules as sr
+
+    y = sim.panel.outcome.values[:, -HORIZON:]
+    hist = sim.panel.outcome.values[:, -HORIZON - 24:-HORIZON]
+    tab = fc.hedging()
+    counts = fc.draws["hedging"].values.astype(float)
+    q = np.quantile(counts, [0.05, 0.10, 0.90, 0.95], axis=0, method="inverted_cdf")
+    p_any = tab["p_any"].to_numpy().reshape(y.shape)
+    p_clim = (hist > 0).mean(axis=1, keepdims=True)
+    return {
+        "cover80": (y >= q[1]) & (y <= q[2]),
+        "cover90": (y >= q[0]) & (y <= q[3]),
+        "crps": np.asarray(sr.crps_ensemble(y, np.moveaxis(counts, 0, -1))),
+        "crps_clim": np.asarray(sr.crps_ensemble(
+            y, np.repeat(hist[:, None, :].astype(float), HORIZON, axis=1))),
+        "brier": (p_any - (y > 0)) ** 2,
+        "brier_clim": (p_clim - (y > 0)) ** 2,
+    }
+
+
+@pytest.fixture(scope="module")
+def heldout_scores():
+    seeds = (11, 12, 13)
+    out = []
+    for seed in seeds:
+        sim, end = _split(seed)
+        fit = forecast.fit(sim.panel.truncate(end), draws=300, tune=300, chains=2, seed=seed,
+                           warn=False)
+        out.append(_scores(sim, fit.forecast(horizon=HORIZON, seed=seed)))
+    return {k: np.concatenate([o[k].ravel() for o in out]) for k in out[0]}
+
+
+@pytest.mark.slow
+def test_heldout_interval_coverage(heldout_scores):
+    """Issue 5 acceptance: 80% intervals cover 70-90% and 90% intervals 82-97% of realised
+    hedging counts, pooled over 3 seeds × 8 allies × 12 months held out from the fit."""
+    c80 = heldout_scores["cover80"].mean()
+    c90 = heldout_scores["cover90"].mean()
+    assert 0.70 <= c80 <= 0.90, c80
+    assert 0.82 <= c90 <= 0.97, c90
+
+
+@pytest.mark.slow
+def test_heldout_scores_beat_climatology(heldout_scores):
+    """Issue 5 acceptance: CRPS and Brier (P(any)) better than each ally's trailing-24-month
+    climatology on the held-out months."""
+    s = heldout_scores
+    assert s["crps"].mean() < s["crps_clim"].mean()
+    assert s["brier"].mean() < s["brier_clim"].mean()
