@@ -1,0 +1,379 @@
+"""What-if scenarios as data: driver overrides, and paired comparisons of forecasts.
+
+A scenario is a small table of ``(ally, period, signal, value)`` rows, optionally with
+``op`` = ``set`` (default: the month's value becomes ``value``) or ``add`` (``value`` is added
+to whatever the driver assumption drew). It is read from CSV or TOML::
+
+    # scenario.toml
+    name = "KOR consultation lapse"
+    description = "The U.S. acts without consulting Seoul in December"
+
+    [[override]]
+    ally = "KOR"
+    period = "2026-12"
+    signal = "consultation_lapse"
+    value = 1
+
+Only *driver* signals can be overridden: drivers are U.S. actions that move credibility
+through the state equation. Indicators and the outcome measure credibility; setting a future
+value of one would be conditioning on an observation, not an intervention, and is refused
+with a message saying so. A driver value in month ``origin + k`` moves credibility from month
+``origin + k + 1`` and hedging from month ``origin + k + 2`` (hedging responds to last month's
+credibility), so periods run from the forecast origin (the fit's last month) to
+``origin + horizon - 1``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import InputError
+
+if TYPE_CHECKING:
+    from forecast.forecasting import ForecastResult
+    from forecast.results import Fit
+
+__all__ = ["Scenario", "Overrides", "read_scenario", "as_scenario", "compare", "OPS"]
+
+COLUMNS = ("ally", "period", "signal", "value")
+OPS = ("set", "add")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Driver overrides, validated for form (types, duplicates); checked against a fit's
+    catalog and horizon by :meth:`resolve`.
+
+    Attributes
+    ----------
+    rows
+        DataFrame ``ally, period, signal, value, op`` plus ``row``: the row number in the
+        source (the file's line for CSV, the ``[[override]]`` entry for TOML, the record's
+        1-based position otherwise).
+    name, description
+        Labels for reports.
+    file
+        Where the scenario was read from, for error messages.
+
+    Examples
+    --------
+    >>> s = Scenario.from_records([
+    ...     {"ally": "KOR", "period": "2026-12", "signal": "consultation_lapse", "value": 1}],
+    ...     name="KOR lapse")
+    >>> s.rows[["ally", "period", "value", "op"]].to_dict("records")
+    [{'ally': 'KOR', 'period': '2026-12', 'value': 1.0, 'op': 'set'}]
+    """
+
+    rows: pd.DataFrame
+    name: str = "scenario"
+    description: str = ""
+    file: str | None = field(default=None, compare=False)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_records(cls, records: Iterable[dict], name: str = "scenario",
+                     description: str = "", file: str | None = None,
+                     first_row: int = 1) -> "Scenario":
+        """A scenario from ``{ally, period, signal, value[, op]}`` dicts.
+
+        ``first_row`` is the row number given to the first record in error messages.
+        """
+        records = list(records)
+        for i, rec in enumerate(records):
+            if not isinstance(rec, dict):
+                raise InputError("each scenario row must be a table/dict with keys "
+                                 + ", ".join(COLUMNS), file=file, row=first_row + i)
+        frame = pd.DataFrame(records, columns=list(dict.fromkeys(
+            [*COLUMNS, "op", *(k for r in records for k in r)])))
+        frame["row"] = np.arange(first_row, first_row + len(frame))
+        return cls(_validate(frame, file), name=name, description=description, file=file)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str = "scenario",
+                   description: str = "") -> "Scenario":
+        """A scenario from a DataFrame with columns ``ally, period, signal, value[, op]``."""
+        return cls.from_records(frame.to_dict("records"), name=name, description=description)
+
+    def to_json(self) -> str:
+        """Canonical JSON (stored with every forecast made under the scenario)."""
+        rows = self.rows[["ally", "period", "signal", "value", "op"]].to_dict("records")
+        return json.dumps({"name": self.name, "description": self.description, "rows": rows},
+                          sort_keys=True)
+
+    # ------------------------------------------------------------------ against a fit
+    def resolve(self, fit: "Fit", horizon: int) -> "Overrides":
+        """Check every row against the fit's allies, drivers and forecast months.
+
+        Raises
+        ------
+        InputError
+            Naming the file, row, column and value of the first bad row.
+        """
+        design = fit.design
+        origin = pd.Period(design.periods[-1], "M")
+        catalog = fit.panel.catalog
+        allies = {a: i for i, a in enumerate(design.allies)}
+        drivers = {d: j for j, d in enumerate(design.drivers)}
+        out = []
+        for rec in self.rows.itertuples(index=False):
+            where = dict(file=self.file, row=int(rec.row))
+            if rec.ally not in allies:
+                raise InputError(f"unknown ally; the fit has {', '.join(design.allies)}",
+                                 column="ally", value=rec.ally, **where)
+            if rec.signal not in catalog.signals:
+                raise InputError("unknown signal; not in the fit's catalog", column="signal",
+                                 value=rec.signal, **where)
+            role = catalog.signals[rec.signal].role
+            if rec.signal not in drivers:
+                why = ("it is an indicator: indicators measure credibility, they do not move "
+                       "it, so a future value is an observation, not an intervention"
+                       if role == "indicator" else
+                       "it is the forecast outcome" if role == "outcome" else
+                       "the fitted spec has drivers switched off")
+                raise InputError(f"only driver signals can be overridden ({why}); drivers: "
+                                 f"{', '.join(design.drivers) or 'none'}",
+                                 column="signal", value=rec.signal, **where)
+            k = pd.Period(rec.period, "M").ordinal - origin.ordinal
+            if not 0 <= k < horizon:
+                last = origin + (horizon - 1)
+                raise InputError(
+                    f"period outside the forecast: a driver can be set from the origin "
+                    f"{origin} (the fit's last month) to {last} (it then moves credibility in "
+                    f"the last forecast month)", column="period", value=rec.period, **where)
+            family = catalog.signals[rec.signal].family
+            if rec.op == "set":
+                _check_support(rec.value, family, where)
+            out.append((allies[rec.ally], drivers[rec.signal], k, float(rec.value), rec.op))
+        return Overrides(tuple(out), tuple(catalog.signals[d].family for d in design.drivers))
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Resolved overrides: ``(ally index, driver index, month offset, value, op)`` tuples."""
+
+    items: tuple[tuple[int, int, int, float, str], ...]
+    families: tuple[str, ...] = ()
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        """Apply to raw driver draws ``(n, A, D, H)``; returns a new array."""
+        out = raw.copy()
+        for a, j, k, value, op in self.items:
+            if op == "set":
+                out[:, a, j, k] = value
+            else:
+                out[:, a, j, k] = out[:, a, j, k] + value
+                if self.families and self.families[j] in ("poisson", "negbin", "bernoulli"):
+                    out[:, a, j, k] = np.maximum(out[:, a, j, k], 0.0)
+        return out
+
+
+def _check_support(value: float, family: str, where: dict) -> None:
+    if family in ("poisson", "negbin") and (value < 0 or value != math.floor(value)):
+        raise InputError("a count driver needs a non-negative integer", column="value",
+                         value=value, **where)
+    if family == "bernoulli" and value not in (0.0, 1.0):
+        raise InputError("a binary driver needs 0 or 1", column="value", value=value, **where)
+
+
+def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
+    extra = [c for c in frame.columns if c not in (*COLUMNS, "op", "row", "source", "note")]
+    if extra:
+        raise InputError(f"unexpected column; expected {', '.join(COLUMNS)}, optional op",
+                         file=file, column=str(extra[0]))
+    if len(frame) == 0:
+        raise InputError("a scenario needs at least one override row", file=file)
+    if frame["op"].isna().all():
+        frame["op"] = "set"
+    rows = []
+    for rec in frame.to_dict("records"):
+        where = dict(file=file, row=int(rec["row"]))
+        for col in COLUMNS:
+            v = rec[col]
+            if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
+                raise InputError(f"missing {col}", column=col, **where)
+        for col in ("ally", "signal", "period"):
+            if not isinstance(rec[col], str):
+                raise InputError("expected text", column=col, value=rec[col], **where)
+        if len(rec["period"]) != 7 or rec["period"][4] != "-":
+            raise InputError("malformed period; expected YYYY-MM (driver overrides are "
+                             "monthly)", column="period", value=rec["period"], **where)
+        try:
+            period = str(pd.Period(rec["period"], "M"))
+        except (ValueError, TypeError):
+            raise InputError("malformed period; expected YYYY-MM", column="period",
+                             value=rec["period"], **where) from None
+        try:
+            value = float(rec["value"])
+        except (TypeError, ValueError):
+            raise InputError("expected a number", column="value", value=rec["value"],
+                             **where) from None
+        if not math.isfinite(value):
+            raise InputError("expected a finite number", column="value", value=rec["value"],
+                             **where)
+        op = rec.get("op")
+        op = "set" if op is None or (isinstance(op, float) and math.isnan(op)) else op
+        if op not in OPS:
+            raise InputError(f"unknown op; expected one of {', '.join(OPS)}", column="op",
+                             value=op, **where)
+        rows.append({"ally": rec["ally"].strip(), "period": period,
+                     "signal": rec["signal"].strip(), "value": value, "op": op,
+                     "row": int(rec["row"])})
+    out = pd.DataFrame(rows)
+    dup = out.duplicated(["ally", "period", "signal"], keep="first")
+    if dup.any():
+        bad = out[dup].iloc[0]
+        raise InputError("duplicate (ally, period, signal) override", file=file,
+                         row=int(bad["row"]), column="period",
+                         value=f"{bad['ally']} {bad['period']} {bad['signal']}")
+    return out
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    """Read a scenario from CSV (columns ``ally, period, signal, value[, op]``) or TOML
+    (``[[override]]`` tables, optional ``name`` and ``description``).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row, column and value of what is wrong.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "lapse.csv"
+    >>> _ = p.write_text("ally,period,signal,value\\nKOR,2026-12,consultation_lapse,2\\n")
+    >>> read_scenario(p).rows[["ally", "value"]].to_dict("records")
+    [{'ally': 'KOR', 'value': 2.0}]
+    """
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise InputError("scenario file not found", file=file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=file) from None
+    if not text.strip():
+        raise InputError("empty scenario file", file=file)
+    if path.suffix.lower() == ".toml":
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"not valid TOML: {exc}", file=file) from None
+        unknown = [k for k in raw if k not in ("name", "description", "override")]
+        if unknown:
+            raise InputError("unexpected key; expected name, description and [[override]] "
+                             "tables", file=file, column=unknown[0])
+        records = raw.get("override", [])
+        if not isinstance(records, list):
+            raise InputError("'override' must be an array of tables ([[override]])",
+                             file=file, column="override")
+        return Scenario.from_records(records, name=str(raw.get("name", path.stem)),
+                                     description=str(raw.get("description", "")), file=file)
+    if path.suffix.lower() != ".csv":
+        raise InputError("unsupported scenario format; expected .csv or .toml", file=file)
+    import io
+
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype={"ally": str, "period": str,
+                                                      "signal": str, "op": str})
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"unreadable CSV ({exc})", file=file) from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column; expected {', '.join(COLUMNS)}", file=file,
+                         column=missing[0])
+    frame = frame.astype(object).where(frame.notna(), None)
+    return Scenario.from_records(frame.to_dict("records"), name=path.stem, file=file,
+                                 first_row=2)
+
+
+def as_scenario(scenario) -> Scenario | None:
+    """Accept a :class:`Scenario`, a path, a DataFrame or a list of records (or None)."""
+    if scenario is None or isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, (str, Path)):
+        return read_scenario(scenario)
+    if isinstance(scenario, pd.DataFrame):
+        return Scenario.from_frame(scenario)
+    if isinstance(scenario, (list, tuple)):
+        return Scenario.from_records(scenario)
+    raise InputError("a scenario must be a Scenario, a CSV/TOML path, a DataFrame or a list "
+                     "of records", column="scenario", value=type(scenario).__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
+    a, b = base.draws, alt.draws
+    for key in ("origin", "seed", "data_hash", "driver_assumption", "spec"):
+        if a.attrs.get(key) != b.attrs.get(key):
+            raise InputError(
+                f"the two forecasts are not paired: their {key} differs "
+                f"({a.attrs.get(key)!r} vs {b.attrs.get(key)!r}); forecast both from the same "
+                f"fit with the same seed", column=key)
+    if a.sizes["horizon"] != b.sizes["horizon"] or not np.array_equal(
+            a["draw_index"].values, b["draw_index"].values):
+        raise InputError("the two forecasts are not paired: different horizons or posterior "
+                         "draws (n_draws)", column="n_draws")
+
+
+def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -> pd.DataFrame:
+    """Difference ``alt - base`` in hedging probability and credibility, on paired draws.
+
+    Both forecasts must come from the same fit with the same seed (and ``n_draws``): each
+    posterior draw then carries the same state shocks, future drivers and outcome noise in both,
+    so the difference is the scenario's effect alone, with no Monte Carlo noise from unpaired
+    simulation.
+
+    Parameters
+    ----------
+    base, alt
+        Forecasts (e.g. without and with a scenario).
+    level
+        Width of the reported interval of the difference across draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ally, period, horizon, p_any_base, p_any_alt, p_any_change, p_any_change_lo,
+        p_any_change_hi, credibility_change, credibility_change_lo, credibility_change_hi,
+        p_any_within_change``. ``p_any_change`` is the mean over draws of the change in
+        P(at least one event | draw, path); ``_lo``/``_hi`` bound the central ``level`` interval
+        of that change across draws; ``p_any_within_change`` is the change in P(at least one
+        event within ``horizon`` months).
+
+    Examples
+    --------
+    >>> base = fit.forecast(horizon=6, seed=1)                                # doctest: +SKIP
+    >>> alt = fit.forecast(horizon=6, seed=1, scenario="kor_lapse.toml")     # doctest: +SKIP
+    >>> compare(base, alt).query("ally == 'KOR'")                              # doctest: +SKIP
+    """
+    from forecast.forecasting import _ally_horizon_frame
+
+    _check_paired(base, alt)
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    p0b, p0a = base.draws["p_zero"].values, alt.draws["p_zero"].values
+    dp = p0b - p0a  # change in P(any) = (1 - p0a) - (1 - p0b)
+    dc = alt.draws["credibility"].values - base.draws["credibility"].values
+    within_b = 1 - np.cumprod(p0b, axis=-1).mean(axis=0)
+    within_a = 1 - np.cumprod(p0a, axis=-1).mean(axis=0)
+    cols = {
+        "p_any_base": 1 - p0b.mean(axis=0),
+        "p_any_alt": 1 - p0a.mean(axis=0),
+        "p_any_change": dp.mean(axis=0),
+        "p_any_change_lo": np.quantile(dp, lo_q, axis=0),
+        "p_any_change_hi": np.quantile(dp, hi_q, axis=0),
+        "credibility_change": dc.mean(axis=0),
+        "credibility_change_lo": np.quantile(dc, lo_q, axis=0),
+        "credibility_change_hi": np.quantile(dc, hi_q, axis=0),
+        "p_any_within_change": within_a - within_b,
+    }
+    return _ally_horizon_frame(base.draws, cols)

@@ -1,0 +1,172 @@
+"""Scenarios as data: reading and validation, effects on paired forecasts, compare()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecast
+from forecast.forecasting import oracle_fit
+from forecast.scenarios import Scenario, compare, read_scenario
+
+HORIZON = 6
+DRIVER = "consultation_lapse"
+
+
+@pytest.fixture(scope="module")
+def fit():
+    sim = forecast.simulate(n_allies=4, n_months=72, seed=31)
+    return oracle_fit(sim, n_draws=300)
+
+
+def _months(fit, offsets):
+    origin = pd.Period(fit.design.periods[-1], "M")
+    return [str(origin + k) for k in offsets]
+
+
+def _lapses(fit, ally="A01", n=3, offsets=(0, 1, 2)):
+    return Scenario.from_records(
+        [{"ally": ally, "period": p, "signal": DRIVER, "value": n} for p in _months(fit, offsets)],
+        name=f"{ally} lapses")
+
+
+# ------------------------------------------------------------------------------- effects
+def test_lapses_lower_credibility_and_raise_hedging_of_that_ally_only(fit):
+    """Issue 5 acceptance: a scenario adding consultation lapses lowers the affected ally's
+    credibility and raises its hedging probability; the others do not move at all (paired
+    draws: same posterior draws, shocks, future drivers and outcome noise)."""
+    base = fit.forecast(horizon=HORIZON, seed=3)
+    alt = fit.forecast(horizon=HORIZON, scenario=_lapses(fit), seed=3)
+    d = compare(base, alt)
+    kor = d[d["ally"] == "A01"].set_index("horizon")
+    # a lapse in month origin+k moves credibility from origin+k+1, hedging from origin+k+2
+    assert (kor["credibility_change"] < 0).all()
+    assert (kor.loc[2:, "p_any_change"] > 0).all()
+    assert kor.loc[1, "p_any_change"] == 0
+    assert (kor.loc[2:, "p_any_change_lo"] >= 0).all()  # every draw: monotone coupling
+    others = d[d["ally"] != "A01"]
+    assert (others[["credibility_change", "p_any_change", "p_any_within_change"]] == 0).all().all()
+    a, b = alt.draws, base.draws
+    others_idx = [i for i, x in enumerate(alt.allies) if x != "A01"]
+    assert np.array_equal(a["own_state"].values[:, others_idx], b["own_state"].values[:, others_idx])
+    assert np.array_equal(a["common_factor"].values, b["common_factor"].values)
+    assert np.array_equal(a["hedging"].values[:, others_idx], b["hedging"].values[:, others_idx])
+    # the affected ally's simulated counts never fall (inverse-CDF draws from common uniforms)
+    assert (a["hedging"].values[:, 1] >= b["hedging"].values[:, 1]).all()
+    assert alt.scenario_records()[0]["ally"] == "A01"
+
+
+def test_fewer_lapses_than_usual_raise_credibility(fit):
+    base = fit.forecast(horizon=HORIZON, seed=4)
+    calm = Scenario.from_records([{"ally": "A02", "period": p, "signal": DRIVER, "value": 0}
+                                  for p in _months(fit, range(HORIZON))])
+    d = compare(base, fit.forecast(horizon=HORIZON, scenario=calm, seed=4))
+    assert d.query("ally == 'A02' and horizon == @HORIZON")["credibility_change"].iloc[0] > 0
+
+
+def test_add_op_adds_to_drawn_values(fit):
+    base = fit.forecast(horizon=3, seed=8)
+    plus = Scenario.from_records([{"ally": "A00", "period": _months(fit, [1])[0],
+                                   "signal": DRIVER, "value": 2, "op": "add"}])
+    alt = fit.forecast(horizon=3, seed=8, scenario=plus)
+    diff = alt.draws["drivers"].values - base.draws["drivers"].values
+    assert (diff[:, 0, 0, 1] == 2).all()
+    assert np.count_nonzero(diff) == diff.shape[0]
+
+
+def test_compare_identical_is_zero_and_refuses_unpaired(fit):
+    a = fit.forecast(horizon=3, seed=1)
+    d = compare(a, fit.forecast(horizon=3, seed=1))
+    assert (d[["p_any_change", "credibility_change"]] == 0).all().all()
+    with pytest.raises(forecast.InputError, match="not paired"):
+        compare(a, fit.forecast(horizon=3, seed=2))
+    with pytest.raises(forecast.InputError, match="not paired"):
+        compare(a, fit.forecast(horizon=3, seed=1, n_draws=100))
+
+
+def test_scenario_inputs_accepted_in_every_form(fit, tmp_path):
+    month = _months(fit, [1])[0]
+    rec = [{"ally": "A03", "period": month, "signal": DRIVER, "value": 2}]
+    csv = tmp_path / "s.csv"
+    pd.DataFrame(rec).to_csv(csv, index=False)
+    toml = tmp_path / "s.toml"
+    toml.write_text(f'name = "A03 lapse"\n[[override]]\nally = "A03"\nperiod = "{month}"\n'
+                    f'signal = "{DRIVER}"\nvalue = 2\n', encoding="utf-8")
+    ref = fit.forecast(horizon=3, seed=2, scenario=rec).hedging()
+    for form in (csv, str(toml), pd.DataFrame(rec), Scenario.from_records(rec)):
+        pd.testing.assert_frame_equal(fit.forecast(horizon=3, seed=2, scenario=form).hedging(),
+                                      ref)
+    assert read_scenario(toml).name == "A03 lapse"
+
+
+# ------------------------------------------------------------------------------- validation
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("text, row, column, match", [
+    ("ally,period,signal,value\nA00,2019-13,consultation_lapse,1\n", 2, "period", "malformed"),
+    ("ally,period,signal,value\nA00,2019-01,consultation_lapse,abc\n", 2, "value", "number"),
+    ("ally,period,signal,value\nA00,2019-01,consultation_lapse,\n", 2, "value", "missing"),
+    ("ally,period,signal,value\nA00,2019-01,consultation_lapse,inf\n", 2, "value", "finite"),
+    ("ally,period,signal,value,op\nA00,2019-01,consultation_lapse,1,mul\n", 2, "op", "op"),
+    ("ally,period,signal,value\nA00,2019-01,consultation_lapse,1\n"
+     "A00,2019-01,consultation_lapse,2\n", 3, "period", "duplicate"),
+    ("ally,period,signal\nA00,2019-01,consultation_lapse\n", None, "value", "missing column"),
+    ("ally,period,signal,value,colour\nA00,2019-01,consultation_lapse,1,red\n", None, "colour",
+     "unexpected column"),
+])
+def test_read_errors_name_file_row_column(tmp_path, text, row, column, match):
+    path = _write(tmp_path, "bad.csv", text)
+    with pytest.raises(forecast.InputError, match=match) as err:
+        read_scenario(path)
+    assert err.value.file == str(path)
+    assert err.value.row == row
+    assert err.value.column == column
+
+
+def test_read_errors_files(tmp_path):
+    with pytest.raises(forecast.InputError, match="not found"):
+        read_scenario(tmp_path / "none.csv")
+    with pytest.raises(forecast.InputError, match="empty"):
+        read_scenario(_write(tmp_path, "e.csv", ""))
+    with pytest.raises(forecast.InputError, match=".csv or .toml"):
+        read_scenario(_write(tmp_path, "s.json", "{}"))
+    latin = tmp_path / "l.csv"
+    latin.write_bytes("ally,period,signal,value\nCÔTE,2019-01,x,1\n".encode("latin-1"))
+    with pytest.raises(forecast.InputError, match="UTF-8"):
+        read_scenario(latin)
+    with pytest.raises(forecast.InputError, match="TOML"):
+        read_scenario(_write(tmp_path, "b.toml", "[[override]\n"))
+    with pytest.raises(forecast.InputError, match="at least one"):
+        read_scenario(_write(tmp_path, "n.toml", 'name = "nothing"\n'))
+    toml = _write(tmp_path, "r.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
+                  'signal = "consultation_lapse"\nvalue = 1\n[[override]]\nally = "A00"\n'
+                  'period = "2019-02"\nsignal = "consultation_lapse"\n')
+    with pytest.raises(forecast.InputError, match="missing value") as err:
+        read_scenario(toml)
+    assert err.value.row == 2
+
+
+def test_resolve_errors_against_the_fit(fit, tmp_path):
+    month = _months(fit, [1])[0]
+    cases = [
+        ({"ally": "XXX"}, "ally", "unknown ally"),
+        ({"signal": "nope"}, "signal", "unknown signal"),
+        ({"signal": "exercise_tempo"}, "signal", "indicator"),
+        ({"signal": "hedging"}, "signal", "outcome"),
+        ({"period": _months(fit, [-1])[0]}, "period", "outside the forecast"),
+        ({"period": _months(fit, [HORIZON])[0]}, "period", "outside the forecast"),
+        ({"value": -1}, "value", "non-negative integer"),
+        ({"value": 1.5}, "value", "non-negative integer"),
+    ]
+    for change, column, match in cases:
+        rec = {"ally": "A00", "period": month, "signal": DRIVER, "value": 1, **change}
+        path = tmp_path / "s.csv"
+        pd.DataFrame([rec]).to_csv(path, index=False)
+        with pytest.raises(forecast.InputError, match=match) as err:
+            fit.forecast(horizon=HORIZON, scenario=path, seed=1)
+        assert (err.value.file, err.value.row, err.value.column) == (str(path), 2, column)
