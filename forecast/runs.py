@@ -1,0 +1,341 @@
+"""The run registry: published monthly runs, staged writes, a lock and atomic publication.
+
+Layout of a registry directory (``runs/`` by default)::
+
+    runs/
+      2026-02/            first revision of the 2026-02 run
+      2026-03/            first revision of the 2026-03 run
+      2026-03-r2/         second revision: same month, changed inputs
+      .lock               held while publishing (filelock)
+      .staging/           runs in progress (hidden; removed when their process is gone)
+
+A published run directory is complete and immutable: it is written in full under
+``.staging/`` and then moved into place by one ``rename``, so a run that is interrupted at any
+point (Ctrl-C, ``kill -9``, full disk) leaves the published directories exactly as they were.
+A directory is a published run when its name is ``YYYY-MM`` or ``YYYY-MM-rN`` (N ≥ 2) and it
+holds ``manifest.json``.
+
+Publication happens under the registry lock and re-checks, inside the lock, whether a run with
+the same input key was published meanwhile (then nothing is published: identical inputs are a
+no-op) and which revision number is next, so concurrent runs can neither overwrite each other
+nor collide on a name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from filelock import FileLock, Timeout
+
+__all__ = [
+    "PublishedRun",
+    "Publication",
+    "Registry",
+    "RegistryBusy",
+    "run_name",
+    "parse_run_name",
+    "LOCK_NAME",
+    "STAGING_NAME",
+]
+
+LOCK_NAME = ".lock"
+STAGING_NAME = ".staging"
+MANIFEST = "manifest.json"
+_NAME_RE = re.compile(r"(?P<month>[12]\d{3}-(?:0[1-9]|1[0-2]))(?:-r(?P<rev>[2-9]|[1-9]\d+))?")
+
+
+class RegistryBusy(RuntimeError):
+    """The registry lock could not be acquired in time (another run is publishing)."""
+
+
+def run_name(month: str, revision: int) -> str:
+    """Directory name of a revision of a month's run.
+
+    Examples
+    --------
+    >>> run_name("2026-03", 1), run_name("2026-03", 2)
+    ('2026-03', '2026-03-r2')
+    """
+    if revision < 1:
+        raise ValueError(f"revision must be at least 1, got {revision}")
+    return month if revision == 1 else f"{month}-r{revision}"
+
+
+def parse_run_name(name: str) -> tuple[str, int] | None:
+    """``(month, revision)`` of a run directory name, or ``None`` if it is not one.
+
+    Examples
+    --------
+    >>> parse_run_name("2026-03-r2"), parse_run_name("2026-03"), parse_run_name(".staging")
+    (('2026-03', 2), ('2026-03', 1), None)
+    """
+    m = _NAME_RE.fullmatch(name)
+    if m is None:
+        return None
+    return m["month"], int(m["rev"] or 1)
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """One published run directory.
+
+    Attributes
+    ----------
+    path
+        The run directory.
+    month, revision
+        What its name says.
+    manifest
+        The parsed ``manifest.json``.
+    """
+
+    path: Path
+    month: str
+    revision: int
+    manifest: dict
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def input_key(self) -> str | None:
+        return self.manifest.get("input_key")
+
+    @property
+    def forced(self) -> bool:
+        return bool(self.manifest.get("forced", False))
+
+    @property
+    def preset(self) -> str:
+        return str(self.manifest.get("settings", {}).get("preset", "default"))
+
+    @classmethod
+    def read(cls, path: Path) -> "PublishedRun | None":
+        """The run at ``path``, or ``None`` if it is not a published run."""
+        parsed = parse_run_name(path.name)
+        manifest = path / MANIFEST
+        if parsed is None or not manifest.is_file():
+            return None
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return cls(path=path, month=parsed[0], revision=parsed[1], manifest=data)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What :meth:`Registry.publish` did.
+
+    Attributes
+    ----------
+    run
+        The published run, or the already published run with identical inputs.
+    published
+        ``False`` when identical inputs had already been published (a no-op).
+    """
+
+    run: PublishedRun
+    published: bool
+
+
+class Registry:
+    """A directory of published monthly runs.
+
+    Parameters
+    ----------
+    root
+        The registry directory (created on first publication).
+    lock_timeout
+        Seconds to wait for the registry lock before :class:`RegistryBusy`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> reg = Registry(tempfile.mkdtemp())
+    >>> reg.runs(), reg.next_revision("2026-03")
+    ([], 1)
+    """
+
+    def __init__(self, root: str | Path, *, lock_timeout: float = 600.0) -> None:
+        self.root = Path(root)
+        self.lock_timeout = lock_timeout
+
+    # ------------------------------------------------------------------ reading
+    def runs(self, month: str | None = None) -> list[PublishedRun]:
+        """Published runs (of one month, or all), by month then revision."""
+        if not self.root.is_dir():
+            return []
+        found = [PublishedRun.read(p) for p in self.root.iterdir() if p.is_dir()]
+        runs = [r for r in found if r is not None and (month is None or r.month == month)]
+        return sorted(runs, key=lambda r: (r.month, r.revision))
+
+    def latest(self, month: str | None = None) -> PublishedRun | None:
+        """The newest revision of ``month`` (or of the latest month)."""
+        runs = self.runs(month)
+        return runs[-1] if runs else None
+
+    def previous(self, month: str) -> PublishedRun | None:
+        """The newest revision of the latest month before ``month``: what "change since last
+        month" compares with."""
+        earlier = [r for r in self.runs() if r.month < month]
+        return earlier[-1] if earlier else None
+
+    def find_identical(self, month: str, key: str) -> PublishedRun | None:
+        """A published run of ``month`` with input key ``key``, if any."""
+        return next((r for r in self.runs(month) if r.input_key == key), None)
+
+    def next_revision(self, month: str) -> int:
+        """The revision number the next publication of ``month`` gets."""
+        runs = self.runs(month)
+        return runs[-1].revision + 1 if runs else 1
+
+    def path_for(self, month: str, revision: int) -> Path:
+        return self.root / run_name(month, revision)
+
+    # ------------------------------------------------------------------ locking
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the registry lock (raises :class:`RegistryBusy` after ``lock_timeout``)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.root / LOCK_NAME, timeout=self.lock_timeout, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RegistryBusy(
+                f"{self.root}: the registry is locked by another run for more than "
+                f"{self.lock_timeout:.0f} s ({self.root / LOCK_NAME})") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # ------------------------------------------------------------------ staging
+    @contextmanager
+    def staging(self, label: str) -> Iterator[Path]:
+        """A fresh staging directory for one run, removed on exit unless it was published.
+
+        The directory's own lock file is held for as long as the run lives, so a later run can
+        tell a live staging directory from one left behind by a killed process
+        (see :meth:`clean_stale`).
+        """
+        area = self.root / STAGING_NAME
+        area.mkdir(parents=True, exist_ok=True)
+        self.clean_stale()
+        ident = f"{label}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        lock = FileLock(area / f"{ident}.lock", timeout=0, thread_local=False)
+        lock.acquire()
+        path = area / ident
+        try:
+            path.mkdir()
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+            lock.release()
+            _unlink(area / f"{ident}.lock")
+
+    def clean_stale(self) -> list[str]:
+        """Remove staging directories whose process is gone; returns their names."""
+        area = self.root / STAGING_NAME
+        if not area.is_dir():
+            return []
+        removed = []
+        for path in sorted(area.iterdir()):
+            if not path.is_dir():
+                continue
+            lock = FileLock(area / f"{path.name}.lock", timeout=0, thread_local=False)
+            try:
+                lock.acquire()
+            except Timeout:
+                continue  # its run is alive
+            try:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+            finally:
+                lock.release()
+                _unlink(area / f"{path.name}.lock")
+        return removed
+
+    # ------------------------------------------------------------------ publishing
+    def publish(
+        self,
+        staged: Path,
+        month: str,
+        key: str,
+        finalize: Callable[[Path, int], None] | None = None,
+    ) -> Publication:
+        """Move a complete staged run into the registry, atomically and under the lock.
+
+        Parameters
+        ----------
+        staged
+            The staging directory (from :meth:`staging`), complete but for what ``finalize``
+            writes.
+        month
+            The run's month.
+        key
+            The run's input key: if a run of ``month`` with this key is already published,
+            nothing is published and that run is returned.
+        finalize
+            Called under the lock as ``finalize(staged, revision)`` just before the rename:
+            writes what depends on the revision number (the manifest, the report).
+
+        Returns
+        -------
+        Publication
+        """
+        with self.lock():
+            same = self.find_identical(month, key)
+            if same is not None:
+                return Publication(same, published=False)
+            revision = self.next_revision(month)
+            if finalize is not None:
+                finalize(staged, revision)
+            _fsync_tree(staged)
+            target = self.path_for(month, revision)
+            os.rename(staged, target)  # atomic; fails rather than overwrite an existing run
+            _fsync_dir(self.root)
+            run = PublishedRun.read(target)
+            assert run is not None, f"published {target} has no readable manifest"
+            return Publication(run, published=True)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _fsync_tree(directory: Path) -> None:
+    """Flush every file and the directory itself to disk before the rename publishes them."""
+    for path in directory.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

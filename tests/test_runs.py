@@ -1,0 +1,251 @@
+"""The run registry: naming, atomic publication, idempotency, revisions, lock, stale staging."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from forecast.manifest import InputFile, RunSettings, fingerprint, input_key, sha256_file
+from forecast.runs import (
+    LOCK_NAME,
+    STAGING_NAME,
+    PublishedRun,
+    Registry,
+    RegistryBusy,
+    parse_run_name,
+    run_name,
+)
+
+
+# The forked children only touch files and locks; the fork-with-threads warning is moot here.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
+def _stage_files(path: Path, key: str, content: str = "x") -> None:
+    (path / "forecast.csv").write_text(content)
+    (path / "manifest.json").write_text(json.dumps({"input_key": key}))
+
+
+def _publish(reg: Registry, month: str, key: str, content: str = "x"):
+    with reg.staging(month) as staged:
+        _stage_files(staged, key, content)
+        return reg.publish(staged, month, key)
+
+
+def _published_state(root: Path) -> dict[str, str]:
+    """Every published file and its hash (the registry as a reader sees it)."""
+    return {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.relative_to(root).parts[0].startswith(".")}
+
+
+def _mp():
+    """Fork where available: the children need no fresh import of the package."""
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+# ---------------------------------------------------------------------- names
+def test_run_names_round_trip():
+    for month, rev in [("2026-03", 1), ("2026-03", 2), ("1999-12", 17)]:
+        assert parse_run_name(run_name(month, rev)) == (month, rev)
+
+
+@pytest.mark.parametrize("name", ["2026-13", "2026-03-r1", "2026-03-r0", "runs", ".staging",
+                                  "2026-03-r", "2026-3"])
+def test_non_run_names_are_ignored(name):
+    assert parse_run_name(name) is None
+
+
+def test_directory_without_manifest_is_not_a_run(tmp_path):
+    (tmp_path / "2026-03").mkdir()
+    assert Registry(tmp_path).runs() == []
+
+
+# ---------------------------------------------------------------------- publish
+def test_publish_moves_staging_into_place(tmp_path):
+    reg = Registry(tmp_path / "runs")
+    pub = _publish(reg, "2026-03", "k1")
+    assert pub.published
+    assert pub.run.path == tmp_path / "runs" / "2026-03"
+    assert (pub.run.path / "forecast.csv").read_text() == "x"
+    assert [p.name for p in (tmp_path / "runs" / STAGING_NAME).iterdir()] == []
+
+
+def test_identical_key_is_a_noop(tmp_path):
+    reg = Registry(tmp_path)
+    first = _publish(reg, "2026-03", "k1")
+    before = _published_state(tmp_path)
+    again = _publish(reg, "2026-03", "k1", content="different bytes, same key")
+    assert not again.published
+    assert again.run.path == first.run.path
+    assert _published_state(tmp_path) == before
+
+
+def test_changed_key_makes_a_new_revision(tmp_path):
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-03", "k1")
+    second = _publish(reg, "2026-03", "k2")
+    third = _publish(reg, "2026-03", "k3")
+    assert (second.run.name, third.run.name) == ("2026-03-r2", "2026-03-r3")
+    assert [r.revision for r in reg.runs("2026-03")] == [1, 2, 3]
+    assert reg.latest("2026-03").name == "2026-03-r3"
+    assert (tmp_path / "2026-03" / "forecast.csv").read_text() == "x"  # never overwritten
+
+
+def test_previous_is_latest_revision_of_an_earlier_month(tmp_path):
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-01", "a")
+    _publish(reg, "2026-02", "b")
+    _publish(reg, "2026-02", "c")
+    _publish(reg, "2026-03", "d")
+    assert reg.previous("2026-03").name == "2026-02-r2"
+    assert reg.previous("2026-02").name == "2026-01"
+    assert reg.previous("2026-01") is None
+
+
+def test_finalize_runs_under_lock_with_the_revision(tmp_path):
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-03", "k1")
+    seen = []
+
+    def finalize(staged: Path, revision: int) -> None:
+        seen.append(revision)
+        (staged / "revision.txt").write_text(str(revision))
+
+    with reg.staging("2026-03") as staged:
+        _stage_files(staged, "k2")
+        pub = reg.publish(staged, "2026-03", "k2", finalize)
+    assert seen == [2]
+    assert (pub.run.path / "revision.txt").read_text() == "2"
+
+
+def test_failure_inside_staging_leaves_registry_unchanged(tmp_path):
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-02", "a")
+    before = _published_state(tmp_path)
+    with pytest.raises(OSError):
+        with reg.staging("2026-03") as staged:
+            _stage_files(staged, "b")
+            raise OSError(28, "No space left on device")
+    assert _published_state(tmp_path) == before
+    assert list((tmp_path / STAGING_NAME).iterdir()) == []
+
+
+# ---------------------------------------------------------------------- lock
+def test_lock_times_out_with_registry_busy(tmp_path):
+    from filelock import FileLock
+
+    reg = Registry(tmp_path, lock_timeout=0.2)
+    held = FileLock(tmp_path / LOCK_NAME, thread_local=False)
+    held.acquire()
+    try:
+        with pytest.raises(RegistryBusy, match="locked by another run"):
+            with reg.lock():
+                pass
+    finally:
+        held.release()
+
+
+def _publisher(root: str, key: str, barrier) -> None:
+    reg = Registry(root)
+    with reg.staging("2026-03") as staged:
+        _stage_files(staged, key, content=key * 1000)
+        barrier.wait()
+        reg.publish(staged, "2026-03", key)
+
+
+def test_concurrent_publications_get_distinct_revisions(tmp_path):
+    ctx = _mp()
+    n = 4
+    barrier = ctx.Barrier(n)
+    procs = [ctx.Process(target=_publisher, args=(str(tmp_path), f"k{i}", barrier))
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    runs = Registry(tmp_path).runs("2026-03")
+    assert sorted(r.revision for r in runs) == [1, 2, 3, 4]
+    assert sorted(r.input_key for r in runs) == [f"k{i}" for i in range(n)]
+    for r in runs:  # each directory holds exactly its own run's files
+        assert (r.path / "forecast.csv").read_text() == r.input_key * 1000
+
+
+def test_concurrent_identical_publications_publish_once(tmp_path):
+    ctx = _mp()
+    barrier = ctx.Barrier(3)
+    procs = [ctx.Process(target=_publisher, args=(str(tmp_path), "same", barrier))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert [r.name for r in Registry(tmp_path).runs()] == ["2026-03"]
+
+
+# ---------------------------------------------------------------------- stale staging
+def _stage_and_wait(root: str, conn) -> None:
+    with Registry(root).staging("2026-03") as staged:
+        (staged / "big.bin").write_bytes(b"0" * 1000)
+        conn.send(str(staged))
+        time.sleep(60)
+
+
+def test_staging_of_a_killed_process_is_cleaned(tmp_path):
+    ctx = _mp()
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_stage_and_wait, args=(str(tmp_path), child))
+    proc.start()
+    assert parent.poll(60)
+    staged = Path(parent.recv())
+    assert staged.is_dir()
+    reg = Registry(tmp_path)
+    assert reg.clean_stale() == []  # alive: left alone
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(10)
+    assert staged.is_dir()  # kill -9 cannot clean up ...
+    assert reg.runs() == []  # ... but nothing was published
+    assert reg.clean_stale() == [staged.name]  # and the next run removes it
+    assert not staged.exists()
+
+
+# ---------------------------------------------------------------------- manifest helpers
+def test_input_key_depends_on_content_not_path(tmp_path):
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "obs.csv").write_text("1")
+    (b / "obs.csv").write_text("1")
+    s = RunSettings(month="2026-03", spec_name="default", spec_hash="h", seed=1)
+    ka = input_key(fingerprint({"observations": a / "obs.csv"}), s, "0.1")
+    kb = input_key(fingerprint({"observations": b / "obs.csv"}), s, "0.1")
+    assert ka == kb
+    (b / "obs.csv").write_text("2")
+    assert input_key(fingerprint({"observations": b / "obs.csv"}), s, "0.1") != ka
+    s2 = RunSettings(month="2026-03", spec_name="default", spec_hash="h", seed=2)
+    assert input_key(fingerprint({"observations": a / "obs.csv"}), s2, "0.1") != ka
+
+
+def test_input_file_fingerprint(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_bytes(b"abc")
+    f = InputFile.of("observations", p)
+    assert f.bytes == 3 and f.sha256.startswith("ba7816bf")
+    assert f.to_dict()["path"] == str(p.resolve())
+
+
+def test_published_run_reads_manifest(tmp_path):
+    reg = Registry(tmp_path)
+    pub = _publish(reg, "2026-03", "k")
+    run = PublishedRun.read(pub.run.path)
+    assert run.input_key == "k" and run.month == "2026-03" and run.revision == 1
