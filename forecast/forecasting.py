@@ -799,12 +799,30 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
         "outcome_loading": (("ally",), truth["outcome_loading"].values),
         "outcome_overdispersion": ((), p.outcome_overdispersion),
     }
+    # indicators: the design standardises normal signals, so their truth is rescaled too
+    alpha = truth["intercept_raw"].values.copy()
+    lam = truth["loading_raw"].values.copy()
+    for k, name in enumerate(design.indicators):
+        if name in design.normal_loc:
+            loc, sc = design.normal_loc[name], design.normal_scale[name]
+            alpha[:, k], lam[k] = (alpha[:, k] - loc) / sc, lam[k] / sc
+    negbin = [s for s, f in zip(design.indicators, design.families_of) if f == "negbin"]
+    normal = [s for s, f in zip(design.indicators, design.families_of) if f == "normal"]
+    values.update({
+        "intercept": (("ally", "signal"), alpha),
+        "loading": (("signal",), lam),
+        "overdispersion": (("negbin_signal",), np.full(len(negbin), p.overdispersion)),
+        "noise": (("normal_signal",),
+                  np.array([p.noise / design.normal_scale[s] for s in normal])),
+    })
     post = xr.Dataset(
         {k: (("chain", "draw", *dims), np.broadcast_to(np.asarray(v, float),
                                                         (1, n_draws, *np.shape(v))))
          for k, (dims, v) in values.items()},
         coords={"chain": [0], "draw": np.arange(n_draws), "ally": list(design.allies),
-                "period": list(design.periods), "driver": list(design.drivers)},
+                "period": list(design.periods), "driver": list(design.drivers),
+                "signal": list(design.indicators), "negbin_signal": negbin,
+                "normal_signal": normal},
     )
     return Fit(idata=xr.DataTree.from_dict({"posterior": post}), panel=panel, spec=spec,
                design=design, sampler="oracle")

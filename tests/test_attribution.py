@@ -1,0 +1,102 @@
+"""Attribution of the month's change in credibility: structure, and agreement of the fast
+PSIS method with an exact refit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecast
+from forecast.attribution import attribution, psis_weights, removal_loglik
+from forecast.forecasting import oracle_fit
+from forecast.panel import Panel
+
+# Agreement required between the PSIS estimate of a signal's contribution and an exact refit
+# without the signal's newest observation, in units of the latent (unit stationary sd). Both
+# sides carry Monte Carlo error (two fits of 2 × 500 draws: about 0.03 each on a posterior-mean
+# difference), so 0.1 leaves room for that and still fails an estimate that is off by a third.
+TOLERANCE = 0.1
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return oracle_fit(forecast.simulate(n_allies=3, n_months=36, seed=41), n_draws=100)
+
+
+def test_rows_sum_to_change_and_columns(oracle):
+    tab = attribution(oracle)
+    assert list(tab.columns) == ["ally", "month", "change", "signal", "role", "channel",
+                                 "contribution", "n_obs", "pareto_k"]
+    assert (tab["month"] == oracle.design.periods[-1]).all()
+    sums = tab.groupby("ally")["contribution"].sum()
+    change = tab.groupby("ally")["change"].first()
+    assert np.allclose(sums, change)
+    signals = set(tab["signal"])
+    assert {"consultation_lapse", "exercise_tempo", "hedging", "other"} <= signals
+    assert set(tab.loc[tab["signal"] == "consultation_lapse", "channel"]) == {"state"}
+    # the oracle's draws are identical: no observation can move its posterior
+    data = tab[tab["channel"] == "data"]
+    assert np.allclose(data["contribution"], 0.0)
+
+
+def test_driver_contribution_is_effect_times_last_month(oracle):
+    tab = attribution(oracle).set_index(["ally", "signal"])
+    d = oracle.design
+    beta = oracle.posterior["driver_effect_ally"].mean(("chain", "draw")).values
+    for a, ally in enumerate(d.allies):
+        expected = beta[a, 0] * d.driver_values[a, 0, -2]
+        assert np.isclose(tab.loc[(ally, "consultation_lapse"), "contribution"], expected)
+
+
+def test_month_argument_and_errors(oracle):
+    month = oracle.design.periods[-5]
+    assert (attribution(oracle, month=month)["month"] == month).all()
+    with pytest.raises(forecast.InputError, match="previous month"):
+        attribution(oracle, month=oracle.design.periods[0])
+    with pytest.raises(forecast.InputError, match="not in the fit"):
+        attribution(oracle, month="1999-01")
+
+
+def test_psis_weights_recover_a_known_reweighting():
+    """Removing y ~ N(x, 1) from draws of the posterior x | y recovers the prior's mean."""
+    rng = np.random.default_rng(0)
+    y = 1.0  # prior x ~ N(0, 1), one observation y: posterior N(y/2, 1/2)
+    x = y / 2 + np.sqrt(0.5) * rng.standard_normal(4000)
+    w, k = psis_weights(-0.5 * (y - x) ** 2)
+    assert k < 0.7
+    assert abs(float(w @ x)) < 0.05
+
+
+def _drop(panel: Panel, ally: str, signal: str, period: str) -> Panel:
+    frame = panel.to_frame()
+    keep = ~((frame["ally"] == ally) & (frame["signal"] == signal) & (frame["period"] == period))
+    assert (~keep).sum() == 1
+    return Panel.from_frame(frame[keep], panel.catalog, start=str(panel.months[0]),
+                            end=str(panel.months[-1]))
+
+
+@pytest.mark.slow
+def test_psis_agrees_with_exact_refit():
+    """Issue 5 acceptance: the fast method (PSIS reweighting) and an exact refit without the
+    signal's newest observation agree within TOLERANCE."""
+    params = forecast.SimulationParameters(count_intercept=1.5)  # informative exercise counts
+    sim = forecast.simulate(n_allies=3, n_months=36, missing=0.0, params=params, seed=43)
+    kw = dict(draws=500, tune=500, chains=2, seed=43, warn=False)
+    full = forecast.fit(sim.panel, **kw)
+    last = full.design.periods[-1]
+    tab = attribution(full).set_index(["ally", "signal"])
+    fast = tab.loc[("A00", "exercise_tempo")]
+    assert fast["n_obs"] == 1 and fast["pareto_k"] < 0.7
+    refit = forecast.fit(_drop(sim.panel, "A00", "exercise_tempo", last), **kw)
+
+    def change(f):
+        c = f.posterior["credibility"].sel(ally="A00").mean(("chain", "draw")).values
+        return c[-1] - c[-2]
+
+    exact = change(full) - change(refit)
+    print(f"exercise_tempo A00: PSIS {fast['contribution']:.3f}, exact {exact:.3f}")
+    assert abs(fast["contribution"] - exact) <= TOLERANCE
+    assert abs(exact) > TOLERANCE  # the check has teeth: the observation matters
+    ll, n = removal_loglik(full, 0, "exercise_tempo", full.design.n_periods - 1)
+    assert n == 1 and ll.shape == (1000,) and np.isfinite(ll).all()
