@@ -176,7 +176,8 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
         rho = _flat(post, "factor_persistence", rows)
         gamma = _flat(post, "factor_loading", rows)
     else:
-        g, rho, gamma = np.zeros(n), np.zeros(n), zeros
+        # no factor: g stays exactly 0 (ρ = 1 with a zero start never moves) and γ = 0
+        g, rho, gamma = np.zeros(n), np.ones(n), zeros
     level = _flat(post, "level", rows) if "level" in post else zeros
     beta = (_flat(post, "driver_effect_ally", rows) if D and "driver_effect_ally" in post
             else np.zeros((n, A, D)))

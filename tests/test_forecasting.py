@@ -7,6 +7,8 @@ marked slow.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -273,3 +275,21 @@ def test_heldout_scores_beat_climatology(heldout_scores):
     s = heldout_scores
     assert s["crps"].mean() < s["crps_clim"].mean()
     assert s["brier"].mean() < s["brier_clim"].mean()
+
+
+def test_specs_without_dynamics_factor_or_pooling(oracle_case):
+    """Posteriors of the static / no-factor / unpooled specs lack some variables: persistence
+    is then 0, the factor absent and the ally sd 1."""
+    _, fit, _ = oracle_case
+    post = fit.posterior.drop_vars(["persistence", "common_factor", "factor_persistence",
+                                    "factor_loading", "factor_share", "credibility_sd"])
+    bare = dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}))
+    fc = bare.forecast(horizon=3, seed=1)
+    assert np.isfinite(fc.hedging()[["mean", "p_any"]].to_numpy()).all()
+    assert (fc.draws["common_factor"].values == 0).all()
+    # static state with unit sd: credibility is the driver push plus a standard normal shock
+    # (the random future drivers add a little spread)
+    shock = fc.draws["credibility"].values - fc.draws["own_state"].values
+    assert np.allclose(shock, 0.0)
+    sd = fc.draws["credibility"].std("sample").values
+    assert np.all((sd > 0.85) & (sd < 1.3))
