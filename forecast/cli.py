@@ -1,0 +1,375 @@
+"""The ``forecast`` command line (also ``python -m forecast``).
+
+Exit codes: 0 done (including "nothing to do"), 2 invalid input (a one-paragraph message that
+names the file, row and problem; no traceback), 3 the fit did not converge and was not
+published, 1 anything else. Progress goes to stderr and only when it is a terminal; results go
+to stdout.
+
+Examples
+--------
+.. code-block:: console
+
+    $ forecast run                      # latest month of the embedded data → runs/<month>/
+    $ forecast run --month 2026-03 --data mydata/ --out runs/
+    $ forecast validate --data mydata/
+    $ forecast list
+    $ forecast report runs/2026-03
+    $ forecast scenario lapse.toml      # against the latest published run
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Callable, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from forecast.errors import InputError
+from forecast.monthly import (
+    EXIT_ERROR,
+    EXIT_INPUT,
+    EXIT_OK,
+    RunRequest,
+    load_inputs,
+    resolve_inputs,
+    run_month,
+)
+from forecast.runs import PublishedRun, Registry, RegistryBusy
+
+__all__ = ["app", "RichProgress", "main"]
+
+app = typer.Typer(
+    name="forecast",
+    help="Bayesian forecasts of U.S. alliance credibility and allies' hedging.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+DataOpt = Annotated[Optional[Path], typer.Option(
+    "--data", help="Directory with observations.csv (or .parquet), signals.toml and optionally "
+    "events.csv. Default: the embedded dataset.", file_okay=False)]
+OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
+
+
+# ---------------------------------------------------------------------- output helpers
+def _consoles() -> tuple[Console, Console]:
+    """(stdout, stderr) consoles; colour and live displays only on terminals."""
+    return Console(highlight=False), Console(stderr=True, highlight=False)
+
+
+class RichProgress:
+    """Stage progress on a terminal (spinner, then a tick with the stage's time); silent
+    elsewhere. The sampler draws its own per-chain progress bar when enabled.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> p = RichProgress(Console(file=open("/dev/null", "w")), enabled=False)
+    >>> with p.stage("fit"):
+    ...     pass
+    """
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self.console = console
+        self.enabled = enabled
+        self.sampler_progress = enabled
+
+    @contextmanager
+    def stage(self, name: str, detail: str = "") -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        label = f"[bold]{name}[/]" + (f" [dim]{detail}[/]" if detail else "")
+        t0 = time.perf_counter()
+        try:
+            if name == "fit" and self.sampler_progress:
+                self.console.print(f"  {label} …")
+                yield  # nutpie draws its own progress bar; no second live display
+            else:
+                with self.console.status(label):
+                    yield
+        except BaseException:
+            self.console.print(f"[red]✗[/] {label}")
+            raise
+        self.console.print(f"[green]✓[/] {label} [dim]({time.perf_counter() - t0:.1f} s)[/]")
+
+    def note(self, message: str) -> None:
+        if self.enabled:
+            self.console.print(message)
+
+
+def _guarded(body: Callable[[], int]) -> None:
+    """Run a command body and turn its outcome into an exit code.
+
+    ``InputError`` → 2 with its message only; ``RegistryBusy`` → 1 with its message;
+    Ctrl-C → 130; any other exception → 1 with the traceback (that is a bug).
+    """
+    _, err = _consoles()
+    try:
+        code = body()
+    except InputError as exc:
+        err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
+        extra = getattr(exc, "n_problems", 1) - 1
+        if extra > 0:
+            err.print(f"({extra} more row(s) with problems; fix this one and rerun)",
+                      soft_wrap=True)
+        code = EXIT_INPUT
+    except RegistryBusy as exc:
+        err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
+        code = EXIT_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was published")
+        code = 130
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        err.print(f"[bold red]error:[/] {type(exc).__name__}: {_escape(str(exc))}",
+                  soft_wrap=True)
+        traceback.print_exc(file=sys.stderr)
+        code = EXIT_ERROR
+    raise typer.Exit(code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from forecast import __version__
+
+        typer.echo(f"forecast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+                                          is_eager=True, help="Show the version and exit.")]
+    = False,
+) -> None:
+    """Bayesian forecasts of U.S. alliance credibility and allies' hedging."""
+
+
+# ---------------------------------------------------------------------- run
+@app.command()
+def run(
+    month: Annotated[Optional[str], typer.Option(
+        help="Forecast origin YYYY-MM. Default: the last month of the data.")] = None,
+    data: DataOpt = None,
+    out: OutOpt = Path("runs"),
+    spec: Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
+    = "default",
+    scenario: Annotated[Optional[Path], typer.Option(
+        help="Scenario file, forecast beside the baseline.", dir_okay=False)] = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Small sampler preset (2 chains × 200 draws) for smoke tests; the run "
+        "is labelled quick.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Publish even if the fit fails the convergence checks (the run is "
+        "marked as forced).")] = False,
+    draws: Annotated[Optional[int], typer.Option(help="Draws per chain (overrides the preset).",
+                                                 min=1)] = None,
+    tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.", min=1)] = None,
+    chains: Annotated[Optional[int], typer.Option(help="Number of chains.", min=1)] = None,
+    seed: Annotated[Optional[int], typer.Option(
+        help="Random seed. Default: the month as a number (2026-03 → 202603).")] = None,
+    sampler: Annotated[str, typer.Option(help="nutpie, pymc, numpyro or advi.")] = "nutpie",
+    horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1, max=36)] = 12,
+) -> None:
+    """Validate → fit → forecast → report → publish one month's run.
+
+    The run is written to a staging directory and published as OUT/YYYY-MM (OUT/YYYY-MM-rN
+    for a later revision with changed inputs) by one atomic rename. Identical inputs: nothing
+    to do. A fit that fails the convergence checks is not published (exit code 3) unless
+    --force. Exit codes: 0 ok, 2 invalid input, 3 not converged, 1 other.
+    """
+    def body() -> int:
+        _, err = _consoles()
+        tty = err.is_terminal
+        request = RunRequest(month=month, data=data, out=out, spec=spec, scenario=scenario,
+                             quick=quick, force=force, draws=draws, tune=tune, chains=chains,
+                             seed=seed, sampler=sampler, horizon=horizon)
+        outcome = run_month(request, RichProgress(err, enabled=tty))
+        stdout, _ = _consoles()
+        if outcome.status == "not_converged":
+            err.print(f"[bold red]not converged:[/] {_escape(outcome.message)}", soft_wrap=True)
+            if outcome.diagnostics is not None:
+                worst = ", ".join(w["quantity"] for w in outcome.diagnostics.worst[:6])
+                err.print(f"worst quantities: {_escape(worst)}", soft_wrap=True)
+        else:
+            stdout.print(_escape(outcome.message), soft_wrap=True)
+            if outcome.status == "published" and outcome.run is not None:
+                stdout.print(f"report: {outcome.run.path / 'report.html'}", soft_wrap=True)
+        return outcome.exit_code
+
+    _guarded(body)
+
+
+# ---------------------------------------------------------------------- validate
+@app.command()
+def validate(
+    data: DataOpt = None,
+    month: Annotated[Optional[str], typer.Option(
+        help="Forecast month YYYY-MM: data after it are an error.")] = None,
+) -> None:
+    """Check observations, catalog and event log; print a data-coverage summary."""
+    def body() -> int:
+        inputs = resolve_inputs(data)
+        panel = load_inputs(inputs, month)
+        out, _ = _consoles()
+        cov = panel.coverage()
+        table = Table(title=f"Coverage: share of periods observed, {panel.months[0]} to "
+                            f"{panel.months[-1]}", title_justify="left")
+        table.add_column("signal")
+        table.add_column("role")
+        table.add_column("freq")
+        for ally in panel.allies:
+            table.add_column(ally, justify="right")
+        for name, sub in cov.groupby("signal", sort=False):
+            shares = dict(zip(sub["ally"], sub["share_observed"]))
+            table.add_row(_escape(str(name)), str(sub["role"].iloc[0]),
+                          str(sub["frequency"].iloc[0]),
+                          *[f"{shares.get(a, 0.0):.0%}" for a in panel.allies])
+        out.print(table)
+        n_obs = sum(s.n_observed for s in panel.signals.values())
+        out.print(f"OK: {panel.n_allies} allies, {len(panel.signals)} signals, "
+                  f"{panel.n_months} months ({panel.months[0]} to {panel.months[-1]}), "
+                  f"{n_obs} observed values; files: {_escape(str(inputs.observations))}, "
+                  f"{_escape(str(inputs.catalog))}"
+                  + (f", {_escape(str(inputs.events))}" if inputs.events else ""),
+                  soft_wrap=True)
+        return EXIT_OK
+
+    _guarded(body)
+
+
+# ---------------------------------------------------------------------- report
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory, e.g. runs/2026-03.",
+                                            file_okay=False)],
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write the HTML here instead of RUN_DIR/report.html.")] = None,
+) -> None:
+    """Re-render a run's report.html from the files in its directory."""
+    from forecast.report import write_report
+
+    def body() -> int:
+        out, _ = _consoles()
+        published = PublishedRun.read(run_dir) is not None
+        if published and output is None:
+            with Registry(run_dir.parent).lock():
+                path = write_report(run_dir)
+        else:
+            path = write_report(run_dir, output)
+        out.print(f"report: {path}", soft_wrap=True)
+        return EXIT_OK
+
+    _guarded(body)
+
+
+# ---------------------------------------------------------------------- list
+@app.command("list")
+def list_runs(
+    out: OutOpt = Path("runs"),
+    month: Annotated[Optional[str], typer.Option(help="Only this month YYYY-MM.")] = None,
+) -> None:
+    """List the published runs of a registry."""
+    def body() -> int:
+        console, _ = _consoles()
+        runs = Registry(out).runs(month)
+        if not runs:
+            console.print(f"no published runs in {_escape(str(out))}", soft_wrap=True)
+            return EXIT_OK
+        latest = {r.month: r.revision for r in runs}
+        table = Table(title=f"Published runs in {out}", title_justify="left")
+        for col in ("run", "month", "rev", "created", "spec", "sampler", "preset", "status",
+                    "latest"):
+            table.add_column(col)
+        for r in runs:
+            s = r.manifest.get("settings", {})
+            status = "FORCED (not converged)" if r.forced else "converged"
+            table.add_row(
+                _escape(r.name), r.month, str(r.revision),
+                str(r.manifest.get("created", "")), _escape(str(s.get("spec_name", ""))),
+                f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}",
+                str(s.get("preset", "")), status,
+                "✓" if latest[r.month] == r.revision else "")
+        console.print(table)
+        return EXIT_OK
+
+    _guarded(body)
+
+
+# ---------------------------------------------------------------------- scenario
+@app.command()
+def scenario(
+    file: Annotated[Path, typer.Argument(help="Scenario file (e.g. a TOML of assumed U.S. "
+                                              "actions).", dir_okay=False)],
+    run_dir: Annotated[Optional[Path], typer.Option(
+        "--run", help="Published run whose posterior to use. Default: the latest in --out.",
+        file_okay=False)] = None,
+    out: OutOpt = Path("runs"),
+    horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1, max=36)] = 12,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the run's).")]
+    = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Also write the comparison as CSV.", dir_okay=False)] = None,
+) -> None:
+    """Forecast a scenario against the baseline of a published run, without refitting."""
+    def body() -> int:
+        from forecast.results import load_fit
+        from forecast.scenarios import compare, read_scenario
+
+        console, _ = _consoles()
+        if run_dir is None:
+            latest = Registry(out).latest()
+            if latest is None:
+                raise InputError("no published run to take the posterior from: expected "
+                                 "--run RUN_DIR or a registry with a run (forecast run)",
+                                 file=str(out))
+            path = latest.path
+        else:
+            path = run_dir
+        alt_spec = read_scenario(file)
+        fit = load_fit(path / "posterior.nc")
+        use_seed = seed if seed is not None else fit.seed
+        base = fit.forecast(horizon=horizon, seed=use_seed)
+        alt = fit.forecast(horizon=horizon, scenario=alt_spec, seed=use_seed)
+        table = compare(base, alt)
+        if output is not None:
+            table.to_csv(output, index=False, float_format="%.6g")
+        console.print(f"scenario {_escape(str(file))} vs. baseline of {_escape(str(path))}",
+                      soft_wrap=True)
+        console.print(_frame_table(table))
+        if output is not None:
+            console.print(f"written: {_escape(str(output))}", soft_wrap=True)
+        return EXIT_OK
+
+    _guarded(body)
+
+
+def _frame_table(frame, max_rows: int = 60) -> Table:
+    table = Table()
+    for col in frame.columns:
+        table.add_column(_escape(str(col)))
+    for _, row in frame.head(max_rows).iterrows():
+        table.add_row(*[_escape(f"{v:.3g}" if isinstance(v, float) else str(v))
+                        for v in row.tolist()])
+    return table
+
+
+def main() -> None:
+    """Entry point of ``python -m forecast``."""
+    app(prog_name="forecast")

@@ -1,0 +1,754 @@
+"""The monthly run: validate → fit → forecast → report → publish.
+
+:func:`run_month` is what ``forecast run`` calls; notebooks and schedulers can call it too. It
+never writes into the registry except by the one atomic publication at the end (see
+:mod:`forecast.runs`), and it returns a :class:`RunOutcome` instead of printing or exiting.
+
+Files of a run directory (all written in staging first):
+
+=====================  ==================================================================
+``forecast.csv``       hedging forecast: ally, period, horizon, mean, p_any, q05…q95,
+                       p_any_within (P(at least one hedging act within ``horizon`` months))
+``credibility.csv``    credibility path: ally, period, horizon (0 = fitted history,
+                       1…12 = forecast), mean, sd, q05, q25, q50, q75, q95
+``headline.csv``       one row per ally: credibility now, change, p_any within 1/3/12 months,
+                       trend
+``attribution.csv``    the latest month's change in credibility by signal
+``early_warnings.csv`` allies whose hedging probability crosses the warning threshold
+``coverage.csv``       share of periods observed per ally, signal and year
+``outcome.csv``        observed hedging counts (for the charts)
+``scenario.csv``       scenario vs. baseline (only with ``--scenario``)
+``posterior.nc``       the fit (:meth:`forecast.Fit.save`)
+``diagnostics.json``   convergence checks, thresholds and worst quantities
+``manifest.json``      inputs (sha256), settings, versions, timings, gate, revision
+``report.html``        the self-contained report
+``run.log``            what happened, with timestamps
+=====================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import warnings
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Literal, Protocol
+
+import numpy as np
+import pandas as pd
+
+from forecast.datasets import default_paths
+from forecast.diagnostics import Diagnostics
+from forecast.errors import InputError
+from forecast.manifest import (
+    MANIFEST_VERSION,
+    InputFile,
+    RunSettings,
+    environment,
+    fingerprint,
+    input_key,
+    sha256_file,
+)
+from forecast.panel import Panel
+from forecast.runs import Publication, PublishedRun, Registry
+
+if TYPE_CHECKING:
+    from forecast.results import Fit
+
+__all__ = [
+    "RunRequest",
+    "RunOutcome",
+    "RunInputs",
+    "Progress",
+    "NullProgress",
+    "run_month",
+    "resolve_inputs",
+    "load_inputs",
+    "QUICK",
+    "DEFAULT",
+    "EXIT_OK",
+    "EXIT_ERROR",
+    "EXIT_INPUT",
+    "EXIT_NOT_CONVERGED",
+]
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_NOT_CONVERGED = 0, 1, 2, 3
+
+#: Sampler presets: ``--quick`` is for smoke tests, never for publication decisions.
+DEFAULT: dict[str, int] = {"draws": 1000, "tune": 1000, "chains": 4}
+QUICK: dict[str, int] = {"draws": 200, "tune": 200, "chains": 2}
+
+#: Horizons (months) of the headline's hedging probabilities.
+HEADLINE_HORIZONS: tuple[int, ...] = (1, 3, 12)
+#: Months over which the headline trend is judged, and the posterior probability that makes a
+#: rise or fall an arrow.
+TREND_MONTHS, TREND_PROB = 3, 0.8
+#: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD.
+WARNING_THRESHOLD, WARNING_WITHIN = 0.5, 3
+QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
+
+
+# ---------------------------------------------------------------------- request and outcome
+@dataclass(frozen=True)
+class RunRequest:
+    """What ``forecast run`` was asked to do.
+
+    Attributes
+    ----------
+    month
+        Forecast origin ``YYYY-MM``; ``None`` = the last month of the data.
+    data
+        Directory with ``observations.csv`` (or ``.parquet``), ``signals.toml`` and optionally
+        ``events.csv``; ``None`` = the embedded dataset.
+    out
+        Registry directory.
+    spec
+        Shipped spec name or path to a spec TOML.
+    scenario
+        Optional scenario file, forecast beside the baseline.
+    quick
+        Small sampler preset (:data:`QUICK`) for smoke tests; the run is labelled quick.
+    force
+        Publish even if the diagnostics gate fails (marked as forced).
+    draws, tune, chains
+        Override the preset.
+    seed
+        Random seed; ``None`` = the month as a number (``2026-03`` → 202603).
+    """
+
+    month: str | None = None
+    data: Path | None = None
+    out: Path = Path("runs")
+    spec: str = "default"
+    scenario: Path | None = None
+    quick: bool = False
+    force: bool = False
+    draws: int | None = None
+    tune: int | None = None
+    chains: int | None = None
+    seed: int | None = None
+    sampler: str = "nutpie"
+    horizon: int = 12
+
+    def sampler_settings(self) -> tuple[dict[str, int], str]:
+        """``({draws, tune, chains}, preset)`` with ``preset`` default, quick or custom."""
+        base = dict(QUICK if self.quick else DEFAULT)
+        given = {"draws": self.draws, "tune": self.tune, "chains": self.chains}
+        for k, v in given.items():
+            if v is not None:
+                if v < 1:
+                    raise InputError(f"--{k} must be a positive integer", column=k, value=v)
+                base[k] = int(v)
+        if self.quick:
+            preset = "quick"
+        elif base == DEFAULT:
+            preset = "default"
+        else:
+            preset = "custom"
+        return base, preset
+
+
+Status = Literal["published", "unchanged", "not_converged"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run did.
+
+    Attributes
+    ----------
+    status
+        ``published``, ``unchanged`` (identical inputs already published: nothing done) or
+        ``not_converged`` (the diagnostics gate failed and nothing was published).
+    month
+        The run's month.
+    run
+        The published run (for ``unchanged``: the one with identical inputs).
+    diagnostics
+        The fit's diagnostics (``None`` when nothing was fitted).
+    message
+        One line for a person.
+    """
+
+    status: Status
+    month: str
+    run: PublishedRun | None = None
+    diagnostics: Diagnostics | None = None
+    message: str = ""
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_NOT_CONVERGED if self.status == "not_converged" else EXIT_OK
+
+
+class Progress(Protocol):
+    """How a run reports progress (the CLI implements it with rich)."""
+
+    #: Whether the sampler may draw its own progress bar.
+    sampler_progress: bool
+
+    def stage(self, name: str, detail: str = "") -> ContextManager[None]:
+        """Context of one named stage."""
+
+    def note(self, message: str) -> None:
+        """A line worth telling the user."""
+
+
+class NullProgress:
+    """Reports nothing.
+
+    Examples
+    --------
+    >>> p = NullProgress()
+    >>> with p.stage("fit"):
+    ...     p.note("nothing shown")
+    """
+
+    sampler_progress = False
+
+    def stage(self, name: str, detail: str = "") -> ContextManager[None]:
+        return nullcontext()
+
+    def note(self, message: str) -> None:
+        return None
+
+
+# ---------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class RunInputs:
+    """The resolved input files of a run.
+
+    Attributes
+    ----------
+    observations, catalog, events
+        Data files (``events`` is optional).
+    spec_path
+        The spec's TOML file (``None`` for a spec given only as an object).
+    scenario
+        The scenario file, if any.
+    """
+
+    observations: Path
+    catalog: Path
+    events: Path | None
+    spec_path: Path | None
+    scenario: Path | None
+
+    def files(self) -> dict[str, Path]:
+        """Role → path of every input file that exists."""
+        out = {"observations": self.observations, "catalog": self.catalog}
+        for role, path in (("events", self.events), ("spec", self.spec_path),
+                           ("scenario", self.scenario)):
+            if path is not None:
+                out[role] = path
+        return out
+
+
+def resolve_inputs(data: Path | None, spec: str = "default",
+                   scenario: Path | None = None) -> RunInputs:
+    """Find the input files of a run.
+
+    Parameters
+    ----------
+    data
+        Data directory (``observations.csv`` or ``.parquet``, ``signals.toml``, optional
+        ``events.csv``) or ``None`` for the embedded dataset.
+    spec
+        Shipped spec name or path to a TOML file.
+    scenario
+        Scenario file.
+
+    Raises
+    ------
+    InputError
+        A missing directory or file, or two observation files.
+
+    Examples
+    --------
+    >>> inputs = resolve_inputs(None)
+    >>> inputs.observations.name, inputs.spec_path.name
+    ('observations.csv', 'default.toml')
+    """
+    paths = default_paths()
+    if data is None:
+        obs, cat = paths.observations, paths.catalog
+        events: Path | None = paths.events if paths.events.is_file() else None
+    else:
+        data = Path(data)
+        if not data.is_dir():
+            raise InputError("data directory not found: expected a directory holding "
+                             "observations.csv (or .parquet) and signals.toml", file=str(data))
+        found = [data / n for n in ("observations.csv", "observations.parquet",
+                                    "observations.pq") if (data / n).is_file()]
+        if not found:
+            raise InputError("no observations file: expected observations.csv or "
+                             "observations.parquet in the data directory", file=str(data))
+        if len(found) > 1:
+            raise InputError(f"two observation files ({', '.join(p.name for p in found)}): "
+                             "expected exactly one", file=str(data))
+        obs, cat = found[0], data / "signals.toml"
+        if not cat.is_file():
+            raise InputError("no catalog: expected signals.toml in the data directory",
+                             file=str(data))
+        ev = [data / n for n in ("events.csv", "events.parquet") if (data / n).is_file()]
+        if len(ev) > 1:
+            raise InputError("two event logs (events.csv and events.parquet): expected at "
+                             "most one", file=str(data))
+        events = ev[0] if ev else None
+    spec_path = _spec_path(spec, paths.models_dir)
+    if scenario is not None and not Path(scenario).is_file():
+        raise InputError("scenario file not found", file=str(scenario))
+    return RunInputs(observations=obs, catalog=cat, events=events, spec_path=spec_path,
+                     scenario=Path(scenario) if scenario is not None else None)
+
+
+def _spec_path(spec: str, models_dir: Path) -> Path:
+    candidate = Path(spec)
+    if candidate.suffix == ".toml" or candidate.parent != Path("."):
+        if not candidate.is_file():
+            raise InputError("spec file not found: expected a shipped spec name or a path to "
+                             "a .toml spec", file=str(candidate))
+        return candidate
+    shipped = models_dir / f"{spec}.toml"
+    if not shipped.is_file():
+        names = ", ".join(sorted(p.stem for p in models_dir.glob("*.toml")))
+        raise InputError(f"unknown spec: expected one of {names} or a path to a .toml spec",
+                         column="spec", value=spec)
+    return shipped
+
+
+def check_month(month: str) -> str:
+    """``month`` if it is ``YYYY-MM``, else :class:`InputError`.
+
+    Examples
+    --------
+    >>> check_month("2026-03")
+    '2026-03'
+    """
+    import re
+
+    if not re.fullmatch(r"[12]\d{3}-(0[1-9]|1[0-2])", month or ""):
+        raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", column="month",
+                         value=month)
+    return month
+
+
+def load_inputs(inputs: RunInputs, month: str | None = None) -> Panel:
+    """Validate and load the data of a run (the ``validate`` stage).
+
+    ``month`` given: data after it are an error and the grid ends there. ``None``: the grid
+    ends at the data's last month.
+    """
+    from forecast.loading import load_panel
+
+    if month is not None:
+        check_month(month)
+    return load_panel(inputs.observations, catalog=inputs.catalog, events=inputs.events,
+                      until=month)
+
+
+# ---------------------------------------------------------------------- the pipeline
+def run_month(request: RunRequest, progress: Progress | None = None, *,
+              fitter: Callable[..., "Fit"] | None = None) -> RunOutcome:
+    """Run one month: validate → fit → forecast → report → publish.
+
+    Parameters
+    ----------
+    request
+        What to run.
+    progress
+        Where stages are reported (default: nowhere).
+    fitter
+        Replaces :func:`forecast.fit` (same signature); for tests that need a real
+        :class:`~forecast.Fit` without sampling, e.g. :func:`forecast.forecasting.oracle_fit`.
+
+    Returns
+    -------
+    RunOutcome
+        ``published``, ``unchanged`` or ``not_converged``.
+
+    Raises
+    ------
+    InputError
+        Invalid data, catalog, spec, scenario or option (exit code 2 in the CLI).
+    forecast.runs.RegistryBusy
+        The registry stayed locked by another run.
+    """
+    import forecast
+    from forecast.spec import load_spec
+
+    progress = progress or NullProgress()
+    timings: dict[str, float] = {}
+    started = datetime.now(timezone.utc)
+    t_start = time.perf_counter()
+
+    with _timed(progress, timings, "validate"):
+        inputs = resolve_inputs(request.data, request.spec, request.scenario)
+        spec = load_spec(inputs.spec_path)
+        panel = load_inputs(inputs, request.month)
+        month = request.month or panel.last_month
+        scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
+        sampling, preset = request.sampler_settings()
+        seed = request.seed if request.seed is not None else int(month.replace("-", ""))
+        settings = RunSettings(month=month, spec_name=spec.name, spec_hash=spec.hash(),
+                               seed=seed, sampler=request.sampler, horizon=request.horizon,
+                               preset=preset, **sampling)
+        files = fingerprint(inputs.files())
+        key = input_key(files, settings, forecast.__version__)
+
+    registry = Registry(request.out)
+    same = registry.find_identical(month, key)
+    if same is not None:
+        return RunOutcome("unchanged", month, run=same, message=(
+            f"{month}: identical inputs already published as {same.path}; nothing to do"))
+
+    previous = registry.previous(month)
+    with registry.staging(month) as stage_dir, _run_log(stage_dir / "run.log") as log:
+        log.info("forecast %s run for %s: %s", forecast.__version__, month,
+                 json.dumps(settings.to_dict()))
+        for role, f in files.items():
+            log.info("input %s: %s sha256=%s", role, f.path, f.sha256)
+        log.info("validated %d allies x %d months (%s to %s)", panel.n_allies, panel.n_months,
+                 panel.months[0], panel.months[-1])
+        if previous is not None:
+            log.info("previous published run: %s", previous.path)
+
+        with _timed(progress, timings, "fit",
+                    f"{sampling['chains']} chains × {sampling['draws']} draws "
+                    f"({request.sampler}, {preset})", log), _logged_warnings(log):
+            log.info("fit started: %s", json.dumps(sampling))
+            result = (fitter or forecast.fit)(
+                panel, spec, seed=seed, sampler=request.sampler,
+                progress=progress.sampler_progress, warn=False, **sampling)
+        diag = result.diagnostics()
+        timings.update({f"fit_{k}": v for k, v in result.timings.items()})
+        _write_json(stage_dir / "diagnostics.json", _diagnostics_dict(diag))
+        log.info("diagnostics: %s", "converged" if diag.converged
+                 else "NOT converged: " + "; ".join(diag.failures))
+        if not diag.converged and not request.force:
+            msg = (f"{month}: the fit did not converge ({'; '.join(diag.failures)}); not "
+                   "published. Rerun with more --draws/--tune, or --force to publish it "
+                   "marked as not converged")
+            log.warning(msg)
+            return RunOutcome("not_converged", month, diagnostics=diag, message=msg,
+                              timings=timings)
+
+        with _timed(progress, timings, "forecast", f"{request.horizon} months ahead", log), \
+                _logged_warnings(log):
+            tables = forecast_tables(result, panel, horizon=request.horizon, seed=seed,
+                                     previous=previous, scenario=scenario_obj)
+        with _timed(progress, timings, "save", "", log):
+            for name, frame in tables.items():
+                frame.to_csv(stage_dir / f"{name}.csv", index=False, float_format="%.6g")
+            result.save(stage_dir / "posterior.nc")
+
+        manifest = _manifest(request, settings, files, key, diag, previous, started, panel,
+                             timings)
+        predicted = registry.next_revision(month)
+        _write_manifest(stage_dir, manifest, predicted, registry, month, timings, t_start)
+        with _timed(progress, timings, "report", "", log):
+            _render(stage_dir)
+
+        def finalize(staged: Path, revision: int) -> None:
+            _write_manifest(staged, manifest, revision, registry, month, timings, t_start)
+            if revision != predicted:
+                _render(staged)
+            log.info("publishing as %s", registry.path_for(month, revision))
+
+        with _timed(progress, timings, "publish"):
+            publication: Publication = registry.publish(stage_dir, month, key, finalize)
+        if not publication.published:
+            return RunOutcome("unchanged", month, run=publication.run, diagnostics=diag,
+                              timings=timings, message=(
+                                  f"{month}: identical inputs were published meanwhile as "
+                                  f"{publication.run.path}; nothing to do"))
+    run = publication.run
+    forced = " (FORCED: did not converge)" if not diag.converged else ""
+    quick = f" ({preset} preset)" if preset != "default" else ""
+    return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
+                      message=f"{month}: published {run.path}{forced}{quick}")
+
+
+def _read_scenario(path: Path):
+    from forecast.scenarios import read_scenario
+
+    return read_scenario(path)
+
+
+def _render(run_dir: Path) -> None:
+    from forecast.report import write_report
+
+    write_report(run_dir)
+
+
+# ---------------------------------------------------------------------- forecast tables
+def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
+                    previous: PublishedRun | None = None, scenario=None) -> dict[str, pd.DataFrame]:
+    """Every table a run directory holds, from a fit.
+
+    Returns
+    -------
+    dict
+        ``forecast``, ``credibility``, ``headline``, ``attribution``, ``early_warnings``,
+        ``coverage``, ``outcome`` and, with a scenario, ``scenario``.
+    """
+    from forecast.attribution import attribution
+
+    fc = result.forecast(horizon=horizon, seed=seed)
+    hedging = fc.hedging()
+    cumulative = fc.cumulative()
+    forecast_table = hedging.merge(cumulative, on=["ally", "horizon"], how="left")
+    credibility = credibility_path(result, fc.credibility())
+    prev_tables = _previous_tables(previous)
+    warnings_table = fc.early_warning(threshold=WARNING_THRESHOLD, within=WARNING_WITHIN,
+                                      previous=prev_tables.get("forecast"))
+    tables = {
+        "forecast": forecast_table,
+        "credibility": credibility,
+        "headline": headline(result, credibility, forecast_table, prev_tables),
+        "attribution": attribution(result),
+        "early_warnings": warnings_table,
+        "coverage": coverage_by_year(panel),
+        "outcome": outcome_history(panel),
+    }
+    if scenario is not None:
+        from forecast.scenarios import compare
+
+        alt = result.forecast(horizon=horizon, scenario=scenario, seed=seed)
+        tables["scenario"] = compare(fc, alt)
+    return tables
+
+
+def credibility_path(result, forecast_credibility: pd.DataFrame) -> pd.DataFrame:
+    """Fitted credibility (horizon 0) followed by its forecast (horizon 1…h).
+
+    Columns ``ally, period, horizon, mean, sd, q05, q25, q50, q75, q95``.
+    """
+    from forecast.results import interval_table
+
+    fitted = interval_table(result.posterior["credibility"], ("chain", "draw"), QUANTILES)
+    fitted.insert(2, "horizon", 0)
+    cols = ["ally", "period", "horizon", "mean", "sd", *QUANTILES]
+    ahead = forecast_credibility.reindex(columns=cols)
+    out = pd.concat([fitted[cols], ahead], ignore_index=True)
+    out["period"] = out["period"].astype(str)
+    return out
+
+
+def headline(result, credibility: pd.DataFrame, forecast_table: pd.DataFrame,
+             previous: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per ally: where credibility stands, how it moved, how likely hedging is.
+
+    Columns: ``ally, name, period, credibility, credibility_q05, credibility_q95,
+    credibility_change, p_up, trend, p_any_1, p_any_3, p_any_12`` and, against the previous
+    published run, ``previous_period, p_any_3_change``. ``trend`` is ``up``/``down`` when the
+    posterior probability that credibility rose over the last :data:`TREND_MONTHS` months
+    (``p_up``) is at least :data:`TREND_PROB` / at most ``1 - TREND_PROB``, else ``flat``.
+    """
+    post = result.posterior["credibility"]
+    allies = [str(a) for a in post["ally"].values]
+    periods = [str(p) for p in post["period"].values]
+    draws = post.transpose("chain", "draw", "ally", "period").values
+    draws = draws.reshape(-1, len(allies), len(periods))
+    back = min(TREND_MONTHS, len(periods) - 1)
+    p_up = (draws[:, :, -1] > draws[:, :, -1 - back]).mean(axis=0) if back > 0 \
+        else np.full(len(allies), 0.5)
+    now = credibility[(credibility["horizon"] == 0) & (credibility["period"] == periods[-1])]
+    now = now.set_index("ally")
+    names = result.panel.catalog.allies
+    within = forecast_table.pivot_table(index="ally", columns="horizon",
+                                        values="p_any_within", aggfunc="first")
+    rows = []
+    prev_now = _previous_now(previous)
+    for i, ally in enumerate(allies):
+        row = {
+            "ally": ally,
+            "name": names.get(ally, ally),
+            "period": periods[-1],
+            "credibility": float(now.loc[ally, "mean"]),
+            "credibility_q05": float(now.loc[ally, "q05"]),
+            "credibility_q95": float(now.loc[ally, "q95"]),
+            "p_up": float(p_up[i]),
+            "trend": "up" if p_up[i] >= TREND_PROB else
+                     "down" if p_up[i] <= 1 - TREND_PROB else "flat",
+        }
+        for h in HEADLINE_HORIZONS:
+            row[f"p_any_{h}"] = float(within.loc[ally, h]) \
+                if ally in within.index and h in within.columns else math.nan
+        prev = prev_now.get(ally)
+        row["previous_period"] = prev["period"] if prev else None
+        row["credibility_change"] = row["credibility"] - prev["credibility"] if prev else math.nan
+        row["p_any_3_change"] = row["p_any_3"] - prev["p_any_3"] \
+            if prev and prev.get("p_any_3") is not None else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _previous_tables(previous: PublishedRun | None) -> dict[str, pd.DataFrame]:
+    if previous is None:
+        return {}
+    out = {}
+    for name in ("headline", "forecast", "credibility"):
+        path = previous.path / f"{name}.csv"
+        if path.is_file():
+            out[name] = pd.read_csv(path, dtype={"period": str})
+    return out
+
+
+def _previous_now(previous: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    """Per ally: the previous run's month, credibility there and p_any within 3 months."""
+    head = previous.get("headline")
+    if head is None or not len(head):
+        return {}
+    return {str(r["ally"]): {"period": str(r["period"]), "credibility": float(r["credibility"]),
+                             "p_any_3": float(r["p_any_3"]) if "p_any_3" in r else None}
+            for _, r in head.iterrows()}
+
+
+def coverage_by_year(panel: Panel) -> pd.DataFrame:
+    """Share of each signal's periods observed, per ally and calendar year.
+
+    Columns ``ally, signal, role, year, share``; the report draws it as a heat map.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> cov = coverage_by_year(forecast.simulate(n_allies=2, n_months=24, seed=1).panel)
+    >>> sorted(cov.columns)
+    ['ally', 'role', 'share', 'signal', 'year']
+    """
+    rows = []
+    for sig in panel.signals.values():
+        years = np.asarray(sig.periods.year)
+        for i, ally in enumerate(panel.allies):
+            frame = pd.DataFrame({"year": years, "obs": sig.mask[i]})
+            share = frame.groupby("year")["obs"].mean()
+            rows.append(pd.DataFrame({"ally": ally, "signal": sig.name, "role": sig.spec.role,
+                                      "year": share.index.astype(int), "share": share.values}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def outcome_history(panel: Panel) -> pd.DataFrame:
+    """Observed outcome (hedging) values: ``ally, period, value``."""
+    sig = panel.outcome
+    a, p, v = sig.long()
+    return pd.DataFrame({"ally": np.asarray(panel.allies, dtype=object)[a],
+                         "period": [str(sig.periods[i]) for i in p], "value": v})
+
+
+# ---------------------------------------------------------------------- manifest and logs
+def _diagnostics_dict(diag: Diagnostics) -> dict:
+    d = diag.to_dict()
+    d["table"] = diag.table().to_dict(orient="records")
+    return _jsonable(d)
+
+
+def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, InputFile],
+              key: str, diag: Diagnostics, previous: PublishedRun | None, started: datetime,
+              panel: Panel, timings: dict) -> dict:
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "month": settings.month,
+        "input_key": key,
+        "created": started.isoformat(timespec="seconds"),
+        "settings": settings.to_dict(),
+        "quick": settings.preset == "quick",
+        "forced": not diag.converged,
+        "converged": diag.converged,
+        "gate_failures": diag.failures,
+        "inputs": {role: f.to_dict() for role, f in files.items()},
+        "data": {"embedded": request.data is None, "allies": list(panel.allies),
+                 "signals": list(panel.signals), "first_month": str(panel.months[0]),
+                 "last_month": str(panel.months[-1]), "data_hash": panel.data_hash()},
+        "catalog": {"path": str(files["catalog"].path), "sha256": files["catalog"].sha256,
+                    "allies": dict(panel.catalog.allies),
+                    "signals": {n: s.role for n, s in panel.catalog.signals.items()}},
+        "spec": {"name": settings.spec_name, "hash": settings.spec_hash},
+        "previous_run": str(previous.path.name) if previous is not None else None,
+        "early_warning": {"threshold": WARNING_THRESHOLD, "within": WARNING_WITHIN},
+        "environment": environment(),
+        "timings": timings,
+    }
+
+
+def _write_manifest(run_dir: Path, manifest: dict, revision: int, registry: Registry,
+                    month: str, timings: dict, t_start: float) -> None:
+    doc = dict(manifest)
+    doc["revision"] = revision
+    doc["run"] = registry.path_for(month, revision).name
+    doc["timings"] = {**timings, "total_s": time.perf_counter() - t_start}
+    doc["outputs"] = {p.name: sha256_file(p) for p in sorted(run_dir.iterdir())
+                      if p.is_file() and p.name not in ("manifest.json", "report.html",
+                                                        "run.log")}
+    _write_json(run_dir / "manifest.json", _jsonable(doc))
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n",
+                   encoding="utf-8")
+    tmp.replace(path)
+
+
+def _jsonable(obj):
+    """Replace NaN/inf by ``None`` and numpy scalars by Python ones (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+@contextmanager
+def _timed(progress: Progress, timings: dict, name: str, detail: str = "",
+           log: logging.Logger | None = None) -> Iterator[None]:
+    t0 = time.perf_counter()
+    with progress.stage(name, detail):
+        yield
+    timings[f"{name}_s"] = time.perf_counter() - t0
+    if log is not None:
+        log.info("stage %s done in %.1f s", name, timings[f"{name}_s"])
+
+
+@contextmanager
+def _run_log(path: Path) -> Iterator[logging.Logger]:
+    """A logger writing to ``path`` only, detached when the run ends (no global state)."""
+    log = logging.getLogger(f"forecast.run.{id(path)}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    try:
+        yield log
+    except BaseException as exc:
+        log.error("run stopped: %s: %s", type(exc).__name__, exc)
+        raise
+    finally:
+        handler.close()
+        log.removeHandler(handler)
+
+
+@contextmanager
+def _logged_warnings(log: logging.Logger) -> Iterator[None]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.add(text)
+            log.warning(text)

@@ -1,0 +1,573 @@
+"""The monthly report: one self-contained HTML file rendered from a run directory.
+
+:func:`render_report` is a pure function of the files in a run directory (see
+:mod:`forecast.monthly` for the list), so ``forecast report RUN_DIR`` re-renders a published run
+without refitting anything. Figures are drawn with matplotlib and embedded as PNG data URIs;
+the page loads nothing from the network. Every piece of text that comes from data (ally names,
+signal names, file paths, messages) goes through Jinja2 with autoescaping on.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png",
+           "fan_chart_figure", "coverage_figure", "ARROWS"]
+
+ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
+HISTORY_MONTHS = 60  # months of fitted credibility shown before the forecast
+OUTCOME_MONTHS = 36  # months of observed hedging shown before the forecast
+
+
+# ---------------------------------------------------------------------- reading a run
+@dataclass(frozen=True)
+class RunData:
+    """Everything the report shows, read from a run directory.
+
+    Optional tables are empty frames when their file is absent.
+    """
+
+    path: Path
+    manifest: dict
+    diagnostics: dict
+    headline: pd.DataFrame
+    forecast: pd.DataFrame
+    credibility: pd.DataFrame
+    attribution: pd.DataFrame
+    early_warnings: pd.DataFrame
+    coverage: pd.DataFrame
+    outcome: pd.DataFrame
+    scenario: pd.DataFrame
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype={"period": str, "ally": str, "signal": str},
+                       keep_default_na=True, na_values=[""])
+
+
+def read_run(run_dir: str | Path) -> RunData:
+    """Read the files of a run directory (published or staged).
+
+    Raises
+    ------
+    forecast.InputError
+        When the directory is not a run (no ``manifest.json``).
+    """
+    from forecast.errors import InputError
+
+    path = Path(run_dir)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError("not a run directory: expected manifest.json in it", file=str(path))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        diag_path = path / "diagnostics.json"
+        diagnostics = json.loads(diag_path.read_text(encoding="utf-8")) \
+            if diag_path.is_file() else {}
+    except ValueError as exc:
+        raise InputError(f"unreadable JSON ({exc})", file=str(manifest_path)) from None
+    tables = {name: _csv(path / f"{name}.csv") for name in (
+        "headline", "forecast", "credibility", "attribution", "early_warnings", "coverage",
+        "outcome", "scenario")}
+    return RunData(path=path, manifest=manifest, diagnostics=diagnostics, **tables)
+
+
+# ---------------------------------------------------------------------- figures
+def figure_png(fig, dpi: int = 100) -> str:
+    """A matplotlib figure as a base64 PNG string (the figure is closed).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> figure_png(fig)[:8]
+    'iVBORw0K'
+    """
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _month_axis(periods: pd.Series) -> np.ndarray:
+    """Months as matplotlib date numbers (days), so bar widths are in days."""
+    from matplotlib import dates
+
+    stamps = pd.PeriodIndex(periods.astype(str), freq="M").to_timestamp()
+    return dates.date2num(stamps.to_pydatetime())
+
+
+def _date_ticks(ax) -> None:
+    from matplotlib import dates
+
+    locator = dates.AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
+
+
+def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome: pd.DataFrame,
+                     names: dict[str, str] | None = None):
+    """Per ally: credibility (fitted, then forecast) and hedging (observed, then forecast).
+
+    Parameters
+    ----------
+    credibility
+        ``credibility.csv``: ally, period, horizon, mean, q05, q25, q50, q75, q95.
+    forecast
+        ``forecast.csv``: ally, period, horizon, mean, q05…q95 of monthly hedging acts.
+    outcome
+        ``outcome.csv``: observed hedging, ally, period, value.
+    names
+        Ally code → name for the panel titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    names = names or {}
+    allies = list(dict.fromkeys(credibility["ally"]))
+    fig, axes = plt.subplots(len(allies), 2, figsize=(11, 2.6 * len(allies)), squeeze=False,
+                             gridspec_kw={"width_ratios": [3, 2]})
+    for row, ally in zip(axes, allies):
+        ax_c, ax_h = row
+        cred = credibility[credibility["ally"] == ally]
+        fitted = cred[cred["horizon"] == 0].tail(HISTORY_MONTHS)
+        ahead = cred[cred["horizon"] > 0]
+        for part, colour in ((fitted, "#4a6fa5"), (ahead, "#d9822b")):
+            if not len(part):
+                continue
+            x = _month_axis(part["period"])
+            if {"q05", "q95"} <= set(part):
+                ax_c.fill_between(x, part["q05"], part["q95"], color=colour, alpha=0.18, lw=0)
+            if {"q25", "q75"} <= set(part) and part["q25"].notna().all():
+                ax_c.fill_between(x, part["q25"], part["q75"], color=colour, alpha=0.3, lw=0)
+            ax_c.plot(x, part["q50"] if "q50" in part else part["mean"], color=colour, lw=1.6)
+        if len(fitted):
+            ax_c.axvline(_month_axis(fitted["period"].tail(1))[0], color="#777", lw=0.8, ls=":")
+        ax_c.axhline(0, color="#bbb", lw=0.6)
+        ax_c.set_title(f"{names.get(ally, ally)} ({ally}) — credibility", fontsize=10,
+                       loc="left")
+        ax_c.set_ylabel("latent (sd units)", fontsize=8)
+
+        obs = outcome[outcome["ally"] == ally].tail(OUTCOME_MONTHS) if len(outcome) else outcome
+        if len(obs):
+            ax_h.bar(_month_axis(obs["period"]), obs["value"], width=20, color="#999",
+                     label="observed")
+        fc = forecast[forecast["ally"] == ally] if len(forecast) else forecast
+        if len(fc):
+            x = _month_axis(fc["period"])
+            ax_h.fill_between(x, fc["q05"], fc["q95"], color="#c0392b", alpha=0.15, lw=0,
+                              step="mid", label="90% interval")
+            if {"q25", "q75"} <= set(fc):
+                ax_h.fill_between(x, fc["q25"], fc["q75"], color="#c0392b", alpha=0.3, lw=0,
+                                  step="mid", label="50% interval")
+            ax_h.plot(x, fc["mean"], color="#c0392b", lw=1.6, label="mean")
+        ax_h.set_title("hedging acts per month", fontsize=10, loc="left")
+        ax_h.set_ylim(bottom=0)
+        for ax in row:
+            _date_ticks(ax)
+            ax.tick_params(labelsize=8)
+            ax.spines[["top", "right"]].set_visible(False)
+    if len(allies):
+        axes[0, 1].legend(fontsize=7, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def coverage_figure(coverage: pd.DataFrame):
+    """Heat map of the share of periods observed: rows ally · signal, columns years."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    grid = coverage.pivot_table(index=["ally", "signal"], columns="year", values="share",
+                                aggfunc="mean", sort=False)
+    fig, ax = plt.subplots(figsize=(11, 0.22 * len(grid) + 1.2))
+    image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="Blues", vmin=0, vmax=1,
+                      interpolation="nearest")
+    ax.set_yticks(range(len(grid)), [f"{a} · {s}" for a, s in grid.index], fontsize=7)
+    years = list(grid.columns)
+    step = max(1, len(years) // 14)
+    ax.set_xticks(range(0, len(years), step), [str(y) for y in years[::step]], fontsize=7)
+    # a line between allies
+    allies = [a for a, _ in grid.index]
+    for i in range(1, len(allies)):
+        if allies[i] != allies[i - 1]:
+            ax.axhline(i - 0.5, color="white", lw=2)
+    cbar = fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01)
+    cbar.set_label("share of periods observed", fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------- view model
+def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if pct:
+        return f"{v * 100:+.0f} pts" if signed else f"{v * 100:.0f}%"
+    return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 200) -> dict:
+    """A frame as header + rows of display strings (escaped later by the template)."""
+    if frame is None or not len(frame):
+        return {"header": [], "rows": []}
+    shown = frame.head(max_rows)
+    rows = []
+    for _, r in shown.iterrows():
+        cells = []
+        for v in r.tolist():
+            if isinstance(v, float):
+                cells.append(_fmt(v, 3))
+            else:
+                cells.append("–" if v is None else str(v))
+        rows.append(cells)
+    return {"header": [str(c) for c in shown.columns], "rows": rows,
+            "more": max(0, len(frame) - max_rows)}
+
+
+def _headline_rows(run: RunData) -> list[dict]:
+    rows = []
+    for _, r in run.headline.iterrows():
+        trend = str(r.get("trend", "flat"))
+        rows.append({
+            "ally": str(r["ally"]),
+            "name": str(r.get("name", r["ally"])),
+            "credibility": _fmt(r.get("credibility")),
+            "interval": f"{_fmt(r.get('credibility_q05'))} to {_fmt(r.get('credibility_q95'))}",
+            "change": _fmt(r.get("credibility_change"), signed=True),
+            "change_class": _sign_class(r.get("credibility_change")),
+            "p1": _fmt(r.get("p_any_1"), pct=True),
+            "p3": _fmt(r.get("p_any_3"), pct=True),
+            "p12": _fmt(r.get("p_any_12"), pct=True),
+            "p3_change": _fmt(r.get("p_any_3_change"), signed=True, pct=True),
+            "arrow": ARROWS.get(trend, "→"),
+            "trend": trend,
+            "p_up": _fmt(r.get("p_up"), pct=True),
+        })
+    return rows
+
+
+def _sign_class(value) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if not math.isfinite(v) or abs(v) < 0.005:
+        return ""
+    return "up" if v > 0 else "down"
+
+
+def _drivers(run: RunData, top: int = 3) -> list[dict]:
+    """Per ally: what changed and the signals that moved credibility most (the remainder,
+    ``other``: persistence, the common factor and the month's shock, is not a signal)."""
+    att = run.attribution
+    value_col = next((c for c in ("contribution", "mean", "value") if c in att), None)
+    out = []
+    for _, r in run.headline.iterrows():
+        ally = str(r["ally"])
+        signals = []
+        if value_col is not None and "ally" in att and "signal" in att:
+            sub = att[(att["ally"] == ally) & (att["signal"] != "other")].copy()
+            sub = sub.reindex(sub[value_col].abs().sort_values(ascending=False).index).head(top)
+            signals = [{"signal": str(s["signal"]), "value": _fmt(s[value_col], signed=True),
+                        "cls": _sign_class(s[value_col])} for _, s in sub.iterrows()]
+        out.append({
+            "ally": ally, "name": str(r.get("name", ally)),
+            "previous": None if pd.isna(r.get("previous_period")) else
+            str(r.get("previous_period")),
+            "change": _fmt(r.get("credibility_change"), signed=True),
+            "change_class": _sign_class(r.get("credibility_change")),
+            "p3_change": _fmt(r.get("p_any_3_change"), signed=True, pct=True),
+            "signals": signals,
+        })
+    return out
+
+
+def _warning_rows(run: RunData, names: dict[str, str]) -> list[dict]:
+    rows = []
+    for _, r in run.early_warnings.iterrows():
+        ally = str(r.get("ally"))
+        rows.append({"ally": ally, "name": names.get(ally, ""),
+                     "probability": _fmt(r.get("probability"), pct=True),
+                     "previous": _fmt(r.get("previous"), pct=True),
+                     "change": _fmt(r.get("change"), signed=True, pct=True),
+                     "change_class": _sign_class(-_num(r.get("change")))})
+    return rows
+
+
+def _num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _view(run: RunData) -> dict:
+    m = run.manifest
+    settings = m.get("settings", {})
+    names = m.get("catalog", {}).get("allies", {})
+    figures = {}
+    if len(run.credibility):
+        figures["fan"] = figure_png(fan_chart_figure(run.credibility, run.forecast, run.outcome,
+                                                     names))
+    if len(run.coverage):
+        figures["coverage"] = figure_png(coverage_figure(run.coverage))
+    diag = run.diagnostics
+    env = m.get("environment", {})
+    git = env.get("git") or {}
+    return {
+        "month": m.get("month", "?"),
+        "run": m.get("run", run.path.name),
+        "revision": m.get("revision", 1),
+        "created": m.get("created", ""),
+        "settings": settings,
+        "quick": bool(m.get("quick")) or settings.get("preset") == "quick",
+        "preset": settings.get("preset", "default"),
+        "forced": bool(m.get("forced")),
+        "gate_failures": m.get("gate_failures", []),
+        "previous_run": m.get("previous_run"),
+        "headline": _headline_rows(run),
+        "drivers": _drivers(run),
+        "figures": figures,
+        "warnings": _warning_rows(run, names),
+        "warning": m.get("early_warning", {"threshold": 0.5, "within": 3}),
+        "scenario": _table(run.scenario),
+        "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
+        "diagnostics": diag,
+        "diag_table": [{"check": str(r.get("check")), "value": _fmt(r.get("value"), 3),
+                        "required": str(r.get("required")), "ok": bool(r.get("ok"))}
+                       for r in diag.get("table", [])],
+        "worst": _table(pd.DataFrame(diag.get("worst", []))),
+        "inputs": [{"role": k, **v} for k, v in m.get("inputs", {}).items()],
+        "env": env,
+        "git": git,
+        "timings": {k: _fmt(v, 1) for k, v in m.get("timings", {}).items()},
+        "data": m.get("data", {}),
+        "input_key": m.get("input_key", ""),
+        "horizons": (1, 3, 12),
+    }
+
+
+# ---------------------------------------------------------------------- rendering
+def render_report(run_dir: str | Path) -> str:
+    """The report of a run directory as one HTML string.
+
+    Examples
+    --------
+    >>> render_report("no/such/run")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    forecast.errors.InputError: no/such/run: not a run directory: expected manifest.json in it
+    """
+    from jinja2 import Environment, StrictUndefined
+
+    run = read_run(run_dir)
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True)
+    return env.from_string(TEMPLATE).render(**_view(run))
+
+
+def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Render the report of ``run_dir`` to ``out`` (default ``RUN_DIR/report.html``),
+    atomically (a reader never sees half a file)."""
+    target = Path(out) if out is not None else Path(run_dir) / "report.html"
+    html = render_report(run_dir)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+TEMPLATE = r"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Alliance credibility — {{ month }} ({{ run }})</title>
+<style>
+  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+         max-width: 1180px; margin: 0 auto; padding: 18px 28px 60px; }
+  h1 { font-size: 22px; margin: 8px 0 2px; }
+  h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 3px; }
+  .meta { color: #666; font-size: 12.5px; }
+  .banner { padding: 9px 13px; border-radius: 5px; margin: 10px 0; font-weight: 600; }
+  .banner.forced { background: #fdecea; border: 1px solid #e0a09a; color: #8a1f11; }
+  .banner.quick { background: #fff6dd; border: 1px solid #e6cf7a; color: #6b5200; }
+  .banner.ok { background: #eaf6ec; border: 1px solid #9fcfaa; color: #1d5c2b; font-weight: 500; }
+  table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
+  th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }
+  th { background: #f6f7f9; font-weight: 600; }
+  td.l, th.l { text-align: left; }
+  .up { color: #1d7a35; } .down { color: #b3261e; }
+  .arrow { font-size: 17px; }
+  .small { font-size: 12px; color: #666; }
+  img { max-width: 100%; }
+  code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
+  details { margin: 8px 0; }
+  .bad { color: #b3261e; font-weight: 600; } .good { color: #1d7a35; }
+</style>
+</head>
+<body>
+<h1>Alliance credibility and hedging — {{ month }}</h1>
+<div class="meta">Run <code>{{ run }}</code> (revision {{ revision }}) · created {{ created }} ·
+  spec <code>{{ settings.spec_name }}</code> · {{ settings.sampler }},
+  {{ settings.chains }} chains × {{ settings.draws }} draws ({{ settings.tune }} tuning) ·
+  seed {{ settings.seed }}{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% endif %}</div>
+
+{% if forced %}
+<div class="banner forced">FORCED PUBLICATION: this fit did NOT pass the convergence checks
+  ({{ gate_failures | join("; ") }}). Its numbers may be wrong; do not rely on them.</div>
+{% endif %}
+{% if quick %}
+<div class="banner quick">QUICK RUN: a small-sample smoke test ({{ settings.chains }} × {{ settings.draws }} draws);
+  not for analysis.</div>
+{% elif preset != "default" %}
+<div class="banner quick">Custom sampler settings ({{ settings.chains }} × {{ settings.draws }} draws), not the
+  default 4 × 1000.</div>
+{% endif %}
+{% if not forced and diagnostics.get("converged") %}
+<div class="banner ok">Convergence checks passed (max R-hat {{ "%.3f"|format(diagnostics.max_rhat) }},
+  min bulk ESS {{ "%.0f"|format(diagnostics.min_ess_bulk) }}, {{ diagnostics.divergences }} divergences).</div>
+{% endif %}
+
+<h2>Headline</h2>
+<table>
+  <tr><th class="l">Ally</th><th>Credibility now</th><th>90% interval</th><th>Change</th>
+      <th>Trend</th>
+      {% for h in horizons %}<th>P(hedging ≤ {{ h }} mo)</th>{% endfor %}
+      <th>Δ P(≤ 3 mo)</th></tr>
+  {% for r in headline %}
+  <tr><td class="l"><b>{{ r.ally }}</b> {{ r.name }}</td><td>{{ r.credibility }}</td>
+      <td class="small">{{ r.interval }}</td>
+      <td class="{{ r.change_class }}">{{ r.change }}</td>
+      <td class="arrow {{ 'up' if r.trend == 'up' else ('down' if r.trend == 'down' else '') }}"
+          title="P(credibility rose over the last 3 months) = {{ r.p_up }}">{{ r.arrow }}</td>
+      <td>{{ r.p1 }}</td><td>{{ r.p3 }}</td><td>{{ r.p12 }}</td><td>{{ r.p3_change }}</td></tr>
+  {% endfor %}
+</table>
+<p class="small">Credibility is latent, in units of its long-run standard deviation (0 = the ally's
+  usual level; higher = more credible). Change: vs. the previous published run's latest month.
+  Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months is
+  ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
+  h months.</p>
+
+<h2>What changed and why</h2>
+{% if previous_run %}
+<table>
+  <tr><th class="l">Ally</th><th>Credibility change</th><th>Δ P(hedging ≤ 3 mo)</th>
+      <th class="l">Signals that moved credibility most in the latest month</th></tr>
+  {% for d in drivers %}
+  <tr><td class="l"><b>{{ d.ally }}</b> {{ d.name }}</td>
+      <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
+      <td class="l">{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}</td></tr>
+  {% endfor %}
+</table>
+{% else %}
+<p>No earlier published run in this registry to compare with. Signals that moved credibility
+  most in the latest month:</p>
+<ul>
+  {% for d in drivers %}
+  <li><b>{{ d.ally }}</b>: {% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}</li>
+  {% endfor %}
+</ul>
+{% endif %}
+
+<h2>Forecasts</h2>
+{% if figures.fan is defined %}
+<p class="small">Left: credibility, fitted (blue) and forecast (orange), median with 50% and 90%
+  intervals. Right: hedging acts per month, observed (grey) and forecast (red).</p>
+<img alt="Fan charts of credibility and hedging per ally" src="data:image/png;base64,{{ figures.fan }}">
+{% else %}<p>No forecast tables in this run.</p>{% endif %}
+
+<h2>Early warnings</h2>
+<p class="small">Allies whose probability of at least one hedging act within the next
+  {{ warning.within }} months is {{ "%.0f"|format(warning.threshold * 100) }}% or more.</p>
+{% if warnings %}
+<table>
+  <tr><th class="l">Ally</th><th>P(hedging ≤ {{ warning.within }} mo)</th><th>Previous run</th><th>Change</th></tr>
+  {% for w in warnings %}
+  <tr><td class="l"><b>{{ w.ally }}</b> {{ w.name }}</td><td>{{ w.probability }}</td>
+      <td>{{ w.previous }}</td><td class="{{ w.change_class }}">{{ w.change }}</td></tr>
+  {% endfor %}
+</table>
+{% else %}<p>No ally crosses the warning threshold this month.</p>{% endif %}
+
+{% if scenario.rows %}
+<h2>Scenario{% if scenario_file %}: <code>{{ scenario_file }}</code>{% endif %}</h2>
+<table>
+  <tr>{% for h in scenario.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
+  {% for row in scenario.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
+</table>
+{% if scenario.more %}<p class="small">… {{ scenario.more }} more rows in scenario.csv</p>{% endif %}
+{% endif %}
+
+<h2>Diagnostics</h2>
+<table>
+  <tr><th class="l">Check</th><th>Value</th><th>Required</th><th class="l">Result</th></tr>
+  {% for r in diag_table %}
+  <tr><td class="l">{{ r.check }}</td><td>{{ r.value }}</td><td>{{ r.required }}</td>
+      <td class="l {{ 'good' if r.ok else 'bad' }}">{{ 'ok' if r.ok else 'FAILED' }}</td></tr>
+  {% endfor %}
+</table>
+{% if worst.rows %}
+<details><summary>{{ 'Failing' if gate_failures else 'Slowest-mixing' }} quantities</summary>
+<table>
+  <tr>{% for h in worst.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
+  {% for row in worst.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
+</table></details>
+{% endif %}
+
+<h2>Data coverage</h2>
+<p class="small">{{ data.get("allies", [])|length }} allies, {{ data.get("signals", [])|length }} signals,
+  {{ data.get("first_month", "") }} to {{ data.get("last_month", "") }}{% if data.get("embedded") %} (embedded dataset){% endif %}.
+  Share of each signal's periods observed per year (white = not observed; a missing row means
+  "not observed", never zero).</p>
+{% if figures.coverage is defined %}
+<img alt="Data coverage heat map" src="data:image/png;base64,{{ figures.coverage }}">
+{% endif %}
+
+<h2>Provenance</h2>
+<details open><summary>Inputs</summary>
+<table>
+  <tr><th class="l">Role</th><th class="l">File</th><th class="l">SHA-256</th><th>Bytes</th></tr>
+  {% for f in inputs %}
+  <tr><td class="l">{{ f.role }}</td><td class="l"><code>{{ f.path }}</code></td>
+      <td class="l"><code>{{ f.sha256[:16] }}…</code></td><td>{{ f.bytes }}</td></tr>
+  {% endfor %}
+</table></details>
+<details><summary>Software and timings</summary>
+<p class="small">forecast {{ env.get("forecast", "?") }}{% if git %} (git {{ git.get("commit", "")[:10] }}{% if git.get("dirty") %}, with local changes{% endif %}){% endif %},
+  Python {{ env.get("python", "?") }} on {{ env.get("platform", "?") }}.
+  {% for name, v in env.get("dependencies", {}).items() %}{{ name }} {{ v }}{% if not loop.last %} · {% endif %}{% endfor %}</p>
+<p class="small">Timings (s): {% for k, v in timings.items() %}{{ k }} {{ v }}{% if not loop.last %} · {% endif %}{% endfor %}</p>
+<p class="small">Input key <code>{{ input_key }}</code></p>
+</details>
+</body>
+</html>
+"""

@@ -1,0 +1,184 @@
+"""The HTML report: content, escaping, self-containment, re-rendering, and a real browser.
+
+Runs here go through the real pipeline (:func:`forecast.monthly.run_month`) with a real
+:class:`~forecast.Fit` that needs no sampling: :func:`forecast.forecasting.oracle_fit`, whose
+posterior is the simulation's truth. Sampling itself is exercised in ``test_cli.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import forecast
+from forecast.cli import app
+from forecast.forecasting import oracle_fit
+from forecast.monthly import RunRequest, run_month
+from forecast.report import render_report, read_run
+
+EVIL = '<script>alert("x")</script> & <b>Co</b>'
+
+
+def _oracle(sim):
+    def fitter(panel, spec, **kwargs):
+        return oracle_fit(dataclasses.replace(sim, panel=panel), n_draws=120)
+    return fitter
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return forecast.simulate(n_allies=3, n_months=36, seed=11)
+
+
+@pytest.fixture(scope="module")
+def data_dirs(sim, tmp_path_factory):
+    """Two months of data (the last month, and the month before) with a hostile ally name."""
+    root = tmp_path_factory.mktemp("data")
+    last = sim.panel.last_month
+    before = str(sim.panel.months[-2])
+    dirs = {}
+    for name, panel in (("before", sim.panel.truncate(before)), ("last", sim.panel)):
+        d = root / name
+        panel.write(d)
+        cat = d / "signals.toml"
+        text = cat.read_text(encoding="utf-8")
+        cat.write_text(text.replace('A01 = "Synthetic ally 1"',
+                                    'A01 = ' + '"' + EVIL.replace('"', '\\"') + '"'),
+                       encoding="utf-8")
+        dirs[name] = d
+    dirs["months"] = (before, last)
+    scen = root / "lapse.csv"
+    scen.write_text(f"ally,period,signal,value\nA01,{last},consultation_lapse,3\n")
+    dirs["scenario"] = scen
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def runs(sim, data_dirs, tmp_path_factory):
+    """A registry with the month before and the last month (with a scenario), forced
+    (an oracle posterior has no R-hat)."""
+    out = tmp_path_factory.mktemp("runs")
+    fitter = _oracle(sim)
+    first = run_month(RunRequest(data=data_dirs["before"], out=out, force=True), fitter=fitter)
+    second = run_month(RunRequest(data=data_dirs["last"], out=out, force=True,
+                                  scenario=data_dirs["scenario"]), fitter=fitter)
+    assert first.status == second.status == "published"
+    return {"out": out, "before": first.run.path, "last": second.run.path}
+
+
+def test_run_directory_is_complete(runs):
+    names = {p.name for p in runs["last"].iterdir()}
+    assert {"forecast.csv", "credibility.csv", "posterior.nc", "diagnostics.json",
+            "manifest.json", "report.html", "run.log", "headline.csv", "attribution.csv",
+            "early_warnings.csv", "coverage.csv", "scenario.csv"} <= names
+
+
+def test_report_is_self_contained(runs):
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<link" not in html and "<script" not in html.replace("&lt;script", "")
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) >= 2  # fan charts and the coverage heat map
+    assert all(len(i) > 1000 for i in images)
+
+
+def test_data_text_is_escaped(runs):
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    assert EVIL not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;Co&lt;/b&gt;" in html
+
+
+def test_report_sections(runs):
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    for heading in ("Headline", "What changed and why", "Forecasts", "Early warnings",
+                    "Scenario", "Diagnostics", "Data coverage", "Provenance"):
+        assert f"<h2>{heading}" in html, heading
+    assert "FORCED PUBLICATION" in html
+    run = read_run(runs["last"])
+    for ally in ("A00", "A01", "A02"):
+        assert f"<b>{ally}</b>" in html
+    assert set(run.headline["trend"]) <= {"up", "down", "flat"}
+    assert run.headline[["p_any_1", "p_any_3", "p_any_12"]].notna().all().all()
+    assert (np.diff(run.headline[["p_any_1", "p_any_3", "p_any_12"]].to_numpy(), axis=1)
+            >= -1e-12).all()
+
+
+def test_change_since_previous_run(runs, data_dirs):
+    before, last = data_dirs["months"]
+    run = read_run(runs["last"])
+    assert run.manifest["previous_run"] == runs["before"].name
+    assert (run.headline["previous_period"] == before).all()
+    prev = read_run(runs["before"]).headline.set_index("ally")["credibility"]
+    now = run.headline.set_index("ally")
+    np.testing.assert_allclose(now["credibility_change"], now["credibility"] - prev, atol=1e-5)
+    assert now["p_any_3_change"].notna().all()
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    assert f"compared with <code>{runs['before'].name}</code>" in html
+    # the attribution names the signals that moved each ally
+    att = run.attribution
+    assert {"ally", "signal", "contribution"} <= set(att.columns)
+
+
+def test_scenario_results_in_report(runs):
+    run = read_run(runs["last"])
+    assert {"ally", "horizon", "p_any_change"} <= set(run.scenario.columns)
+    a01 = run.scenario[run.scenario["ally"] == "A01"]
+    assert (a01["p_any_change"].abs().max()) > 0  # a lapse moves hedging
+    assert "lapse.csv" in (runs["last"] / "report.html").read_text(encoding="utf-8")
+
+
+def test_quick_runs_are_labelled(sim, data_dirs, tmp_path):
+    out = run_month(RunRequest(data=data_dirs["last"], out=tmp_path, quick=True, force=True),
+                    fitter=_oracle(sim))
+    assert out.run.manifest["quick"] is True
+    assert out.run.manifest["settings"]["preset"] == "quick"
+    assert "QUICK RUN" in (out.run.path / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_command_rerenders(runs, tmp_path):
+    target = runs["before"] / "report.html"
+    before = target.read_text(encoding="utf-8")
+    target.unlink()
+    result = CliRunner().invoke(app, ["report", str(runs["before"])])
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8").count("<h2>") == before.count("<h2>")
+    other = tmp_path / "copy.html"
+    result = CliRunner().invoke(app, ["report", str(runs["before"]), "--output", str(other)])
+    assert result.exit_code == 0 and other.is_file()
+
+
+def test_report_of_a_non_run_is_an_input_error(tmp_path):
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a run directory" in result.output
+    with pytest.raises(forecast.InputError):
+        render_report(tmp_path)
+
+
+def _chromium() -> str | None:
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium installed")
+def test_report_renders_in_headless_chromium(runs, tmp_path):
+    import matplotlib.image as mpimg
+
+    shot = tmp_path / "report.png"
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           f"--screenshot={shot}", "--window-size=1280,2400",
+           (runs["last"] / "report.html").resolve().as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1200
+    # not a blank page: the figures and banners put many distinct colours on it
+    colours = np.unique((pixels[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 200
