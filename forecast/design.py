@@ -123,7 +123,14 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     years = tuple(range(year0, int(years_all[-1]) + 1))
 
     indicators = panel.indicators
-    unknown = [s for s in spec.drift if s not in {i.name for i in indicators}]
+    drift_signals = []
+    for name in spec.drift:
+        if name == "coarse":
+            drift_signals += [i.name for i in indicators if i.spec.frequency != "monthly"]
+        else:
+            drift_signals.append(name)
+    drift_signals = list(dict.fromkeys(drift_signals))
+    unknown = [s for s in drift_signals if s not in {i.name for i in indicators}]
     if unknown:
         raise SpecError(
             f"spec {spec.name!r} asks for drift in {', '.join(unknown)}, which the catalog does "
@@ -216,5 +223,5 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
         outcome_ally=oa[keep].astype(np.int64),
         outcome_t=ot[keep].astype(np.int64),
         outcome_value=ov[keep].astype(np.int64),
-        drift_signals=tuple(spec.drift),
+        drift_signals=tuple(drift_signals),
     )

@@ -135,9 +135,12 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         else:
             w = pt.zeros(A)
         ally_scale = v * pt.sqrt(1.0 - w)  # sd of the ally's own state
-        eps = pm.Normal("state_innovation", 0.0, 1.0, dims=("ally", "period"))
-        u = pt.sqrt(1.0 - phi**2)[:, None] * eps
-        u = pt.set_subtensor(u[:, 0], eps[:, 0])
+        centred = spec.parameterisation == "centred"
+        if not centred:
+            eps = pm.Normal("state_innovation", 0.0, 1.0, dims=("ally", "period"))
+            u = pt.sqrt(1.0 - phi**2)[:, None] * eps
+            u = pt.set_subtensor(u[:, 0], eps[:, 0])
+        push = None
         if design.drivers:
             D = len(design.drivers)
             signs = design.driver_signs
@@ -153,11 +156,23 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 beta = pt.broadcast_to(b_pop[None, :], (A, D))
             # effect of one standardised unit of driver at t-1 on credibility at t
             beta = pm.Deterministic("driver_effect_ally", beta, dims=("ally", "driver"))
-            drv = pt.as_tensor_variable(design.driver_values)  # (A, D, T)
-            push = (beta[:, :, None] * drv[:, :, :-1]).sum(axis=1) / ally_scale[:, None]
-            u = pt.inc_subtensor(u[:, 1:], push)
-        x = ar1_filter(u, phi[:, None], T) if spec.dynamics == "ar1" else u
-        theta = ally_scale[:, None] * x
+            drv = pm.Data("driver_values", design.driver_values,
+                          dims=("ally", "driver", "period"))
+            push = (beta[:, :, None] * drv[:, :, :-1]).sum(axis=1)  # on the latent's scale
+            if not centred:
+                u = pt.inc_subtensor(u[:, 1:], push / ally_scale[:, None])
+        if centred:
+            # centred: the ally's own state (latent scale) is the free variable; its AR(1)
+            # density is one vectorised expression over the whole (ally, period) matrix
+            own = pm.Flat("state", dims=("ally", "period"))
+            mean = phi[:, None] * own[:, :-1] + (push if push is not None else 0.0)
+            sd = (ally_scale * pt.sqrt(1.0 - phi**2))[:, None]
+            pm.Potential("state_ar1", pm.logp(pm.Normal.dist(0.0, ally_scale), own[:, 0]).sum()
+                         + pm.logp(pm.Normal.dist(mean, sd), own[:, 1:]).sum())
+            theta = own
+        else:
+            x = ar1_filter(u, phi[:, None], T) if spec.dynamics == "ar1" else u
+            theta = ally_scale[:, None] * x
 
         # ---------------------------------------------------------------- common factor g[t]
         if spec.common_factor:
@@ -191,7 +206,10 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 dims=("ally", "signal"))
         else:
             lam_as = pt.broadcast_to(lam[None, :], (A, S))
-        a_mu = pm.Normal("intercept_mu", design.centers, pr.intercept_sd, dims="signal")
+        centers = pm.Data("intercept_center", design.centers, dims="signal")
+        # standardised normal signals have pooled mean 0 by construction: a tighter prior
+        a_sd = np.where(np.array(design.families_of) == "normal", 1.0, pr.intercept_sd)
+        a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
         if spec.intercepts == "ally":
             if partial:
                 a_tau = pm.HalfNormal("intercept_tau", pr.intercept_pooling_scale, dims="signal")
@@ -226,31 +244,36 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         normal_signals = [k for k, f in enumerate(design.families_of) if f == "normal"]
         if normal_signals:
             model.add_coord("normal_signal", [design.indicators[k] for k in normal_signals])
-            om = pm.HalfNormal("noise", pr.noise_scale, dims="normal_signal")
+            om = pm.LogNormal("noise", pr.noise_log_mean, pr.noise_log_sd, dims="normal_signal")
             omega = pt.ones(S)
             omega = pt.set_subtensor(omega[normal_signals], om)
 
-        for fam, b in design.families.items():
-            if b.single_month:
-                lat = theta[b.ally, b.start]
+        for fam, block in design.families.items():
+            # every array is pm.Data: a compiled model takes new data of the same shape
+            b = {k: pm.Data(f"{fam}_obs_{k}", getattr(block, k))
+                 for k in ("ally", "signal", "start", "stop", "year", "value")}
+            if block.single_month:
+                lat = theta[b["ally"], b["start"]]
             else:
-                lat = (cum[b.ally, b.stop] - cum[b.ally, b.start]) / (b.stop - b.start)
-            eta_obs = alpha[b.ally, b.signal] + lam_as[b.ally, b.signal] * lat
+                lat = ((cum[b["ally"], b["stop"]] - cum[b["ally"], b["start"]])
+                       / (b["stop"] - b["start"]))
+            eta_obs = alpha[b["ally"], b["signal"]] + lam_as[b["ally"], b["signal"]] * lat
             if drift is not None:
-                eta_obs = eta_obs + drift[b.ally, b.signal, b.year]
+                eta_obs = eta_obs + drift[b["ally"], b["signal"], b["year"]]
             name = f"{fam}_indicators"
             if fam == "poisson":
-                pm.Poisson(name, mu=pt.exp(eta_obs), observed=b.value)
+                pm.Poisson(name, mu=pt.exp(eta_obs), observed=b["value"])
             elif fam == "negbin":
-                pm.NegativeBinomial(name, mu=pt.exp(eta_obs), alpha=alpha_nb[b.signal],
-                                    observed=b.value)
+                pm.NegativeBinomial(name, mu=pt.exp(eta_obs), alpha=alpha_nb[b["signal"]],
+                                    observed=b["value"])
             elif fam == "normal":
-                pm.Normal(name, mu=eta_obs, sigma=omega[b.signal], observed=b.value)
+                pm.Normal(name, mu=eta_obs, sigma=omega[b["signal"]], observed=b["value"])
             elif fam == "bernoulli":
-                pm.Bernoulli(name, logit_p=eta_obs, observed=b.value)
+                pm.Bernoulli(name, logit_p=eta_obs, observed=b["value"])
 
         # ---------------------------------------------------------------- outcome (hedging)
-        ho_mu = pm.Normal("outcome_intercept_mu", design.outcome_center, pr.intercept_sd)
+        ho_center = pm.Data("outcome_center", design.outcome_center)
+        ho_mu = pm.Normal("outcome_intercept_mu", ho_center, pr.intercept_sd)
         if partial:
             ho_tau = pm.HalfNormal("outcome_intercept_tau", pr.intercept_pooling_scale)
             ho = _pooled("outcome_intercept", ho_mu, ho_tau, "ally", "partial", 0)
@@ -273,12 +296,14 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             kappa = _pooled("outcome_loading", k_mu, k_tau, "ally", spec.pooling,
                             pr.loading_scale)
         kappa = pm.Deterministic("outcome_loading", kappa, dims="ally")
-        oa, ot = design.outcome_ally, design.outcome_t
+        oa = pm.Data("outcome_ally", design.outcome_ally)
+        ot = pm.Data("outcome_t", design.outcome_t)
+        ov = pm.Data("outcome_value", design.outcome_value)
         eta_h = ho[oa] + kappa[oa] * theta[oa, ot - 1]
         if design.outcome_family == "negbin":
             h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
             pm.NegativeBinomial(OBSERVED_OUTCOME, mu=pt.exp(eta_h), alpha=1.0 / h_od**2,
-                                observed=design.outcome_value)
+                                observed=ov)
         else:
-            pm.Poisson(OBSERVED_OUTCOME, mu=pt.exp(eta_h), observed=design.outcome_value)
+            pm.Poisson(OBSERVED_OUTCOME, mu=pt.exp(eta_h), observed=ov)
     return model

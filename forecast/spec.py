@@ -33,8 +33,9 @@ class Priors(BaseModel):
     pooling_scale: float = Field(0.5, gt=0, description="Half-normal scale of pooling SDs")
     volatility_pooling_scale: float = Field(0.3, gt=0)
     factor_share_logit_mean: float = Field(
-        -1.0, description="Prior mean of the logit of the common factor's variance share")
-    factor_share_logit_sd: float = Field(1.0, gt=0)
+        -1.5, description="Prior mean of the logit of the common factor's variance share "
+        "(≈0.18): the common U.S. factor explains a minority of an ally's variance a priori")
+    factor_share_logit_sd: float = Field(0.5, gt=0)
     factor_persistence_a: float = Field(8.0, gt=0, description="Beta(a, b) prior of ρ")
     factor_persistence_b: float = Field(2.0, gt=0)
     loading_scale: float = Field(1.0, gt=0, description="Half-normal scale of |λ|")
@@ -43,9 +44,12 @@ class Priors(BaseModel):
     intercept_pooling_scale: float = Field(1.0, gt=0)
     outcome_loading_log_mean: float = Field(-0.7, description="Prior mean of log |κ|")
     outcome_loading_log_sd: float = Field(0.75, gt=0)
-    noise_scale: float = Field(1.0, gt=0, description="Half-normal scale of normal-signal noise")
+    noise_log_mean: float = Field(
+        -0.7, description="Prior mean of log noise sd of standardised normal signals (≈0.5): "
+        "no single indicator measures credibility almost perfectly")
+    noise_log_sd: float = Field(0.5, gt=0)
     overdispersion_scale: float = Field(1.0, gt=0, description="Half-normal scale of 1/sqrt(r)")
-    drift_scale: float = Field(0.1, gt=0, description="Half-normal scale of yearly drift steps")
+    drift_scale: float = Field(0.2, gt=0, description="Half-normal scale of yearly drift steps")
 
 
 class ModelSpec(BaseModel):
@@ -81,7 +85,9 @@ class ModelSpec(BaseModel):
     count_family: Literal["catalog", "poisson", "negbin"] = Field(
         "catalog", description="Override the family of count indicators")
     drift: tuple[str, ...] = Field(
-        (), description="Signals whose ally intercepts follow a slow yearly random walk")
+        (), description="Signals whose ally intercepts follow a slow yearly random walk; the "
+        "keyword \"coarse\" stands for every quarterly or annual indicator (slow structural "
+        "series whose trends are not credibility)")
     parameterisation: Literal["noncentred", "centred"] = Field(
         "noncentred", description="Latent-state geometry (see docs/decisions)")
     priors: Priors = Priors()

@@ -1,0 +1,77 @@
+"""The layers stay clean: which modules of the package may import which.
+
+Data (contract, validation) knows nothing of the model; the model knows nothing of files,
+runs or reports; only the command line sits on top. Imports inside functions count too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "forecast"
+
+DATA = {"errors", "catalog", "panel", "tabular", "loading", "events", "datasets"}
+MODEL = {"spec", "design", "model", "simulate"}
+INFERENCE = {"diagnostics", "inference", "results", "compiled"}
+OUTPUTS = {"forecasting", "scenarios", "attribution", "plots"}
+OPERATIONS = {"runs", "manifest", "report", "monthly"}
+TOP = {"cli", "__main__", "__init__"}
+
+#: module group → groups it must not import
+FORBIDDEN = {
+    "data": MODEL | INFERENCE | OUTPUTS | OPERATIONS | TOP,
+    "model": INFERENCE | OUTPUTS | OPERATIONS | TOP | {"loading", "events", "tabular"},
+    "inference": OPERATIONS | TOP,
+    "outputs": OPERATIONS | TOP,
+    "operations": {"cli", "__main__"},
+}
+
+
+def _group(module: str) -> str | None:
+    for name, members in (("data", DATA), ("model", MODEL), ("inference", INFERENCE),
+                          ("outputs", OUTPUTS), ("operations", OPERATIONS)):
+        if module in members:
+            return name
+    return None
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "forecast":
+                found |= {a.name for a in node.names}
+            elif node.module.startswith("forecast."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("forecast."):
+                    found.add(a.name.split(".")[1])
+    return found
+
+
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
+
+
+def test_every_module_is_placed_in_a_layer():
+    unplaced = [m for m in MODULES if _group(m) is None and m not in TOP]
+    assert not unplaced, f"add these modules to a layer in tests/test_layers.py: {unplaced}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_imports_respect_layers(module):
+    group = _group(module)
+    if group is None:
+        return
+    bad = _imports(PACKAGE / f"{module}.py") & FORBIDDEN[group]
+    assert not bad, f"forecast.{module} ({group} layer) must not import {sorted(bad)}"
+
+
+def test_checker_catches_a_violation(tmp_path):
+    bad = tmp_path / "x.py"
+    bad.write_text("def f():\n    from forecast.cli import app\n    import forecast.runs\n")
+    assert _imports(bad) == {"cli", "runs"}
