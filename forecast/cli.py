@@ -61,8 +61,15 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
 
 # ---------------------------------------------------------------------- output helpers
 def _consoles() -> tuple[Console, Console]:
-    """(stdout, stderr) consoles; colour and live displays only on terminals."""
-    return Console(highlight=False), Console(stderr=True, highlight=False)
+    """(stdout, stderr) consoles; colour and live displays only on terminals, and wide
+    enough off a terminal that tables are not cut (logs, pipes)."""
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=160)
+    if not err.is_terminal:
+        err = Console(stderr=True, highlight=False, width=160)
+    return out, err
 
 
 class RichProgress:
@@ -296,13 +303,14 @@ def list_runs(
         table = Table(title=f"Published runs in {out}", title_justify="left")
         for col in ("run", "month", "rev", "created", "spec", "sampler", "preset", "status",
                     "latest"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=True)
         for r in runs:
             s = r.manifest.get("settings", {})
             status = "FORCED (not converged)" if r.forced else "converged"
+            created = str(r.manifest.get("created", ""))[:16].replace("T", " ")
             table.add_row(
                 _escape(r.name), r.month, str(r.revision),
-                str(r.manifest.get("created", "")), _escape(str(s.get("spec_name", ""))),
+                created, _escape(str(s.get("spec_name", ""))),
                 f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}",
                 str(s.get("preset", "")), status,
                 "✓" if latest[r.month] == r.revision else "")
@@ -322,13 +330,15 @@ def scenario(
         file_okay=False)] = None,
     out: OutOpt = Path("runs"),
     horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1, max=36)] = 12,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the run's).")]
+    seed: Annotated[Optional[int], typer.Option(
+        help="Random seed (default: the run's, so the baseline is the run's own forecast).")]
     = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Also write the comparison as CSV.", dir_okay=False)] = None,
 ) -> None:
     """Forecast a scenario against the baseline of a published run, without refitting."""
     def body() -> int:
+        from forecast.report import scenario_view
         from forecast.results import load_fit
         from forecast.scenarios import compare, read_scenario
 
@@ -344,7 +354,7 @@ def scenario(
             path = run_dir
         alt_spec = read_scenario(file)
         fit = load_fit(path / "posterior.nc")
-        use_seed = seed if seed is not None else fit.seed
+        use_seed = seed if seed is not None else _run_seed(path, fit.seed)
         base = fit.forecast(horizon=horizon, seed=use_seed)
         alt = fit.forecast(horizon=horizon, scenario=alt_spec, seed=use_seed)
         table = compare(base, alt)
@@ -352,12 +362,23 @@ def scenario(
             table.to_csv(output, index=False, float_format="%.6g")
         console.print(f"scenario {_escape(str(file))} vs. baseline of {_escape(str(path))}",
                       soft_wrap=True)
-        console.print(_frame_table(table))
+        console.print(_frame_table(scenario_view(table)))
         if output is not None:
             console.print(f"written: {_escape(str(output))}", soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)
+
+
+def _run_seed(run_dir: Path, fallback: int | None) -> int:
+    """The seed the run forecast with (so the baseline is the run's own forecast)."""
+    import json
+
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        return int(manifest["settings"]["seed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return fallback if fallback is not None else 0
 
 
 def _frame_table(frame, max_rows: int = 60) -> Table:

@@ -426,6 +426,8 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             result = (fitter or forecast.fit)(
                 panel, spec, seed=seed, sampler=request.sampler,
                 progress=progress.sampler_progress, warn=False, **sampling)
+        if fitter is None:
+            _check_complete(result, sampling, request.sampler, log)
         diag = result.diagnostics()
         timings.update({f"fit_{k}": v for k, v in result.timings.items()})
         _write_json(stage_dir / "diagnostics.json", _diagnostics_dict(diag))
@@ -473,6 +475,24 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
     quick = f" ({preset} preset)" if preset != "default" else ""
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
                       message=f"{month}: published {run.path}{forced}{quick}")
+
+
+def _check_complete(result, sampling: dict[str, int], sampler: str,
+                    log: logging.Logger) -> None:
+    """Refuse a posterior with fewer draws than asked for.
+
+    nutpie answers Ctrl-C by returning the draws it has so far; such a posterior must never
+    be published, so the run stops as interrupted instead.
+    """
+    if sampler == "advi":
+        return
+    sizes = result.posterior.sizes
+    got = (int(sizes.get("chain", 0)), int(sizes.get("draw", 0)))
+    want = (sampling["chains"], sampling["draws"])
+    if got != want:
+        log.error("sampling stopped early: %d chains x %d draws of %d x %d", *got, *want)
+        raise KeyboardInterrupt(f"sampling stopped early ({got[0]} chains × {got[1]} draws of "
+                                f"{want[0]} × {want[1]})")
 
 
 def _read_scenario(path: Path):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png",
+__all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png", "scenario_view",
            "fan_chart_figure", "coverage_figure", "ARROWS"]
 
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
@@ -310,6 +310,42 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
     return out
 
 
+def scenario_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """A scenario comparison (:func:`forecast.scenarios.compare`) as short display strings.
+
+    Examples
+    --------
+    >>> row = {"ally": "KOR", "period": "2026-12", "horizon": 1, "p_any_base": 0.2,
+    ...        "p_any_alt": 0.3, "p_any_change": 0.1, "p_any_change_lo": 0.05,
+    ...        "p_any_change_hi": 0.15, "credibility_change": -0.4,
+    ...        "credibility_change_lo": -0.6, "credibility_change_hi": -0.2,
+    ...        "p_any_within_change": 0.1}
+    >>> scenario_view(pd.DataFrame([row])).iloc[0].to_dict()["P(hedging) base → scenario"]
+    '20% → 30%'
+    """
+    if frame is None or not len(frame):
+        return pd.DataFrame()
+    out = pd.DataFrame({
+        "ally": frame["ally"].astype(str),
+        "month": frame["period"].astype(str),
+        "h": frame["horizon"].astype(int),
+        "P(hedging) base → scenario": [f"{_fmt(b, pct=True)} → {_fmt(a, pct=True)}"
+                                       for b, a in zip(frame["p_any_base"], frame["p_any_alt"])],
+        "change (90% interval)": [
+            f"{_fmt(c, signed=True, pct=True)} ({_fmt(lo, signed=True, pct=True)} to "
+            f"{_fmt(hi, signed=True, pct=True)})"
+            for c, lo, hi in zip(frame["p_any_change"], frame["p_any_change_lo"],
+                                 frame["p_any_change_hi"])],
+        "credibility change (90% interval)": [
+            f"{_fmt(c, signed=True)} ({_fmt(lo, signed=True)} to {_fmt(hi, signed=True)})"
+            for c, lo, hi in zip(frame["credibility_change"], frame["credibility_change_lo"],
+                                 frame["credibility_change_hi"])],
+        "Δ P(hedging within h)": [_fmt(v, signed=True, pct=True)
+                                  for v in frame["p_any_within_change"]],
+    })
+    return out
+
+
 def _warning_rows(run: RunData, names: dict[str, str]) -> list[dict]:
     rows = []
     for _, r in run.early_warnings.iterrows():
@@ -358,7 +394,7 @@ def _view(run: RunData) -> dict:
         "figures": figures,
         "warnings": _warning_rows(run, names),
         "warning": m.get("early_warning", {"threshold": 0.5, "within": 3}),
-        "scenario": _table(run.scenario),
+        "scenario": _table(scenario_view(run.scenario)),
         "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
         "diagnostics": diag,
         "diag_table": [{"check": str(r.get("check")), "value": _fmt(r.get("value"), 3),
@@ -520,6 +556,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 {% if scenario.rows %}
 <h2>Scenario{% if scenario_file %}: <code>{{ scenario_file }}</code>{% endif %}</h2>
+<p class="small">Scenario minus baseline on paired draws (same posterior draws, shocks and noise):
+  the difference is the scenario's effect alone. h: months ahead.</p>
 <table>
   <tr>{% for h in scenario.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
   {% for row in scenario.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}

@@ -1,0 +1,365 @@
+"""The ``forecast`` command line: help, validation, exit codes, and real (tiny) fits end to end.
+
+Tests that sample are marked ``slow``: each compiles the model and samples 2 short chains on a
+3-ally × 36-month simulated panel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import forecast
+from forecast.cli import app
+from forecast.forecasting import oracle_fit
+from forecast.manifest import sha256_file
+from forecast.monthly import RunRequest, run_month
+from forecast.runs import STAGING_NAME, Registry
+
+#: A fit that compiles and samples but cannot pass the gate (far too short).
+TINY = ["--chains", "2", "--draws", "30", "--tune", "30"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def _published_state(root: Path) -> dict[str, str]:
+    """Every published file and its hash: the registry as a reader sees it."""
+    if not root.exists():
+        return {}
+    return {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.relative_to(root).parts[0].startswith(".")}
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return forecast.simulate(n_allies=3, n_months=36, seed=5)
+
+
+@pytest.fixture()
+def data_dir(sim, tmp_path):
+    sim.panel.write(tmp_path / "data")
+    return tmp_path / "data"
+
+
+# ---------------------------------------------------------------------- help and basics
+@pytest.mark.parametrize("command", [[], ["run"], ["validate"], ["report"], ["list"],
+                                     ["scenario"]])
+def test_every_command_has_help(command):
+    result = _cli(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_version():
+    result = _cli("--version")
+    assert result.exit_code == 0 and forecast.__version__ in result.output
+
+
+def test_python_dash_m_forecast():
+    out = subprocess.run([sys.executable, "-m", "forecast", "--help"], capture_output=True,
+                         text=True, env=_env(), timeout=300)
+    assert out.returncode == 0 and "validate" in out.stdout
+
+
+# ---------------------------------------------------------------------- validate
+def test_validate_prints_coverage(data_dir):
+    result = _cli("validate", "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    assert "Coverage" in result.output and "hedging" in result.output
+    assert "OK: 3 allies, 6 signals, 36 months" in result.output
+
+
+def test_validate_embedded_data():
+    result = _cli("validate")
+    assert result.exit_code == 0, result.output
+    assert "JPN" in result.output and "KOR" in result.output
+
+
+def _break_row(data_dir: Path, line: int, column: str, value: str) -> None:
+    obs = data_dir / "observations.csv"
+    frame = pd.read_csv(obs, dtype=str, keep_default_na=False)
+    frame.loc[line - 2, column] = value  # line 1 is the header
+    frame.to_csv(obs, index=False)
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_data_exit_2_names_file_row_and_problem(data_dir, tmp_path, command):
+    _break_row(data_dir, 7, "ally", "XXX")
+    args = [command, "--data", str(data_dir)]
+    if command == "run":
+        args += ["--out", str(tmp_path / "runs"), "--quick"]
+    result = _cli(*args)
+    assert result.exit_code == 2, result.output
+    assert "observations.csv, row 7, column 'ally', value 'XXX'" in result.output
+    assert "unknown ally" in result.output
+    assert "Traceback" not in result.output
+    assert _published_state(tmp_path / "runs") == {}
+
+
+def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
+    _break_row(data_dir, 4, "value", "-3")
+    out = subprocess.run(
+        [sys.executable, "-m", "forecast", "run", "--data", str(data_dir), "--out",
+         str(tmp_path / "runs"), "--quick"],
+        capture_output=True, text=True, env=_env(), timeout=300)
+    assert out.returncode == 2, out.stderr
+    assert "row 4" in out.stderr and "column 'value'" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--month", "2026-3"], "malformed month"),
+    (["--data", "/no/such/dir"], "data directory not found"),
+    (["--spec", "nonexistent"], "unknown spec"),
+    (["--scenario", "/no/such/scenario.csv"], "scenario file not found"),
+])
+def test_bad_options_exit_2(args, text, data_dir, tmp_path):
+    base = ["run", "--out", str(tmp_path / "runs"), "--quick"]
+    if "--data" not in args:
+        base += ["--data", str(data_dir)]
+    result = _cli(*base, *args)
+    assert result.exit_code == 2, result.output
+    assert text in result.output
+    assert "Traceback" not in result.output
+
+
+def test_month_before_the_data_end_is_exit_2(data_dir, sim, tmp_path):
+    month = str(sim.panel.months[-3])
+    result = _cli("run", "--data", str(data_dir), "--out", str(tmp_path), "--month", month)
+    assert result.exit_code == 2
+    assert "after the forecast month" in result.output
+
+
+def test_list_empty_and_scenario_without_runs(tmp_path, data_dir):
+    result = _cli("list", "--out", str(tmp_path))
+    assert result.exit_code == 0 and "no published runs" in result.output
+    scen = tmp_path / "s.csv"
+    scen.write_text("ally,period,signal,value\nA00,2016-12,consultation_lapse,1\n")
+    result = _cli("scenario", str(scen), "--out", str(tmp_path))
+    assert result.exit_code == 2 and "no published run" in result.output
+
+
+# ---------------------------------------------------------------------- the pipeline, no sampling
+def _oracle(sim):
+    def fitter(panel, spec, **kwargs):
+        return oracle_fit(dataclasses.replace(sim, panel=panel), n_draws=100)
+    return fitter
+
+
+def test_pipeline_gate_refuses_without_force(sim, data_dir, tmp_path):
+    runs = tmp_path / "runs"
+    out = run_month(RunRequest(data=data_dir, out=runs), fitter=_oracle(sim))
+    assert out.status == "not_converged" and out.exit_code == 3
+    assert Registry(runs).runs() == []
+    assert list((runs / STAGING_NAME).iterdir()) == []
+
+
+def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
+    fitter = _oracle(sim)
+    runs = tmp_path / "runs"
+    req = RunRequest(data=data_dir, out=runs, force=True)
+    first = run_month(req, fitter=fitter)
+    assert first.status == "published" and first.run.name == sim.panel.last_month
+    m = first.run.manifest
+    assert m["forced"] is True and m["converged"] is False and m["revision"] == 1
+    assert m["inputs"]["observations"]["sha256"] == sha256_file(data_dir / "observations.csv")
+    assert set(m["inputs"]) == {"observations", "catalog", "spec"}
+    assert m["settings"]["seed"] == int(sim.panel.last_month.replace("-", ""))
+    assert "numpy" in m["environment"]["dependencies"]
+    assert all(sha256_file(first.run.path / f) == h for f, h in m["outputs"].items())
+
+    state = _published_state(runs)
+    again = run_month(req, fitter=fitter)
+    assert again.status == "unchanged" and again.exit_code == 0
+    assert "nothing to do" in again.message
+    assert _published_state(runs) == state
+
+    _break_row(data_dir, 3, "source", "corrected source")  # one byte of input changes
+    third = run_month(req, fitter=fitter)
+    assert third.status == "published" and third.run.name == f"{sim.panel.last_month}-r2"
+    assert third.run.manifest["revision"] == 2
+    assert all(_published_state(runs)[k] == v for k, v in state.items())  # r1 untouched
+
+    listing = _cli("list", "--out", str(runs))
+    assert listing.exit_code == 0
+    assert f"{sim.panel.last_month}-r2" in listing.output and "FORCED" in listing.output
+
+    scen = tmp_path / "lapse.csv"
+    scen.write_text(f"ally,period,signal,value\nA00,{sim.panel.last_month},consultation_lapse,3\n")
+    result = _cli("scenario", str(scen), "--out", str(runs), "--horizon", "3",
+                  "--output", str(tmp_path / "s.csv"))
+    assert result.exit_code == 0, result.output
+    assert "P(hedging) base → scenario" in result.output
+    compared = pd.read_csv(tmp_path / "s.csv")
+    assert compared.loc[compared["ally"] == "A00", "p_any_change"].abs().max() > 0
+
+
+# ---------------------------------------------------------------------- real fits
+@pytest.mark.slow
+def test_not_converged_is_exit_3_and_not_published(data_dir, tmp_path):
+    result = _cli("run", "--data", str(data_dir), "--out", str(tmp_path), *TINY)
+    assert result.exit_code == 3, result.output
+    assert "did not converge" in result.output and "--force" in result.output
+    assert Registry(tmp_path).runs() == []
+
+
+@pytest.mark.slow
+def test_run_publishes_reruns_and_revises(sim, data_dir, tmp_path):
+    out = tmp_path / "runs"
+    args = ["run", "--data", str(data_dir), "--out", str(out), "--force", *TINY]
+    result = _cli(*args)
+    assert result.exit_code == 0, result.output
+    month = sim.panel.last_month
+    run_dir = out / month
+    assert f"published {run_dir}" in result.output
+    for name in ("forecast.csv", "credibility.csv", "posterior.nc", "diagnostics.json",
+                 "manifest.json", "report.html", "run.log"):
+        assert (run_dir / name).is_file(), name
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["forced"] is True and manifest["settings"]["preset"] == "custom"
+    assert manifest["settings"]["draws"] == 30 and manifest["settings"]["chains"] == 2
+    assert manifest["timings"]["fit_s"] > 0
+    assert "FORCED PUBLICATION" in (run_dir / "report.html").read_text()
+    fit = forecast.load_fit(run_dir / "posterior.nc")
+    assert fit.posterior.sizes["draw"] == 30
+    fc = pd.read_csv(run_dir / "forecast.csv")
+    assert set(fc["horizon"]) == set(range(1, 13)) and fc["p_any"].between(0, 1).all()
+
+    state = _published_state(out)
+    again = _cli(*args)
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert _published_state(out) == state
+
+    _break_row(data_dir, 5, "source", "revised")
+    revised = _cli(*args)
+    assert revised.exit_code == 0, revised.output
+    assert (out / f"{month}-r2" / "report.html").is_file()
+    listing = _cli("list", "--out", str(out))
+    assert month in listing.output and f"{month}-r2" in listing.output
+
+    scen = tmp_path / "lapse.csv"
+    scen.write_text(f"ally,period,signal,value\nA00,{month},consultation_lapse,3\n")
+    result = _cli("scenario", str(scen), "--out", str(out), "--output", str(tmp_path / "s.csv"))
+    assert result.exit_code == 0, result.output
+    assert "p_any_change" in pd.read_csv(tmp_path / "s.csv").columns
+
+
+def _wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
+@pytest.mark.slow
+def test_kill_9_mid_sampling_leaves_registry_unchanged(sim, data_dir, tmp_path):
+    out = tmp_path / "runs"
+    earlier = tmp_path / "earlier"
+    sim.panel.truncate(str(sim.panel.months[-2])).write(earlier)
+    published = run_month(RunRequest(data=earlier, out=out, force=True), fitter=_oracle(sim))
+    assert published.status == "published"
+    state = _published_state(out)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forecast", "run", "--data", str(data_dir), "--out", str(out),
+         "--chains", "2", "--tune", "200", "--draws", "100000", "--force"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    try:
+        def fitting() -> bool:
+            logs = list((out / STAGING_NAME).glob("*/run.log"))
+            return any("fit started" in p.read_text() for p in logs)
+
+        assert _wait_for(fitting, 300), "the run never reached the fit stage"
+        base = _threads(proc.pid)
+        # sampling has begun when the sampler's chain threads appear (or after a minute)
+        _wait_for(lambda: _threads(proc.pid) > base, 60)
+        time.sleep(1.0)
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    assert _published_state(out) == state
+    assert [r.name for r in Registry(out).runs()] == [published.run.name]
+    # the killed run's staging directory is swept by the next run
+    assert Registry(out).clean_stale() != []
+    assert list((out / STAGING_NAME).iterdir()) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_sampling_publishes_nothing(data_dir, tmp_path):
+    """nutpie returns a partial posterior on Ctrl-C; the run must stop, not publish it."""
+    out = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forecast", "run", "--data", str(data_dir), "--out", str(out),
+         "--chains", "2", "--tune", "200", "--draws", "100000", "--force"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        def fitting() -> bool:
+            logs = list((out / STAGING_NAME).glob("*/run.log"))
+            return any("fit started" in p.read_text() for p in logs)
+
+        assert _wait_for(fitting, 300), "the run never reached the fit stage"
+        base = _threads(proc.pid)
+        assert _wait_for(lambda: _threads(proc.pid) > base, 300), "sampling never started"
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    assert proc.returncode == 130, stderr
+    assert "nothing was published" in stderr
+    assert Registry(out).runs() == []
+    assert list((out / STAGING_NAME).iterdir()) == []
+
+
+@pytest.mark.slow
+def test_concurrent_runs_publish_distinct_complete_revisions(data_dir, tmp_path):
+    out = tmp_path / "runs"
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "forecast", "run", "--data", str(data_dir), "--out", str(out),
+         "--force", "--seed", str(seed), *TINY],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        for seed in (1, 2)]
+    results = [p.communicate(timeout=1200) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    runs = Registry(out).runs()
+    assert [r.revision for r in runs] == [1, 2]
+    assert sorted(r.manifest["settings"]["seed"] for r in runs) == [1, 2]
+    for r in runs:
+        assert r.manifest["revision"] == r.revision and r.manifest["run"] == r.name
+        assert all(sha256_file(r.path / f) == h for f, h in r.manifest["outputs"].items())
+        assert f"(revision {r.revision})" in (r.path / "report.html").read_text()
