@@ -123,7 +123,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
             ax_h.legend(loc="upper left", fontsize=7)
             ax_p.legend(loc="upper right", fontsize=7)
     for ax in axes[-1]:
-        locator = AutoDateLocator(maxticks=6)
+        locator = AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     scen = ds.attrs.get("scenario_name") or "baseline"
