@@ -64,6 +64,19 @@ def _pooled(name: str, loc, scale, dims: str | tuple[str, ...], pooling: str, fi
     return loc + fixed_sd * z
 
 
+def _ally_parameter(name: str, mean: float, sd: float, pooling_scale: float, partial: bool):
+    """An ally-level parameter on an unconstrained scale.
+
+    Partial pooling: ``{name}_mu ~ Normal(mean, sd)``, ``{name}_tau ~ HalfNormal(pooling_scale)``
+    and ``{name}_mu + {name}_tau·z`` (non-centred). No pooling: ``mean + sd·z``, allies apart.
+    """
+    if partial:
+        loc = pm.Normal(f"{name}_mu", mean, sd)
+        tau = pm.HalfNormal(f"{name}_tau", pooling_scale)
+        return _pooled(name, loc, tau, "ally", "partial", 0.0)
+    return _pooled(name, mean, 0.0, "ally", "none", sd)
+
+
 def build_model(design: Design, spec: ModelSpec) -> pm.Model:
     """Build the PyMC model for one design (panel arrays) under one spec.
 
@@ -102,14 +115,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
     with pm.Model(coords=coords) as model:
         # ---------------------------------------------------------------- ally states x[a, t]
         if spec.dynamics == "ar1":
-            if partial:
-                phi_mu = pm.Normal("persistence_logit_mu", pr.persistence_logit_mean,
-                                   pr.persistence_logit_sd)
-                phi_tau = pm.HalfNormal("persistence_logit_tau", pr.pooling_scale)
-                phi_logit = _pooled("persistence_logit", phi_mu, phi_tau, "ally", "partial", 0)
-            else:
-                phi_logit = _pooled("persistence_logit", pr.persistence_logit_mean, 0.0, "ally",
-                                    "none", pr.persistence_logit_sd)
+            phi_logit = _ally_parameter("persistence_logit", pr.persistence_logit_mean,
+                                        pr.persistence_logit_sd, pr.pooling_scale, partial)
             phi = pm.Deterministic("persistence", pt.sigmoid(phi_logit), dims="ally")
         else:
             phi = pt.zeros(A)
@@ -123,14 +130,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         else:
             v = pt.ones(A)
         if spec.common_factor:
-            if partial:
-                w_mu = pm.Normal("factor_share_logit_mu", pr.factor_share_logit_mean,
-                                 pr.factor_share_logit_sd)
-                w_tau = pm.HalfNormal("factor_share_logit_tau", pr.pooling_scale)
-                w_logit = _pooled("factor_share_logit", w_mu, w_tau, "ally", "partial", 0)
-            else:
-                w_logit = _pooled("factor_share_logit", pr.factor_share_logit_mean, 0.0, "ally",
-                                  "none", pr.factor_share_logit_sd)
+            w_logit = _ally_parameter("factor_share_logit", pr.factor_share_logit_mean,
+                                      pr.factor_share_logit_sd, pr.pooling_scale, partial)
             w = pm.Deterministic("factor_share", pt.sigmoid(w_logit), dims="ally")
         else:
             w = pt.zeros(A)
@@ -281,14 +282,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             ho = _pooled("outcome_intercept", ho_mu, 0.0, "ally", "none", pr.intercept_sd)
         ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
-            if partial:
-                k_mu = pm.Normal("outcome_loading_log_mu", pr.outcome_loading_log_mean,
-                                 pr.outcome_loading_log_sd)
-                k_tau = pm.HalfNormal("outcome_loading_log_tau", pr.pooling_scale)
-                log_k = _pooled("outcome_loading_log", k_mu, k_tau, "ally", "partial", 0)
-            else:
-                log_k = _pooled("outcome_loading_log", pr.outcome_loading_log_mean, 0.0, "ally",
-                                "none", pr.outcome_loading_log_sd)
+            log_k = _ally_parameter("outcome_loading_log", pr.outcome_loading_log_mean,
+                                    pr.outcome_loading_log_sd, pr.pooling_scale, partial)
             kappa = design.outcome_sign * pt.exp(log_k)
         else:
             k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
