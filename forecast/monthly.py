@@ -526,7 +526,8 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
     forecast_table = hedging.merge(cumulative, on=["ally", "horizon"], how="left")
     credibility = credibility_path(result, fc.credibility())
     prev_tables = _previous_tables(previous)
-    warnings_table = fc.early_warning(threshold=WARNING_THRESHOLD, within=WARNING_WITHIN,
+    warnings_table = fc.early_warning(threshold=WARNING_THRESHOLD,
+                                      within=min(WARNING_WITHIN, horizon),
                                       previous=prev_tables.get("forecast"))
     tables = {
         "forecast": forecast_table,
@@ -691,7 +692,8 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
                     "signals": {n: s.role for n, s in panel.catalog.signals.items()}},
         "spec": {"name": settings.spec_name, "hash": settings.spec_hash},
         "previous_run": str(previous.path.name) if previous is not None else None,
-        "early_warning": {"threshold": WARNING_THRESHOLD, "within": WARNING_WITHIN},
+        "early_warning": {"threshold": WARNING_THRESHOLD,
+                          "within": min(WARNING_WITHIN, settings.horizon)},
         "environment": environment(),
         "timings": timings,
     }
