@@ -189,7 +189,13 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     attrs = tree.attrs
     if "forecast_spec" not in attrs or "panel" not in tree.children:
         raise InputError("not a fit saved by forecast (missing spec or panel)", file=str(path))
-    spec = ModelSpec.from_json(attrs["forecast_spec"])
+    try:
+        spec = ModelSpec.from_json(attrs["forecast_spec"])
+    except ValueError as exc:  # pydantic ValidationError, JSON errors
+        raise InputError(
+            "the stored spec does not fit this version of forecast (saved by version "
+            f"{attrs.get('forecast_version', '?')}; refit to update): {str(exc).splitlines()[0]}",
+            file=str(path), column="forecast_spec") from None
     if spec.hash() != attrs.get("forecast_spec_hash"):
         raise InputError("the stored spec does not match its hash (file altered?)",
                          file=str(path), column="forecast_spec_hash")
