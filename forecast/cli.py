@@ -98,8 +98,9 @@ class RichProgress:
         t0 = time.perf_counter()
         try:
             if name == "fit" and self.sampler_progress:
-                self.console.print(f"  {label} …")
+                self.console.print(f"  {label} … [dim](compiling, then sampling)[/]")
                 yield  # nutpie draws its own progress bar; no second live display
+                self.console.print()  # the sampler's bar leaves the cursor on its last line
             else:
                 with self.console.status(label):
                     yield
