@@ -1,0 +1,355 @@
+"""Reuse one compiled model across fits of the same shape (backtests, refits, recovery runs).
+
+Compiling the model with nutpie's numba backend costs far more than building it (tens of
+seconds to minutes, against about a second), and a backtest refits the same spec dozens of
+times. :class:`CompiledFitter` compiles once per *structure* and, for every later panel of that
+structure, swaps the new arrays into the compiled model with nutpie's
+``CompiledModel.with_data`` (every design array is a ``pm.Data`` in :mod:`forecast.model`), so
+nothing is recompiled.
+
+What must match for reuse (the cache key, :func:`model_key`): the spec (its hash: priors are
+compile-time constants), the structural part of the design's ``shape_key`` (allies, months,
+indicators, drivers) and the few design facts the graph bakes in as constants (catalog signs,
+families, which families are period averages, the outcome's family and sign, the number of
+years). The number of observed values may differ (observation arrays have dynamic length), and
+so may coordinates (ally codes, period labels): the result carries the new panel's.
+
+Warm start: :meth:`CompiledFitter.fit` with ``init="previous"`` (what :meth:`fit_many` does)
+starts each chain at a posterior draw of the previous fit of the same structure instead of
+PyMC's support point, so adaptation begins in the typical set; a shorter ``tune`` is then
+usually enough (measure it: ``benchmarks/run.py --reuse``).
+
+Examples
+--------
+>>> import forecast
+>>> from forecast.compiled import CompiledFitter
+>>> fitter = CompiledFitter("default")
+>>> panels = [forecast.simulate(3, 24, seed=s).panel for s in (1, 2)]   # doctest: +SKIP
+>>> fits = fitter.fit_many(panels, draws=200, tune=200, chains=2)      # doctest: +SKIP
+>>> fitter.n_compiles <= 2                                              # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from forecast.design import Design, make_design
+from forecast.diagnostics import compute_diagnostics
+from forecast.model import build_model
+from forecast.panel import Panel
+from forecast.results import Fit
+from forecast.spec import ModelSpec, load_spec
+
+__all__ = ["CompiledFitter", "fit_many", "model_key", "model_data", "clear_cache"]
+
+_LOCK = threading.Lock()
+_CACHE: "OrderedDict[tuple, Any]" = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def model_key(design: Design, spec: ModelSpec) -> tuple:
+    """What a compiled model depends on besides the values of its data.
+
+    ``(spec hash, structural part of design.shape_key, constants the graph bakes in)``. Two
+    designs with equal keys can share one compiled model. The numbers of observed values are
+    *not* part of the key: the observation arrays are ``pm.Data`` of dynamic length, so panels
+    of the same allies × months with different missingness share one compiled model
+    (``tests/test_compiled.py`` checks that the draws equal a fresh compile's).
+    """
+    structure = (design.n_allies, design.n_periods, tuple(design.indicators),
+                 tuple(design.drivers))
+    baked = (
+        tuple(int(s) for s in design.signs),
+        tuple(int(s) for s in design.driver_signs),
+        tuple(design.families_of),
+        tuple((k, b.single_month) for k, b in design.families.items()),
+        design.outcome_family,
+        int(design.outcome_sign),
+        len(design.years) if design.drift_signals else None,  # drift has a year dimension
+        tuple(design.drift_signals),
+    )
+    return (spec.hash(), structure, baked)
+
+
+def model_data(model) -> dict[str, np.ndarray]:
+    """The values of every ``pm.Data`` container of a built model, by name."""
+    return {v.name: np.asarray(v.get_value()) for v in model.data_vars}
+
+
+def clear_cache() -> None:
+    """Forget every compiled model (frees their memory)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def _coords_of(model) -> dict[str, pd.Index]:
+    return {name: pd.Index(vals if vals is not None
+                           else range(int(model.dim_lengths[name].eval())))
+            for name, vals in model.coords.items()}
+
+
+class _Transformer:
+    """Maps constrained draws of the free variables to nutpie's flat unconstrained vector."""
+
+    def __init__(self, model, compiled):
+        import pytensor
+        from pymc.initial_point import make_initial_point_expression
+
+        self.rvs = list(model.free_RVs)
+        holders = {rv: rv.type() for rv in self.rvs}
+        exprs = make_initial_point_expression(
+            free_rvs=self.rvs, rvs_to_transforms=model.rvs_to_transforms,
+            initval_strategies=holders, jitter_rvs=set(), return_transformed=True)
+        self.value_names = [model.rvs_to_values[rv].name for rv in self.rvs]
+        self.fn = pytensor.function(list(holders.values()), exprs, on_unused_input="ignore",
+                                    mode="FAST_COMPILE")
+        self.layout = list(zip(*_flat_layout(model, compiled)))
+
+    def flat(self, point: dict[str, np.ndarray]) -> np.ndarray:
+        out = dict(zip(self.value_names, self.fn(*[point[rv.name] for rv in self.rvs])))
+        return np.concatenate([np.asarray(out[n], dtype=float).reshape(-1)
+                               for n, _ in self.layout])
+
+
+@dataclasses.dataclass
+class _Entry:
+    compiled: Any
+    transformer: _Transformer | None = None
+    previous: np.ndarray | None = None  # (k, n_dim) unconstrained draws of the last fit
+
+
+class CompiledFitter:
+    """Fit one spec to many panels, compiling once per model structure.
+
+    Parameters
+    ----------
+    spec
+        Spec name, TOML path or :class:`~forecast.spec.ModelSpec`.
+    adaptation
+        nutpie mass-matrix adaptation (``"diag"``, the measured default, or ``"low_rank"``).
+    share_cache
+        Use the process-wide cache (default), so two fitters of the same spec share compiled
+        models; ``False`` gives this fitter a private cache.
+
+    Attributes
+    ----------
+    n_compiles, n_reused
+        How many fits compiled a model and how many reused one.
+    """
+
+    def __init__(self, spec: "str | ModelSpec" = "default", *, adaptation: str = "diag",
+                 share_cache: bool = True):
+        self.spec = load_spec(spec)
+        self.adaptation = adaptation
+        self._cache = _CACHE if share_cache else OrderedDict()
+        self.n_compiles = 0
+        self.n_reused = 0
+
+    # ---------------------------------------------------------------- compilation
+    def _entry(self, design: Design, model) -> tuple[_Entry, bool, float]:
+        key = model_key(design, self.spec)
+        with _LOCK:
+            entry = self._cache.get(key)
+            if entry is not None:
+                self._cache.move_to_end(key)
+        if entry is not None:
+            self.n_reused += 1
+            return entry, True, 0.0
+        import nutpie
+
+        t0 = time.perf_counter()
+        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        elapsed = time.perf_counter() - t0
+        entry = _Entry(compiled)
+        with _LOCK:
+            self._cache[key] = entry
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        self.n_compiles += 1
+        return entry, False, elapsed
+
+    def compiled_for(self, design: Design, model=None):
+        """The compiled model for ``design`` with its data swapped in (compiling if needed).
+
+        Returns ``(compiled_model, reused, compile_seconds)``.
+        """
+        model = model if model is not None else build_model(design, self.spec)
+        entry, reused, elapsed = self._entry(design, model)
+        return self._with_data(entry.compiled, model), reused, elapsed
+
+    @staticmethod
+    def _with_data(compiled, model):
+        known = {v.name for v in compiled.shared_var_keys}
+        data = {k: v for k, v in model_data(model).items() if k in known}
+        swapped = compiled.with_data(**data)
+        # Baked in at compile time besides the data: the coordinates (give the result the new
+        # panel's labels) and the initial-point function (the support point depends on data,
+        # e.g. intercept centres; rebuilt exactly as nutpie builds it, so that a reused model
+        # starts where a fresh compile would and the same seed gives the same draws).
+        return dataclasses.replace(swapped, _coords={**compiled.coords, **_coords_of(model)},
+                                   initial_point_func=_initial_point_func(model, compiled))
+
+    # ---------------------------------------------------------------- fitting
+    def fit(
+        self,
+        panel: Panel,
+        *,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        seed: int | None = None,
+        cores: int | None = None,
+        init: "str | Fit | np.ndarray | None" = None,
+        warn: bool = True,
+        progress: bool = False,
+        **sampler_kwargs,
+    ) -> Fit:
+        """Fit the spec to ``panel`` with nutpie, reusing a compiled model when one fits.
+
+        Parameters
+        ----------
+        init
+            ``None``: nutpie's default start (support point with jitter). ``"previous"``:
+            posterior draws of the previous fit of this structure by this process (falls back
+            to the default when there is none). A :class:`~forecast.results.Fit`: its
+            posterior draws. An array of shape ``(n_dim,)`` or ``(k, n_dim)``: unconstrained
+            starting points (chain ``c`` starts at row ``c mod k``).
+
+        Other parameters are those of :func:`forecast.fit`. Same seed, same panel, same start:
+        same draws, whether the model was compiled for this fit or reused.
+        """
+        import nutpie
+
+        t0 = time.perf_counter()
+        design = make_design(panel, self.spec)
+        model = build_model(design, self.spec)
+        t_build = time.perf_counter() - t0
+        entry, reused, t_compile = self._entry(design, model)
+        compiled = self._with_data(entry.compiled, model)
+
+        starts = self._starts(entry, model, init)
+        if starts is not None:
+            compiled = dataclasses.replace(compiled, initial_point_func=_start_fn(starts))
+
+        cores = cores or chains
+        t1 = time.perf_counter()
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
+                              seed=seed, progress_bar=progress, adaptation=self.adaptation,
+                              **sampler_kwargs)
+        t_sample = time.perf_counter() - t1
+        try:
+            entry.previous = self._draws_flat(entry, model, idata, k=max(4 * chains, 8),
+                                              seed=seed)
+        except Exception:  # noqa: BLE001 - warm start is an optimisation, never a failure
+            entry.previous = None
+        timings = {"build_s": t_build, "compile_s": t_compile, "sampling_s": t_sample,
+                   "reused_compiled_model": reused, "warm_start": starts is not None}
+        diagnostics = compute_diagnostics(idata, warn=warn)
+        return Fit(idata=idata, panel=panel, spec=self.spec, design=design, sampler="nutpie",
+                   seed=seed, timings=timings, _diagnostics=diagnostics, _model=model)
+
+    def fit_many(self, panels: Iterable[Panel], *, warm_start: bool = True,
+                 warm_tune: int | None = None, **kwargs) -> list[Fit]:
+        """Fit each panel in turn (e.g. backtest origins), warm-starting each from the last.
+
+        ``warm_tune`` (default: ``tune``) is the number of tuning steps of warm-started fits.
+        """
+        fits = []
+        for i, panel in enumerate(panels):
+            kw = dict(kwargs)
+            if warm_start and i > 0:
+                kw["init"] = "previous"
+                if warm_tune is not None:
+                    kw["tune"] = warm_tune
+            fits.append(self.fit(panel, **kw))
+        return fits
+
+    # ---------------------------------------------------------------- warm start
+    def _transformer(self, entry: _Entry, model) -> _Transformer:
+        if entry.transformer is None:
+            entry.transformer = _Transformer(model, entry.compiled)
+        return entry.transformer
+
+    def _draws_flat(self, entry: _Entry, model, idata, k: int, seed) -> np.ndarray:
+        post = idata["posterior"].to_dataset()
+        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+        rng = np.random.default_rng(None if seed is None else seed + 7919)
+        picks = rng.choice(n_chain * n_draw, size=min(k, n_chain * n_draw), replace=False)
+        tr = self._transformer(entry, model)
+        rows = []
+        for p in picks:
+            c, d = divmod(int(p), n_draw)
+            point = {rv.name: post[rv.name].values[c, d] for rv in tr.rvs}
+            rows.append(tr.flat(point))
+        return np.stack(rows)
+
+    def _starts(self, entry: _Entry, model, init) -> np.ndarray | None:
+        if init is None:
+            return None
+        if isinstance(init, str):
+            if init != "previous":
+                raise ValueError(f"init must be None, 'previous', a Fit or an array; got {init!r}")
+            return entry.previous
+        if isinstance(init, Fit):
+            return self._draws_flat(entry, model, init.idata, k=16, seed=0)
+        arr = np.atleast_2d(np.asarray(init, dtype=float))
+        if arr.shape[1] != entry.compiled.n_dim:
+            raise ValueError(f"init has {arr.shape[1]} values per start; the model has "
+                             f"{entry.compiled.n_dim} unconstrained dimensions")
+        return arr
+
+
+def _initial_point_func(model, compiled):
+    """nutpie's flat initial-point function for ``model`` (support point + U(-1, 1) jitter)."""
+    from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper, _wrap_with_lock
+    from pymc.initial_point import make_initial_point_fn
+
+    fn = make_initial_point_fn(model=model, default_strategy="support_point",
+                               jitter_rvs=set(model.free_RVs), return_transformed=True)
+    names, shapes = _flat_layout(model, compiled)
+    return _rv_dict_to_flat_array_wrapper(_wrap_with_lock(fn), names=names, shapes=shapes)
+
+
+def _flat_layout(model, compiled) -> tuple[list[str], list[tuple[int, ...]]]:
+    """Names and shapes of the value variables in nutpie's flat unconstrained vector."""
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    return names, [tuple(compiled.shapes[n]) for n in names]
+
+
+def _start_fn(starts: np.ndarray, jitter: float = 0.05):
+    """nutpie's initial-point callback for warm starts.
+
+    nutpie calls it once per chain with a seed derived from the sampler seed and the chain,
+    so the choice is reproducible: the seed picks a row of ``starts`` and a small jitter keeps
+    chains that pick the same row apart.
+    """
+
+    def initial_point(seed=None):
+        rng = np.random.default_rng(seed)
+        row = starts[int(rng.integers(len(starts)))]
+        return np.ascontiguousarray(row + jitter * rng.uniform(-1.0, 1.0, size=row.shape),
+                                    dtype="float64")
+
+    return initial_point
+
+
+def fit_many(panels: Iterable[Panel], spec: "str | ModelSpec" = "default", *,
+             warm_start: bool = True, **kwargs) -> list[Fit]:
+    """Fit ``spec`` to each panel with one :class:`CompiledFitter` (compile once per shape).
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.compiled import fit_many
+    >>> fits = fit_many([forecast.simulate(3, 24, seed=s).panel for s in (1, 2)],
+    ...                 draws=100, tune=100, chains=2, seed=1, warn=False)   # doctest: +SKIP
+    """
+    return CompiledFitter(spec).fit_many(panels, warm_start=warm_start, **kwargs)

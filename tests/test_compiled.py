@@ -1,0 +1,86 @@
+"""Reuse of a compiled model across fits of the same shape (forecast.compiled, issue 7).
+
+A small spec (static states, no common factor, no drivers, no pooling) on a tiny panel keeps
+the numba compile short; the reuse machinery is the same for every spec.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import forecast
+from forecast.compiled import CompiledFitter, model_key
+from forecast.design import make_design
+
+SPEC = forecast.ModelSpec(name="tiny", dynamics="static", pooling="none", common_factor=False,
+                          drivers=False)
+SAMPLE = dict(draws=30, tune=30, chains=2, cores=1, warn=False)
+
+
+@pytest.fixture(scope="module")
+def panels():
+    a = forecast.simulate(n_allies=2, n_months=12, seed=11).panel
+    # same allies × months, other values, other missingness, other calendar
+    b = forecast.simulate(n_allies=2, n_months=12, seed=12, start="2016-05").panel
+    return a, b
+
+
+def test_same_shape_same_key_other_spec_other_key(panels):
+    a, b = panels
+    da, db = make_design(a, SPEC), make_design(b, SPEC)
+    assert model_key(da, SPEC) == model_key(db, SPEC)
+    other = SPEC.model_copy(update={"priors": SPEC.priors.model_copy(
+        update={"loading_scale": 2.0})})
+    assert model_key(da, other) != model_key(da, SPEC)
+    c = forecast.simulate(n_allies=3, n_months=12, seed=11).panel
+    assert model_key(make_design(c, SPEC), SPEC) != model_key(da, SPEC)
+
+
+@pytest.fixture(scope="module")
+def reused_and_fresh(panels):
+    a, b = panels
+    fitter = CompiledFitter(SPEC, share_cache=False)
+    fitter.fit(a, seed=1, **SAMPLE)
+    reused = fitter.fit(b, seed=3, **SAMPLE)
+    fresh_fitter = CompiledFitter(SPEC, share_cache=False)
+    fresh = fresh_fitter.fit(b, seed=3, **SAMPLE)
+    return fitter, reused, fresh_fitter, fresh
+
+
+def test_reuse_does_not_recompile(reused_and_fresh):
+    fitter, reused, fresh_fitter, _ = reused_and_fresh
+    assert fitter.n_compiles == 1 and fitter.n_reused == 1
+    assert reused.timings["reused_compiled_model"] is True
+    assert reused.timings["compile_s"] == 0.0
+    assert fresh_fitter.n_compiles == 1
+
+
+def test_reuse_gives_identical_draws_to_a_fresh_compile(reused_and_fresh):
+    _, reused, _, fresh = reused_and_fresh
+    for name in ("credibility", "loading", "intercept"):
+        np.testing.assert_array_equal(reused.posterior[name].values,
+                                      fresh.posterior[name].values)
+
+
+def test_reused_fit_carries_the_new_panels_coordinates(panels, reused_and_fresh):
+    _, b = panels
+    _, reused, _, _ = reused_and_fresh
+    periods = list(reused.posterior["credibility"]["period"].values)
+    assert periods[0] == "2016-05" and len(periods) == b.n_months
+    assert list(reused.credibility()["period"].unique()) == periods
+
+
+def test_warm_start_from_previous_fit(panels, reused_and_fresh):
+    fitter, _, _, _ = reused_and_fresh
+    _, b = panels
+    warm = fitter.fit(b, seed=5, init="previous", **SAMPLE)
+    assert warm.timings["warm_start"] is True and warm.timings["reused_compiled_model"]
+    assert fitter.n_compiles == 1
+    assert np.isfinite(warm.posterior["credibility"].values).all()
+
+
+def test_bad_init_is_a_clear_error(panels, reused_and_fresh):
+    fitter, _, _, _ = reused_and_fresh
+    with pytest.raises(ValueError, match="unconstrained dimensions"):
+        fitter.fit(panels[0], init=np.zeros(3), **SAMPLE)
