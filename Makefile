@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 MONTH ?=
 
-.PHONY: forecast test test-fast bench data clean venv
+.PHONY: forecast test test-all bench data clean venv
 
 $(STAMP): pyproject.toml .python-version
 	@echo ">> creating $(VENV) with $(PY)"
@@ -23,11 +23,13 @@ venv: $(STAMP)
 forecast: $(STAMP)
 	$(BIN)/forecast run $(if $(MONTH),--month $(MONTH),)
 
+# The suite CI runs: everything but the tests marked slow (model recovery and calibration
+# fits, each minutes long), which `make test-all` adds.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
-
-test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --workload S --repeat 3
