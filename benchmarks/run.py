@@ -375,6 +375,10 @@ def aggregate(records: list[dict]) -> dict:
     for k in ("latent_ess_per_s", "min_ess_per_s", "latent_ess_per_s_incl_compile", "fit_s"):
         agg[k] = _median([r.get(k) for r in ok])
     agg["iterations"] = _median([r["draws"] + r["tune"] for r in ok if "sampling_s" in r])
+    timeouts = [r for r in records if not r.get("ok") and r.get("timed_out")]
+    if timeouts:
+        agg["timed_out_after_s"] = min(r["wall_s"] for r in timeouts)
+        agg["planned_iterations"] = timeouts[0].get("draws", 0) + timeouts[0].get("tune", 0)
     agg["n_ok"] = len(ok)
     agg["n_failed"] = len(records) - len(ok)
     return agg
@@ -438,10 +442,12 @@ def print_table(results: dict, machine: str, scale: dict) -> None:
             _fmt(rhat, ".3f"), _fmt(s.get("latent_ess_per_s"), ".3g"),
             _fmt(res.get("ratio_vs_naive"), ".3g"), _fmt(s.get("grad_per_s"), ".3g"),
             _fmt(s.get("ess_per_grad_latent"), ".2g"), _fmt(s.get("peak_rss_mib"), ".0f"),
-            f"{s['n_ok']}/{s['n_ok'] + s['n_failed']}")
-    Console(width=200).print(table)
+            f"{s['n_ok']}/{s['n_ok'] + s['n_failed']}"
+            + (f" (killed at {s['timed_out_after_s']:.0f} s, {s['planned_iterations']} it.)"
+               if s.get("timed_out_after_s") else ""))
+    Console(width=260).print(table)
     for sampler, fit in scale.items():
-        Console(width=200).print(
+        Console(width=260).print(
             f"scaling {sampler}: sampling time per iteration ∝ (allies×months)^"
             f"{fit['exponent_sampling_s']:.2f}, fit time (incl. compile) per iteration ^"
             f"{fit['exponent_fit_s']:.2f}"
@@ -619,11 +625,20 @@ def finish(results: dict, info: dict, args_dict: dict, out_path: str) -> None:
 def merge(paths: list[str], out_path: str) -> int:
     results, infos, argss = {}, [], []
     for p in paths:
-        data = json.loads(Path(p).read_text())
+        if p.endswith(".jsonl"):  # the per-fit log of a run that may not have finished
+            recs = [json.loads(line) for line in Path(p).read_text().splitlines() if line]
+            grouped: dict[str, list] = {}
+            for r in recs:
+                grouped.setdefault(r["key"], []).append(r)
+            data = {"machine": {"cpu_model": "see runs", "source": p}, "args": {"jsonl": p},
+                    "results": {k: {"summary": aggregate(v), "runs": v}
+                                for k, v in grouped.items()}}
+        else:
+            data = json.loads(Path(p).read_text())
         infos.append(data["machine"])
         argss.append(data["args"])
         for key, res in data["results"].items():
-            if key in results:
+            if key in results and res["runs"]:
                 runs = results[key]["runs"] + res["runs"]
                 results[key] = {"summary": aggregate(runs), "runs": runs}
             else:
