@@ -438,8 +438,9 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
                    "published. Rerun with more --draws/--tune, or --force to publish it "
                    "marked as not converged")
             log.warning(msg)
-            return RunOutcome("not_converged", month, diagnostics=diag, message=msg,
-                              timings=timings)
+            kept = registry.keep_failed(stage_dir, ("diagnostics.json", "run.log"))
+            return RunOutcome("not_converged", month, diagnostics=diag, timings=timings,
+                              message=f"{msg} (diagnostics and log kept in {kept})")
 
         with _timed(progress, timings, "forecast", f"{request.horizon} months ahead", log), \
                 _logged_warnings(log):

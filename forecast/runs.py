@@ -8,6 +8,7 @@ Layout of a registry directory (``runs/`` by default)::
       2026-03-r2/         second revision: same month, changed inputs
       .lock               held while publishing (filelock)
       .staging/           runs in progress (hidden; removed when their process is gone)
+      .failed/            diagnostics.json and run.log of runs refused by the convergence gate
 
 A published run directory is complete and immutable: it is written in full under
 ``.staging/`` and then moved into place by one ``rename``, so a run that is interrupted at any
@@ -44,10 +45,12 @@ __all__ = [
     "parse_run_name",
     "LOCK_NAME",
     "STAGING_NAME",
+    "FAILED_NAME",
 ]
 
 LOCK_NAME = ".lock"
 STAGING_NAME = ".staging"
+FAILED_NAME = ".failed"
 MANIFEST = "manifest.json"
 _NAME_RE = re.compile(r"(?P<month>[12]\d{3}-(?:0[1-9]|1[0-2]))(?:-r(?P<rev>[2-9]|[1-9]\d+))?")
 
@@ -264,6 +267,19 @@ class Registry:
                 lock.release()
                 _unlink(area / f"{path.name}.lock")
         return removed
+
+    def keep_failed(self, staged: Path, names: tuple[str, ...]) -> Path:
+        """Copy some files of a staged run that will not be published (e.g. refused by the
+        convergence gate) to ``.failed/<staging name>/`` for inspection; returns that folder.
+
+        ``.failed`` is outside the published runs: keeping them changes no published run.
+        """
+        target = self.root / FAILED_NAME / staged.name
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if (staged / name).is_file():
+                shutil.copy2(staged / name, target / name)
+        return target
 
     # ------------------------------------------------------------------ publishing
     def publish(

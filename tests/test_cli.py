@@ -24,7 +24,7 @@ from forecast.cli import app
 from forecast.forecasting import oracle_fit
 from forecast.manifest import sha256_file
 from forecast.monthly import RunRequest, run_month
-from forecast.runs import STAGING_NAME, Registry
+from forecast.runs import FAILED_NAME, STAGING_NAME, Registry
 
 #: A fit that compiles and samples but cannot pass the gate (far too short).
 TINY = ["--chains", "2", "--draws", "30", "--tune", "30"]
@@ -171,6 +171,10 @@ def test_pipeline_gate_refuses_without_force(sim, data_dir, tmp_path):
     assert out.status == "not_converged" and out.exit_code == 3
     assert Registry(runs).runs() == []
     assert list((runs / STAGING_NAME).iterdir()) == []
+    kept = list((runs / FAILED_NAME).iterdir())  # the refused run's evidence is kept aside
+    assert len(kept) == 1 and str(kept[0]) in out.message
+    assert json.loads((kept[0] / "diagnostics.json").read_text())["converged"] is False
+    assert "NOT converged" in (kept[0] / "run.log").read_text()
 
 
 def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
