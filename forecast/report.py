@@ -397,7 +397,9 @@ def _view(run: RunData) -> dict:
         "scenario": _table(scenario_view(run.scenario)),
         "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
         "diagnostics": diag,
-        "diag_table": [{"check": str(r.get("check")), "value": _fmt(r.get("value"), 3),
+        "diag_table": [{"check": str(r.get("check")),
+                        "value": _fmt(r.get("value"), 0 if r.get("check") == "divergences"
+                                      else 3),
                         "required": str(r.get("required")), "ok": bool(r.get("ok"))}
                        for r in diag.get("table", [])],
         "worst": _table(pd.DataFrame(diag.get("worst", []))),
