@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 MONTH ?=
+# extra options for `forecast run`, e.g. make forecast ARGS="--quick --force"
+ARGS ?=
 
 .PHONY: forecast test test-all bench data clean venv
 
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml .python-version
 venv: $(STAMP)
 
 forecast: $(STAMP)
-	$(BIN)/forecast run $(if $(MONTH),--month $(MONTH),)
+	$(BIN)/forecast run $(if $(MONTH),--month $(MONTH),) $(ARGS)
 
 # The suite CI runs: everything but the tests marked slow (model recovery and calibration
 # fits, each minutes long), which `make test-all` adds.
