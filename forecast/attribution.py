@@ -110,7 +110,7 @@ def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarr
         a_nb = 1.0 / _flat(post, "overdispersion")[:, j][:, None] ** 2
     elif fam == "normal":
         j = list(post["normal_signal"].values).index(signal)
-        sigma = _flat(post, "noise")[:, j][:, None]
+        sigma = _flat(post, "noise")[:, ally, j][:, None]
     ll = _count_loglik(fam, y[None, :], eta, a_nb, sigma)
     return ll.sum(axis=1), int(sel.sum())
 

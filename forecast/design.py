@@ -54,7 +54,7 @@ class Design:
     signs, families_of, centers
         Per indicator: catalog sign, effective family, prior centre of the intercept.
     normal_loc, normal_scale
-        Standardisation of each normal indicator (value = loc + scale · standardised).
+        Standardisation of each normal indicator (value = loc[ally] + scale · standardised).
     drivers
         Driver names; ``driver_values`` is ``(ally, driver, period)`` standardised, missing
         months filled with the ally's mean (recorded in ``driver_imputed``).
@@ -71,7 +71,7 @@ class Design:
     families_of: tuple[str, ...]
     centers: np.ndarray
     families: dict[str, FamilyBlock]
-    normal_loc: dict[str, float]
+    normal_loc: dict[str, np.ndarray]
     normal_scale: dict[str, float]
     drivers: tuple[str, ...]
     driver_signs: np.ndarray
@@ -138,7 +138,7 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
 
     fam_of: list[str] = []
     centers: list[float] = []
-    normal_loc: dict[str, float] = {}
+    normal_loc: dict[str, np.ndarray] = {}
     normal_scale: dict[str, float] = {}
     parts: dict[str, list[tuple]] = {}
     for k, sig in enumerate(indicators):
@@ -151,10 +151,17 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
             raise SpecError(f"indicator {sig.name!r} has no observations in this panel",
                             column="signal", value=sig.name)
         if fam == "normal":
-            loc = float(np.mean(v))
-            scale = float(np.std(v)) or 1.0
+            # scale: the pooled within-ally sd (what the latent, relative to each ally's own
+            # level, can explain). With ally intercepts each ally's values are centred on the
+            # ally's own mean, so the intercepts' prior is on the same footing for every signal;
+            # with shared intercepts the levels between allies are kept (one global centre).
+            n_obs = np.bincount(a, minlength=n_a)
+            ally_means = np.bincount(a, weights=v, minlength=n_a) / np.maximum(n_obs, 1)
+            scale = float(np.std(v - ally_means[a])) or float(np.std(v)) or 1.0
+            loc = (np.where(n_obs > 0, ally_means, float(np.mean(v))) if spec.intercepts == "ally"
+                   else np.full(n_a, float(np.mean(v))))
             normal_loc[sig.name], normal_scale[sig.name] = loc, scale
-            v = (v - loc) / scale
+            v = (v - loc[a]) / scale
             centers.append(0.0)
         elif fam == "bernoulli":
             m = np.clip(np.mean(v), 0.02, 0.98)

@@ -806,15 +806,16 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
     for k, name in enumerate(design.indicators):
         if name in design.normal_loc:
             loc, sc = design.normal_loc[name], design.normal_scale[name]
-            alpha[:, k], lam[k] = (alpha[:, k] - loc) / sc, lam[k] / sc
+            alpha[:, k], lam[k] = (alpha[:, k] - loc) / sc, lam[k] / sc  # loc: per ally
     negbin = [s for s, f in zip(design.indicators, design.families_of) if f == "negbin"]
     normal = [s for s, f in zip(design.indicators, design.families_of) if f == "normal"]
     values.update({
         "intercept": (("ally", "signal"), alpha),
         "loading": (("signal",), lam),
         "overdispersion": (("negbin_signal",), np.full(len(negbin), p.overdispersion)),
-        "noise": (("normal_signal",),
-                  np.array([p.noise / design.normal_scale[s] for s in normal])),
+        "noise": (("ally", "normal_signal"),
+                  np.tile([p.noise / design.normal_scale[s] for s in normal],
+                          (len(design.allies), 1))),
     })
     post = xr.Dataset(
         {k: (("chain", "draw", *dims), np.broadcast_to(np.asarray(v, float),

@@ -227,7 +227,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             idx = [design.indicators.index(s) for s in design.drift_signals]
             Y = len(design.years)
             model.add_coord("drift_signal", list(design.drift_signals))
-            d_tau = pm.HalfNormal("drift_tau", pr.drift_scale, dims="drift_signal")
+            d_tau = pm.LogNormal("drift_tau", np.log(pr.drift_scale), pr.drift_log_sd,
+                                 dims="drift_signal")
             d_z = pm.Normal("drift_z", 0.0, 1.0, dims=("ally", "drift_signal", "year"))
             steps = pt.set_subtensor((d_tau[None, :, None] * d_z)[:, :, 0], 0.0)
             walk = pm.Deterministic("intercept_drift", pt.cumsum(steps, axis=2),
@@ -245,9 +246,14 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         normal_signals = [k for k, f in enumerate(design.families_of) if f == "normal"]
         if normal_signals:
             model.add_coord("normal_signal", [design.indicators[k] for k in normal_signals])
-            om = pm.LogNormal("noise", pr.noise_log_mean, pr.noise_log_sd, dims="normal_signal")
-            omega = pt.ones(S)
-            omega = pt.set_subtensor(omega[normal_signals], om)
+            # per ally: sources and reporting differ by ally (and a seasonal deployment pattern
+            # in one ally's series is noise there, not a reason to inflate its latent)
+            om_excess = pm.HalfNormal("noise_excess", pr.noise_scale,
+                                      dims=("ally", "normal_signal"))
+            om = pm.Deterministic("noise", pr.noise_floor + om_excess,
+                                  dims=("ally", "normal_signal"))
+            omega = pt.ones((A, S))
+            omega = pt.set_subtensor(omega[:, normal_signals], om)
 
         for fam, block in design.families.items():
             # every array is pm.Data: a compiled model takes new data of the same shape
@@ -268,7 +274,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 pm.NegativeBinomial(name, mu=pt.exp(eta_obs), alpha=alpha_nb[b["signal"]],
                                     observed=b["value"])
             elif fam == "normal":
-                pm.Normal(name, mu=eta_obs, sigma=omega[b["signal"]], observed=b["value"])
+                pm.Normal(name, mu=eta_obs, sigma=omega[b["ally"], b["signal"]],
+                          observed=b["value"])
             elif fam == "bernoulli":
                 pm.Bernoulli(name, logit_p=eta_obs, observed=b["value"])
 

@@ -44,12 +44,19 @@ class Priors(BaseModel):
     intercept_pooling_scale: float = Field(1.0, gt=0)
     outcome_loading_log_mean: float = Field(-0.7, description="Prior mean of log |κ|")
     outcome_loading_log_sd: float = Field(0.75, gt=0)
-    noise_log_mean: float = Field(
-        -0.7, description="Prior mean of log noise sd of standardised normal signals (≈0.5): "
-        "no single indicator measures credibility almost perfectly")
-    noise_log_sd: float = Field(0.5, gt=0)
+    noise_floor: float = Field(
+        0.5, ge=0, description="Least noise sd of a standardised normal signal (units: the "
+        "signal's pooled within-ally sd). A count has its Poisson noise; without a floor a "
+        "smooth series can be matched exactly by the flexible latent (a Heywood case), and the "
+        "posterior splits into one mode per series (docs/decisions/0003)")
+    noise_scale: float = Field(0.5, gt=0, description="Half-normal scale of noise above the floor")
     overdispersion_scale: float = Field(1.0, gt=0, description="Half-normal scale of 1/sqrt(r)")
-    drift_scale: float = Field(0.2, gt=0, description="Half-normal scale of yearly drift steps")
+    drift_scale: float = Field(0.25, gt=0, description="Prior median of the sd of yearly drift "
+                               "steps (standardised units)")
+    drift_log_sd: float = Field(
+        0.3, gt=0, description="Prior sd of the log of the drift step sd. Log-normal, not "
+        "half-normal: a drifting signal's walk cannot collapse to a constant, where the latent "
+        "would have to carry the series' trend instead (docs/decisions/0003)")
 
 
 class ModelSpec(BaseModel):
