@@ -194,7 +194,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         S = len(design.indicators)
         signs = design.signs
         lam_abs = pm.HalfNormal("loading_abs", pr.loading_scale, dims="signal")
-        lam_free = pm.Normal("loading_free", 0.0, pr.loading_scale, dims="signal")
+        lam_free = pm.Normal("loading_free", 0.0, pr.disputed_loading_scale, dims="signal")
         lam = pm.Deterministic("loading", pt.where(signs != 0, signs * lam_abs, lam_free),
                                dims="signal")
         if spec.loadings == "pooled":
@@ -231,7 +231,10 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                                  dims="drift_signal")
             d_z = pm.Normal("drift_z", 0.0, 1.0, dims=("ally", "drift_signal", "year"))
             steps = pt.set_subtensor((d_tau[None, :, None] * d_z)[:, :, 0], 0.0)
-            walk = pm.Deterministic("intercept_drift", pt.cumsum(steps, axis=2),
+            # centred on its mean over the years: the ally intercept is the signal's average
+            # level, not its level in the first year (which the walk's steps would confound)
+            walk = pt.cumsum(steps, axis=2)
+            walk = pm.Deterministic("intercept_drift", walk - walk.mean(axis=2, keepdims=True),
                                     dims=("ally", "drift_signal", "year"))
             drift = pt.zeros((A, S, Y))
             drift = pt.set_subtensor(drift[:, idx, :], walk)

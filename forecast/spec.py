@@ -39,6 +39,11 @@ class Priors(BaseModel):
     factor_persistence_a: float = Field(8.0, gt=0, description="Beta(a, b) prior of ρ")
     factor_persistence_b: float = Field(2.0, gt=0)
     loading_scale: float = Field(1.0, gt=0, description="Half-normal scale of |λ|")
+    disputed_loading_scale: float = Field(
+        0.4, gt=0, description="Normal scale of λ for signals of catalog sign 0 (direction "
+        "disputed): where experts disagree on the direction, a large effect is not expected "
+        "either, and a wide prior lets the posterior split into one mode per reading "
+        "(docs/decisions/0003)")
     driver_scale: float = Field(0.5, gt=0, description="Scale of the population driver effect")
     intercept_sd: float = Field(1.5, gt=0)
     intercept_pooling_scale: float = Field(1.0, gt=0)
