@@ -116,7 +116,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         # ---------------------------------------------------------------- ally states x[a, t]
         if spec.dynamics == "ar1":
             phi_logit = _ally_parameter("persistence_logit", pr.persistence_logit_mean,
-                                        pr.persistence_logit_sd, pr.pooling_scale, partial)
+                                        pr.persistence_logit_sd, pr.persistence_pooling_scale,
+                                        partial)
             phi = pm.Deterministic("persistence", pt.sigmoid(phi_logit), dims="ally")
         else:
             phi = pt.zeros(A)

@@ -31,6 +31,9 @@ class Priors(BaseModel):
     persistence_logit_mean: float = Field(2.0, description="Prior mean of logit φ (φ≈0.88)")
     persistence_logit_sd: float = Field(0.75, gt=0)
     pooling_scale: float = Field(0.5, gt=0, description="Half-normal scale of pooling SDs")
+    persistence_pooling_scale: float = Field(
+        0.2, gt=0, description="Half-normal scale of the allies' spread in logit persistence "
+        "(with 0.5 the divergences sat where one ally's persistence neared 1: docs/decisions/0003)")
     volatility_pooling_scale: float = Field(0.3, gt=0)
     factor_share_logit_mean: float = Field(
         -1.5, description="Prior mean of the logit of the common factor's variance share "
