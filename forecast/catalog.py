@@ -44,6 +44,9 @@ class SignalSpec:
     sign
         Expected direction against credibility: ``1`` or ``-1`` fixes the latent's orientation,
         ``0`` leaves the loading free (disputed meaning).
+    drifts
+        Whether the signal's meaning is known to drift over the years (an indicator only; a spec
+        whose ``drift`` lists ``"catalog"`` gives such signals a slowly walking intercept).
     """
 
     name: str
@@ -55,6 +58,7 @@ class SignalSpec:
     description: str = ""
     events: tuple[str, ...] = ()
     source: str = ""
+    drifts: bool = False
 
     @property
     def is_count(self) -> bool:
@@ -80,6 +84,8 @@ class SignalSpec:
             table["events"] = list(self.events)
         if self.source:
             table["source"] = self.source
+        if self.drifts:
+            table["drifts"] = True
         return table
 
 
@@ -263,6 +269,13 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     if table["role"] == "outcome" and table["family"] not in COUNT_FAMILIES:
         raise InputError("the outcome must be a count (poisson or negbin)", file=file,
                          column=f"{col}.family", value=table["family"])
+    drifts = table.get("drifts", False)
+    if not isinstance(drifts, bool):
+        raise InputError("expected drifts = true or false", file=file, column=f"{col}.drifts",
+                         value=drifts)
+    if drifts and table["role"] != "indicator":
+        raise InputError("only an indicator's meaning can drift", file=file,
+                         column=f"{col}.drifts", value=drifts)
     return SignalSpec(
         name=name,
         role=table["role"],
@@ -273,6 +286,7 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
         description=str(table.get("description", "")),
         events=tuple(events),
         source=str(table.get("source", "")),
+        drifts=drifts,
     )
 
 

@@ -127,6 +127,8 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     for name in spec.drift:
         if name == "coarse":
             drift_signals += [i.name for i in indicators if i.spec.frequency != "monthly"]
+        elif name == "catalog":
+            drift_signals += [i.name for i in indicators if i.spec.drifts]
         else:
             drift_signals.append(name)
     drift_signals = list(dict.fromkeys(drift_signals))

@@ -214,7 +214,10 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
         if spec.intercepts == "ally":
             if partial:
-                a_tau = pm.HalfNormal("intercept_tau", pr.intercept_pooling_scale, dims="signal")
+                is_normal = np.array(design.families_of) == "normal"
+                a_tau = pm.HalfNormal(
+                    "intercept_tau", np.where(is_normal, pr.normal_intercept_pooling_scale,
+                                              pr.intercept_pooling_scale), dims="signal")
                 alpha = a_mu[None, :] + a_tau[None, :] * pm.Normal(
                     "intercept_z", 0.0, 1.0, dims=("ally", "signal"))
             else:

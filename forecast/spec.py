@@ -50,6 +50,11 @@ class Priors(BaseModel):
     driver_scale: float = Field(0.5, gt=0, description="Scale of the population driver effect")
     intercept_sd: float = Field(1.5, gt=0)
     intercept_pooling_scale: float = Field(1.0, gt=0)
+    normal_intercept_pooling_scale: float = Field(
+        0.3, gt=0, description="Half-normal scale of the allies' spread in intercepts of normal "
+        "signals: their values are centred on each ally's mean, so what is left is the "
+        "loading times the ally's mean latent over the observed years (with 1.0 the divergences "
+        "sat at large spreads: docs/decisions/0003)")
     outcome_loading_log_mean: float = Field(-0.7, description="Prior mean of log |κ|")
     outcome_loading_log_sd: float = Field(0.75, gt=0)
     noise_floor: float = Field(
@@ -102,7 +107,8 @@ class ModelSpec(BaseModel):
     drift: tuple[str, ...] = Field(
         (), description="Signals whose ally intercepts follow a slow yearly random walk; the "
         "keyword \"coarse\" stands for every quarterly or annual indicator (slow structural "
-        "series whose trends are not credibility)")
+        "series whose trends are not credibility), \"catalog\" for the indicators the catalog "
+        "marks `drifts = true`")
     parameterisation: Literal["noncentred", "centred"] = Field(
         "noncentred", description="Latent-state geometry (see docs/decisions)")
     priors: Priors = Priors()
