@@ -55,6 +55,29 @@ def test_drift_spec_builds_on_default_data():
     assert np.isfinite(model.compile_logp()(model.initial_point()))
 
 
+def test_catalog_marks_drifting_signals():
+    panel = forecast.load_default()
+    assert [s.name for s in panel.indicators if s.spec.drifts] == ["summit_tempo"]
+    design = make_design(panel, forecast.load_spec("default"))
+    assert "summit_tempo" in design.drift_signals and "us_troops" in design.drift_signals
+    assert "exercise_tempo" not in design.drift_signals
+    sim = forecast.simulate(n_allies=2, n_months=12, seed=0)  # marks nothing: coarse only
+    assert list(make_design(sim.panel, forecast.load_spec("default")).drift_signals) == [
+        s.name for s in sim.panel.indicators if s.spec.frequency != "monthly"]
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"role": "indicator", "drifts": "yes"}, "true or false"),
+    ({"role": "driver", "drifts": True}, "only an indicator"),
+])
+def test_catalog_drifts_flag_is_validated(table, message):
+    raw = {"allies": {"JPN": "Japan"}, "signals": {
+        "x": {"family": "poisson", "frequency": "monthly", "sign": 1, **table},
+        "hedging": {"role": "outcome", "family": "negbin", "frequency": "monthly", "sign": -1}}}
+    with pytest.raises(forecast.InputError, match=message):
+        Catalog.from_dict(raw)
+
+
 def test_drift_on_unknown_signal_is_a_clear_error():
     sim = forecast.simulate(n_allies=2, n_months=12, seed=0)
     spec = forecast.ModelSpec(drift=("no_such_signal",))
