@@ -209,12 +209,12 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         else:
             lam_as = pt.broadcast_to(lam[None, :], (A, S))
         centers = pm.Data("intercept_center", design.centers, dims="signal")
+        is_normal = np.array(design.families_of) == "normal"
         # standardised normal signals have pooled mean 0 by construction: a tighter prior
-        a_sd = np.where(np.array(design.families_of) == "normal", 1.0, pr.intercept_sd)
+        a_sd = np.where(is_normal, 1.0, pr.intercept_sd)
         a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
         if spec.intercepts == "ally":
             if partial:
-                is_normal = np.array(design.families_of) == "normal"
                 a_tau = pm.HalfNormal(
                     "intercept_tau", np.where(is_normal, pr.normal_intercept_pooling_scale,
                                               pr.intercept_pooling_scale), dims="signal")
@@ -250,7 +250,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             od = pm.HalfNormal("overdispersion", pr.overdispersion_scale, dims="negbin_signal")
             alpha_nb = pt.ones(S)
             alpha_nb = pt.set_subtensor(alpha_nb[count_signals], 1.0 / od**2)
-        normal_signals = [k for k, f in enumerate(design.families_of) if f == "normal"]
+        normal_signals = np.flatnonzero(is_normal).tolist()
         if normal_signals:
             model.add_coord("normal_signal", [design.indicators[k] for k in normal_signals])
             # per ally: sources and reporting differ by ally (and a seasonal deployment pattern
