@@ -64,15 +64,26 @@ def _pooled(name: str, loc, scale, dims: str | tuple[str, ...], pooling: str, fi
     return loc + fixed_sd * z
 
 
+def between_ally_sd(name: str, scale, dims: str | None = None):
+    """Spread of an ally-level parameter across allies: ``Gamma(2, 2.4/scale)``.
+
+    Same mean (≈0.83·scale) and 95th percentile (≈1.96·scale) as ``HalfNormal(scale)``, but
+    density zero at 0: with four allies the data cannot tell a spread of 0.01 from 0, and a
+    half-normal let non-centred chains slide down the funnel ``τ → 0, z → ∞`` where the
+    ally's value is informed (docs/decisions/0004-between-ally-spreads.md).
+    """
+    return pm.Gamma(name, alpha=2.0, beta=2.4 / np.asarray(scale, dtype=float), dims=dims)
+
+
 def _ally_parameter(name: str, mean: float, sd: float, pooling_scale: float, partial: bool):
     """An ally-level parameter on an unconstrained scale.
 
-    Partial pooling: ``{name}_mu ~ Normal(mean, sd)``, ``{name}_tau ~ HalfNormal(pooling_scale)``
+    Partial pooling: ``{name}_mu ~ Normal(mean, sd)``, ``{name}_tau ~`` :func:`between_ally_sd`
     and ``{name}_mu + {name}_tau·z`` (non-centred). No pooling: ``mean + sd·z``, allies apart.
     """
     if partial:
         loc = pm.Normal(f"{name}_mu", mean, sd)
-        tau = pm.HalfNormal(f"{name}_tau", pooling_scale)
+        tau = between_ally_sd(f"{name}_tau", pooling_scale)
         return _pooled(name, loc, tau, "ally", "partial", 0.0)
     return _pooled(name, mean, 0.0, "ally", "none", sd)
 
@@ -124,7 +135,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         # total stationary sd v[a] (population log-mean fixed at 0: the latent's scale) and the
         # share w[a] of the ally's variance that is the common factor's
         if partial:
-            v_tau = pm.HalfNormal("volatility_log_tau", pr.volatility_pooling_scale)
+            v_tau = between_ally_sd("volatility_log_tau", pr.volatility_pooling_scale)
             # zero-sum: the geometric mean of the allies' sds is exactly 1 (hard scale anchor)
             v_z = pm.ZeroSumNormal("volatility_log_z", sigma=1.0, dims="ally")
             v = pm.Deterministic("credibility_sd", pt.exp(v_tau * v_z), dims="ally")
@@ -150,8 +161,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             b_free = pm.Normal("driver_effect_free", 0.0, pr.driver_scale, dims="driver")
             b_pop = pm.Deterministic(
                 "driver_effect", pt.where(signs != 0, signs * b_abs, b_free), dims="driver")
-            if partial:
-                b_tau = pm.HalfNormal("driver_effect_tau", pr.pooling_scale / 2, dims="driver")
+            if partial and spec.driver_effects == "pooled":
+                b_tau = between_ally_sd("driver_effect_tau", pr.pooling_scale / 2, dims="driver")
                 beta = b_pop[None, :] + b_tau[None, :] * pm.Normal(
                     "driver_effect_ally_z", 0.0, 1.0, dims=("ally", "driver"))
             else:
@@ -185,7 +196,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             gamma = pm.Deterministic("factor_loading", v * pt.sqrt(w), dims="ally")
             theta = theta + gamma[:, None] * g[None, :]
         if spec.intercepts == "shared":
-            mu_tau = pm.HalfNormal("level_tau", 1.0)
+            mu_tau = between_ally_sd("level_tau", 1.0)
             mu = pm.Deterministic(
                 "level", mu_tau * pm.ZeroSumNormal("level_z", sigma=1.0, dims="ally"), dims="ally")
             theta = theta + mu[:, None]
@@ -199,7 +210,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         lam = pm.Deterministic("loading", pt.where(signs != 0, signs * lam_abs, lam_free),
                                dims="signal")
         if spec.loadings == "pooled":
-            lam_tau = pm.HalfNormal("loading_tau", pr.pooling_scale / 2, dims="signal")
+            lam_tau = between_ally_sd("loading_tau", pr.pooling_scale / 2, dims="signal")
             lz = pm.Normal("loading_ally_z", 0.0, 1.0, dims=("ally", "signal"))
             lam_signed = pt.exp(lam_tau[None, :] * lz) * lam[None, :]
             lam_as = pm.Deterministic(
@@ -208,24 +219,6 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 dims=("ally", "signal"))
         else:
             lam_as = pt.broadcast_to(lam[None, :], (A, S))
-        centers = pm.Data("intercept_center", design.centers, dims="signal")
-        is_normal = np.array(design.families_of) == "normal"
-        # standardised normal signals have pooled mean 0 by construction: a tighter prior
-        a_sd = np.where(is_normal, 1.0, pr.intercept_sd)
-        a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
-        if spec.intercepts == "ally":
-            if partial:
-                a_tau = pm.HalfNormal(
-                    "intercept_tau", np.where(is_normal, pr.normal_intercept_pooling_scale,
-                                              pr.intercept_pooling_scale), dims="signal")
-                alpha = a_mu[None, :] + a_tau[None, :] * pm.Normal(
-                    "intercept_z", 0.0, 1.0, dims=("ally", "signal"))
-            else:
-                alpha = a_mu[None, :] + pr.intercept_sd * pm.Normal(
-                    "intercept_z", 0.0, 1.0, dims=("ally", "signal"))
-            alpha = pm.Deterministic("intercept", alpha, dims=("ally", "signal"))
-        else:
-            alpha = pt.broadcast_to(a_mu[None, :], (A, S))
         drift = None
         if design.drift_signals:
             idx = [design.indicators.index(s) for s in design.drift_signals]
@@ -243,7 +236,53 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             drift = pt.zeros((A, S, Y))
             drift = pt.set_subtensor(drift[:, idx, :], walk)
 
+        # each family's observations and the intercept-free part of their linear predictor
         cum = pt.concatenate([pt.zeros((A, 1)), pt.cumsum(theta, axis=1)], axis=1)
+        obs, pred = {}, {}
+        for fam, block in design.families.items():
+            # every array is pm.Data: a compiled model takes new data of the same shape
+            b = obs[fam] = {k: pm.Data(f"{fam}_obs_{k}", getattr(block, k))
+                            for k in ("ally", "signal", "start", "stop", "year", "value")}
+            if block.single_month:
+                lat = theta[b["ally"], b["start"]]
+            else:
+                lat = ((cum[b["ally"], b["stop"]] - cum[b["ally"], b["start"]])
+                       / (b["stop"] - b["start"]))
+            pred[fam] = lam_as[b["ally"], b["signal"]] * lat
+            if drift is not None:
+                pred[fam] = pred[fam] + drift[b["ally"], b["signal"], b["year"]]
+
+        centers = pm.Data("intercept_center", design.centers, dims="signal")
+        is_normal = np.array(design.families_of) == "normal"
+        # standardised normal signals have pooled mean 0 by construction: a tighter prior
+        a_sd = np.where(is_normal, 1.0, pr.intercept_sd)
+        a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
+        alpha = pt.broadcast_to(a_mu[None, :], (A, S))
+        if spec.intercepts == "ally":
+            # normal values are centred on each ally's own mean (design): their model is centred
+            # over the same observations, so they measure the latent's movements within the
+            # ally, never its level (docs/decisions/0004)
+            centred = is_normal
+            own = np.flatnonzero(~centred)
+            if own.size:
+                model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
+                z = pm.Normal("intercept_z", 0.0, 1.0, dims=("ally", "ally_intercept_signal"))
+                if partial:
+                    a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
+                                            dims="ally_intercept_signal")
+                    dev = a_tau[None, :] * z
+                else:
+                    dev = pr.intercept_sd * z
+                alpha = pt.set_subtensor(alpha[:, own], a_mu[own][None, :] + dev)
+            if centred.any():
+                b = obs["normal"]
+                total = pt.inc_subtensor(pt.zeros((A, S))[b["ally"], b["signal"]], pred["normal"])
+                count = pt.inc_subtensor(pt.zeros((A, S))[b["ally"], b["signal"]], 1.0)
+                mean = total / pt.maximum(count, 1.0)
+                cols = np.flatnonzero(centred)
+                alpha = pt.set_subtensor(alpha[:, cols], a_mu[cols][None, :] - mean[:, cols])
+            alpha = pm.Deterministic("intercept", alpha, dims=("ally", "signal"))
+
         count_signals = [k for k, f in enumerate(design.families_of) if f == "negbin"]
         if count_signals:
             model.add_coord("negbin_signal", [design.indicators[k] for k in count_signals])
@@ -262,18 +301,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             omega = pt.ones((A, S))
             omega = pt.set_subtensor(omega[:, normal_signals], om)
 
-        for fam, block in design.families.items():
-            # every array is pm.Data: a compiled model takes new data of the same shape
-            b = {k: pm.Data(f"{fam}_obs_{k}", getattr(block, k))
-                 for k in ("ally", "signal", "start", "stop", "year", "value")}
-            if block.single_month:
-                lat = theta[b["ally"], b["start"]]
-            else:
-                lat = ((cum[b["ally"], b["stop"]] - cum[b["ally"], b["start"]])
-                       / (b["stop"] - b["start"]))
-            eta_obs = alpha[b["ally"], b["signal"]] + lam_as[b["ally"], b["signal"]] * lat
-            if drift is not None:
-                eta_obs = eta_obs + drift[b["ally"], b["signal"], b["year"]]
+        for fam, b in obs.items():
+            eta_obs = alpha[b["ally"], b["signal"]] + pred[fam]
             name = f"{fam}_indicators"
             if fam == "poisson":
                 pm.Poisson(name, mu=pt.exp(eta_obs), observed=b["value"])
@@ -290,7 +319,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         ho_center = pm.Data("outcome_center", design.outcome_center)
         ho_mu = pm.Normal("outcome_intercept_mu", ho_center, pr.intercept_sd)
         if partial:
-            ho_tau = pm.HalfNormal("outcome_intercept_tau", pr.intercept_pooling_scale)
+            ho_tau = between_ally_sd("outcome_intercept_tau", pr.intercept_pooling_scale)
             ho = _pooled("outcome_intercept", ho_mu, ho_tau, "ally", "partial", 0)
         else:
             ho = _pooled("outcome_intercept", ho_mu, 0.0, "ally", "none", pr.intercept_sd)
@@ -301,7 +330,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             kappa = design.outcome_sign * pt.exp(log_k)
         else:
             k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
-            k_tau = pm.HalfNormal("outcome_loading_tau", pr.pooling_scale) if partial else 0.0
+            k_tau = between_ally_sd("outcome_loading_tau", pr.pooling_scale) if partial else 0.0
             kappa = _pooled("outcome_loading", k_mu, k_tau, "ally", spec.pooling,
                             pr.loading_scale)
         kappa = pm.Deterministic("outcome_loading", kappa, dims="ally")

@@ -20,7 +20,8 @@ __all__ = ["ModelSpec", "Priors", "load_spec", "available_specs"]
 
 
 class Priors(BaseModel):
-    """Prior scales of the hierarchical model (see ``docs/model.md``).
+    """Prior scales of the hierarchical model (README, "The model in one paragraph"; the choices
+    behind them in ``docs/decisions/``).
 
     All values are on the scale of the latent (unit stationary variance) or of standardised
     normal signals.
@@ -50,11 +51,6 @@ class Priors(BaseModel):
     driver_scale: float = Field(0.5, gt=0, description="Scale of the population driver effect")
     intercept_sd: float = Field(1.5, gt=0)
     intercept_pooling_scale: float = Field(1.0, gt=0)
-    normal_intercept_pooling_scale: float = Field(
-        0.3, gt=0, description="Half-normal scale of the allies' spread in intercepts of normal "
-        "signals: their values are centred on each ally's mean, so what is left is the "
-        "loading times the ally's mean latent over the observed years (with 1.0 the divergences "
-        "sat at large spreads: docs/decisions/0003)")
     outcome_loading_log_mean: float = Field(-0.7, description="Prior mean of log |κ|")
     outcome_loading_log_sd: float = Field(0.75, gt=0)
     noise_floor: float = Field(
@@ -95,6 +91,9 @@ class ModelSpec(BaseModel):
         "none: each ally on its own, fixed priors, unit stationary variance per ally")
     common_factor: bool = Field(True, description="Common U.S. factor g[t] with ally loadings")
     drivers: bool = Field(True, description="Driver signals enter the state equation")
+    driver_effects: Literal["shared", "pooled"] = Field(
+        "shared", description="shared: one effect per driver for every ally; pooled: ally "
+        "effects pooled around it (with pooling = \"partial\"; see docs/decisions/0004)")
     loadings: Literal["shared", "pooled"] = Field(
         "shared", description="shared: one loading per signal; pooled: ally loadings pooled "
         "around it")

@@ -47,6 +47,43 @@ def test_shipped_specs_build_with_finite_logp(spec):
     assert "credibility" in model.named_vars
 
 
+@pytest.mark.parametrize("driver_effects, varies", [("shared", False), ("pooled", True)])
+def test_driver_effects_shared_or_pooled(driver_effects, varies):
+    sim = forecast.simulate(n_allies=4, n_months=30, seed=3)
+    s = forecast.load_spec("default").model_copy(update={"driver_effects": driver_effects})
+    model = build_model(make_design(sim.panel, s), s)
+    assert ("driver_effect_tau" in model.named_vars) is varies
+    # at a random point of the prior the ally effects differ only if they are pooled
+    point = model.initial_point()
+    rng = np.random.default_rng(0)
+    point = {k: v + rng.normal(size=np.shape(v)) for k, v in point.items()}
+    beta = model.compile_fn(model["driver_effect_ally"], inputs=model.value_vars,
+                            on_unused_input="ignore")(point)
+    assert beta.shape == (4, len(sim.panel.drivers))
+    assert bool((np.ptp(beta, axis=0) > 1e-9).all()) == varies
+
+
+def test_normal_series_are_modelled_centred_within_each_ally():
+    """Normal values are stored centred on each ally's mean; at any parameter value the
+    model's mean of a normal series, averaged over one ally's observations, is the series'
+    pooled mean ``intercept_mu`` — whatever the ally's latent level (docs/decisions/0004)."""
+    panel = forecast.load_default()
+    s = forecast.load_spec("default")
+    design = make_design(panel, s)
+    model = build_model(design, s)
+    mu = model["normal_indicators"].owner.inputs[2]
+    f = model.compile_fn([mu, model["intercept_mu"]], inputs=model.value_vars,
+                         on_unused_input="ignore")
+    rng = np.random.default_rng(5)
+    point = {k: v + rng.normal(size=np.shape(v)) for k, v in model.initial_point().items()}
+    mean, a_mu = f(point)
+    block = design.families["normal"]
+    for a, k in set(zip(block.ally.tolist(), block.signal.tolist())):
+        sel = (block.ally == a) & (block.signal == k)
+        assert mean[sel].std() > 0.01  # the series does follow the latent within the ally
+        assert mean[sel].mean() == pytest.approx(a_mu[k], abs=1e-9)
+
+
 def test_drift_spec_builds_on_default_data():
     panel = forecast.load_default()
     s = forecast.load_spec("drift")
