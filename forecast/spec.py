@@ -30,7 +30,11 @@ class Priors(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     persistence_logit_mean: float = Field(2.0, description="Prior mean of logit φ (φ≈0.88)")
-    persistence_logit_sd: float = Field(0.75, gt=0)
+    persistence_logit_sd: float = Field(
+        0.5, gt=0, description="Prior sd of the allies' mean logit φ: 90% of φ in 0.80–0.94 "
+        "(half-lives 3–11 months). The data barely inform it: with 0.75 its posterior was "
+        "wider than the prior (sd 1.05, centred on the prior mean) and mixed slowest "
+        "(docs/decisions/0004)")
     pooling_scale: float = Field(0.5, gt=0, description="Half-normal scale of pooling SDs")
     persistence_pooling_scale: float = Field(
         0.2, gt=0, description="Half-normal scale of the allies' spread in logit persistence "
