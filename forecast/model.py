@@ -24,7 +24,7 @@ import pytensor.tensor as pt
 from forecast.design import Design
 from forecast.spec import ModelSpec
 
-__all__ = ["build_model", "ar1_filter", "LATENT", "OBSERVED_OUTCOME"]
+__all__ = ["build_model", "ar1_filter", "ally_offsets", "between_ally_sd", "LATENT", "OBSERVED_OUTCOME"]
 
 LATENT = "credibility"
 OBSERVED_OUTCOME = "outcome"
@@ -56,9 +56,33 @@ def ar1_filter(u, phi, n: int):
     return x
 
 
-def _pooled(name: str, loc, scale, dims: str | tuple[str, ...], pooling: str, fixed_sd: float):
+def ally_offsets(name: str, partial: bool, other: str | None = None):
+    """Standardised ally offsets ``z``, dims ``("ally",)`` or ``("ally", other)``.
+
+    Partial pooling: zero-sum over allies, so the population location is the allies' average
+    and not a direction the offsets can trade against (with four allies the location and the
+    offsets' mean drifted together along a ridge, docs/decisions/0004). Otherwise (no pooling,
+    or a single ally) independent ``Normal(0, 1)``.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model(coords={"ally": ["A", "B", "C"]}):
+    ...     z = ally_offsets("z", partial=True)
+    >>> abs(float(pm.draw(z, random_seed=1).sum())) < 1e-12
+    True
+    """
+    n_allies = len(pm.modelcontext(None).coords["ally"])
+    if partial and n_allies > 1:
+        if other is None:
+            return pm.ZeroSumNormal(name, sigma=1.0, dims="ally")
+        return pm.ZeroSumNormal(name, sigma=1.0, dims=(other, "ally")).T
+    return pm.Normal(name, 0.0, 1.0, dims="ally" if other is None else ("ally", other))
+
+
+def _pooled(name: str, loc, scale, pooling: str, fixed_sd: float):
     """Ally-level parameter: ``loc + scale·z`` (partial pooling, non-centred) or independent."""
-    z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
+    z = ally_offsets(f"{name}_z", pooling == "partial")
     if pooling == "partial":
         return loc + scale * z
     return loc + fixed_sd * z
@@ -71,6 +95,14 @@ def between_ally_sd(name: str, scale, dims: str | None = None):
     density zero at 0: with four allies the data cannot tell a spread of 0.01 from 0, and a
     half-normal let non-centred chains slide down the funnel ``τ → 0, z → ∞`` where the
     ally's value is informed (docs/decisions/0004-between-ally-spreads.md).
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model():
+    ...     tau = between_ally_sd("tau", 0.5)
+    >>> round(float(pm.draw(tau, draws=20000, random_seed=1).mean()), 2)
+    0.41
     """
     return pm.Gamma(name, alpha=2.0, beta=2.4 / np.asarray(scale, dtype=float), dims=dims)
 
@@ -84,8 +116,8 @@ def _ally_parameter(name: str, mean: float, sd: float, pooling_scale: float, par
     if partial:
         loc = pm.Normal(f"{name}_mu", mean, sd)
         tau = between_ally_sd(f"{name}_tau", pooling_scale)
-        return _pooled(name, loc, tau, "ally", "partial", 0.0)
-    return _pooled(name, mean, 0.0, "ally", "none", sd)
+        return _pooled(name, loc, tau, "partial", 0.0)
+    return _pooled(name, mean, 0.0, "none", sd)
 
 
 def build_model(design: Design, spec: ModelSpec) -> pm.Model:
@@ -163,8 +195,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 "driver_effect", pt.where(signs != 0, signs * b_abs, b_free), dims="driver")
             if partial and spec.driver_effects == "pooled":
                 b_tau = between_ally_sd("driver_effect_tau", pr.pooling_scale / 2, dims="driver")
-                beta = b_pop[None, :] + b_tau[None, :] * pm.Normal(
-                    "driver_effect_ally_z", 0.0, 1.0, dims=("ally", "driver"))
+                beta = b_pop[None, :] + b_tau[None, :] * ally_offsets(
+                    "driver_effect_ally_z", True, "driver")
             else:
                 beta = pt.broadcast_to(b_pop[None, :], (A, D))
             # effect of one standardised unit of driver at t-1 on credibility at t
@@ -266,7 +298,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             own = np.flatnonzero(~centred)
             if own.size:
                 model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
-                z = pm.Normal("intercept_z", 0.0, 1.0, dims=("ally", "ally_intercept_signal"))
+                z = ally_offsets("intercept_z", partial, "ally_intercept_signal")
                 if partial:
                     a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
                                             dims="ally_intercept_signal")
@@ -320,9 +352,9 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         ho_mu = pm.Normal("outcome_intercept_mu", ho_center, pr.intercept_sd)
         if partial:
             ho_tau = between_ally_sd("outcome_intercept_tau", pr.intercept_pooling_scale)
-            ho = _pooled("outcome_intercept", ho_mu, ho_tau, "ally", "partial", 0)
+            ho = _pooled("outcome_intercept", ho_mu, ho_tau, "partial", 0)
         else:
-            ho = _pooled("outcome_intercept", ho_mu, 0.0, "ally", "none", pr.intercept_sd)
+            ho = _pooled("outcome_intercept", ho_mu, 0.0, "none", pr.intercept_sd)
         ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
             log_k = _ally_parameter("outcome_loading_log", pr.outcome_loading_log_mean,
@@ -331,7 +363,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         else:
             k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
             k_tau = between_ally_sd("outcome_loading_tau", pr.pooling_scale) if partial else 0.0
-            kappa = _pooled("outcome_loading", k_mu, k_tau, "ally", spec.pooling,
+            kappa = _pooled("outcome_loading", k_mu, k_tau, spec.pooling,
                             pr.loading_scale)
         kappa = pm.Deterministic("outcome_loading", kappa, dims="ally")
         oa = pm.Data("outcome_ally", design.outcome_ally)
