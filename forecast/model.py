@@ -24,7 +24,8 @@ import pytensor.tensor as pt
 from forecast.design import Design
 from forecast.spec import ModelSpec
 
-__all__ = ["build_model", "ar1_filter", "ally_offsets", "between_ally_sd", "LATENT", "OBSERVED_OUTCOME"]
+__all__ = ["build_model", "ar1_filter", "ally_offsets", "between_ally_sd", "LATENT",
+           "OBSERVED_OUTCOME"]
 
 LATENT = "credibility"
 OBSERVED_OUTCOME = "outcome"

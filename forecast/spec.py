@@ -35,9 +35,12 @@ class Priors(BaseModel):
         "(half-lives 3–11 months). The data barely inform it: with 0.75 its posterior was "
         "wider than the prior (sd 1.05, centred on the prior mean) and mixed slowest "
         "(docs/decisions/0004)")
-    pooling_scale: float = Field(0.5, gt=0, description="Half-normal scale of pooling SDs")
+    pooling_scale: float = Field(
+        0.5, gt=0, description="Scale of the priors of between-ally spreads "
+        "(forecast.model.between_ally_sd: Gamma(2, 2.4/scale), the mean and 95th percentile "
+        "of HalfNormal(scale) with no mass at 0)")
     persistence_pooling_scale: float = Field(
-        0.2, gt=0, description="Half-normal scale of the allies' spread in logit persistence "
+        0.2, gt=0, description="Scale (as pooling_scale) of the allies' spread in logit persistence "
         "(with 0.5 the divergences sat where one ally's persistence neared 1: docs/decisions/0003)")
     volatility_pooling_scale: float = Field(0.3, gt=0)
     factor_share_logit_mean: float = Field(

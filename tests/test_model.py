@@ -47,6 +47,13 @@ def test_shipped_specs_build_with_finite_logp(spec):
     assert "credibility" in model.named_vars
 
 
+def _at_random_point(model, outputs, seed: int):
+    """``outputs`` evaluated at the initial point moved by standard-normal noise (unconstrained)."""
+    rng = np.random.default_rng(seed)
+    point = {k: v + rng.normal(size=np.shape(v)) for k, v in model.initial_point().items()}
+    return model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")(point)
+
+
 @pytest.mark.parametrize("driver_effects, varies", [("shared", False), ("pooled", True)])
 def test_driver_effects_shared_or_pooled(driver_effects, varies):
     sim = forecast.simulate(n_allies=4, n_months=30, seed=3)
@@ -54,11 +61,7 @@ def test_driver_effects_shared_or_pooled(driver_effects, varies):
     model = build_model(make_design(sim.panel, s), s)
     assert ("driver_effect_tau" in model.named_vars) is varies
     # at a random point of the prior the ally effects differ only if they are pooled
-    point = model.initial_point()
-    rng = np.random.default_rng(0)
-    point = {k: v + rng.normal(size=np.shape(v)) for k, v in point.items()}
-    beta = model.compile_fn(model["driver_effect_ally"], inputs=model.value_vars,
-                            on_unused_input="ignore")(point)
+    beta = _at_random_point(model, model["driver_effect_ally"], seed=0)
     assert beta.shape == (4, len(sim.panel.drivers))
     assert bool((np.ptp(beta, axis=0) > 1e-9).all()) == varies
 
@@ -72,11 +75,7 @@ def test_normal_series_are_modelled_centred_within_each_ally():
     design = make_design(panel, s)
     model = build_model(design, s)
     mu = model["normal_indicators"].owner.inputs[2]
-    f = model.compile_fn([mu, model["intercept_mu"]], inputs=model.value_vars,
-                         on_unused_input="ignore")
-    rng = np.random.default_rng(5)
-    point = {k: v + rng.normal(size=np.shape(v)) for k, v in model.initial_point().items()}
-    mean, a_mu = f(point)
+    mean, a_mu = _at_random_point(model, [mu, model["intercept_mu"]], seed=5)
     block = design.families["normal"]
     for a, k in set(zip(block.ally.tolist(), block.signal.tolist())):
         sel = (block.ally == a) & (block.signal == k)
