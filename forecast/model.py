@@ -11,8 +11,8 @@ latent's scale), ``μ[a] = 0`` unless the spec asks for shared intercepts (then 
 around 0: the location), loadings carry the catalog's sign (the orientation) and ``γ[a] > 0``
 orients the common factor. See ``docs/decisions/0001-identification.md``.
 
-Both AR(1) recursions are evaluated in closed form by a log-depth prefix sum (no ``scan``):
-``x = Σ_j φ^j u[t-j]`` is built by ⌈log2 T⌉ vectorised shift-and-add steps.
+Both AR(1) recursions are one :class:`~forecast.recursion.AR1Filter` node each (no ``scan``):
+a compiled loop over time, and the same loop backwards in the gradient.
 """
 
 from __future__ import annotations
@@ -22,39 +22,14 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.design import Design
+from forecast.recursion import ar1_filter
 from forecast.spec import ModelSpec
 
-__all__ = ["build_model", "ar1_filter", "ally_offsets", "between_ally_sd", "LATENT",
+__all__ = ["build_model", "ally_offsets", "between_ally_sd", "LATENT",
            "OBSERVED_OUTCOME"]
 
 LATENT = "credibility"
 OBSERVED_OUTCOME = "outcome"
-
-
-def ar1_filter(u, phi, n: int):
-    """``x[..., t] = Σ_{j≤t} phi^j · u[..., t-j]`` along the last axis, in ⌈log2 n⌉ steps.
-
-    ``phi`` broadcasts against ``u[..., :1]`` (one coefficient per series). Works on numpy
-    arrays and PyTensor tensors alike.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> ar1_filter(np.ones((1, 4)), np.array([[0.5]]), 4)
-    array([[1.   , 1.5  , 1.75 , 1.875]])
-    """
-    x = u
-    d = 1
-    is_np = isinstance(u, np.ndarray)
-    while d < n:
-        coef = phi**d
-        if is_np:
-            x = x.copy()
-            x[..., d:] = x[..., d:] + coef * x[..., :-d]
-        else:
-            x = pt.inc_subtensor(x[..., d:], coef * x[..., :-d])
-        d *= 2
-    return x
 
 
 def ally_offsets(name: str, partial: bool, other: str | None = None):
@@ -119,6 +94,29 @@ def _ally_parameter(name: str, mean: float, sd: float, pooling_scale: float, par
         tau = between_ally_sd(f"{name}_tau", pooling_scale)
         return _pooled(name, loc, tau, "partial", 0.0)
     return _pooled(name, mean, 0.0, "none", sd)
+
+
+def _signed(name: str, signs: np.ndarray, abs_scale: float, free_scale: float, dim: str):
+    """One value per entry of ``dim``, with the catalog's sign where it gives one.
+
+    Signed entries (``signs`` ±1) are ``sign · HalfNormal(abs_scale)`` magnitudes, dims
+    ``signed_<dim>``; entries of free sign (0) are ``Normal(0, free_scale)``, dims
+    ``free_<dim>``. Only the entries the model uses are sampled: a magnitude for a free-sign
+    entry would be drawn from its prior alone (docs/decisions/0005).
+    """
+    model = pm.modelcontext(None)
+    labels = list(model.coords[dim])
+    value = pt.zeros(len(signs))
+    signed, free = np.flatnonzero(signs != 0), np.flatnonzero(signs == 0)
+    if signed.size:
+        model.add_coord(f"signed_{dim}", [labels[k] for k in signed])
+        magnitude = pm.HalfNormal(f"{name}_abs", abs_scale, dims=f"signed_{dim}")
+        value = pt.set_subtensor(value[signed], signs[signed] * magnitude)
+    if free.size:
+        model.add_coord(f"free_{dim}", [labels[k] for k in free])
+        value = pt.set_subtensor(value[free], pm.Normal(f"{name}_free", 0.0, free_scale,
+                                                        dims=f"free_{dim}"))
+    return pm.Deterministic(name, value, dims=dim)
 
 
 def build_model(design: Design, spec: ModelSpec) -> pm.Model:
@@ -190,10 +188,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         if design.drivers:
             D = len(design.drivers)
             signs = design.driver_signs
-            b_abs = pm.HalfNormal("driver_effect_abs", pr.driver_scale, dims="driver")
-            b_free = pm.Normal("driver_effect_free", 0.0, pr.driver_scale, dims="driver")
-            b_pop = pm.Deterministic(
-                "driver_effect", pt.where(signs != 0, signs * b_abs, b_free), dims="driver")
+            b_pop = _signed("driver_effect", signs, pr.driver_scale, pr.driver_scale, "driver")
             if partial and spec.driver_effects == "pooled":
                 b_tau = between_ally_sd("driver_effect_tau", pr.pooling_scale / 2, dims="driver")
                 beta = b_pop[None, :] + b_tau[None, :] * ally_offsets(
@@ -217,7 +212,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                          + pm.logp(pm.Normal.dist(mean, sd), own[:, 1:]).sum())
             theta = own
         else:
-            x = ar1_filter(u, phi[:, None], T) if spec.dynamics == "ar1" else u
+            x = ar1_filter(u, phi) if spec.dynamics == "ar1" else u
             theta = ally_scale[:, None] * x
 
         # ---------------------------------------------------------------- common factor g[t]
@@ -225,7 +220,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             rho = pm.Beta("factor_persistence", pr.factor_persistence_a, pr.factor_persistence_b)
             eta = pm.Normal("factor_innovation", 0.0, 1.0, dims="period")
             vg = pt.set_subtensor((pt.sqrt(1.0 - rho**2) * eta)[0], eta[0])
-            g = pm.Deterministic("common_factor", ar1_filter(vg, rho, T), dims="period")
+            g = pm.Deterministic("common_factor", ar1_filter(vg, rho), dims="period")
             gamma = pm.Deterministic("factor_loading", v * pt.sqrt(w), dims="ally")
             theta = theta + gamma[:, None] * g[None, :]
         if spec.intercepts == "shared":
@@ -238,10 +233,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         # ---------------------------------------------------------------- indicators
         S = len(design.indicators)
         signs = design.signs
-        lam_abs = pm.HalfNormal("loading_abs", pr.loading_scale, dims="signal")
-        lam_free = pm.Normal("loading_free", 0.0, pr.disputed_loading_scale, dims="signal")
-        lam = pm.Deterministic("loading", pt.where(signs != 0, signs * lam_abs, lam_free),
-                               dims="signal")
+        lam = _signed("loading", signs, pr.loading_scale, pr.disputed_loading_scale, "signal")
         if spec.loadings == "pooled":
             lam_tau = between_ally_sd("loading_tau", pr.pooling_scale / 2, dims="signal")
             lz = pm.Normal("loading_ally_z", 0.0, 1.0, dims=("ally", "signal"))
@@ -259,8 +251,12 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             model.add_coord("drift_signal", list(design.drift_signals))
             d_tau = pm.LogNormal("drift_tau", np.log(pr.drift_scale), pr.drift_log_sd,
                                  dims="drift_signal")
-            d_z = pm.Normal("drift_z", 0.0, 1.0, dims=("ally", "drift_signal", "year"))
-            steps = pt.set_subtensor((d_tau[None, :, None] * d_z)[:, :, 0], 0.0)
+            # one step into each year after the first (the first year's level is the walk's
+            # origin: a step into it would be sampled from its prior alone)
+            model.add_coord("drift_step", list(design.years[1:]))
+            d_z = pm.Normal("drift_z", 0.0, 1.0, dims=("ally", "drift_signal", "drift_step"))
+            steps = pt.concatenate([pt.zeros((A, len(idx), 1)), d_tau[None, :, None] * d_z],
+                                   axis=2)
             # centred on its mean over the years: the ally intercept is the signal's average
             # level, not its level in the first year (which the walk's steps would confound)
             walk = pt.cumsum(steps, axis=2)

@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.catalog import Catalog
-from forecast.model import ar1_filter
+from forecast.recursion import ar1_filter
 from forecast.panel import Panel, format_period
 
 __all__ = ["simulate", "Simulation", "SimulationParameters", "synthetic_catalog"]
@@ -188,14 +188,14 @@ def simulate(
     u[:, 0] = eps[:, 0]
     if len(drivers):
         u[:, 1:] += (beta[:, :, None] * std_drv[:, :, :-1]).sum(axis=1) / ally_scale[:, None]
-    x = ally_scale[:, None] * ar1_filter(u, phi[:, None], T)
+    x = ally_scale[:, None] * ar1_filter(u, phi)
     g = np.zeros(T)
     gamma = v * np.sqrt(w)
     if p.common_factor:
         rho = p.factor_persistence
         vg = np.sqrt(1 - rho**2) * rng.standard_normal(T)
         vg[0] = rng.standard_normal()
-        g = ar1_filter(vg, rho, T)
+        g = ar1_filter(vg, rho)
     theta = x + gamma[:, None] * g[None, :]
     entry = np.zeros(A, dtype=int)
     if ragged:

@@ -13,7 +13,7 @@ import pytest
 import forecast
 from forecast.catalog import Catalog
 from forecast.design import make_design
-from forecast.model import ar1_filter, build_model
+from forecast.model import build_model
 
 
 def _interval_covers(samples, truth, level=0.9):
@@ -27,16 +27,6 @@ def _draws(fit, name):
 
 
 # --------------------------------------------------------------------------- fast checks
-def test_ar1_filter_matches_recursion():
-    rng = np.random.default_rng(0)
-    u = rng.normal(size=(3, 37))
-    phi = np.array([[0.2], [0.9], [-0.5]])
-    expected = u.copy()
-    for t in range(1, u.shape[1]):
-        expected[:, t] = phi[:, 0] * expected[:, t - 1] + u[:, t]
-    np.testing.assert_allclose(ar1_filter(u, phi, u.shape[1]), expected, rtol=1e-12)
-
-
 @pytest.mark.parametrize("spec", ["default", "static", "unpooled"])
 def test_shipped_specs_build_with_finite_logp(spec):
     sim = forecast.simulate(n_allies=3, n_months=30, seed=2)
