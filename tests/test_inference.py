@@ -1,0 +1,35 @@
+"""One switch over samplers: each gives the same kind of result on the same panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import forecast
+from forecast.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def small_panel():
+    return forecast.simulate(n_allies=3, n_months=24, seed=3).panel
+
+
+@pytest.mark.parametrize("sampler", ["pymc", "advi", "numpyro"])
+def test_every_sampler_returns_the_latent(small_panel, sampler):
+    if sampler == "numpyro":
+        pytest.importorskip("numpyro")  # the optional `gpu` extra
+    extra = {"n": 3000} if sampler == "advi" else {}  # optimisation steps of the preview
+    fit = forecast.fit(small_panel, draws=40, tune=40, chains=2, seed=1, sampler=sampler,
+                       warn=False, **extra)
+    cred = fit.credibility()
+    assert len(cred) == 3 * 24
+    assert np.isfinite(cred[["mean", "sd", "q05", "q95"]].to_numpy()).all()
+    assert (cred["q05"] <= cred["q95"]).all()
+    post = fit.idata["posterior"]
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 40
+    assert fit.diagnostics().approximate == (sampler == "advi")
+
+
+def test_unknown_sampler_is_a_clear_error(small_panel):
+    with pytest.raises(InputError, match="unknown sampler"):
+        forecast.fit(small_panel, sampler="gibbs")
