@@ -70,7 +70,7 @@ class Diagnostics:
         t = self.thresholds
         out = []
         if not self.max_rhat <= t.max_rhat:
-            out.append(f"R-hat {self.max_rhat:.3f} > {t.max_rhat}")
+            out.append(f"R-hat {self.max_rhat:.4f} > {t.max_rhat}")
         if not self.min_ess_bulk >= t.min_ess_bulk:
             out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {t.min_ess_bulk:.0f}")
         if not self.min_ess_tail >= t.min_ess_tail:

@@ -222,6 +222,10 @@ def coverage_figure(coverage: pd.DataFrame):
 
 
 # ---------------------------------------------------------------------- view model
+#: decimals per diagnostics check: R-hat near its 1.01 threshold needs four to be read
+_DIAG_DIGITS = {"max R-hat": 4, "min bulk ESS": 0, "min tail ESS": 0, "divergences": 0}
+
+
 def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
@@ -398,8 +402,7 @@ def _view(run: RunData) -> dict:
         "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
         "diagnostics": diag,
         "diag_table": [{"check": str(r.get("check")),
-                        "value": _fmt(r.get("value"), 0 if r.get("check") == "divergences"
-                                      else 3),
+                        "value": _fmt(r.get("value"), _DIAG_DIGITS.get(str(r.get("check")), 2)),
                         "required": str(r.get("required")), "ok": bool(r.get("ok"))}
                        for r in diag.get("table", [])],
         "worst": _table(pd.DataFrame(diag.get("worst", []))),
@@ -490,7 +493,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   default 4 × 1000.</div>
 {% endif %}
 {% if not forced and diagnostics.get("converged") %}
-<div class="banner ok">Convergence checks passed (max R-hat {{ "%.3f"|format(diagnostics.max_rhat) }},
+<div class="banner ok">Convergence checks passed (max R-hat {{ "%.4f"|format(diagnostics.max_rhat) }},
   min bulk ESS {{ "%.0f"|format(diagnostics.min_ess_bulk) }}, {{ diagnostics.divergences }} divergences).</div>
 {% endif %}
 
