@@ -215,10 +215,12 @@ def worker(job: dict) -> dict:
     if name == "nutpie":
         import nutpie
 
+        from forecast.backend import compile_nutpie
+
         adaptation = opts.pop("adaptation", "diag")
         rec["adaptation"] = adaptation
         t0 = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        compiled = compile_nutpie(model)
         rec["compile_s"] = time.perf_counter() - t0
         rec["grad_per_s"] = _grad_rate_nutpie(compiled)
         if not sample:

@@ -41,6 +41,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from forecast.backend import compile_nutpie
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
 from forecast.model import build_model
@@ -163,10 +164,8 @@ class CompiledFitter:
         if entry is not None:
             self.n_reused += 1
             return entry, True, 0.0
-        import nutpie
-
         t0 = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        compiled = compile_nutpie(model)
         elapsed = time.perf_counter() - t0
         entry = _Entry(compiled)
         with _LOCK:

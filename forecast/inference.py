@@ -14,6 +14,7 @@ import numpy as np
 import pymc as pm
 from pymc.model.transform.optimization import freeze_dims_and_data
 
+from forecast.backend import compile_nutpie
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
 from forecast.errors import InputError
@@ -46,21 +47,20 @@ def sample_model(
     """
     cores = cores or min(chains, os.cpu_count() or 1)
     t0 = time.perf_counter()
+    if sampler in ("nutpie", "numpyro"):
+        # one fit, one compiled graph: dimensions and data become constants. numba compiles
+        # it faster (docs/decisions/0005), and JAX needs every length known when it traces
+        # (a length-1 dimension, one driver or one ally, must be marked as such to broadcast)
+        model = freeze_dims_and_data(model)
     if sampler == "nutpie":
         import nutpie
 
-        # frozen: the data become constants of this one fit, and nutpie's compiled function
-        # then loads from the on-disk numba cache on the next run (docs/decisions/0005)
-        compiled = nutpie.compile_pymc_model(model, backend="numba", freeze_model=True)
+        compiled = compile_nutpie(model)
         t1 = time.perf_counter()
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
                               seed=seed, progress_bar=progress, **kwargs)
     elif sampler in ("pymc", "numpyro"):
         t1 = t0
-        if sampler == "numpyro":
-            # JAX needs every dimension's length known when it traces the graph: a length-1
-            # dimension (one driver, one ally) must be marked as such to broadcast
-            model = freeze_dims_and_data(model)
         with model:
             idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
                               random_seed=seed, progressbar=progress,
