@@ -62,40 +62,25 @@ def _set_threads(cpus: list[int] | None) -> None:
 
 
 def _ess_summary(idata) -> dict:
-    """Min bulk/tail ESS and max R-hat of the latent and of every other posterior quantity."""
-    import arviz as az
+    """Min bulk/tail ESS and max R-hat of the latent and of every other posterior quantity,
+    computed as the package's convergence gate computes them (forecast.convergence)."""
     import numpy as np
-    import xarray as xr
+
+    from forecast.convergence import convergence_statistics, stack_quantities
 
     post = idata["posterior"].to_dataset()
-
-    def _ds(obj):
-        if isinstance(obj, xr.Dataset):
-            return obj
-        if isinstance(obj, xr.DataTree):
-            node = obj["posterior"] if "posterior" in obj.children else obj
-            return node.to_dataset()
-        return obj
-
-    tree = xr.DataTree.from_dict({"posterior": post})
     out = {}
     groups = {"latent": [LATENT] if LATENT in post else [],
               "params": [v for v in post.data_vars if v != LATENT]}
     for label, names in groups.items():
         if not names:
             continue
-        vals = {}
-        for method in ("bulk", "tail"):
-            ds = _ds(az.ess(tree, var_names=names, method=method))
-            arr = np.concatenate([np.asarray(ds[v].values, float).ravel() for v in names])
+        draws, _ = stack_quantities(post[names])
+        rhat, bulk, tail = convergence_statistics(draws)
+        for key, arr, worst in (("ess_bulk", bulk, np.min), ("ess_tail", tail, np.min),
+                                ("rhat", rhat, np.max)):
             arr = arr[np.isfinite(arr)]
-            vals[method] = float(arr.min()) if arr.size else float("nan")
-        ds = _ds(az.rhat(tree, var_names=names))
-        arr = np.concatenate([np.asarray(ds[v].values, float).ravel() for v in names])
-        arr = arr[np.isfinite(arr)]
-        out[f"{label}_ess_bulk"] = vals["bulk"]
-        out[f"{label}_ess_tail"] = vals["tail"]
-        out[f"{label}_rhat"] = float(arr.max()) if arr.size else float("nan")
+            out[f"{label}_{key}"] = float(worst(arr)) if arr.size else float("nan")
     return out
 
 

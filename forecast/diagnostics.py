@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.convergence import convergence_statistics, stack_quantities
+
 __all__ = ["Diagnostics", "Thresholds", "compute_diagnostics", "ConvergenceWarning"]
 
 
@@ -41,7 +43,9 @@ class Diagnostics:
     Attributes
     ----------
     max_rhat, min_ess_bulk, min_ess_tail
-        Worst values over every posterior quantity (parameters and latent).
+        Worst values over every posterior quantity (parameters and latent): rank-normalised
+        split R-hat, bulk ESS, and tail ESS at the 5% and 95% quantiles
+        (:mod:`forecast.convergence`).
     divergences
         Divergent transitions after tuning, all chains.
     min_bfmi
@@ -107,21 +111,6 @@ class Diagnostics:
         return pd.DataFrame(rows, columns=["check", "value", "required", "ok"])
 
 
-def _flatten(ds: xr.Dataset, stat: str) -> pd.Series:
-    parts = []
-    for name, da in ds.data_vars.items():
-        if da.size == 0:
-            continue
-        flat = da.values.reshape(-1)
-        if da.ndim == 0:
-            labels = [name]
-        else:
-            idx = pd.MultiIndex.from_product([da[d].values for d in da.dims]).to_flat_index()
-            labels = [f"{name}[{','.join(map(str, i))}]" for i in idx]
-        parts.append(pd.Series(flat, index=labels, name=stat))
-    return pd.concat(parts) if parts else pd.Series(dtype=float, name=stat)
-
-
 def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bool = True,
                         approximate: bool = False) -> Diagnostics:
     """R-hat, bulk/tail ESS, divergences and E-BFMI of a posterior DataTree.
@@ -142,10 +131,9 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
         if warn:
             warnings.warn(diag.failures[0], ConvergenceWarning, stacklevel=2)
         return diag
-    rhat = _flatten(_as_ds(az.rhat(idata)), "r_hat")
-    ess_b = _flatten(_as_ds(az.ess(idata, method="bulk")), "ess_bulk")
-    ess_t = _flatten(_as_ds(az.ess(idata, method="tail")), "ess_tail")
-    table = pd.concat([rhat, ess_b, ess_t], axis=1)
+    draws, labels = stack_quantities(post)
+    table = pd.DataFrame(dict(zip(("r_hat", "ess_bulk", "ess_tail"),
+                                  convergence_statistics(draws))), index=labels)
     table = table[np.isfinite(table["ess_bulk"]) | np.isfinite(table["r_hat"])]
     divergences = 0
     min_bfmi = np.nan
@@ -185,11 +173,3 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
             f"the fit did not converge ({'; '.join(diag.failures)}); worst: {names}",
             ConvergenceWarning, stacklevel=2)
     return diag
-
-
-def _as_ds(obj) -> xr.Dataset:
-    if isinstance(obj, xr.Dataset):
-        return obj
-    if isinstance(obj, xr.DataTree) and "posterior" in obj.children:
-        return obj["posterior"].to_dataset()
-    return obj.to_dataset()
