@@ -140,7 +140,7 @@ def test_prior_predictive_is_plausible():
 @pytest.fixture(scope="module")
 def recovery():
     sim = forecast.simulate(n_allies=6, n_months=120, seed=11)
-    fit = forecast.fit(sim.panel, draws=500, tune=500, chains=4, seed=12, warn=False)
+    fit = forecast.fit(sim.panel, draws=1000, tune=1000, chains=4, seed=12, warn=False)
     return sim, fit
 
 
@@ -169,10 +169,8 @@ def test_recovers_hyperparameters(recovery, name):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 4 open: the fit does not yet reach R-hat <= 1.01 "
-                   "with 0 divergences (this 6x120 panel, 4x500: R-hat 1.030 on "
-                   "intercept_tau[exercise_tempo], 0 divergences; 2026-11-23)")
 def test_recovery_fit_converges(recovery):
+    """The acceptance's convergence criterion, at its settings (4 x 1000), on simulated data."""
     _, fit = recovery
     d = fit.diagnostics()
     assert d.max_rhat <= 1.01 and d.divergences == 0, d.to_dict()
@@ -192,7 +190,7 @@ def flipped_fit(recovery):
     flipped_panel = forecast.Panel.from_frame(
         sim.panel.to_frame(), _flip_signs(sim.panel.catalog),
         start=str(sim.panel.months[0]), end=str(sim.panel.months[-1]))
-    return forecast.fit(flipped_panel, draws=500, tune=500, chains=4, seed=12, warn=False)
+    return forecast.fit(flipped_panel, draws=1000, tune=1000, chains=4, seed=12, warn=False)
 
 
 @pytest.mark.slow
@@ -209,10 +207,12 @@ def test_flipping_catalog_signs_flips_the_latent(recovery, flipped_fit):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 4 open: on this 6x120 panel at 4x500 the flipped fit's "
-                   "R-hat straddles 1.02 (2026-11-23: 1.038 in one run, passed in the next)")
+@pytest.mark.xfail(strict=False, reason="issue 4 open: short simulated panels mix slowly on a few "
+                   "parameters; this flipped 6x120 fit at 4 x 1000 gave R-hat 1.0106 with bulk "
+                   "ESS 519 and 0 divergences (2026-11-23), the unflipped one passes")
 def test_flipped_fit_converges(flipped_fit):
-    assert flipped_fit.diagnostics().max_rhat <= 1.02
+    d = flipped_fit.diagnostics()
+    assert d.max_rhat <= 1.01 and d.divergences == 0, d.to_dict()
 
 
 @pytest.mark.slow
@@ -274,8 +274,9 @@ def test_new_catalog_recovers_the_latent(new_catalog_fit):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=False, reason="issue 4 open: at 2 x 300 draws this panel's R-hat "
-                   "straddles 1.05 (2026-11-23: passed in one run, failed in the next; "
-                   "before this session's model changes 1.086)")
+                   "straddles 1.05; even at 4 x 1000 it is 1.0139 (seed 32, factor_persistence, "
+                   "1 divergence) and 1.0116 (seed 33, ministerials' intercept and loading), "
+                   "2026-11-23")
 def test_new_catalog_converges(new_catalog_fit):
     _, fit = new_catalog_fit
     d = fit.diagnostics()
