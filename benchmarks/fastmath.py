@@ -14,43 +14,25 @@ cache is a test: ``tests/test_backend.py``.)
 from __future__ import annotations
 
 import argparse
-import ctypes
 import statistics
 import time
 
 import numpy as np
-import pytensor
 from pymc.model.transform.optimization import freeze_dims_and_data
 
 import forecast
+from forecast.backend import compile_nutpie, logp_caller
 from forecast.design import make_design
 from forecast.model import build_model
 from forecast.spec import load_spec
 
 
-def _caller(compiled, x: np.ndarray):
-    n = compiled.n_dim
-    out, logp = np.zeros(n), np.zeros(())
-    ptr = ctypes.POINTER(ctypes.c_double)
-    args = (n, x.ctypes.data_as(ptr), out.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
-            ctypes.c_void_p(compiled.user_data.ctypes.data))
-    fn = compiled.compiled_logp_func.ctypes
-
-    def call() -> None:
-        if fn(*args) != 0:
-            raise RuntimeError("log-density evaluation failed")
-    return call
-
-
 def measure(model, fastmath: bool, repeat: int, evals: int) -> dict:
-    import nutpie
-
-    with pytensor.config.change_flags(numba__fastmath=fastmath):
-        t0 = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model, backend="numba")
-        compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    compiled = compile_nutpie(model, fastmath=fastmath)
+    compile_s = time.perf_counter() - t0
     x = np.random.default_rng(0).normal(size=compiled.n_dim) * 0.1
-    call = _caller(compiled, x)
+    call = logp_caller(compiled, x)
     call()
     times = []
     for _ in range(repeat):

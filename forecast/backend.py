@@ -27,21 +27,26 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+import ctypes
+from typing import Any, Callable
 
+import numpy as np
 import pymc as pm
 import pytensor
 
-__all__ = ["compile_nutpie"]
+__all__ = ["compile_nutpie", "logp_caller"]
 
 
-def compile_nutpie(model: pm.Model) -> Any:
+def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
     """Compile ``model`` with nutpie's numba backend and strict floating-point semantics.
 
     Parameters
     ----------
     model
         A built model (frozen or not).
+    fastmath
+        Let numba reorder floating-point operations. Off in the package; on only to measure
+        what strictness costs (``benchmarks/fastmath.py``).
 
     Returns
     -------
@@ -50,5 +55,27 @@ def compile_nutpie(model: pm.Model) -> Any:
     """
     import nutpie
 
-    with pytensor.config.change_flags(numba__fastmath=False):
+    with pytensor.config.change_flags(numba__fastmath=fastmath):
         return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def logp_caller(compiled: Any, x: np.ndarray) -> Callable[[], tuple[float, np.ndarray]]:
+    """Evaluate nutpie's compiled C log-density and gradient at ``x``, as nutpie calls it.
+
+    Returns a function of no arguments that evaluates once and returns ``(logp, gradient)``
+    (the gradient array is reused between calls). It raises if the evaluation fails.
+    """
+    n = compiled.n_dim
+    x = np.ascontiguousarray(x, dtype=float)
+    grad, logp = np.zeros(n), np.zeros(())
+    ptr = ctypes.POINTER(ctypes.c_double)
+    args = (n, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
+            ctypes.c_void_p(compiled.user_data.ctypes.data))
+    fn = compiled.compiled_logp_func.ctypes
+
+    def call() -> tuple[float, np.ndarray]:
+        if fn(*args) != 0:
+            raise RuntimeError("the compiled log-density could not be evaluated")
+        return float(logp), grad
+
+    return call

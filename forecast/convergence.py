@@ -156,7 +156,7 @@ def convergence_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
         full = np.full(q, np.nan)
         return full, full.copy(), full.copy()
     bad = np.isnan(x).any(axis=(1, 2))
-    clean = np.where(bad[:, None, None], 0.0, x)
+    clean = np.where(bad[:, None, None], 0.0, x) if bad.any() else x
     split = _split(clean)
     z_bulk = _z_scale(split)  # shared by R-hat and bulk ESS
     rhat = _rhat_from(split, z_bulk) if chains >= 2 else np.full(q, np.nan)
@@ -185,4 +185,4 @@ def stack_quantities(post: xr.Dataset) -> tuple[np.ndarray, list[str]]:
             labels += [f"{name}[{','.join(map(str, i))}]" for i in idx]
     if not arrays:
         return np.empty((0, post.sizes.get("chain", 0), post.sizes.get("draw", 0))), labels
-    return np.concatenate(arrays).astype(float), labels
+    return np.concatenate(arrays, dtype=float), labels

@@ -77,9 +77,9 @@ def _numba_ar1_filter(op, node, **kwargs):
     def ar1_filter_numba(u, phi):
         n, T = u.shape
         x = np.empty((n, T), dtype=u.dtype)
+        if T == 0:
+            return x
         for i in range(n):
-            if T == 0:
-                break
             prev = u[i, 0]
             x[i, 0] = prev
             c = phi[i]

@@ -8,30 +8,16 @@ must agree bit for bit, or one seed gives two sets of draws
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 import pytensor
 import pytest
 from pymc.model.transform.optimization import freeze_dims_and_data
 
 import forecast
-from forecast.backend import compile_nutpie
+from forecast.backend import compile_nutpie, logp_caller
 from forecast.design import make_design
 from forecast.model import build_model
 from forecast.spec import load_spec
-
-
-def _gradient(compiled, x: np.ndarray) -> tuple[float, np.ndarray]:
-    """Call the C log-density nutpie samples with, as nutpie calls it."""
-    n = compiled.n_dim
-    out, logp = np.zeros(n), np.zeros(())
-    ptr = ctypes.POINTER(ctypes.c_double)
-    rc = compiled.compiled_logp_func.ctypes(
-        n, x.ctypes.data_as(ptr), out.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
-        ctypes.c_void_p(compiled.user_data.ctypes.data))
-    assert rc == 0
-    return float(logp), out
 
 
 @pytest.mark.slow
@@ -44,8 +30,8 @@ def test_cold_and_cached_compiles_give_the_same_gradient():
         model = freeze_dims_and_data(build_model(design, spec))
         with pytensor.config.change_flags(numba__cache=cache):
             compiled = compile_nutpie(model)
-        x = np.linspace(-1.0, 1.0, compiled.n_dim)
-        results.append(_gradient(compiled, x))
+        logp, grad = logp_caller(compiled, np.linspace(-1.0, 1.0, compiled.n_dim))()
+        results.append((logp, grad.copy()))
     (lp_cached, g_cached), (lp_cold, g_cold) = results
     assert np.isfinite(lp_cached) and np.isfinite(g_cached).all()
     assert lp_cached == lp_cold
