@@ -1,12 +1,15 @@
 """Convergence statistics: the vectorised ones against ArviZ's per-quantity loop.
 
     python benchmarks/diagnostics.py [--quantities 4600] [--chains 4] [--draws 1000] [--repeat 3]
+                                     [--no-arviz]
 
 Both compute rank-normalised split R-hat, bulk ESS and tail ESS (5%/95%) for every
 quantity of the same simulated draws (AR(1) chains of mixed persistence), in the same run.
 The default size is that of the default model's fit. Printed: median seconds of each, their
 ratio, and the largest relative difference between the two results
-(docs/decisions/0007-vectorised-diagnostics.md).
+(docs/decisions/0007-vectorised-diagnostics.md). Then the vectorised statistics in blocks of
+quantities (the default) against all quantities in one block: median seconds and peak traced
+memory of each, and their ratios. ``--no-arviz`` skips the ArviZ loop (slow for large sizes).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import tracemalloc
 
 import numpy as np
 from arviz_stats.base import array_stats
 
-from forecast.convergence import convergence_statistics
+from forecast.convergence import BLOCK_VALUES, convergence_statistics
 
 
 def simulate(quantities: int, chains: int, draws: int, seed: int = 0) -> np.ndarray:
@@ -47,22 +51,46 @@ def timed(fn, x, repeat: int):
     return statistics.median(times), out
 
 
+def peak_mib(fn, x) -> float:
+    """Peak memory traced while ``fn(x)`` runs (numpy's allocations included), in MiB."""
+    tracemalloc.start()
+    try:
+        fn(x)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quantities", type=int, default=4600)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-arviz", action="store_true", help="skip the ArviZ loop")
     args = parser.parse_args()
     x = simulate(args.quantities, args.chains, args.draws)
-    t_ref, ref = timed(arviz_statistics, x, args.repeat)
-    t_new, new = timed(convergence_statistics, x, args.repeat)
-    diff = max(float(np.nanmax(np.abs(a - b) / np.abs(b))) for a, b in zip(new, ref))
     print(f"{args.quantities} quantities × {args.chains} chains × {args.draws} draws, "
           f"median of {args.repeat}")
-    print(f"arviz (per quantity)  {t_ref:8.2f} s")
-    print(f"vectorised            {t_new:8.2f} s")
-    print(f"ratio arviz / vectorised: {t_ref / t_new:.1f}×   largest relative difference: {diff:.1e}")
+    t_new, new = timed(convergence_statistics, x, args.repeat)
+    if not args.no_arviz:
+        t_ref, ref = timed(arviz_statistics, x, args.repeat)
+        diff = max(float(np.nanmax(np.abs(a - b) / np.abs(b))) for a, b in zip(new, ref))
+        print(f"arviz (per quantity)  {t_ref:8.2f} s")
+        print(f"vectorised            {t_new:8.2f} s")
+        print(f"ratio arviz / vectorised: {t_ref / t_new:.1f}×   "
+              f"largest relative difference: {diff:.1e}")
+
+    def one_block(a):
+        return convergence_statistics(a, block=a.size)
+
+    t_one, one = timed(one_block, x, args.repeat)
+    same = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(new, one))
+    m_new, m_one = peak_mib(convergence_statistics, x), peak_mib(one_block, x)
+    print(f"blocks of {BLOCK_VALUES} draws: {t_new:8.2f} s, peak {m_new:8.0f} MiB")
+    print(f"one block:              {t_one:8.2f} s, peak {m_one:8.0f} MiB")
+    print(f"ratio one block / blocks: time {t_one / t_new:.2f}×, memory {m_one / m_new:.1f}×; "
+          f"results identical: {same}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ from scipy import fft, special
 __all__ = ["convergence_statistics", "stack_quantities"]
 
 TAIL_PROBS = (0.05, 0.95)  # the tail-ESS quantiles of Vehtari et al. (2021)
+# draws per block of quantities: 2**21 float64 values are 16 MiB, and the working arrays of a
+# block about twenty times that (docs/decisions/0007-vectorised-diagnostics.md)
+BLOCK_VALUES = 2**21
 
 
 def _split(x: np.ndarray) -> np.ndarray:
@@ -135,13 +138,21 @@ def _ess_tail(x: np.ndarray, probs: tuple[float, float] = TAIL_PROBS) -> np.ndar
                         for qq in quantiles))
 
 
-def convergence_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def convergence_statistics(x: np.ndarray, block: int = BLOCK_VALUES
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """R-hat, bulk ESS and tail ESS of each quantity of ``(quantity, chain, draw)`` draws.
+
+    Quantities are taken in blocks of at most ``block`` draws in all, so that the working
+    arrays (ranks, normal scores, the FFT's padded spectra: about twenty times the block's
+    size) stay bounded whatever the posterior's size. The statistics of one quantity do not
+    depend on the others, so the blocks change nothing but memory.
 
     Parameters
     ----------
     x
         Draws shaped ``(quantity, chain, draw)``.
+    block
+        Most draws (quantities × chains × draws) handled at once.
 
     Returns
     -------
@@ -155,6 +166,17 @@ def convergence_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     if q == 0 or draws < 4:
         full = np.full(q, np.nan)
         return full, full.copy(), full.copy()
+    step = max(1, block // (chains * draws))
+    if q > step:
+        parts = [_statistics(x[i:i + step]) for i in range(0, q, step)]
+        return tuple(np.concatenate(p) for p in zip(*parts))
+    return _statistics(x)
+
+
+def _statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`convergence_statistics` of one block of quantities (at least 4 draws)."""
+    chains = x.shape[1]
+    q = x.shape[0]
     bad = np.isnan(x).any(axis=(1, 2))
     clean = np.where(bad[:, None, None], 0.0, x) if bad.any() else x
     split = _split(clean)

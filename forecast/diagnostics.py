@@ -134,7 +134,6 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
     draws, labels = stack_quantities(post)
     table = pd.DataFrame(dict(zip(("r_hat", "ess_bulk", "ess_tail"),
                                   convergence_statistics(draws))), index=labels)
-    table = table[np.isfinite(table["ess_bulk"]) | np.isfinite(table["r_hat"])]
     divergences = 0
     min_bfmi = np.nan
     if "sample_stats" in idata.children:

@@ -67,6 +67,23 @@ def test_constant_and_missing_quantities():
     assert all(np.isnan(a[2]) for a in ours)
 
 
+@pytest.mark.parametrize("block", [400, 1000, 2400])
+def test_blocks_of_quantities_change_nothing(block):
+    """Taken in blocks (whole, uneven or single quantities), every statistic is bit-identical
+    to the one-block result, and each quantity keeps its own place."""
+    rng = np.random.default_rng(4)
+    x = _chains(rng, 7, 4, 100, np.linspace(0.0, 0.9, 7))
+    x[2] = 1.5
+    x[5, 1, 3] = np.nan
+    x[6, 2] += 2.0  # the one poorly mixed quantity must stay last
+    whole = convergence_statistics(x, block=x.size)
+    parts = convergence_statistics(x, block=block)
+    for a, b in zip(parts, whole):
+        assert a.shape == (7,)
+        np.testing.assert_array_equal(a, b)
+    assert int(np.nanargmax(parts[0])) == 6
+
+
 def test_poor_mixing_is_seen():
     """A chain stuck elsewhere gives a large R-hat and a small ESS: the statistic can fail."""
     rng = np.random.default_rng(2)

@@ -8,9 +8,9 @@ uniform on ``0..L``.
 
 Prior draws whose counts exceed ``MAX_COUNT`` a month (the prior's far tail; at most 5% of
 draws, checked) are left out. Stated test: ranks binned into ``B`` equal bins, Pearson
-chi-square against uniform, one test per quantity; the suite rejects if any p-value falls below ``0.01 / n_quantities`` (Bonferroni at
-1%). A negative control (a posterior shifted by one posterior sd) must be rejected by the same test,
-so the test can fail.
+chi-square against uniform, one test per quantity; the suite rejects if any p-value falls
+below ``0.01 / n_quantities`` (Bonferroni at 1%). A negative control (a posterior shifted by one
+posterior sd) must be rejected by the same test, so the test can fail.
 """
 
 from __future__ import annotations
