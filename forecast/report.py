@@ -180,7 +180,12 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
             if {"q25", "q75"} <= set(fc):
                 ax_h.fill_between(x, fc["q25"], fc["q75"], color="#c0392b", alpha=0.3, lw=0,
                                   step="mid", label="50% interval")
-            ax_h.plot(x, fc["mean"], color="#c0392b", lw=1.6, label="mean")
+            # counts are right-skewed: a few draws with many acts can lift the mean above the
+            # 90% band, so the median is the line and the mean a dashed one beside it
+            if "q50" in fc:
+                ax_h.step(x, fc["q50"], color="#c0392b", lw=1.6, where="mid", label="median",
+                          clip_on=False, zorder=3)
+            ax_h.plot(x, fc["mean"], color="#c0392b", lw=1.0, ls="--", label="mean")
         ax_h.set_title("hedging acts per month", fontsize=10, loc="left")
         ax_h.set_ylim(bottom=0)
         for ax in row:
@@ -542,7 +547,9 @@ TEMPLATE = r"""<!DOCTYPE html>
 <h2>Forecasts</h2>
 {% if figures.fan is defined %}
 <p class="small">Left: credibility, fitted (blue) and forecast (orange), median with 50% and 90%
-  intervals. Right: hedging acts per month, observed (grey) and forecast (red).</p>
+  intervals. Right: hedging acts per month, observed (grey) and forecast (red): median (solid), 50%
+  and 90% intervals, and mean (dashed), which a few draws with many acts can lift above the
+  90% band.</p>
 <img alt="Fan charts of credibility and hedging per ally" src="data:image/png;base64,{{ figures.fan }}">
 {% else %}<p>No forecast tables in this run.</p>{% endif %}
 
