@@ -35,8 +35,10 @@ def interval_table(samples: xr.DataArray, sample_dims: tuple[str, ...],
     q = samples.quantile(list(quantiles.values()), dim=list(sample_dims))
     for name, level in quantiles.items():
         stats[name] = q.sel(quantile=level, drop=True)
-    frame = xr.Dataset(stats).to_dataframe().reset_index()
     keep = [d for d in samples.dims if d not in sample_dims]
+    # rows in the order of the draws' own dims (a Dataset's dim order follows its coordinates',
+    # which differs between fits)
+    frame = xr.Dataset(stats).to_dataframe(dim_order=keep).reset_index()
     return frame[keep + list(stats)]
 
 

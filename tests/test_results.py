@@ -1,0 +1,26 @@
+"""Tables of posterior summaries (forecast.results)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from forecast.results import interval_table
+
+
+def test_interval_table_rows_follow_the_draws_dims():
+    """Rows run ally by ally, month by month, whatever the order of the coordinates.
+
+    A Dataset built from the draws orders its dims by its coordinates; a posterior whose
+    ``period`` coordinate came first gave month-major rows, and a comparison with a truth
+    array raveled ally by ally then fell to a correlation of 0.04.
+    """
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(2, 50, 3, 4))
+    coords = {"period": ["2020-01", "2020-02", "2020-03", "2020-04"], "ally": ["B", "A", "C"],
+              "chain": [0, 1], "draw": np.arange(50)}  # period listed first on purpose
+    draws = xr.DataArray(values, dims=("chain", "draw", "ally", "period"), coords=coords)
+    table = interval_table(draws, ("chain", "draw"))
+    assert table["ally"].tolist() == [a for a in ["B", "A", "C"] for _ in range(4)]
+    assert table["period"].tolist() == coords["period"] * 3
+    np.testing.assert_allclose(table["mean"], values.mean(axis=(0, 1)).ravel())
