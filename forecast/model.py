@@ -64,6 +64,18 @@ def _pooled(name: str, loc, scale, pooling: str, fixed_sd: float):
     return loc + fixed_sd * z
 
 
+def _cell_means(obs: dict, pred: dict, families: list[str], A: int, S: int):
+    """Mean of the predictors ``pred[f]`` over each (ally, signal) cell's observations in
+    ``families``; 0 for a cell with none."""
+    total = pt.zeros((A, S))
+    count = pt.zeros((A, S))
+    for f in families:
+        b = obs[f]
+        total = pt.inc_subtensor(total[b["ally"], b["signal"]], pred[f])
+        count = pt.inc_subtensor(count[b["ally"], b["signal"]], 1.0)
+    return total / pt.maximum(count, 1.0)
+
+
 def between_ally_sd(name: str, scale, dims: str | None = None):
     """Spread of an ally-level parameter across allies: ``Gamma(2, 2.4/scale)``.
 
@@ -304,12 +316,14 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                     dev = pr.intercept_sd * z
                 alpha = pt.set_subtensor(alpha[:, own], a_mu[own][None, :] + dev)
             if centred.any():
-                b = obs["normal"]
-                total = pt.inc_subtensor(pt.zeros((A, S))[b["ally"], b["signal"]], pred["normal"])
-                count = pt.inc_subtensor(pt.zeros((A, S))[b["ally"], b["signal"]], 1.0)
-                mean = total / pt.maximum(count, 1.0)
+                mean = _cell_means(obs, pred, ["normal"], A, S)
                 cols = np.flatnonzero(centred)
                 alpha = pt.set_subtensor(alpha[:, cols], a_mu[cols][None, :] - mean[:, cols])
+            if own.size and spec.intercept_reference == "average":
+                # the intercept is the signal's level at the ally's average latent over the
+                # months it is observed (docs/decisions/0009)
+                mean = _cell_means(obs, pred, [f for f in obs if f != "normal"], A, S)
+                alpha = pt.inc_subtensor(alpha[:, own], -mean[:, own])
             alpha = pm.Deterministic("intercept", alpha, dims=("ally", "signal"))
 
         count_signals = [k for k, f in enumerate(design.families_of) if f == "negbin"]
@@ -352,7 +366,6 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             ho = _pooled("outcome_intercept", ho_mu, ho_tau, "partial", 0)
         else:
             ho = _pooled("outcome_intercept", ho_mu, 0.0, "none", pr.intercept_sd)
-        ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
             log_k = _ally_parameter("outcome_loading_log", pr.outcome_loading_log_mean,
                                     pr.outcome_loading_log_sd, pr.pooling_scale, partial)
@@ -366,7 +379,13 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         oa = pm.Data("outcome_ally", design.outcome_ally)
         ot = pm.Data("outcome_t", design.outcome_t)
         ov = pm.Data("outcome_value", design.outcome_value)
-        eta_h = ho[oa] + kappa[oa] * theta[oa, ot - 1]
+        lat_h = theta[oa, ot - 1]
+        if spec.intercepts == "ally" and spec.intercept_reference == "average":
+            total = pt.inc_subtensor(pt.zeros(A)[oa], lat_h)
+            count = pt.inc_subtensor(pt.zeros(A)[oa], 1.0)
+            ho = ho - kappa * total / pt.maximum(count, 1.0)
+        ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
+        eta_h = ho[oa] + kappa[oa] * lat_h
         if design.outcome_family == "negbin":
             h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
             pm.NegativeBinomial(OBSERVED_OUTCOME, mu=pt.exp(eta_h), alpha=1.0 / h_od**2,

@@ -19,7 +19,7 @@ from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
 from forecast.errors import InputError
 from forecast.panel import Panel
-from forecast.spec import ModelSpec
+from forecast.spec import ModelSpec, json_hash
 
 __all__ = ["Fit", "load_fit", "interval_table", "FORMAT_VERSION"]
 
@@ -198,7 +198,7 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
             "the stored spec does not fit this version of forecast (saved by version "
             f"{attrs.get('forecast_version', '?')}; refit to update): {str(exc).splitlines()[0]}",
             file=str(path), column="forecast_spec") from None
-    if spec.hash() != attrs.get("forecast_spec_hash"):
+    if json_hash(attrs["forecast_spec"]) != attrs.get("forecast_spec_hash"):
         raise InputError("the stored spec does not match its hash (file altered?)",
                          file=str(path), column="forecast_spec_hash")
     catalog = Catalog.from_dict(tomllib.loads(attrs["forecast_catalog"]), path=str(path))

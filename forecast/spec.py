@@ -108,6 +108,12 @@ class ModelSpec(BaseModel):
         "ally", description="ally: each ally's signal intercepts pooled, credibility measured "
         "relative to the ally's own long-run level; shared: intercepts common to allies and "
         "ally levels μ[a] estimated (cross-ally level comparison, a strong assumption)")
+    intercept_reference: Literal["zero", "average"] = Field(
+        "zero", description="With intercepts = \"ally\", where each ally's count, binary and "
+        "hedging intercepts sit: zero: at latent 0; average: at the ally's average latent over "
+        "the months that signal is observed (normal signals always are), so an ally's average "
+        "level enters no likelihood and cannot trade off against its intercepts "
+        "(docs/decisions/0009)")
     count_family: Literal["catalog", "poisson", "negbin"] = Field(
         "catalog", description="Override the family of count indicators")
     drift: tuple[str, ...] = Field(
@@ -129,7 +135,23 @@ class ModelSpec(BaseModel):
 
     def hash(self) -> str:
         """SHA-256 of the canonical JSON."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return json_hash(self.to_json())
+
+
+def json_hash(text: str) -> str:
+    """SHA-256 of a spec's JSON in canonical form (sorted keys).
+
+    A fit saved before a spec field was added stores JSON without it; its hash is checked
+    against the text as stored, so the file still loads (the missing field takes its default,
+    which is always the behaviour before the field existed).
+
+    Examples
+    --------
+    >>> spec = load_spec("default")
+    >>> json_hash(spec.to_json()) == spec.hash()
+    True
+    """
+    return hashlib.sha256(json.dumps(json.loads(text), sort_keys=True).encode()).hexdigest()
 
 
 def _models_dir() -> Path:

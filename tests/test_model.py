@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pymc as pm
+from pytensor.tensor import log as pt_log
 import pytest
 
 import forecast
@@ -42,6 +43,35 @@ def _at_random_point(model, outputs, seed: int):
     rng = np.random.default_rng(seed)
     point = {k: v + rng.normal(size=np.shape(v)) for k, v in model.initial_point().items()}
     return model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")(point)
+
+
+@pytest.mark.parametrize("reference", ["average", "zero"])
+def test_count_intercepts_at_the_allys_average_latent(reference):
+    """With ``intercept_reference = "average"`` a count signal's log-rate, averaged over one
+    ally's observed months, is exactly its pooled intercept ``μ_s + τ_s·z[s,a]``: the ally's
+    average latent no longer trades off against its intercepts (docs/decisions/0009). With
+    ``"zero"`` the same average moves with the latent."""
+    sim = forecast.simulate(n_allies=4, n_months=36, seed=6)
+    s = forecast.load_spec("default").model_copy(
+        update={"intercept_reference": reference, "count_family": "poisson"})
+    design = make_design(sim.panel, s)
+    model = build_model(design, s)
+    log_rate = pt_log(model["poisson_indicators"].owner.inputs[2])
+    out = _at_random_point(model, [log_rate, model["intercept_mu"], model["intercept_tau"],
+                                   model["intercept_z"]], seed=7)
+    rate, a_mu, a_tau, z = out
+    own = list(model.coords["ally_intercept_signal"])
+    block = design.families["poisson"]
+    gaps = []
+    for a, k in set(zip(block.ally.tolist(), block.signal.tolist())):
+        sel = (block.ally == a) & (block.signal == k)
+        j = own.index(design.indicators[k])
+        gaps.append(rate[sel].mean() - (a_mu[k] + a_tau[j] * z[j, a]))
+    assert len(gaps) >= 4
+    if reference == "average":
+        np.testing.assert_allclose(gaps, 0.0, atol=1e-9)
+    else:
+        assert np.abs(gaps).max() > 1e-3
 
 
 @pytest.mark.parametrize("driver_effects, varies", [("shared", False), ("pooled", True)])
