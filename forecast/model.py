@@ -366,6 +366,9 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             ho = _pooled("outcome_intercept", ho_mu, ho_tau, "partial", 0)
         else:
             ho = _pooled("outcome_intercept", ho_mu, 0.0, "none", pr.intercept_sd)
+        average = spec.intercepts == "ally" and spec.intercept_reference == "average"
+        if not average:
+            ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
             log_k = _ally_parameter("outcome_loading_log", pr.outcome_loading_log_mean,
                                     pr.outcome_loading_log_sd, pr.pooling_scale, partial)
@@ -379,13 +382,13 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         oa = pm.Data("outcome_ally", design.outcome_ally)
         ot = pm.Data("outcome_t", design.outcome_t)
         ov = pm.Data("outcome_value", design.outcome_value)
-        lat_h = theta[oa, ot - 1]
-        if spec.intercepts == "ally" and spec.intercept_reference == "average":
-            total = pt.inc_subtensor(pt.zeros(A)[oa], lat_h)
+        if average:
+            # at the ally's average latent over the months before its observed counts
+            total = pt.inc_subtensor(pt.zeros(A)[oa], theta[oa, ot - 1])
             count = pt.inc_subtensor(pt.zeros(A)[oa], 1.0)
-            ho = ho - kappa * total / pt.maximum(count, 1.0)
-        ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
-        eta_h = ho[oa] + kappa[oa] * lat_h
+            ho = pm.Deterministic("outcome_intercept", ho - kappa * total / pt.maximum(count, 1.0),
+                                  dims="ally")
+        eta_h = ho[oa] + kappa[oa] * theta[oa, ot - 1]
         if design.outcome_family == "negbin":
             h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
             pm.NegativeBinomial(OBSERVED_OUTCOME, mu=pt.exp(eta_h), alpha=1.0 / h_od**2,
