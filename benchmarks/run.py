@@ -211,8 +211,10 @@ def worker(job: dict) -> dict:
         if not sample:
             return _finish_grad_only(rec)
         t0 = time.perf_counter()
+        # as the package samples: no warmup draws kept (forecast.inference.sample_model)
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=chains,
-                              seed=seed, progress_bar=False, adaptation=adaptation)
+                              seed=seed, progress_bar=False, adaptation=adaptation,
+                              save_warmup=False)
         rec["sampling_s"] = time.perf_counter() - t0
     elif name in ("pymc", "naive"):
         import pymc as pm

@@ -57,6 +57,9 @@ def sample_model(
 
         compiled = compile_nutpie(model)
         t1 = time.perf_counter()
+        # warmup draws are never used: keeping them doubled the trace in memory and on disk
+        # (as pm.sample discards its tuning draws)
+        kwargs.setdefault("save_warmup", False)
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
                               seed=seed, progress_bar=progress, **kwargs)
     elif sampler in ("pymc", "numpyro"):

@@ -245,6 +245,8 @@ def test_run_publishes_reruns_and_revises(sim, data_dir, tmp_path):
     assert "FORCED PUBLICATION" in (run_dir / "report.html").read_text()
     fit = forecast.load_fit(run_dir / "posterior.nc")
     assert fit.posterior.sizes["draw"] == 30
+    # the published posterior keeps the kept draws only: no warm-up draws (half the file)
+    assert not any(name.startswith("warmup") for name in fit.idata.children)
     fc = pd.read_csv(run_dir / "forecast.csv")
     assert set(fc["horizon"]) == set(range(1, 13)) and fc["p_any"].between(0, 1).all()
 
