@@ -64,16 +64,20 @@ def _pooled(name: str, loc, scale, pooling: str, fixed_sd: float):
     return loc + fixed_sd * z
 
 
+def _group_mean(shape, index, values):
+    """Mean of ``values`` over the entries that share an ``index`` into an array of ``shape``;
+    0 where no entry falls."""
+    total = pt.inc_subtensor(pt.zeros(shape)[index], values)
+    count = pt.inc_subtensor(pt.zeros(shape)[index], 1.0)
+    return total / pt.maximum(count, 1.0)
+
+
 def _cell_means(obs: dict, pred: dict, families: list[str], A: int, S: int):
     """Mean of the predictors ``pred[f]`` over each (ally, signal) cell's observations in
-    ``families``; 0 for a cell with none."""
-    total = pt.zeros((A, S))
-    count = pt.zeros((A, S))
-    for f in families:
-        b = obs[f]
-        total = pt.inc_subtensor(total[b["ally"], b["signal"]], pred[f])
-        count = pt.inc_subtensor(count[b["ally"], b["signal"]], 1.0)
-    return total / pt.maximum(count, 1.0)
+    ``families``; 0 for a cell with none (a signal has one family, so the families' cells
+    never overlap)."""
+    means = [_group_mean((A, S), (obs[f]["ally"], obs[f]["signal"]), pred[f]) for f in families]
+    return sum(means[1:], means[0])
 
 
 def between_ally_sd(name: str, scale, dims: str | None = None):
@@ -158,6 +162,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
     """
     pr = spec.priors
     A, T = design.n_allies, design.n_periods
+    # intercepts at each ally's average latent (docs/decisions/0009)
+    average = spec.intercepts == "ally" and spec.intercept_reference == "average"
     partial = spec.pooling == "partial"
     coords = {
         "ally": list(design.allies),
@@ -319,7 +325,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 mean = _cell_means(obs, pred, ["normal"], A, S)
                 cols = np.flatnonzero(centred)
                 alpha = pt.set_subtensor(alpha[:, cols], a_mu[cols][None, :] - mean[:, cols])
-            if own.size and spec.intercept_reference == "average":
+            if own.size and average:
                 # the intercept is the signal's level at the ally's average latent over the
                 # months it is observed (docs/decisions/0009)
                 mean = _cell_means(obs, pred, [f for f in obs if f != "normal"], A, S)
@@ -366,7 +372,6 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             ho = _pooled("outcome_intercept", ho_mu, ho_tau, "partial", 0)
         else:
             ho = _pooled("outcome_intercept", ho_mu, 0.0, "none", pr.intercept_sd)
-        average = spec.intercepts == "ally" and spec.intercept_reference == "average"
         if not average:
             ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
@@ -384,10 +389,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         ov = pm.Data("outcome_value", design.outcome_value)
         if average:
             # at the ally's average latent over the months before its observed counts
-            total = pt.inc_subtensor(pt.zeros(A)[oa], theta[oa, ot - 1])
-            count = pt.inc_subtensor(pt.zeros(A)[oa], 1.0)
-            ho = pm.Deterministic("outcome_intercept", ho - kappa * total / pt.maximum(count, 1.0),
-                                  dims="ally")
+            ho = pm.Deterministic("outcome_intercept",
+                                  ho - kappa * _group_mean(A, oa, theta[oa, ot - 1]), dims="ally")
         eta_h = ho[oa] + kappa[oa] * theta[oa, ot - 1]
         if design.outcome_family == "negbin":
             h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
