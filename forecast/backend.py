@@ -1,7 +1,8 @@
 """Compile a PyMC model for nutpie's numba backend, the same way everywhere.
 
-Every nutpie compile in the package goes through :func:`compile_nutpie`, so the single
-fit, the reusable fitter (:mod:`forecast.compiled`) and the benchmarks run the same code.
+Every nutpie compile in the package goes through :func:`compile_nutpie`, and every nutpie
+run through :func:`sample_nutpie`, so the single fit, the reusable fitter
+(:mod:`forecast.compiled`) and the benchmarks run the same code.
 
 PyTensor's numba functions default to ``fastmath`` flags that let LLVM contract and
 reorder floating-point operations. How it does so depends on what is inlined into what,
@@ -28,13 +29,17 @@ True
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Callable
+import json
+import tempfile
+from typing import Any, Callable, Literal
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor
+import xarray as xr
 
-__all__ = ["compile_nutpie", "logp_caller"]
+__all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller", "sample_nutpie"]
 
 
 def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
@@ -79,3 +84,107 @@ def logp_caller(compiled: Any, x: np.ndarray) -> Callable[[], tuple[float, np.nd
         return float(logp), grad
 
     return call
+
+
+#: a trace larger than this (bytes of kept draws) is streamed to disk rather than held by
+#: nutpie in memory (docs/decisions/0010-trace-on-disk.md)
+DISK_TRACE_BYTES = 256 * 2**20
+
+
+def sample_nutpie(
+    compiled: Any,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    cores: int | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    warmup_stats: bool = False,
+    trace: Literal["auto", "memory", "disk"] = "auto",
+    **kwargs: Any,
+) -> xr.DataTree:
+    """Sample a compiled model with nutpie; a large trace is streamed to disk as it is drawn.
+
+    nutpie's in-memory trace keeps every tuning draw, and its conversion to ArviZ copies the
+    trace twice more: about four times the posterior at the peak. Streamed to a temporary
+    zarr store and read back without the tuning draws, the posterior is held once, but
+    writing and reading the store's many small files costs about 20 s whatever the size
+    (docs/decisions/0010-trace-on-disk.md). The draws are the same either way.
+
+    Parameters
+    ----------
+    compiled
+        From :func:`compile_nutpie` (or its ``with_data``).
+    draws, tune, chains, cores, seed
+        As :func:`nutpie.sample`; ``cores`` defaults to ``chains``.
+    progress
+        nutpie's progress bar.
+    warmup_stats
+        Also keep the per-draw statistics of the tuning phase (``warmup_sample_stats``), e.g.
+        to count its gradient evaluations.
+    trace
+        ``"disk"``: stream to a temporary zarr store; ``"memory"``: nutpie's in-memory trace;
+        ``"auto"``: disk when the kept draws would take more than :data:`DISK_TRACE_BYTES`.
+    **kwargs
+        Further options of :func:`nutpie.sample` (e.g. ``adaptation``).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (the model's variables on their own scale, with the model's
+        coordinates) and ``sample_stats`` (the per-draw statistics), held in memory.
+    """
+    import nutpie
+
+    if trace == "auto":
+        trace = "disk" if compiled.n_expanded * 8 * draws * chains > DISK_TRACE_BYTES else "memory"
+    options = dict(draws=draws, tune=tune, chains=chains, cores=cores or chains, seed=seed,
+                   progress_bar=progress, **kwargs)
+    if trace == "memory":
+        result = nutpie.sample(compiled, save_warmup=warmup_stats, **options)
+        keep = {"posterior", "sample_stats"} | ({"warmup_sample_stats"} if warmup_stats else set())
+        kept = xr.DataTree.from_dict({name: result[name].to_dataset() for name in keep
+                                      if name in result.children})
+        kept.attrs = dict(result.attrs)
+        return kept
+    with tempfile.TemporaryDirectory(prefix="forecast-trace-") as tmp:
+        result = nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(tmp), **options)
+        return _trace_in_memory(result, compiled, warmup_stats=warmup_stats)
+
+
+def _trace_in_memory(trace: xr.DataTree, compiled: Any, *, warmup_stats: bool) -> xr.DataTree:
+    """The groups the package uses, read from the on-disk trace, as nutpie's own conversion
+    lays them out: variables in the model's order (the store's order is arbitrary), the
+    unconstrained copies of transformed variables left out, the model's coordinates."""
+    hidden = set(compiled.reparameterized_names)
+    order = [name for name in compiled.shape_info[0] if name not in hidden]
+    coords = {name: pd.Index(values) for name, values in compiled.coords.items()}
+    wanted = {"posterior": "posterior", "sample_stats": "sample_stats"}
+    if warmup_stats:
+        wanted["warmup_sample_stats"] = "warmup_sample_stats"
+    groups = {}
+    for name in wanted:
+        ds = trace[name].to_dataset()
+        if name == "posterior":
+            ds = ds[[v for v in order if v in ds.data_vars]]
+        else:  # divergence details and the mass matrix have their own, unused dimensions
+            ds = ds[sorted(v for v, da in ds.data_vars.items() if da.dims == ("chain", "draw"))]
+        ds = ds.load()  # read before the store is deleted
+        ds = ds.assign_coords(chain=np.arange(ds.sizes["chain"]),
+                              draw=np.arange(ds.sizes["draw"]),
+                              **{dim: coords[dim] for dim in ds.dims if dim in coords})
+        ds.attrs = {}
+        groups[name] = ds
+    groups["sample_stats"].attrs = {
+        "inference_library": "nutpie",
+        "inference_library_version": _version("nutpie"),
+        "sampler_settings": json.dumps(trace.attrs.get("sampler_settings", {}), default=str),
+    }
+    return xr.DataTree.from_dict(groups)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)

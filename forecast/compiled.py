@@ -41,7 +41,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from forecast.backend import compile_nutpie
+from forecast.backend import compile_nutpie, sample_nutpie
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
 from forecast.model import build_model
@@ -225,8 +225,6 @@ class CompiledFitter:
         Other parameters are those of :func:`forecast.fit`. Same seed, same panel, same start:
         same draws, whether the model was compiled for this fit or reused.
         """
-        import nutpie
-
         t0 = time.perf_counter()
         design = make_design(panel, self.spec)
         model = build_model(design, self.spec)
@@ -240,8 +238,8 @@ class CompiledFitter:
 
         cores = cores or chains
         t1 = time.perf_counter()
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                              seed=seed, progress_bar=progress, adaptation=self.adaptation,
+        idata = sample_nutpie(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
+                              seed=seed, progress=progress, adaptation=self.adaptation,
                               **sampler_kwargs)
         t_sample = time.perf_counter() - t1
         try:

@@ -14,7 +14,7 @@ import numpy as np
 import pymc as pm
 from pymc.model.transform.optimization import freeze_dims_and_data
 
-from forecast.backend import compile_nutpie
+from forecast.backend import compile_nutpie, sample_nutpie
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
 from forecast.errors import InputError
@@ -53,15 +53,10 @@ def sample_model(
         # (a length-1 dimension, one driver or one ally, must be marked as such to broadcast)
         model = freeze_dims_and_data(model)
     if sampler == "nutpie":
-        import nutpie
-
         compiled = compile_nutpie(model)
         t1 = time.perf_counter()
-        # warmup draws are never used: keeping them doubled the trace in memory and on disk
-        # (as pm.sample discards its tuning draws)
-        kwargs.setdefault("save_warmup", False)
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                              seed=seed, progress_bar=progress, **kwargs)
+        idata = sample_nutpie(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
+                              seed=seed, progress=progress, **kwargs)
     elif sampler in ("pymc", "numpyro"):
         t1 = t0
         with model:

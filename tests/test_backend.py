@@ -4,9 +4,14 @@ A compile with numba's on-disk cache switched off is what a cold machine does; a
 with it on, after the first has filled it, is what every later run does. Their gradients
 must agree bit for bit, or one seed gives two sets of draws
 (docs/decisions/0006-reproducible-draws.md).
+
+Sampling streams the trace to disk (docs/decisions/0010-trace-on-disk.md): what is read back
+must be what nutpie would have held in memory.
 """
 
 from __future__ import annotations
+
+import tempfile
 
 import numpy as np
 import pytensor
@@ -36,3 +41,40 @@ def test_cold_and_cached_compiles_give_the_same_gradient():
     assert np.isfinite(lp_cached) and np.isfinite(g_cached).all()
     assert lp_cached == lp_cold
     np.testing.assert_array_equal(g_cached, g_cold)
+
+
+def test_the_trace_on_disk_holds_the_draws_nutpie_holds_in_memory(tmp_path, monkeypatch):
+    """sample_nutpie streams the trace to a zarr store; what it reads back must be nutpie's
+    own in-memory result, draw for draw, with the same variables and coordinates, and the
+    store must be gone afterwards."""
+    import nutpie
+
+    from forecast.backend import sample_nutpie
+
+    sim = forecast.simulate(n_allies=2, n_months=12, seed=3)
+    spec = load_spec("static")
+    compiled = compile_nutpie(freeze_dims_and_data(build_model(make_design(sim.panel, spec),
+                                                               spec)))
+    kwargs = dict(draws=30, tune=30, chains=2, cores=1, seed=7)
+    reference = nutpie.sample(compiled, progress_bar=False, save_warmup=False, **kwargs)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    streamed = sample_nutpie(compiled, trace="disk", **kwargs)
+    assert list(tmp_path.iterdir()) == []  # the store is deleted
+
+    ref_post = reference["posterior"].to_dataset()
+    post = streamed["posterior"].to_dataset()
+    assert list(post.data_vars) == list(ref_post.data_vars)
+    for name, da in ref_post.data_vars.items():
+        assert post[name].dims == da.dims
+        np.testing.assert_array_equal(post[name].values, da.values)
+    for dim in ("ally", "period"):
+        assert list(post[dim].values) == list(ref_post[dim].values)
+    ref_stats = reference["sample_stats"].to_dataset()
+    stats = streamed["sample_stats"].to_dataset()
+    for name in ("diverging", "energy", "n_steps", "step_size"):
+        np.testing.assert_array_equal(stats[name].values, ref_stats[name].values)
+    assert not any(name.startswith("warmup") for name in streamed.children)
+    for how in ("disk", "memory"):
+        warm = sample_nutpie(compiled, warmup_stats=True, trace=how, **kwargs)
+        assert warm["warmup_sample_stats"].sizes["draw"] == 30
+        assert "warmup_posterior" not in warm.children
