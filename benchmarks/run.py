@@ -66,7 +66,7 @@ def _ess_summary(idata) -> dict:
     computed as the package's convergence gate computes them (forecast.convergence)."""
     import numpy as np
 
-    from forecast.convergence import convergence_statistics, stack_quantities
+    from forecast.convergence import quantity_statistics
 
     post = idata["posterior"].to_dataset()
     out = {}
@@ -75,8 +75,8 @@ def _ess_summary(idata) -> dict:
     for label, names in groups.items():
         if not names:
             continue
-        draws, _ = stack_quantities(post[names])
-        rhat, bulk, tail = convergence_statistics(draws)
+        table = quantity_statistics(post[names])
+        rhat, bulk, tail = (table[c].to_numpy() for c in ("r_hat", "ess_bulk", "ess_tail"))
         for key, arr, worst in (("ess_bulk", bulk, np.min), ("ess_tail", tail, np.min),
                                 ("rhat", rhat, np.max)):
             arr = arr[np.isfinite(arr)]
@@ -198,9 +198,7 @@ def worker(job: dict) -> dict:
                  "spec_hash": spec.hash()[:12], "parameterisation": spec.parameterisation}
 
     if name == "nutpie":
-        import nutpie
-
-        from forecast.backend import compile_nutpie
+        from forecast.backend import compile_nutpie, sample_nutpie
 
         adaptation = opts.pop("adaptation", "diag")
         rec["adaptation"] = adaptation
@@ -211,10 +209,10 @@ def worker(job: dict) -> dict:
         if not sample:
             return _finish_grad_only(rec)
         t0 = time.perf_counter()
-        # as the package samples: no warmup draws kept (forecast.inference.sample_model)
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=chains,
-                              seed=seed, progress_bar=False, adaptation=adaptation,
-                              save_warmup=False)
+        # as the package samples (trace on disk, no warmup draws kept); the warmup's
+        # per-draw statistics count its gradient evaluations
+        idata = sample_nutpie(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                              adaptation=adaptation, warmup_stats=True)
         rec["sampling_s"] = time.perf_counter() - t0
     elif name in ("pymc", "naive"):
         import pymc as pm

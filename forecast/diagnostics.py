@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.convergence import convergence_statistics, stack_quantities
+from forecast.convergence import quantity_statistics
 
 __all__ = ["Diagnostics", "Thresholds", "compute_diagnostics", "ConvergenceWarning"]
 
@@ -131,9 +131,7 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
         if warn:
             warnings.warn(diag.failures[0], ConvergenceWarning, stacklevel=2)
         return diag
-    draws, labels = stack_quantities(post)
-    table = pd.DataFrame(dict(zip(("r_hat", "ess_bulk", "ess_tail"),
-                                  convergence_statistics(draws))), index=labels)
+    table = quantity_statistics(post)
     divergences = 0
     min_bfmi = np.nan
     if "sample_stats" in idata.children:

@@ -106,3 +106,27 @@ def test_diagnostics_use_every_quantity_with_its_label():
     assert diag.min_ess_tail == pytest.approx(tail.min(), rel=1e-9)
     worst = min(diag.worst, key=lambda w: w["ess_bulk"])
     assert worst["quantity"] == ["a", "b[x]", "b[y]", "b[z]"][int(np.argmin(bulk))]
+
+
+def test_statistics_variable_by_variable_equal_one_stacked_array():
+    """quantity_statistics takes a posterior one variable at a time (no copy of the whole);
+    each quantity's statistics and label must be those of one stacked array, whatever the
+    order of a variable's dimensions."""
+    import xarray as xr
+
+    from forecast.convergence import quantity_statistics
+
+    rng = np.random.default_rng(6)
+    x = _chains(rng, 7, 4, 100, np.linspace(0.0, 0.9, 7))
+    post = xr.Dataset(
+        {"mu": (("chain", "draw"), x[0]),
+         # stored (ally, chain, draw): must be read as (chain, draw, ally)
+         "theta": (("ally", "chain", "draw"), x[1:4]),
+         "lam": (("chain", "draw", "ally", "signal"),
+                 x[4:7].transpose(1, 2, 0).reshape(4, 100, 3, 1))},
+        coords={"ally": ["JPN", "KOR", "AUS"], "signal": ["s"]})
+    table = quantity_statistics(post, block=400)
+    assert list(table.index) == ["mu", "theta[JPN]", "theta[KOR]", "theta[AUS]",
+                                 "lam[JPN,s]", "lam[KOR,s]", "lam[AUS,s]"]
+    for column, stat in zip(("r_hat", "ess_bulk", "ess_tail"), convergence_statistics(x)):
+        np.testing.assert_array_equal(table[column].to_numpy(), stat)
