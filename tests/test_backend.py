@@ -49,6 +49,7 @@ def test_the_trace_on_disk_holds_the_draws_nutpie_holds_in_memory(tmp_path, monk
     store must be gone afterwards."""
     import nutpie
 
+    from forecast import backend
     from forecast.backend import sample_nutpie
 
     sim = forecast.simulate(n_allies=2, n_months=12, seed=3)
@@ -78,3 +79,18 @@ def test_the_trace_on_disk_holds_the_draws_nutpie_holds_in_memory(tmp_path, monk
         warm = sample_nutpie(compiled, warmup_stats=True, trace=how, **kwargs)
         assert warm["warmup_sample_stats"].sizes["draw"] == 30
         assert "warmup_posterior" not in warm.children
+
+    # "auto" streams to disk exactly when the kept draws exceed the threshold
+    stores = []
+    real_sample = nutpie.sample
+
+    def spy(*args, **options):
+        stores.append(options.get("zarr_store") is not None)
+        return real_sample(*args, **options)
+
+    monkeypatch.setattr(nutpie, "sample", spy)
+    size = compiled.n_expanded * 8 * kwargs["draws"] * kwargs["chains"]
+    for threshold, to_disk in ((size, False), (size - 1, True)):
+        monkeypatch.setattr(backend, "DISK_TRACE_BYTES", threshold)
+        sample_nutpie(compiled, **kwargs)
+        assert stores[-1] is to_disk
