@@ -137,6 +137,13 @@ def sample_nutpie(
     """
     import nutpie
 
+    if trace not in ("auto", "memory", "disk"):
+        raise ValueError(f"trace must be 'auto', 'memory' or 'disk', not {trace!r}")
+    taken = {"save_warmup", "zarr_store"} & set(kwargs)
+    if taken:
+        raise TypeError(f"sample_nutpie sets {', '.join(sorted(taken))} itself: no warm-up draws "
+                        "are kept (warmup_stats keeps their statistics) and the trace option "
+                        "chooses the store")
     if trace == "auto":
         trace = "disk" if compiled.n_expanded * 8 * draws * chains > DISK_TRACE_BYTES else "memory"
     options = dict(draws=draws, tune=tune, chains=chains, cores=cores or chains, seed=seed,
@@ -179,7 +186,8 @@ def _trace_in_memory(trace: xr.DataTree, compiled: Any, *, warmup_stats: bool) -
     groups["sample_stats"].attrs = {
         "inference_library": "nutpie",
         "inference_library_version": _version("nutpie"),
-        "sampler_settings": json.dumps(trace.attrs.get("sampler_settings", {}), default=str),
+        # what nutpie's own conversion records, and the sampler and adaptation kinds
+        "inference_library_settings": json.dumps(dict(trace.attrs), default=str),
     }
     return xr.DataTree.from_dict(groups)
 

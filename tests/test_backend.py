@@ -80,6 +80,11 @@ def test_the_trace_on_disk_holds_the_draws_nutpie_holds_in_memory(tmp_path, monk
         assert warm["warmup_sample_stats"].sizes["draw"] == 30
         assert "warmup_posterior" not in warm.children
 
+    with pytest.raises(ValueError, match="trace must be"):
+        sample_nutpie(compiled, trace="dsik", **kwargs)
+    with pytest.raises(TypeError, match="save_warmup"):
+        sample_nutpie(compiled, save_warmup=True, **kwargs)
+
     # "auto" streams to disk exactly when the kept draws exceed the threshold
     stores = []
     real_sample = nutpie.sample
