@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import json
 import tempfile
+from importlib.metadata import version
 from typing import Any, Callable, Literal
 
 import numpy as np
@@ -148,30 +149,27 @@ def sample_nutpie(
         trace = "disk" if compiled.n_expanded * 8 * draws * chains > DISK_TRACE_BYTES else "memory"
     options = dict(draws=draws, tune=tune, chains=chains, cores=cores or chains, seed=seed,
                    progress_bar=progress, **kwargs)
+    groups = ("posterior", "sample_stats") + (("warmup_sample_stats",) if warmup_stats else ())
     if trace == "memory":
         result = nutpie.sample(compiled, save_warmup=warmup_stats, **options)
-        keep = {"posterior", "sample_stats"} | ({"warmup_sample_stats"} if warmup_stats else set())
-        kept = xr.DataTree.from_dict({name: result[name].to_dataset() for name in keep
+        kept = xr.DataTree.from_dict({name: result[name].to_dataset() for name in groups
                                       if name in result.children})
         kept.attrs = dict(result.attrs)
         return kept
     with tempfile.TemporaryDirectory(prefix="forecast-trace-") as tmp:
         result = nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(tmp), **options)
-        return _trace_in_memory(result, compiled, warmup_stats=warmup_stats)
+        return _trace_in_memory(result, compiled, groups)
 
 
-def _trace_in_memory(trace: xr.DataTree, compiled: Any, *, warmup_stats: bool) -> xr.DataTree:
-    """The groups the package uses, read from the on-disk trace, as nutpie's own conversion
-    lays them out: variables in the model's order (the store's order is arbitrary), the
+def _trace_in_memory(trace: xr.DataTree, compiled: Any, names: tuple[str, ...]) -> xr.DataTree:
+    """The groups ``names``, read from the on-disk trace, as nutpie's own conversion lays
+    them out: variables in the model's order (the store's order is arbitrary), the
     unconstrained copies of transformed variables left out, the model's coordinates."""
     hidden = set(compiled.reparameterized_names)
     order = [name for name in compiled.shape_info[0] if name not in hidden]
     coords = {name: pd.Index(values) for name, values in compiled.coords.items()}
-    wanted = {"posterior": "posterior", "sample_stats": "sample_stats"}
-    if warmup_stats:
-        wanted["warmup_sample_stats"] = "warmup_sample_stats"
     groups = {}
-    for name in wanted:
+    for name in names:
         ds = trace[name].to_dataset()
         if name == "posterior":
             ds = ds[[v for v in order if v in ds.data_vars]]
@@ -185,14 +183,8 @@ def _trace_in_memory(trace: xr.DataTree, compiled: Any, *, warmup_stats: bool) -
         groups[name] = ds
     groups["sample_stats"].attrs = {
         "inference_library": "nutpie",
-        "inference_library_version": _version("nutpie"),
+        "inference_library_version": version("nutpie"),
         # what nutpie's own conversion records, and the sampler and adaptation kinds
         "inference_library_settings": json.dumps(dict(trace.attrs), default=str),
     }
     return xr.DataTree.from_dict(groups)
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)

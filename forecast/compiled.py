@@ -236,7 +236,6 @@ class CompiledFitter:
         if starts is not None:
             compiled = dataclasses.replace(compiled, initial_point_func=_start_fn(starts))
 
-        cores = cores or chains
         t1 = time.perf_counter()
         idata = sample_nutpie(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
                               seed=seed, progress=progress, adaptation=self.adaptation,
