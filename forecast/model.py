@@ -387,11 +387,12 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         oa = pm.Data("outcome_ally", design.outcome_ally)
         ot = pm.Data("outcome_t", design.outcome_t)
         ov = pm.Data("outcome_value", design.outcome_value)
+        lat_h = theta[oa, ot - 1]  # the month before each observed count
         if average:
             # at the ally's average latent over the months before its observed counts
             ho = pm.Deterministic("outcome_intercept",
-                                  ho - kappa * _group_mean(A, oa, theta[oa, ot - 1]), dims="ally")
-        eta_h = ho[oa] + kappa[oa] * theta[oa, ot - 1]
+                                  ho - kappa * _group_mean(A, oa, lat_h), dims="ally")
+        eta_h = ho[oa] + kappa[oa] * lat_h
         if design.outcome_family == "negbin":
             h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
             pm.NegativeBinomial(OBSERVED_OUTCOME, mu=pt.exp(eta_h), alpha=1.0 / h_od**2,
