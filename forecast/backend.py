@@ -110,8 +110,9 @@ def sample_nutpie(
     nutpie's in-memory trace keeps every tuning draw, and its conversion to ArviZ copies the
     trace twice more: about four times the posterior at the peak. Streamed to a temporary
     zarr store and read back without the tuning draws, the posterior is held once, but
-    writing and reading the store's many small files costs about 20 s whatever the size
-    (docs/decisions/0010-trace-on-disk.md). The draws are the same either way.
+    writing, reading and deleting the store's many small files cost about the same whatever
+    the size: 26 s on the default data (docs/decisions/0010-trace-on-disk.md). The draws are
+    the same either way.
 
     Parameters
     ----------
