@@ -22,6 +22,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.design import Design
+from forecast.likelihood import negbin_observed
 from forecast.recursion import ar1_filter
 from forecast.spec import ModelSpec
 
@@ -336,8 +337,9 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         if count_signals:
             model.add_coord("negbin_signal", [design.indicators[k] for k in count_signals])
             od = pm.HalfNormal("overdispersion", pr.overdispersion_scale, dims="negbin_signal")
-            alpha_nb = pt.ones(S)
-            alpha_nb = pt.set_subtensor(alpha_nb[count_signals], 1.0 / od**2)
+            # log of NegBin's alpha = 1/od² per signal (0 for signals of other families)
+            log_alpha_nb = pt.zeros(S)
+            log_alpha_nb = pt.set_subtensor(log_alpha_nb[count_signals], -2.0 * pt.log(od))
         normal_signals = np.flatnonzero(is_normal).tolist()
         if normal_signals:
             model.add_coord("normal_signal", [design.indicators[k] for k in normal_signals])
@@ -356,8 +358,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             if fam == "poisson":
                 pm.Poisson(name, mu=pt.exp(eta_obs), observed=b["value"])
             elif fam == "negbin":
-                pm.NegativeBinomial(name, mu=pt.exp(eta_obs), alpha=alpha_nb[b["signal"]],
-                                    observed=b["value"])
+                negbin_observed(name, eta_obs, log_alpha_nb, b["signal"], b["value"])
             elif fam == "normal":
                 pm.Normal(name, mu=eta_obs, sigma=omega[b["ally"], b["signal"]],
                           observed=b["value"])
@@ -376,7 +377,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
             log_k = _ally_parameter("outcome_loading_log", pr.outcome_loading_log_mean,
-                                    pr.outcome_loading_log_sd, pr.pooling_scale, partial)
+                                    pr.outcome_loading_log_sd, pr.outcome_loading_pooling_scale,
+                                    partial)
             kappa = design.outcome_sign * pt.exp(log_k)
         else:
             k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
@@ -395,8 +397,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         eta_h = ho[oa] + kappa[oa] * lat_h
         if design.outcome_family == "negbin":
             h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
-            pm.NegativeBinomial(OBSERVED_OUTCOME, mu=pt.exp(eta_h), alpha=1.0 / h_od**2,
-                                observed=ov)
+            negbin_observed(OBSERVED_OUTCOME, eta_h, (-2.0 * pt.log(h_od))[None],
+                            pt.zeros_like(oa), ov)
         else:
             pm.Poisson(OBSERVED_OUTCOME, mu=pt.exp(eta_h), observed=ov)
     return model

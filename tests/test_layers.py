@@ -14,7 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "forecast"
 
 DATA = {"errors", "catalog", "panel", "tabular", "loading", "events", "datasets"}
-MODEL = {"spec", "design", "recursion", "model", "simulate"}
+MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
 INFERENCE = {"backend", "convergence", "diagnostics", "inference", "results", "compiled"}
 OUTPUTS = {"forecasting", "scenarios", "attribution", "plots"}
 OPERATIONS = {"runs", "manifest", "report", "monthly"}

@@ -86,6 +86,22 @@ def test_driver_effects_shared_or_pooled(driver_effects, varies):
     assert bool((np.ptp(beta, axis=0) > 1e-9).all()) == varies
 
 
+@pytest.mark.parametrize("scale", [0.25, 1.0])
+def test_hedging_loading_spread_has_its_own_prior_scale(scale):
+    """The allies' spread of log |κ| follows ``outcome_loading_pooling_scale`` alone, not the
+    shared ``pooling_scale`` (docs/decisions/0012)."""
+    sim = forecast.simulate(n_allies=4, n_months=30, seed=3)
+    base = forecast.load_spec("default")
+    priors = base.priors.model_copy(update={"outcome_loading_pooling_scale": scale,
+                                            "pooling_scale": 0.7})
+    s = base.model_copy(update={"priors": priors})
+    model = build_model(make_design(sim.panel, s), s)
+    tau = pm.draw(model["outcome_loading_log_tau"], draws=20000, random_seed=4)
+    # Gamma(2, 2.4/scale): mean scale/1.2, sd scale/1.7
+    assert abs(tau.mean() - scale / 1.2) < 0.03 * scale
+    assert abs(tau.std() - scale / 1.2 / np.sqrt(2)) < 0.03 * scale
+
+
 def test_normal_series_are_modelled_centred_within_each_ally():
     """Normal values are stored centred on each ally's mean; at any parameter value the
     model's mean of a normal series, averaged over one ally's observations, is the series'
