@@ -60,11 +60,13 @@ class Priors(BaseModel):
     intercept_pooling_scale: float = Field(1.0, gt=0)
     outcome_loading_log_mean: float = Field(-0.7, description="Prior mean of log |κ|")
     outcome_loading_log_sd: float = Field(0.75, gt=0)
-    outcome_loading_pooling_scale: float = Field(
-        0.25, gt=0, description="Scale (as pooling_scale) of the allies' spread in log |κ|. "
-        "Four allies cannot inform it (its posterior was its prior); with 0.5 every divergence "
-        "of the default data began where this spread was beyond its 99th percentile, and the "
-        "leapfrog step flung it towards 0 (docs/decisions/0012)")
+    outcome_loading_pooling_scale: float | None = Field(
+        None, gt=0, description="Scale (as pooling_scale) of the allies' spread in log |κ| "
+        "(a loading of free sign keeps pooling_scale); None takes pooling_scale, as every spec "
+        "did before this field, and the default spec sets 0.25. Four allies barely inform "
+        "it (posterior median 0.28 and 99th percentile 1.04 against the prior's 0.35 and 1.38 "
+        "at 0.5); with 0.5, three of the four divergences examined on the default data began "
+        "with this spread beyond 1.3 (docs/decisions/0012)")
     noise_floor: float = Field(
         0.5, ge=0, description="Least noise sd of a standardised normal signal (units: the "
         "signal's pooled within-ally sd). A count has its Poisson noise; without a floor a "

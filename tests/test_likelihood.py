@@ -75,3 +75,15 @@ def test_draws_follow_the_same_negative_binomial():
     draws = pm.draw(m["y"], random_seed=3)
     assert draws.mean() == pytest.approx(3.0, rel=0.05)
     assert draws.var() == pytest.approx(3.0 + 9.0 / 0.5, rel=0.08)
+
+
+def test_a_huge_dispersion_is_the_poisson_limit():
+    """Above alpha = 1e10 the log-mass switches to its Poisson limit; value and gradient there
+    are Poisson's (the hypothesis test keeps log alpha within ±6)."""
+    y, idx = np.array([0, 1, 4, 30]), np.zeros(4, dtype=int)
+    eta = np.array([-1.0, 0.2, 1.3, 3.4])
+    for la in (25.0, 40.0):
+        ref, ours, _, _, d_eta, d_la = FN(y, eta, np.array([la]), idx)
+        np.testing.assert_allclose(ours, stats.poisson.logpmf(y, np.exp(eta)), rtol=1e-8)
+        np.testing.assert_allclose(d_eta, y - np.exp(eta), rtol=1e-6, atol=1e-8)
+        assert abs(d_la[0]) < 1e-6

@@ -86,20 +86,36 @@ def test_driver_effects_shared_or_pooled(driver_effects, varies):
     assert bool((np.ptp(beta, axis=0) > 1e-9).all()) == varies
 
 
-@pytest.mark.parametrize("scale", [0.25, 1.0])
+@pytest.mark.parametrize("scale", [0.25, 1.0, None])
 def test_hedging_loading_spread_has_its_own_prior_scale(scale):
-    """The allies' spread of log |κ| follows ``outcome_loading_pooling_scale`` alone, not the
-    shared ``pooling_scale`` (docs/decisions/0012)."""
+    """The allies' spread of log |κ| follows ``outcome_loading_pooling_scale``; unset (as in
+    a spec saved before the field existed) it is ``pooling_scale``, as it was then
+    (docs/decisions/0012)."""
     sim = forecast.simulate(n_allies=4, n_months=30, seed=3)
     base = forecast.load_spec("default")
+    assert base.priors.outcome_loading_pooling_scale == 0.25
     priors = base.priors.model_copy(update={"outcome_loading_pooling_scale": scale,
                                             "pooling_scale": 0.7})
     s = base.model_copy(update={"priors": priors})
     model = build_model(make_design(sim.panel, s), s)
     tau = pm.draw(model["outcome_loading_log_tau"], draws=20000, random_seed=4)
+    expected = 0.7 if scale is None else scale
     # Gamma(2, 2.4/scale): mean scale/1.2, sd scale/1.7
-    assert abs(tau.mean() - scale / 1.2) < 0.03 * scale
-    assert abs(tau.std() - scale / 1.2 / np.sqrt(2)) < 0.03 * scale
+    assert abs(tau.mean() - expected / 1.2) < 0.03 * expected
+    assert abs(tau.std() - expected / 1.2 / np.sqrt(2)) < 0.03 * expected
+
+
+def test_a_spec_saved_without_the_hedging_spread_scale_keeps_the_shared_one():
+    """JSON stored with a fit before ``outcome_loading_pooling_scale`` existed rebuilds the
+    model that made its draws: the field is unset and the shared scale applies."""
+    import json
+
+    from forecast.spec import ModelSpec
+
+    stored = json.loads(forecast.load_spec("default").to_json())
+    del stored["priors"]["outcome_loading_pooling_scale"]
+    spec = ModelSpec.from_json(json.dumps(stored))
+    assert spec.priors.outcome_loading_pooling_scale is None
 
 
 def test_normal_series_are_modelled_centred_within_each_ally():
