@@ -158,7 +158,15 @@ def sample_nutpie(
         kept.attrs = dict(result.attrs)
         return kept
     with tempfile.TemporaryDirectory(prefix="forecast-trace-") as tmp:
-        result = nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(tmp), **options)
+        sampler = nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(tmp),
+                                blocking=False, **options)
+        try:
+            result = sampler.wait()
+        except KeyboardInterrupt:
+            # nutpie's own handler reads the partial trace back from the store, which did
+            # not return on Ctrl-C; a partial trace is refused anyway, so drop it and stop
+            sampler.cancel()
+            raise
         return _trace_in_memory(result, compiled, groups)
 
 
