@@ -14,7 +14,10 @@ sample one stationary law have, by construction, nothing to converge: what their
 reaches is chance. Printed per fit: the observed max R-hat, the ESS, and the chance
 distribution of the max over ``--replicates`` simulated fits (median, 90th percentile, share
 above 1.01). Each simulated quantity also enters the max through the other half of its R-hat,
-so the chance figures lean a little high (docs/decisions/0012-rhat-chance.md).
+so the chance figures lean a little high. The ESS are estimated from the draws being judged,
+so a real disagreement between chains lowers them and raises the chance figures too: read a
+fit's max R-hat well inside the chance distribution as chance, one beyond it as worth a look
+(docs/decisions/0012-hedging-loading-spread-and-rhat-chance.md).
 """
 
 from __future__ import annotations
