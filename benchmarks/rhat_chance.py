@@ -28,20 +28,15 @@ import statistics
 import numpy as np
 
 import forecast
-from forecast.convergence import convergence_statistics
+from forecast.convergence import convergence_statistics, quantity_draws
 
 GATE = 1.01
 
 
-def quantity_draws(path: str) -> np.ndarray:
+def fit_draws(path: str) -> np.ndarray:
     """Every finite-R-hat quantity of a saved fit's posterior, ``(quantity, chain, draw)``."""
     post = forecast.load_fit(path).idata["posterior"].to_dataset()
-    parts = []
-    for da in post.data_vars.values():
-        extra = [d for d in da.dims if d not in ("chain", "draw")]
-        v = da.transpose("chain", "draw", *extra).values
-        parts.append(v.reshape(v.shape[0], v.shape[1], -1).transpose(2, 0, 1))
-    x = np.concatenate(parts)
+    x = np.concatenate([quantity_draws(da) for da in post.data_vars.values()])
     keep = x.reshape(x.shape[0], -1).std(axis=1) > 0  # constants have no R-hat
     return x[keep]
 
@@ -75,7 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     for path in args.fits:
-        x = quantity_draws(path)
+        x = fit_draws(path)
         q, chains, draws = x.shape
         rhat, bulk, _ = convergence_statistics(x)
         folded = np.abs(x - np.median(x.reshape(q, -1), axis=1)[:, None, None])

@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 from scipy import fft, special
 
-__all__ = ["convergence_statistics", "quantity_statistics"]
+__all__ = ["convergence_statistics", "quantity_draws", "quantity_statistics"]
 
 TAIL_PROBS = (0.05, 0.95)  # the tail-ESS quantiles of Vehtari et al. (2021)
 # draws per block of quantities: 2**21 float64 values are 16 MiB, and the working arrays of a
@@ -188,6 +188,22 @@ def _statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return out
 
 
+def quantity_draws(da: xr.DataArray) -> np.ndarray:
+    """A posterior variable's draws as ``(quantity, chain, draw)``, one row per entry of its
+    dimensions other than ``chain`` and ``draw`` (in C order), as the statistics take them.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.zeros((3, 4, 5, 2)), dims=("ally", "chain", "draw", "signal"))
+    >>> quantity_draws(da).shape
+    (6, 4, 5)
+    """
+    extra = [d for d in da.dims if d not in ("chain", "draw")]
+    values = da.transpose("chain", "draw", *extra).values
+    return values.reshape(values.shape[0], values.shape[1], -1).transpose(2, 0, 1)
+
+
 def quantity_statistics(post: xr.Dataset, block: int = BLOCK_VALUES) -> pd.DataFrame:
     """R-hat, bulk ESS and tail ESS of every quantity of a posterior, one row each.
 
@@ -212,9 +228,7 @@ def quantity_statistics(post: xr.Dataset, block: int = BLOCK_VALUES) -> pd.DataF
         extra = [d for d in da.dims if d not in ("chain", "draw")]
         if da.size == 0:
             continue
-        values = da.transpose("chain", "draw", *extra).values
-        draws = values.reshape(values.shape[0], values.shape[1], -1).transpose(2, 0, 1)
-        for column, stat in zip(columns, convergence_statistics(draws, block)):
+        for column, stat in zip(columns, convergence_statistics(quantity_draws(da), block)):
             column.append(stat)
         if not extra:
             labels.append(name)
