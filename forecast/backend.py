@@ -112,7 +112,9 @@ def sample_nutpie(
     zarr store and read back without the tuning draws, the posterior is held once, but
     writing, reading and deleting the store's many small files cost about the same whatever
     the size: 26 s on the default data (docs/decisions/0010-trace-on-disk.md). The draws are
-    the same either way.
+    the same either way. On Ctrl-C the memory path returns the draws so far (nutpie's own
+    handling) and the disk path raises ``KeyboardInterrupt``, because reading a partial trace
+    back from the store did not return.
 
     Parameters
     ----------
