@@ -323,7 +323,8 @@ def new_catalog_fit(tmp_path_factory):
     obs, cat_path = sim.write(tmp_path_factory.mktemp("newcat"))
     panel = forecast.load_panel(obs, catalog=cat_path)
     assert panel.allies == ("DEU", "GBR", "POL", "NOR", "ITA")
-    fit = forecast.fit(panel, draws=300, tune=400, chains=2, seed=32, warn=False)
+    # default settings (4 x 1000 draws), as a user would fit a new catalog
+    fit = forecast.fit(panel, seed=32, warn=False)
     return sim, fit
 
 
@@ -331,15 +332,20 @@ def new_catalog_fit(tmp_path_factory):
 def test_new_catalog_recovers_the_latent(new_catalog_fit):
     sim, fit = new_catalog_fit
     truth = sim.truth["credibility"].values.ravel()
-    assert np.corrcoef(fit.credibility()["mean"], truth)[0, 1] > 0.85
+    cred = fit.credibility()
+    assert np.corrcoef(cred["mean"], truth)[0, 1] > 0.85
+    # issue 4's recovery criterion: the 90% interval holds the truth in >= 85% of ally-months
+    # (0.877 at seed 32; 0.873-0.879 over seeds 32-37)
+    assert np.mean((truth >= cred["q05"]) & (truth <= cred["q95"])) >= 0.85
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 4 open: at 2 x 300 draws this panel's R-hat "
-                   "straddles 1.05; even at 4 x 1000 it is 1.0139 (seed 32, factor_persistence, "
-                   "1 divergence) and 1.0116 (seed 33, ministerials' intercept and loading), "
-                   "2026-11-23")
+@pytest.mark.xfail(strict=False, reason="issue 4 open: on this 5-ally x 96-month panel at 4 x 1000 "
+                   "(2026-11-30, seeds 32-37) R-hat <= 1.01 held on 4 of 6 seeds (max 1.0146, "
+                   "intercept_mu[ministerials]) and 5 of 6 fits had 1-3 divergences, each at a "
+                   "different between-ally spread's tail: few allies leave the spreads loose")
 def test_new_catalog_converges(new_catalog_fit):
+    """The gate a monthly run applies (R-hat <= 1.01, bulk and tail ESS >= 400, no divergence)."""
     _, fit = new_catalog_fit
     d = fit.diagnostics()
-    assert d.max_rhat < 1.05, d.to_dict()
+    assert d.converged, d.to_dict()
