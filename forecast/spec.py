@@ -133,8 +133,9 @@ class ModelSpec(BaseModel):
     intercept_parameterisation: Literal["noncentred", "centred"] = Field(
         "noncentred", description="Geometry of the allies' count and binary intercept "
         "offsets around intercept_mu: noncentred, τ·z with z ~ ZeroSumNormal(1); centred, the "
-        "offsets ~ ZeroSumNormal(τ) themselves, better where each ally's intercept is well "
-        "informed (docs/decisions/0013)")
+        "offsets ~ ZeroSumNormal(τ) themselves. Centred mixes better where every ally has many "
+        "events of each signal (simulated panels) and diverges where events are few, as in the "
+        "embedded data (docs/decisions/0013)")
     priors: Priors = Priors()
 
     def to_json(self) -> str:
