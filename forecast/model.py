@@ -314,12 +314,22 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             own = np.flatnonzero(~centred)
             if own.size:
                 model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
-                z = ally_offsets("intercept_z", partial, "ally_intercept_signal")
-                if partial:
+                if partial and spec.intercept_parameterisation == "centred" and A > 1:
+                    # the offsets themselves: for intercepts that many events per ally inform
+                    # (docs/decisions/0013)
+                    # centred: the offsets themselves, where each ally's intercept is well
+                    # informed by its data (docs/decisions/0013)
+                    a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
+                                            dims="ally_intercept_signal")
+                    dev = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[:, None],
+                                           dims=("ally_intercept_signal", "ally")).T
+                elif partial:
+                    z = ally_offsets("intercept_z", partial, "ally_intercept_signal")
                     a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
                                             dims="ally_intercept_signal")
                     dev = a_tau[None, :] * z
                 else:
+                    z = ally_offsets("intercept_z", partial, "ally_intercept_signal")
                     dev = pr.intercept_sd * z
                 alpha = pt.set_subtensor(alpha[:, own], a_mu[own][None, :] + dev)
             if centred.any():

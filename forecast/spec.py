@@ -130,6 +130,12 @@ class ModelSpec(BaseModel):
         "marks `drifts = true`")
     parameterisation: Literal["noncentred", "centred"] = Field(
         "noncentred", description="Latent-state geometry (see docs/decisions)")
+    intercept_parameterisation: Literal["noncentred", "centred"] = Field(
+        "noncentred", description="Geometry of the allies' count and binary intercept "
+        "offsets around intercept_mu: noncentred, τ·z with z ~ ZeroSumNormal(1); centred, the "
+        "offsets ~ ZeroSumNormal(τ) themselves. Centred mixes better where every ally has many "
+        "events of each signal (simulated panels) and diverges where events are few, as in the "
+        "embedded data (docs/decisions/0013)")
     priors: Priors = Priors()
 
     def to_json(self) -> str:
