@@ -315,10 +315,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             if own.size:
                 model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
                 if partial and spec.intercept_parameterisation == "centred" and A > 1:
-                    # the offsets themselves: for intercepts that many events per ally inform
-                    # (docs/decisions/0013)
-                    # centred: the offsets themselves, where each ally's intercept is well
-                    # informed by its data (docs/decisions/0013)
+                    # centred: the offsets themselves, for intercepts that many events per
+                    # ally inform (docs/decisions/0013)
                     a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
                                             dims="ally_intercept_signal")
                     dev = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[:, None],

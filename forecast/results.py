@@ -105,7 +105,7 @@ class Fit:
         if var_names is None:
             post = self.posterior
             var_names = [v for v, da in post.data_vars.items()
-                         if "period" not in da.dims and not v.endswith("_z")
+                         if "period" not in da.dims and not v.endswith(("_z", "_dev"))
                          and v not in ("state_innovation", "factor_innovation")]
         return az.summary(self.idata, var_names=var_names)
 
