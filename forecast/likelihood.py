@@ -51,14 +51,14 @@ def negbin_logp(value, eta, log_alpha, index):
     True
     """
     alpha = pt.exp(log_alpha)
-    a = alpha[index]
+    a, log_a = alpha[index], log_alpha[index]
     # log(alpha / (mu + alpha)) = -softplus(d) and log(mu / (mu + alpha)) = d - softplus(d),
     # with d = eta - log alpha: no term of size alpha·log(alpha) that would have to cancel
-    d = eta - log_alpha[index]
+    d = eta - log_a
     sp = pt.softplus(d)
     # gammaln(value + alpha) - gammaln(alpha) falls below their shared rounding error once
     # alpha is large: there it is value·log(alpha), the Poisson limit (as PyMC does)
-    rising = pt.switch(a > 1e10, value * log_alpha[index],
+    rising = pt.switch(a > 1e10, value * log_a,
                        pt.gammaln(value + a) - pt.gammaln(alpha)[index])
     return rising - pt.gammaln(value + 1.0) - a * sp + value * (d - sp)
 

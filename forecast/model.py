@@ -321,14 +321,14 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                                             dims="ally_intercept_signal")
                     dev = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[:, None],
                                            dims=("ally_intercept_signal", "ally")).T
-                elif partial:
-                    z = ally_offsets("intercept_z", partial, "ally_intercept_signal")
-                    a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
-                                            dims="ally_intercept_signal")
-                    dev = a_tau[None, :] * z
                 else:
                     z = ally_offsets("intercept_z", partial, "ally_intercept_signal")
-                    dev = pr.intercept_sd * z
+                    if partial:
+                        a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
+                                                dims="ally_intercept_signal")
+                        dev = a_tau[None, :] * z
+                    else:
+                        dev = pr.intercept_sd * z
                 alpha = pt.set_subtensor(alpha[:, own], a_mu[own][None, :] + dev)
             if centred.any():
                 mean = _cell_means(obs, pred, ["normal"], A, S)
