@@ -28,7 +28,7 @@ import statistics
 import numpy as np
 
 import forecast
-from forecast.convergence import convergence_statistics, quantity_draws
+from forecast.convergence import convergence_statistics, fold, quantity_draws
 
 GATE = 1.01
 
@@ -73,8 +73,7 @@ def main() -> None:
         x = fit_draws(path)
         q, chains, draws = x.shape
         rhat, bulk, _ = convergence_statistics(x)
-        folded = np.abs(x - np.median(x.reshape(q, -1), axis=1)[:, None, None])
-        scale = convergence_statistics(folded)[1]
+        scale = convergence_statistics(fold(x))[1]
         maxima = [chance_max_rhat(bulk, scale, chains, draws, rng)
                   for _ in range(args.replicates)]
         share = np.mean(np.asarray(maxima) > GATE)

@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 from scipy import fft, special
 
-__all__ = ["convergence_statistics", "quantity_draws", "quantity_statistics"]
+__all__ = ["convergence_statistics", "fold", "quantity_draws", "quantity_statistics"]
 
 TAIL_PROBS = (0.05, 0.95)  # the tail-ESS quantiles of Vehtari et al. (2021)
 # draws per block of quantities: 2**21 float64 values are 16 MiB, and the working arrays of a
@@ -81,10 +81,22 @@ def _rhat(x: np.ndarray) -> np.ndarray:
         return np.sqrt((between / within + d - 1) / d)
 
 
+def fold(x: np.ndarray) -> np.ndarray:
+    """Each quantity's distance from its median over all chains and draws, of
+    ``(quantity, chain, draw)`` draws: what the folded half of R-hat judges (the spread).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fold(np.array([[[1.0, 2.0], [3.0, 6.0]]])).tolist()
+    [[[1.5, 0.5], [0.5, 3.5]]]
+    """
+    return np.abs(x - np.median(x, axis=(1, 2), keepdims=True))
+
+
 def _rhat_from(split: np.ndarray, z_bulk: np.ndarray) -> np.ndarray:
     """Rank-normalised split R-hat: the larger of the bulk and the folded (tail) R-hat."""
-    folded = np.abs(split - np.median(split, axis=(1, 2), keepdims=True))
-    return np.maximum(_rhat(z_bulk), _rhat(_z_scale(folded)))
+    return np.maximum(_rhat(z_bulk), _rhat(_z_scale(fold(split))))
 
 
 def _autocov(x: np.ndarray) -> np.ndarray:
