@@ -12,12 +12,20 @@ ARGS ?=
 
 .PHONY: forecast test test-all bench data clean venv
 
+# The installer uv, as the `dev` extra of pyproject.toml pins it.
+UV_REQ = $(shell $(PY) -c "import tomllib; print(next(r for r in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dev'] if r.startswith('uv')))")
+
+# uv installs the same packages as pip in a sixth of the time on a machine with no download
+# cache (docs/decisions/0014-installer.md); where uv cannot, pip does.
 $(STAMP): pyproject.toml .python-version
 	@echo ">> creating $(VENV) with $(PY)"
 	rm -rf $(VENV)
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	( $(BIN)/python -m pip install --quiet "$(UV_REQ)" \
+	  && $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e ".[dev]" ) \
+	|| ( echo ">> uv failed; installing with pip" \
+	  && $(BIN)/python -m pip install --quiet --upgrade pip \
+	  && $(BIN)/python -m pip install --quiet -e ".[dev]" )
 	touch $(STAMP)
 
 venv: $(STAMP)
