@@ -44,7 +44,7 @@ import pandas as pd
 from forecast.backend import compile_nutpie, sample_nutpie
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
-from forecast.model import build_model
+from forecast.model import build_model, centred_intercepts
 from forecast.panel import Panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, load_spec
@@ -76,6 +76,8 @@ def model_key(design: Design, spec: ModelSpec) -> tuple:
         int(design.outcome_sign),
         len(design.years) if design.drift_signals else None,  # drift has a year dimension
         tuple(design.drift_signals),
+        # "auto" centres a signal's intercept offsets by its events: part of the graph
+        tuple(bool(c) for c in centred_intercepts(design, spec)),
     )
     return (spec.hash(), structure, baked)
 

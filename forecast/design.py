@@ -97,6 +97,36 @@ class Design:
     def n_periods(self) -> int:
         return len(self.periods)
 
+    def intercept_events(self) -> np.ndarray:
+        """Events behind each ally's intercept of each indicator, ``(ally, signal)``.
+
+        A count signal's events are its summed counts; a binary signal's, the rarer outcome's
+        number (months of 1 or of 0, whichever is fewer); a normal signal's, its number of
+        observed values. Each is what pins the intercept: the information in a count's
+        log-rate grows with the counts, in a binary logit with the rarer outcome.
+        (docs/decisions/0013)
+
+        Examples
+        --------
+        >>> import forecast
+        >>> from forecast.design import make_design
+        >>> sim = forecast.simulate(n_allies=2, n_months=24, seed=1)
+        >>> d = make_design(sim.panel, forecast.load_spec("default"))
+        >>> d.intercept_events().shape == (d.n_allies, len(d.indicators))
+        True
+        """
+        events = np.zeros((self.n_allies, len(self.indicators)))
+        for fam, b in self.families.items():
+            if fam == "bernoulli":
+                ones = np.zeros_like(events)
+                seen = np.zeros_like(events)
+                np.add.at(ones, (b.ally, b.signal), b.value)
+                np.add.at(seen, (b.ally, b.signal), 1.0)
+                events += np.minimum(ones, seen - ones)
+            else:
+                np.add.at(events, (b.ally, b.signal), b.value if fam != "normal" else 1.0)
+        return events
+
     @property
     def shape_key(self) -> tuple:
         """What a compiled model depends on besides values (for reuse across fits)."""

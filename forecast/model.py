@@ -136,6 +136,32 @@ def _signed(name: str, signs: np.ndarray, abs_scale: float, free_scale: float, d
     return pm.Deterministic(name, value, dims=dim)
 
 
+def centred_intercepts(design: Design, spec: ModelSpec) -> np.ndarray:
+    """Which indicators' ally intercept offsets are centred, one bool per signal.
+
+    ``intercept_parameterisation``: ``"centred"`` all, ``"noncentred"`` none, ``"auto"`` each
+    signal of which every ally has at least ``spec.centred_intercept_events`` events
+    (:meth:`Design.intercept_events`). Only count and binary signals have such offsets; the
+    answer for normal signals is unused (docs/decisions/0013).
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.design import make_design
+    >>> spec = forecast.load_spec("default").model_copy(
+    ...     update={"intercept_parameterisation": "auto"})
+    >>> design = make_design(forecast.load_default(), spec)
+    >>> bool(centred_intercepts(design, spec).any())   # the embedded counts are sparse
+    False
+    """
+    n = len(design.indicators)
+    if spec.intercept_parameterisation == "centred":
+        return np.ones(n, dtype=bool)
+    if spec.intercept_parameterisation == "noncentred":
+        return np.zeros(n, dtype=bool)
+    return design.intercept_events().min(axis=0) >= spec.centred_intercept_events
+
+
 def build_model(design: Design, spec: ModelSpec) -> pm.Model:
     """Build the PyMC model for one design (panel arrays) under one spec.
 
@@ -314,13 +340,27 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             own = np.flatnonzero(~centred)
             if own.size:
                 model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
-                if partial and spec.intercept_parameterisation == "centred" and A > 1:
+                geometry = centred_intercepts(design, spec)[own] if partial and A > 1 else None
+                if geometry is not None and geometry.any():
                     # centred: the offsets themselves, for intercepts that many events per
                     # ally inform (docs/decisions/0013)
                     a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
                                             dims="ally_intercept_signal")
-                    dev = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[:, None],
-                                           dims=("ally_intercept_signal", "ally")).T
+                    if geometry.all():
+                        dev = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[:, None],
+                                               dims=("ally_intercept_signal", "ally")).T
+                    else:
+                        c, n = np.flatnonzero(geometry), np.flatnonzero(~geometry)
+                        model.add_coord("centred_intercept_signal",
+                                        [design.indicators[k] for k in own[c]])
+                        model.add_coord("noncentred_intercept_signal",
+                                        [design.indicators[k] for k in own[n]])
+                        dev_c = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[c][:, None],
+                                                 dims=("centred_intercept_signal", "ally")).T
+                        z = ally_offsets("intercept_z", partial, "noncentred_intercept_signal")
+                        dev = pt.zeros((A, own.size))
+                        dev = pt.set_subtensor(dev[:, c], dev_c)
+                        dev = pt.set_subtensor(dev[:, n], a_tau[n][None, :] * z)
                 else:
                     z = ally_offsets("intercept_z", partial, "ally_intercept_signal")
                     if partial:

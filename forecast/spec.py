@@ -130,13 +130,21 @@ class ModelSpec(BaseModel):
         "marks `drifts = true`")
     parameterisation: Literal["noncentred", "centred"] = Field(
         "noncentred", description="Latent-state geometry (see docs/decisions)")
-    intercept_parameterisation: Literal["noncentred", "centred"] = Field(
+    intercept_parameterisation: Literal["noncentred", "centred", "auto"] = Field(
         "noncentred", description="Geometry of the allies' count and binary intercept "
         "offsets around intercept_mu: noncentred, τ·z with z ~ ZeroSumNormal(1); centred, the "
-        "offsets ~ ZeroSumNormal(τ) themselves. Centred lowered R-hat and raised the spread's "
+        "offsets ~ ZeroSumNormal(τ) themselves; auto, centred for each signal of which every "
+        "ally has at least centred_intercept_events events (Design.intercept_events) and "
+        "noncentred for the others. Centred lowered R-hat and raised the spread's "
         "ESS where every ally has many events of each signal (simulated panels) and diverges "
-        "where events are few, as in the embedded data (docs/decisions/0013). With one ally "
+        "where events are few, as in the embedded data; auto diverged more than either on a "
+        "new catalog where it centred one signal of two (docs/decisions/0013). With one ally "
         "or pooling = \"none\" there is no spread and the offsets stay as they are")
+    centred_intercept_events: int = Field(
+        50, ge=1, description="With intercept_parameterisation = \"auto\": the fewest events "
+        "of a signal, in every ally, for its intercept offsets to be centred (in the embedded "
+        "data the fewest of a count or binary signal in any ally are 20, in exercise_tempo; "
+        "in the simulated panels that centred offsets helped, 74 and more)")
     priors: Priors = Priors()
 
     def to_json(self) -> str:

@@ -18,6 +18,30 @@ SPEC = forecast.ModelSpec(name="tiny", dynamics="static", pooling="none", common
 SAMPLE = dict(draws=30, tune=30, chains=2, cores=1, warn=False)
 
 
+def test_the_key_follows_the_data_chosen_intercept_geometry(panels):
+    """``intercept_parameterisation = "auto"`` centres a signal's offsets by its events in the
+    panel: two panels of one shape under one spec can build different graphs, and must not
+    share a compiled model."""
+    import dataclasses
+
+    from forecast.model import centred_intercepts
+
+    a, _ = panels
+    base = forecast.load_spec("default")
+    design = make_design(a, base)
+    counts = [k for k, f in enumerate(design.families_of) if f in ("poisson", "negbin")]
+    fewest = design.intercept_events().min(axis=0)
+    spec = base.model_copy(update={"intercept_parameterisation": "auto",
+                                   "centred_intercept_events": int(fewest.max()) + 1})
+    # the same panel with every count ten thousand times larger (and none zero)
+    dense = dataclasses.replace(design, families={
+        fam: dataclasses.replace(b, value=(b.value + 1) * 10_000) if fam in ("poisson", "negbin")
+        else b for fam, b in design.families.items()})
+    assert not centred_intercepts(design, spec).any()
+    assert centred_intercepts(dense, spec)[counts].all()
+    assert model_key(design, spec) != model_key(dense, spec)
+
+
 @pytest.fixture(scope="module")
 def panels():
     a = forecast.simulate(n_allies=2, n_months=12, seed=11).panel

@@ -108,32 +108,49 @@ def test_hedging_loading_spread_has_its_own_prior_scale(scale):
 def test_centred_intercept_offsets_have_the_same_prior():
     """``intercept_parameterisation = "centred"`` samples each ally's count and binary intercept
     offsets directly (``ZeroSumNormal(τ)``) instead of ``τ·z``: a different geometry of the same
-    prior (docs/decisions/0013)."""
+    prior (docs/decisions/0013). ``"auto"`` centres the signals with many events per ally and
+    leaves the others: the same prior again, signal by signal."""
     from scipy import stats
+
+    from forecast.model import centred_intercepts
 
     sim = forecast.simulate(n_allies=4, n_months=30, seed=3)
     base = forecast.load_spec("default")
-    assert base.intercept_parameterisation == "noncentred"
+    own = [k for k, f in enumerate(make_design(sim.panel, base).families_of) if f != "normal"]
+    # "auto" with a threshold between the signals' fewest events per ally: some signals centred
+    fewest = np.sort(make_design(sim.panel, base).intercept_events().min(axis=0)[own])
+    assert fewest[0] < fewest[-1]
+    threshold = int(fewest[-1])
     offsets = {}
-    for geometry in ("noncentred", "centred"):
-        spec = base.model_copy(update={"intercept_parameterisation": geometry})
+    for geometry in ("noncentred", "centred", "auto"):
+        spec = base.model_copy(update={"intercept_parameterisation": geometry,
+                                       "centred_intercept_events": threshold})
         design = make_design(sim.panel, spec)
         model = build_model(design, spec)
-        assert ("intercept_dev" in model.named_vars) == (geometry == "centred")
-        assert ("intercept_z" in model.named_vars) == (geometry == "noncentred")
-        own = [k for k, f in enumerate(design.families_of) if f != "normal"]
-        alpha, mu = pm.draw([model["intercept"], model["intercept_mu"]], draws=4000,
-                            random_seed=5, mode="FAST_COMPILE")
+        chosen = centred_intercepts(design, spec)[own]
+        assert chosen.sum() == {"noncentred": 0, "centred": len(own)}.get(
+            geometry, int((fewest >= threshold).sum()))
+        if geometry == "auto":
+            assert 0 < chosen.sum() < len(own)   # a mixed panel
+        assert ("intercept_dev" in model.named_vars) == chosen.any()
+        assert ("intercept_z" in model.named_vars) == (not chosen.all())
+        alpha, mu, tau = pm.draw([model["intercept"], model["intercept_mu"],
+                                  model["intercept_tau"]], draws=4000, random_seed=5,
+                                 mode="FAST_COMPILE")
         dev = alpha[:, :, own] - mu[:, None, own]
+        # each signal's offsets spread by its own intercept_tau (no signal takes another's)
+        for j in range(len(own)):
+            assert np.corrcoef(np.log(dev[:, :, j].std(axis=1)), np.log(tau[:, j]))[0, 1] > 0.5
         # the offsets sum to zero over allies, so the allies' mean intercept is intercept_mu
         np.testing.assert_allclose(dev.sum(axis=1), 0.0, atol=1e-8)
         offsets[geometry] = dev
-    a, b = offsets["noncentred"], offsets["centred"]
-    np.testing.assert_allclose(a.std(axis=(0, 1)), b.std(axis=(0, 1)), rtol=0.08)
-    assert stats.ks_2samp(a.ravel(), b.ravel()).pvalue > 0.001
+    a = offsets["noncentred"]
+    for b in (offsets["centred"], offsets["auto"]):
+        np.testing.assert_allclose(a.std(axis=(0, 1)), b.std(axis=(0, 1)), rtol=0.08)
+        assert stats.ks_2samp(a.ravel(), b.ravel()).pvalue > 0.001
     # each signal has its own spread: the allies' spread in one draw does not follow another
     # signal's (one τ shared by all signals gave a correlation of 0.74)
-    for dev in (a, b):
+    for dev in offsets.values():
         spread = np.corrcoef(np.log(dev.std(axis=1)).T)
         assert np.abs(spread[np.triu_indices_from(spread, 1)]).max() < 0.2
 
