@@ -170,7 +170,10 @@ def worker(job: dict) -> dict:
     import numpy as np
 
     import forecast
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
     from forecast.design import make_design
+    from forecast.inference import FROZEN_SAMPLERS
     from forecast.model import build_model
 
     A, T = job["allies"], job["months"]
@@ -191,6 +194,9 @@ def worker(job: dict) -> dict:
         model = build_naive_model(design)
     else:
         model = build_model(design, spec)
+        if name in FROZEN_SAMPLERS:
+            # the model forecast.fit compiles: the same graph, so the same draws for a seed
+            model = freeze_dims_and_data(model)
     build_s = time.perf_counter() - t0
     rec: dict = {"build_s": build_s, "n_free": int(sum(np.prod(v.shape) if v.shape else 1
                                                        for v in model.initial_point().values())),

@@ -27,6 +27,9 @@ __all__ = ["fit", "sample_model", "SAMPLERS"]
 
 Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro", "advi")
+#: the samplers that compile a frozen model (dimensions and data as constants): numba compiles
+#: it faster (docs/decisions/0005), and JAX needs every length known when it traces
+FROZEN_SAMPLERS: tuple[str, ...] = ("nutpie", "numpyro")
 
 
 def sample_model(
@@ -47,10 +50,9 @@ def sample_model(
     """
     cores = cores or min(chains, os.cpu_count() or 1)
     t0 = time.perf_counter()
-    if sampler in ("nutpie", "numpyro"):
-        # one fit, one compiled graph: dimensions and data become constants. numba compiles
-        # it faster (docs/decisions/0005), and JAX needs every length known when it traces
-        # (a length-1 dimension, one driver or one ally, must be marked as such to broadcast)
+    if sampler in FROZEN_SAMPLERS:
+        # one fit, one compiled graph (a length-1 dimension, one driver or one ally, must be
+        # marked as such for JAX to broadcast it)
         model = freeze_dims_and_data(model)
     if sampler == "nutpie":
         compiled = compile_nutpie(model)

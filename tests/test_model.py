@@ -319,10 +319,8 @@ def test_flipping_catalog_signs_flips_the_latent(recovery, flipped_fit):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 4 open: short simulated panels mix slowly on a few "
-                   "parameters; this flipped 6x120 fit at 4 x 1000 gave R-hat 1.0106 with bulk "
-                   "ESS 519 and 0 divergences (2026-11-23), the unflipped one passes")
 def test_flipped_fit_converges(flipped_fit):
+    # R-hat 1.0106 on 2026-11-23; 1.0067, bulk ESS 768, 0 divergences since decision 0012
     d = flipped_fit.diagnostics()
     assert d.max_rhat <= 1.01 and d.divergences == 0, d.to_dict()
 
