@@ -12,8 +12,8 @@ ARGS ?=
 
 .PHONY: forecast test test-all bench data clean venv
 
-# The installer uv, as the `dev` extra of pyproject.toml pins it.
-UV_REQ = $(shell $(PY) -c "import tomllib; print(next(r for r in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dev'] if r.startswith('uv')))")
+# The installer uv, as the `installer` extra of pyproject.toml pins it.
+UV_REQ = $(shell $(PY) -c "import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['installer'][0])")
 
 # uv installs the same packages as pip in a sixth of the time on a machine with no download
 # cache (docs/decisions/0014-installer.md); where uv cannot, pip does.

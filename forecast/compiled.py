@@ -44,7 +44,7 @@ import pandas as pd
 from forecast.backend import compile_nutpie, sample_nutpie
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
-from forecast.model import build_model, centred_intercepts
+from forecast.model import build_model, intercept_geometry
 from forecast.panel import Panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, load_spec
@@ -67,6 +67,7 @@ def model_key(design: Design, spec: ModelSpec) -> tuple:
     """
     structure = (design.n_allies, design.n_periods, tuple(design.indicators),
                  tuple(design.drivers))
+    geometry = intercept_geometry(design, spec)
     baked = (
         tuple(int(s) for s in design.signs),
         tuple(int(s) for s in design.driver_signs),
@@ -77,7 +78,7 @@ def model_key(design: Design, spec: ModelSpec) -> tuple:
         len(design.years) if design.drift_signals else None,  # drift has a year dimension
         tuple(design.drift_signals),
         # "auto" centres a signal's intercept offsets by its events: part of the graph
-        tuple(bool(c) for c in centred_intercepts(design, spec)),
+        None if geometry is None else tuple(bool(c) for c in geometry),
     )
     return (spec.hash(), structure, baked)
 

@@ -23,7 +23,7 @@ from forecast.panel import Panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, load_spec
 
-__all__ = ["fit", "sample_model", "SAMPLERS"]
+__all__ = ["fit", "sample_model", "SAMPLERS", "FROZEN_SAMPLERS"]
 
 Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro", "advi")

@@ -162,6 +162,27 @@ def centred_intercepts(design: Design, spec: ModelSpec) -> np.ndarray:
     return design.intercept_events().min(axis=0) >= spec.centred_intercept_events
 
 
+def intercept_geometry(design: Design, spec: ModelSpec) -> np.ndarray | None:
+    """The geometry :func:`build_model` gives the allies' intercept offsets: one bool (centred)
+    per count or binary signal, in catalog order; ``None`` where there are no such offsets with
+    a spread (intercepts not per ally, no partial pooling, one ally, no such signal).
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.design import make_design
+    >>> sim = forecast.simulate(n_allies=1, n_months=12, seed=1)
+    >>> spec = forecast.load_spec("default")
+    >>> intercept_geometry(make_design(sim.panel, spec), spec) is None   # one ally: no spread
+    True
+    """
+    own = np.flatnonzero(np.array(design.families_of) != "normal")
+    if (spec.intercepts != "ally" or spec.pooling != "partial" or design.n_allies < 2
+            or not own.size):
+        return None
+    return centred_intercepts(design, spec)[own]
+
+
 def build_model(design: Design, spec: ModelSpec) -> pm.Model:
     """Build the PyMC model for one design (panel arrays) under one spec.
 
@@ -340,7 +361,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             own = np.flatnonzero(~centred)
             if own.size:
                 model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
-                geometry = centred_intercepts(design, spec)[own] if partial and A > 1 else None
+                geometry = intercept_geometry(design, spec)
                 if geometry is not None and geometry.any():
                     # centred: the offsets themselves, for intercepts that many events per
                     # ally inform (docs/decisions/0013)

@@ -143,8 +143,9 @@ class ModelSpec(BaseModel):
     centred_intercept_events: int = Field(
         50, ge=1, description="With intercept_parameterisation = \"auto\": the fewest events "
         "of a signal, in every ally, for its intercept offsets to be centred (in the embedded "
-        "data the fewest of a count or binary signal in any ally are 20, in exercise_tempo; "
-        "in the simulated panels that centred offsets helped, 74 and more)")
+        "data the best-informed signal, exercise_tempo, has 20 in its sparsest ally; "
+        "summit_tempo 17, spending_pledges 1, rival_arms 0; in the simulated panels that "
+        "centred offsets helped, 74 and more)")
     priors: Priors = Priors()
 
     def to_json(self) -> str:

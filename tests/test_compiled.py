@@ -42,6 +42,31 @@ def test_the_key_follows_the_data_chosen_intercept_geometry(panels):
     assert model_key(design, spec) != model_key(dense, spec)
 
 
+def test_intercept_events_count_what_pins_each_intercept():
+    """Summed counts for a count signal, the rarer outcome's months for a binary one, observed
+    values for a normal one (Design.intercept_events)."""
+    import dataclasses
+
+    from forecast.design import FamilyBlock
+
+    design = make_design(forecast.simulate(n_allies=2, n_months=12, seed=11).panel, SPEC)
+
+    def block(family, ally, signal, value):
+        n = len(value)
+        return FamilyBlock(family, np.array(ally), np.array(signal), np.zeros(n, int),
+                           np.ones(n, int), np.zeros(n, int), np.array(value))
+
+    design = dataclasses.replace(design, families={
+        "poisson": block("poisson", [0, 0, 1], [0, 0, 0], [3, 4, 0]),
+        # ally 0: three 1s of four months (rarer: one 0); ally 1: one 1 of three
+        "bernoulli": block("bernoulli", [0, 0, 0, 0, 1, 1, 1], [1] * 7, [1, 1, 0, 1, 0, 1, 0]),
+        "normal": block("normal", [0, 1, 1], [2, 2, 2], [0.5, -1.0, 2.0]),
+    })
+    events = design.intercept_events()
+    np.testing.assert_array_equal(events[:, :3], [[7, 1, 1], [0, 1, 2]])
+    assert not events[:, 3:].any()
+
+
 @pytest.fixture(scope="module")
 def panels():
     a = forecast.simulate(n_allies=2, n_months=12, seed=11).panel
