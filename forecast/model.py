@@ -171,9 +171,12 @@ def intercept_geometry(design: Design, spec: ModelSpec) -> np.ndarray | None:
     --------
     >>> import forecast
     >>> from forecast.design import make_design
-    >>> sim = forecast.simulate(n_allies=1, n_months=12, seed=1)
+    >>> sim = forecast.simulate(n_allies=3, n_months=24, seed=1)
     >>> spec = forecast.load_spec("default")
-    >>> intercept_geometry(make_design(sim.panel, spec), spec) is None   # one ally: no spread
+    >>> intercept_geometry(make_design(sim.panel, spec), spec).tolist()  # noncentred by default
+    [False, False]
+    >>> unpooled = forecast.load_spec("unpooled")
+    >>> intercept_geometry(make_design(sim.panel, unpooled), unpooled) is None   # no spread
     True
     """
     own = np.flatnonzero(np.array(design.families_of) != "normal")
