@@ -169,15 +169,12 @@ def intercept_geometry(design: Design, spec: ModelSpec) -> np.ndarray | None:
 
     Examples
     --------
-    >>> import forecast
+    >>> from forecast import load_spec, simulate
     >>> from forecast.design import make_design
-    >>> sim = forecast.simulate(n_allies=3, n_months=24, seed=1)
-    >>> spec = forecast.load_spec("default")
-    >>> intercept_geometry(make_design(sim.panel, spec), spec).tolist()  # noncentred by default
-    [False, False]
-    >>> unpooled = forecast.load_spec("unpooled")
-    >>> intercept_geometry(make_design(sim.panel, unpooled), unpooled) is None   # no spread
-    True
+    >>> panel = simulate(n_allies=3, n_months=24, seed=1).panel
+    >>> [intercept_geometry(make_design(panel, load_spec(name)), load_spec(name))
+    ...  for name in ("default", "unpooled")]     # noncentred by default; no spread unpooled
+    [array([False, False]), None]
     """
     own = np.flatnonzero(np.array(design.families_of) != "normal")
     if (spec.intercepts != "ally" or spec.pooling != "partial" or design.n_allies < 2
