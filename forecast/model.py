@@ -447,8 +447,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         if design.outcome_sign != 0:
             log_k = _ally_parameter("outcome_loading_log", pr.outcome_loading_log_mean,
                                     pr.outcome_loading_log_sd,
-                                    pr.pooling_scale if pr.outcome_loading_pooling_scale is None
-                                    else pr.outcome_loading_pooling_scale, partial)
+                                    pr.outcome_loading_spread_scale, partial)
             kappa = design.outcome_sign * pt.exp(log_k)
         else:
             k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)

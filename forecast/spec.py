@@ -81,6 +81,22 @@ class Priors(BaseModel):
         "half-normal: a drifting signal's walk cannot collapse to a constant, where the latent "
         "would have to carry the series' trend instead (docs/decisions/0003)")
 
+    @property
+    def outcome_loading_spread_scale(self) -> float:
+        """The scale of the allies' spread in log |κ|: ``outcome_loading_pooling_scale``, or
+        ``pooling_scale`` where that is unset (specs from before the field).
+
+        Examples
+        --------
+        >>> Priors().outcome_loading_spread_scale == Priors().pooling_scale
+        True
+        >>> Priors(outcome_loading_pooling_scale=0.25).outcome_loading_spread_scale
+        0.25
+        """
+        if self.outcome_loading_pooling_scale is None:
+            return self.pooling_scale
+        return self.outcome_loading_pooling_scale
+
 
 class ModelSpec(BaseModel):
     """Which blocks of the model are on.

@@ -172,6 +172,8 @@ def test_a_spec_saved_without_the_hedging_spread_scale_keeps_the_shared_one():
     del stored["priors"]["outcome_loading_pooling_scale"]
     spec = ModelSpec.from_json(json.dumps(stored))
     assert spec.priors.outcome_loading_pooling_scale is None
+    assert spec.priors.outcome_loading_spread_scale == spec.priors.pooling_scale == 0.5
+    assert forecast.load_spec("default").priors.outcome_loading_spread_scale == 0.25
 
 
 def test_normal_series_are_modelled_centred_within_each_ally():
