@@ -136,51 +136,34 @@ def _signed(name: str, signs: np.ndarray, abs_scale: float, free_scale: float, d
     return pm.Deterministic(name, value, dims=dim)
 
 
-def centred_intercepts(design: Design, spec: ModelSpec) -> np.ndarray:
-    """Which indicators' ally intercept offsets are centred, one bool per signal.
-
-    ``intercept_parameterisation``: ``"centred"`` all, ``"noncentred"`` none, ``"auto"`` each
-    signal of which every ally has at least ``spec.centred_intercept_events`` events
-    (:meth:`Design.intercept_events`). Only count and binary signals have such offsets; the
-    answer for normal signals is unused (docs/decisions/0013).
-
-    Examples
-    --------
-    >>> import forecast
-    >>> from forecast.design import make_design
-    >>> spec = forecast.load_spec("default").model_copy(
-    ...     update={"intercept_parameterisation": "auto"})
-    >>> design = make_design(forecast.load_default(), spec)
-    >>> bool(centred_intercepts(design, spec).any())   # the embedded counts are sparse
-    False
-    """
-    n = len(design.indicators)
-    if spec.intercept_parameterisation == "centred":
-        return np.ones(n, dtype=bool)
-    if spec.intercept_parameterisation == "noncentred":
-        return np.zeros(n, dtype=bool)
-    return design.intercept_events().min(axis=0) >= spec.centred_intercept_events
-
-
 def intercept_geometry(design: Design, spec: ModelSpec) -> np.ndarray | None:
     """The geometry :func:`build_model` gives the allies' intercept offsets: one bool (centred)
     per count or binary signal, in catalog order; ``None`` where there are no such offsets with
     a spread (intercepts not per ally, no partial pooling, one ally, no such signal).
 
+    ``intercept_parameterisation``: ``"centred"`` all, ``"noncentred"`` none, ``"auto"`` each
+    signal of which every ally has at least ``spec.centred_intercept_events`` events
+    (:meth:`Design.intercept_events`; docs/decisions/0013).
+
     Examples
     --------
-    >>> from forecast import load_spec, simulate
+    >>> from forecast import load_default, load_spec, simulate
     >>> from forecast.design import make_design
     >>> panel = simulate(n_allies=3, n_months=24, seed=1).panel
     >>> [intercept_geometry(make_design(panel, load_spec(name)), load_spec(name))
     ...  for name in ("default", "unpooled")]     # noncentred by default; no spread unpooled
     [array([False, False]), None]
+    >>> auto = load_spec("default").model_copy(update={"intercept_parameterisation": "auto"})
+    >>> bool(intercept_geometry(make_design(load_default(), auto), auto).any())  # sparse counts
+    False
     """
     own = np.flatnonzero(np.array(design.families_of) != "normal")
     if (spec.intercepts != "ally" or spec.pooling != "partial" or design.n_allies < 2
             or not own.size):
         return None
-    return centred_intercepts(design, spec)[own]
+    if spec.intercept_parameterisation == "auto":
+        return design.intercept_events()[:, own].min(axis=0) >= spec.centred_intercept_events
+    return np.full(own.size, spec.intercept_parameterisation == "centred")
 
 
 def build_model(design: Design, spec: ModelSpec) -> pm.Model:

@@ -24,7 +24,7 @@ def test_the_key_follows_the_data_chosen_intercept_geometry(panels):
     share a compiled model."""
     import dataclasses
 
-    from forecast.model import centred_intercepts
+    from forecast.model import intercept_geometry
 
     a, _ = panels
     base = forecast.load_spec("default")
@@ -37,8 +37,10 @@ def test_the_key_follows_the_data_chosen_intercept_geometry(panels):
     dense = dataclasses.replace(design, families={
         fam: dataclasses.replace(b, value=(b.value + 1) * 10_000) if fam in ("poisson", "negbin")
         else b for fam, b in design.families.items()})
-    assert not centred_intercepts(design, spec).any()
-    assert centred_intercepts(dense, spec)[counts].all()
+    # the simulated indicators with intercept offsets are its count signals
+    assert [k for k, f in enumerate(design.families_of) if f != "normal"] == counts
+    assert not intercept_geometry(design, spec).any()
+    assert intercept_geometry(dense, spec).all()
     assert model_key(design, spec) != model_key(dense, spec)
 
 

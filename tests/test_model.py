@@ -112,7 +112,7 @@ def test_centred_intercept_offsets_have_the_same_prior():
     leaves the others: the same prior again, signal by signal."""
     from scipy import stats
 
-    from forecast.model import centred_intercepts
+    from forecast.model import intercept_geometry
 
     sim = forecast.simulate(n_allies=4, n_months=30, seed=3)
     base = forecast.load_spec("default")
@@ -133,7 +133,7 @@ def test_centred_intercept_offsets_have_the_same_prior():
                                        "centred_intercept_events": threshold})
         design = make_design(sim.panel, spec)
         model = build_model(design, spec)
-        chosen = centred_intercepts(design, spec)[own]
+        chosen = intercept_geometry(design, spec)
         assert chosen.sum() == {"noncentred": 0, "centred": len(own), "auto": 1}[geometry]
         if geometry == "auto":
             assert list(model.coords["centred_intercept_signal"]) == [fewest.idxmax()]
