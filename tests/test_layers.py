@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "forecast"
 
 DATA = {"errors", "catalog", "panel", "tabular", "loading", "events", "datasets"}
 MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
-INFERENCE = {"backend", "convergence", "diagnostics", "inference", "results", "compiled"}
+INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled"}
 OUTPUTS = {"forecasting", "scenarios", "attribution", "plots"}
 OPERATIONS = {"runs", "manifest", "report", "monthly"}
 TOP = {"cli", "__main__", "__init__"}
