@@ -40,7 +40,7 @@ import pymc as pm
 import pytensor
 import xarray as xr
 
-from forecast.cfuncs import compile_frozen, is_frozen
+from forecast.cfuncs import compile_model
 
 __all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller", "sample_nutpie"]
 
@@ -48,9 +48,8 @@ __all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller", "sample_nutpie"]
 def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
     """Compile ``model`` with nutpie's numba backend and strict floating-point semantics.
 
-    A frozen model gets C callbacks that numba keeps in its on-disk cache
+    nutpie's C callbacks are built so that numba keeps them in its on-disk cache
     (:mod:`forecast.cfuncs`): a later process loads them instead of compiling them again.
-    A model with shared data (swappable with ``with_data``) gets nutpie's own.
 
     Parameters
     ----------
@@ -65,12 +64,8 @@ def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
     nutpie.compiled_pyfunc.CompiledPyMCModel
         Ready for :func:`nutpie.sample` (and ``with_data`` when the model is not frozen).
     """
-    import nutpie
-
     with pytensor.config.change_flags(numba__fastmath=fastmath):
-        if is_frozen(model):  # C callbacks numba can cache (forecast.cfuncs)
-            return compile_frozen(model)
-        return nutpie.compile_pymc_model(model, backend="numba")
+        return compile_model(model)
 
 
 def logp_caller(compiled: Any, x: np.ndarray) -> Callable[[], tuple[float, np.ndarray]]:

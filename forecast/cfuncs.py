@@ -1,4 +1,4 @@
-"""nutpie's C entry points for a frozen model, compiled once per graph and kept on disk.
+"""nutpie's C entry points, compiled once per graph and kept in numba's on-disk cache.
 
 nutpie samples through two C callbacks: the log-density with its gradient, and the
 expansion of a draw into every stored quantity. Its own numba backend builds them as closures
@@ -15,23 +15,21 @@ wrapper, which on a machine's first compile saves linking and optimising the gra
 more. The callbacks do what nutpie's do, and the log-density, gradient and draws are the
 same bit for bit (``tests/test_backend.py``).
 
-Only frozen models (data and dimensions compiled in as constants) take this path: a model
-with shared data needs nutpie's own callbacks, which read the data through a pointer table.
+A model with shared data (what ``with_data`` swaps, for a compiled model reused across
+panels) passes the arrays as nutpie does: a table of pointers, sizes and shapes in
+``user_data`` that the callback reads at each call.
 
 Examples
 --------
 >>> import forecast
->>> from pymc.model.transform.optimization import freeze_dims_and_data
 >>> from forecast.design import make_design
 >>> from forecast.model import build_model
 >>> from forecast.spec import load_spec
 >>> sim = forecast.simulate(n_allies=2, n_months=12, seed=1)
 >>> spec = load_spec("static")
->>> model = freeze_dims_and_data(build_model(make_design(sim.panel, spec), spec))
->>> is_frozen(model)
-True
->>> compiled = compile_frozen(model)
->>> compile_frozen(model).compiled_logp_func.cache_hits   # a second compile reads it back
+>>> model = build_model(make_design(sim.panel, spec), spec)
+>>> compiled = compile_model(model)
+>>> compile_model(model).compiled_logp_func.cache_hits   # a second compile reads it back
 1
 """
 
@@ -43,12 +41,11 @@ from typing import Any
 import numba
 import numpy as np
 import pymc as pm
-from pytensor.compile.sharedvalue import SharedVariable
-from pytensor.graph.traversal import graph_inputs
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
-from pytensor.tensor.random.type import RandomType
 
-__all__ = ["compile_frozen", "is_frozen"]
+__all__ = ["compile_model"]
 
 _LOGP_SRC = """
 def logp_entry(dim, x_, out_, logp_, user_data_):
@@ -58,7 +55,7 @@ def logp_entry(dim, x_, out_, logp_, user_data_):
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_dim,))
         logp = numba.carray(logp_, ())
-        logp_val, grad = graph(x)
+{shared}        logp_val, grad = graph(x{args})
         logp[()] = logp_val
         out[...] = grad
         if not np.all(np.isfinite(out)):
@@ -79,7 +76,7 @@ def expand_entry(dim, expanded, x_, out_, user_data_):
     try:
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_expanded,))
-        (values,) = graph(x)
+{shared}        (values,) = graph(x{args})
         out[...] = values
     except Exception:
         return -2
@@ -88,52 +85,72 @@ def expand_entry(dim, expanded, x_, out_, user_data_):
 
 # nutpie's C signatures: (dim, x, gradient, logp, user data) and (dim, n_expanded, x, out,
 # user data); the return value is 0 on success
-_LOGP_SIG = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
-                              numba.types.CPointer(numba.types.double),
-                              numba.types.CPointer(numba.types.double), numba.types.voidptr)
-_EXPAND_SIG = numba.types.int64(numba.types.uint64, numba.types.uint64,
-                                numba.types.CPointer(numba.types.double),
-                                numba.types.CPointer(numba.types.double), numba.types.voidptr)
+_LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double),
+                        types.CPointer(types.double), types.CPointer(types.double),
+                        types.voidptr)
+_EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
+                          types.CPointer(types.double), types.voidptr)
 
 
-def is_frozen(model: pm.Model) -> bool:
-    """Whether no shared variable (data or dimension length) is left in ``model``'s graph.
+@intrinsic
+def _address_as_pointer(typingctx, address):
+    """The integer ``address`` as a ``void*``."""
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
 
-    The random generators the variables draw from are shared too, but no log-density reads
-    them.
-    """
-    outputs = [*model.free_RVs, *model.observed_RVs, *model.deterministics, *model.potentials]
-    return not any(isinstance(v, SharedVariable) and not isinstance(v.type, RandomType)
-                   for v in graph_inputs(outputs))
+    return types.voidptr(address), codegen
 
 
-def _entry(src: str, name: str, jitted: Any, sig: Any, n_dim: int, n_expanded: int) -> Any:
-    """A C callback around the PyTensor graph function ``jitted``, cached under its key."""
+def _read_shared(keys: list[str], ndims: dict[str, int]) -> str:
+    """Source lines that view each shared array ``keys[i]`` as ``shared_i``, read from
+    nutpie's table in ``user_data_`` (pointer, size and shape per array)."""
+    if not keys:
+        return ""
+    lines = ["        table = numba.carray(user_data_, (), record_dtype)['shared']"]
+    for i, key in enumerate(keys):
+        shape = "".join(f"table['shape']['{key}'][{d}], " for d in range(ndims[key]))
+        lines.append(
+            f"        shared_{i} = numba.carray(address(table['data']['{key}'][()]), "
+            f"table['size']['{key}'][()], dtype_{i}).reshape(({shape}))")
+    return "\n".join(lines) + "\n"
+
+
+def _entry(template: str, name: str, function: Any, keys: list[str],
+           shared_data: dict[str, np.ndarray], record_dtype: np.dtype, sig: Any, n_dim: int,
+           n_expanded: int) -> Any:
+    """A C callback around the compiled PyTensor ``function``, cached under its graph key."""
+    jitted = function.vm.jit_fn
     key = CACHED_SRC_FUNCTIONS.get(getattr(jitted, "py_func", None))
     # PyTensor wraps each cacheable graph function in a one-line caller; the callback calls
     # what it wraps, so that a first compile does not optimise the graph a third time
     graph = getattr(jitted, "py_func", jitted).__globals__.get("jitable_func", jitted)
+    src = template.format(shared=_read_shared(keys, {k: shared_data[k].ndim for k in keys}),
+                          args="".join(f", shared_{i}" for i in range(len(keys))))
     env = {"__name__": __name__, "np": np, "numba": numba, "graph": graph, "n_dim": n_dim,
-           "n_expanded": n_expanded}
-    # numba's own index adds the bytecode; the source's hash keeps stale entries apart too
-    tag = hashlib.sha256(src.encode()).hexdigest()[:12]
+           "n_expanded": n_expanded, "record_dtype": record_dtype,
+           "address": _address_as_pointer,
+           **{f"dtype_{i}": shared_data[k].dtype for i, k in enumerate(keys)}}
+    # numba's own index adds the bytecode; the source, the table's layout and the arrays'
+    # types are compiled in but not in PyTensor's key, so they go into the name
+    layout = repr((src, record_dtype.descr, [str(shared_data[k].dtype) for k in keys]))
+    tag = hashlib.sha256(layout.encode()).hexdigest()[:16]
     fn = compile_numba_function_src(
         src, name, global_env=env,
         cache_key=None if key is None else f"forecast_{name}_{tag}_{key}_{n_dim}_{n_expanded}")
     return numba.cfunc(sig, cache=key is not None)(fn)
 
 
-def compile_frozen(model: pm.Model) -> Any:
-    """Compile a frozen ``model`` for nutpie's numba sampler with cacheable C callbacks.
+def compile_model(model: pm.Model) -> Any:
+    """Compile ``model`` for nutpie's numba sampler with cacheable C callbacks.
 
     The initial points, the stored quantities and their layout are nutpie's
-    (``nutpie.compile_pymc_model(model, backend="numba")`` with its defaults).
+    (``nutpie.compile_pymc_model(model, backend="numba")`` with its defaults), and so is
+    ``with_data`` for a model with shared data.
 
     Parameters
     ----------
     model
-        A model with no shared variables (:func:`is_frozen`), e.g. from
-        ``pymc.model.transform.optimization.freeze_dims_and_data``.
+        A built model, frozen or not.
 
     Returns
     -------
@@ -143,8 +160,6 @@ def compile_frozen(model: pm.Model) -> Any:
     from nutpie import compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
 
-    if not is_frozen(model):
-        raise ValueError("compile_frozen needs a model without shared data or dimensions")
     start = make_initial_point_fn(model=model, default_strategy="support_point",
                                   jitter_rvs=set(model.free_RVs), return_transformed=True)
     (n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info,
@@ -152,17 +167,27 @@ def compile_frozen(model: pm.Model) -> Any:
                                             join_expanded=True,
                                             pymc_initial_point_fn=ncp._wrap_with_lock(start),
                                             var_names=None)
-    if logp_fn.get_shared() or expand_fn.get_shared():  # is_frozen missed a shared input
-        raise ValueError("compile_frozen needs a model without shared data or dimensions")
-    logp_entry = _entry(_LOGP_SRC, "logp_entry", logp_fn.vm.jit_fn, _LOGP_SIG, n_dim,
-                        n_expanded)
-    expand_entry = _entry(_EXPAND_SRC, "expand_entry", expand_fn.vm.jit_fn, _EXPAND_SIG, n_dim,
-                          n_expanded)
+    # the shared arrays, copied and read-only as nutpie holds them, under keys that stay the
+    # same from one compile to the next (they are compiled into the callbacks)
+    shared_var_keys: dict[Any, str] = {}
+    for var in [*logp_fn.get_shared(), *expand_fn.get_shared()]:
+        shared_var_keys.setdefault(var, f"shared{len(shared_var_keys)}")
+    shared_data = {}
+    for var, key in shared_var_keys.items():
+        shared_data[key] = np.array(var.get_value(), order="C", copy=True)
+        shared_data[key].flags.writeable = False
+    user_data = ncp.make_user_data(shared_var_keys, shared_data)
+    entries = [
+        _entry(template, name, fn, [shared_var_keys[v] for v in fn.get_shared()], shared_data,
+               user_data.dtype, sig, n_dim, n_expanded)
+        for template, name, fn, sig in ((_LOGP_SRC, "logp_entry", logp_fn, _LOGP_SIG),
+                                        (_EXPAND_SRC, "expand_entry", expand_fn, _EXPAND_SIG))]
     dims, coords = ncp._prepare_dims_and_coords(model, shape_info, reparameterized)
     return ncp.CompiledPyMCModel(
         _n_dim=n_dim, dims=dims, _coords=coords,
         _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info)},
-        compiled_logp_func=logp_entry, compiled_expand_func=expand_entry,
-        initial_point_func=initial_point_fn, shared_data={}, shared_var_keys={},
-        user_data=ncp.make_user_data({}, {}), n_expanded=n_expanded, shape_info=shape_info,
-        logp_func=logp_fn, expand_func=expand_fn, reparameterized_names=reparameterized)
+        compiled_logp_func=entries[0], compiled_expand_func=entries[1],
+        initial_point_func=initial_point_fn, shared_data=shared_data,
+        shared_var_keys=shared_var_keys, user_data=user_data, n_expanded=n_expanded,
+        shape_info=shape_info, logp_func=logp_fn, expand_func=expand_fn,
+        reparameterized_names=reparameterized)

@@ -20,7 +20,6 @@ from pymc.model.transform.optimization import freeze_dims_and_data
 
 import forecast
 from forecast.backend import compile_nutpie, logp_caller
-from forecast.cfuncs import compile_frozen, is_frozen
 from forecast.design import make_design
 from forecast.model import build_model
 from forecast.spec import load_spec
@@ -44,46 +43,54 @@ def test_cold_and_cached_compiles_give_the_same_gradient():
     np.testing.assert_array_equal(g_cached, g_cold)
 
 
-def test_frozen_models_get_cached_entry_points_that_sample_as_nutpies_own():
-    """compile_nutpie gives a frozen model C callbacks numba keeps on disk
+@pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "shared-data"])
+def test_cached_entry_points_sample_as_nutpies_own(frozen):
+    """compile_nutpie builds nutpie's C callbacks so that numba keeps them on disk
     (docs/decisions/0015): a second compile loads both, and log-density, gradient, layout and
-    draws are nutpie's own, bit for bit."""
+    draws are those of nutpie's own compile, bit for bit; with shared data, also after
+    ``with_data`` swaps in another panel's arrays."""
     import nutpie
 
-    sim = forecast.simulate(n_allies=2, n_months=12, seed=3)
-    spec = load_spec("static")
-    built = build_model(make_design(sim.panel, spec), spec)
-    assert not is_frozen(built)  # pm.Data and dimension lengths are shared variables
-    model = freeze_dims_and_data(built)
-    assert is_frozen(model)
+    from forecast.compiled import model_data
 
-    compiled = compile_nutpie(model)
-    again = compile_nutpie(model)  # a new callback, as in a later process: read from disk
+    spec = load_spec("static")
+    models = [build_model(make_design(forecast.simulate(n_allies=2, n_months=12, seed=s).panel,
+                                      spec), spec) for s in (3, 4)]
+    if frozen:
+        models = [freeze_dims_and_data(m) for m in models]
+    compiled = compile_nutpie(models[0])
+    again = compile_nutpie(models[0])  # new callbacks, as in a later process: read from disk
     assert again.compiled_logp_func.cache_hits == 1
     assert again.compiled_expand_func.cache_hits == 1
     with pytensor.config.change_flags(numba__fastmath=False):
-        reference = nutpie.compile_pymc_model(model, backend="numba")
+        reference = nutpie.compile_pymc_model(models[0], backend="numba")
     assert reference.compiled_logp_func.cache_hits == 0  # nutpie's own: never cached
-
-    x = np.linspace(-1.0, 1.0, reference.n_dim)
-    for mine in (compiled, again):
-        logp, grad = logp_caller(mine, x)()
-        ref_logp, ref_grad = logp_caller(reference, x)()
-        assert logp == ref_logp
-        np.testing.assert_array_equal(grad, ref_grad)
     assert (compiled.n_dim, compiled.n_expanded) == (reference.n_dim, reference.n_expanded)
     assert compiled.shape_info[0] == reference.shape_info[0]
     assert list(compiled.coords) == list(reference.coords)
+    assert len(compiled.shared_data) == len(reference.shared_data)
+    assert (len(compiled.shared_data) == 0) == frozen
 
+    pairs = [(compiled, reference), (again, reference)]
+    if not frozen:  # the second panel's data swapped into both
+        data = model_data(models[1])
+        pairs.append(tuple(c.with_data(**{v.name: data[v.name] for v in c.shared_var_keys})
+                           for c in (again, reference)))
+    x = np.linspace(-1.0, 1.0, reference.n_dim)
     kwargs = dict(draws=30, tune=30, chains=2, cores=1, seed=7, progress_bar=False)
-    ref_post = nutpie.sample(reference, **kwargs)["posterior"].to_dataset()
-    post = nutpie.sample(again, **kwargs)["posterior"].to_dataset()
-    assert list(post.data_vars) == list(ref_post.data_vars)
-    for name, da in ref_post.data_vars.items():
-        np.testing.assert_array_equal(post[name].values, da.values)
-
-    with pytest.raises(ValueError, match="without shared data"):
-        compile_frozen(built)
+    logps = []
+    for mine, theirs in pairs:
+        logp, grad = logp_caller(mine, x)()
+        ref_logp, ref_grad = logp_caller(theirs, x)()
+        assert logp == ref_logp
+        np.testing.assert_array_equal(grad, ref_grad)
+        logps.append(logp)
+        ref_post = nutpie.sample(theirs, **kwargs)["posterior"].to_dataset()
+        post = nutpie.sample(mine, **kwargs)["posterior"].to_dataset()
+        assert list(post.data_vars) == list(ref_post.data_vars)
+        for name, da in ref_post.data_vars.items():
+            np.testing.assert_array_equal(post[name].values, da.values)
+    assert frozen or logps[-1] != logps[0]  # the swapped data did change the density
 
 
 def test_the_trace_on_disk_holds_the_draws_nutpie_holds_in_memory(tmp_path, monkeypatch):
