@@ -8,9 +8,9 @@ the default model takes when every PyTensor function is already in the on-disk c
 optimising the whole log-density again, so the cost grows with the model.
 
 Here the callbacks are generated from source with a key that names the compiled PyTensor
-graph (PyTensor's own cache key, which covers the graph, its constants and the
-floating-point flags), so numba stores them in PyTensor's cache directory and a later
-process loads them. They wrap PyTensor's inner graph function rather than its cached
+graph (PyTensor's own cache key, which covers the graph, its constants and the fastmath
+flag) and what the callback adds (:func:`cache_name`), so numba stores them in PyTensor's
+cache directory and a later process loads them. They wrap PyTensor's inner graph function rather than its cached
 wrapper, which on a machine's first compile saves linking and optimising the graph once
 more. The callbacks do what nutpie's do, and the log-density, gradient and draws are the
 same bit for bit (``tests/test_backend.py``).
@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -45,7 +46,10 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-__all__ = ["compile_model"]
+__all__ = ["cache_name", "compile_model"]
+
+#: a change to this module (the helpers the generated source calls) changes every cache name
+_MODULE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 _LOGP_SRC = """
 def logp_entry(dim, x_, out_, logp_, user_data_):
@@ -115,29 +119,50 @@ def _read_shared(keys: list[str], ndims: dict[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cache_name(graph_key: str, src: str, record_dtype: np.dtype, dtypes: list[np.dtype],
+               n_dim: int, n_expanded: int) -> str:
+    """The name a callback is cached under: everything compiled into it.
+
+    PyTensor's ``graph_key`` covers the graph function (its graph, constants and fastmath
+    flag); the callback adds its source, the layout of the shared-array table, the arrays'
+    dtypes, the sizes, and this module's own code (the helpers the source calls). numba's
+    index adds the signature and the bytecode, not the globals the source reads.
+
+    Examples
+    --------
+    >>> f8 = np.dtype("f8")
+    >>> cache_name("k", "src", f8, [], 3, 5) == cache_name("k", "src", f8, [], 3, 5)
+    True
+    >>> cache_name("k", "src", f8, [], 3, 5) == cache_name("k", "src", f8, [], 4, 5)
+    False
+    """
+    parts = repr((src, record_dtype.descr, [str(np.dtype(d)) for d in dtypes], _MODULE_HASH))
+    tag = hashlib.sha256(parts.encode()).hexdigest()[:16]
+    return f"forecast_{tag}_{graph_key}_{n_dim}_{n_expanded}"
+
+
 def _entry(template: str, name: str, function: Any, keys: list[str],
            shared_data: dict[str, np.ndarray], record_dtype: np.dtype, sig: Any, n_dim: int,
            n_expanded: int) -> Any:
-    """A C callback around the compiled PyTensor ``function``, cached under its graph key."""
+    """A C callback around the compiled PyTensor ``function``, cached under its graph key
+    (uncached when PyTensor gives the graph none, e.g. with its numba cache switched off)."""
     jitted = function.vm.jit_fn
-    key = CACHED_SRC_FUNCTIONS.get(getattr(jitted, "py_func", None))
+    py_func = getattr(jitted, "py_func", None)
+    graph_key = CACHED_SRC_FUNCTIONS.get(py_func) if py_func is not None else None
     # PyTensor wraps each cacheable graph function in a one-line caller; the callback calls
     # what it wraps, so that a first compile does not optimise the graph a third time
-    graph = getattr(jitted, "py_func", jitted).__globals__.get("jitable_func", jitted)
+    graph = py_func.__globals__.get("jitable_func", jitted) if py_func is not None else jitted
+    dtypes = [shared_data[k].dtype for k in keys]
     src = template.format(shared=_read_shared(keys, {k: shared_data[k].ndim for k in keys}),
                           args="".join(f", shared_{i}" for i in range(len(keys))))
     env = {"__name__": __name__, "np": np, "numba": numba, "graph": graph, "n_dim": n_dim,
            "n_expanded": n_expanded, "record_dtype": record_dtype,
-           "address": _address_as_pointer,
-           **{f"dtype_{i}": shared_data[k].dtype for i, k in enumerate(keys)}}
-    # numba's own index adds the bytecode; the source, the table's layout and the arrays'
-    # types are compiled in but not in PyTensor's key, so they go into the name
-    layout = repr((src, record_dtype.descr, [str(shared_data[k].dtype) for k in keys]))
-    tag = hashlib.sha256(layout.encode()).hexdigest()[:16]
+           "address": _address_as_pointer, **{f"dtype_{i}": d for i, d in enumerate(dtypes)}}
     fn = compile_numba_function_src(
         src, name, global_env=env,
-        cache_key=None if key is None else f"forecast_{name}_{tag}_{key}_{n_dim}_{n_expanded}")
-    return numba.cfunc(sig, cache=key is not None)(fn)
+        cache_key=None if graph_key is None else cache_name(graph_key, src, record_dtype,
+                                                            dtypes, n_dim, n_expanded))
+    return numba.cfunc(sig, cache=graph_key is not None)(fn)
 
 
 def compile_model(model: pm.Model) -> Any:
@@ -146,6 +171,9 @@ def compile_model(model: pm.Model) -> Any:
     The initial points, the stored quantities and their layout are nutpie's
     (``nutpie.compile_pymc_model(model, backend="numba")`` with its defaults), and so is
     ``with_data`` for a model with shared data.
+
+    The floating-point flags are PyTensor's current ones; :func:`forecast.backend.compile_nutpie`
+    sets them strict.
 
     Parameters
     ----------

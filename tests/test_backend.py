@@ -43,6 +43,23 @@ def test_cold_and_cached_compiles_give_the_same_gradient():
     np.testing.assert_array_equal(g_cached, g_cold)
 
 
+def test_the_cache_name_changes_with_everything_compiled_into_a_callback():
+    """Two callbacks share a cache entry only if all they compile in is the same: the graph,
+    the generated source, the table's layout, the arrays' dtypes and the sizes."""
+    from forecast.cfuncs import cache_name
+
+    table = np.dtype([("shared", [("data", [("shared0", np.uintp)])])])
+    other_table = np.dtype([("shared", [("data", [("shared1", np.uintp)])])])
+    base = dict(graph_key="g", src="def f(): pass", record_dtype=table,
+                dtypes=[np.dtype("f8")], n_dim=3, n_expanded=5)
+    changed = [dict(graph_key="h"), dict(src="def f(): return 1"),
+               dict(record_dtype=other_table), dict(dtypes=[np.dtype("i8")]),
+               dict(dtypes=[]), dict(n_dim=4), dict(n_expanded=6)]
+    names = {cache_name(**{**base, **change}) for change in changed}
+    assert cache_name(**base) == cache_name(**base)
+    assert len(names) == len(changed) and cache_name(**base) not in names
+
+
 @pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "shared-data"])
 def test_cached_entry_points_sample_as_nutpies_own(frozen):
     """compile_nutpie builds nutpie's C callbacks so that numba keeps them on disk
