@@ -19,18 +19,9 @@ A model with shared data (what ``with_data`` swaps, for a compiled model reused 
 panels) passes the arrays as nutpie does: a table of pointers, sizes and shapes in
 ``user_data`` that the callback reads at each call.
 
-Examples
---------
->>> import forecast
->>> from forecast.design import make_design
->>> from forecast.model import build_model
->>> from forecast.spec import load_spec
->>> sim = forecast.simulate(n_allies=2, n_months=12, seed=1)
->>> spec = load_spec("static")
->>> model = build_model(make_design(sim.panel, spec), spec)
->>> compiled = compile_model(model)
->>> compile_model(model).compiled_logp_func.cache_hits   # a second compile reads it back
-1
+Every nutpie compile of the package comes here through
+:func:`forecast.backend.compile_nutpie`, whose example shows a second compile reading the
+callbacks back.
 """
 
 from __future__ import annotations
