@@ -10,10 +10,11 @@ optimising the whole log-density again, so the cost grows with the model.
 Here the callbacks are generated from source with a key that names the compiled PyTensor
 graph (PyTensor's own cache key, which covers the graph, its constants and the fastmath
 flag) and what the callback adds (:func:`cache_name`), so numba stores them in PyTensor's
-cache directory and a later process loads them. They wrap PyTensor's inner graph function rather than its cached
-wrapper, which on a machine's first compile saves linking and optimising the graph once
-more. The callbacks do what nutpie's do, and the log-density, gradient and draws are the
-same bit for bit (``tests/test_backend.py``).
+cache directory and a later process loads them. They inline PyTensor's inner graph function
+rather than call its cached wrapper, so that a machine's first compile types, optimises and
+emits the graph once, in the callback, where nutpie's way did it three times (the graph
+function, PyTensor's wrapper, the callback). The callbacks do what nutpie's do, and the
+log-density, gradient and draws are the same bit for bit (``tests/test_backend.py``).
 
 A model with shared data (what ``with_data`` swaps, for a compiled model reused across
 panels) passes the arrays as nutpie does: a table of pointers, sizes and shapes in
@@ -143,6 +144,11 @@ def _entry(template: str, name: str, function: Any, keys: list[str],
     # PyTensor wraps each cacheable graph function in a one-line caller; the callback calls
     # what it wraps, so that a first compile does not optimise the graph a third time
     graph = py_func.__globals__.get("jitable_func", jitted) if py_func is not None else jitted
+    if hasattr(graph, "py_func"):
+        # and inlines it, with the options PyTensor compiled it with: the graph is then typed,
+        # optimised and emitted once, inside the callback, not first as a function of its own
+        options = {k: v for k, v in graph.targetoptions.items() if k != "nopython"}
+        graph = numba.njit(inline="always", **options)(graph.py_func)
     dtypes = [shared_data[k].dtype for k in keys]
     src = template.format(shared=_read_shared(keys, {k: shared_data[k].ndim for k in keys}),
                           args="".join(f", shared_{i}" for i in range(len(keys))))
