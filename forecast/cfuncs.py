@@ -38,7 +38,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-__all__ = ["cache_name", "compile_model"]
+__all__ = ["cache_name", "compile_model", "initial_point_function"]
 
 #: a change to this module (the helpers the generated source calls) changes every cache name
 _MODULE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
@@ -162,6 +162,18 @@ def _entry(template: str, name: str, function: Any, keys: list[str],
     return numba.cfunc(sig, cache=graph_key is not None)(fn)
 
 
+def initial_point_function(model: pm.Model) -> Any:
+    """PyMC's initial-point function for ``model`` as nutpie builds it by default: the support
+    point with a U(-1, 1) jitter on every free variable, on the unconstrained scale, behind
+    nutpie's lock (its sampler threads call it)."""
+    from nutpie.compile_pymc import _wrap_with_lock
+    from pymc.initial_point import make_initial_point_fn
+
+    return _wrap_with_lock(make_initial_point_fn(
+        model=model, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
+        return_transformed=True))
+
+
 def compile_model(model: pm.Model) -> Any:
     """Compile ``model`` for nutpie's numba sampler with cacheable C callbacks.
 
@@ -183,14 +195,11 @@ def compile_model(model: pm.Model) -> Any:
         Ready for :func:`nutpie.sample`.
     """
     from nutpie import compile_pymc as ncp
-    from pymc.initial_point import make_initial_point_fn
 
-    start = make_initial_point_fn(model=model, default_strategy="support_point",
-                                  jitter_rvs=set(model.free_RVs), return_transformed=True)
     (n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info,
      reparameterized) = ncp._make_functions(model, mode="NUMBA", compute_grad=True,
                                             join_expanded=True,
-                                            pymc_initial_point_fn=ncp._wrap_with_lock(start),
+                                            pymc_initial_point_fn=initial_point_function(model),
                                             var_names=None)
     # the shared arrays, copied and read-only as nutpie holds them, under keys that stay the
     # same from one compile to the next (they are compiled into the callbacks)

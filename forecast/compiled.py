@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backend import compile_nutpie, sample_nutpie
+from forecast.cfuncs import initial_point_function
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
 from forecast.model import build_model, intercept_geometry
@@ -308,13 +309,11 @@ class CompiledFitter:
 
 def _initial_point_func(model, compiled):
     """nutpie's flat initial-point function for ``model`` (support point + U(-1, 1) jitter)."""
-    from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper, _wrap_with_lock
-    from pymc.initial_point import make_initial_point_fn
+    from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper
 
-    fn = make_initial_point_fn(model=model, default_strategy="support_point",
-                               jitter_rvs=set(model.free_RVs), return_transformed=True)
     names, shapes = _flat_layout(model, compiled)
-    return _rv_dict_to_flat_array_wrapper(_wrap_with_lock(fn), names=names, shapes=shapes)
+    return _rv_dict_to_flat_array_wrapper(initial_point_function(model), names=names,
+                                          shapes=shapes)
 
 
 def _flat_layout(model, compiled) -> tuple[list[str], list[tuple[int, ...]]]:
