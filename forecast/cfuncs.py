@@ -27,16 +27,24 @@ callbacks back.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numba
 import numpy as np
 import pymc as pm
-from numba.core import cgutils, types
+import pytensor
+from numba.core import cgutils, sigutils, types
+from numba.core.caching import NullCache
+from numba.core.ccallback import CFunc
 from numba.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+from forecast.precompile import in_background, warm_operations
 
 __all__ = ["cache_name", "compile_model", "initial_point_function"]
 
@@ -86,6 +94,7 @@ _LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double),
                         types.voidptr)
 _EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
                           types.CPointer(types.double), types.voidptr)
+_CALLBACKS = {"logp_entry": (_LOGP_SRC, _LOGP_SIG), "expand_entry": (_EXPAND_SRC, _EXPAND_SIG)}
 
 
 @intrinsic
@@ -133,12 +142,15 @@ def cache_name(graph_key: str, src: str, record_dtype: np.dtype, dtypes: list[np
     return f"forecast_{tag}_{graph_key}_{n_dim}_{n_expanded}"
 
 
-def _entry(template: str, name: str, function: Any, keys: list[str],
-           shared_data: dict[str, np.ndarray], record_dtype: np.dtype, sig: Any, n_dim: int,
-           n_expanded: int) -> Any:
-    """A C callback around the compiled PyTensor ``function``, cached under its graph key
-    (uncached when PyTensor gives the graph none, e.g. with its numba cache switched off)."""
-    jitted = function.vm.jit_fn
+def _callback(name: str, jitted: Any, keys: list[str], dtypes: list[np.dtype],
+              ndims: list[int], record_dtype: np.dtype, n_dim: int, n_expanded: int) -> CFunc:
+    """nutpie's C callback ``name`` (``"logp_entry"`` or ``"expand_entry"``) around the graph
+    function ``jitted`` that PyTensor's numba linker built, reading the shared arrays
+    ``keys`` (of ``dtypes`` and ``ndims``) from the table in ``user_data``.
+
+    It is cached under the graph's key (uncached when PyTensor gives the graph none, e.g.
+    with its numba cache switched off); built, not compiled."""
+    template, sig = _CALLBACKS[name]
     py_func = getattr(jitted, "py_func", None)
     graph_key = CACHED_SRC_FUNCTIONS.get(py_func) if py_func is not None else None
     # PyTensor wraps each cacheable graph function in a one-line caller; the callback calls
@@ -149,8 +161,7 @@ def _entry(template: str, name: str, function: Any, keys: list[str],
         # optimised and emitted once, inside the callback, not first as a function of its own
         options = {k: v for k, v in graph.targetoptions.items() if k != "nopython"}
         graph = numba.njit(inline="always", **options)(graph.py_func)
-    dtypes = [shared_data[k].dtype for k in keys]
-    src = template.format(shared=_read_shared(keys, {k: shared_data[k].ndim for k in keys}),
+    src = template.format(shared=_read_shared(keys, dict(zip(keys, ndims, strict=True))),
                           args="".join(f", shared_{i}" for i in range(len(keys))))
     env = {"__name__": __name__, "np": np, "numba": numba, "graph": graph, "n_dim": n_dim,
            "n_expanded": n_expanded, "record_dtype": record_dtype,
@@ -159,7 +170,42 @@ def _entry(template: str, name: str, function: Any, keys: list[str],
         src, name, global_env=env,
         cache_key=None if graph_key is None else cache_name(graph_key, src, record_dtype,
                                                             dtypes, n_dim, n_expanded))
-    return numba.cfunc(sig, cache=graph_key is not None)(fn)
+    # what numba.cfunc builds, not compiled yet
+    callback = CFunc(fn, sigutils.normalize_signature(sig), locals={}, options={})
+    if graph_key is not None:
+        callback.enable_caching()
+    return callback
+
+
+def compile_callback(fgraph: Any, name: str, layout: dict[str, Any], fastmath: bool) -> None:
+    """Compile the callback ``name`` of the rewritten graph ``fgraph`` into numba's cache, as
+    :func:`compile_model` would with ``layout`` (:func:`_callback`'s arguments after
+    ``jitted``): a second process's work (:mod:`forecast.precompile`)."""
+    from pytensor.link.numba.dispatch.basic import numba_funcify_ensure_cache
+
+    with pytensor.config.change_flags(numba__fastmath=fastmath):
+        jitted, _ = numba_funcify_ensure_cache(fgraph)
+        _callback(name, jitted, **layout).compile()
+
+
+def _to_compile(callback: CFunc) -> bool:
+    """Whether numba will compile ``callback`` into its cache rather than load it from there.
+
+    False for a callback numba does not cache (PyTensor's cache switched off): then nothing a
+    second process compiled would be read. True when it cannot tell."""
+    cache = callback._cache
+    if isinstance(cache, NullCache):
+        return False
+    try:
+        key = cache._index_key(callback._sig, callback._targetdescr.target_context.codegen())
+        return key not in cache._cache_file._load_index()
+    except AttributeError:  # numba's cache has changed: assume a miss
+        return True
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
 
 
 def initial_point_function(model: pm.Model) -> Any:
@@ -174,7 +220,7 @@ def initial_point_function(model: pm.Model) -> Any:
         return_transformed=True))
 
 
-def compile_model(model: pm.Model) -> Any:
+def compile_model(model: pm.Model, *, background: bool = True) -> Any:
     """Compile ``model`` for nutpie's numba sampler with cacheable C callbacks.
 
     The initial points, the stored quantities and their layout are nutpie's
@@ -188,6 +234,11 @@ def compile_model(model: pm.Model) -> Any:
     ----------
     model
         A built model, frozen or not.
+    background
+        When numba's cache does not hold a callback yet and the machine has two cores or
+        more, let a second process compile PyTensor's operations into the cache meanwhile
+        (:mod:`forecast.precompile`). It changes how long a first compile takes, not what it
+        builds.
 
     Returns
     -------
@@ -211,16 +262,36 @@ def compile_model(model: pm.Model) -> Any:
         shared_data[key] = np.array(var.get_value(), order="C", copy=True)
         shared_data[key].flags.writeable = False
     user_data = ncp.make_user_data(shared_var_keys, shared_data)
-    entries = [
-        _entry(template, name, fn, [shared_var_keys[v] for v in fn.get_shared()], shared_data,
-               user_data.dtype, sig, n_dim, n_expanded)
-        for template, name, fn, sig in ((_LOGP_SRC, "logp_entry", logp_fn, _LOGP_SIG),
-                                        (_EXPAND_SRC, "expand_entry", expand_fn, _EXPAND_SIG))]
+    fastmath = bool(pytensor.config.numba__fastmath)
+    functions = {"logp_entry": logp_fn, "expand_entry": expand_fn}
+    layouts = {}
+    for name, fn in functions.items():
+        keys = [shared_var_keys[v] for v in fn.get_shared()]
+        layouts[name] = dict(keys=keys, dtypes=[shared_data[k].dtype for k in keys],
+                             ndims=[shared_data[k].ndim for k in keys],
+                             record_dtype=user_data.dtype, n_dim=n_dim, n_expanded=n_expanded)
+    entries = {name: _callback(name, fn.vm.jit_fn, **layouts[name])
+               for name, fn in functions.items()}
+    # On a cold cache a second process helps: it compiles the log-density's operations from
+    # the other end of the graph from this process's, then the expansion's callback, which
+    # this process needs last
+    tasks = []
+    if _to_compile(entries["logp_entry"]):
+        tasks.append(partial(warm_operations, logp_fn.maker.fgraph, reverse=True,
+                             fastmath=fastmath))
+    if _to_compile(entries["expand_entry"]):
+        tasks.append(partial(compile_callback, expand_fn.maker.fgraph, "expand_entry",
+                             layouts["expand_entry"], fastmath))
+    with (in_background(tasks) if background and tasks and _cores() > 1
+          else contextlib.nullcontext()):
+        for entry in entries.values():
+            entry.compile()
     dims, coords = ncp._prepare_dims_and_coords(model, shape_info, reparameterized)
     return ncp.CompiledPyMCModel(
         _n_dim=n_dim, dims=dims, _coords=coords,
         _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info)},
-        compiled_logp_func=entries[0], compiled_expand_func=entries[1],
+        compiled_logp_func=entries["logp_entry"],
+        compiled_expand_func=entries["expand_entry"],
         initial_point_func=initial_point_fn, shared_data=shared_data,
         shared_var_keys=shared_var_keys, user_data=user_data, n_expanded=n_expanded,
         shape_info=shape_info, logp_func=logp_fn, expand_func=expand_fn,

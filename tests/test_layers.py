@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "forecast"
 
 DATA = {"errors", "catalog", "panel", "tabular", "loading", "events", "datasets"}
 MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
-INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled"}
+INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled",
+             "precompile"}
 OUTPUTS = {"forecasting", "scenarios", "attribution", "plots"}
 OPERATIONS = {"runs", "manifest", "report", "monthly"}
 TOP = {"cli", "__main__", "__init__"}
