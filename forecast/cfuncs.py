@@ -20,6 +20,10 @@ A model with shared data (what ``with_data`` swaps, for a compiled model reused 
 panels) passes the arrays as nutpie does: a table of pointers, sizes and shapes in
 ``user_data`` that the callback reads at each call.
 
+When the cache does not hold a callback yet, a second process compiles PyTensor's operations
+meanwhile, and the expansion's callback (:mod:`forecast.precompile`,
+docs/decisions/0016-background-precompile.md).
+
 Every nutpie compile of the package comes here through
 :func:`forecast.backend.compile_nutpie`, whose example shows a second compile reading the
 callbacks back.
