@@ -158,6 +158,8 @@ def in_background(tasks: Sequence[Callable[[], object]], *,
     pipe, so each is a module-level function or a ``functools.partial`` of one. The process
     is stopped when the block ends, done or not. It runs only if its cache directory is the
     block's process's, its output is discarded, and it exits on its own if this process dies.
+    If the tasks cannot be pickled or the process cannot be started, the block runs without
+    it.
 
     Parameters
     ----------
@@ -166,11 +168,17 @@ def in_background(tasks: Sequence[Callable[[], object]], *,
     wait
         Start the block only when the tasks are done (the process has exited).
     """
-    payload = pickle.dumps({"tasks": list(tasks), "cache_path": _cache_path(),
-                            "parent": os.getpid()})
-    process = subprocess.Popen([sys.executable, "-m", "forecast.precompile"],
-                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    try:
+        payload = pickle.dumps({"tasks": list(tasks), "cache_path": _cache_path(),
+                                "parent": os.getpid()})
+        process = subprocess.Popen([sys.executable, "-m", "forecast.precompile"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError, OSError):
+        process = None  # a task that cannot be sent, or no interpreter to start
+    if process is None:  # the block runs alone, which costs time only
+        yield
+        return
 
     def send() -> None:  # the child reads its input after its imports: don't wait for them
         with contextlib.suppress(OSError):

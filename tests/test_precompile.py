@@ -185,3 +185,15 @@ def test_the_second_process_is_stopped_with_the_block():
     with pytest.raises(KeyError, match="mine"), in_background([partial(time.sleep, 60)]):
         raise KeyError("mine")
     assert time.perf_counter() - started < 30
+
+
+def test_without_a_second_process_the_block_still_runs():
+    """Tasks that cannot be sent (here a lambda, which pickle refuses) leave the block to run
+    alone: a first compile is then slower, never broken."""
+    ran = []
+    with in_background([lambda: None]):
+        ran.append(True)
+    assert ran == [True]
+    with pytest.raises(KeyError, match="mine") as raised, in_background([lambda: None]):
+        raise KeyError("mine")
+    assert raised.value.__context__ is None  # not chained to the pickling error
