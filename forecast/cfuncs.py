@@ -50,7 +50,7 @@ from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_functi
 
 from forecast.precompile import in_background, warm_operations
 
-__all__ = ["cache_name", "compile_model", "initial_point_function"]
+__all__ = ["cache_name", "compile_model", "initial_point_function", "nutpie_functions"]
 
 #: a change to this module (the helpers the generated source calls) changes every cache name
 _MODULE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
@@ -224,6 +224,18 @@ def initial_point_function(model: pm.Model) -> Any:
         return_transformed=True))
 
 
+def nutpie_functions(model: pm.Model) -> tuple:
+    """nutpie's compiled PyTensor functions for ``model``, as its numba backend builds them
+    by default: ``(n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info,
+    reparameterized)``; the rewritten graphs are ``logp_fn.maker.fgraph`` and
+    ``expand_fn.maker.fgraph``."""
+    from nutpie import compile_pymc as ncp
+
+    return ncp._make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=True,
+                               pymc_initial_point_fn=initial_point_function(model),
+                               var_names=None)
+
+
 def compile_model(model: pm.Model, *, background: bool = True) -> Any:
     """Compile ``model`` for nutpie's numba sampler with cacheable C callbacks.
 
@@ -252,10 +264,7 @@ def compile_model(model: pm.Model, *, background: bool = True) -> Any:
     from nutpie import compile_pymc as ncp
 
     (n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info,
-     reparameterized) = ncp._make_functions(model, mode="NUMBA", compute_grad=True,
-                                            join_expanded=True,
-                                            pymc_initial_point_fn=initial_point_function(model),
-                                            var_names=None)
+     reparameterized) = nutpie_functions(model)
     # the shared arrays, copied and read-only as nutpie holds them, under keys that stay the
     # same from one compile to the next (they are compiled into the callbacks)
     shared_var_keys: dict[Any, str] = {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
-import pickle
+import pickle  # the tasks go to the second process through a pipe, never to disk
 import subprocess
 import sys
 import threading
@@ -69,11 +69,11 @@ def helper_order(fgraph: Any, *, reverse: bool) -> list[Any]:
     if not reverse:
         return order
     rank = {node: i for i, node in enumerate(order)}
-    waiting = {node: len({i.owner for i in node.inputs if i.owner is not None})
-               for node in order}
+    parents = {node: {i.owner for i in node.inputs if i.owner is not None} for node in order}
+    waiting = {node: len(parents[node]) for node in order}
     readers: dict[Any, list[Any]] = {node: [] for node in order}
     for node in order:
-        for parent in {i.owner for i in node.inputs if i.owner is not None}:
+        for parent in parents[node]:
             readers[parent].append(node)
     ready = [-rank[node] for node in order if waiting[node] == 0]
     heapq.heapify(ready)
@@ -124,10 +124,11 @@ def warm_operations(fgraph: Any, *, reverse: bool, fastmath: bool) -> None:
     with pytensor.config.change_flags(numba__fastmath=fastmath):
         function, _ = numba_funcify_and_cache_key(
             fgraph, order=helper_order(fgraph, reverse=reverse), fgraph_name="precompiled")
+        argument_types = _argument_types(fgraph)
         try:
-            _type(function, _argument_types(fgraph))
+            _type(function, argument_types)
         except Exception:  # noqa: BLE001 - numba's internals moved: do what it would do
-            function.compile(_argument_types(fgraph))
+            function.compile(argument_types)
 
 
 def _type(function: Any, argument_types: tuple[Any, ...]) -> None:

@@ -22,7 +22,6 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from nutpie import compile_pymc as ncp
 from pymc.model.transform.optimization import freeze_dims_and_data
 from pytensor.graph.fg import FunctionGraph
 
@@ -54,12 +53,6 @@ def _tiny_model(values: np.ndarray, *, frozen: bool) -> pm.Model:
     return freeze_dims_and_data(model) if frozen else model
 
 
-def _functions(model):
-    return ncp._make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=True,
-                               pymc_initial_point_fn=cfuncs.initial_point_function(model),
-                               var_names=None)
-
-
 def _check_order(fgraph, order):
     assert sorted(map(id, order)) == sorted(map(id, fgraph.toposort()))
     seen = set()
@@ -82,7 +75,7 @@ def test_the_helper_starts_from_the_other_end_of_pytensors_order():
     assert backward[0] is first and backward != forward
     # and the same holds on a model's log-density and gradient
     with pytensor.config.change_flags(numba__fastmath=False):
-        logp_fn = _functions(_model(seed=1))[2]
+        logp_fn = cfuncs.nutpie_functions(_model(seed=1))[2]
     fgraph = logp_fn.maker.fgraph
     _check_order(fgraph, helper_order(fgraph, reverse=True))
 
