@@ -81,6 +81,13 @@ def _cell_means(obs: dict, pred: dict, families: list[str], A: int, S: int):
     return sum(means[1:], means[0])
 
 
+def _signal_means(obs: dict, pred: dict, families: list[str], S: int):
+    """Mean of the predictors ``pred[f]`` over each signal's observations in ``families``, all
+    allies together; 0 for a signal with none."""
+    means = [_group_mean((S,), obs[f]["signal"], pred[f]) for f in families]
+    return sum(means[1:], means[0])
+
+
 def between_ally_sd(name: str, scale, dims: str | None = None):
     """Spread of an ally-level parameter across allies: ``Gamma(2, 2.4/scale)``.
 
@@ -193,8 +200,10 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
     """
     pr = spec.priors
     A, T = design.n_allies, design.n_periods
-    # intercepts at each ally's average latent (docs/decisions/0009)
+    # intercepts at each ally's average latent (docs/decisions/0009), or at the panel's
+    # (docs/decisions/0017)
     average = spec.intercepts == "ally" and spec.intercept_reference == "average"
+    panel_level = spec.intercept_reference == "panel"
     partial = spec.pooling == "partial"
     coords = {
         "ally": list(design.allies),
@@ -383,6 +392,14 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 # months it is observed (docs/decisions/0009)
                 mean = _cell_means(obs, pred, [f for f in obs if f != "normal"], A, S)
                 alpha = pt.inc_subtensor(alpha[:, own], -mean[:, own])
+        if panel_level and (~is_normal).any():
+            # the intercept is the signal's level at the panel's average latent over the
+            # months it is observed: the panel's overall level enters no likelihood, so it
+            # cannot trade off against the pooled intercepts (docs/decisions/0017)
+            cols = np.flatnonzero(~is_normal)
+            mean = _signal_means(obs, pred, [f for f in obs if f != "normal"], S)
+            alpha = pt.inc_subtensor(alpha[:, cols], -mean[cols][None, :])
+        if spec.intercepts == "ally" or panel_level:
             alpha = pm.Deterministic("intercept", alpha, dims=("ally", "signal"))
 
         count_signals = [k for k, f in enumerate(design.families_of) if f == "negbin"]
@@ -425,7 +442,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             ho = _pooled("outcome_intercept", ho_mu, ho_tau, "partial", 0)
         else:
             ho = _pooled("outcome_intercept", ho_mu, 0.0, "none", pr.intercept_sd)
-        if not average:
+        if not (average or panel_level):
             ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
             log_k = _ally_parameter("outcome_loading_log", pr.outcome_loading_log_mean,
@@ -442,6 +459,11 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         ot = pm.Data("outcome_t", design.outcome_t)
         ov = pm.Data("outcome_value", design.outcome_value)
         lat_h = theta[oa, ot - 1]  # the month before each observed count
+        if panel_level:
+            # at the panel's average over the months before the observed counts
+            lag = kappa[oa] * lat_h
+            ho = pm.Deterministic("outcome_intercept",
+                                  ho - lag.sum() / pt.maximum(lag.shape[0], 1), dims="ally")
         if average:
             # at the ally's average latent over the months before its observed counts
             ho = pm.Deterministic("outcome_intercept",

@@ -131,12 +131,15 @@ class ModelSpec(BaseModel):
         "ally", description="ally: each ally's signal intercepts pooled, credibility measured "
         "relative to the ally's own long-run level; shared: intercepts common to allies and "
         "ally levels μ[a] estimated (cross-ally level comparison, a strong assumption)")
-    intercept_reference: Literal["zero", "average"] = Field(
-        "zero", description="With intercepts = \"ally\", where each ally's count, binary and "
-        "hedging intercepts sit: zero: at latent 0; average: at the ally's average latent over "
+    intercept_reference: Literal["zero", "average", "panel"] = Field(
+        "zero", description="Where the count, binary and hedging intercepts sit: zero: at "
+        "latent 0; average (with intercepts = \"ally\"): at the ally's average latent over "
         "the months that signal is observed (normal signals always are), so an ally's average "
         "level enters no likelihood and cannot trade off against its intercepts "
-        "(docs/decisions/0009)")
+        "(docs/decisions/0009); panel: at the average, over all allies, of the loading times "
+        "the latent in the months the signal is observed, so the panel's overall level enters "
+        "no likelihood and cannot trade off against the pooled intercepts, while allies' levels "
+        "relative to one another still do (docs/decisions/0017)")
     count_family: Literal["catalog", "poisson", "negbin"] = Field(
         "catalog", description="Override the family of count indicators")
     drift: tuple[str, ...] = Field(
