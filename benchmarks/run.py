@@ -546,7 +546,9 @@ def main(argv=None) -> int:
                              "tune": tune, "chains": int(opts.get("chains", args.chains)),
                              "seed": 1000 + r, "repeat": r})
     info = machine_info()
-    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from forecast.cfuncs import available_cores
+
+    ncpu = available_cores()
     print(f"{len(plan)} fits on {info.get('cpu_model', '?')} ({ncpu} cores"
           f"{', ' + info['gpu'] if 'gpu' in info else ''}), {args.jobs} at a time", flush=True)
 

@@ -50,7 +50,8 @@ from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_functi
 
 from forecast.precompile import in_background, warm_operations
 
-__all__ = ["cache_name", "compile_model", "initial_point_function", "nutpie_functions"]
+__all__ = ["available_cores", "cache_name", "compile_model", "initial_point_function",
+           "nutpie_functions"]
 
 #: a change to this module (the helpers the generated source calls) changes every cache name
 _MODULE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
@@ -207,7 +208,14 @@ def _to_compile(callback: CFunc) -> bool:
         return True
 
 
-def _cores() -> int:
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one).
+
+    Examples
+    --------
+    >>> available_cores() >= 1
+    True
+    """
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
 
@@ -295,7 +303,7 @@ def compile_model(model: pm.Model, *, background: bool = True) -> Any:
     if _to_compile(entries["expand_entry"]):
         tasks.append(partial(compile_callback, expand_fn.maker.fgraph, "expand_entry",
                              layouts["expand_entry"], fastmath))
-    with (in_background(tasks) if background and tasks and _cores() > 1
+    with (in_background(tasks) if background and tasks and available_cores() > 1
           else contextlib.nullcontext()):
         for entry in entries.values():
             entry.compile()

@@ -6,7 +6,6 @@ needs the ``gpu`` extra) and ``advi`` (a fast variational preview, not for publi
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Literal
 
@@ -15,6 +14,7 @@ import pymc as pm
 from pymc.model.transform.optimization import freeze_dims_and_data
 
 from forecast.backend import compile_nutpie, sample_nutpie
+from forecast.cfuncs import available_cores
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
 from forecast.errors import InputError
@@ -48,7 +48,7 @@ def sample_model(
 
     ``timings`` holds ``compile_s`` and ``sampling_s``.
     """
-    cores = cores or min(chains, os.cpu_count() or 1)
+    cores = cores or min(chains, available_cores())
     t0 = time.perf_counter()
     if sampler in FROZEN_SAMPLERS:
         # one fit, one compiled graph (a length-1 dimension, one driver or one ally, must be

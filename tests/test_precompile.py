@@ -102,7 +102,7 @@ def run_first(tasks):  # the second process, run to the end before this one comp
         yield
 
 cfuncs.in_background = run_first
-cfuncs._cores = lambda: 2
+cfuncs.available_cores = lambda: 2
 sys.path.insert(0, TESTS)
 from test_precompile import _tiny_model
 model = _tiny_model(np.array([0.3, -1.2, 2.0, 0.7]), frozen=False)
@@ -151,7 +151,7 @@ def test_a_compile_with_the_helper_builds_what_one_without_builds(monkeypatch):
             yield
 
     monkeypatch.setattr(cfuncs, "in_background", spy)
-    monkeypatch.setattr(cfuncs, "_cores", lambda: 2)
+    monkeypatch.setattr(cfuncs, "available_cores", lambda: 2)
     fresh = np.random.default_rng(int.from_bytes(os.urandom(4))).normal(size=5)
     model = _tiny_model(fresh, frozen=True)
     with pytensor.config.change_flags(numba__fastmath=False):
