@@ -27,10 +27,13 @@ def _draws(fit, name):
 
 
 # --------------------------------------------------------------------------- fast checks
+@pytest.mark.parametrize("reference", [None, "panel"])
 @pytest.mark.parametrize("spec", ["default", "static", "unpooled"])
-def test_shipped_specs_build_with_finite_logp(spec):
+def test_shipped_specs_build_with_finite_logp(spec, reference):
     sim = forecast.simulate(n_allies=3, n_months=30, seed=2)
     s = forecast.load_spec(spec)
+    if reference is not None:
+        s = s.model_copy(update={"intercept_reference": reference})
     model = build_model(make_design(sim.panel, s), s)
     logp = model.point_logps()
     assert all(np.isfinite(v) for v in logp.values()), logp
