@@ -81,13 +81,6 @@ def _cell_means(obs: dict, pred: dict, families: list[str], A: int, S: int):
     return sum(means[1:], means[0])
 
 
-def _signal_means(obs: dict, pred: dict, families: list[str], S: int):
-    """Mean of the predictors ``pred[f]`` over each signal's observations in ``families``, all
-    allies together; 0 for a signal with none."""
-    means = [_group_mean((S,), obs[f]["signal"], pred[f]) for f in families]
-    return sum(means[1:], means[0])
-
-
 def between_ally_sd(name: str, scale, dims: str | None = None):
     """Spread of an ally-level parameter across allies: ``Gamma(2, 2.4/scale)``.
 
@@ -392,13 +385,17 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 # months it is observed (docs/decisions/0009)
                 mean = _cell_means(obs, pred, [f for f in obs if f != "normal"], A, S)
                 alpha = pt.inc_subtensor(alpha[:, own], -mean[:, own])
+        if panel_level:
+            # the panel's average latent over every ally and month: a fixed average, not one
+            # over the observations, so the model without one observation is this model less
+            # that observation's term (leave-one-out and PSIS attribution rely on it)
+            panel_mean = theta.mean()
         if panel_level and (~is_normal).any():
-            # the intercept is the signal's level at the panel's average latent over the
-            # months it is observed: the panel's overall level enters no likelihood, so it
-            # cannot trade off against the pooled intercepts (docs/decisions/0017)
+            # the intercept is the signal's level at the panel's average latent: the panel's
+            # overall level enters no likelihood, so it cannot trade off against the pooled
+            # intercepts (docs/decisions/0017)
             cols = np.flatnonzero(~is_normal)
-            mean = _signal_means(obs, pred, [f for f in obs if f != "normal"], S)
-            alpha = pt.inc_subtensor(alpha[:, cols], -mean[cols][None, :])
+            alpha = pt.inc_subtensor(alpha[:, cols], -lam_as[:, cols] * panel_mean)
         if spec.intercepts == "ally" or panel_level:
             alpha = pm.Deterministic("intercept", alpha, dims=("ally", "signal"))
 
@@ -460,10 +457,11 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         ov = pm.Data("outcome_value", design.outcome_value)
         lat_h = theta[oa, ot - 1]  # the month before each observed count
         if panel_level:
-            # at the panel's average over the months before the observed counts
-            lag = kappa[oa] * lat_h
+            # at the panel's average latent: the allies' average of κ[a]·(a's mean latent), one
+            # number for all allies (κ[a]·mean latent per ally made 7 divergences in 6 fits of
+            # a new catalog against 2; docs/decisions/0017)
             ho = pm.Deterministic("outcome_intercept",
-                                  ho - lag.sum() / pt.maximum(lag.shape[0], 1), dims="ally")
+                                  ho - (kappa * theta.mean(axis=1)).mean(), dims="ally")
         if average:
             # at the ally's average latent over the months before its observed counts
             ho = pm.Deterministic("outcome_intercept",

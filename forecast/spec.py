@@ -136,10 +136,10 @@ class ModelSpec(BaseModel):
         "latent 0; average (with intercepts = \"ally\"): at the ally's average latent over "
         "the months that signal is observed (normal signals always are), so an ally's average "
         "level enters no likelihood and cannot trade off against its intercepts "
-        "(docs/decisions/0009); panel: at the average, over all allies, of the loading times "
-        "the latent in the months the signal is observed, so the panel's overall level enters "
-        "no likelihood and cannot trade off against the pooled intercepts, while allies' levels "
-        "relative to one another still do (docs/decisions/0017)")
+        "(docs/decisions/0009); panel: at the panel's average latent over every ally and month, "
+        "so the panel's overall level enters no count's likelihood and cannot trade off "
+        "against the pooled intercepts, while allies' levels relative to one another still do "
+        "(docs/decisions/0017)")
     count_family: Literal["catalog", "poisson", "negbin"] = Field(
         "catalog", description="Override the family of count indicators")
     drift: tuple[str, ...] = Field(

@@ -79,39 +79,36 @@ def test_count_intercepts_at_the_allys_average_latent(reference):
 
 @pytest.mark.parametrize("reference", ["panel", "zero"])
 def test_intercepts_at_the_panels_average_latent(reference):
-    """With ``intercept_reference = "panel"`` a count signal's log-rate, less each ally's
-    offset ``τ_s·z[s,a]``, averaged over all of the signal's observations, is exactly the pooled
-    intercept ``μ_s``; so is the hedging outcome's, less its offsets: the panel's overall
-    latent level no longer trades off against ``μ`` (docs/decisions/0017). With ``"zero"`` the
-    same averages move with the latent."""
+    """With ``intercept_reference = "panel"`` each count observation's log-rate is
+    ``μ_s + τ_s·z[s,a] + λ_s·(latent[a,t] − mean latent)``, the mean over every ally and
+    month (not over the observations: the model less one observation is then this model less
+    that observation's term), and the hedging intercept is ``μ + τ·z[a]`` less the allies'
+    average of ``κ[a]·`` their mean latent: raising the whole panel's latent changes no count's
+    likelihood, so its level cannot trade off against ``μ`` (docs/decisions/0017). With
+    ``"zero"`` nothing is subtracted."""
     sim = forecast.simulate(n_allies=4, n_months=36, seed=6)
     s = forecast.load_spec("default").model_copy(
         update={"intercept_reference": reference, "count_family": "poisson"})
     design = make_design(sim.panel, s)
     model = build_model(design, s)
-    names = ["intercept_mu", "intercept_tau", "intercept_z", "outcome_intercept_mu",
+    names = ["intercept_mu", "intercept_tau", "intercept_z", "loading", "outcome_intercept_mu",
              "outcome_intercept_tau", "outcome_intercept_z", "outcome_intercept",
              "outcome_loading", "credibility"]
     rate, *out = _at_random_point(
         model, [model["poisson_indicators"].owner.inputs[2], *[model[n] for n in names]], seed=7)
-    a_mu, a_tau, z, h_mu, h_tau, h_z, h_int, kappa, theta = out
+    a_mu, a_tau, z, lam, h_mu, h_tau, h_z, h_int, kappa, theta = out
+    panel = reference == "panel"
+    shift = theta.mean() if panel else 0.0
+    assert not panel or abs(shift) > 0.05   # a shift the check can see
     own = list(model.coords["ally_intercept_signal"])
     block = design.families["poisson"]
-    gaps = []
-    for k in np.unique(block.signal):
-        sel = block.signal == k
-        j = own.index(design.indicators[k])
-        offset = a_tau[j] * z[j, block.ally[sel]]
-        gaps.append(np.mean(np.log(rate[sel]) - offset) - a_mu[k])
-    # the hedging outcome's log-rate: last month's latent
-    a, t = design.outcome_ally, design.outcome_t
-    log_hedge = h_int[a] + kappa[a] * theta[a, t - 1]
-    gaps.append(np.mean(log_hedge - h_tau * h_z[a]) - h_mu)
-    assert len(gaps) >= 3
-    if reference == "panel":
-        np.testing.assert_allclose(gaps, 0.0, atol=1e-9)
-    else:
-        assert np.abs(gaps).min() > 1e-3
+    assert block.single_month and len(np.unique(block.signal)) >= 2
+    j = np.array([own.index(design.indicators[k]) for k in block.signal])
+    expected = (a_mu[block.signal] + a_tau[j] * z[j, block.ally]
+                + lam[block.signal] * (theta[block.ally, block.start] - shift))
+    np.testing.assert_allclose(np.log(rate), expected, atol=1e-9)
+    h_shift = (kappa * theta.mean(axis=1)).mean() if panel else 0.0
+    np.testing.assert_allclose(h_int, h_mu + h_tau * h_z - h_shift, atol=1e-9)
 
 
 @pytest.mark.parametrize("driver_effects, varies", [("shared", False), ("pooled", True)])
@@ -432,7 +429,7 @@ def new_catalog_fit(tmp_path_factory):
 def new_catalog_panel_fit(tmp_path_factory):
     sim, panel = _new_catalog_panel(tmp_path_factory)
     spec = forecast.load_spec("default").model_copy(update={"intercept_reference": "panel"})
-    return sim, forecast.fit(panel, spec=spec, seed=33, warn=False)
+    return sim, forecast.fit(panel, spec=spec, seed=32, warn=False)
 
 
 @pytest.mark.slow
@@ -462,11 +459,10 @@ def test_new_catalog_converges(new_catalog_fit):
 
 @pytest.mark.slow
 def test_new_catalog_converges_and_recovers_with_the_panel_reference(new_catalog_panel_fit):
-    """With the intercepts at the panel's average latent the new catalog passes the gate
-    (seeds 32-37 on 2026-11-30: 0 divergences in all six, R-hat <= 1.01 in five, the sixth
-    1.0102 at one ally offset with bulk ESS 1 170, seed 32, which is why this test does not
-    share the default's seed; docs/decisions/0017) and recovers the latent as well as the
-    default does."""
+    """With the intercepts at the panel's average latent the new catalog passes the gate at
+    the default fit's seed (seeds 32-37 on 2026-11-30: R-hat <= 1.01 in five, divergences in
+    one, against four and five with the default; docs/decisions/0017) and recovers the latent
+    as well as the default does."""
     sim, fit = new_catalog_panel_fit
     d = fit.diagnostics()
     assert d.converged, d.to_dict()
