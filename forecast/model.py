@@ -385,17 +385,14 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                 # months it is observed (docs/decisions/0009)
                 mean = _cell_means(obs, pred, [f for f in obs if f != "normal"], A, S)
                 alpha = pt.inc_subtensor(alpha[:, own], -mean[:, own])
-        if panel_level:
-            # the panel's average latent over every ally and month: a fixed average, not one
-            # over the observations, so the model without one observation is this model less
-            # that observation's term (leave-one-out and PSIS attribution rely on it)
-            panel_mean = theta.mean()
         if panel_level and (~is_normal).any():
             # the intercept is the signal's level at the panel's average latent: the panel's
             # overall level enters no likelihood, so it cannot trade off against the pooled
-            # intercepts (docs/decisions/0017)
+            # intercepts (docs/decisions/0017). The average is over every ally and month, not
+            # over the observations, so the model without one observation is this model less
+            # that observation's term (leave-one-out and PSIS attribution rely on it)
             cols = np.flatnonzero(~is_normal)
-            alpha = pt.inc_subtensor(alpha[:, cols], -lam_as[:, cols] * panel_mean)
+            alpha = pt.inc_subtensor(alpha[:, cols], -lam_as[:, cols] * theta.mean())
         if spec.intercepts == "ally" or panel_level:
             alpha = pm.Deterministic("intercept", alpha, dims=("ally", "signal"))
 
