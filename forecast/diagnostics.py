@@ -66,24 +66,38 @@ class Diagnostics:
     thresholds: Thresholds = field(default_factory=Thresholds)
     approximate: bool = False
 
+    def _checks(self) -> list[tuple[str, str, float, str, bool, str]]:
+        """``(key, check, value, required, ok, failure message)`` for each check."""
+        t = self.thresholds
+        return [
+            ("rhat", "max R-hat", self.max_rhat, f"≤ {t.max_rhat}",
+             self.max_rhat <= t.max_rhat, f"R-hat {self.max_rhat:.4f} > {t.max_rhat}"),
+            ("ess_bulk", "min bulk ESS", self.min_ess_bulk, f"≥ {t.min_ess_bulk:.0f}",
+             self.min_ess_bulk >= t.min_ess_bulk,
+             f"bulk ESS {self.min_ess_bulk:.0f} < {t.min_ess_bulk:.0f}"),
+            ("ess_tail", "min tail ESS", self.min_ess_tail, f"≥ {t.min_ess_tail:.0f}",
+             self.min_ess_tail >= t.min_ess_tail,
+             f"tail ESS {self.min_ess_tail:.0f} < {t.min_ess_tail:.0f}"),
+            ("divergences", "divergences", self.divergences, f"≤ {t.max_divergences}",
+             self.divergences <= t.max_divergences, f"{self.divergences} divergent transitions"),
+            ("bfmi", "min E-BFMI", self.min_bfmi, f"≥ {t.min_bfmi}", self.min_bfmi >= t.min_bfmi,
+             f"E-BFMI {self.min_bfmi:.2f} < {t.min_bfmi}"),
+        ]
+
+    @property
+    def failed_checks(self) -> list[str]:
+        """Keys of the checks that failed: ``rhat``, ``ess_bulk``, ``ess_tail``,
+        ``divergences``, ``bfmi`` (``approximate`` for a variational fit)."""
+        if self.approximate:
+            return ["approximate"]
+        return [key for key, _, _, _, ok, _ in self._checks() if not ok]
+
     @property
     def failures(self) -> list[str]:
         """Plain-language list of the checks that failed (empty when converged)."""
         if self.approximate:
             return ["approximate (variational) fit: no MCMC convergence guarantees"]
-        t = self.thresholds
-        out = []
-        if not self.max_rhat <= t.max_rhat:
-            out.append(f"R-hat {self.max_rhat:.4f} > {t.max_rhat}")
-        if not self.min_ess_bulk >= t.min_ess_bulk:
-            out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {t.min_ess_bulk:.0f}")
-        if not self.min_ess_tail >= t.min_ess_tail:
-            out.append(f"tail ESS {self.min_ess_tail:.0f} < {t.min_ess_tail:.0f}")
-        if self.divergences > t.max_divergences:
-            out.append(f"{self.divergences} divergent transitions")
-        if not self.min_bfmi >= t.min_bfmi:
-            out.append(f"E-BFMI {self.min_bfmi:.2f} < {t.min_bfmi}")
-        return out
+        return [message for _, _, _, _, ok, message in self._checks() if not ok]
 
     @property
     def converged(self) -> bool:
@@ -97,17 +111,7 @@ class Diagnostics:
 
     def table(self) -> pd.DataFrame:
         """One row per check: value, threshold, ok."""
-        t = self.thresholds
-        rows = [
-            ("max R-hat", self.max_rhat, f"≤ {t.max_rhat}", self.max_rhat <= t.max_rhat),
-            ("min bulk ESS", self.min_ess_bulk, f"≥ {t.min_ess_bulk:.0f}",
-             self.min_ess_bulk >= t.min_ess_bulk),
-            ("min tail ESS", self.min_ess_tail, f"≥ {t.min_ess_tail:.0f}",
-             self.min_ess_tail >= t.min_ess_tail),
-            ("divergences", self.divergences, f"≤ {t.max_divergences}",
-             self.divergences <= t.max_divergences),
-            ("min E-BFMI", self.min_bfmi, f"≥ {t.min_bfmi}", self.min_bfmi >= t.min_bfmi),
-        ]
+        rows = [(check, value, required, ok) for _, check, value, required, ok, _ in self._checks()]
         return pd.DataFrame(rows, columns=["check", "value", "required", "ok"])
 
 

@@ -130,3 +130,21 @@ def test_statistics_variable_by_variable_equal_one_stacked_array():
                                  "lam[JPN,s]", "lam[KOR,s]", "lam[AUS,s]"]
     for column, stat in zip(("r_hat", "ess_bulk", "ess_tail"), convergence_statistics(x)):
         np.testing.assert_array_equal(table[column].to_numpy(), stat)
+
+
+@pytest.mark.parametrize("values, failed", [
+    ((1.0099, 400.0, 400.0, 0, 0.3), []),
+    ((1.0101, 400.0, 400.0, 0, 0.3), ["rhat"]),
+    ((np.nan, 900.0, 900.0, 0, 0.9), ["rhat"]),
+    ((1.0, 399.0, 900.0, 0, 0.9), ["ess_bulk"]),
+    ((1.0, 900.0, 399.0, 1, 0.9), ["ess_tail", "divergences"]),
+    ((1.02, 900.0, 900.0, 0, 0.29), ["rhat", "bfmi"]),
+])
+def test_failed_checks_name_what_failures_describe(values, failed):
+    from forecast.diagnostics import Diagnostics
+
+    diag = Diagnostics(*values, n_draws=4000)
+    assert diag.failed_checks == failed
+    assert len(diag.failures) == len(failed) and diag.converged is (not failed)
+    assert [bool(ok) for ok in diag.table()["ok"]] == [
+        key not in failed for key in ("rhat", "ess_bulk", "ess_tail", "divergences", "bfmi")]
