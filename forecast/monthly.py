@@ -71,6 +71,8 @@ __all__ = [
     "load_inputs",
     "QUICK",
     "DEFAULT",
+    "RUN_ON_BELOW_RHAT",
+    "runs_on",
     "EXIT_OK",
     "EXIT_ERROR",
     "EXIT_INPUT",
@@ -91,6 +93,9 @@ TREND_MONTHS, TREND_PROB = 3, 0.8
 #: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD.
 WARNING_THRESHOLD, WARNING_WITHIN = 0.5, 3
 QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
+#: A fit refused on R-hat alone, at most this high, has its chains run on to twice the draws
+#: once, and the whole gate is applied again (docs/decisions/0018).
+RUN_ON_BELOW_RHAT = 1.02
 
 
 # ---------------------------------------------------------------------- request and outcome
@@ -358,6 +363,10 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
               fitter: Callable[..., "Fit"] | None = None) -> RunOutcome:
     """Run one month: validate → fit → forecast → report → publish.
 
+    A fit refused on R-hat alone, at most :data:`RUN_ON_BELOW_RHAT`, has its chains run on to
+    twice the draws (same seed), and the whole gate is applied again (:func:`runs_on`; the
+    manifest's ``run_on`` records it).
+
     Parameters
     ----------
     request
@@ -419,22 +428,41 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
         if previous is not None:
             log.info("previous published run: %s", previous.path)
 
-        with _timed(progress, timings, "fit",
-                    f"{sampling['chains']} chains × {sampling['draws']} draws "
-                    f"({request.sampler}, {preset})", log), _logged_warnings(log):
-            log.info("fit started: %s", json.dumps(sampling))
-            result = (fitter or forecast.fit)(
-                panel, spec, seed=seed, sampler=request.sampler,
-                progress=progress.sampler_progress, warn=False, **sampling)
-        if fitter is None:
-            _check_complete(result, sampling, request.sampler, log)
+        def sample(sizes: dict[str, int], stage: str) -> "Fit":
+            with _timed(progress, timings, stage,
+                        f"{sizes['chains']} chains × {sizes['draws']} draws "
+                        f"({request.sampler}, {preset})", log), _logged_warnings(log):
+                log.info("%s started: %s", stage, json.dumps(sizes))
+                fitted = (fitter or forecast.fit)(
+                    panel, spec, seed=seed, sampler=request.sampler,
+                    progress=progress.sampler_progress, warn=False, **sizes)
+            if fitter is None:
+                _check_complete(fitted, sizes, request.sampler, log)
+            timings.update({f"{stage}_{k}": v for k, v in fitted.timings.items()})
+            return fitted
+
+        result = sample(sampling, "fit")
         diag = result.diagnostics()
-        timings.update({f"fit_{k}": v for k, v in result.timings.items()})
+        run_on = None
+        if preset != "quick" and runs_on(diag):
+            longer = {**sampling, "draws": 2 * sampling["draws"]}
+            note = (f"{'; '.join(diag.failures)}, every other check passed: running the same "
+                    f"{longer['chains']} chains on to {longer['draws']} draws")
+            log.info("diagnostics: %s", note)
+            progress.note(note)
+            first, result = result, sample(longer, "fit_longer")
+            run_on = {"first_draws": sampling["draws"], "draws": longer["draws"],
+                      "first_failures": diag.failures,
+                      "first_diagnostics": _diagnostics_dict(diag, table=False),
+                      "same_chains": _continues(first, result)}
+            diag = result.diagnostics()
         _write_json(stage_dir / "diagnostics.json", _diagnostics_dict(diag))
         log.info("diagnostics: %s", "converged" if diag.converged
                  else "NOT converged: " + "; ".join(diag.failures))
         if not diag.converged and not request.force:
-            msg = (f"{month}: the fit did not converge ({'; '.join(diag.failures)}); not "
+            longer = (f" after its chains ran on to {run_on['draws']} draws"
+                      if run_on else "")
+            msg = (f"{month}: the fit did not converge{longer} ({'; '.join(diag.failures)}); not "
                    "published. Rerun with more --draws/--tune, or --force to publish it "
                    "marked as not converged")
             log.warning(msg)
@@ -452,7 +480,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             result.save(stage_dir / "posterior.nc")
 
         manifest = _manifest(request, settings, files, key, diag, previous, started, panel,
-                             timings)
+                             timings, run_on)
         predicted = registry.next_revision(month)
         _write_manifest(stage_dir, manifest, predicted, registry, month, timings, t_start)
         with _timed(progress, timings, "report", "", log):
@@ -474,8 +502,38 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
     run = publication.run
     forced = " (FORCED: did not converge)" if not diag.converged else ""
     quick = f" ({preset} preset)" if preset != "default" else ""
+    longer = (f" (chains run on to {run_on['draws']} draws after "
+              f"{'; '.join(run_on['first_failures'])} at {run_on['first_draws']})"
+              if run_on else "")
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
-                      message=f"{month}: published {run.path}{forced}{quick}")
+                      message=f"{month}: published {run.path}{forced}{quick}{longer}")
+
+
+def runs_on(diag: Diagnostics, below: float = RUN_ON_BELOW_RHAT) -> bool:
+    """Whether a refused fit is one that running its chains longer can settle.
+
+    It is when R-hat is the only check that failed and is at most ``below``: with every ESS
+    above the gate, such values are what chance gives at 4 × 1000 draws about one fit in five
+    (docs/decisions/0012). A chain stuck elsewhere gives far higher values, or low ESS too.
+
+    Examples
+    --------
+    >>> from forecast.diagnostics import Diagnostics
+    >>> runs_on(Diagnostics(1.012, 900.0, 800.0, 0, 0.9, 4000))
+    True
+    >>> runs_on(Diagnostics(1.012, 900.0, 800.0, 1, 0.9, 4000))  # a divergence too
+    False
+    >>> runs_on(Diagnostics(1.6, 900.0, 800.0, 0, 0.9, 4000))
+    False
+    """
+    return diag.failed_checks == ["rhat"] and diag.max_rhat <= below
+
+
+def _continues(first: "Fit", longer: "Fit") -> bool:
+    """Whether the longer fit's first draws are the first fit's: the same chains, run on."""
+    a = first.posterior["credibility"].values
+    b = longer.posterior["credibility"].values
+    return b.shape[1] >= a.shape[1] and np.array_equal(a, b[:, :a.shape[1]])
 
 
 def _check_complete(result, sampling: dict[str, int], sampler: str,
@@ -665,15 +723,16 @@ def outcome_history(panel: Panel) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- manifest and logs
-def _diagnostics_dict(diag: Diagnostics) -> dict:
+def _diagnostics_dict(diag: Diagnostics, table: bool = True) -> dict:
     d = diag.to_dict()
-    d["table"] = diag.table().to_dict(orient="records")
+    if table:
+        d["table"] = diag.table().to_dict(orient="records")
     return _jsonable(d)
 
 
 def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, InputFile],
               key: str, diag: Diagnostics, previous: PublishedRun | None, started: datetime,
-              panel: Panel, timings: dict) -> dict:
+              panel: Panel, timings: dict, run_on: dict | None = None) -> dict:
     return {
         "manifest_version": MANIFEST_VERSION,
         "month": settings.month,
@@ -684,6 +743,7 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
         "forced": not diag.converged,
         "converged": diag.converged,
         "gate_failures": diag.failures,
+        "run_on": run_on,
         "inputs": {role: f.to_dict() for role, f in files.items()},
         "data": {"embedded": request.data is None, "allies": list(panel.allies),
                  "signals": list(panel.signals), "first_month": str(panel.months[0]),

@@ -397,6 +397,7 @@ def _view(run: RunData) -> dict:
         "preset": settings.get("preset", "default"),
         "forced": bool(m.get("forced")),
         "gate_failures": m.get("gate_failures", []),
+        "run_on": m.get("run_on"),
         "previous_run": m.get("previous_run"),
         "headline": _headline_rows(run),
         "drivers": _drivers(run),
@@ -483,7 +484,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 <h1>Alliance credibility and hedging — {{ month }}</h1>
 <div class="meta">Run <code>{{ run }}</code> (revision {{ revision }}) · created {{ created }} ·
   spec <code>{{ settings.spec_name }}</code> · {{ settings.sampler }},
-  {{ settings.chains }} chains × {{ settings.draws }} draws ({{ settings.tune }} tuning) ·
+  {{ settings.chains }} chains × {% if run_on %}{{ run_on.draws }} draws (run on from
+  {{ run_on.first_draws }}; {% else %}{{ settings.draws }} draws ({% endif %}{{ settings.tune }} tuning) ·
   seed {{ settings.seed }}{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% endif %}</div>
 
 {% if forced %}
@@ -498,7 +500,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   default 4 × 1000.</div>
 {% endif %}
 {% if not forced and diagnostics.get("converged") %}
-<div class="banner ok">Convergence checks passed (max R-hat {{ "%.4f"|format(diagnostics.max_rhat) }},
+<div class="banner ok">Convergence checks passed{% if run_on %} after the chains ran on to
+  {{ run_on.draws }} draws{% endif %} (max R-hat {{ "%.4f"|format(diagnostics.max_rhat) }},
   min bulk ESS {{ "%.0f"|format(diagnostics.min_ess_bulk) }}, {{ diagnostics.divergences }} divergences).</div>
 {% endif %}
 
@@ -578,6 +581,13 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% endif %}
 
 <h2>Diagnostics</h2>
+{% if run_on %}
+<p class="small">The first {{ settings.chains }} × {{ run_on.first_draws }} draws failed on R-hat alone
+  ({{ run_on.first_failures | join("; ") }}; every other check passed), which at this many draws
+  happens by chance about one fit in five. {% if run_on.same_chains %}The same chains were run on{% else %}The
+  fit was run again from the same seed{% endif %} to {{ run_on.draws }} draws each, and every check below
+  was applied again to all of them.</p>
+{% endif %}
 <table>
   <tr><th class="l">Check</th><th>Value</th><th>Required</th><th class="l">Result</th></tr>
   {% for r in diag_table %}

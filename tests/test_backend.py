@@ -166,3 +166,23 @@ def test_the_trace_on_disk_holds_the_draws_nutpie_holds_in_memory(tmp_path, monk
         monkeypatch.setattr(backend, "DISK_TRACE_BYTES", threshold)
         sample_nutpie(compiled, **kwargs)
         assert stores[-1] is to_disk
+
+
+def test_more_draws_from_the_same_seed_run_the_same_chains_on():
+    """The monthly run answers a refusal on R-hat alone by asking for twice the draws from the
+    same seed (forecast.monthly.runs_on); its report says the same chains ran on, which holds
+    only if the first draws are the earlier fit's, bit for bit."""
+    from forecast.backend import sample_nutpie
+
+    sim = forecast.simulate(n_allies=2, n_months=12, seed=3)
+    spec = load_spec("static")
+    compiled = compile_nutpie(freeze_dims_and_data(build_model(make_design(sim.panel, spec),
+                                                               spec)))
+    kwargs = dict(tune=30, chains=2, cores=1, seed=7)
+    short = sample_nutpie(compiled, draws=30, **kwargs)["posterior"].to_dataset()
+    longer = sample_nutpie(compiled, draws=60, **kwargs)["posterior"].to_dataset()
+    other = sample_nutpie(compiled, draws=60, **{**kwargs, "seed": 8})["posterior"].to_dataset()
+    assert longer.sizes["draw"] == 60
+    for name, da in short.data_vars.items():
+        np.testing.assert_array_equal(longer[name].values[:, :30], da.values)
+    assert not np.array_equal(other["credibility"].values[:, :30], short["credibility"].values)

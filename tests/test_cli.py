@@ -23,7 +23,8 @@ import forecast
 from forecast.cli import app
 from forecast.forecasting import oracle_fit
 from forecast.manifest import sha256_file
-from forecast.monthly import RunRequest, run_month
+from forecast.diagnostics import Diagnostics
+from forecast.monthly import QUICK, RunRequest, run_month
 from forecast.runs import FAILED_NAME, STAGING_NAME, Registry
 
 #: A fit that compiles and samples but cannot pass the gate (far too short).
@@ -215,6 +216,74 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
     assert "P(hedging) base → scenario" in result.output
     compared = pd.read_csv(tmp_path / "s.csv")
     assert compared.loc[compared["ally"] == "A00", "p_any_change"].abs().max() > 0
+
+
+def _gated(sim, rhat_by_draws: dict[int, float], divergences: int = 0):
+    """An oracle fitter whose diagnostics read as a fit with these R-hats by draws per chain,
+    every ESS above the gate, E-BFMI 0.9; it records how it was called."""
+    calls: list[dict] = []
+
+    def fitter(panel, spec, **kwargs):
+        calls.append(kwargs)
+        fit = oracle_fit(dataclasses.replace(sim, panel=panel), n_draws=100)
+        diag = Diagnostics(rhat_by_draws[kwargs["draws"]], 900.0, 800.0, divergences, 0.9,
+                           kwargs["chains"] * kwargs["draws"])
+        return dataclasses.replace(fit, _diagnostics=diag)
+
+    fitter.calls = calls
+    return fitter
+
+
+def test_rhat_only_refusal_runs_the_same_chains_on(sim, data_dir, tmp_path):
+    fitter = _gated(sim, {1000: 1.0123, 2000: 1.0062})
+    out = run_month(RunRequest(data=data_dir, out=tmp_path), fitter=fitter)
+    assert out.status == "published" and out.exit_code == 0
+    assert [c["draws"] for c in fitter.calls] == [1000, 2000]
+    assert len({c["seed"] for c in fitter.calls}) == 1  # the same chains: the same seed
+    assert {c["chains"] for c in fitter.calls} == {4} and {c["tune"] for c in fitter.calls} == {1000}
+    assert "chains run on to 2000 draws after R-hat 1.0123 > 1.01 at 1000" in out.message
+    m = out.run.manifest
+    assert m["converged"] is True and m["forced"] is False
+    assert m["settings"]["draws"] == 1000  # what was asked: the input key is unchanged
+    assert m["run_on"]["first_draws"] == 1000 and m["run_on"]["draws"] == 2000
+    assert m["run_on"]["first_failures"] == ["R-hat 1.0123 > 1.01"]
+    assert m["run_on"]["first_diagnostics"]["max_rhat"] == 1.0123
+    assert m["run_on"]["same_chains"] is True
+    diag = json.loads((out.run.path / "diagnostics.json").read_text())
+    assert diag["max_rhat"] == 1.0062 and diag["converged"] is True
+    report = (out.run.path / "report.html").read_text()
+    assert "× 2000 draws (run on from\n  1000; 1000 tuning)" in report
+    assert "passed after the chains ran on to\n  2000 draws" in report
+    assert "failed on R-hat alone" in report and "The same chains were run on" in report
+    log = (out.run.path / "run.log").read_text()
+    assert "running the same 4 chains on to 2000 draws" in log
+    assert "fit_longer started" in log
+
+    again = run_month(RunRequest(data=data_dir, out=tmp_path), fitter=fitter)
+    assert again.status == "unchanged" and len(fitter.calls) == 2  # same inputs: no refit
+
+
+def test_run_on_that_still_fails_is_refused(sim, data_dir, tmp_path):
+    fitter = _gated(sim, {1000: 1.0123, 2000: 1.0104})
+    out = run_month(RunRequest(data=data_dir, out=tmp_path), fitter=fitter)
+    assert out.status == "not_converged" and out.exit_code == 3
+    assert [c["draws"] for c in fitter.calls] == [1000, 2000]
+    assert "did not converge after its chains ran on to 2000 draws (R-hat 1.0104" in out.message
+    assert Registry(tmp_path).runs() == []
+
+
+@pytest.mark.parametrize("rhat, divergences, quick", [
+    (1.03, 0, False),    # far above chance: a chain elsewhere, not the gate's chance
+    (1.012, 1, False),   # a divergence too: more draws do not answer it
+    (1.012, 0, True),    # a quick smoke test is never run on
+])
+def test_no_run_on_unless_rhat_alone_fails_near_the_threshold(sim, data_dir, tmp_path, rhat,
+                                                              divergences, quick):
+    draws = QUICK["draws"] if quick else 1000
+    fitter = _gated(sim, {draws: rhat}, divergences=divergences)
+    out = run_month(RunRequest(data=data_dir, out=tmp_path, quick=quick), fitter=fitter)
+    assert out.status == "not_converged" and len(fitter.calls) == 1
+    assert "ran on" not in out.message
 
 
 # ---------------------------------------------------------------------- real fits
