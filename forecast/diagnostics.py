@@ -170,7 +170,10 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
     )
     if warn and not diag.converged:
         names = ", ".join(w["quantity"] for w in worst[:8])
+        hint = ("; R-hat alone failed: fitting again with the same seed and twice the draws "
+                "runs the same chains on (docs/decisions/0018)"
+                if diag.failed_checks == ["rhat"] else "")
         warnings.warn(
-            f"the fit did not converge ({'; '.join(diag.failures)}); worst: {names}",
+            f"the fit did not converge ({'; '.join(diag.failures)}); worst: {names}{hint}",
             ConvergenceWarning, stacklevel=2)
     return diag

@@ -148,3 +148,20 @@ def test_failed_checks_name_what_failures_describe(values, failed):
     assert len(diag.failures) == len(failed) and diag.converged is (not failed)
     assert [bool(ok) for ok in diag.table()["ok"]] == [
         key not in failed for key in ("rhat", "ess_bulk", "ess_tail", "divergences", "bfmi")]
+
+
+def test_the_warning_suggests_running_on_only_when_rhat_alone_fails():
+    """Two chains far apart fail on R-hat and ESS: no hint. Four chains whose last one sits a
+    little off fail on R-hat alone: the warning says how to run the same chains on."""
+    rng = np.random.default_rng(11)
+    apart = rng.normal(size=(4, 1000))
+    apart[3] += 3.0
+    near = rng.normal(size=(4, 1000))
+    near[3] += 0.4
+    messages = {}
+    for name, x in (("apart", apart), ("near", near)):
+        with pytest.warns(UserWarning) as caught:
+            diag = compute_diagnostics(az.from_dict({"posterior": {"x": x}}))
+        messages[name] = (diag.failed_checks, str(caught[0].message))
+    assert messages["near"][0] == ["rhat"] and "twice the draws" in messages["near"][1]
+    assert "ess_bulk" in messages["apart"][0] and "twice the draws" not in messages["apart"][1]
