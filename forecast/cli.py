@@ -97,7 +97,7 @@ class RichProgress:
         label = f"[bold]{name}[/]" + (f" [dim]{detail}[/]" if detail else "")
         t0 = time.perf_counter()
         try:
-            if name == "fit" and self.sampler_progress:
+            if name in ("fit", "fit_longer") and self.sampler_progress:
                 self.console.print(f"  {label} … [dim](compiling, then sampling)[/]")
                 yield  # nutpie draws its own progress bar; no second live display
                 self.console.print()  # the sampler's bar leaves the cursor on its last line
@@ -312,7 +312,9 @@ def list_runs(
             table.add_row(
                 _escape(r.name), r.month, str(r.revision),
                 created, _escape(str(s.get("spec_name", ""))),
-                f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}",
+                f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}"
+                + (f" → {r.manifest['run_on']['draws']} (run on)"
+                   if r.manifest.get("run_on") else ""),
                 str(s.get("preset", "")), status,
                 "✓" if latest[r.month] == r.revision else "")
         console.print(table)

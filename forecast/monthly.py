@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.datasets import default_paths
-from forecast.diagnostics import Diagnostics
+from forecast.diagnostics import Diagnostics, runs_on
 from forecast.errors import InputError
 from forecast.manifest import (
     MANIFEST_VERSION,
@@ -71,8 +71,7 @@ __all__ = [
     "load_inputs",
     "QUICK",
     "DEFAULT",
-    "RUN_ON_BELOW_RHAT",
-    "runs_on",
+    "RUN_ON_SAMPLERS",
     "EXIT_OK",
     "EXIT_ERROR",
     "EXIT_INPUT",
@@ -93,9 +92,10 @@ TREND_MONTHS, TREND_PROB = 3, 0.8
 #: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD.
 WARNING_THRESHOLD, WARNING_WITHIN = 0.5, 3
 QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
-#: A fit refused on R-hat alone, at most this high, has its chains run on to twice the draws
-#: once, and the whole gate is applied again (docs/decisions/0018).
-RUN_ON_BELOW_RHAT = 1.02
+#: The samplers whose chains run on when asked for more draws from the same seed (the first
+#: draws are the shorter fit's, bit for bit): only these answer a refusal on R-hat alone
+#: (:func:`forecast.diagnostics.runs_on`) by running on (docs/decisions/0018).
+RUN_ON_SAMPLERS: tuple[str, ...] = ("nutpie",)
 
 
 # ---------------------------------------------------------------------- request and outcome
@@ -363,9 +363,11 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
               fitter: Callable[..., "Fit"] | None = None) -> RunOutcome:
     """Run one month: validate → fit → forecast → report → publish.
 
-    A fit refused on R-hat alone, at most :data:`RUN_ON_BELOW_RHAT`, has its chains run on to
-    twice the draws (same seed), and the whole gate is applied again (:func:`runs_on`; the
-    manifest's ``run_on`` records it).
+    A nutpie fit refused on R-hat alone, at most
+    :data:`~forecast.diagnostics.RUN_ON_BELOW_RHAT`, has its chains run on to twice the draws
+    (same seed), and the whole gate is applied again (:func:`forecast.diagnostics.runs_on`;
+    the manifest's and diagnostics' ``run_on`` record it). With ``force``, what is published
+    is then the longer fit, whatever it fails.
 
     Parameters
     ----------
@@ -444,25 +446,27 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
         result = sample(sampling, "fit")
         diag = result.diagnostics()
         run_on = None
-        if preset != "quick" and runs_on(diag):
+        if preset != "quick" and request.sampler in RUN_ON_SAMPLERS and runs_on(diag):
             longer = {**sampling, "draws": 2 * sampling["draws"]}
             note = (f"{'; '.join(diag.failures)}, every other check passed: running the same "
                     f"{longer['chains']} chains on to {longer['draws']} draws")
             log.info("diagnostics: %s", note)
             progress.note(note)
-            first, result = result, sample(longer, "fit_longer")
+            first_draws = result.posterior["credibility"].values
+            del result  # the first posterior is not held beside one twice its size
+            result = sample(longer, "fit_longer")
             run_on = {"first_draws": sampling["draws"], "draws": longer["draws"],
                       "first_failures": diag.failures,
                       "first_diagnostics": _diagnostics_dict(diag, table=False),
-                      "same_chains": _continues(first, result)}
+                      "same_chains": _continues(first_draws, result)}
             diag = result.diagnostics()
-        _write_json(stage_dir / "diagnostics.json", _diagnostics_dict(diag))
+        _write_json(stage_dir / "diagnostics.json",
+                    {**_diagnostics_dict(diag), **({"run_on": run_on} if run_on else {})})
         log.info("diagnostics: %s", "converged" if diag.converged
                  else "NOT converged: " + "; ".join(diag.failures))
         if not diag.converged and not request.force:
-            longer = (f" after its chains ran on to {run_on['draws']} draws"
-                      if run_on else "")
-            msg = (f"{month}: the fit did not converge{longer} ({'; '.join(diag.failures)}); not "
+            ran_on = f" after its chains ran on to {run_on['draws']} draws" if run_on else ""
+            msg = (f"{month}: the fit did not converge{ran_on} ({'; '.join(diag.failures)}); not "
                    "published. Rerun with more --draws/--tune, or --force to publish it "
                    "marked as not converged")
             log.warning(msg)
@@ -502,36 +506,15 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
     run = publication.run
     forced = " (FORCED: did not converge)" if not diag.converged else ""
     quick = f" ({preset} preset)" if preset != "default" else ""
-    longer = (f" (chains run on to {run_on['draws']} draws after "
+    ran_on = (f" (chains run on to {run_on['draws']} draws after "
               f"{'; '.join(run_on['first_failures'])} at {run_on['first_draws']})"
               if run_on else "")
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
-                      message=f"{month}: published {run.path}{forced}{quick}{longer}")
+                      message=f"{month}: published {run.path}{forced}{quick}{ran_on}")
 
 
-def runs_on(diag: Diagnostics, below: float = RUN_ON_BELOW_RHAT) -> bool:
-    """Whether a refused fit is one that running its chains longer can settle.
-
-    It is when R-hat is the only check that failed and is at most ``below``: with every ESS
-    above the gate, such values are what chance gives at 4 × 1000 draws about one fit in five
-    (docs/decisions/0012). A chain stuck elsewhere gives far higher values, or low ESS too.
-
-    Examples
-    --------
-    >>> from forecast.diagnostics import Diagnostics
-    >>> runs_on(Diagnostics(1.012, 900.0, 800.0, 0, 0.9, 4000))
-    True
-    >>> runs_on(Diagnostics(1.012, 900.0, 800.0, 1, 0.9, 4000))  # a divergence too
-    False
-    >>> runs_on(Diagnostics(1.6, 900.0, 800.0, 0, 0.9, 4000))
-    False
-    """
-    return diag.failed_checks == ["rhat"] and diag.max_rhat <= below
-
-
-def _continues(first: "Fit", longer: "Fit") -> bool:
-    """Whether the longer fit's first draws are the first fit's: the same chains, run on."""
-    a = first.posterior["credibility"].values
+def _continues(a: np.ndarray, longer: "Fit") -> bool:
+    """Whether the longer fit's first draws of the latent are ``a``: the same chains, run on."""
     b = longer.posterior["credibility"].values
     return b.shape[1] >= a.shape[1] and np.array_equal(a, b[:, :a.shape[1]])
 

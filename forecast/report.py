@@ -583,8 +583,10 @@ TEMPLATE = r"""<!DOCTYPE html>
 <h2>Diagnostics</h2>
 {% if run_on %}
 <p class="small">The first {{ settings.chains }} × {{ run_on.first_draws }} draws failed on R-hat alone
-  ({{ run_on.first_failures | join("; ") }}; every other check passed), which at this many draws
-  happens by chance about one fit in five. {% if run_on.same_chains %}The same chains were run on{% else %}The
+  ({{ run_on.first_failures | join("; ") }}; every other check passed). With every ESS above the
+  gate, an R-hat just above 1.01 is often chance, and chains run on tell chance from chains that
+  disagree (decision 0018).
+  {% if run_on.same_chains %}The same chains were run on{% else %}The
   fit was run again from the same seed{% endif %} to {{ run_on.draws }} draws each, and every check below
   was applied again to all of them.</p>
 {% endif %}

@@ -15,15 +15,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 import forecast
 from forecast.cli import app
+from forecast.diagnostics import Diagnostics
 from forecast.forecasting import oracle_fit
 from forecast.manifest import sha256_file
-from forecast.diagnostics import Diagnostics
 from forecast.monthly import QUICK, RunRequest, run_month
 from forecast.runs import FAILED_NAME, STAGING_NAME, Registry
 
@@ -218,17 +220,28 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
     assert compared.loc[compared["ally"] == "A00", "p_any_change"].abs().max() > 0
 
 
-def _gated(sim, rhat_by_draws: dict[int, float], divergences: int = 0):
-    """An oracle fitter whose diagnostics read as a fit with these R-hats by draws per chain,
-    every ESS above the gate, E-BFMI 0.9; it records how it was called."""
+def _gated(sim, rhat_by_draws: dict[int, float], divergences: int = 0,
+           same_chains: bool = True):
+    """A fitter whose diagnostics read as a fit with these R-hats by draws per chain, every ESS
+    above the gate and E-BFMI 0.9; it records how it was called.
+
+    Its draws are the truth plus noise: a stream of the seed alone (so more draws from the same
+    seed begin with the fewer draws, as nutpie's do), or, with ``same_chains=False``, a stream
+    of the seed and the number of draws. It holds one draw for every ten asked for.
+    """
     calls: list[dict] = []
 
     def fitter(panel, spec, **kwargs):
         calls.append(kwargs)
-        fit = oracle_fit(dataclasses.replace(sim, panel=panel), n_draws=100)
+        n = kwargs["draws"] // 10
+        fit = oracle_fit(dataclasses.replace(sim, panel=panel), n_draws=n)
+        post = fit.idata["posterior"].to_dataset()
+        rng = np.random.default_rng([kwargs["seed"]] + ([] if same_chains else [n]))
+        post["credibility"] = post["credibility"] + rng.normal(size=post["credibility"].shape)
         diag = Diagnostics(rhat_by_draws[kwargs["draws"]], 900.0, 800.0, divergences, 0.9,
                            kwargs["chains"] * kwargs["draws"])
-        return dataclasses.replace(fit, _diagnostics=diag)
+        return dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}),
+                                   _diagnostics=diag)
 
     fitter.calls = calls
     return fitter
@@ -249,8 +262,10 @@ def test_rhat_only_refusal_runs_the_same_chains_on(sim, data_dir, tmp_path):
     assert m["run_on"]["first_failures"] == ["R-hat 1.0123 > 1.01"]
     assert m["run_on"]["first_diagnostics"]["max_rhat"] == 1.0123
     assert m["run_on"]["same_chains"] is True
+    assert forecast.load_fit(out.run.path / "posterior.nc").posterior.sizes["draw"] == 200
     diag = json.loads((out.run.path / "diagnostics.json").read_text())
     assert diag["max_rhat"] == 1.0062 and diag["converged"] is True
+    assert diag["run_on"] == m["run_on"]
     report = (out.run.path / "report.html").read_text()
     assert "× 2000 draws (run on from\n  1000; 1000 tuning)" in report
     assert "passed after the chains ran on to\n  2000 draws" in report
@@ -258,30 +273,54 @@ def test_rhat_only_refusal_runs_the_same_chains_on(sim, data_dir, tmp_path):
     log = (out.run.path / "run.log").read_text()
     assert "running the same 4 chains on to 2000 draws" in log
     assert "fit_longer started" in log
+    listing = _cli("list", "--out", str(tmp_path))
+    assert "4×1000 → 2000 (run on)" in listing.output
 
     again = run_month(RunRequest(data=data_dir, out=tmp_path), fitter=fitter)
     assert again.status == "unchanged" and len(fitter.calls) == 2  # same inputs: no refit
 
 
-def test_run_on_that_still_fails_is_refused(sim, data_dir, tmp_path):
+def test_a_longer_fit_that_is_not_the_same_chains_says_so(sim, data_dir, tmp_path):
+    fitter = _gated(sim, {1000: 1.02, 2000: 1.0062}, same_chains=False)  # at the bound: runs on
+    out = run_month(RunRequest(data=data_dir, out=tmp_path), fitter=fitter)
+    assert out.status == "published" and len(fitter.calls) == 2
+    assert out.run.manifest["run_on"]["same_chains"] is False
+    report = (out.run.path / "report.html").read_text()
+    assert "fit was run again from the same seed" in report
+    assert "The same chains were run on" not in report
+
+
+def test_run_on_that_still_fails_is_refused_or_forced(sim, data_dir, tmp_path):
     fitter = _gated(sim, {1000: 1.0123, 2000: 1.0104})
     out = run_month(RunRequest(data=data_dir, out=tmp_path), fitter=fitter)
     assert out.status == "not_converged" and out.exit_code == 3
     assert [c["draws"] for c in fitter.calls] == [1000, 2000]
     assert "did not converge after its chains ran on to 2000 draws (R-hat 1.0104" in out.message
     assert Registry(tmp_path).runs() == []
+    kept = json.loads(next((tmp_path / FAILED_NAME).glob("*/diagnostics.json")).read_text())
+    assert kept["max_rhat"] == 1.0104 and kept["run_on"]["first_failures"] == [
+        "R-hat 1.0123 > 1.01"]
+
+    forced = run_month(RunRequest(data=data_dir, out=tmp_path, force=True), fitter=fitter)
+    assert forced.status == "published" and len(fitter.calls) == 4
+    m = forced.run.manifest
+    assert m["forced"] is True and m["gate_failures"] == ["R-hat 1.0104 > 1.01"]
+    assert m["run_on"]["draws"] == 2000  # what is published is the longer fit
+    assert forecast.load_fit(forced.run.path / "posterior.nc").posterior.sizes["draw"] == 200
 
 
-@pytest.mark.parametrize("rhat, divergences, quick", [
-    (1.03, 0, False),    # far above chance: a chain elsewhere, not the gate's chance
-    (1.012, 1, False),   # a divergence too: more draws do not answer it
-    (1.012, 0, True),    # a quick smoke test is never run on
+@pytest.mark.parametrize("rhat, divergences, quick, sampler", [
+    (1.0201, 0, False, "nutpie"),  # above the bound: a chain elsewhere, not the gate's chance
+    (1.012, 1, False, "nutpie"),   # a divergence too: more draws do not answer it
+    (1.012, 0, True, "nutpie"),    # a quick smoke test is never run on
+    (1.012, 0, False, "pymc"),     # its longer fit need not begin with the first one's draws
 ])
 def test_no_run_on_unless_rhat_alone_fails_near_the_threshold(sim, data_dir, tmp_path, rhat,
-                                                              divergences, quick):
+                                                              divergences, quick, sampler):
     draws = QUICK["draws"] if quick else 1000
     fitter = _gated(sim, {draws: rhat}, divergences=divergences)
-    out = run_month(RunRequest(data=data_dir, out=tmp_path, quick=quick), fitter=fitter)
+    out = run_month(RunRequest(data=data_dir, out=tmp_path, quick=quick, sampler=sampler),
+                    fitter=fitter)
     assert out.status == "not_converged" and len(fitter.calls) == 1
     assert "ran on" not in out.message
 
