@@ -136,7 +136,9 @@ class ModelSpec(BaseModel):
         "latent 0; average (with intercepts = \"ally\"): at the ally's average latent over "
         "the months that signal is observed (normal signals always are), so an ally's average "
         "level enters no likelihood and cannot trade off against its intercepts "
-        "(docs/decisions/0009); panel: at the panel's average latent over every ally and month, "
+        "(docs/decisions/0009); the model then depends on which cells are observed, which "
+        "PSIS attribution and leave-one-out assume it does not (docs/decisions/0017); "
+        "panel: at the panel's average latent over every ally and month, "
         "so the panel's overall level enters no count's likelihood and cannot trade off "
         "against the pooled intercepts, while allies' levels relative to one another still do "
         "(docs/decisions/0017)")
