@@ -56,7 +56,9 @@ class Diagnostics:
     min_bfmi
         Lowest E-BFMI over chains.
     worst
-        The quantities that fail (or, if none, the five lowest bulk ESS) with their values.
+        The quantities that fail, at most the seven with the highest R-hat and the seven with
+        the lowest bulk and tail ESS each (or, if none fail, the five lowest bulk ESS), with
+        their values, ordered by bulk ESS.
     thresholds
         What was required.
     """
@@ -120,6 +122,21 @@ class Diagnostics:
         return pd.DataFrame(rows, columns=["check", "value", "required", "ok"])
 
 
+def _worst(failing: pd.DataFrame, live: pd.DataFrame, per_check: int = 7) -> list[dict]:
+    """The quantities to show: of the failing ones, the highest R-hats and the lowest bulk and
+    tail ESS (each check's own culprits: a single innovation with R-hat 1.07 often has a high
+    bulk ESS); if none fail, the five lowest bulk ESS. Ordered by bulk ESS, at most 3 × 7."""
+    if not len(failing):
+        show = live.nsmallest(5, "ess_bulk")
+    else:
+        keys = list(dict.fromkeys([*failing.nlargest(per_check, "r_hat").index,
+                                   *failing.nsmallest(per_check, "ess_bulk").index,
+                                   *failing.nsmallest(per_check, "ess_tail").index]))
+        show = failing.loc[keys]
+    show = show.sort_values("ess_bulk")
+    return [{"quantity": k, **{c: float(v) for c, v in row.items()}} for k, row in show.iterrows()]
+
+
 def runs_on(diag: Diagnostics, below: float = RUN_ON_BELOW_RHAT) -> bool:
     """Whether a refused fit is one that running its chains longer can settle.
 
@@ -180,9 +197,7 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
     t = thresholds
     failing = live[(live["r_hat"] > t.max_rhat) | (live["ess_bulk"] < t.min_ess_bulk)
                    | (live["ess_tail"] < t.min_ess_tail)]
-    show = failing if len(failing) else live.nsmallest(5, "ess_bulk")
-    show = show.sort_values("ess_bulk").head(20)
-    worst = [{"quantity": k, **{c: float(v) for c, v in row.items()}} for k, row in show.iterrows()]
+    worst = _worst(failing, live)
     diag = Diagnostics(
         max_rhat=float(live["r_hat"].max()) if len(live) else np.nan,
         min_ess_bulk=float(live["ess_bulk"].min()) if len(live) else np.nan,
@@ -194,7 +209,9 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
         thresholds=thresholds,
     )
     if warn and not diag.converged:
-        names = ", ".join(w["quantity"] for w in worst[:8])
+        lead = [max(worst, key=lambda w: w["r_hat"]), min(worst, key=lambda w: w["ess_bulk"]),
+                min(worst, key=lambda w: w["ess_tail"])]  # each check's culprit first
+        names = ", ".join(list(dict.fromkeys(w["quantity"] for w in lead + worst))[:8])
         hint = ("; R-hat alone failed: fitting again with the same seed and twice the draws "
                 "runs the same chains on (docs/decisions/0018)"
                 if runs_on(diag) else "")

@@ -165,3 +165,28 @@ def test_the_warning_suggests_running_on_only_when_rhat_alone_fails():
         messages[name] = (diag.failed_checks, str(caught[0].message))
     assert messages["near"][0] == ["rhat"] and "twice the draws" in messages["near"][1]
     assert "ess_bulk" in messages["apart"][0] and "twice the draws" not in messages["apart"][1]
+
+
+def test_the_worst_quantities_include_each_failed_checks_culprit():
+    """Thirty quantities fail on bulk ESS (AR(1) draws, persistence 0.8); one more mixes well
+    but its last chain is 1.8 times as wide, which the folded R-hat sees (about 1.06) while its
+    bulk ESS stays near 2 000. It must be listed though its bulk ESS is not among the lowest."""
+    rng = np.random.default_rng(5)
+    e = rng.normal(size=(30, 4, 500))
+    slow = np.zeros_like(e)
+    slow[..., 0] = e[..., 0]
+    for t in range(1, 500):
+        slow[..., t] = 0.8 * slow[..., t - 1] + e[..., t]
+    wide = rng.normal(size=(4, 500))
+    wide[3] *= 1.8
+    post = {"slow": slow.transpose(1, 2, 0), "wide": wide}
+    diag = compute_diagnostics(az.from_dict({"posterior": post}, dims={"slow": ["k"]}),
+                               warn=False)
+    names = [w["quantity"] for w in diag.worst]
+    top = max(diag.worst, key=lambda w: w["r_hat"])
+    assert {"rhat", "ess_bulk"} <= set(diag.failed_checks)
+    assert top["quantity"] == "wide" and top["r_hat"] == pytest.approx(diag.max_rhat)
+    assert top["ess_bulk"] > max(w["ess_bulk"] for w in diag.worst if w["quantity"] != "wide")
+    assert min(w["ess_bulk"] for w in diag.worst) == pytest.approx(diag.min_ess_bulk)
+    assert min(w["ess_tail"] for w in diag.worst) == pytest.approx(diag.min_ess_tail)
+    assert len(names) == len(set(names)) <= 21
