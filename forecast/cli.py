@@ -36,6 +36,7 @@ from forecast.monthly import (
     EXIT_INPUT,
     EXIT_OK,
     RunRequest,
+    check_month,
     load_inputs,
     resolve_inputs,
     run_month,
@@ -144,6 +145,17 @@ def _guarded(body: Callable[[], int]) -> None:
         traceback.print_exc(file=sys.stderr)
         code = EXIT_ERROR
     raise typer.Exit(code)
+
+
+def _check_output(path: Path | None) -> None:
+    """An ``--output`` file must be writable where asked: its folder exists, it is no folder.
+    Checked before any work, so a typo costs nothing."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError("--output must be a file, not a directory", file=str(path))
+    if not path.parent.is_dir():
+        raise InputError("--output's directory does not exist", file=str(path))
 
 
 def _escape(text: str) -> str:
@@ -275,6 +287,7 @@ def report(
 
     def body() -> int:
         out, _ = _consoles()
+        _check_output(output)
         published = PublishedRun.read(run_dir) is not None
         if published and output is None:
             with Registry(run_dir.parent).lock():
@@ -296,6 +309,8 @@ def list_runs(
     """List the published runs of a registry."""
     def body() -> int:
         console, _ = _consoles()
+        if month is not None:
+            check_month(month)
         runs = Registry(out).runs(month)
         if not runs:
             console.print(f"no published runs in {_escape(str(out))}", soft_wrap=True)
@@ -346,6 +361,7 @@ def scenario(
         from forecast.scenarios import compare, read_scenario
 
         console, _ = _consoles()
+        _check_output(output)
         if run_dir is None:
             latest = Registry(out).latest()
             if latest is None:

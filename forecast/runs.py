@@ -36,6 +36,8 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
+from forecast.errors import InputError
+
 __all__ = [
     "PublishedRun",
     "Publication",
@@ -172,6 +174,9 @@ class Registry:
     def __init__(self, root: str | Path, *, lock_timeout: float = 600.0) -> None:
         self.root = Path(root)
         self.lock_timeout = lock_timeout
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError("the run registry must be a directory (or not exist yet), "
+                             "not a file", file=str(self.root))
 
     # ------------------------------------------------------------------ reading
     def runs(self, month: str | None = None) -> list[PublishedRun]:

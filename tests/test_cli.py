@@ -145,6 +145,29 @@ def test_bad_options_exit_2(args, text, data_dir, tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_bad_places_exit_2_before_any_work(data_dir, tmp_path):
+    """An output path that cannot be written, a registry that is a file, a malformed month for
+    list: each is exit 2 with its message, checked before fitting or forecasting."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a registry")
+    scen = tmp_path / "s.csv"
+    scen.write_text("ally,period,signal,value\nA00,2016-12,consultation_lapse,1\n")
+    cases = [
+        (["run", "--data", str(data_dir), "--out", str(a_file), "--quick"],
+         "must be a directory"),
+        (["list", "--out", str(a_file)], "must be a directory"),
+        (["list", "--out", str(tmp_path), "--month", "2026-13"], "malformed month"),
+        (["scenario", str(scen), "--out", str(tmp_path), "-o", str(tmp_path / "no" / "x.csv")],
+         "--output's directory does not exist"),
+        (["report", str(tmp_path), "-o", str(tmp_path)], "must be a file"),
+    ]
+    for args, text in cases:
+        result = _cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert text in result.output and "Traceback" not in result.output, args
+    assert not (tmp_path / "no").exists()
+
+
 def test_month_before_the_data_end_is_exit_2(data_dir, sim, tmp_path):
     month = str(sim.panel.months[-3])
     result = _cli("run", "--data", str(data_dir), "--out", str(tmp_path), "--month", month)
