@@ -40,6 +40,7 @@ from forecast.monthly import (
     load_inputs,
     resolve_inputs,
     run_month,
+    unobserved_origin,
 )
 from forecast.runs import PublishedRun, Registry, RegistryBusy
 
@@ -194,7 +195,7 @@ def run(
         help="Scenario file, forecast beside the baseline.", dir_okay=False)] = None,
     quick: Annotated[bool, typer.Option(
         "--quick", help="Small sampler preset (2 chains × 200 draws) for smoke tests; the run "
-        "is labelled quick.")] = False,
+        "is labelled quick. Its fit usually fails the gate: add --force to publish it.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="Publish even if the fit fails the convergence checks (the run is "
         "marked as forced).")] = False,
@@ -269,6 +270,9 @@ def validate(
                   f"{_escape(str(inputs.catalog))}"
                   + (f", {_escape(str(inputs.events))}" if inputs.events else ""),
                   soft_wrap=True)
+        gap = unobserved_origin(panel)
+        if gap:
+            out.print(f"[yellow]warning:[/] {_escape(gap)}", soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)

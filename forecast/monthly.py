@@ -328,6 +328,24 @@ def _spec_path(spec: str, models_dir: Path) -> Path:
     return shipped
 
 
+def unobserved_origin(panel: Panel, month: str | None = None) -> str | None:
+    """A warning when no monthly signal is observed in the forecast month ``month`` (default:
+    the panel's last month), e.g. a run for a month whose data are not in yet; else ``None``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> unobserved_origin(forecast.load_default()) is None
+    True
+    """
+    month = month or panel.last_month
+    observed = panel.last_observed_month
+    if observed is None or observed >= month:
+        return None
+    return (f"no monthly signal is observed after {observed}: the credibility of {month} is a "
+            "forecast from earlier months, not a reading of new data")
+
+
 def check_month(month: str) -> str:
     """``month`` if it is ``YYYY-MM``, else :class:`InputError`.
 
@@ -427,6 +445,10 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             log.info("input %s: %s sha256=%s", role, f.path, f.sha256)
         log.info("validated %d allies x %d months (%s to %s)", panel.n_allies, panel.n_months,
                  panel.months[0], panel.months[-1])
+        gap = unobserved_origin(panel, month)
+        if gap:
+            log.warning(gap)
+            progress.note(f"warning: {gap}")
         if previous is not None:
             log.info("previous published run: %s", previous.path)
 
@@ -730,7 +752,9 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
         "inputs": {role: f.to_dict() for role, f in files.items()},
         "data": {"embedded": request.data is None, "allies": list(panel.allies),
                  "signals": list(panel.signals), "first_month": str(panel.months[0]),
-                 "last_month": str(panel.months[-1]), "data_hash": panel.data_hash()},
+                 "last_month": str(panel.months[-1]),
+                 "last_observed_month": panel.last_observed_month,
+                 "data_hash": panel.data_hash()},
         "catalog": {"path": str(files["catalog"].path), "sha256": files["catalog"].sha256,
                     "allies": dict(panel.catalog.allies),
                     "signals": {n: s.role for n, s in panel.catalog.signals.items()}},

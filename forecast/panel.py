@@ -187,6 +187,25 @@ class Panel:
         return format_period(self.months[-1])
 
     @property
+    def last_observed_month(self) -> str | None:
+        """The last month in which some monthly signal is observed (``None`` if none is).
+
+        Months after it, up to :attr:`last_month`, hold no monthly data: a forecast origin
+        there is a forecast from earlier months.
+
+        Examples
+        --------
+        >>> import forecast
+        >>> forecast.load_default().last_observed_month
+        '2026-03'
+        """
+        last = -1
+        for sig in self.signals.values():
+            if sig.spec.frequency == "monthly" and sig.mask.any():
+                last = max(last, int(sig.month_stop[np.nonzero(sig.mask.any(axis=0))[0][-1]]) - 1)
+        return format_period(self.months[last]) if last >= 0 else None
+
+    @property
     def outcome(self) -> SignalData:
         return self.signals[self.catalog.outcome.name]
 

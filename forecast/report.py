@@ -456,7 +456,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Alliance credibility — {{ month }} ({{ run }})</title>
+<title>Alliance credibility — {{ month }}{% if run != month %} ({{ run }}){% endif %}</title>
 <style>
   body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
          max-width: 1180px; margin: 0 auto; padding: 18px 28px 60px; }
@@ -498,6 +498,10 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% elif preset != "default" %}
 <div class="banner quick">Custom sampler settings ({{ settings.chains }} × {{ settings.draws }} draws), not the
   default 4 × 1000.</div>
+{% endif %}
+{% if data.get("last_observed_month") and data.get("last_observed_month") < month %}
+<div class="banner quick">No monthly signal is observed after {{ data.last_observed_month }}: the
+  credibility of {{ month }} is a forecast from earlier months, not a reading of new data.</div>
 {% endif %}
 {% if not forced and diagnostics.get("converged") %}
 <div class="banner ok">Convergence checks passed{% if run_on %} after the chains ran on to

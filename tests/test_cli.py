@@ -168,6 +168,16 @@ def test_bad_places_exit_2_before_any_work(data_dir, tmp_path):
     assert not (tmp_path / "no").exists()
 
 
+def test_validate_warns_of_a_month_without_data(data_dir, sim):
+    later = str(sim.panel.months[-1] + 2)
+    plain = _cli("validate", "--data", str(data_dir))
+    ahead = _cli("validate", "--data", str(data_dir), "--month", later)
+    assert plain.exit_code == ahead.exit_code == 0, ahead.output
+    assert "no monthly signal is observed" not in plain.output
+    assert (f"no monthly signal is observed after {sim.panel.last_month}: the credibility of "
+            f"{later} is a forecast") in " ".join(ahead.output.split())
+
+
 def test_month_before_the_data_end_is_exit_2(data_dir, sim, tmp_path):
     month = str(sim.panel.months[-3])
     result = _cli("run", "--data", str(data_dir), "--out", str(tmp_path), "--month", month)

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -108,6 +109,28 @@ def test_report_sections(runs):
     assert run.headline[["p_any_1", "p_any_3", "p_any_12"]].notna().all().all()
     assert (np.diff(run.headline[["p_any_1", "p_any_3", "p_any_12"]].to_numpy(), axis=1)
             >= -1e-12).all()
+
+
+def test_a_month_without_data_is_flagged(runs, tmp_path):
+    """A run whose month has no monthly observation (the data not in yet) says so at the top of
+    its report; a run with data does not."""
+    import json
+    import shutil
+
+    from forecast.report import write_report
+
+    manifest = read_run(runs["last"]).manifest
+    assert manifest["data"]["last_observed_month"] == manifest["month"]
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    assert "No monthly signal is observed after" not in html
+    copy = tmp_path / runs["last"].name
+    shutil.copytree(runs["last"], copy)
+    earlier = str(pd.Period(manifest["month"], "M") - 2)
+    manifest["data"]["last_observed_month"] = earlier
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    html = write_report(copy, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"No monthly signal is observed after {earlier}: the\n  credibility of " \
+           f"{manifest['month']} is a forecast" in html
 
 
 def test_change_since_previous_run(runs, data_dirs):
