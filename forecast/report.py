@@ -301,12 +301,20 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
     out = []
     for _, r in run.headline.iterrows():
         ally = str(r["ally"])
-        signals = []
+        signals, month_change, other = [], None, None
         if value_col is not None and "ally" in att and "signal" in att:
-            sub = att[(att["ally"] == ally) & (att["signal"] != "other")].copy()
+            mine = att[att["ally"] == ally]
+            sub = mine[mine["signal"] != "other"].copy()
             sub = sub.reindex(sub[value_col].abs().sort_values(ascending=False).index).head(top)
             signals = [{"signal": str(s["signal"]), "value": _fmt(s[value_col], signed=True),
                         "cls": _sign_class(s[value_col])} for _, s in sub.iterrows()]
+            if "change" in mine and len(mine):
+                month_change = _fmt(mine["change"].iloc[0], signed=True)
+            rest = mine.loc[mine["signal"] == "other", value_col]
+            if len(rest):
+                # the signals not shown join the remainder, so the row adds up to the change
+                shown = sub[value_col].sum()
+                other = _fmt(float(mine[value_col].sum() - shown), signed=True)
         out.append({
             "ally": ally, "name": str(r.get("name", ally)),
             "previous": None if pd.isna(r.get("previous_period")) else
@@ -315,6 +323,8 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             "change_class": _sign_class(r.get("credibility_change")),
             "p3_change": _fmt(r.get("p_any_3_change"), signed=True, pct=True),
             "signals": signals,
+            "month_change": month_change,
+            "other": other,
         })
     return out
 
@@ -534,19 +544,23 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% if previous_run %}
 <table>
   <tr><th class="l">Ally</th><th>Credibility change</th><th>Δ P(hedging ≤ 3 mo)</th>
-      <th class="l">Signals that moved credibility most in the latest month</th></tr>
+      <th class="l">The latest month's change = the signals that moved it most + other</th></tr>
   {% for d in drivers %}
   <tr><td class="l"><b>{{ d.ally }}</b> {{ d.name }}</td>
       <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
-      <td class="l">{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}</td></tr>
+      <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</td></tr>
   {% endfor %}
 </table>
+<p class="small">Credibility change: against the previous run's latest month. The latest
+  month's change (posterior mean) splits into the signals that moved it (leave-one-out) and
+  other: persistence, the common factor, the month's shock and the signals not shown.</p>
 {% else %}
-<p>No earlier published run in this registry to compare with. Signals that moved credibility
-  most in the latest month:</p>
+<p>No earlier published run in this registry to compare with. The latest month's change in
+  credibility, the signals that moved it most, and other (persistence, the common factor, the
+  month's shock and the signals not shown):</p>
 <ul>
   {% for d in drivers %}
-  <li><b>{{ d.ally }}</b>: {% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}</li>
+  <li><b>{{ d.ally }}</b>: {% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</li>
   {% endfor %}
 </ul>
 {% endif %}

@@ -22,7 +22,7 @@ import forecast
 from forecast.cli import app
 from forecast.forecasting import oracle_fit
 from forecast.monthly import RunRequest, run_month
-from forecast.report import render_report, read_run
+from forecast.report import _fmt, render_report, read_run
 
 EVIL = '<script>alert("x")</script> & <b>Co</b>'
 
@@ -109,6 +109,42 @@ def test_report_sections(runs):
     assert run.headline[["p_any_1", "p_any_3", "p_any_12"]].notna().all().all()
     assert (np.diff(run.headline[["p_any_1", "p_any_3", "p_any_12"]].to_numpy(), axis=1)
             >= -1e-12).all()
+
+
+def test_what_changed_adds_up(runs):
+    """Each ally's line reads: the month's change = the signals shown + other, and the parts
+    add up to the change (to the rounding of what is shown)."""
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    html = html[html.index("<h2>What changed and why"):html.index("<h2>Forecasts")]
+    att = read_run(runs["last"]).attribution
+    for ally, sub in att.groupby("ally"):
+        line = re.search(rf"<b>{ally}</b>.*?</tr>", html, re.S).group(0)
+        found = re.search(r"([+−-]?\d+\.\d+) = (.*?), other ([+−-]?\d+\.\d+)", line, re.S)
+        assert found, line
+        num = lambda t: float(t.replace("−", "-"))  # noqa: E731
+        parts = [num(v) for v in re.findall(r"</?span[^>]*>[^<]*? ([+−-]?\d+\.\d+)</span>",
+                                                found.group(2))]
+        assert num(found.group(1)) == pytest.approx(sub["change"].iloc[0], abs=0.006)
+        assert sum(parts) + num(found.group(3)) == pytest.approx(num(found.group(1)),
+                                                                 abs=0.005 * (len(parts) + 2))
+
+
+def test_other_holds_what_the_shown_signals_leave():
+    """Four signals moved JPN; three are shown, and other holds the fourth with the remainder,
+    so the line adds up to the month's change."""
+    from types import SimpleNamespace
+
+    from forecast.report import _drivers
+
+    att = pd.DataFrame({"ally": "JPN", "month": "2026-03", "change": -0.80,
+                        "signal": ["lapse", "summits", "pledges", "exercises", "other"],
+                        "contribution": [-1.19, 0.30, -0.20, 0.10, 0.19]})
+    headline = pd.DataFrame({"ally": ["JPN"], "name": ["Japan"], "previous_period": [None],
+                             "credibility_change": [None], "p_any_3_change": [None]})
+    (d,) = _drivers(SimpleNamespace(attribution=att, headline=headline))
+    assert [x["signal"] for x in d["signals"]] == ["lapse", "summits", "pledges"]
+    assert d["month_change"] == _fmt(-0.80, signed=True)
+    assert d["other"] == _fmt(0.29, signed=True)  # exercises 0.10 + other 0.19
 
 
 def test_a_month_without_data_is_flagged(runs, tmp_path):
