@@ -95,8 +95,13 @@ def fold(x: np.ndarray) -> np.ndarray:
 
 
 def _rhat_from(split: np.ndarray, z_bulk: np.ndarray) -> np.ndarray:
-    """Rank-normalised split R-hat: the larger of the bulk and the folded (tail) R-hat."""
-    return np.maximum(_rhat(z_bulk), _rhat(_z_scale(fold(split))))
+    """Rank-normalised split R-hat: the larger of the bulk and the folded (tail) R-hat.
+
+    As in ArviZ (Python's ``max(bulk, folded)``), an undefined folded R-hat (every folded
+    draw equal, e.g. discrete draws around a half-integer median) leaves the bulk one.
+    """
+    bulk, folded = _rhat(z_bulk), _rhat(_z_scale(fold(split)))
+    return np.where(np.isnan(folded), bulk, np.maximum(bulk, folded))
 
 
 def _autocov(x: np.ndarray) -> np.ndarray:
