@@ -165,10 +165,10 @@ def attribution(fit: "Fit", month: str | None = None) -> pd.DataFrame:
     month = month or periods[-1]
     if month not in periods:
         raise InputError(f"month not in the fit ({periods[0]} to {periods[-1]})",
-                         column="month", value=month)
+                         parameter="month", value=month)
     t = periods.index(month)
     if t < 1:
-        raise InputError("attribution needs a previous month in the fit", column="month",
+        raise InputError("attribution needs a previous month in the fit", parameter="month",
                          value=month)
     post = fit.posterior
     theta = _flat(post, "credibility")

@@ -20,12 +20,16 @@ class InputError(ValueError):
     file, row, column, value
         Where the problem is. ``row`` is the 1-based line number in the file (the header is
         line 1), so an editor jumps straight to it.
+    parameter
+        The argument or command-line option at fault, when the problem is not in a file.
 
     Examples
     --------
     >>> err = InputError("unknown ally", file="obs.csv", row=3, column="ally", value="XXX")
     >>> str(err)
     "obs.csv, row 3, column 'ally', value 'XXX': unknown ally"
+    >>> str(InputError("malformed month", parameter="month", value="2026-13"))
+    "parameter 'month', value '2026-13': malformed month"
     """
 
     def __init__(
@@ -36,12 +40,14 @@ class InputError(ValueError):
         row: int | None = None,
         column: str | None = None,
         value: object = None,
+        parameter: str | None = None,
     ) -> None:
         self.reason = message
         self.file = file
         self.row = row
         self.column = column
         self.value = value
+        self.parameter = parameter
         where = []
         if file is not None:
             where.append(str(file))
@@ -49,6 +55,8 @@ class InputError(ValueError):
             where.append(f"row {row}")
         if column is not None:
             where.append(f"column {column!r}")
+        if parameter is not None:
+            where.append(f"parameter {parameter!r}")
         if value is not None:
             where.append(f"value {value!r}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)

@@ -162,7 +162,7 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
         rows = np.arange(total)
     else:
         if n_draws < 1:
-            raise InputError("n_draws must be a positive integer", column="n_draws",
+            raise InputError("n_draws must be a positive integer", parameter="n_draws",
                              value=n_draws)
         rows = np.unique(np.linspace(0, total - 1, n_draws).round().astype(np.int64))
     n, A, D = len(rows), fit.design.n_allies, len(fit.design.drivers)
@@ -432,7 +432,7 @@ def forecast_fit(
     from forecast.scenarios import as_scenario
 
     if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= 60:
-        raise InputError("horizon must be an integer from 1 to 60", column="horizon",
+        raise InputError("horizon must be an integer from 1 to 60", parameter="horizon",
                          value=horizon)
     if driver_assumption not in DRIVER_ASSUMPTIONS:
         raise InputError(f"unknown driver assumption; expected one of "

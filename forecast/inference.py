@@ -84,7 +84,7 @@ def sample_model(
                                      if c not in ("chain", "draw")})
     else:
         raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
-                         column="sampler", value=sampler)
+                         parameter="sampler", value=sampler)
     t2 = time.perf_counter()
     return idata, {"compile_s": t1 - t0, "sampling_s": t2 - t1}
 
@@ -139,7 +139,7 @@ def fit(
     """
     if sampler not in SAMPLERS:
         raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
-                         column="sampler", value=sampler)
+                         parameter="sampler", value=sampler)
     spec_obj = load_spec(spec)
     t0 = time.perf_counter()
     design = make_design(panel, spec_obj)

@@ -147,7 +147,7 @@ class RunRequest:
         for k, v in given.items():
             if v is not None:
                 if v < 1:
-                    raise InputError(f"--{k} must be a positive integer", column=k, value=v)
+                    raise InputError(f"--{k} must be a positive integer", parameter=k, value=v)
                 base[k] = int(v)
         if self.quick:
             preset = "quick"
@@ -357,7 +357,7 @@ def check_month(month: str) -> str:
     import re
 
     if not re.fullmatch(r"[12]\d{3}-(0[1-9]|1[0-2])", month or ""):
-        raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", column="month",
+        raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", parameter="month",
                          value=month)
     return month
 

@@ -318,11 +318,11 @@ def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
             raise InputError(
                 f"the two forecasts are not paired: their {key} differs "
                 f"({a.attrs.get(key)!r} vs {b.attrs.get(key)!r}); forecast both from the same "
-                f"fit with the same seed", column=key)
+                f"fit with the same seed", parameter=key)
     if a.sizes["horizon"] != b.sizes["horizon"] or not np.array_equal(
             a["draw_index"].values, b["draw_index"].values):
         raise InputError("the two forecasts are not paired: different horizons or posterior "
-                         "draws (n_draws)", column="n_draws")
+                         "draws (n_draws)", parameter="n_draws")
 
 
 def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -> pd.DataFrame:
