@@ -360,7 +360,7 @@ def scenario(
 ) -> None:
     """Forecast a scenario against the baseline of a published run, without refitting."""
     def body() -> int:
-        from forecast.report import scenario_view
+        from forecast.report import scenario_view, unmoved_allies
         from forecast.results import load_fit
         from forecast.scenarios import compare, read_scenario
 
@@ -386,6 +386,10 @@ def scenario(
         console.print(f"scenario {_escape(str(file))} vs. baseline of {_escape(str(path))}",
                       soft_wrap=True)
         console.print(_frame_table(scenario_view(table)))
+        unmoved = unmoved_allies(table)
+        if unmoved:
+            console.print(f"not moved by the scenario (every change 0, not shown): "
+                          f"{_escape(', '.join(unmoved))}", soft_wrap=True)
         if output is not None:
             console.print(f"written: {_escape(str(output))}", soft_wrap=True)
         return EXIT_OK

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png", "scenario_view",
+           "unmoved_allies",
            "fan_chart_figure", "coverage_figure", "ARROWS"]
 
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
@@ -344,6 +345,7 @@ def scenario_view(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if frame is None or not len(frame):
         return pd.DataFrame()
+    frame = frame[~frame["ally"].isin(unmoved_allies(frame))]
     out = pd.DataFrame({
         "ally": frame["ally"].astype(str),
         "month": frame["period"].astype(str),
@@ -363,6 +365,28 @@ def scenario_view(frame: pd.DataFrame) -> pd.DataFrame:
                                   for v in frame["p_any_within_change"]],
     })
     return out
+
+
+#: the columns of a scenario comparison that are differences from the baseline
+_CHANGES = ("p_any_change", "p_any_change_lo", "p_any_change_hi", "credibility_change",
+            "credibility_change_lo", "credibility_change_hi", "p_any_within_change")
+
+
+def unmoved_allies(frame: pd.DataFrame | None) -> list[str]:
+    """Allies whose every change in a scenario comparison is zero (paired draws: the scenario
+    does not reach them); :func:`scenario_view` leaves their rows out.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"ally": ["KOR", "JPN"], **{c: [0.1, 0.0] for c in _CHANGES}})
+    >>> unmoved_allies(f)
+    ['JPN']
+    """
+    if frame is None or not len(frame):
+        return []
+    cols = [c for c in _CHANGES if c in frame]
+    moved = frame[cols].abs().gt(0).any(axis=1).groupby(frame["ally"], sort=False).any()
+    return [str(a) for a, m in moved.items() if not m]
 
 
 def _warning_rows(run: RunData, names: dict[str, str]) -> list[dict]:
@@ -415,6 +439,7 @@ def _view(run: RunData) -> dict:
         "warnings": _warning_rows(run, names),
         "warning": m.get("early_warning", {"threshold": 0.5, "within": 3}),
         "scenario": _table(scenario_view(run.scenario)),
+        "scenario_unmoved": unmoved_allies(run.scenario),
         "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
         "diagnostics": diag,
         "diag_table": [{"check": str(r.get("check")),
@@ -596,6 +621,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% for row in scenario.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
 </table>
 {% if scenario.more %}<p class="small">… {{ scenario.more }} more rows in scenario.csv</p>{% endif %}
+{% if scenario_unmoved %}<p class="small">Not moved by the scenario (every change 0, not shown):
+  {{ scenario_unmoved | join(", ") }}.</p>{% endif %}
 {% endif %}
 
 <h2>Diagnostics</h2>

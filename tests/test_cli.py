@@ -249,6 +249,7 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
                   "--output", str(tmp_path / "s.csv"))
     assert result.exit_code == 0, result.output
     assert "P(hedging) base → scenario" in result.output
+    assert "not moved by the scenario (every change 0, not shown): A01, A02" in result.output
     compared = pd.read_csv(tmp_path / "s.csv")
     assert compared.loc[compared["ally"] == "A00", "p_any_change"].abs().max() > 0
 

@@ -147,6 +147,19 @@ def test_other_holds_what_the_shown_signals_leave():
     assert d["other"] == _fmt(0.29, signed=True)  # exercises 0.10 + other 0.19
 
 
+def test_the_scenario_table_leaves_out_allies_it_does_not_move(runs):
+    """The scenario (a lapse with A01) moves A01 only: the other allies' changes are exactly 0
+    on paired draws, so their rows are left out of the table and named below it."""
+    run = read_run(runs["last"])
+    changes = run.scenario.set_index("ally")[["p_any_change", "credibility_change"]]
+    assert changes.loc["A01"].abs().to_numpy().max() > 0
+    assert (changes.drop(index="A01") == 0).all().all()
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("<h2>Scenario"):html.index("<h2>Diagnostics")]
+    assert "<td class=\"l\">A00</td>" not in section and "<td class=\"l\">A01</td>" in section
+    assert "Not moved by the scenario (every change 0, not shown):\n  A00, A02." in section
+
+
 def test_a_month_without_data_is_flagged(runs, tmp_path):
     """A run whose month has no monthly observation (the data not in yet) says so at the top of
     its report; a run with data does not."""
