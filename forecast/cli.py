@@ -315,9 +315,13 @@ def list_runs(
         console, _ = _consoles()
         if month is not None:
             check_month(month)
-        runs = Registry(out).runs(month)
+        registry = Registry(out)
+        runs = registry.runs(month)
+        failed = registry.failed()
+        refused = (f"; {len(failed)} refused run(s) kept in "
+                   f"{_escape(str(failed[0].parent))}" if failed else "")
         if not runs:
-            console.print(f"no published runs in {_escape(str(out))}", soft_wrap=True)
+            console.print(f"no published runs in {_escape(str(out))}{refused}", soft_wrap=True)
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}
         table = Table(title=f"Published runs in {out}", title_justify="left")
@@ -337,6 +341,8 @@ def list_runs(
                 str(s.get("preset", "")), status,
                 "✓" if latest[r.month] == r.revision else "")
         console.print(table)
+        if refused:
+            console.print(refused[2:], soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)

@@ -273,6 +273,13 @@ class Registry:
                 _unlink(area / f"{path.name}.lock")
         return removed
 
+    def failed(self) -> list[Path]:
+        """Folders of refused runs kept by :meth:`keep_failed`, oldest first."""
+        area = self.root / FAILED_NAME
+        if not area.is_dir():
+            return []
+        return sorted((p for p in area.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+
     def keep_failed(self, staged: Path, names: tuple[str, ...]) -> Path:
         """Copy some files of a staged run that will not be published (e.g. refused by the
         convergence gate) to ``.failed/<staging name>/`` for inspection; returns that folder.

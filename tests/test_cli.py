@@ -209,6 +209,10 @@ def test_pipeline_gate_refuses_without_force(sim, data_dir, tmp_path):
     assert list((runs / STAGING_NAME).iterdir()) == []
     kept = list((runs / FAILED_NAME).iterdir())  # the refused run's evidence is kept aside
     assert len(kept) == 1 and str(kept[0]) in out.message
+    listing = _cli("list", "--out", str(runs))
+    assert listing.exit_code == 0
+    assert f"no published runs in {runs}; 1 refused run(s) kept in {runs / FAILED_NAME}" in \
+        " ".join(listing.output.split())
     assert json.loads((kept[0] / "diagnostics.json").read_text())["converged"] is False
     assert "NOT converged" in (kept[0] / "run.log").read_text()
 
