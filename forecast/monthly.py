@@ -328,9 +328,9 @@ def _spec_path(spec: str, models_dir: Path) -> Path:
     return shipped
 
 
-def unobserved_origin(panel: Panel, month: str | None = None) -> str | None:
-    """A warning when no monthly signal is observed in the forecast month ``month`` (default:
-    the panel's last month), e.g. a run for a month whose data are not in yet; else ``None``.
+def unobserved_origin(panel: Panel) -> str | None:
+    """A warning when no monthly signal is observed in the panel's last month, the forecast
+    origin (e.g. a run for a month whose data are not in yet); else ``None``.
 
     Examples
     --------
@@ -338,12 +338,11 @@ def unobserved_origin(panel: Panel, month: str | None = None) -> str | None:
     >>> unobserved_origin(forecast.load_default()) is None
     True
     """
-    month = month or panel.last_month
     observed = panel.last_observed_month
-    if observed is None or observed >= month:
+    if observed is None or observed >= panel.last_month:
         return None
-    return (f"no monthly signal is observed after {observed}: the credibility of {month} is a "
-            "forecast from earlier months, not a reading of new data")
+    return (f"no monthly signal is observed after {observed}: the credibility of "
+            f"{panel.last_month} is a forecast from earlier months, not a reading of new data")
 
 
 def check_month(month: str) -> str:
@@ -445,7 +444,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             log.info("input %s: %s sha256=%s", role, f.path, f.sha256)
         log.info("validated %d allies x %d months (%s to %s)", panel.n_allies, panel.n_months,
                  panel.months[0], panel.months[-1])
-        gap = unobserved_origin(panel, month)
+        gap = unobserved_origin(panel)  # the panel ends at the run's month
         if gap:
             log.warning(gap)
             progress.note(f"warning: {gap}")
