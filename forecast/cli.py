@@ -318,10 +318,11 @@ def list_runs(
         registry = Registry(out)
         runs = registry.runs(month)
         failed = registry.failed()
-        refused = (f"; {len(failed)} refused run(s) kept in "
-                   f"{_escape(str(failed[0].parent))}" if failed else "")
+        refused = (f"{len(failed)} refused run(s) kept in {_escape(str(failed[0].parent))}"
+                   if failed else "")
         if not runs:
-            console.print(f"no published runs in {_escape(str(out))}{refused}", soft_wrap=True)
+            console.print(f"no published runs in {_escape(str(out))}"
+                          + (f"; {refused}" if refused else ""), soft_wrap=True)
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}
         table = Table(title=f"Published runs in {out}", title_justify="left")
@@ -342,7 +343,7 @@ def list_runs(
                 "✓" if latest[r.month] == r.revision else "")
         console.print(table)
         if refused:
-            console.print(refused[2:], soft_wrap=True)
+            console.print(refused, soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)
