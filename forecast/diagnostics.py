@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, field
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -185,6 +184,8 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
         if "diverging" in ss:
             divergences = int(ss["diverging"].values.sum())
         if "energy" in ss:
+            import arviz as az  # here, not at the top: the command line imports this module
+
             bfmi = az.bfmi(idata)
             if isinstance(bfmi, xr.DataTree):
                 node = bfmi["sample_stats"] if "sample_stats" in bfmi.children else bfmi

@@ -76,3 +76,35 @@ def test_checker_catches_a_violation(tmp_path):
     bad = tmp_path / "x.py"
     bad.write_text("def f():\n    from forecast.cli import app\n    import forecast.runs\n")
     assert _imports(bad) == {"cli", "runs"}
+
+
+def _fresh(code: str) -> str:
+    """Run ``code`` in a new interpreter (nothing imported yet) and return its stdout."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=PACKAGE.parent, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_command_line_starts_without_the_modelling_stack():
+    """``forecast --help`` and every command's start import ``forecast.cli``; PyMC, PyTensor,
+    ArviZ and matplotlib are imported by the commands that use them, not before."""
+    heavy = ["pymc", "pytensor", "arviz", "matplotlib", "nutpie", "numba"]
+    out = _fresh(f"import sys, forecast.cli; print([m for m in {heavy!r} if m in sys.modules])")
+    assert out.strip() == "[]", out
+
+
+def test_public_names_resolve_and_functions_keep_their_submodules_names():
+    """``forecast.simulate`` and ``forecast.attribution`` are the functions, also when their
+    submodules were imported first; every name in ``__all__`` resolves."""
+    out = _fresh(
+        "import forecast.simulate, forecast.attribution, forecast.cli\n"
+        "import forecast, types\n"
+        "print(type(forecast.simulate).__name__, type(forecast.attribution).__name__)\n"
+        "print(all(hasattr(forecast, n) for n in forecast.__all__))\n"
+        "print(set(forecast.__all__) <= set(dir(forecast)))\n"
+        "print(isinstance(forecast.catalog, types.ModuleType))\n")
+    assert out.split() == ["function", "function", "True", "True", "True"], out
