@@ -13,6 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING
@@ -57,6 +58,10 @@ if TYPE_CHECKING:  # what static tools see: the names as eager imports
 def __getattr__(name: str):
     module = _SOURCES.get(name)
     if module is None:
+        # a submodule (``forecast.scenarios``, ``forecast.results``, ...), as after an eager
+        # import of the package
+        if not name.startswith("_") and importlib.util.find_spec(f"forecast.{name}"):
+            return importlib.import_module(f"forecast.{name}")
         raise AttributeError(f"module 'forecast' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"forecast.{module}"), name)
     globals()[name] = value

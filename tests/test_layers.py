@@ -108,3 +108,14 @@ def test_public_names_resolve_and_functions_keep_their_submodules_names():
         "print(set(forecast.__all__) <= set(dir(forecast)))\n"
         "print(isinstance(forecast.catalog, types.ModuleType))\n")
     assert out.split() == ["function", "function", "True", "True", "True"], out
+
+
+def test_submodules_are_attributes_of_the_package():
+    """After a plain ``import forecast`` every submodule is reachable as an attribute
+    (``forecast.scenarios.compare``), as when the package imported them all."""
+    names = sorted(m for m in MODULES if m not in TOP | {"simulate", "attribution"})
+    out = _fresh(f"import forecast, types\n"
+                 f"print(all(isinstance(getattr(forecast, m), types.ModuleType) "
+                 f"for m in {names!r}))\n"
+                 f"print(hasattr(forecast, 'no_such_module'))\n")
+    assert out.split() == ["True", "False"], out
