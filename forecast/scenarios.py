@@ -2,7 +2,8 @@
 
 A scenario is a small table of ``(ally, period, signal, value)`` rows, optionally with
 ``op`` = ``set`` (default: the month's value becomes ``value``) or ``add`` (``value`` is added
-to whatever the driver assumption drew). It is read from CSV or TOML::
+to whatever the driver assumption drew: a whole number for a count driver, the sum floored at
+0; -1, 0 or 1 for a binary driver, the sum kept within 0 and 1). It is read from CSV or TOML::
 
     # scenario.toml
     name = "KOR consultation lapse"
@@ -149,8 +150,7 @@ class Scenario:
                     f"{origin} (the fit's last month) to {last} (it then moves credibility in "
                     f"the last forecast month)", column="period", value=rec.period, **where)
             family = catalog.signals[rec.signal].family
-            if rec.op == "set":
-                _check_support(rec.value, family, where)
+            _check_support(rec.value, family, where, rec.op)
             out.append((allies[rec.ally], drivers[rec.signal], k, float(rec.value), rec.op))
         return Overrides(tuple(out), tuple(catalog.signals[d].family for d in design.drivers))
 
@@ -170,17 +170,28 @@ class Overrides:
                 out[:, a, j, k] = value
             else:
                 out[:, a, j, k] = out[:, a, j, k] + value
-                if self.families and self.families[j] in ("poisson", "negbin", "bernoulli"):
+                if self.families and self.families[j] in ("poisson", "negbin"):
                     out[:, a, j, k] = np.maximum(out[:, a, j, k], 0.0)
+                elif self.families and self.families[j] == "bernoulli":
+                    out[:, a, j, k] = np.clip(out[:, a, j, k], 0.0, 1.0)
         return out
 
 
-def _check_support(value: float, family: str, where: dict) -> None:
-    if family in ("poisson", "negbin") and (value < 0 or value != math.floor(value)):
-        raise InputError("a count driver needs a non-negative integer", column="value",
+def _check_support(value: float, family: str, where: dict, op: str = "set") -> None:
+    """A set value must be a value of the driver; an added one must keep the drawn values
+    values of the driver (added to a count: a whole number, the sum floored at 0; added to
+    a binary driver: -1, 0 or 1, the sum kept within 0 and 1)."""
+    if family in ("poisson", "negbin"):
+        if op == "set" and (value < 0 or value != math.floor(value)):
+            raise InputError("a count driver needs a non-negative integer", column="value",
+                             value=value, **where)
+        if value != math.floor(value):
+            raise InputError("adding to a count driver needs a whole number", column="value",
+                             value=value, **where)
+    if family == "bernoulli" and value not in ((0.0, 1.0) if op == "set" else (-1.0, 0.0, 1.0)):
+        raise InputError("a binary driver needs 0 or 1" if op == "set" else
+                         "adding to a binary driver needs -1, 0 or 1", column="value",
                          value=value, **where)
-    if family == "bernoulli" and value not in (0.0, 1.0):
-        raise InputError("a binary driver needs 0 or 1", column="value", value=value, **where)
 
 
 def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:

@@ -162,6 +162,7 @@ def test_resolve_errors_against_the_fit(fit, tmp_path):
         ({"period": _months(fit, [HORIZON])[0]}, "period", "outside the forecast"),
         ({"value": -1}, "value", "non-negative integer"),
         ({"value": 1.5}, "value", "non-negative integer"),
+        ({"value": 0.5, "op": "add"}, "value", "whole number"),
     ]
     for change, column, match in cases:
         rec = {"ally": "A00", "period": month, "signal": DRIVER, "value": 1, **change}
@@ -170,3 +171,23 @@ def test_resolve_errors_against_the_fit(fit, tmp_path):
         with pytest.raises(forecast.InputError, match=match) as err:
             fit.forecast(horizon=HORIZON, scenario=path, seed=1)
         assert (err.value.file, err.value.row, err.value.column) == (str(path), 2, column)
+
+
+def test_added_values_stay_values_of_the_driver():
+    """``add`` keeps a count a count (whole numbers, floored at 0) and a binary driver 0 or 1;
+    adding 0.5 lapses or 2 to a binary driver is refused, as setting them is."""
+    from forecast.scenarios import Overrides, _check_support
+
+    drawn = np.array([0.0, 1.0, 3.0]).reshape(3, 1, 1, 1)
+    fewer = Overrides(((0, 0, 0, -2.0, "add"),), ("poisson",)).apply(drawn)
+    assert fewer.ravel().tolist() == [0.0, 0.0, 1.0]
+    binary = np.array([0.0, 1.0]).reshape(2, 1, 1, 1)
+    assert Overrides(((0, 0, 0, 1.0, "add"),), ("bernoulli",)).apply(binary).ravel().tolist() \
+        == [1.0, 1.0]
+    assert Overrides(((0, 0, 0, -1.0, "add"),), ("bernoulli",)).apply(binary).ravel().tolist() \
+        == [0.0, 0.0]
+    for value, family in ((0.5, "poisson"), (2.0, "bernoulli"), (0.5, "bernoulli")):
+        with pytest.raises(forecast.InputError):
+            _check_support(value, family, {}, "add")
+    _check_support(-1.0, "bernoulli", {}, "add")
+    _check_support(-3.0, "negbin", {}, "add")
