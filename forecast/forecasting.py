@@ -17,7 +17,8 @@ Future drivers follow a stated assumption (``driver_assumption``), never silent 
     For each draw, ally and driver, a rate is drawn from the Gamma posterior of the ally's
     mean over its last 12 observed months (Jeffreys prior: shape ``0.5 + Σ counts``, rate ``n``),
     and each future month's count is Poisson with that rate. Normal drivers: the mean's
-    normal posterior, then normal months; Bernoulli drivers: the Beta posterior.
+    normal posterior, then normal months; Bernoulli drivers: the Beta posterior. The months
+    are the ally's own observed ones, however long ago; an ally with none borrows every ally's.
 ``"history"``
     The same with the ally's whole history.
 ``"hold"``
@@ -193,17 +194,33 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
 
 # ---------------------------------------------------------------------------------------------
 # future drivers
-def _rate_draws(values: np.ndarray, family: str, n: int, rng: np.random.Generator,
+def observed_window(raw: np.ndarray, months: int | None) -> list[np.ndarray]:
+    """Per ally, its observed values (NaN left out), the last ``months`` of them or all.
+
+    Examples
+    --------
+    >>> raw = np.array([[1.0, np.nan, 2.0, 3.0], [np.nan, np.nan, np.nan, np.nan]])
+    >>> [w.tolist() for w in observed_window(raw, 2)]
+    [[2.0, 3.0], []]
+    """
+    out = []
+    for row in raw:
+        v = row[np.isfinite(row)]
+        out.append(v[-months:] if months is not None and v.size else v)
+    return out
+
+
+def _rate_draws(values: list[np.ndarray], family: str, n: int, rng: np.random.Generator,
                 pooled: np.ndarray) -> np.ndarray:
     """Per sample and ally, a draw of the driver's mean from its posterior given ``values``.
 
-    ``values`` is ``(A, k)`` with NaN where unobserved; an ally with no observation in the
-    window borrows ``pooled`` (all allies' observed values).
+    ``values`` holds each ally's observed values (:func:`observed_window`); an ally with none
+    borrows ``pooled`` (all allies' observed values).
     """
-    A = values.shape[0]
+    A = len(values)
     out = np.empty((n, A))
     for a in range(A):
-        v = values[a][np.isfinite(values[a])]
+        v = values[a]
         if v.size == 0:
             v = pooled[np.isfinite(pooled)]
         if v.size == 0:
@@ -214,9 +231,16 @@ def _rate_draws(values: np.ndarray, family: str, n: int, rng: np.random.Generato
         elif family == "bernoulli":
             out[:, a] = rng.beta(0.5 + v.sum(), 0.5 + v.size - v.sum(), size=n)
         else:
-            sd = float(np.std(v, ddof=1)) if v.size > 1 else 1.0
+            sd = float(np.std(v, ddof=1)) if v.size > 1 else _spread(pooled)
             out[:, a] = v.mean() + sd / np.sqrt(v.size) * rng.standard_normal(n)
     return out
+
+
+def _spread(values: np.ndarray) -> float:
+    """The sd of a driver's observed values over every ally (1.0 where there are fewer than
+    two): the spread an ally with too few values of its own borrows."""
+    v = values[np.isfinite(values)]
+    return float(np.std(v, ddof=1)) if v.size > 1 else 1.0
 
 
 def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
@@ -235,15 +259,15 @@ def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
         sig = fit.panel.signals[name]
         fam = sig.spec.family
         raw = design.driver_raw[:, j, :]
-        window = raw[:, -RECENT_MONTHS:] if assumption == "recent" else raw
+        window = observed_window(raw, RECENT_MONTHS if assumption == "recent" else None)
         rate = _rate_draws(window, fam, n, rng, pooled=raw)
         if fam in ("poisson", "negbin"):
             draws = rng.poisson(rate[..., None], size=(n, A, horizon)).astype(float)
         elif fam == "bernoulli":
             draws = (rng.random((n, A, horizon)) < rate[..., None]).astype(float)
         else:
-            resid = np.nanstd(window, axis=1, ddof=1) if window.shape[1] > 1 else np.ones(A)
-            resid = np.where(np.isfinite(resid), resid, 1.0)
+            resid = np.array([np.std(v, ddof=1) if v.size > 1 else _spread(raw)
+                              for v in window])
             draws = rate[..., None] + resid[None, :, None] * rng.standard_normal((n, A, horizon))
         last = raw[:, -1]
         if assumption == "hold":

@@ -293,3 +293,23 @@ def test_specs_without_dynamics_factor_or_pooling(oracle_case):
     assert np.allclose(shock, 0.0)
     sd = fc.draws["credibility"].std("sample").values
     assert np.all((sd > 0.85) & (sd < 1.3))
+
+
+def test_recent_rate_is_the_allys_last_observed_months():
+    """``"recent"`` takes each ally's last 12 *observed* months, however long ago: an ally with
+    5 lapses a month, then 16 unrecorded months, keeps a rate of 5 (the calendar's last 12
+    months would have held nothing of its own and borrowed the other allies' rate of 1)."""
+    from forecast.forecasting import RECENT_MONTHS, _rate_draws, observed_window
+
+    raw = np.full((2, 36), np.nan)
+    raw[0, :20] = 5.0
+    raw[1, :] = 1.0
+    window = observed_window(raw, RECENT_MONTHS)
+    assert [w.size for w in window] == [12, 12]
+    rate = _rate_draws(window, "poisson", 4000, np.random.default_rng(1), pooled=raw)
+    assert rate[:, 0].mean() == pytest.approx(5.0, abs=0.1)
+    assert rate[:, 1].mean() == pytest.approx(1.0, abs=0.05)
+    none = np.full((1, 36), np.nan)
+    borrowed = _rate_draws(observed_window(none, RECENT_MONTHS), "poisson", 4000,
+                           np.random.default_rng(1), pooled=raw)
+    assert borrowed.mean() == pytest.approx(np.nanmean(raw), abs=0.15)
