@@ -193,7 +193,9 @@ def environment() -> dict:
 
 def git_commit(directory: str | Path) -> dict | None:
     """The git commit of the checkout holding ``directory`` and whether it has local changes;
-    ``None`` outside a git checkout (an installed wheel) or without git.
+    ``None`` outside a git checkout (an installed wheel) or without git, and where the checkout
+    does not track ``directory/forecast`` (a wheel installed in a virtual environment inside
+    some other project's checkout: its commit is not this package's).
 
     Examples
     --------
@@ -210,6 +212,8 @@ def git_commit(directory: str | Path) -> dict | None:
         return out.stdout.strip() if out.returncode == 0 else None
 
     if run("rev-parse", "--is-inside-work-tree") != "true":
+        return None
+    if run("ls-files", "--error-unmatch", "--", "forecast/__init__.py") is None:
         return None
     commit = run("rev-parse", "HEAD")
     if commit is None:

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from forecast.manifest import InputFile, RunSettings, fingerprint, input_key, sha256_file
+from forecast.manifest import (
+    InputFile,
+    RunSettings,
+    fingerprint,
+    git_commit,
+    input_key,
+    sha256_file,
+)
 from forecast.runs import (
     LOCK_NAME,
     STAGING_NAME,
@@ -249,3 +256,33 @@ def test_published_run_reads_manifest(tmp_path):
     pub = _publish(reg, "2026-03", "k")
     run = PublishedRun.read(pub.run.path)
     assert run.input_key == "k" and run.month == "2026-03" and run.revision == 1
+
+
+def test_git_commit_is_the_packages_checkout_only(tmp_path):
+    """The manifest's commit is that of a checkout that tracks the package; a wheel installed
+    in a virtual environment inside another project's checkout has none (it had that
+    project's HEAD)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / ".gitignore").write_text(".venv/\n")
+    site = tmp_path / ".venv" / "lib" / "site-packages"
+    (site / "forecast").mkdir(parents=True)
+    (site / "forecast" / "__init__.py").write_text("")
+    (tmp_path / "forecast").mkdir()
+    (tmp_path / "forecast" / "__init__.py").write_text("")
+    git("add", ".gitignore", "forecast/__init__.py")
+    git("commit", "-q", "-m", "x")
+    assert git_commit(site) is None
+    mine = git_commit(tmp_path)
+    assert mine is not None and len(mine["commit"]) == 40 and mine["dirty"] is False
+    (tmp_path / "forecast" / "__init__.py").write_text("x = 1\n")
+    assert git_commit(tmp_path)["dirty"] is True
