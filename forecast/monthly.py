@@ -435,6 +435,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
     if same is not None:
         return RunOutcome("unchanged", month, run=same, message=(
             f"{month}: identical inputs already published as {same.path}; nothing to do"))
+    registry.check_free(month)
 
     previous = registry.previous(month)
     with registry.staging(month) as stage_dir, _run_log(stage_dir / "run.log") as log:

@@ -210,6 +210,17 @@ class Registry:
     def path_for(self, month: str, revision: int) -> Path:
         return self.root / run_name(month, revision)
 
+    def check_free(self, month: str) -> None:
+        """Raise :class:`~forecast.errors.InputError` if the next revision's directory is
+        taken by something that is not a published run (no readable ``manifest.json``): the
+        publication could not rename onto it. Checked before a run's work begins, and again
+        at publication."""
+        path = self.path_for(month, self.next_revision(month))
+        if path.exists() or path.is_symlink():
+            raise InputError(f"{path.name} in the registry is not a published run (no readable "
+                             f"manifest.json), so this month cannot be published there; move it "
+                             f"out of the registry and rerun", file=str(path))
+
     # ------------------------------------------------------------------ locking
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -325,6 +336,7 @@ class Registry:
             same = self.find_identical(month, key)
             if same is not None:
                 return Publication(same, published=False)
+            self.check_free(month)
             revision = self.next_revision(month)
             if finalize is not None:
                 finalize(staged, revision)

@@ -145,9 +145,10 @@ def test_bad_options_exit_2(args, text, data_dir, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_bad_places_exit_2_before_any_work(data_dir, tmp_path):
-    """An output path that cannot be written, a registry that is a file, a malformed month for
-    list: each is exit 2 with its message, checked before fitting or forecasting."""
+def test_bad_places_exit_2_before_any_work(data_dir, sim, tmp_path):
+    """An output path that cannot be written, a registry that is a file, a run's place taken
+    by a directory that is not a run, a malformed month for list: each is exit 2 with its
+    message, checked before fitting or forecasting."""
     a_file = tmp_path / "notes.txt"
     a_file.write_text("not a registry")
     scen = tmp_path / "s.csv"
@@ -161,11 +162,17 @@ def test_bad_places_exit_2_before_any_work(data_dir, tmp_path):
          "--output's directory does not exist"),
         (["report", str(tmp_path), "-o", str(tmp_path)], "must be a file"),
     ]
+    stray = tmp_path / "reg" / str(sim.panel.last_month)
+    stray.mkdir(parents=True)
+    (stray / "notes.txt").write_text("not a run")
+    cases.append((["run", "--data", str(data_dir), "--out", str(tmp_path / "reg"), "--quick"],
+                  "is not a published run"))
     for args, text in cases:
         result = _cli(*args)
         assert result.exit_code == 2, (args, result.output)
-        assert text in result.output and "Traceback" not in result.output, args
+        assert text in " ".join(result.output.split()) and "Traceback" not in result.output, args
     assert not (tmp_path / "no").exists()
+    assert [p.name for p in stray.iterdir()] == ["notes.txt"]
 
 
 def test_validate_warns_of_a_month_without_data(data_dir, sim):

@@ -85,6 +85,25 @@ def test_publish_moves_staging_into_place(tmp_path):
     assert [p.name for p in (tmp_path / "runs" / STAGING_NAME).iterdir()] == []
 
 
+@pytest.mark.parametrize("content", [["notes.txt"], []])
+def test_a_stray_directory_in_the_way_is_an_input_error(tmp_path, content):
+    """A directory with a run's name that is not a run (a copy, a leftover) is refused with a
+    message, not replaced (empty) or a traceback (not empty), and left as it was."""
+    from forecast.errors import InputError
+
+    reg = Registry(tmp_path)
+    stray = tmp_path / "2026-03"
+    stray.mkdir()
+    for name in content:
+        (stray / name).write_text("mine")
+    with pytest.raises(InputError, match="not a published run"):
+        reg.check_free("2026-03")
+    with pytest.raises(InputError, match="not a published run"):
+        _publish(reg, "2026-03", "k1")
+    assert sorted(p.name for p in stray.iterdir()) == content
+    reg.check_free("2026-04")
+
+
 def test_identical_key_is_a_noop(tmp_path):
     reg = Registry(tmp_path)
     first = _publish(reg, "2026-03", "k1")
