@@ -192,6 +192,25 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
     )
 
 
+MAX_HORIZON = 60
+
+
+def check_horizon(horizon) -> int:
+    """``horizon`` if it is a whole number of months from 1 to :data:`MAX_HORIZON`, else
+    :class:`~forecast.errors.InputError`.
+
+    Examples
+    --------
+    >>> check_horizon(12)
+    12
+    """
+    if (isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer))
+            or not 1 <= horizon <= MAX_HORIZON):
+        raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}",
+                         parameter="horizon", value=horizon)
+    return int(horizon)
+
+
 # ---------------------------------------------------------------------------------------------
 # future drivers
 def observed_window(raw: np.ndarray, months: int | None) -> list[np.ndarray]:
@@ -455,9 +474,7 @@ def forecast_fit(
     """
     from forecast.scenarios import as_scenario
 
-    if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= 60:
-        raise InputError("horizon must be an integer from 1 to 60", parameter="horizon",
-                         value=horizon)
+    check_horizon(horizon)
     if driver_assumption not in DRIVER_ASSUMPTIONS:
         raise InputError(f"unknown driver assumption; expected one of "
                          f"{', '.join(DRIVER_ASSUMPTIONS)}", column="driver_assumption",

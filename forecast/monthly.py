@@ -422,6 +422,15 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
         panel = load_inputs(inputs, request.month)
         month = request.month or panel.last_month
         scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
+        from forecast.forecasting import check_horizon
+
+        check_horizon(request.horizon)
+        if scenario_obj is not None:
+            # its allies, drivers, months and values against what the fit will have: a bad
+            # row is found now, not after minutes of sampling
+            from forecast.design import make_design
+
+            scenario_obj.resolve_for(make_design(panel, spec), panel.catalog, request.horizon)
         sampling, preset = request.sampler_settings()
         seed = request.seed if request.seed is not None else int(month.replace("-", ""))
         settings = RunSettings(month=month, spec_name=spec.name, spec_hash=spec.hash(),

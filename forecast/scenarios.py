@@ -39,6 +39,8 @@ import pandas as pd
 from forecast.errors import InputError
 
 if TYPE_CHECKING:
+    from forecast.catalog import Catalog
+    from forecast.design import Design
     from forecast.forecasting import ForecastResult
     from forecast.results import Fit
 
@@ -118,9 +120,12 @@ class Scenario:
         InputError
             Naming the file, row, column and value of the first bad row.
         """
-        design = fit.design
+        return self.resolve_for(fit.design, fit.panel.catalog, horizon)
+
+    def resolve_for(self, design: "Design", catalog: "Catalog", horizon: int) -> "Overrides":
+        """:meth:`resolve` against a design and its catalog, before any fit (the monthly run
+        checks a scenario before sampling)."""
         origin = pd.Period(design.periods[-1], "M")
-        catalog = fit.panel.catalog
         allies = {a: i for i, a in enumerate(design.allies)}
         drivers = {d: j for j, d in enumerate(design.drivers)}
         out = []

@@ -208,6 +208,33 @@ def _oracle(sim):
     return fitter
 
 
+def test_a_bad_scenario_or_horizon_is_found_before_the_fit(sim, data_dir, tmp_path):
+    """Every check a scenario row can fail (ally, signal role, forecast window, value) and
+    the horizon are checked in the validate stage, not after minutes of sampling."""
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the fit began")
+
+    origin = pd.Period(sim.panel.last_month, "M")
+    rows = {
+        "unknown ally": f"XXX,{origin + 1},consultation_lapse,1",
+        "only driver signals": f"A00,{origin + 1},exercise_tempo,1",
+        "outside the forecast": f"A00,{origin + 40},consultation_lapse,1",
+        "non-negative integer": f"A00,{origin + 1},consultation_lapse,0.5",
+    }
+    for message, row in rows.items():
+        path = tmp_path / "s.csv"
+        path.write_text(f"ally,period,signal,value\n{row}\n")
+        with pytest.raises(forecast.InputError, match=message) as err:
+            run_month(RunRequest(data=data_dir, out=tmp_path / "runs", scenario=path),
+                      fitter=no_fit)
+        assert err.value.row == 2
+    for horizon in (0, 61, 2.5):
+        with pytest.raises(forecast.InputError, match="horizon"):
+            run_month(RunRequest(data=data_dir, out=tmp_path / "runs", horizon=horizon),
+                      fitter=no_fit)
+    assert not (tmp_path / "runs").exists() or not Registry(tmp_path / "runs").runs()
+
+
 def test_pipeline_gate_refuses_without_force(sim, data_dir, tmp_path):
     runs = tmp_path / "runs"
     out = run_month(RunRequest(data=data_dir, out=runs), fitter=_oracle(sim))
