@@ -84,19 +84,22 @@ class Scenario:
     @classmethod
     def from_records(cls, records: Iterable[dict], name: str = "scenario",
                      description: str = "", file: str | None = None,
-                     first_row: int = 1) -> "Scenario":
+                     first_row: int = 1, rows: Iterable[int] | None = None) -> "Scenario":
         """A scenario from ``{ally, period, signal, value[, op]}`` dicts.
 
-        ``first_row`` is the row number given to the first record in error messages.
+        ``first_row`` is the row number given to the first record in error messages, the
+        others following it; ``rows`` gives each record's own (a file's lines).
         """
         records = list(records)
+        numbers = (list(rows) if rows is not None
+                   else list(range(first_row, first_row + len(records))))
         for i, rec in enumerate(records):
             if not isinstance(rec, dict):
                 raise InputError("each scenario row must be a table/dict with keys "
-                                 + ", ".join(COLUMNS), file=file, row=first_row + i)
+                                 + ", ".join(COLUMNS), file=file, row=numbers[i])
         frame = pd.DataFrame(records, columns=list(dict.fromkeys(
             [*COLUMNS, "op", *(k for r in records for k in r)])))
-        frame["row"] = np.arange(first_row, first_row + len(frame))
+        frame["row"] = np.asarray(numbers, dtype=np.int64)
         return cls(_validate(frame, file), name=name, description=description, file=file)
 
     @classmethod
@@ -300,16 +303,21 @@ def read_scenario(path: str | Path) -> Scenario:
 
     try:
         frame = pd.read_csv(io.StringIO(text), dtype={"ally": str, "period": str,
-                                                      "signal": str, "op": str})
+                                                      "signal": str, "op": str},
+                            skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"unreadable CSV ({exc})", file=file) from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"missing column; expected {', '.join(COLUMNS)}", file=file,
                          column=missing[0])
-    frame = frame.astype(object).where(frame.notna(), None)
+    # blank lines are read as empty rows and dropped here, so that each row keeps its line
+    # in the file (the header is line 1)
+    lines = frame.index.to_numpy() + 2
+    keep = frame.notna().any(axis=1).to_numpy()
+    frame = frame[keep].astype(object).where(frame[keep].notna(), None)
     return Scenario.from_records(frame.to_dict("records"), name=path.stem, file=file,
-                                 first_row=2)
+                                 rows=lines[keep])
 
 
 def as_scenario(scenario) -> Scenario | None:

@@ -149,6 +149,14 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="missing value") as err:
         read_scenario(toml)
     assert err.value.row == 2
+    # a CSV row is named by its line in the file, blank lines counted
+    gap = _write(tmp_path, "g.csv", "ally,period,signal,value\nA00,2019-01,x,1\n\n"
+                 "A00,2019-13,x,1\n")
+    with pytest.raises(forecast.InputError, match="malformed period") as err:
+        read_scenario(gap)
+    assert err.value.row == 4
+    assert read_scenario(_write(tmp_path, "h.csv", "ally,period,signal,value\n\n"
+                                "A00,2019-02,x,1\n")).rows["row"].tolist() == [3]
 
 
 def test_resolve_errors_against_the_fit(fit, tmp_path):
