@@ -70,13 +70,15 @@ def read_run(run_dir: str | Path) -> RunData:
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
         raise InputError("not a run directory: expected manifest.json in it", file=str(path))
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        diag_path = path / "diagnostics.json"
-        diagnostics = json.loads(diag_path.read_text(encoding="utf-8")) \
-            if diag_path.is_file() else {}
-    except ValueError as exc:
-        raise InputError(f"unreadable JSON ({exc})", file=str(manifest_path)) from None
+    def read_json(file: Path) -> dict:
+        try:
+            return json.loads(file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InputError(f"unreadable JSON ({exc})", file=str(file)) from None
+
+    manifest = read_json(manifest_path)
+    diag_path = path / "diagnostics.json"
+    diagnostics = read_json(diag_path) if diag_path.is_file() else {}
     tables = {name: _csv(path / f"{name}.csv") for name in (
         "headline", "forecast", "credibility", "attribution", "early_warnings", "coverage",
         "outcome", "scenario")}

@@ -254,3 +254,13 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     # not a blank page: the figures and banners put many distinct colours on it
     colours = np.unique((pixels[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 200
+
+
+@pytest.mark.parametrize("broken", ["manifest.json", "diagnostics.json"])
+def test_an_unreadable_json_file_is_named(tmp_path, broken):
+    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / "diagnostics.json").write_text("{}")
+    (tmp_path / broken).write_text("{not json")
+    with pytest.raises(forecast.InputError, match="unreadable JSON") as err:
+        read_run(tmp_path)
+    assert err.value.file == str(tmp_path / broken)
