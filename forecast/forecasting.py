@@ -159,12 +159,12 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
     """
     post = fit.posterior
     total = post.sizes["chain"] * post.sizes["draw"]
+    if n_draws is not None:
+        # two at least: the forecast's split of its uncertainty is a variance over draws
+        whole_number("n_draws", n_draws, 2)
     if n_draws is None or n_draws >= total:
         rows = np.arange(total)
     else:
-        if n_draws < 1:
-            raise InputError("n_draws must be a positive integer", parameter="n_draws",
-                             value=n_draws)
         rows = np.unique(np.linspace(0, total - 1, n_draws).round().astype(np.int64))
     n, A, D = len(rows), fit.design.n_allies, len(fit.design.drivers)
     zeros = np.zeros((n, A))
@@ -204,11 +204,23 @@ def check_horizon(horizon) -> int:
     >>> check_horizon(12)
     12
     """
-    if (isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer))
-            or not 1 <= horizon <= MAX_HORIZON):
-        raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}",
-                         parameter="horizon", value=horizon)
-    return int(horizon)
+    return whole_number("horizon", horizon, 1, MAX_HORIZON)
+
+
+def whole_number(name: str, value, least: int, most: int | None = None) -> int:
+    """``value`` as an int if it is a whole number from ``least`` to ``most``, else
+    :class:`~forecast.errors.InputError` naming the parameter ``name``.
+
+    Examples
+    --------
+    >>> whole_number("n_inner", 16, 2)
+    16
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+            or value < least or (most is not None and value > most)):
+        span = f"from {least} to {most}" if most is not None else f"of at least {least}"
+        raise InputError(f"{name} must be an integer {span}", parameter=name, value=value)
+    return int(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,6 +491,7 @@ def forecast_fit(
         raise InputError(f"unknown driver assumption; expected one of "
                          f"{', '.join(DRIVER_ASSUMPTIONS)}", column="driver_assumption",
                          value=driver_assumption)
+    whole_number("n_inner", n_inner, 2)  # a variance over each draw's inner paths
     design = fit.design
     origin = pd.Period(design.periods[-1], "M")
     scen = as_scenario(scenario)
@@ -693,11 +706,9 @@ class ForecastResult:
             (``previous``/``change`` NaN without a previous forecast).
         """
         if not 0.0 <= threshold <= 1.0:
-            raise InputError("threshold must be a probability in [0, 1]", column="threshold",
-                             value=threshold)
-        if not 1 <= within <= self.horizon:
-            raise InputError(f"within must be from 1 to the horizon ({self.horizon})",
-                             column="within", value=within)
+            raise InputError("threshold must be a probability in [0, 1]",
+                             parameter="threshold", value=threshold)
+        within = whole_number("within", within, 1, self.horizon)
         prob = pd.Series(self._within()[:, within - 1], index=self.allies)
         prev = _previous_probability(previous, within)
         frame = pd.DataFrame({"ally": prob.index, "probability": prob.values})

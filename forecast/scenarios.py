@@ -383,6 +383,9 @@ def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -
     from forecast.forecasting import _ally_horizon_frame
 
     _check_paired(base, alt)
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise InputError("level must be a probability between 0 and 1 (0.9: the central 90%)",
+                         parameter="level", value=level)
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     p0b, p0a = base.draws["p_zero"].values, alt.draws["p_zero"].values
     dp = p0b - p0a  # change in P(any) = (1 - p0a) - (1 - p0b)

@@ -313,3 +313,26 @@ def test_recent_rate_is_the_allys_last_observed_months():
     borrowed = _rate_draws(observed_window(none, RECENT_MONTHS), "poisson", 4000,
                            np.random.default_rng(1), pooled=raw)
     assert borrowed.mean() == pytest.approx(np.nanmean(raw), abs=0.15)
+
+
+def test_bad_forecast_parameters_are_input_errors(oracle_case):
+    """Each is an InputError naming the parameter, not a TypeError, an IndexError or NaN."""
+    from forecast.scenarios import compare
+
+    _, fit, fc = oracle_case
+    calls = {
+        "n_draws": [lambda: fit.forecast(horizon=3, n_draws=2.5),
+                    lambda: fit.forecast(horizon=3, n_draws=1)],
+        "n_inner": [lambda: fit.forecast(horizon=3, n_inner=1),
+                    lambda: fit.forecast(horizon=3, n_inner=0)],
+        "within": [lambda: fc.early_warning(within=2.5), lambda: fc.early_warning(within=0)],
+        "horizon": [lambda: fit.forecast(horizon=True)],
+        "level": [lambda: compare(fc, fc, level=90), lambda: compare(fc, fc, level=0)],
+    }
+    for name, bad in calls.items():
+        for call in bad:
+            with pytest.raises(forecast.InputError, match=name) as err:
+                call()
+            assert err.value.parameter == name
+    assert np.isfinite(fit.forecast(horizon=3, n_draws=2, n_inner=2, seed=1)
+                       .uncertainty().select_dtypes("number").to_numpy()).all()
