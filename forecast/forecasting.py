@@ -32,8 +32,9 @@ seed are *paired*: they differ only through the scenario (see :func:`forecast.sc
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,17 @@ class StateDraws:
     @property
     def n(self) -> int:
         return len(self.index)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of every array (what a forecast from these draws depends on besides its
+        seed, drivers and scenario): two forecasts compared on paired draws must share it."""
+        h = hashlib.sha256()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            h.update(f.name.encode())
+            if value is not None:
+                h.update(np.ascontiguousarray(value, dtype=np.float64).tobytes())
+        return h.hexdigest()
 
     def repeat(self, m: int) -> "StateDraws":
         """Each sample repeated ``m`` times in a row (for nested simulation)."""
@@ -544,6 +556,7 @@ def forecast_fit(
             "scenario_name": scen.name if scen is not None else "",
             "spec": fit.spec.name,
             "data_hash": fit.panel.data_hash(),
+            "posterior": state.fingerprint(),
             "outcome": design.outcome_name,
             "outcome_family": design.outcome_family,
             "n_inner": n_inner,

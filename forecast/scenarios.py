@@ -337,7 +337,8 @@ def as_scenario(scenario) -> Scenario | None:
 # ---------------------------------------------------------------------------------------------
 def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
     a, b = base.draws, alt.draws
-    for key in ("origin", "seed", "data_hash", "driver_assumption", "spec"):
+    # "posterior": the draws at the origin (forecasts saved before it was recorded have none)
+    for key in ("origin", "seed", "data_hash", "driver_assumption", "spec", "posterior"):
         if a.attrs.get(key) != b.attrs.get(key):
             raise InputError(
                 f"the two forecasts are not paired: their {key} differs "

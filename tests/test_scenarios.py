@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 import pytest
 
 import forecast
@@ -83,6 +84,18 @@ def test_compare_identical_is_zero_and_refuses_unpaired(fit):
         compare(a, fit.forecast(horizon=3, seed=2))
     with pytest.raises(forecast.InputError, match="not paired"):
         compare(a, fit.forecast(horizon=3, seed=1, n_draws=100))
+
+
+def test_compare_refuses_forecasts_from_two_posteriors(fit):
+    """Same data, spec, seed and draws, but another posterior (every hedging intercept + 1):
+    not paired, so the difference is not the scenario's."""
+    import dataclasses
+
+    post = fit.idata["posterior"].to_dataset()
+    post["outcome_intercept"] = post["outcome_intercept"] + 1.0
+    other = dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}))
+    with pytest.raises(forecast.InputError, match="posterior differs"):
+        compare(fit.forecast(horizon=3, seed=1), other.forecast(horizon=3, seed=1))
 
 
 def test_scenario_inputs_accepted_in_every_form(fit, tmp_path):
