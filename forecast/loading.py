@@ -146,12 +146,19 @@ def load_panel(
     have = set(obs["ally"])
     if events is not None:
         valid = validated_events(events, cat, until_m)
+        # without `until`, the log's zeros run to the last month that a monthly observation or
+        # a logged event falls in: an annual value for the current year extends the grid to
+        # December, not what the log has been kept up to
+        monthly = obs["signal"].map(lambda s: cat.signals[s].frequency == "monthly")
+        covered = [int(obs.loc[monthly, "last_month"].max())] if monthly.any() else []
         if len(valid):
             last = max(last, int(valid["month_number"].max()))
+            covered.append(int(valid["month_number"].max()))
         log_end = parse_until(cat.event_log_end)
         if log_end is not None:
             last = max(last, log_end)  # the log's zeros are data up to its end
-        end = until_m if until_m is not None else last
+            covered.append(log_end)
+        end = until_m if until_m is not None else (max(covered) if covered else last)
         parts.append(count_events(valid, cat, end))
         first = min(first, _log_start(cat))
         have |= set(valid["ally"])

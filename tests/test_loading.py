@@ -116,11 +116,13 @@ def test_grid_without_coarse_data_ends_at_last_month(tmp_path: Path) -> None:
 def test_event_log_counts_with_zeros(panel: Panel) -> None:
     lapses = panel.signals["consultation_lapse"]
     kor, jpn, phl = (panel.allies.index(a) for a in ("KOR", "JPN", "PHL"))
-    assert lapses.mask.all()  # the log covers the whole grid: every month observed
+    # the log covers the months up to the last monthly observation (2020-06); the annual 2020
+    # value extends the grid to December, but those months are not covered by the log
+    assert lapses.mask[:, :6].all() and not lapses.mask[:, 6:].any()
     assert lapses.values[kor, 1] == 2  # two mapped event types in 2020-02
     assert lapses.values[jpn, 4] == 1
-    assert lapses.values[phl].sum() == 0
-    assert lapses.values.sum() == 3
+    assert np.nansum(lapses.values[phl]) == 0
+    assert np.nansum(lapses.values) == 3
 
 
 def test_event_log_nan_before_its_start(tmp_path: Path) -> None:
@@ -134,7 +136,7 @@ def test_event_log_nan_before_its_start(tmp_path: Path) -> None:
     lapses = p.signals["consultation_lapse"]
     assert str(p.months[0]) == "2020-01"
     assert np.isnan(lapses.values[:, :2]).all() and not lapses.mask[:, :2].any()
-    assert lapses.mask[:, 2:].all()
+    assert lapses.mask[:, 2:6].all() and not lapses.mask[:, 6:].any()
     assert lapses.values[p.allies.index("JPN")].tolist()[2:6] == [0, 0, 1, 0]
 
 
@@ -148,6 +150,21 @@ def test_event_log_end_leaves_later_months_unobserved(tmp_path: Path) -> None:
     assert lapses.mask[:, :5].all() and not lapses.mask[:, 5:].any()
     assert lapses.values[p.allies.index("JPN"), 4] == 1
     assert read_catalog(cat).to_dict()["event_log"] == {"start": "2020-01", "end": "2020-05"}
+
+
+def test_event_log_zeros_stop_at_the_last_monthly_observation(tmp_path: Path) -> None:
+    """Without `until` or `[event_log] end`, a value for the current year extends the grid to
+    December but not the log's zeros: the outcome and event counts of the months after the
+    last monthly observation are unobserved, not 0."""
+    obs = tmp_path / "obs.csv"
+    obs.write_text(OBS.read_text(encoding="utf-8") + "JPN,2021,defense_spending,1.1,x\n",
+                   encoding="utf-8")
+    p = load_panel(obs, catalog=CATALOG, events=EVENTS)
+    assert p.last_month == "2021-12"
+    lapses = p.signals["consultation_lapse"]
+    assert lapses.mask[:, :6].all() and not lapses.mask[:, 6:].any()
+    assert not p.outcome.mask[:, 6:].any()
+    assert p.last_observed_month == "2020-06"
 
 
 def test_event_log_end_extends_default_grid(tmp_path: Path) -> None:
@@ -166,7 +183,8 @@ def test_event_log_start_earlier_than_data_extends_grid(tmp_path: Path) -> None:
     cat.write_text(text, encoding="utf-8")
     p = load_panel(OBS, catalog=cat, events=EVENTS)
     assert str(p.months[0]) == "2019-10"
-    assert p.signals["consultation_lapse"].mask.all()
+    lapses = p.signals["consultation_lapse"]
+    assert lapses.mask[:, :9].all() and not lapses.mask[:, 9:].any()  # 2019-10 to 2020-06
     assert not p.outcome.mask[:, :3].any()
 
 
@@ -192,7 +210,8 @@ def test_header_only_event_log_means_all_zero(tmp_path: Path) -> None:
     events = tmp_path / "events.csv"
     events.write_text("date,ally,event_type\n", encoding="utf-8")
     lapses = load_panel(OBS, catalog=CATALOG, events=events).signals["consultation_lapse"]
-    assert lapses.mask.all() and (lapses.values == 0).all()
+    assert lapses.mask[:, :6].all() and (lapses.values[:, :6] == 0).all()
+    assert not lapses.mask[:, 6:].any()  # after the last monthly observation: not covered
 
 
 def test_csv_dialect_details(tmp_path: Path) -> None:
