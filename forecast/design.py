@@ -223,19 +223,29 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     filled = raw.copy()
     loc = np.zeros(len(drivers))
     scale = np.ones(len(drivers))
-    for j in range(len(drivers)):
+    for j, driver in enumerate(drivers):
         block = raw[:, j, :]
-        ally_mean = np.nanmean(np.where(np.isnan(block).all(axis=1, keepdims=True), 0.0, block),
-                               axis=1)
-        ally_mean = np.where(np.isnan(ally_mean), 0.0, ally_mean)
-        filled[:, j, :] = np.where(np.isnan(block), ally_mean[:, None], block)
-        loc[j] = float(np.nanmean(block)) if np.isfinite(block).any() else 0.0
-        scale[j] = float(np.nanstd(block)) or 1.0
+        seen = np.isfinite(block)
+        if not seen.any():
+            raise SpecError(f"driver {driver.name!r} has no observations in this panel",
+                            column="signal", value=driver.name)
+        loc[j] = float(np.mean(block[seen]))
+        scale[j] = float(np.std(block[seen])) or 1.0
+        # a missing month takes the ally's mean; an ally with no value at all takes every
+        # ally's, as its forecast does (forecast.forecasting.observed_window)
+        counts = seen.sum(axis=1)
+        ally_mean = np.where(counts > 0, np.where(seen, block, 0.0).sum(axis=1)
+                             / np.maximum(counts, 1), loc[j])
+        filled[:, j, :] = np.where(seen, block, ally_mean[:, None])
     standardised = (filled - loc[None, :, None]) / scale[None, :, None]
 
     out = panel.outcome
     oa, ot, ov = out.long()
     keep = ot >= 1
+    if not keep.any():
+        raise SpecError(f"the outcome {out.name!r} has no observations after the panel's first "
+                        "month in this panel (hedging responds to the month before)",
+                        column="signal", value=out.name)
     ofam = out.spec.family
     return Design(
         allies=tuple(panel.allies),

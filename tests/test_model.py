@@ -478,3 +478,40 @@ def test_new_catalog_converges_and_recovers_with_the_panel_reference(new_catalog
     truth = sim.truth["credibility"].values
     assert np.corrcoef(fit.credibility()["mean"], truth.ravel())[0, 1] > 0.85
     assert _interval_covers(_draws(fit, "credibility"), truth).mean() >= 0.85
+
+
+def _without(tmp_path, sim, drop):
+    """``sim``'s panel written and read back without the rows ``drop(frame)`` selects."""
+    import pandas as pd
+
+    sim.panel.write(tmp_path)
+    obs = tmp_path / "observations.csv"
+    frame = pd.read_csv(obs, dtype=str)
+    frame[~drop(frame)].to_csv(obs, index=False)
+    return forecast.load_panel(obs, catalog=tmp_path / "signals.toml")
+
+
+def test_a_driver_or_outcome_without_observations_is_a_clear_error(tmp_path):
+    from forecast.errors import SpecError
+
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=3)
+    spec = forecast.load_spec("default")
+    no_driver = _without(tmp_path / "d", sim, lambda f: f["signal"] == "consultation_lapse")
+    with pytest.raises(SpecError, match="driver 'consultation_lapse' has no observations"):
+        make_design(no_driver, spec)
+    no_outcome = _without(tmp_path / "o", sim, lambda f: f["signal"] == "hedging")
+    with pytest.raises(SpecError, match="outcome 'hedging' has no observations"):
+        make_design(no_outcome, spec)
+
+
+def test_an_ally_without_driver_values_takes_every_allys_mean(tmp_path):
+    """Its months are imputed at the allies' mean (standardised 0), as its forecast borrows
+    every ally's rate, not as months without events (0)."""
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=3)
+    panel = _without(tmp_path, sim, lambda f: (f["signal"] == "consultation_lapse")
+                     & (f["ally"] == "A02"))
+    design = make_design(panel, forecast.load_spec("default"))
+    a = design.allies.index("A02")
+    assert design.driver_imputed[a, 0].all()
+    assert np.allclose(design.driver_values[a, 0], 0.0)
+    assert not np.allclose(design.driver_values[0, 0], 0.0)
