@@ -170,7 +170,15 @@ class Panel:
                 month_start=start_idx.astype(np.int64),
                 month_stop=stop_idx.astype(np.int64),
             )
-        sources = frame["source"] if "source" in frame else None
+        sources = None
+        if "source" in frame:
+            # keyed by (ally, period, signal), the period as to_frame writes it
+            keys = np.empty(len(frame), dtype=object)
+            for name, idx in periods.items():
+                keys[(frame["signal"] == name).to_numpy()] = [format_period(p) for p in idx]
+            sources = pd.Series(frame["source"].to_numpy(dtype=object), index=pd.MultiIndex
+                                .from_arrays([frame["ally"].astype(str).to_numpy(), keys,
+                                              frame["signal"].astype(str).to_numpy()]))
         return cls(catalog=catalog, allies=allies, months=months, signals=signals, sources=sources)
 
     # ------------------------------------------------------------------ views
@@ -223,8 +231,9 @@ class Panel:
     def __iter__(self) -> Iterator[SignalData]:
         return iter(self.signals.values())
 
-    def to_frame(self) -> pd.DataFrame:
-        """The panel as the contract's long table (``ally, period, signal, value``)."""
+    def to_frame(self, sources: bool = False) -> pd.DataFrame:
+        """The panel as the contract's long table (``ally, period, signal, value``), with each
+        row's ``source`` when ``sources`` (empty where the panel has none)."""
         rows = []
         for sig in self.signals.values():
             a, p, v = sig.long()
@@ -235,7 +244,13 @@ class Panel:
                 "value": v,
             }))
         out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBS_COLUMNS[:4])
-        return out.astype({"ally": str, "period": str, "signal": str, "value": float})
+        out = out.astype({"ally": str, "period": str, "signal": str, "value": float})
+        if sources:
+            found = (self.sources.reindex(pd.MultiIndex.from_frame(out[["ally", "period",
+                                                                        "signal"]]))
+                     if self.sources is not None else pd.Series([None] * len(out)))
+            out["source"] = [v if isinstance(v, str) else "" for v in found.to_numpy()]
+        return out
 
     def coverage(self) -> pd.DataFrame:
         """Share of ally-periods observed, one row per signal × ally.
@@ -301,8 +316,9 @@ class Panel:
         directory.mkdir(parents=True, exist_ok=True)
         obs = directory / "observations.csv"
         cat = directory / "signals.toml"
-        frame = self.to_frame()
-        frame["source"] = "simulated" if self.sources is None else ""
+        frame = self.to_frame(sources=True)
+        if self.sources is None:
+            frame["source"] = "simulated"
         frame.to_csv(obs, index=False, float_format="%.10g")
         cat.write_text(self.catalog.to_toml(), encoding="utf-8")
         return obs, cat

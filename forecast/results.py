@@ -7,6 +7,8 @@ A saved fit carries its spec, catalog, observations and a hash of the data as at
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +137,7 @@ class Fit:
             bad = [v for v, da in ds.data_vars.items() if da.dtype == object]
             if bad:
                 tree[name] = xr.DataTree(ds.drop_vars(bad))
-        frame = self.panel.to_frame()
+        frame = self.panel.to_frame(sources=self.panel.sources is not None)
         tree["panel"] = xr.DataTree(xr.Dataset(
             {c: ("obs", frame[c].to_numpy(dtype=str if c != "value" else float))
              for c in frame.columns},
@@ -152,9 +154,19 @@ class Fit:
             "forecast_seed": -1 if self.seed is None else int(self.seed),
             "forecast_timings": json.dumps(self.timings),
         })
-        tmp = path.with_name(path.name + ".partial")
-        tree.to_netcdf(tmp, engine="h5netcdf")
-        tmp.replace(path)
+        if path.is_dir():
+            raise InputError("a fit is saved to a file, not a directory", file=str(path))
+        # a name of its own next to the target, renamed into place when complete, removed if
+        # writing fails: no half-written file under either name, none shared by two saves
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            tree.to_netcdf(tmp, engine="h5netcdf")
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
 
@@ -178,8 +190,6 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     >>> forecast.load_fit(p).credibility().shape == f.credibility().shape
     True
     """
-    import tomllib
-
     path = Path(path)
     if not path.exists():
         raise InputError("saved fit not found", file=str(path))
@@ -191,6 +201,34 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     attrs = tree.attrs
     if "forecast_spec" not in attrs or "panel" not in tree.children:
         raise InputError("not a fit saved by forecast (missing spec or panel)", file=str(path))
+    version = attrs.get("forecast_format_version")
+    if version != FORMAT_VERSION:
+        raise InputError(f"saved in format {version!r}, which this version of forecast (format "
+                         f"{FORMAT_VERSION!r}) does not read; refit or use the version that "
+                         f"saved it ({attrs.get('forecast_version', '?')})", file=str(path),
+                         column="forecast_format_version")
+    missing = [a for a in _REQUIRED_ATTRS if a not in attrs]
+    if missing or "posterior" not in tree.children:
+        raise InputError("incomplete fit file (altered?): missing "
+                         + ", ".join(missing or ["the posterior group"]), file=str(path))
+    try:
+        return _rebuild(tree, path, panel)
+    except InputError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:  # TOML and JSON errors are ValueErrors
+        raise InputError(f"damaged fit file (altered?): {type(exc).__name__}: {exc}",
+                         file=str(path)) from None
+
+
+#: root attributes a saved fit cannot be rebuilt without
+_REQUIRED_ATTRS = ("forecast_spec_hash", "forecast_catalog", "forecast_data_hash")
+
+
+def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
+    """The fit of a file :func:`load_fit` has opened and checked for its parts."""
+    import tomllib
+
+    attrs = tree.attrs
     try:
         spec = ModelSpec.from_json(attrs["forecast_spec"])
     except ValueError as exc:  # pydantic ValidationError, JSON errors

@@ -57,6 +57,8 @@ def test_round_trip_through_write(panel: Panel, tmp_path: Path) -> None:
     assert again.catalog == panel.catalog
     assert again.data_hash() == panel.data_hash()
     assert_panels_equal(load_panel(obs), again)  # signals.toml next to the file by default
+    cited = panel.to_frame(sources=True)["source"]
+    assert (cited != "").all() and (again.to_frame(sources=True)["source"] == cited).all()
 
 
 def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:

@@ -63,3 +63,53 @@ def test_fit_saved_before_a_spec_field_existed_loads(saved, tmp_path):
     old = _rewrite(path, tmp_path / "old.nc", forecast_spec=text,
                    forecast_spec_hash=json_hash(text))
     assert forecast.load_fit(old).spec.intercept_reference == "zero"
+
+
+@pytest.mark.parametrize("damage", [
+    "drop forecast_catalog", "drop forecast_data_hash", "catalog not TOML",
+    "timings not JSON", "format 99", "no posterior", "panel without first_month"])
+def test_a_damaged_file_is_an_input_error(saved, tmp_path, damage):
+    """Each is refused with a message naming the file, not a KeyError or a decoder's
+    traceback, nor loaded to fail at first use."""
+    _, _, path = saved
+    tree = xr.open_datatree(path, engine="h5netcdf").load()
+    if damage.startswith("drop "):
+        del tree.attrs[damage[5:]]
+    elif damage == "catalog not TOML":
+        tree.attrs["forecast_catalog"] = "[allies\n"
+    elif damage == "timings not JSON":
+        tree.attrs["forecast_timings"] = "{not json"
+    elif damage == "format 99":
+        tree.attrs["forecast_format_version"] = "99"
+    elif damage == "no posterior":
+        del tree["posterior"]
+    else:
+        ds = tree["panel"].to_dataset()
+        ds.attrs.pop("first_month")
+        tree["panel"] = xr.DataTree(ds)
+    bad = tmp_path / "bad.nc"
+    tree.to_netcdf(bad, engine="h5netcdf")
+    with pytest.raises(InputError) as err:
+        forecast.load_fit(bad)
+    assert err.value.file == str(bad)
+
+
+def test_save_keeps_sources_and_leaves_no_partial_file(tmp_path):
+    """The panel's citations survive save and load; a failed save leaves nothing behind."""
+    from forecast.forecasting import oracle_fit
+
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=3)
+    sim.panel.write(tmp_path / "data")
+    obs = tmp_path / "data" / "observations.csv"
+    text = obs.read_text().replace(",simulated\n", ",a citation\n", 3)
+    obs.write_text(text)
+    panel = forecast.load_panel(obs, catalog=tmp_path / "data" / "signals.toml")
+    import dataclasses
+
+    fit = dataclasses.replace(oracle_fit(sim, n_draws=20), panel=panel)
+    back = forecast.load_fit(fit.save(tmp_path / "fit.nc"))
+    assert (back.panel.to_frame(sources=True)["source"] == "a citation").sum() == 3
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(InputError, match="not a directory"):
+        fit.save(tmp_path / "taken")
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*.partial"))
