@@ -216,6 +216,8 @@ class Catalog:
             for e in s.events:
                 if e in seen:
                     raise InputError(
+                        f"event type {e!r} is listed twice in this signal's events"
+                        if seen[e] == s.name else
                         f"event type {e!r} is mapped to two signals ({seen[e]!r} and {s.name!r})",
                         file=file, column=f"signals.{s.name}.events", value=e,
                     )
@@ -253,7 +255,7 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     if isinstance(sign, bool) or sign not in (-1, 0, 1):
         raise InputError("expected sign = 1, -1 or 0", file=file, column=f"{col}.sign", value=sign)
     events = table.get("events", ())
-    if isinstance(events, str) or not all(isinstance(e, str) for e in events):
+    if not isinstance(events, (list, tuple)) or not all(isinstance(e, str) for e in events):
         raise InputError("expected a list of event types", file=file, column=f"{col}.events",
                          value=events)
     if events and (table["frequency"] != "monthly" or table["family"] not in COUNT_FAMILIES):

@@ -256,7 +256,8 @@ class Panel:
         """Share of ally-periods observed, one row per signal × ally.
 
         Columns: ``signal, ally, role, frequency, first, last, n_observed, share_observed``.
-        ``share_observed`` counts periods from the ally's first to the panel's last period.
+        ``share_observed`` is the share of all the panel's periods of the signal that are
+        observed (an ally that enters late has a lower share).
         """
         rows = []
         for sig in self.signals.values():

@@ -358,3 +358,21 @@ def test_event_signal_also_in_observations(tmp_path: Path) -> None:
           "counted from the event log", "two sources of truth")
     # without an event log, pre-counted rows of that signal are ordinary observations
     assert read_observations(obs, CATALOG)["signal"].iloc[-1] == "consultation_lapse"
+
+
+@pytest.mark.parametrize("events, expected", [
+    ("3", "expected a list of event types"),
+    ("true", "expected a list of event types"),
+    ("{a = 1}", "expected a list of event types"),
+    ('["consultation_lapse", "consultation_lapse"]', "listed twice in this signal's events"),
+])
+def test_catalog_events_must_be_a_list_of_names(tmp_path: Path, events: str,
+                                                expected: str) -> None:
+    text = CATALOG.read_text(encoding="utf-8")
+    start = text.index("events = ")
+    end = text.index("\n", start)
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text[:start] + f"events = {events}" + text[end:], encoding="utf-8")
+    with pytest.raises(InputError, match=expected) as info:
+        read_catalog(cat)
+    assert info.value.file == str(cat) and info.value.column.endswith(".events")
