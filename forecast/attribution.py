@@ -14,7 +14,12 @@ credibility ``Δ[a] = E[θ[a,t] | y] - E[θ[a,t-1] | y]`` is split into
     importance sampling (PSIS): each draw is reweighted by ``1 / p(y_new | draw)``
     (``arviz_stats`` log weights), the posterior with those observations left out. The Pareto
     ``k̂`` of each reweighting is reported; above 0.7 the estimate is unreliable and an exact
-    refit should be preferred.
+    refit should be preferred. For a normal indicator this leave-out is approximate even when
+    ``k̂`` is small: with ally intercepts its values are centred on the ally's mean of its
+    observations (``forecast.design``), and so is the model's mean of the series
+    (docs/decisions/0004), so leaving a value out would also move the others' centre; PSIS
+    drops only the value's own term. The error is of the order of one over the number of the
+    ally's values of that series (26 years of an annual series in the embedded data).
 an ``other`` row
     The remainder: persistence (mean reversion), the common factor (including other allies'
     news), the month's own shock and interactions; the rows sum to ``Δ[a]``.
