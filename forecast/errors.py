@@ -23,6 +23,12 @@ class InputError(ValueError):
     parameter
         The argument or command-line option at fault, when the problem is not in a file.
 
+    Attributes
+    ----------
+    problems, n_problems
+        Every problem found (up to 50, in file order; this one first) and how many rows have
+        one: a file's row checks report them all at once; any other error is the only one.
+
     Examples
     --------
     >>> err = InputError("unknown ally", file="obs.csv", row=3, column="ally", value="XXX")
@@ -48,6 +54,8 @@ class InputError(ValueError):
         self.column = column
         self.value = value
         self.parameter = parameter
+        self.problems: tuple[InputError, ...] = (self,)
+        self.n_problems = 1
         where = []
         if file is not None:
             where.append(str(file))

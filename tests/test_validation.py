@@ -376,3 +376,13 @@ def test_catalog_events_must_be_a_list_of_names(tmp_path: Path, events: str,
     with pytest.raises(InputError, match=expected) as info:
         read_catalog(cat)
     assert info.value.file == str(cat) and info.value.column.endswith(".events")
+
+
+def test_every_input_error_carries_its_problems(tmp_path: Path) -> None:
+    """``err.problems`` and ``err.n_problems`` (data contract §5) are there for a header or
+    catalog error too, not only for row checks."""
+    obs = tmp_path / "obs.csv"
+    obs.write_text("ally,period,value\nJPN,2020-01,1\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_panel(obs, catalog=CATALOG)
+    assert info.value.n_problems == 1 and info.value.problems == (info.value,)
