@@ -141,6 +141,7 @@ class Catalog:
         file = path or "<catalog>"
         if not isinstance(raw, Mapping):
             raise InputError("the catalog must be a TOML table", file=file)
+        _no_unknown_keys(raw, ("allies", "signals", "event_log"), file, "")
         allies_raw = raw.get("allies")
         if not isinstance(allies_raw, Mapping) or not allies_raw:
             raise InputError(
@@ -163,6 +164,7 @@ class Catalog:
         event_log = raw.get("event_log", {}) or {}
         if not isinstance(event_log, Mapping):
             raise InputError("[event_log] must be a table", file=file, column="event_log")
+        _no_unknown_keys(event_log, ("start", "end"), file, "event_log")
         start = event_log.get("start")
         if start is not None:
             start = str(start)
@@ -230,6 +232,26 @@ class Catalog:
             )
 
 
+#: the keys a [signals.NAME] table may hold
+SIGNAL_KEYS = ("role", "family", "frequency", "sign", "unit", "description", "events", "source",
+               "drifts")
+
+
+def _no_unknown_keys(table: Mapping, allowed: tuple[str, ...], file: str, where: str) -> None:
+    """An unknown key is an error, not ignored: a misspelt ``drifts`` would silently change
+    the model."""
+    import difflib
+
+    for key in table:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            place = f"[{where}]" if where else "the catalog's top level"
+            raise InputError(f"unknown key in {place}; {hint}expected one of "
+                             f"{', '.join(allowed)}", file=file,
+                             column=f"{where}.{key}" if where else str(key), value=key)
+
+
 def _check_month(text: str, file: str, column: str) -> None:
     import re
 
@@ -241,6 +263,7 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     col = f"signals.{name}"
     if not isinstance(table, Mapping):
         raise InputError("each signal must be a table", file=file, column=col)
+    _no_unknown_keys(table, SIGNAL_KEYS, file, col)
     for key in ("role", "family", "frequency", "sign"):
         if key not in table:
             raise InputError(f"signal {name!r} is missing {key!r}", file=file, column=f"{col}.{key}")

@@ -386,3 +386,27 @@ def test_every_input_error_carries_its_problems(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_panel(obs, catalog=CATALOG)
     assert info.value.n_problems == 1 and info.value.problems == (info.value,)
+
+
+@pytest.mark.parametrize("old, new, column, hint", [
+    ("drifts = true", "drift = true", "signals.exercise_tempo.drift", "did you mean 'drifts'?"),
+    ('family = "poisson"', 'familly = "poisson"', ".familly", "did you mean 'family'?"),
+    ("[signals.exercise_tempo]", "[signal.exercise_tempo]", "signal", "did you mean 'signals'?"),
+    ('start = "2020-01"', 'begin = "2020-01"', "event_log.begin", "expected one of start, end"),
+])
+def test_catalog_unknown_keys_are_errors(tmp_path: Path, old: str, new: str, column: str,
+                                         hint: str) -> None:
+    """A misspelt key is refused with a suggestion, not ignored (``drift = true`` for
+    ``drifts`` silently fitted a signal without drift)."""
+    text = CATALOG.read_text(encoding="utf-8")
+    if old == "drifts = true":  # the fixture marks no signal as drifting: add the typo
+        text = text.replace("[signals.exercise_tempo]\n", "[signals.exercise_tempo]\n" + new
+                            + "\n", 1)
+    else:
+        assert old in text
+        text = text.replace(old, new, 1)
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="unknown key") as info:
+        read_catalog(cat)
+    assert hint in str(info.value) and info.value.column.endswith(column), str(info.value)
