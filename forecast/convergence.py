@@ -221,6 +221,46 @@ def quantity_draws(da: xr.DataArray) -> np.ndarray:
     return values.reshape(values.shape[0], values.shape[1], -1).transpose(2, 0, 1)
 
 
+def quantity_labels(name: str, da: xr.DataArray) -> list[str]:
+    """Labels of a variable's quantities in :func:`quantity_draws` order: ``name`` for a
+    scalar, ``name[coord,coord]`` for an entry of an array.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.zeros((1, 2, 2)), dims=("chain", "draw", "ally"),
+    ...                   coords={"ally": ["JPN", "KOR"]})
+    >>> quantity_labels("x", da)
+    ['x[JPN]', 'x[KOR]']
+    """
+    extra = [d for d in da.dims if d not in ("chain", "draw")]
+    if not extra:
+        return [name]
+    idx = pd.MultiIndex.from_product([da[d].values for d in extra]).to_flat_index()
+    return [f"{name}[{','.join(map(str, i))}]" for i in idx]
+
+
+def nonfinite_quantities(post: xr.Dataset) -> list[str]:
+    """Labels of the quantities with a NaN or infinite draw (their statistics are NaN).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> x = np.zeros((2, 3, 2)); x[1, 2, 0] = np.nan
+    >>> nonfinite_quantities(xr.Dataset({"x": (("chain", "draw", "k"), x)}, coords={"k": [7, 8]}))
+    ['x[7]']
+    """
+    bad: list[str] = []
+    for name, da in post.data_vars.items():
+        if da.size == 0 or not np.issubdtype(da.dtype, np.number):
+            continue
+        finite = np.isfinite(quantity_draws(da)).all(axis=(1, 2))
+        if not finite.all():
+            labels = quantity_labels(name, da)
+            bad += [labels[k] for k in np.flatnonzero(~finite)]
+    return bad
+
+
 def quantity_statistics(post: xr.Dataset, block: int = BLOCK_VALUES) -> pd.DataFrame:
     """R-hat, bulk ESS and tail ESS of every quantity of a posterior, one row each.
 
@@ -247,11 +287,7 @@ def quantity_statistics(post: xr.Dataset, block: int = BLOCK_VALUES) -> pd.DataF
             continue
         for column, stat in zip(columns, convergence_statistics(quantity_draws(da), block)):
             column.append(stat)
-        if not extra:
-            labels.append(name)
-        else:
-            idx = pd.MultiIndex.from_product([da[d].values for d in extra]).to_flat_index()
-            labels += [f"{name}[{','.join(map(str, i))}]" for i in idx]
+        labels += quantity_labels(name, da)
     stats = [np.concatenate(c) if c else np.empty(0) for c in columns]
     return pd.DataFrame(dict(zip(("r_hat", "ess_bulk", "ess_tail"), stats)),
                         index=pd.Index(labels, dtype=object))

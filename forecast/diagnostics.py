@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.convergence import quantity_statistics
+from forecast.convergence import nonfinite_quantities, quantity_statistics
 
 __all__ = ["Diagnostics", "Thresholds", "compute_diagnostics", "ConvergenceWarning", "runs_on",
            "RUN_ON_BELOW_RHAT"]
@@ -121,6 +121,11 @@ class Diagnostics:
         return pd.DataFrame(rows, columns=["check", "value", "required", "ok"])
 
 
+def _or(value: float, instead: float) -> float:
+    """``value``, or ``instead`` where it is NaN (for ordering)."""
+    return instead if np.isnan(value) else value
+
+
 def _worst(failing: pd.DataFrame, live: pd.DataFrame, per_check: int = 7) -> list[dict]:
     """The quantities to show: of the failing ones, the highest R-hats and the lowest bulk and
     tail ESS (each check's own culprits: a single innovation with R-hat 1.07 often has a high
@@ -193,8 +198,11 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
             values = [np.asarray(v) for v in (bfmi.data_vars.values()
                                               if isinstance(bfmi, xr.Dataset) else [bfmi])]
             min_bfmi = float(min(np.min(v) for v in values))
-    # constant quantities (e.g. a fixed first drift step) have NaN R-hat: ignore them
-    live = table.dropna()
+    # a quantity with a NaN or infinite draw has NaN statistics but must fail the gate
+    table.loc[nonfinite_quantities(post), "r_hat"] = np.inf
+    # constant quantities (e.g. a fixed first drift step) have no statistics at all: ignore
+    # them; with one chain R-hat is undefined (NaN, which fails) while the ESS are not
+    live = table.dropna(how="all")
     t = thresholds
     failing = live[(live["r_hat"] > t.max_rhat) | (live["ess_bulk"] < t.min_ess_bulk)
                    | (live["ess_tail"] < t.min_ess_tail)]
@@ -210,8 +218,10 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
         thresholds=thresholds,
     )
     if warn and not diag.converged:
-        lead = [max(worst, key=lambda w: w["r_hat"]), min(worst, key=lambda w: w["ess_bulk"]),
-                min(worst, key=lambda w: w["ess_tail"])]  # each check's culprit first
+        lead = [max(worst, key=lambda w: _or(w["r_hat"], -np.inf)),
+                min(worst, key=lambda w: _or(w["ess_bulk"], np.inf)),
+                min(worst, key=lambda w: _or(w["ess_tail"], np.inf))] if worst else []
+        # each check's culprit first
         names = ", ".join(list(dict.fromkeys(w["quantity"] for w in lead + worst))[:8])
         hint = ("; R-hat alone failed: fitting again with the same seed and twice the draws "
                 "runs the same chains on (docs/decisions/0018)"

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from forecast.convergence import convergence_statistics
-from forecast.diagnostics import compute_diagnostics
+from forecast.diagnostics import ConvergenceWarning, compute_diagnostics
 
 TAIL = (0.05, 0.95)
 
@@ -193,3 +193,24 @@ def test_the_worst_quantities_include_each_failed_checks_culprit():
     assert min(w["ess_bulk"] for w in diag.worst) == pytest.approx(diag.min_ess_bulk)
     assert min(w["ess_tail"] for w in diag.worst) == pytest.approx(diag.min_ess_tail)
     assert len(names) == len(set(names)) <= 21
+
+
+def test_a_quantity_with_a_nan_draw_fails_the_gate():
+    """Its statistics are NaN; it used to be dropped with the constant quantities, so chains
+    10 sd apart passed once one draw was NaN."""
+    rng = np.random.default_rng(3)
+    apart = rng.normal(size=(4, 500)) + 10 * np.arange(4)[:, None]
+    good = az.from_dict({"posterior": {"x": rng.normal(size=(4, 500))}})
+    assert compute_diagnostics(good, warn=False).converged
+    apart[1, 7] = np.nan
+    bad = az.from_dict({"posterior": {"x": rng.normal(size=(4, 500)), "y": apart}})
+    d = compute_diagnostics(bad, warn=False)
+    assert not d.converged and d.max_rhat == np.inf
+    assert "y" in [w["quantity"] for w in d.worst]
+
+
+def test_one_chain_gives_a_verdict_not_a_crash():
+    one = az.from_dict({"posterior": {"x": np.random.default_rng(4).normal(size=(1, 400))}})
+    with pytest.warns(ConvergenceWarning):
+        d = compute_diagnostics(one)
+    assert np.isfinite(d.min_ess_bulk) and d.n_draws == 400
