@@ -109,6 +109,21 @@ class Panel:
     signals: Mapping[str, SignalData]
     sources: pd.Series | None = field(default=None, compare=False, repr=False)
 
+    def __repr__(self) -> str:
+        """One line (a notebook shows it instead of every array).
+
+        Examples
+        --------
+        >>> import forecast
+        >>> forecast.load_default()
+        Panel(4 allies JPN, KOR, AUS, PHL; 315 months 2000-01 to 2026-03; 8 indicators, 1 driver, outcome 'hedging')
+        """
+        n_ind, n_drv = len(self.indicators), len(self.drivers)
+        return (f"Panel({len(self.allies)} allies {', '.join(self.allies)}; {len(self.months)} "
+                f"months {self.months[0]} to {self.months[-1]}; {n_ind} indicator"
+                f"{'s' * (n_ind != 1)}, {n_drv} driver{'s' * (n_drv != 1)}, outcome "
+                f"{self.catalog.outcome.name!r})")
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_frame(

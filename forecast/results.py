@@ -69,6 +69,15 @@ class Fit:
     _diagnostics: Diagnostics | None = None
     _model: object = None
 
+    def __repr__(self) -> str:
+        """One line (a notebook shows it instead of the whole posterior)."""
+        post = self.idata["posterior"]
+        draws = f"{post.sizes.get('chain', 0)} chains × {post.sizes.get('draw', 0)} draws"
+        seed = "" if self.seed is None else f", seed {self.seed}"
+        return (f"Fit(spec {self.spec.name!r}, {self.sampler}, {draws}{seed}; "
+                f"{len(self.panel.allies)} allies × {len(self.panel.months)} months to "
+                f"{self.panel.months[-1]}; diagnostics(), credibility(), forecast())")
+
     # ------------------------------------------------------------------ views
     @property
     def posterior(self) -> xr.Dataset:

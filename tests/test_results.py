@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+import forecast
 from forecast.results import interval_table
 
 
@@ -24,3 +25,15 @@ def test_interval_table_rows_follow_the_draws_dims():
     assert table["ally"].tolist() == [a for a in ["B", "A", "C"] for _ in range(4)]
     assert table["period"].tolist() == coords["period"] * 3
     np.testing.assert_allclose(table["mean"], values.mean(axis=(0, 1)).ravel())
+
+
+def test_a_panel_and_a_fit_show_as_one_line():
+    """In a notebook ``panel`` or ``fit`` shows a summary, not 50 000 characters of arrays."""
+    from forecast.forecasting import oracle_fit
+
+    sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
+    fit = oracle_fit(sim, n_draws=50)
+    for obj, start in ((sim.panel, "Panel(3 allies A00, A01, A02; 36 months"),
+                       (fit, "Fit(spec 'default', oracle, 1 chains × 50 draws")):
+        text = repr(obj)
+        assert text.startswith(start) and "\n" not in text and len(text) < 200, text
