@@ -21,7 +21,7 @@ from forecast.errors import InputError
 from forecast.model import build_model
 from forecast.panel import Panel
 from forecast.results import Fit
-from forecast.spec import ModelSpec, load_spec
+from forecast.spec import ModelSpec, Priors, load_spec
 
 __all__ = ["fit", "sample_model", "SAMPLERS", "FROZEN_SAMPLERS"]
 
@@ -89,6 +89,28 @@ def sample_model(
     return idata, {"compile_s": t1 - t0, "sampling_s": t2 - t1}
 
 
+#: fit's own arguments: a keyword close to one of them is a typo, not a sampler option
+_FIT_ARGUMENTS = ("spec", "draws", "tune", "chains", "seed", "sampler", "progress", "warn")
+
+
+def _check_sampler_kwargs(kwargs: dict) -> None:
+    """Refuse, before any compiling, a keyword that is a spec field or a misspelt argument of
+    :func:`fit`; the others go to the sampler, which names what it does not know."""
+    import difflib
+
+    for key in kwargs:
+        if key in ModelSpec.model_fields or key in Priors.model_fields:
+            where = "" if key in ModelSpec.model_fields else "priors."
+            raise InputError(
+                f"{key} is a field of the model spec, not an argument of fit: pass "
+                f"spec=forecast.load_spec(\"default\").model_copy(update={{...}}) with "
+                f"{where}{key} set, or a spec file (a copy of models/default.toml) that sets it",
+                parameter=key)
+        near = difflib.get_close_matches(key, _FIT_ARGUMENTS, n=1, cutoff=0.75)
+        if near:
+            raise InputError(f"unknown argument; did you mean {near[0]!r}?", parameter=key)
+
+
 def fit(
     panel: Panel,
     spec: str | ModelSpec = "default",
@@ -140,6 +162,7 @@ def fit(
     if sampler not in SAMPLERS:
         raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
                          parameter="sampler", value=sampler)
+    _check_sampler_kwargs(sampler_kwargs)
     spec_obj = load_spec(spec)
     t0 = time.perf_counter()
     design = make_design(panel, spec_obj)

@@ -33,3 +33,22 @@ def test_every_sampler_returns_the_latent(small_panel, sampler):
 def test_unknown_sampler_is_a_clear_error(small_panel):
     with pytest.raises(InputError, match="unknown sampler"):
         forecast.fit(small_panel, sampler="gibbs")
+
+
+def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeypatch):
+    """``draw=300`` and ``intercept_reference="panel"`` went to the sampler and failed after
+    the compile with "Unknown settings attribute"."""
+    import forecast.inference as inference
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(inference, "build_model", no_build)
+    panel = forecast.simulate(n_allies=2, n_months=12, seed=1).panel
+    cases = {"draw": "did you mean 'draws'", "chain": "did you mean 'chains'",
+             "intercept_reference": "field of the model spec",
+             "noise_floor": "priors.noise_floor"}
+    for key, message in cases.items():
+        with pytest.raises(forecast.InputError, match=message) as err:
+            forecast.fit(panel, **{key: 1})
+        assert err.value.parameter == key
