@@ -129,8 +129,8 @@ def _write(tmp_path, name, text):
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,1\n"
      "A00,2019-01,consultation_lapse,2\n", 3, "period", "duplicate"),
     ("ally,period,signal\nA00,2019-01,consultation_lapse\n", None, "value", "missing column"),
-    ("ally,period,signal,value,colour\nA00,2019-01,consultation_lapse,1,red\n", None, "colour",
-     "unexpected column"),
+    ("ally,period,signal,value,colour\nA00,2019-01,consultation_lapse,1,red\n", 2, "colour",
+     "unexpected key"),
 ])
 def test_read_errors_name_file_row_column(tmp_path, text, row, column, match):
     path = _write(tmp_path, "bad.csv", text)
@@ -162,6 +162,12 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="missing value") as err:
         read_scenario(toml)
     assert err.value.row == 2
+    typo = _write(tmp_path, "t.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
+                  'signal = "consultation_lapse"\nvalue = 1\n[[override]]\nally = "A00"\n'
+                  'period = "2019-02"\nsignal = "consultation_lapse"\nvalu = 2\n')
+    with pytest.raises(forecast.InputError, match="did you mean 'value'") as err:
+        read_scenario(typo)
+    assert (err.value.row, err.value.column) == (2, "valu")
     # a CSV row is named by its line in the file, blank lines counted
     gap = _write(tmp_path, "g.csv", "ally,period,signal,value\nA00,2019-01,x,1\n\n"
                  "A00,2019-13,x,1\n")
@@ -177,6 +183,7 @@ def test_resolve_errors_against_the_fit(fit, tmp_path):
     cases = [
         ({"ally": "XXX"}, "ally", "unknown ally"),
         ({"signal": "nope"}, "signal", "unknown signal"),
+        ({"signal": "consultation_lapes"}, "signal", "did you mean 'consultation_lapse'"),
         ({"signal": "exercise_tempo"}, "signal", "indicator"),
         ({"signal": "hedging"}, "signal", "outcome"),
         ({"period": _months(fit, [-1])[0]}, "period", "outside the forecast"),
