@@ -34,7 +34,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     """One row per ally: credibility (left) and hedging (right), history then forecast.
 
     Credibility: posterior mean and 50%/90% bands of the fitted months (grey) and of the
-    forecast (blue). Hedging: observed counts (dots), forecast median and 50%/90% bands, and
+    forecast (blue). Hedging: observed counts (dots), forecast mean and 50%/90% bands, and
     P(at least one event) on a secondary axis.
 
     Parameters

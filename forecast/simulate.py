@@ -2,7 +2,12 @@
 
 Used by recovery tests, simulation-based calibration, demos and benchmarks. The process is the
 default spec's (partial pooling, AR(1) states, common factor, drivers), with parameters fixed
-by :class:`SimulationParameters` so that tests can check that a fit recovers them.
+by :class:`SimulationParameters` so that tests can check that a fit recovers them, with three
+differences: driver effects vary by ally (spread ``driver_effect_tau``; the default spec fits
+one shared effect), no signal's meaning drifts (the default spec gives quarterly and annual
+series a drift whose scale cannot reach 0), and the allies' volatilities are drawn freely,
+while the model fixes their geometric mean at 1 to identify the latent's scale, so a fit
+estimates the truth's latent divided by that geometric mean.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.catalog import Catalog
+from forecast.errors import InputError
 from forecast.recursion import ar1_filter
 from forecast.panel import Panel, format_period
 
@@ -90,7 +96,7 @@ class Simulation:
         The observed panel (missing values masked).
     truth
         ``xarray.Dataset`` named like the posterior: ``credibility (ally, period)``,
-        ``persistence``, ``state_sd``, ``factor_loading``, ``outcome_loading``, ... and the
+        ``persistence``, ``credibility_sd``, ``factor_loading``, ``outcome_loading``, ... and the
         population parameters.
     params
         The :class:`SimulationParameters` used.
@@ -158,6 +164,15 @@ def simulate(
     >>> float(sim.truth["credibility"].std()) > 0
     True
     """
+    for name, value, least in (("n_months", n_months, 2), ("n_allies", n_allies, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise InputError(f"{name} must be an integer of at least {least}", parameter=name,
+                             value=value)
+    try:
+        pd.Period(start, "M")
+    except (ValueError, TypeError):
+        raise InputError("malformed start: expected a month as YYYY-MM", parameter="start",
+                         value=start) from None
     rng = np.random.default_rng(seed)
     p = params or SimulationParameters()
     catalog = catalog or synthetic_catalog(n_allies)

@@ -31,8 +31,8 @@ class Priors(BaseModel):
 
     persistence_logit_mean: float = Field(2.0, description="Prior mean of logit φ (φ≈0.88)")
     persistence_logit_sd: float = Field(
-        0.5, gt=0, description="Prior sd of the allies' mean logit φ: 90% of φ in 0.80–0.94 "
-        "(half-lives 3–11 months). The data barely inform it: with 0.75 its posterior was "
+        0.5, gt=0, description="Prior sd of the allies' mean logit φ: 80% of φ in 0.80–0.94 "
+        "(half-lives 3–11 months), 90% in 0.77–0.94. The data barely inform it: with 0.75 its posterior was "
         "wider than the prior (sd 1.05, centred on the prior mean) and mixed slowest "
         "(docs/decisions/0004)")
     pooling_scale: float = Field(

@@ -515,3 +515,11 @@ def test_an_ally_without_driver_values_takes_every_allys_mean(tmp_path):
     assert design.driver_imputed[a, 0].all()
     assert np.allclose(design.driver_values[a, 0], 0.0)
     assert not np.allclose(design.driver_values[0, 0], 0.0)
+
+
+def test_simulate_refuses_bad_sizes_and_months():
+    for kwargs, name in (({"n_months": 0}, "n_months"), ({"n_allies": 0}, "n_allies"),
+                         ({"start": "2014-13"}, "start"), ({"n_months": 2.5}, "n_months")):
+        with pytest.raises(forecast.InputError) as err:
+            forecast.simulate(**kwargs)
+        assert err.value.parameter == name
