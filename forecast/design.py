@@ -147,6 +147,10 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     >>> d.driver_values.shape[0], d.driver_values.shape[2]
     (3, 24)
     """
+    contradictions = spec.contradictions()
+    if contradictions:
+        raise SpecError(f"spec {spec.name!r}: {contradictions[0]}", column="spec",
+                        value=spec.name)
     n_a, n_t = panel.n_allies, panel.n_months
     years_all = np.array([p.year for p in panel.months])
     year0 = int(years_all[0])

@@ -169,6 +169,33 @@ class ModelSpec(BaseModel):
         "centred offsets helped, 74 and more)")
     priors: Priors = Priors()
 
+    def contradictions(self) -> list[str]:
+        """Settings that another setting makes meaningless: the model would be built as if
+        they were not there (checked by :func:`forecast.design.make_design`, so a spec made
+        with ``model_copy(update=...)``, which skips validation, is checked too).
+
+        Examples
+        --------
+        >>> load_spec("default").contradictions()
+        []
+        >>> load_spec("default").model_copy(update={"pooling": "none",
+        ...                                          "driver_effects": "pooled"}).contradictions()
+        ['driver_effects = "pooled" needs pooling = "partial" (with pooling = "none" there is no population to pool around)']
+        """
+        out = []
+        if self.intercept_reference == "average" and self.intercepts != "ally":
+            out.append('intercept_reference = "average" needs intercepts = "ally" (shared '
+                       'intercepts have no ally average to sit at)')
+        if self.pooling == "none":
+            if self.driver_effects == "pooled":
+                out.append('driver_effects = "pooled" needs pooling = "partial" (with pooling '
+                           '= "none" there is no population to pool around)')
+            if self.intercept_parameterisation != "noncentred":
+                out.append(f'intercept_parameterisation = "{self.intercept_parameterisation}" '
+                           'needs pooling = "partial" (with pooling = "none" the intercepts '
+                           'have no spread to centre)')
+        return out
+
     def to_json(self) -> str:
         """Canonical JSON (sorted keys): stored with every saved fit."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True)

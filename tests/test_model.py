@@ -523,3 +523,24 @@ def test_simulate_refuses_bad_sizes_and_months():
         with pytest.raises(forecast.InputError) as err:
             forecast.simulate(**kwargs)
         assert err.value.parameter == name
+
+
+@pytest.mark.parametrize("update, message", [
+    ({"intercepts": "shared", "intercept_reference": "average"}, "needs intercepts"),
+    ({"pooling": "none", "driver_effects": "pooled"}, "driver_effects"),
+    ({"pooling": "none", "intercept_parameterisation": "centred"}, "intercept_parameterisation"),
+])
+def test_a_setting_another_makes_meaningless_is_refused(update, message):
+    """Each built the same model as without it (the third review measured equal log-densities),
+    so the spec said something the fit did not do."""
+    from forecast.errors import SpecError
+
+    spec = forecast.load_spec("default").model_copy(update=update)
+    panel = forecast.simulate(n_allies=2, n_months=12, seed=1).panel
+    with pytest.raises(SpecError, match=message):
+        make_design(panel, spec)
+
+
+def test_shipped_specs_have_no_contradictions():
+    assert all(not forecast.load_spec(name).contradictions()
+               for name in forecast.available_specs())
