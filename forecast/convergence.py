@@ -240,34 +240,15 @@ def quantity_labels(name: str, da: xr.DataArray) -> list[str]:
     return [f"{name}[{','.join(map(str, i))}]" for i in idx]
 
 
-def nonfinite_quantities(post: xr.Dataset) -> list[str]:
-    """Labels of the quantities with a NaN or infinite draw (their statistics are NaN).
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> x = np.zeros((2, 3, 2)); x[1, 2, 0] = np.nan
-    >>> nonfinite_quantities(xr.Dataset({"x": (("chain", "draw", "k"), x)}, coords={"k": [7, 8]}))
-    ['x[7]']
-    """
-    bad: list[str] = []
-    for name, da in post.data_vars.items():
-        if da.size == 0 or not np.issubdtype(da.dtype, np.number):
-            continue
-        finite = np.isfinite(quantity_draws(da)).all(axis=(1, 2))
-        if not finite.all():
-            labels = quantity_labels(name, da)
-            bad += [labels[k] for k in np.flatnonzero(~finite)]
-    return bad
-
-
 def quantity_statistics(post: xr.Dataset, block: int = BLOCK_VALUES) -> pd.DataFrame:
     """R-hat, bulk ESS and tail ESS of every quantity of a posterior, one row each.
 
     Variables are taken one at a time, as views of their draws, so no copy of the whole
     posterior is made: on workload M that copy was 546 MiB, about a quarter of the fit's
     peak memory (docs/decisions/0010-trace-on-disk.md). Labels read ``name`` for a scalar
-    and ``name[coord,coord]`` for an entry of an array.
+    and ``name[coord,coord]`` for an entry of an array. A quantity with a NaN or infinite
+    draw has R-hat ∞ (its statistics would be NaN, as a constant quantity's are, and a gate
+    must fail it, not ignore it).
 
     Examples
     --------
@@ -282,10 +263,12 @@ def quantity_statistics(post: xr.Dataset, block: int = BLOCK_VALUES) -> pd.DataF
     labels: list[str] = []
     columns: list[list[np.ndarray]] = [[], [], []]
     for name, da in post.data_vars.items():
-        extra = [d for d in da.dims if d not in ("chain", "draw")]
         if da.size == 0:
             continue
-        for column, stat in zip(columns, convergence_statistics(quantity_draws(da), block)):
+        draws = quantity_draws(da)
+        r_hat, ess_bulk, ess_tail = convergence_statistics(draws, block)
+        r_hat = np.where(np.isfinite(draws).all(axis=(1, 2)), r_hat, np.inf)
+        for column, stat in zip(columns, (r_hat, ess_bulk, ess_tail)):
             column.append(stat)
         labels += quantity_labels(name, da)
     stats = [np.concatenate(c) if c else np.empty(0) for c in columns]

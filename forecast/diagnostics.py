@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.convergence import nonfinite_quantities, quantity_statistics
+from forecast.convergence import quantity_statistics
 
 __all__ = ["Diagnostics", "Thresholds", "compute_diagnostics", "ConvergenceWarning", "runs_on",
            "RUN_ON_BELOW_RHAT"]
@@ -198,10 +198,9 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
             values = [np.asarray(v) for v in (bfmi.data_vars.values()
                                               if isinstance(bfmi, xr.Dataset) else [bfmi])]
             min_bfmi = float(min(np.min(v) for v in values))
-    # a quantity with a NaN or infinite draw has NaN statistics but must fail the gate
-    table.loc[nonfinite_quantities(post), "r_hat"] = np.inf
-    # constant quantities (e.g. a fixed first drift step) have no statistics at all: ignore
-    # them; with one chain R-hat is undefined (NaN, which fails) while the ESS are not
+    # a quantity with a NaN or infinite draw has R-hat ∞ in the table, so it fails; constant
+    # quantities (e.g. a fixed first drift step) have no statistics at all: ignore them; with
+    # one chain R-hat is undefined (NaN, which fails) while the ESS are not
     live = table.dropna(how="all")
     t = thresholds
     failing = live[(live["r_hat"] > t.max_rhat) | (live["ess_bulk"] < t.min_ess_bulk)
