@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
 
-from forecast.errors import InputError
+from forecast.errors import InputError, expected_one_of
 
 __all__ = ["Catalog", "SignalSpec", "read_catalog", "ROLES", "FAMILIES", "FREQUENCIES"]
 
@@ -240,16 +240,12 @@ SIGNAL_KEYS = ("role", "family", "frequency", "sign", "unit", "description", "ev
 def _no_unknown_keys(table: Mapping, allowed: tuple[str, ...], file: str, where: str) -> None:
     """An unknown key is an error, not ignored: a misspelt ``drifts`` would silently change
     the model."""
-    import difflib
-
     for key in table:
         if key not in allowed:
-            near = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
             place = f"[{where}]" if where else "the catalog's top level"
-            raise InputError(f"unknown key in {place}; {hint}expected one of "
-                             f"{', '.join(allowed)}", file=file,
-                             column=f"{where}.{key}" if where else str(key), value=key)
+            raise InputError(f"unknown key in {place}{expected_one_of(str(key), list(allowed))}",
+                             file=file, column=f"{where}.{key}" if where else str(key),
+                             value=key)
 
 
 def _check_month(text: str, file: str, column: str) -> None:

@@ -7,7 +7,9 @@ exit code of 2 and a one-paragraph message, never a traceback.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "ConvergenceError", "SpecError"]
+import difflib
+
+__all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of"]
 
 
 class InputError(ValueError):
@@ -76,3 +78,21 @@ class SpecError(InputError):
 
 class ConvergenceError(RuntimeError):
     """A fit that failed the diagnostics gate where a converged one was required."""
+
+
+def expected_one_of(value: str, choices: list[str]) -> str:
+    """The end of a message about a value that is not among ``choices``: what is expected
+    (the first 12) and the nearest choice, if one is close (case aside, or by spelling); ``""``
+    where there is no choice.
+
+    Examples
+    --------
+    >>> "unknown ally" + expected_one_of("KRO", ["JPN", "KOR", "PHL"])
+    "unknown ally: expected one of JPN, KOR, PHL (did you mean 'KOR'?)"
+    """
+    if not choices:
+        return ""
+    shown = ", ".join(choices[:12]) + (", …" if len(choices) > 12 else "")
+    folded = [c for c in choices if c.casefold() == value.casefold()]
+    close = folded or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f": expected one of {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")

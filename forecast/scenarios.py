@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 import pandas as pd
 
-from forecast.errors import InputError
+from forecast.errors import InputError, expected_one_of
 
 if TYPE_CHECKING:
     from forecast.catalog import Catalog
@@ -138,14 +138,10 @@ class Scenario:
                 raise InputError(f"unknown ally; the fit has {', '.join(design.allies)}",
                                  column="ally", value=rec.ally, **where)
             if rec.signal not in catalog.signals:
-                import difflib
-
-                near = difflib.get_close_matches(rec.signal, list(design.drivers), n=1)
-                raise InputError(
-                    f"unknown signal; not in the fit's catalog; its drivers: "
-                    f"{', '.join(design.drivers) or 'none'}"
-                    + (f" (did you mean {near[0]!r}?)" if near else ""),
-                    column="signal", value=rec.signal, **where)
+                raise InputError("unknown signal, not in the fit's catalog (only its drivers "
+                                 "can be overridden)"
+                                 + expected_one_of(rec.signal, list(design.drivers)),
+                                 column="signal", value=rec.signal, **where)
             role = catalog.signals[rec.signal].role
             if rec.signal not in drivers:
                 why = ("it is an indicator: indicators measure credibility, they do not move "
@@ -211,14 +207,10 @@ def _check_support(value: float, family: str, where: dict, op: str = "set") -> N
 def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
     extra = [c for c in frame.columns if c not in (*COLUMNS, "op", "row", "source", "note")]
     if extra:
-        import difflib
-
         key = str(extra[0])
         set_in = frame.loc[frame[extra[0]].notna(), "row"]
-        near = difflib.get_close_matches(key, [*COLUMNS, "op"], n=1)
-        raise InputError(f"unexpected key (a column of a CSV, a key of an [[override]] entry); "
-                         f"expected {', '.join(COLUMNS)}, optional op"
-                         + (f" (did you mean {near[0]!r}?)" if near else ""),
+        raise InputError("unexpected key (a column of a CSV, a key of an [[override]] entry)"
+                         + expected_one_of(key, [*COLUMNS, "op"]),
                          file=file, row=int(set_in.iloc[0]) if len(set_in) else None,
                          column=key)
     if len(frame) == 0:

@@ -14,7 +14,6 @@ Nothing here raises anything but :class:`~forecast.errors.InputError`.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import re
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog, read_catalog
-from forecast.errors import InputError
+from forecast.errors import InputError, expected_one_of
 
 __all__ = [
     "RawTable",
@@ -402,16 +401,9 @@ def check_choice(
     bad = ~np.isin(cells.astype(str), np.asarray(choices, dtype=str)) & (cells != "")
 
     def why(i: int) -> str:
-        return f"{reason}{_suggest(str(cells[i]), choices)}"
+        return f"{reason}{expected_one_of(str(cells[i]), choices)}"
 
     problems.check(bad, column, cells, why)
-
-
-def _suggest(value: str, choices: list[str]) -> str:
-    shown = ", ".join(choices[:12]) + (", …" if len(choices) > 12 else "")
-    folded = [c for c in choices if c.casefold() == value.casefold()]
-    close = folded or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f": expected one of {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def parse_month(text: str) -> int | None:
