@@ -38,6 +38,7 @@ _SOURCES = {
     "synthetic_catalog": "simulate",
     "ModelSpec": "spec", "available_specs": "spec", "load_spec": "spec",
 }
+__all__ = ["__version__", *sorted(_SOURCES)]
 
 if TYPE_CHECKING:  # what static tools see: the names as eager imports
     from forecast.attribution import attribution
@@ -85,37 +86,3 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
-
-__all__ = [
-    "__version__",
-    "Catalog",
-    "ConvergenceError",
-    "ConvergenceWarning",
-    "ForecastResult",
-    "Diagnostics",
-    "Fit",
-    "InputError",
-    "ModelSpec",
-    "Panel",
-    "Scenario",
-    "SignalSpec",
-    "Simulation",
-    "SimulationParameters",
-    "SpecError",
-    "attribution",
-    "available_specs",
-    "compare",
-    "default_paths",
-    "fit",
-    "forecast_fit",
-    "load_default",
-    "load_fit",
-    "load_forecast",
-    "load_panel",
-    "load_spec",
-    "oracle_fit",
-    "read_scenario",
-    "read_catalog",
-    "simulate",
-    "synthetic_catalog",
-]

@@ -332,7 +332,7 @@ class Panel:
         directory.mkdir(parents=True, exist_ok=True)
         obs = directory / "observations.csv"
         cat = directory / "signals.toml"
-        frame = self.to_frame(sources=True)
+        frame = self.to_frame(sources=self.sources is not None)
         if self.sources is None:
             frame["source"] = "simulated"
         frame.to_csv(obs, index=False, float_format="%.10g")
