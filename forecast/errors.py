@@ -8,8 +8,10 @@ exit code of 2 and a one-paragraph message, never a traceback.
 from __future__ import annotations
 
 import difflib
+import numbers
 
-__all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of"]
+__all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of",
+           "whole_number"]
 
 
 class InputError(ValueError):
@@ -96,3 +98,19 @@ def expected_one_of(value: str, choices: list[str]) -> str:
     folded = [c for c in choices if c.casefold() == value.casefold()]
     close = folded or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f": expected one of {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def whole_number(name: str, value, least: int, most: int | None = None) -> int:
+    """``value`` as an int if it is a whole number from ``least`` to ``most``, else
+    :class:`~forecast.errors.InputError` naming the parameter ``name``.
+
+    Examples
+    --------
+    >>> whole_number("n_inner", 16, 2)
+    16
+    """
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or value < least or (most is not None and value > most)):
+        span = f"from {least} to {most}" if most is not None else f"of at least {least}"
+        raise InputError(f"{name} must be an integer {span}", parameter=name, value=value)
+    return int(value)

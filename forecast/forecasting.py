@@ -43,7 +43,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast.errors import InputError
+from forecast.errors import InputError, whole_number
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -217,22 +217,6 @@ def check_horizon(horizon) -> int:
     12
     """
     return whole_number("horizon", horizon, 1, MAX_HORIZON)
-
-
-def whole_number(name: str, value, least: int, most: int | None = None) -> int:
-    """``value`` as an int if it is a whole number from ``least`` to ``most``, else
-    :class:`~forecast.errors.InputError` naming the parameter ``name``.
-
-    Examples
-    --------
-    >>> whole_number("n_inner", 16, 2)
-    16
-    """
-    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-            or value < least or (most is not None and value > most)):
-        span = f"from {least} to {most}" if most is not None else f"of at least {least}"
-        raise InputError(f"{name} must be an integer {span}", parameter=name, value=value)
-    return int(value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.catalog import Catalog
-from forecast.errors import InputError
+from forecast.errors import InputError, whole_number
 from forecast.recursion import ar1_filter
 from forecast.panel import Panel, format_period
 
@@ -164,10 +164,8 @@ def simulate(
     >>> float(sim.truth["credibility"].std()) > 0
     True
     """
-    for name, value, least in (("n_months", n_months, 2), ("n_allies", n_allies, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise InputError(f"{name} must be an integer of at least {least}", parameter=name,
-                             value=value)
+    whole_number("n_months", n_months, 2)
+    whole_number("n_allies", n_allies, 1)
     try:
         pd.Period(start, "M")
     except (ValueError, TypeError):
