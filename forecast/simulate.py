@@ -4,10 +4,18 @@ Used by recovery tests, simulation-based calibration, demos and benchmarks. The 
 default spec's (partial pooling, AR(1) states, common factor, drivers), with parameters fixed
 by :class:`SimulationParameters` so that tests can check that a fit recovers them, with three
 differences: driver effects vary by ally (spread ``driver_effect_tau``; the default spec fits
-one shared effect), no signal's meaning drifts (the default spec gives quarterly and annual
-series a drift whose scale cannot reach 0), and the allies' volatilities are drawn freely,
-while the model fixes their geometric mean at 1 to identify the latent's scale, so a fit
-estimates the truth's latent divided by that geometric mean.
+one shared effect), and no signal's meaning drifts (the default spec gives quarterly and annual
+series a drift whose scale cannot reach 0).
+
+The truth is stated in the model's own coordinates, so that a recovery test compares a
+posterior with the quantity it estimates:
+
+- the allies' volatilities have geometric mean 1 (their log-deviations sum to zero), as the
+  model fixes it to identify the latent's scale;
+- a pooled parameter's ``*_mu`` (and ``driver_effect``) is the allies' average of the ally
+  values drawn, not the population value they were drawn around: the model's ally offsets sum
+  to zero, so its ``*_mu`` is exactly that average. The population values are in
+  :attr:`Simulation.params`.
 """
 
 from __future__ import annotations
@@ -179,12 +187,15 @@ def simulate(
     months = pd.period_range(pd.Period(start, "M"), periods=T, freq="M")
 
     # ally parameters
-    phi = 1 / (1 + np.exp(-(p.persistence_logit_mu + p.persistence_logit_tau * rng.standard_normal(A))))
-    v = np.exp(p.volatility_log_tau * rng.standard_normal(A))
+    phi_logit = p.persistence_logit_mu + p.persistence_logit_tau * rng.standard_normal(A)
+    phi = 1 / (1 + np.exp(-phi_logit))
+    log_v = p.volatility_log_tau * rng.standard_normal(A)
+    v = np.exp(log_v - log_v.mean())  # geometric mean 1: the model's scale anchor
     w = np.zeros(A)
+    w_logit = np.full(A, p.factor_share_logit_mu)
     if p.common_factor:
-        w = 1 / (1 + np.exp(-(p.factor_share_logit_mu
-                              + p.factor_share_logit_tau * rng.standard_normal(A))))
+        w_logit = p.factor_share_logit_mu + p.factor_share_logit_tau * rng.standard_normal(A)
+        w = 1 / (1 + np.exp(-w_logit))
     ally_scale = v * np.sqrt(1 - w)
     drivers = catalog.drivers
     raw_drv = rng.poisson(p.driver_rate, size=(A, len(drivers), T)).astype(float)
@@ -247,8 +258,8 @@ def simulate(
             "signal": d.name, "value": raw_drv[a_idx, j, t_idx]}))
     out = catalog.outcome
     ho = p.outcome_intercept_mu + p.outcome_intercept_tau * rng.standard_normal(A)
-    kappa = (out.sign if out.sign else -1) * np.exp(
-        p.outcome_loading_log_mu + p.outcome_loading_log_tau * rng.standard_normal(A))
+    log_kappa = p.outcome_loading_log_mu + p.outcome_loading_log_tau * rng.standard_normal(A)
+    kappa = (out.sign if out.sign else -1) * np.exp(log_kappa)
     lagged = np.concatenate([theta[:, :1], theta[:, :-1]], axis=1)
     hedging = _draw(out.family, ho[:, None] + kappa[:, None] * lagged,
                     p.outcome_overdispersion, 0.0, rng)
@@ -271,17 +282,18 @@ def simulate(
             "credibility_sd": (("ally",), v),
             "factor_share": (("ally",), w),
             "factor_loading": (("ally",), gamma),
-            "driver_effect": (("driver",), b_pop),
+            # the model's pooled locations are the allies' averages (zero-sum offsets)
+            "driver_effect": (("driver",), beta.mean(axis=0)),
             "driver_effect_ally": (("ally", "driver"), beta),
             "loading_raw": (("signal",), loadings),
             "intercept_raw": (("ally", "signal"), intercept),
             "outcome_intercept": (("ally",), ho),
             "outcome_loading": (("ally",), kappa),
-            "persistence_logit_mu": ((), p.persistence_logit_mu),
+            "persistence_logit_mu": ((), phi_logit.mean()),
             "factor_persistence": ((), p.factor_persistence),
-            "factor_share_logit_mu": ((), p.factor_share_logit_mu),
-            "outcome_loading_log_mu": ((), p.outcome_loading_log_mu),
-            "outcome_intercept_mu": ((), p.outcome_intercept_mu),
+            "factor_share_logit_mu": ((), w_logit.mean()),
+            "outcome_loading_log_mu": ((), log_kappa.mean()),
+            "outcome_intercept_mu": ((), ho.mean()),
         },
         coords={"ally": allies, "period": periods, "signal": sig_names,
                 "driver": [d.name for d in drivers]},

@@ -525,6 +525,23 @@ def test_simulate_refuses_bad_sizes_and_months():
         assert err.value.parameter == name
 
 
+def test_simulated_truth_is_in_the_models_coordinates():
+    """The model fixes the allies' volatilities' geometric mean at 1 and its pooled ``*_mu`` are
+    the allies' averages (zero-sum offsets): a truth with free volatilities or with population
+    values would be a different quantity from the one the posterior estimates."""
+    from scipy.special import logit
+
+    for seed in (0, 1, 2):
+        t = forecast.simulate(n_allies=5, n_months=24, seed=seed).truth
+        assert np.isclose(np.log(t["credibility_sd"].values).mean(), 0.0, atol=1e-12)
+        for mu, ally in (("persistence_logit_mu", logit(t["persistence"].values)),
+                         ("factor_share_logit_mu", logit(t["factor_share"].values)),
+                         ("outcome_loading_log_mu", np.log(np.abs(t["outcome_loading"].values))),
+                         ("outcome_intercept_mu", t["outcome_intercept"].values)):
+            assert np.isclose(float(t[mu]), ally.mean()), mu
+        assert np.allclose(t["driver_effect"].values, t["driver_effect_ally"].values.mean(axis=0))
+
+
 @pytest.mark.parametrize("update, message", [
     ({"intercepts": "shared", "intercept_reference": "average"}, "needs intercepts"),
     ({"pooling": "none", "driver_effects": "pooled"}, "driver_effects"),
@@ -544,3 +561,4 @@ def test_a_setting_another_makes_meaningless_is_refused(update, message):
 def test_shipped_specs_have_no_contradictions():
     assert all(not forecast.load_spec(name).contradictions()
                for name in forecast.available_specs())
+
