@@ -336,7 +336,12 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         is_normal = np.array(design.families_of) == "normal"
         # standardised normal signals have pooled mean 0 by construction: a tighter prior
         a_sd = np.where(is_normal, 1.0, pr.intercept_sd)
-        a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
+        if spec.intercepts == "ally" and not partial:
+            # no pooling: each ally's intercepts lie around the fixed prior centre; a learnt
+            # common mean would carry information from one ally's levels to another's
+            a_mu = centers
+        else:
+            a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
         alpha = pt.broadcast_to(a_mu[None, :], (A, S))
         if spec.intercepts == "ally":
             # normal values are centred on each ally's own mean (design): their model is centred
@@ -430,12 +435,13 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
 
         # ---------------------------------------------------------------- outcome (hedging)
         ho_center = pm.Data("outcome_center", design.outcome_center)
-        ho_mu = pm.Normal("outcome_intercept_mu", ho_center, pr.intercept_sd)
         if partial:
+            ho_mu = pm.Normal("outcome_intercept_mu", ho_center, pr.intercept_sd)
             ho_tau = between_ally_sd("outcome_intercept_tau", pr.intercept_pooling_scale)
             ho = _pooled("outcome_intercept", ho_mu, ho_tau, "partial", 0)
         else:
-            ho = _pooled("outcome_intercept", ho_mu, 0.0, "none", pr.intercept_sd)
+            # no pooling: around the fixed prior centre, nothing learnt in common
+            ho = _pooled("outcome_intercept", ho_center, 0.0, "none", pr.intercept_sd)
         if not (average or panel_level):
             ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
@@ -444,10 +450,12 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                                     pr.outcome_loading_spread_scale, partial)
             kappa = design.outcome_sign * pt.exp(log_k)
         else:
-            k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
-            k_tau = between_ally_sd("outcome_loading_tau", pr.pooling_scale) if partial else 0.0
-            kappa = _pooled("outcome_loading", k_mu, k_tau, spec.pooling,
-                            pr.loading_scale)
+            if partial:
+                k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
+                k_tau = between_ally_sd("outcome_loading_tau", pr.pooling_scale)
+                kappa = _pooled("outcome_loading", k_mu, k_tau, "partial", 0.0)
+            else:
+                kappa = _pooled("outcome_loading", 0.0, 0.0, "none", pr.loading_scale)
         kappa = pm.Deterministic("outcome_loading", kappa, dims="ally")
         oa = pm.Data("outcome_ally", design.outcome_ally)
         ot = pm.Data("outcome_t", design.outcome_t)

@@ -118,7 +118,8 @@ class ModelSpec(BaseModel):
         "ar1", description="ar1: persistent monthly states; static: independent months (φ = 0)")
     pooling: Literal["partial", "none"] = Field(
         "partial", description="partial: ally parameters drawn from estimated populations; "
-        "none: each ally on its own, fixed priors, unit stationary variance per ally")
+        "none: each ally on its own, fixed priors around fixed centres (no learnt common mean), "
+        "unit stationary variance per ally")
     common_factor: bool = Field(True, description="Common U.S. factor g[t] with ally loadings")
     drivers: bool = Field(True, description="Driver signals enter the state equation")
     driver_effects: Literal["shared", "pooled"] = Field(

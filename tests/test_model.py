@@ -562,3 +562,20 @@ def test_shipped_specs_have_no_contradictions():
     assert all(not forecast.load_spec(name).contradictions()
                for name in forecast.available_specs())
 
+
+@pytest.mark.parametrize("spec, shared", [("unpooled", False), ("default", True)])
+def test_unpooled_allies_share_nothing_a_priori(spec, shared):
+    """Without pooling no ally's intercepts inform another's: their prior draws are
+    uncorrelated. A learnt common mean (the unpooled spec's until 2026-12-01) correlates them
+    by its share of the prior variance, as partial pooling does on purpose."""
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=2)
+    s = forecast.load_spec(spec)
+    model = build_model(make_design(sim.panel, s), s)
+    k = list(model.coords["signal"]).index("exercise_tempo")  # a count: an intercept per ally
+    alpha, ho = pm.draw([model["intercept"][:, k], model["outcome_intercept"]], draws=4000,
+                        random_seed=7)
+    r = [np.corrcoef(x[:, 0], x[:, 1])[0, 1] for x in (alpha, ho)]
+    if shared:
+        assert min(r) > 0.2, r
+    else:
+        assert max(abs(v) for v in r) < 0.08, r
