@@ -410,3 +410,21 @@ def test_catalog_unknown_keys_are_errors(tmp_path: Path, old: str, new: str, col
     with pytest.raises(InputError, match="unknown key") as info:
         read_catalog(cat)
     assert hint in str(info.value) and info.value.column.endswith(column), str(info.value)
+
+
+def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
+    """It counted twice (JPN's month read 2 lapses for one). Rows without a description are
+    not compared: nothing tells two such events of one day apart."""
+    path, err = events_error(tmp_path, "2020-02-01,JPN,consultation_lapse,talks skipped,s",
+                             "2020-02-03,KOR,consultation_lapse,other,s",
+                             "2020-02-01,JPN,consultation_lapse,talks skipped,s")
+    check(err, path, 4, "description", "talks skipped", "the same event as row 2",
+          "counted twice")
+    ok = write_events(tmp_path, "2020-02-01,JPN,consultation_lapse,,s",
+                      "2020-02-01,JPN,consultation_lapse,,s",
+                      "2020-02-01,JPN,consultation_lapse,talks skipped,s",
+                      "2020-02-01,JPN,consultation_lapse,summit cancelled,s")
+    panel = load_panel(write_obs(tmp_path), catalog=CATALOG, events=ok, until="2020-12")
+    counts = panel.to_frame().query("ally == 'JPN' and signal == 'consultation_lapse' "
+                                    "and period == '2020-02'")
+    assert counts["value"].tolist() == [4.0]
