@@ -488,6 +488,8 @@ def forecast_fit(
                          f"{', '.join(DRIVER_ASSUMPTIONS)}", column="driver_assumption",
                          value=driver_assumption)
     whole_number("n_inner", n_inner, 2)  # a variance over each draw's inner paths
+    if seed is not None:
+        whole_number("seed", seed, 0)
     design = fit.design
     origin = pd.Period(design.periods[-1], "M")
     scen = as_scenario(scenario)

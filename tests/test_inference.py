@@ -52,3 +52,9 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
         with pytest.raises(forecast.InputError, match=message) as err:
             forecast.fit(panel, **{key: 1})
         assert err.value.parameter == key
+    # a negative seed failed after the compile, in the sampler ("can't convert negative int
+    # to unsigned"); a fractional number of draws in the sampler's own check
+    for key, value in (("seed", -1), ("draws", 2.5), ("chains", 0), ("tune", -1)):
+        with pytest.raises(forecast.InputError, match="must be an integer") as err:
+            forecast.fit(panel, **{key: value})
+        assert err.value.parameter == key
