@@ -123,6 +123,13 @@ class PublishedRun:
     def preset(self) -> str:
         return str(self.manifest.get("settings", {}).get("preset", "default"))
 
+    @property
+    def caveats(self) -> list[str]:
+        """What makes the run a poor baseline: a forced publication of a fit that failed the
+        convergence checks, a quick (smoke-test) preset. Empty for a sound run."""
+        out = ["FORCED: not converged"] if self.forced else []
+        return out + (["quick preset"] if self.preset == "quick" else [])
+
     @classmethod
     def read(cls, path: Path) -> "PublishedRun | None":
         """The run at ``path``, or ``None`` if it is not a published run."""
@@ -151,6 +158,12 @@ class Publication:
 
     run: PublishedRun
     published: bool
+
+
+def _soundest(runs: list[PublishedRun]) -> PublishedRun | None:
+    """The last of ``runs`` without caveats, else the last of them."""
+    sound = [r for r in runs if not r.caveats]
+    return (sound or runs or [None])[-1]
 
 
 class Registry:
@@ -193,10 +206,15 @@ class Registry:
         return runs[-1] if runs else None
 
     def previous(self, month: str) -> PublishedRun | None:
-        """The newest revision of the latest month before ``month``: what "change since last
-        month" compares with."""
-        earlier = [r for r in self.runs() if r.month < month]
-        return earlier[-1] if earlier else None
+        """What "change since last month" compares with: the newest run before ``month``
+        without :attr:`~PublishedRun.caveats` (not forced, not quick), else the newest run
+        before it. A forced smoke test published after a sound run does not become the
+        baseline."""
+        return _soundest([r for r in self.runs() if r.month < month])
+
+    def reference(self) -> PublishedRun | None:
+        """The newest run without caveats, else the newest: a scenario's default baseline."""
+        return _soundest(self.runs())
 
     def find_identical(self, month: str, key: str) -> PublishedRun | None:
         """A published run of ``month`` with input key ``key``, if any."""

@@ -136,6 +136,28 @@ def test_previous_is_latest_revision_of_an_earlier_month(tmp_path):
     assert reg.previous("2026-01") is None
 
 
+def _mark(run, **manifest) -> None:
+    path = run.path / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **manifest}))
+
+
+def test_a_forced_or_quick_run_is_not_the_baseline_while_a_sound_one_is_there(tmp_path):
+    """A forced quick smoke test published after a converged run became "last month" for the
+    next run's changes, and the scenario command's baseline, without a word."""
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-03", "a")
+    sound = _publish(reg, "2026-04", "b").run
+    _mark(_publish(reg, "2026-04", "c").run, forced=True, settings={"preset": "quick"})
+    assert reg.previous("2026-05").name == sound.name == "2026-04"
+    assert reg.reference().name == "2026-04"
+    assert reg.latest().name == "2026-04-r2"  # the newest is still listed as such
+    assert reg.runs("2026-04")[-1].caveats == ["FORCED: not converged", "quick preset"]
+    # with no sound run before it, the newest is the baseline, and says what it is
+    only = Registry(tmp_path / "only")
+    _mark(_publish(only, "2026-04", "d").run, forced=True)
+    assert only.previous("2026-05").caveats == ["FORCED: not converged"]
+
+
 def test_finalize_runs_under_lock_with_the_revision(tmp_path):
     reg = Registry(tmp_path)
     _publish(reg, "2026-03", "k1")
