@@ -1,7 +1,8 @@
 """Figures for forecasts: fan charts of credibility and hedging per ally.
 
 Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot state), so they
-work the same in a notebook, a script or the HTML report.
+work the same in a notebook, a script or the HTML report. A notebook shows them as images
+through their ``_repr_png_``: a figure pyplot does not track is not drawn by its inline backend.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ __all__ = ["fan_chart"]
 HISTORY_COLOR = "#4c4c4c"
 FORECAST_COLOR = "#1f77b4"
 HEDGING_COLOR = "#d62728"
+
+
+class NotebookFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` that IPython displays as a PNG image, with or
+    without ``%matplotlib inline``."""
+
+    def _repr_png_(self) -> bytes:
+        from io import BytesIO
+
+        buffer = BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
 
 
 def _timestamps(periods) -> np.ndarray:
@@ -71,7 +84,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     hed = result.hedging().set_index(["ally", "horizon"])
     cred = result.credibility().set_index(["ally", "horizon"])
 
-    fig = Figure(figsize=(11, 2.6 * len(allies)), layout="constrained")
+    fig = NotebookFigure(figsize=(11, 2.6 * len(allies)), layout="constrained")
     axes = fig.subplots(len(allies), 2, squeeze=False, sharex=True)
     for row, ally in enumerate(allies):
         ax_c, ax_h = axes[row]

@@ -174,6 +174,12 @@ def test_plot(oracle_case):
     fig = fc.plot(allies=["A00", "A03"])
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2 * 2 + 2  # credibility, hedging, P(any) twin per ally
+    # a notebook cell ending in fc.plot(...) shows the image (a plain Figure that pyplot does
+    # not track was shown as its repr only)
+    from IPython.core.formatters import DisplayFormatter
+
+    shown, _ = DisplayFormatter().format(fig)
+    assert shown.get("image/png", b"")[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(forecast.InputError, match="unknown ally"):
         fc.plot(allies=["XXX"])
 
