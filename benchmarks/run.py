@@ -1,7 +1,7 @@
 """Benchmark suite of issue 7: speed of inference on simulated workloads.
 
     python benchmarks/run.py [--workload S|M|L[,..]] [--repeat 3] [--sampler nutpie,...]
-                             [--naive S] [--out results.json] [--jobs 1] [--reuse]
+                             [--naive S] [--out results.json] [--jobs 1]
 
 Workloads (6 signals, 30 % of indicator values missing, see :func:`forecast.simulate`):
 S = 8 allies × 144 months, M = 24 × 300, L = 60 × 360.
@@ -517,6 +517,9 @@ def main(argv=None) -> int:
     global _JSONL
     _JSONL = str(Path(args.out).with_suffix(".jsonl"))
     Path(_JSONL).parent.mkdir(parents=True, exist_ok=True)
+    # this run's fits only: a log left by an earlier run with the same --out is replaced, so
+    # that --merge of it never mixes two runs
+    Path(_JSONL).write_text("")
     workloads = [w.strip().upper() for w in args.workload.split(",") if w.strip()]
     samplers = [s.strip() for s in args.sampler.split(",") if s.strip()]
     naive_on = {w.strip().upper() for w in args.naive.split(",") if w.strip()}
