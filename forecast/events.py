@@ -18,6 +18,7 @@ import pandas as pd
 from forecast.catalog import Catalog
 from forecast.errors import InputError
 from forecast.tabular import (
+    REPLAY_HINT,
     Problems,
     as_catalog,
     check_choice,
@@ -210,7 +211,7 @@ def validated_events(
     if until is not None:
         problems.check(months > until, "date", dates,
                        f"event after the forecast month {format_month(until)}: expected dates "
-                       f"up to {format_month(until)}")
+                       f"up to {format_month(until)}" + REPLAY_HINT)
     _check_repeated(problems, table, (dates, allies, kinds, table.column("description")))
     problems.raise_first()
     return pd.DataFrame({

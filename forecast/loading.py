@@ -20,6 +20,7 @@ from forecast.catalog import SignalSpec
 from forecast.events import count_events, validated_events
 from forecast.panel import Panel
 from forecast.tabular import (
+    REPLAY_HINT,
     Problems,
     RawTable,
     as_catalog,
@@ -339,7 +340,7 @@ def _after_until(period: str, frequency: str, last: int, until: int) -> str:
             f"ending by {format_month(until)}")
     if frequency != "monthly":
         text += f" ({_FREQ_NOUN[frequency]} {period} ends {format_month(last)})"
-    return text
+    return text + REPLAY_HINT
 
 
 def _check_duplicates(

@@ -420,6 +420,11 @@ def parse_month(text: str) -> int | None:
     return int(m.group(1)) * 12 + int(m.group(2)) - 1
 
 
+#: the end of a message about data after the forecast month: the way to run an earlier month
+REPLAY_HINT = ("; to replay an earlier month, run on a copy of the data cut at it "
+               "(docs/monthly-run.md)")
+
+
 def format_month(number: int) -> str:
     """Inverse of :func:`parse_month`.
 
