@@ -115,6 +115,9 @@ class RichProgress:
         if self.enabled:
             self.console.print(message)
 
+    def warning(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {_escape(message)}", soft_wrap=True)
+
 
 def _guarded(body: Callable[[], int]) -> None:
     """Run a command body and turn its outcome into an exit code.
@@ -204,7 +207,7 @@ def run(
     tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.", min=1)] = None,
     chains: Annotated[Optional[int], typer.Option(help="Number of chains.", min=1)] = None,
     seed: Annotated[Optional[int], typer.Option(
-        help="Random seed. Default: the month as a number (2026-03 → 202603).")] = None,
+        help="Random seed. Default: the month as a number (2026-03 → 202603).", min=0)] = None,
     sampler: Annotated[str, typer.Option(help="nutpie, pymc, numpyro or advi.")] = "nutpie",
     horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1, max=36)] = 12,
 ) -> None:
@@ -231,7 +234,8 @@ def run(
         else:
             stdout.print(_escape(outcome.message), soft_wrap=True)
             if outcome.status == "published" and outcome.run is not None:
-                stdout.print(f"report: {outcome.run.path / 'report.html'}", soft_wrap=True)
+                stdout.print(f"report: {_escape(str(outcome.run.path / 'report.html'))}",
+                             soft_wrap=True)
         return outcome.exit_code
 
     _guarded(body)
@@ -256,7 +260,7 @@ def validate(
         table.add_column("role")
         table.add_column("freq")
         for ally in panel.allies:
-            table.add_column(ally, justify="right")
+            table.add_column(_escape(ally), justify="right")
         for name, sub in cov.groupby("signal", sort=False):
             shares = dict(zip(sub["ally"], sub["share_observed"]))
             table.add_row(_escape(str(name)), str(sub["role"].iloc[0]),
@@ -298,7 +302,7 @@ def report(
                 path = write_report(run_dir)
         else:
             path = write_report(run_dir, output)
-        out.print(f"report: {path}", soft_wrap=True)
+        out.print(f"report: {_escape(str(path))}", soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)
@@ -325,7 +329,7 @@ def list_runs(
                           + (f"; {refused}" if refused else ""), soft_wrap=True)
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}
-        table = Table(title=f"Published runs in {out}", title_justify="left")
+        table = Table(title=f"Published runs in {_escape(str(out))}", title_justify="left")
         for col in ("run", "month", "rev", "created", "spec", "sampler", "preset", "status",
                     "latest"):
             table.add_column(col, no_wrap=True)
@@ -352,16 +356,20 @@ def list_runs(
 # ---------------------------------------------------------------------- scenario
 @app.command()
 def scenario(
-    file: Annotated[Path, typer.Argument(help="Scenario file (e.g. a TOML of assumed U.S. "
-                                              "actions).", dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help="Scenario file of assumed U.S. actions: a CSV "
+                                              "(ally, period, signal, value[, op]) or a TOML.",
+                                         dir_okay=False)],
     run_dir: Annotated[Optional[Path], typer.Option(
-        "--run", help="Published run whose posterior to use. Default: the latest in --out.",
+        "--run", help="Published run whose posterior to use. Default: the newest in --out "
+        "that was neither forced nor quick, else the newest.",
         file_okay=False)] = None,
     out: OutOpt = Path("runs"),
-    horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1, max=36)] = 12,
+    horizon: Annotated[Optional[int], typer.Option(
+        help="Months to forecast (default: the run's, 12 if it does not say).", min=1,
+        max=36)] = None,
     seed: Annotated[Optional[int], typer.Option(
-        help="Random seed (default: the run's, so the baseline is the run's own forecast).")]
-    = None,
+        help="Random seed (default: the run's, so the baseline is the run's own forecast).",
+        min=0)] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Also write the comparison as CSV.", dir_okay=False)] = None,
 ) -> None:
@@ -374,7 +382,7 @@ def scenario(
         console, _ = _consoles()
         _check_output(output)
         if run_dir is None:
-            latest = Registry(out).latest()
+            latest = Registry(out).reference()
             if latest is None:
                 raise InputError("no published run to take the posterior from: expected "
                                  "--run RUN_DIR or a registry with a run (forecast run)",
@@ -384,15 +392,28 @@ def scenario(
             path = run_dir
         alt_spec = read_scenario(file)
         fit = load_fit(path / "posterior.nc")
-        use_seed = seed if seed is not None else _run_seed(path, fit.seed)
-        base = fit.forecast(horizon=horizon, seed=use_seed)
-        alt = fit.forecast(horizon=horizon, scenario=alt_spec, seed=use_seed)
+        # the run's own seed and horizon, so that the baseline is the run's own forecast (the
+        # draws of a forecast depend on its horizon)
+        settings = _run_settings(path)
+        use_seed = seed if seed is not None else settings.get("seed", fit.seed or 0)
+        use_horizon = horizon if horizon is not None else settings.get("horizon", 12)
+        base = fit.forecast(horizon=use_horizon, seed=use_seed)
+        alt = fit.forecast(horizon=use_horizon, scenario=alt_spec, seed=use_seed)
         table = compare(base, alt)
         if output is not None:
             table.to_csv(output, index=False, float_format="%.6g")
         console.print(f"scenario {_escape(str(file))} vs. baseline of {_escape(str(path))}",
                       soft_wrap=True)
-        console.print(_frame_table(scenario_view(table)))
+        baseline = PublishedRun.read(path)
+        if baseline is not None and baseline.caveats:
+            console.print(f"[bold yellow]note:[/] the baseline run is "
+                          f"{_escape(', '.join(baseline.caveats))}", soft_wrap=True)
+        view = scenario_view(table)
+        console.print(_frame_table(view))
+        if len(view) > MAX_ROWS:
+            console.print(f"… {len(view) - MAX_ROWS} more rows"
+                          + (" (all in the CSV)" if output is not None
+                             else " (--output writes them all)"), soft_wrap=True)
         unmoved = unmoved_allies(table)
         if unmoved:
             console.print(f"not moved by the scenario (every change 0, not shown): "
@@ -404,18 +425,28 @@ def scenario(
     _guarded(body)
 
 
-def _run_seed(run_dir: Path, fallback: int | None) -> int:
-    """The seed the run forecast with (so the baseline is the run's own forecast)."""
+def _run_settings(run_dir: Path) -> dict[str, int]:
+    """The seed and horizon the run forecast with, those its manifest states."""
     import json
 
     try:
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-        return int(manifest["settings"]["seed"])
+        settings = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["settings"]
     except (OSError, ValueError, KeyError, TypeError):
-        return fallback if fallback is not None else 0
+        return {}
+    out = {}
+    for key in ("seed", "horizon"):
+        try:
+            out[key] = int(settings[key])
+        except (KeyError, ValueError, TypeError):
+            pass
+    return out
 
 
-def _frame_table(frame, max_rows: int = 60) -> Table:
+#: rows of a table printed to the terminal
+MAX_ROWS = 60
+
+
+def _frame_table(frame, max_rows: int = MAX_ROWS) -> Table:
     table = Table()
     for col in frame.columns:
         table.add_column(_escape(str(col)))

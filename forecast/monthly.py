@@ -44,7 +44,7 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import InputError
+from forecast.errors import InputError, whole_number
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -54,7 +54,7 @@ from forecast.manifest import (
     input_key,
     sha256_file,
 )
-from forecast.panel import Panel
+from forecast.panel import Panel, format_period
 from forecast.runs import Publication, PublishedRun, Registry
 
 if TYPE_CHECKING:
@@ -204,6 +204,9 @@ class Progress(Protocol):
     def note(self, message: str) -> None:
         """A line worth telling the user."""
 
+    def warning(self, message: str) -> None:
+        """A line the user must see, progress shown or not (a run from cron too)."""
+
 
 class NullProgress:
     """Reports nothing.
@@ -221,6 +224,9 @@ class NullProgress:
         return nullcontext()
 
     def note(self, message: str) -> None:
+        return None
+
+    def warning(self, message: str) -> None:
         return None
 
 
@@ -341,8 +347,19 @@ def unobserved_origin(panel: Panel) -> str | None:
     observed = panel.last_observed_month
     if observed is None or observed >= panel.last_month:
         return None
+    last = panel.months.get_loc(pd.Period(observed, "M"))
+    later = [f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}"
+             for sig in panel.signals.values() if sig.spec.frequency != "monthly"
+             for a, p, _ in zip(*sig.long()) if sig.month_stop[p] - 1 > last]
+    if later:
+        why = (f"; the months after it come from {', '.join(later[:3])}"
+               + (f" and {len(later) - 3} more" if len(later) > 3 else "")
+               + " (a mistyped period?)")
+    else:
+        why = "; the run's month or the event log's end ([event_log] end) lies beyond the data"
     return (f"no monthly signal is observed after {observed}: the credibility of "
-            f"{panel.last_month} is a forecast from earlier months, not a reading of new data")
+            f"{panel.last_month} is a forecast from earlier months, not a reading of new "
+            f"data{why}; --month {observed} runs the last month with data")
 
 
 def check_month(month: str) -> str:
@@ -432,6 +449,8 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
 
             scenario_obj.resolve_for(make_design(panel, spec), panel.catalog, request.horizon)
         sampling, preset = request.sampler_settings()
+        if request.seed is not None:
+            whole_number("seed", request.seed, 0)
         seed = request.seed if request.seed is not None else int(month.replace("-", ""))
         settings = RunSettings(month=month, spec_name=spec.name, spec_hash=spec.hash(),
                                seed=seed, sampler=request.sampler, horizon=request.horizon,
@@ -457,9 +476,10 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
         gap = unobserved_origin(panel)  # the panel ends at the run's month
         if gap:
             log.warning(gap)
-            progress.note(f"warning: {gap}")
+            progress.warning(gap)
         if previous is not None:
-            log.info("previous published run: %s", previous.path)
+            log.info("previous published run: %s%s", previous.path,
+                     f" ({', '.join(previous.caveats)})" if previous.caveats else "")
 
         def sample(sizes: dict[str, int], stage: str) -> "Fit":
             with _timed(progress, timings, stage,
@@ -769,6 +789,8 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
                     "signals": {n: s.role for n, s in panel.catalog.signals.items()}},
         "spec": {"name": settings.spec_name, "hash": settings.spec_hash},
         "previous_run": str(previous.path.name) if previous is not None else None,
+        # a baseline that is forced or quick is said so wherever the comparison is shown
+        "previous_run_caveats": previous.caveats if previous is not None else [],
         "early_warning": {"threshold": WARNING_THRESHOLD,
                           "within": min(WARNING_WITHIN, settings.horizon)},
         "environment": environment(),

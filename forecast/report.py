@@ -173,8 +173,12 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
 
         obs = outcome[outcome["ally"] == ally].tail(OUTCOME_MONTHS) if len(outcome) else outcome
         if len(obs):
-            ax_h.bar(_month_axis(obs["period"]), obs["value"], width=20, color="#999",
-                     label="observed")
+            x_obs = _month_axis(obs["period"])
+            ax_h.bar(x_obs, obs["value"], width=20, color="#999", label="observed")
+            # a dot on every observed month, so that a month with 0 acts is told from a month
+            # not observed (no row: no bar and no dot)
+            ax_h.plot(x_obs, obs["value"], ls="none", marker=".", ms=3, color="#555",
+                      clip_on=False)
         fc = forecast[forecast["ally"] == ally] if len(forecast) else forecast
         if len(fc):
             x = _month_axis(fc["period"])
@@ -296,9 +300,20 @@ def _sign_class(value) -> str:
     return "up" if v > 0 else "down"
 
 
+def _unreliable(row, threshold: float) -> bool:
+    """Whether a contribution's PSIS leave-out has a Pareto k̂ above ``threshold`` (its
+    estimate is then not to be trusted; only a refit without the observations is)."""
+    try:
+        return float(row.get("pareto_k")) > threshold
+    except (TypeError, ValueError):
+        return False
+
+
 def _drivers(run: RunData, top: int = 3) -> list[dict]:
     """Per ally: what changed and the signals that moved credibility most (the remainder,
     ``other``: persistence, the common factor and the month's shock, is not a signal)."""
+    from forecast.attribution import K_THRESHOLD
+
     att = run.attribution
     value_col = next((c for c in ("contribution", "mean", "value") if c in att), None)
     out = []
@@ -310,7 +325,8 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             sub = mine[mine["signal"] != "other"].copy()
             sub = sub.reindex(sub[value_col].abs().sort_values(ascending=False).index).head(top)
             signals = [{"signal": str(s["signal"]), "value": _fmt(s[value_col], signed=True),
-                        "cls": _sign_class(s[value_col])} for _, s in sub.iterrows()]
+                        "cls": _sign_class(s[value_col]), "unreliable": _unreliable(s, K_THRESHOLD)}
+                       for _, s in sub.iterrows()]
             if "change" in mine and len(mine):
                 month_change = _fmt(mine["change"].iloc[0], signed=True)
             rest = mine.loc[mine["signal"] == "other", value_col]
@@ -411,7 +427,10 @@ def _num(value) -> float:
 
 
 def _view(run: RunData) -> dict:
+    from forecast.attribution import K_THRESHOLD
+
     m = run.manifest
+    drivers = _drivers(run)
     settings = m.get("settings", {})
     names = m.get("catalog", {}).get("allies", {})
     figures = {}
@@ -435,8 +454,15 @@ def _view(run: RunData) -> dict:
         "gate_failures": m.get("gate_failures", []),
         "run_on": m.get("run_on"),
         "previous_run": m.get("previous_run"),
+        "previous_caveats": m.get("previous_run_caveats") or [],
+        "timing_note": ("The model's timing: a driver (a consultation lapse, say) moves "
+                        "credibility in the month after it, so this month's drivers show in "
+                        "next month's change; a month's hedging count speaks to the month "
+                        "before it."),
         "headline": _headline_rows(run),
-        "drivers": _drivers(run),
+        "drivers": drivers,
+        "unreliable_k": (K_THRESHOLD if any(s["unreliable"] for d in drivers
+                                            for s in d["signals"]) else None),
         "figures": figures,
         "warnings": _warning_rows(run, names),
         "warning": m.get("early_warning", {"threshold": 0.5, "within": 3}),
@@ -523,7 +549,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   spec <code>{{ settings.spec_name }}</code> · {{ settings.sampler }},
   {{ settings.chains }} chains × {% if run_on %}{{ run_on.draws }} draws (run on from
   {{ run_on.first_draws }}; {% else %}{{ settings.draws }} draws ({% endif %}{{ settings.tune }} tuning) ·
-  seed {{ settings.seed }}{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% endif %}</div>
+  seed {{ settings.seed }}{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% if previous_caveats %} <b class="down">({{ previous_caveats | join(", ") }}: a poor baseline)</b>{% endif %}{% endif %}</div>
 
 {% if forced %}
 <div class="banner forced">FORCED PUBLICATION: this fit did NOT pass the convergence checks
@@ -575,27 +601,32 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% for d in drivers %}
   <tr><td class="l"><b>{{ d.ally }}</b> {{ d.name }}</td>
       <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
-      <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</td></tr>
+      <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</td></tr>
   {% endfor %}
 </table>
 <p class="small">Credibility change: against the previous run's latest month. The latest
   month's change (posterior mean) splits into the signals that moved it (leave-one-out) and
-  other: persistence, the common factor, the month's shock and the signals not shown.</p>
+  other: persistence, the common factor, the month's shock and the signals not shown.
+  {{ timing_note }}</p>
 {% else %}
 <p>No earlier published run in this registry to compare with. The latest month's change in
   credibility, the signals that moved it most, and other (persistence, the common factor, the
-  month's shock and the signals not shown):</p>
+  month's shock and the signals not shown). {{ timing_note }}</p>
 <ul>
   {% for d in drivers %}
-  <li><b>{{ d.ally }}</b>: {% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</li>
+  <li><b>{{ d.ally }}</b>: {% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</li>
   {% endfor %}
 </ul>
 {% endif %}
+{% if unreliable_k %}<p class="small">† Pareto k̂ above {{ unreliable_k }}: the signal's newest observations are
+  influential enough that this estimate without refitting is not to be trusted; only a refit
+  without those observations measures its contribution.</p>{% endif %}
 
 <h2>Forecasts</h2>
 {% if figures.fan is defined %}
 <p class="small">Left: credibility, fitted (blue) and forecast (orange), median with 50% and 90%
-  intervals. Right: hedging acts per month, observed (grey) and forecast (red): median (solid), 50%
+  intervals. Right: hedging acts per month, observed (grey bars, a dot on every observed month, 0
+  included; no dot: not observed) and forecast (red): median (solid), 50%
   and 90% intervals, and mean (dashed), which a few draws with many acts can lift above the
   90% band.</p>
 <img alt="Fan charts of credibility and hedging per ally" src="data:image/png;base64,{{ figures.fan }}">
@@ -614,15 +645,18 @@ TEMPLATE = r"""<!DOCTYPE html>
 </table>
 {% else %}<p>No ally crosses the warning threshold this month.</p>{% endif %}
 
-{% if scenario.rows %}
+{% if scenario.rows or scenario_unmoved or scenario_file %}
 <h2>Scenario{% if scenario_file %}: <code>{{ scenario_file }}</code>{% endif %}</h2>
 <p class="small">Scenario minus baseline on paired draws (same posterior draws, shocks and noise):
   the difference is the scenario's effect alone. h: months ahead.</p>
+{% if scenario.rows %}
 <table>
   <tr>{% for h in scenario.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
   {% for row in scenario.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
 </table>
 {% if scenario.more %}<p class="small">… {{ scenario.more }} more rows in scenario.csv</p>{% endif %}
+{% else %}<p>The scenario moved no ally's forecast: every change is 0 (its values may equal
+  what the baseline assumes).</p>{% endif %}
 {% if scenario_unmoved %}<p class="small">Not moved by the scenario (every change 0, not shown):
   {{ scenario_unmoved | join(", ") }}.</p>{% endif %}
 {% endif %}

@@ -135,7 +135,8 @@ class Scenario:
         for rec in self.rows.itertuples(index=False):
             where = dict(file=self.file, row=int(rec.row))
             if rec.ally not in allies:
-                raise InputError(f"unknown ally; the fit has {', '.join(design.allies)}",
+                raise InputError("unknown ally, not in the fit"
+                                 + expected_one_of(str(rec.ally), list(design.allies)),
                                  column="ally", value=rec.ally, **where)
             if rec.signal not in catalog.signals:
                 raise InputError("unknown signal, not in the fit's catalog (only its drivers "

@@ -134,6 +134,7 @@ def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
     (["--data", "/no/such/dir"], "data directory not found"),
     (["--spec", "nonexistent"], "unknown spec"),
     (["--scenario", "/no/such/scenario.csv"], "scenario file not found"),
+    (["--seed", "-1"], "--seed"),  # was a traceback after the compile (exit 1)
 ])
 def test_bad_options_exit_2(args, text, data_dir, tmp_path):
     base = ["run", "--out", str(tmp_path / "runs"), "--quick"]
@@ -183,6 +184,19 @@ def test_validate_warns_of_a_month_without_data(data_dir, sim):
     assert "no monthly signal is observed" not in plain.output
     assert (f"no monthly signal is observed after {sim.panel.last_month}: the credibility of "
             f"{later} is a forecast") in " ".join(ahead.output.split())
+
+
+def test_the_warning_names_what_runs_past_the_monthly_data(data_dir, sim):
+    """An annual value for a year after the data (2027 typed for 2026) moved the run's month
+    to that December with a warning that did not say which row did it."""
+    year = sim.panel.months[-1].year + 1
+    with open(data_dir / "observations.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"A01,{year},milex_share_gdp,1.5,typo\n")
+    result = _cli("validate", "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (f"the months after it come from A01 milex_share_gdp {year} (a mistyped period?); "
+            f"--month {sim.panel.last_month} runs the last month with data") in text
 
 
 def test_month_before_the_data_end_is_exit_2(data_dir, sim, tmp_path):

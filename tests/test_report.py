@@ -8,6 +8,7 @@ posterior is the simulation's truth. Sampling itself is exercised in ``test_cli.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -193,6 +194,9 @@ def test_change_since_previous_run(runs, data_dirs):
     assert now["p_any_3_change"].notna().all()
     html = (runs["last"] / "report.html").read_text(encoding="utf-8")
     assert f"compared with <code>{runs['before'].name}</code>" in html
+    # the previous run was forced (an oracle posterior has no R-hat): the header says so
+    assert run.manifest["previous_run_caveats"] == ["FORCED: not converged"]
+    assert "(FORCED: not converged: a poor baseline)" in html
     # the attribution names the signals that moved each ally
     att = run.attribution
     assert {"ally", "signal", "contribution"} <= set(att.columns)
@@ -204,6 +208,86 @@ def test_scenario_results_in_report(runs):
     a01 = run.scenario[run.scenario["ally"] == "A01"]
     assert (a01["p_any_change"].abs().max()) > 0  # a lapse moves hedging
     assert "lapse.csv" in (runs["last"] / "report.html").read_text(encoding="utf-8")
+
+
+def _copy_run(runs, tmp_path) -> Path:
+    """A copy of the last run (with its scenario) to edit: the fixture's runs stay as they are."""
+    copy = tmp_path / "copy"
+    shutil.copytree(runs["last"], copy)
+    return copy
+
+
+def test_a_scenario_that_moves_nobody_still_has_its_section(runs, tmp_path):
+    """The section, its file and the allies it did not move were all left out when no row was
+    left to show, as if the run had no scenario."""
+    copy = _copy_run(runs, tmp_path)
+    frame = pd.read_csv(copy / "scenario.csv")
+    changes = [c for c in frame.columns if "_change" in c]
+    assert changes
+    frame[changes] = 0.0
+    frame.to_csv(copy / "scenario.csv", index=False)
+    html = render_report(copy)
+    section = html.split("<h2>Scenario", 1)[1].split("<h2>", 1)[0]
+    assert "lapse.csv" in section and "moved no ally" in section
+    assert "A00, A01, A02" in section
+
+
+def test_an_unreliable_attribution_is_flagged(runs, tmp_path):
+    """A contribution whose PSIS k̂ is above 0.7 is marked, and the mark explained; it read like
+    any other (the k̂ column was never shown)."""
+    copy = _copy_run(runs, tmp_path)
+    att = pd.read_csv(copy / "attribution.csv")
+    assert "pareto_k" in att
+    html = render_report(copy)
+    assert "†" not in html
+    mine = att[(att["ally"] == "A00") & (att["signal"] != "other")]
+    top = mine["contribution"].abs().idxmax()
+    att.loc[top, "pareto_k"] = 1.4
+    att.to_csv(copy / "attribution.csv", index=False)
+    html = render_report(copy)
+    changed = html.split("What changed and why", 1)[1].split("<h2>", 1)[0]
+    flagged = re.findall(r"<span[^>]*>([a-z_]+) [^<]*†</span>", changed)
+    assert flagged == [att.loc[top, "signal"]]
+    assert "Pareto k̂ above 0.7" in changed
+
+
+def test_observed_zero_hedging_months_are_marked(runs):
+    """Bars alone drew a month with 0 acts like a month not observed; every observed month now
+    has a dot, at 0 too."""
+    from forecast.report import OUTCOME_MONTHS, fan_chart_figure
+
+    run = read_run(runs["last"])
+    fig = fan_chart_figure(run.credibility, run.forecast, run.outcome, {})
+    hedging = fig.axes[1]  # the first ally's row: credibility, hedging
+    obs = run.outcome[run.outcome["ally"] == "A00"].tail(OUTCOME_MONTHS)
+    assert (obs["value"] == 0).any()
+    dots = [line for line in hedging.get_lines() if line.get_marker() == "."]
+    assert len(dots) == 1
+    assert np.array_equal(dots[0].get_ydata(), obs["value"].to_numpy())
+
+
+def test_scenario_command_takes_the_runs_horizon_and_says_what_it_cut(runs, data_dirs,
+                                                                     tmp_path):
+    """Without --horizon it forecast 12 months whatever the run's horizon, so its baseline was
+    not the run's own forecast; a table longer than the terminal's 60 rows was cut silently."""
+    copy = _copy_run(runs, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["settings"]["horizon"] = 6
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    out = tmp_path / "six.csv"
+    result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
+                                      str(copy), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out)["horizon"].max() == 6
+    last = data_dirs["months"][1]
+    two = tmp_path / "two.csv"
+    two.write_text(f"ally,period,signal,value\nA01,{last},consultation_lapse,3\n"
+                   f"A02,{last},consultation_lapse,3\n")
+    result = CliRunner().invoke(app, ["scenario", str(two), "--run", str(copy), "--horizon",
+                                      "36", "-o", str(tmp_path / "36.csv")])
+    assert result.exit_code == 0, result.output
+    more = re.search(r"… (\d+) more rows \(all in the CSV\)", result.output)
+    assert more and int(more.group(1)) > 0, result.output
 
 
 def test_quick_runs_are_labelled(sim, data_dirs, tmp_path):

@@ -182,6 +182,7 @@ def test_resolve_errors_against_the_fit(fit, tmp_path):
     month = _months(fit, [1])[0]
     cases = [
         ({"ally": "XXX"}, "ally", "unknown ally"),
+        ({"ally": "a01"}, "ally", "did you mean 'A01'"),
         ({"signal": "nope"}, "signal", "unknown signal"),
         ({"signal": "consultation_lapes"}, "signal", "did you mean 'consultation_lapse'"),
         ({"signal": "exercise_tempo"}, "signal", "indicator"),
