@@ -23,6 +23,7 @@ from forecast.tabular import (
     as_catalog,
     check_choice,
     check_filled,
+    check_repeated,
     format_month,
     parse_month,
     parse_until,
@@ -212,7 +213,15 @@ def validated_events(
         problems.check(months > until, "date", dates,
                        f"event after the forecast month {format_month(until)}: expected dates "
                        f"up to {format_month(until)}" + REPLAY_HINT)
-    _check_repeated(problems, table, (dates, allies, kinds, table.column("description")))
+    # a pasted duplicate would count the event twice; rows without a description are not
+    # compared (nothing tells two such events of one day and type apart)
+    description = table.column("description")
+    check_repeated(problems, (dates, allies, kinds, description), "description", description,
+                   lambda i, first: (
+                       f"the same event as row {first} (date, ally, event type and description "
+                       "equal): it would be counted twice; expected each event once (two events "
+                       "of one day need descriptions that tell them apart)"),
+                   among=np.array([str(d).strip() != "" for d in description], dtype=bool))
     problems.raise_first()
     return pd.DataFrame({
         "date": dates.astype(str),
@@ -224,27 +233,6 @@ def validated_events(
         "source": table.column("source").astype(str),
         "month_number": months.astype(np.int64),
     })
-
-
-def _check_repeated(problems: Problems, table, columns: tuple[np.ndarray, ...]) -> None:
-    """A row equal to an earlier one in date, ally, event type and a description (a pasted
-    duplicate) would count the event twice. Rows without a description are not compared: two
-    events of one day and type are told apart by their descriptions, when there are any."""
-    date, ally, kind, description = columns
-    described = np.array([str(d).strip() != "" for d in description], dtype=bool)
-    keys = pd.Series(["\x1f".join(map(str, k)) for k in zip(*columns)], dtype=object)
-    keys[~(problems.ok & described)] = pd.NA
-    repeated = (keys.duplicated(keep="first") & keys.notna()).to_numpy(dtype=bool)
-    if not repeated.any():
-        return
-    first: dict[str, int] = {}
-    for key, row in zip(keys[keys.notna().to_numpy() & ~repeated], table.rows[
-            keys.notna().to_numpy() & ~repeated]):
-        first.setdefault(key, int(row))
-    problems.check(repeated, "description", description, lambda i: (
-        f"the same event as row {first[keys[i]]} (date, ally, event type and description "
-        "equal): it would be counted twice; expected each event once (two events of one day "
-        "need descriptions that tell them apart)"))
 
 
 def _date_parts(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

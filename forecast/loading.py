@@ -22,10 +22,10 @@ from forecast.panel import Panel
 from forecast.tabular import (
     REPLAY_HINT,
     Problems,
-    RawTable,
     as_catalog,
     check_choice,
     check_filled,
+    check_repeated,
     format_month,
     parse_until,
     read_table,
@@ -233,7 +233,9 @@ def _read_observations(
         late = ok & (last > until)
         problems.check(late, "period", period, lambda i: _after_until(
             period[i], specs[i].frequency, int(last[i]), until))
-    _check_duplicates(problems, table, ally, period, signal)
+    check_repeated(problems, (ally, signal, period), "period", period, lambda i, first: (
+        f"duplicate observation of signal {signal[i]!r} for ally {ally[i]!r} in {period[i]}: "
+        f"already given in row {first}; expected one row per (ally, period, signal)"))
     problems.raise_first()
 
     frame = pd.DataFrame({
@@ -343,25 +345,4 @@ def _after_until(period: str, frequency: str, last: int, until: int) -> str:
     return text + REPLAY_HINT
 
 
-def _check_duplicates(
-    problems: Problems,
-    table: RawTable,
-    ally: np.ndarray,
-    period: np.ndarray,
-    signal: np.ndarray,
-) -> None:
-    ok = problems.ok
-    keys = pd.Series([f"{a}\x1f{s}\x1f{p}" for a, s, p in zip(ally, signal, period)])
-    keys[~ok] = pd.NA
-    dup = (keys.duplicated(keep="first") & keys.notna()).to_numpy(dtype=bool)
-    if not dup.any():
-        return
-    first_row = {}
-    for k, r in zip(keys[ok & ~dup], table.rows[ok & ~dup]):
-        first_row.setdefault(k, int(r))
-
-    problems.check(dup, "period", period, lambda i: (
-        f"duplicate observation of signal {signal[i]!r} for ally {ally[i]!r} in {period[i]}: "
-        f"already given in row {first_row[keys[i]]}; expected one row per "
-        "(ally, period, signal)"))
 

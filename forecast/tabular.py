@@ -33,6 +33,7 @@ __all__ = [
     "table_from_frame",
     "check_choice",
     "check_filled",
+    "check_repeated",
     "parse_month",
     "format_month",
     "SUFFIXES",
@@ -386,6 +387,30 @@ def check_filled(problems: Problems, table: RawTable, column: str, what: str) ->
     """Flag empty cells of a required text column."""
     cells = table.column(column)
     problems.check(cells == "", column, cells, f"missing {what}: expected one in every row")
+
+
+def check_repeated(
+    problems: Problems,
+    keys: Sequence[np.ndarray],
+    column: str,
+    values: Sequence[object],
+    reason: Callable[[int, int], str],
+    among: np.ndarray | None = None,
+) -> None:
+    """Flag every row whose ``keys`` equal an earlier row's, comparing only rows without a
+    problem so far (and in ``among``); ``reason(i, first_row)`` says why, with the file row
+    of the earlier one.
+    """
+    usable = problems.ok if among is None else problems.ok & among
+    joined = pd.Series(["\x1f".join(map(str, k)) for k in zip(*keys)], dtype=object)
+    joined[~usable] = pd.NA
+    repeated = (joined.duplicated(keep="first") & joined.notna()).to_numpy(dtype=bool)
+    if not repeated.any():
+        return
+    first: dict[str, int] = {}
+    for key, row in zip(joined[usable & ~repeated], problems.table.rows[usable & ~repeated]):
+        first.setdefault(key, int(row))
+    problems.check(repeated, column, values, lambda i: reason(i, first[joined[i]]))
 
 
 def check_choice(
