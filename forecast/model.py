@@ -435,13 +435,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
 
         # ---------------------------------------------------------------- outcome (hedging)
         ho_center = pm.Data("outcome_center", design.outcome_center)
-        if partial:
-            ho_mu = pm.Normal("outcome_intercept_mu", ho_center, pr.intercept_sd)
-            ho_tau = between_ally_sd("outcome_intercept_tau", pr.intercept_pooling_scale)
-            ho = _pooled("outcome_intercept", ho_mu, ho_tau, "partial", 0)
-        else:
-            # no pooling: around the fixed prior centre, nothing learnt in common
-            ho = _pooled("outcome_intercept", ho_center, 0.0, "none", pr.intercept_sd)
+        ho = _ally_parameter("outcome_intercept", ho_center, pr.intercept_sd,
+                             pr.intercept_pooling_scale, partial)
         if not (average or panel_level):
             ho = pm.Deterministic("outcome_intercept", ho, dims="ally")
         if design.outcome_sign != 0:
@@ -450,12 +445,8 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
                                     pr.outcome_loading_spread_scale, partial)
             kappa = design.outcome_sign * pt.exp(log_k)
         else:
-            if partial:
-                k_mu = pm.Normal("outcome_loading_mu", 0.0, pr.loading_scale)
-                k_tau = between_ally_sd("outcome_loading_tau", pr.pooling_scale)
-                kappa = _pooled("outcome_loading", k_mu, k_tau, "partial", 0.0)
-            else:
-                kappa = _pooled("outcome_loading", 0.0, 0.0, "none", pr.loading_scale)
+            kappa = _ally_parameter("outcome_loading", 0.0, pr.loading_scale, pr.pooling_scale,
+                                    partial)
         kappa = pm.Deterministic("outcome_loading", kappa, dims="ally")
         oa = pm.Data("outcome_ally", design.outcome_ally)
         ot = pm.Data("outcome_t", design.outcome_t)
