@@ -2,7 +2,7 @@
 
 Used by recovery tests, simulation-based calibration, demos and benchmarks. The process is the
 default spec's (partial pooling, AR(1) states, common factor, drivers), with parameters fixed
-by :class:`SimulationParameters` so that tests can check that a fit recovers them, with three
+by :class:`SimulationParameters` so that tests can check that a fit recovers them, with two
 differences: driver effects vary by ally (spread ``driver_effect_tau``; the default spec fits
 one shared effect), and no signal's meaning drifts (the default spec gives quarterly and annual
 series a drift whose scale cannot reach 0).
