@@ -2,10 +2,11 @@
 
 Used by recovery tests, simulation-based calibration, demos and benchmarks. The process is the
 default spec's (partial pooling, AR(1) states, common factor, drivers), with parameters fixed
-by :class:`SimulationParameters` so that tests can check that a fit recovers them, with two
-differences: driver effects vary by ally (spread ``driver_effect_tau``; the default spec fits
-one shared effect), and no signal's meaning drifts (the default spec gives quarterly and annual
-series a drift whose scale cannot reach 0).
+by :class:`SimulationParameters` so that tests can check that a fit recovers them, with one
+difference: driver effects vary by ally (spread ``driver_effect_tau``; the default spec fits
+one shared effect). No signal's meaning drifts, and :func:`synthetic_catalog` marks none as
+drifting, so the default spec gives none a walk (``docs/decisions/0020``); a catalog passed in
+that marks some gets the walk in its fit but not in the simulation.
 
 The truth is stated in the model's own coordinates, so that a recovery test compares a
 posterior with the quantity it estimates:

@@ -245,13 +245,22 @@ def test_drift_spec_builds_on_default_data():
 
 
 def test_catalog_marks_drifting_signals():
+    """The default spec drifts what the catalog marks, not what is coarse (decision 0020)."""
     panel = forecast.load_default()
-    assert [s.name for s in panel.indicators if s.spec.drifts] == ["summit_tempo"]
+    marked = [s.name for s in panel.indicators if s.spec.drifts]
+    coarse = [s.name for s in panel.indicators if s.spec.frequency != "monthly"]
+    # the embedded data mark summits and their structural series (decision 0003)
+    assert set(marked) == {"summit_tempo", *coarse}
     design = make_design(panel, forecast.load_spec("default"))
-    assert "summit_tempo" in design.drift_signals and "us_troops" in design.drift_signals
+    assert list(design.drift_signals) == marked
     assert "exercise_tempo" not in design.drift_signals
-    sim = forecast.simulate(n_allies=2, n_months=12, seed=0)  # marks nothing: coarse only
-    assert list(make_design(sim.panel, forecast.load_spec("default")).drift_signals) == [
+    # a catalog that marks nothing gets no walk, though it has quarterly and annual series
+    sim = forecast.simulate(n_allies=2, n_months=12, seed=0)
+    assert any(s.spec.frequency != "monthly" for s in sim.panel.indicators)
+    assert make_design(sim.panel, forecast.load_spec("default")).drift_signals == ()
+    # the keyword still gives every coarse series one, where a spec asks for it
+    coarse_spec = forecast.load_spec("default").model_copy(update={"drift": ("coarse",)})
+    assert list(make_design(sim.panel, coarse_spec).drift_signals) == [
         s.name for s in sim.panel.indicators if s.spec.frequency != "monthly"]
 
 
