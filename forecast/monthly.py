@@ -146,9 +146,7 @@ class RunRequest:
         given = {"draws": self.draws, "tune": self.tune, "chains": self.chains}
         for k, v in given.items():
             if v is not None:
-                if v < 1:
-                    raise InputError(f"--{k} must be a positive integer", parameter=k, value=v)
-                base[k] = int(v)
+                base[k] = whole_number(f"--{k}", v, 1)
         if self.quick:
             preset = "quick"
         elif base == DEFAULT:

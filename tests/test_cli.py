@@ -563,3 +563,14 @@ def test_concurrent_runs_publish_distinct_complete_revisions(data_dir, tmp_path)
         assert r.manifest["revision"] == r.revision and r.manifest["run"] == r.name
         assert all(sha256_file(r.path / f) == h for f, h in r.manifest["outputs"].items())
         assert f"(revision {r.revision})" in (r.path / "report.html").read_text()
+
+
+@pytest.mark.parametrize("field, value", [("draws", 0), ("tune", -3), ("chains", 1.5),
+                                          ("draws", True)])
+def test_run_request_refuses_a_sampler_setting_that_is_not_a_positive_whole_number(field, value):
+    """A library caller's ``RunRequest(draws=1.5)`` was truncated to 1 draw without a word; it
+    is refused with the option's name, as the command line refuses it."""
+    request = RunRequest(**{field: value})
+    with pytest.raises(forecast.InputError, match=f"--{field} must be an integer of at least 1"):
+        request.sampler_settings()
+    assert RunRequest(**{field: 7}).sampler_settings()[0][field] == 7
