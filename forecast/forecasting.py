@@ -32,9 +32,10 @@ seed are *paired*: they differ only through the scenario (see :func:`forecast.sc
 
 from __future__ import annotations
 
+
 import hashlib
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -832,11 +833,18 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
     panel = sim.panel if end is None else sim.panel.truncate(end)
     design = make_design(panel, spec)
     truth = sim.truth.isel(period=slice(0, design.n_periods))
-    full = np.stack([d.values for d in sim.panel.drivers], axis=1) if design.drivers else None
+    if design.drivers:
+        # the true effects are per unit of the driver standardised over the simulation's whole
+        # panel; the design standardised the (truncated, perhaps gappy) panel it was given.
+        # Standardise as the simulation did, so that the true effects apply unchanged, to the
+        # history and to the future drivers the forecast standardises with the same numbers
+        loc = truth["driver_loc"].values
+        scale = truth["driver_scale"].values
+        raw = (design.driver_values * design.driver_scale[None, :, None]
+               + design.driver_loc[None, :, None])
+        design = replace(design, driver_loc=loc, driver_scale=scale,
+                         driver_values=(raw - loc[None, :, None]) / scale[None, :, None])
     beta = truth["driver_effect_ally"].values
-    if full is not None:
-        scale_sim = full.std(axis=(0, 2))
-        beta = beta * design.driver_scale[None, :] / np.where(scale_sim > 0, scale_sim, 1.0)
     p = sim.params
     values = {
         "credibility": (("ally", "period"), truth["credibility"].values),

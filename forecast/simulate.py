@@ -286,6 +286,9 @@ def simulate(
             # the model's pooled locations are the allies' averages (zero-sum offsets)
             "driver_effect": (("driver",), beta.mean(axis=0)),
             "driver_effect_ally": (("ally", "driver"), beta),
+            # what the effects are per unit of: the driver standardised over the whole panel
+            "driver_loc": (("driver",), loc),
+            "driver_scale": (("driver",), scale),
             "loading_raw": (("signal",), loadings),
             "intercept_raw": (("ally", "signal"), intercept),
             "outcome_intercept": (("ally",), ho),

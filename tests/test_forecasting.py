@@ -211,6 +211,28 @@ def _pit_coverage(y: np.ndarray, counts: np.ndarray, level: float,
     return float(((pit >= lo) & (pit <= 1 - lo)).mean())
 
 
+@pytest.mark.parametrize("ragged", [False, True])
+def test_oracle_pushes_the_latent_as_the_simulation_did(ragged):
+    """The oracle's driver term equals the simulation's in every month, for a truncated panel
+    and for one with gaps in its drivers. It used to rescale the effects by the two
+    standardisations' scales only, which drops their difference in location (a constant push
+    every month once the panel is truncated) and, with a missing driver value, divided by a
+    NaN scale's fallback of 1."""
+    sim = forecast.simulate(n_allies=3, n_months=60, seed=2, ragged=ragged)
+    end = str(sim.panel.months[40])
+    fit = oracle_fit(sim, end=end, n_draws=2)
+    beta = fit.posterior["driver_effect_ally"].isel(chain=0, draw=0).values
+    push = np.einsum("ad,adt->at", beta, fit.design.driver_values)
+    truth = sim.truth
+    raw = np.stack([d.values for d in sim.panel.drivers], axis=1)[:, :, :fit.design.n_periods]
+    std = ((raw - truth["driver_loc"].values[None, :, None])
+           / truth["driver_scale"].values[None, :, None])
+    want = np.einsum("ad,adt->at", truth["driver_effect_ally"].values, std)
+    seen = ~np.isnan(want)
+    assert seen.mean() > 0.7  # the ragged panel's late ally has no drivers before entry
+    np.testing.assert_allclose(push[seen], want[seen], atol=1e-12)
+
+
 def test_oracle_forecast_is_calibrated():
     """With the true parameters the forecast distribution is the data-generating one: pooled
     over seeds, allies and horizons its randomised PIT is uniform (checks the simulation's
