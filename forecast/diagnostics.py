@@ -77,7 +77,9 @@ class Diagnostics:
         t = self.thresholds
         return [
             ("rhat", "max R-hat", self.max_rhat, f"≤ {t.max_rhat}",
-             self.max_rhat <= t.max_rhat, f"R-hat {self.max_rhat:.4f} > {t.max_rhat}"),
+             self.max_rhat <= t.max_rhat,
+             f"R-hat {self.max_rhat:.4f} > {t.max_rhat}" if not np.isnan(self.max_rhat)
+             else "R-hat undefined: it compares chains, and the fit has one (run 2 or more)"),
             ("ess_bulk", "min bulk ESS", self.min_ess_bulk, f"≥ {t.min_ess_bulk:.0f}",
              self.min_ess_bulk >= t.min_ess_bulk,
              f"bulk ESS {self.min_ess_bulk:.0f} < {t.min_ess_bulk:.0f}"),

@@ -277,8 +277,10 @@ def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
 
     Returns ``(n, A, D, horizon)``: offset 0 is the origin month (its observed value, or a draw
     where unobserved), offset ``k`` is ``origin + k``. The value at offset ``k`` moves
-    credibility at horizon ``k + 1``. Always draws the same random numbers for a given shape,
-    whatever the values, so that forecasts stay paired.
+    credibility at horizon ``k + 1``. How many random numbers it takes depends on the rates
+    (numpy's Poisson sampler rejects a rate-dependent number of uniforms), so two forecasts
+    with one seed stay paired only while their rates are equal: a scenario changes the values
+    after they are drawn (``Overrides.apply``), never the rates.
     """
     design = fit.design
     A, D = design.n_allies, len(design.drivers)

@@ -153,6 +153,20 @@ def test_failed_checks_name_what_failures_describe(values, failed):
         key not in failed for key in ("rhat", "ess_bulk", "ess_tail", "divergences", "bfmi")]
 
 
+def test_one_chain_is_refused_with_a_reason_not_a_nan():
+    """R-hat compares chains: with one chain it is undefined and the gate fails on it, saying
+    why ("R-hat nan > 1.01" before)."""
+    import arviz as az
+
+    from forecast.diagnostics import compute_diagnostics
+
+    one = az.from_dict({"posterior": {"x": np.random.default_rng(0).normal(size=(1, 800))}})
+    diag = compute_diagnostics(one, warn=False)
+    assert diag.failed_checks == ["rhat"]
+    assert diag.failures == ["R-hat undefined: it compares chains, and the fit has one "
+                             "(run 2 or more)"]
+
+
 def test_the_warning_suggests_running_on_only_when_rhat_alone_fails():
     """Two chains far apart fail on R-hat and ESS: no hint. Four chains whose last one sits a
     little off fail on R-hat alone: the warning says how to run the same chains on."""
