@@ -6,7 +6,8 @@ credibility ``Δ[a] = E[θ[a,t] | y] - E[θ[a,t-1] | y]`` is split into
 
 ``state`` rows, one per driver ``d``
     ``E[β[a,d]]·D[a,d,t-1]``: the push the driver's value last month gave this month's state
-    (``D`` standardised, so an average month pushes 0).
+    (``D`` standardised, so an average month pushes 0). ``n_obs`` is 0 where last month's
+    value was not observed and the fit used the ally's mean in its place.
 ``data`` rows, one per indicator and the outcome
     How much the signal's newest observations of the ally (those whose period covers month
     ``t``) moved ``Δ[a]``: ``Δ[a] - Δ[a]^{(-s)}``, where ``Δ^{(-s)}`` is the posterior mean
@@ -188,7 +189,9 @@ def attribution(fit: "Fit", month: str | None = None) -> pd.DataFrame:
         for j, d in enumerate(design.drivers):
             c = float(beta[:, a, j].mean() * design.driver_values[a, j, t - 1]) \
                 if beta is not None else 0.0
-            mine.append((d, "driver", "state", c, 1, np.nan))
+            # an unobserved month pushes with the value the fit filled in (the ally's mean)
+            seen = 0 if design.driver_imputed[a, j, t - 1] else 1
+            mine.append((d, "driver", "state", c, seen, np.nan))
         for s in data_signals:
             ll, n_obs = removal_loglik(fit, a, s, t)
             if n_obs == 0:

@@ -49,6 +49,18 @@ def test_driver_contribution_is_effect_times_last_month(oracle):
         assert np.isclose(tab.loc[(ally, "consultation_lapse"), "contribution"], expected)
 
 
+def test_a_driver_row_counts_last_months_value_only_where_it_was_observed():
+    """The late ally of a ragged panel has no driver value before it enters: its driver row
+    still pushes with the value the fit filled in, but says 0 observations (it said 1)."""
+    sim = forecast.simulate(n_allies=3, n_months=60, seed=2, ragged=True)
+    fit = oracle_fit(sim, end=str(sim.panel.months[20]), n_draws=20)
+    imputed = fit.design.driver_imputed[:, 0, -2]
+    assert imputed.tolist() == [False, False, True]
+    rows = attribution(fit).set_index("ally")
+    rows = rows[rows["signal"] == "consultation_lapse"]
+    assert rows["n_obs"].tolist() == [1, 1, 0]
+
+
 def test_month_argument_and_errors(oracle):
     month = oracle.design.periods[-5]
     assert (attribution(oracle, month=month)["month"] == month).all()
