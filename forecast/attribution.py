@@ -20,7 +20,11 @@ credibility ``Δ[a] = E[θ[a,t] | y] - E[θ[a,t-1] | y]`` is split into
     observations (``forecast.design``), and so is the model's mean of the series
     (docs/decisions/0004), so leaving a value out would also move the others' centre; PSIS
     drops only the value's own term. The error is of the order of one over the number of the
-    ally's values of that series (26 years of an annual series in the embedded data).
+    ally's values of that series (26 years of an annual series in the embedded data). A spec
+    with ``intercept_reference = "average"`` makes every count and hedging row approximate in
+    the same way: its intercepts sit at the ally's mean latent over the observed months, which
+    leaving a month out would move (docs/decisions/0009); the default (``"zero"``) and
+    ``"panel"`` do not depend on which months are observed.
 an ``other`` row
     The remainder: persistence (mean reversion), the common factor (including other allies'
     news), the month's own shock and interactions; the rows sum to ``Δ[a]``.
