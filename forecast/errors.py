@@ -11,7 +11,7 @@ import difflib
 import numbers
 
 __all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of",
-           "whole_number"]
+           "whole_number", "check_seed"]
 
 
 class InputError(ValueError):
@@ -114,3 +114,16 @@ def whole_number(name: str, value, least: int, most: int | None = None) -> int:
         span = f"from {least} to {most}" if most is not None else f"of at least {least}"
         raise InputError(f"{name} must be an integer {span}", parameter=name, value=value)
     return int(value)
+
+
+def check_seed(seed) -> None:
+    """Refuse a seed numpy cannot take (a negative or non-whole number); ``None`` (no seed) is
+    fine. The fit, the forecast and the monthly run check it before their long work.
+
+    Examples
+    --------
+    >>> check_seed(None), check_seed(202603)
+    (None, None)
+    """
+    if seed is not None:
+        whole_number("seed", seed, 0)

@@ -32,7 +32,6 @@ seed are *paired*: they differ only through the scenario (see :func:`forecast.sc
 
 from __future__ import annotations
 
-
 import hashlib
 import json
 from dataclasses import dataclass, fields, replace
@@ -44,7 +43,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast.errors import InputError, whole_number
+from forecast.errors import InputError, check_seed, whole_number
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -491,8 +490,7 @@ def forecast_fit(
                          f"{', '.join(DRIVER_ASSUMPTIONS)}", column="driver_assumption",
                          value=driver_assumption)
     whole_number("n_inner", n_inner, 2)  # a variance over each draw's inner paths
-    if seed is not None:
-        whole_number("seed", seed, 0)
+    check_seed(seed)
     design = fit.design
     origin = pd.Period(design.periods[-1], "M")
     scen = as_scenario(scenario)

@@ -44,7 +44,7 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import InputError, whole_number
+from forecast.errors import InputError, check_seed, whole_number
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -447,8 +447,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
 
             scenario_obj.resolve_for(make_design(panel, spec), panel.catalog, request.horizon)
         sampling, preset = request.sampler_settings()
-        if request.seed is not None:
-            whole_number("seed", request.seed, 0)
+        check_seed(request.seed)
         seed = request.seed if request.seed is not None else int(month.replace("-", ""))
         settings = RunSettings(month=month, spec_name=spec.name, spec_hash=spec.hash(),
                                seed=seed, sampler=request.sampler, horizon=request.horizon,
