@@ -20,17 +20,44 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.model.transform.optimization import freeze_dims_and_data
 
 from forecast.design import Design
 from forecast.likelihood import negbin_observed
 from forecast.recursion import ar1_filter
 from forecast.spec import ModelSpec
 
-__all__ = ["build_model", "ally_offsets", "between_ally_sd", "LATENT",
-           "OBSERVED_OUTCOME"]
+__all__ = ["build_model", "ally_offsets", "between_ally_sd", "fix_lengths", "GROWING_DIMS",
+           "LATENT", "OBSERVED_OUTCOME"]
 
 LATENT = "credibility"
 OBSERVED_OUTCOME = "outcome"
+#: the dimensions whose length a new month of data can change; every other length is fixed by
+#: the catalog, the spec and the allies (docs/decisions/0021)
+GROWING_DIMS = ("period", "year", "drift_step")
+#: the rows of each family's index array: which ally, signal, months and year a value measures
+_INDEX_ROWS = ("ally", "signal", "start", "stop", "year")
+
+
+def fix_lengths(model: pm.Model) -> pm.Model:
+    """``model`` with the length of every dimension but :data:`GROWING_DIMS` a constant.
+
+    What nutpie compiles: the allies, signals and drivers are the catalog's and the spec's,
+    so their lengths are constants of one graph that still serves every length of panel;
+    the data and the months stay inputs (docs/decisions/0021).
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.design import make_design
+    >>> spec = forecast.load_spec("default")
+    >>> model = build_model(make_design(forecast.simulate(2, 12, seed=1).panel, spec), spec)
+    >>> fixed = fix_lengths(model)
+    >>> sorted(d for d, n in fixed.dim_lengths.items() if hasattr(n, "get_value"))
+    ['period', 'year']
+    """
+    return freeze_dims_and_data(model, dims=[d for d in model.coords if d not in GROWING_DIMS],
+                                data=[])
 
 
 def ally_offsets(name: str, partial: bool, other: str | None = None):
@@ -298,7 +325,9 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         drift = None
         if design.drift_signals:
             idx = [design.indicators.index(s) for s in design.drift_signals]
-            Y = len(design.years)
+            # the number of years as the model's dimension length, not a constant: a panel
+            # that reaches into a new year compiles to the same graph (docs/decisions/0021)
+            Y = model.dim_lengths["year"]
             model.add_coord("drift_signal", list(design.drift_signals))
             d_tau = pm.LogNormal("drift_tau", np.log(pr.drift_scale), pr.drift_log_sd,
                                  dims="drift_signal")
@@ -320,9 +349,12 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         cum = pt.concatenate([pt.zeros((A, 1)), pt.cumsum(theta, axis=1)], axis=1)
         obs, pred = {}, {}
         for fam, block in design.families.items():
-            # every array is pm.Data: a compiled model takes new data of the same shape
-            b = obs[fam] = {k: pm.Data(f"{fam}_obs_{k}", getattr(block, k))
-                            for k in ("ally", "signal", "start", "stop", "year", "value")}
+            # every array is pm.Data: a compiled model takes new data. The five index arrays
+            # are one (an input of the compiled graph each: docs/decisions/0021)
+            index = pm.Data(f"{fam}_obs_index", np.stack(
+                [getattr(block, k).astype(np.int64) for k in _INDEX_ROWS]))
+            b = obs[fam] = {k: index[i] for i, k in enumerate(_INDEX_ROWS)}
+            b["value"] = pm.Data(f"{fam}_obs_value", block.value)
             if block.single_month:
                 lat = theta[b["ally"], b["start"]]
             else:
@@ -448,8 +480,9 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             kappa = _ally_parameter("outcome_loading", 0.0, pr.loading_scale, pr.pooling_scale,
                                     partial)
         kappa = pm.Deterministic("outcome_loading", kappa, dims="ally")
-        oa = pm.Data("outcome_ally", design.outcome_ally)
-        ot = pm.Data("outcome_t", design.outcome_t)
+        outcome_index = pm.Data("outcome_index", np.stack([design.outcome_ally,
+                                                           design.outcome_t]))
+        oa, ot = outcome_index[0], outcome_index[1]
         ov = pm.Data("outcome_value", design.outcome_value)
         lat_h = theta[oa, ot - 1]  # the month before each observed count
         if panel_level:
