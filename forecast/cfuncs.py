@@ -51,20 +51,20 @@ from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_functi
 from forecast.precompile import in_background, warm_operations
 
 __all__ = ["available_cores", "cache_name", "compile_model", "initial_point_function",
-           "nutpie_functions"]
+           "model_functions"]
 
 #: a change to this module (the helpers the generated source calls) changes every cache name
 _MODULE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 _LOGP_SRC = """
 def logp_entry(dim, x_, out_, logp_, user_data_):
-    if dim != n_dim:
-        return -1
     try:
-        x = numba.carray(x_, (n_dim,))
-        out = numba.carray(out_, (n_dim,))
+        x = numba.carray(x_, (dim,))
+        out = numba.carray(out_, (dim,))
         logp = numba.carray(logp_, ())
 {shared}        logp_val, grad = graph(x{args})
+        if grad.shape[0] != dim:
+            return -1
         logp[()] = logp_val
         out[...] = grad
         if not np.all(np.isfinite(out)):
@@ -78,14 +78,12 @@ def logp_entry(dim, x_, out_, logp_, user_data_):
 
 _EXPAND_SRC = """
 def expand_entry(dim, expanded, x_, out_, user_data_):
-    if dim != n_dim:
-        return -1
-    if expanded != n_expanded:
-        return -1
     try:
-        x = numba.carray(x_, (n_dim,))
-        out = numba.carray(out_, (n_expanded,))
+        x = numba.carray(x_, (dim,))
+        out = numba.carray(out_, (expanded,))
 {shared}        (values,) = graph(x{args})
+        if values.shape[0] != expanded:
+            return -1
         out[...] = values
     except Exception:
         return -2
@@ -100,6 +98,9 @@ _LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double),
 _EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
                           types.CPointer(types.double), types.voidptr)
 _CALLBACKS = {"logp_entry": (_LOGP_SRC, _LOGP_SIG), "expand_entry": (_EXPAND_SRC, _EXPAND_SIG)}
+#: CPython compiles a call with more positional arguments than this as ``f(*args)``, which
+#: numba cannot inline: a graph with more inputs (the point and the shared arrays) is called
+_MAX_INLINE_ARGS = 30
 
 
 @intrinsic
@@ -125,30 +126,31 @@ def _read_shared(keys: list[str], ndims: dict[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cache_name(graph_key: str, src: str, record_dtype: np.dtype, dtypes: list[np.dtype],
-               n_dim: int, n_expanded: int) -> str:
+def cache_name(graph_key: str, src: str, record_dtype: np.dtype, dtypes: list[np.dtype]) -> str:
     """The name a callback is cached under: everything compiled into it.
 
     PyTensor's ``graph_key`` covers the graph function (its graph, constants and fastmath
     flag); the callback adds its source, the layout of the shared-array table, the arrays'
-    dtypes, the sizes, and this module's own code (the helpers the source calls). numba's
-    index adds the signature and the bytecode, not the globals the source reads.
+    dtypes and this module's own code (the helpers the source calls). numba's index adds the
+    signature and the bytecode, not the globals the source reads. The sizes are not in it:
+    the graph reads them from its arguments (:func:`model_functions`), so panels with other
+    numbers of months share the callbacks.
 
     Examples
     --------
     >>> f8 = np.dtype("f8")
-    >>> cache_name("k", "src", f8, [], 3, 5) == cache_name("k", "src", f8, [], 3, 5)
+    >>> cache_name("k", "src", f8, []) == cache_name("k", "src", f8, [])
     True
-    >>> cache_name("k", "src", f8, [], 3, 5) == cache_name("k", "src", f8, [], 4, 5)
+    >>> cache_name("k", "src", f8, []) == cache_name("k", "src", f8, [f8])
     False
     """
     parts = repr((src, record_dtype.descr, [str(np.dtype(d)) for d in dtypes], _MODULE_HASH))
     tag = hashlib.sha256(parts.encode()).hexdigest()[:16]
-    return f"forecast_{tag}_{graph_key}_{n_dim}_{n_expanded}"
+    return f"forecast_{tag}_{graph_key}"
 
 
 def _callback(name: str, jitted: Any, keys: list[str], dtypes: list[np.dtype],
-              ndims: list[int], record_dtype: np.dtype, n_dim: int, n_expanded: int) -> CFunc:
+              ndims: list[int], record_dtype: np.dtype) -> CFunc:
     """nutpie's C callback ``name`` (``"logp_entry"`` or ``"expand_entry"``) around the graph
     function ``jitted`` that PyTensor's numba linker built, reading the shared arrays
     ``keys`` (of ``dtypes`` and ``ndims``) from the table in ``user_data``.
@@ -161,20 +163,20 @@ def _callback(name: str, jitted: Any, keys: list[str], dtypes: list[np.dtype],
     # PyTensor wraps each cacheable graph function in a one-line caller; the callback calls
     # what it wraps, so that a first compile does not optimise the graph a third time
     graph = py_func.__globals__.get("jitable_func", jitted) if py_func is not None else jitted
-    if hasattr(graph, "py_func"):
+    if hasattr(graph, "py_func") and 1 + len(keys) <= _MAX_INLINE_ARGS:
         # and inlines it, with the options PyTensor compiled it with: the graph is then typed,
         # optimised and emitted once, inside the callback, not first as a function of its own
         options = {k: v for k, v in graph.targetoptions.items() if k != "nopython"}
         graph = numba.njit(inline="always", **options)(graph.py_func)
     src = template.format(shared=_read_shared(keys, dict(zip(keys, ndims, strict=True))),
                           args="".join(f", shared_{i}" for i in range(len(keys))))
-    env = {"__name__": __name__, "np": np, "numba": numba, "graph": graph, "n_dim": n_dim,
-           "n_expanded": n_expanded, "record_dtype": record_dtype,
+    env = {"__name__": __name__, "np": np, "numba": numba, "graph": graph,
+           "record_dtype": record_dtype,
            "address": _address_as_pointer, **{f"dtype_{i}": d for i, d in enumerate(dtypes)}}
     fn = compile_numba_function_src(
         src, name, global_env=env,
         cache_key=None if graph_key is None else cache_name(graph_key, src, record_dtype,
-                                                            dtypes, n_dim, n_expanded))
+                                                            dtypes))
     # what numba.cfunc builds, not compiled yet
     callback = CFunc(fn, sigutils.normalize_signature(sig), locals={}, options={})
     if graph_key is not None:
@@ -232,16 +234,110 @@ def initial_point_function(model: pm.Model) -> Any:
         return_transformed=True))
 
 
-def nutpie_functions(model: pm.Model) -> tuple:
-    """nutpie's compiled PyTensor functions for ``model``, as its numba backend builds them
-    by default: ``(n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info,
-    reparameterized)``; the rewritten graphs are ``logp_fn.maker.fgraph`` and
-    ``expand_fn.maker.fgraph``."""
-    from nutpie import compile_pymc as ncp
+def _value_shape(model: pm.Model, rv: Any) -> Any:
+    """The shape of ``rv``'s value variable (on the unconstrained scale) as a graph of the
+    model's dimension lengths and data, with no random draw left in it."""
+    from pytensor.graph import rewrite_graph
+    from pytensor.graph.traversal import ancestors
+    from pytensor.tensor.random.op import RandomVariable
 
-    return ncp._make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=True,
-                               pymc_initial_point_fn=initial_point_function(model),
-                               var_names=None)
+    transform = model.rvs_to_transforms.get(rv)
+    value = transform.forward(rv, *rv.owner.inputs) if transform is not None else rv
+    shape = rewrite_graph(value.shape, include=("ShapeOpt", "canonicalize",
+                                                "local_shape_to_shape_i"))
+    if any(v.owner is not None and isinstance(v.owner.op, RandomVariable)
+           for v in ancestors([shape])):
+        raise ValueError(f"the shape of {rv.name!r} could not be written without drawing it")
+    return shape
+
+
+def model_functions(model: pm.Model) -> tuple:
+    """The PyTensor functions nutpie samples ``model`` with, as graphs of any size.
+
+    ``(n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info, reparameterized)``
+    as nutpie's numba backend returns them (``nutpie.compile_pymc._make_functions``), with one
+    difference: nutpie cuts its flat vector of free values at offsets it computes once, so
+    the numbers of months and observations are constants of its graph, and a panel one month
+    longer is a new graph to compile. Here each free variable's slice is computed in the graph
+    from the model's dimension lengths, which are shared variables like the data: the graph
+    (and so its compiled callbacks, :func:`cache_name`) is the same for every panel of a
+    catalog and spec, whatever its length, and a new month or a backtest origin loads it
+    from the cache (docs/decisions/0021-shape-generic-graph.md). A frozen model's lengths are
+    constants, and its graph is nutpie's.
+
+    The other entries are for this model's sizes: ``n_dim`` free values, ``n_expanded`` stored
+    values, ``shape_info = (names, slices, shapes)`` of the stored quantities, nutpie's flat
+    initial-point function (:func:`initial_point_function`) and the names of the transformed
+    free variables. The rewritten graphs are ``logp_fn.maker.fgraph`` and
+    ``expand_fn.maker.fgraph``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.design import make_design
+    >>> from forecast.model import build_model
+    >>> spec = forecast.load_spec("static")
+    >>> model = build_model(make_design(forecast.simulate(2, 12, seed=1).panel, spec), spec)
+    >>> n_dim, n_expanded, logp_fn, *_ = model_functions(model)
+    >>> point = model.initial_point()
+    >>> x = np.concatenate([np.ravel(point[model.rvs_to_values[rv].name])
+    ...                     for rv in model.free_RVs])
+    >>> bool(np.isclose(logp_fn(x)[0], model.compile_logp()(point)))
+    True
+    """
+    import pytensor.tensor as pt
+    from nutpie.compile_pymc import _compute_shapes, _rv_dict_to_flat_array_wrapper
+    from pymc.pytensorf import compile as compile_pymc
+    from pytensor.graph import clone_replace, rewrite_graph
+
+    sizes = _compute_shapes(model)  # this model's, for the layout nutpie reads
+    rewrites = ["canonicalize", "stabilize"]
+    if not model.check_bounds:
+        rewrites.append("local_remove_check_parameter")
+    logp = rewrite_graph(model.logp(), include=rewrites)
+    values = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    grad = pt.concatenate([pt.as_tensor(g, allow_xtensor_conversion=True).ravel()
+                           for g in pt.grad(logp, values)])
+
+    joined = pt.dvector("_unconstrained_point")
+    replacements, names, slices, shapes = {}, [], [], []
+    start, offset = 0, 0
+    for rv, value in zip(model.free_RVs, values, strict=True):
+        shape = _value_shape(model, rv)
+        stop = start + pt.prod(shape)
+        replacements[value] = joined[start:stop].reshape(shape, ndim=value.ndim).astype(
+            value.dtype)
+        start = stop
+        size = tuple(int(n) for n in sizes[value.name])
+        names.append(value.name)
+        shapes.append(size)
+        slices.append(slice(offset, offset + int(np.prod(size))))
+        offset = slices[-1].stop
+    n_dim = offset
+    logp, grad = clone_replace([logp, grad], replacements)
+    with model:
+        logp_fn = compile_pymc((joined,), (logp, grad), mode="NUMBA")
+
+    stored = [v for v in model.unobserved_value_vars if v.name not in names]
+    free_names = list(names)
+    for var in stored:
+        size = tuple(int(n) for n in sizes[var.name])
+        names.append(var.name)
+        shapes.append(size)
+        slices.append(slice(offset, offset + int(np.prod(size))))
+        offset = slices[-1].stop
+    expanded = pt.concatenate(
+        [*(replacements[v].ravel() for v in values),
+         *(pt.as_tensor(v, allow_xtensor_conversion=True).ravel() for v in stored)])
+    with model:
+        expand_fn = compile_pymc((joined,), [expanded], givens=list(replacements.items()),
+                                 mode="NUMBA")
+    initial_point_fn = _rv_dict_to_flat_array_wrapper(
+        initial_point_function(model), names=free_names, shapes=shapes[:len(free_names)])
+    reparameterized = [model.rvs_to_values[rv].name for rv in model.free_RVs
+                       if model.rvs_to_transforms.get(rv) is not None]
+    return (n_dim, offset, logp_fn, expand_fn, initial_point_fn, (names, slices, shapes),
+            reparameterized)
 
 
 def compile_model(model: pm.Model, *, background: bool = True) -> Any:
@@ -272,7 +368,7 @@ def compile_model(model: pm.Model, *, background: bool = True) -> Any:
     from nutpie import compile_pymc as ncp
 
     (n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info,
-     reparameterized) = nutpie_functions(model)
+     reparameterized) = model_functions(model)
     # the shared arrays, copied and read-only as nutpie holds them, under keys that stay the
     # same from one compile to the next (they are compiled into the callbacks)
     shared_var_keys: dict[Any, str] = {}
@@ -290,7 +386,7 @@ def compile_model(model: pm.Model, *, background: bool = True) -> Any:
         keys = [shared_var_keys[v] for v in fn.get_shared()]
         layouts[name] = dict(keys=keys, dtypes=[shared_data[k].dtype for k in keys],
                              ndims=[shared_data[k].ndim for k in keys],
-                             record_dtype=user_data.dtype, n_dim=n_dim, n_expanded=n_expanded)
+                             record_dtype=user_data.dtype)
     entries = {name: _callback(name, fn.vm.jit_fn, **layouts[name])
                for name, fn in functions.items()}
     # On a cold cache a second process helps: it compiles the log-density's operations from

@@ -14,6 +14,12 @@ families, which families are period averages, the outcome's family and sign, the
 years). The number of observed values may differ (observation arrays have dynamic length), and
 so may coordinates (ally codes, period labels): the result carries the new panel's.
 
+A panel of another length (a backtest's next origin, a new month) needs a compiled model of its
+own, since nutpie's number of free values differs, but not a new compile: the model is compiled
+with only the catalog's and spec's lengths fixed (:func:`forecast.model.fix_lengths`), and its
+graph reads the number of months from its inputs, so numba loads the callbacks the first
+length compiled from its cache (docs/decisions/0021-shape-generic-graph.md).
+
 Warm start: :meth:`CompiledFitter.fit` with ``init="previous"`` (what :meth:`fit_many` does)
 starts each chain at a posterior draw of the previous fit of the same structure instead of
 PyMC's support point, so adaptation begins in the typical set; a shorter ``tune`` is then
@@ -45,7 +51,7 @@ from forecast.backend import compile_nutpie, sample_nutpie
 from forecast.cfuncs import initial_point_function
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
-from forecast.model import build_model, intercept_geometry
+from forecast.model import build_model, fix_lengths, intercept_geometry
 from forecast.panel import Panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, load_spec
@@ -169,7 +175,7 @@ class CompiledFitter:
             self.n_reused += 1
             return entry, True, 0.0
         t0 = time.perf_counter()
-        compiled = compile_nutpie(model)
+        compiled = compile_nutpie(fix_lengths(model))
         elapsed = time.perf_counter() - t0
         entry = _Entry(compiled)
         with _LOCK:

@@ -75,7 +75,7 @@ def test_the_helper_starts_from_the_other_end_of_pytensors_order():
     assert backward[0] is first and backward != forward
     # and the same holds on a model's log-density and gradient
     with pytensor.config.change_flags(numba__fastmath=False):
-        logp_fn = cfuncs.nutpie_functions(_model(seed=1))[2]
+        logp_fn = cfuncs.model_functions(_model(seed=1))[2]
     fgraph = logp_fn.maker.fgraph
     _check_order(fgraph, helper_order(fgraph, reverse=True))
 
