@@ -13,8 +13,10 @@ flag) and what the callback adds (:func:`cache_name`), so numba stores them in P
 cache directory and a later process loads them. They inline PyTensor's inner graph function
 rather than call its cached wrapper, so that a machine's first compile types, optimises and
 emits the graph once, in the callback, where nutpie's way did it three times (the graph
-function, PyTensor's wrapper, the callback). The callbacks do what nutpie's do, and the
-log-density, gradient and draws are the same bit for bit (``tests/test_backend.py``).
+function, PyTensor's wrapper, the callback). The callbacks do what nutpie's do; for a frozen
+model the log-density, gradient and draws are the same bit for bit, and for a model with shared
+data the same to rounding, since its graph reads the sizes from its inputs
+(:func:`model_functions`, ``tests/test_backend.py``).
 
 A model with shared data (what ``with_data`` swaps, for a compiled model reused across
 panels) passes the arrays as nutpie does: a table of pointers, sizes and shapes in
@@ -58,6 +60,9 @@ _MODULE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 _LOGP_SRC = """
 def logp_entry(dim, x_, out_, logp_, user_data_):
+    table = numba.carray(user_data_, (), record_dtype)['shared']
+    if dim != numba.carray(address(table['data']['sizes'][()]), 2, np.int64)[0]:
+        return -1
     try:
         x = numba.carray(x_, (dim,))
         out = numba.carray(out_, (dim,))
@@ -78,6 +83,10 @@ def logp_entry(dim, x_, out_, logp_, user_data_):
 
 _EXPAND_SRC = """
 def expand_entry(dim, expanded, x_, out_, user_data_):
+    table = numba.carray(user_data_, (), record_dtype)['shared']
+    sizes = numba.carray(address(table['data']['sizes'][()]), 2, np.int64)
+    if dim != sizes[0] or expanded != sizes[1]:
+        return -1
     try:
         x = numba.carray(x_, (dim,))
         out = numba.carray(out_, (expanded,))
@@ -98,6 +107,8 @@ _LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double),
 _EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
                           types.CPointer(types.double), types.voidptr)
 _CALLBACKS = {"logp_entry": (_LOGP_SRC, _LOGP_SIG), "expand_entry": (_EXPAND_SRC, _EXPAND_SIG)}
+#: the key of the table's entry that holds the model's numbers of free and stored values
+_SIZES = "sizes"
 #: CPython compiles a call with more positional arguments than this as ``f(*args)``, which
 #: numba cannot inline: a graph with more inputs (the point and the shared arrays) is called
 _MAX_INLINE_ARGS = 30
@@ -115,9 +126,7 @@ def _address_as_pointer(typingctx, address):
 def _read_shared(keys: list[str], ndims: dict[str, int]) -> str:
     """Source lines that view each shared array ``keys[i]`` as ``shared_i``, read from
     nutpie's table in ``user_data_`` (pointer, size and shape per array)."""
-    if not keys:
-        return ""
-    lines = ["        table = numba.carray(user_data_, (), record_dtype)['shared']"]
+    lines = []
     for i, key in enumerate(keys):
         shape = "".join(f"table['shape']['{key}'][{d}], " for d in range(ndims[key]))
         lines.append(
@@ -239,14 +248,14 @@ def _value_shape(model: pm.Model, rv: Any) -> Any:
     model's dimension lengths and data, with no random draw left in it."""
     from pytensor.graph import rewrite_graph
     from pytensor.graph.traversal import ancestors
-    from pytensor.tensor.random.op import RandomVariable
+    from pytensor.tensor.random.type import RandomGeneratorType
 
     transform = model.rvs_to_transforms.get(rv)
     value = transform.forward(rv, *rv.owner.inputs) if transform is not None else rv
     shape = rewrite_graph(value.shape, include=("ShapeOpt", "canonicalize",
                                                 "local_shape_to_shape_i"))
-    if any(v.owner is not None and isinstance(v.owner.op, RandomVariable)
-           for v in ancestors([shape])):
+    # any random variable, PyTensor's or PyMC's symbolic ones, reads a generator
+    if any(isinstance(v.type, RandomGeneratorType) for v in ancestors([shape])):
         raise ValueError(f"the shape of {rv.name!r} could not be written without drawing it")
     return shape
 
@@ -263,7 +272,7 @@ def model_functions(model: pm.Model) -> tuple:
     (and so its compiled callbacks, :func:`cache_name`) is the same for every panel of a
     catalog and spec, whatever its length, and a new month or a backtest origin loads it
     from the cache (docs/decisions/0021-shape-generic-graph.md). A frozen model's lengths are
-    constants, and its graph is nutpie's.
+    constants: its graph computes what nutpie's does, bit for bit.
 
     The other entries are for this model's sizes: ``n_dim`` free values, ``n_expanded`` stored
     values, ``shape_info = (names, slices, shapes)`` of the stored quantities, nutpie's flat
@@ -299,11 +308,11 @@ def model_functions(model: pm.Model) -> tuple:
     grad = pt.concatenate([pt.as_tensor(g, allow_xtensor_conversion=True).ravel()
                            for g in pt.grad(logp, values)])
 
+    value_shapes = [_value_shape(model, rv) for rv in model.free_RVs]
     joined = pt.dvector("_unconstrained_point")
     replacements, names, slices, shapes = {}, [], [], []
     start, offset = 0, 0
-    for rv, value in zip(model.free_RVs, values, strict=True):
-        shape = _value_shape(model, rv)
+    for rv, value, shape in zip(model.free_RVs, values, value_shapes, strict=True):
         stop = start + pt.prod(shape)
         replacements[value] = joined[start:stop].reshape(shape, ndim=value.ndim).astype(
             value.dtype)
@@ -378,6 +387,12 @@ def compile_model(model: pm.Model, *, background: bool = True) -> Any:
     for var, key in shared_var_keys.items():
         shared_data[key] = np.array(var.get_value(), order="C", copy=True)
         shared_data[key].flags.writeable = False
+    # the sizes this model's graph gives, in the table too: the callbacks check nutpie's
+    # arguments against them before the graph reads anything (they are not compiled in)
+    sizes = pytensor.shared(np.array([n_dim, n_expanded], dtype=np.int64), name=_SIZES)
+    shared_var_keys[sizes] = _SIZES
+    shared_data[_SIZES] = np.array([n_dim, n_expanded], dtype=np.int64)
+    shared_data[_SIZES].flags.writeable = False
     user_data = ncp.make_user_data(shared_var_keys, shared_data)
     fastmath = bool(pytensor.config.numba__fastmath)
     functions = {"logp_entry": logp_fn, "expand_entry": expand_fn}

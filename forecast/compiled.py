@@ -11,14 +11,15 @@ What must match for reuse (the cache key, :func:`model_key`): the spec (its hash
 compile-time constants), the structural part of the design's ``shape_key`` (allies, months,
 indicators, drivers) and the few design facts the graph bakes in as constants (catalog signs,
 families, which families are period averages, the outcome's family and sign, the number of
-years). The number of observed values may differ (observation arrays have dynamic length), and
+years, which sets nutpie's number of free values). The number of observed values may differ (observation arrays have dynamic length), and
 so may coordinates (ally codes, period labels): the result carries the new panel's.
 
 A panel of another length (a backtest's next origin, a new month) needs a compiled model of its
-own, since nutpie's number of free values differs, but not a new compile: the model is compiled
-with only the catalog's and spec's lengths fixed (:func:`forecast.model.fix_lengths`), and its
-graph reads the number of months from its inputs, so numba loads the callbacks the first
-length compiled from its cache (docs/decisions/0021-shape-generic-graph.md).
+own, since nutpie's number of free values differs, but not a new numba compile: the model is
+compiled with only the catalog's and spec's lengths fixed (:func:`forecast.model.fix_lengths`),
+and its graph reads the number of months from its inputs, so numba loads the callbacks the
+first length compiled from its cache. PyTensor still rewrites the graph: about 20 s on the
+default data against about 50 s (docs/decisions/0021-shape-generic-graph.md).
 
 Warm start: :meth:`CompiledFitter.fit` with ``init="previous"`` (what :meth:`fit_many` does)
 starts each chain at a posterior draw of the previous fit of the same structure instead of

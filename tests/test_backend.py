@@ -11,6 +11,7 @@ must be what nutpie would have held in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 
 import numpy as np
@@ -67,11 +68,12 @@ def test_a_longer_panel_reads_the_compiled_callbacks_and_gives_its_own_density()
     that panel's log-density and gradient, as PyMC computes them, not the first panel's."""
     from forecast.model import fix_lengths
 
-    spec = load_spec("default")
+    # a drifting signal: the walk's steps and years are lengths of the graph too
+    spec = load_spec("default").model_copy(update={"drift": ["milex_share_gdp"]})
     sim = forecast.simulate(n_allies=2, n_months=30, seed=5)
     models = [fix_lengths(build_model(make_design(panel, spec), spec))
               for panel in (sim.panel.truncate("2015-09"), sim.panel)]
-    assert len(models[0].coords["year"]) < len(models[1].coords["year"])
+    assert len(models[0].coords["drift_step"]) < len(models[1].coords["drift_step"])
     compile_nutpie(models[0])
     compiled = compile_nutpie(models[1])
     assert compiled.compiled_logp_func.cache_hits == 1
@@ -83,6 +85,11 @@ def test_a_longer_panel_reads_the_compiled_callbacks_and_gives_its_own_density()
     logp, grad = logp_caller(compiled, x)()
     np.testing.assert_allclose(logp, model.compile_logp()(point), rtol=1e-12)
     np.testing.assert_allclose(grad, model.compile_dlogp()(point), rtol=1e-9, atol=1e-12)
+    # a point of the first panel's length, with the longer panel's data, is refused, not read
+    # from the wrong slices
+    shorter = compile_nutpie(models[0]).n_dim
+    with pytest.raises(RuntimeError, match="could not be evaluated"):
+        logp_caller(dataclasses.replace(compiled, _n_dim=shorter), x[:shorter])()
 
 
 @pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "shared-data"])
@@ -115,7 +122,7 @@ def test_cached_entry_points_sample_as_nutpies_own(frozen):
     data_names = {v.name for v in models[0].data_vars}
     assert {v.name for v in compiled.shared_var_keys if v.name in data_names} == {
         v.name for v in reference.shared_var_keys}
-    assert (len(compiled.shared_data) == 0) == frozen
+    assert (len(compiled.shared_data) == 1) == frozen  # the sizes, and the data if shared
 
     pairs = [(compiled, reference), (again, reference)]
     if not frozen:  # the second panel's data swapped into both
