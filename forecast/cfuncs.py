@@ -308,21 +308,26 @@ def model_functions(model: pm.Model) -> tuple:
     grad = pt.concatenate([pt.as_tensor(g, allow_xtensor_conversion=True).ravel()
                            for g in pt.grad(logp, values)])
 
-    value_shapes = [_value_shape(model, rv) for rv in model.free_RVs]
+    names, slices, shapes = [], [], []
+
+    def lay_out(name: str) -> None:
+        """Append ``name``'s place in nutpie's flat layout of this model's sizes."""
+        start = slices[-1].stop if slices else 0
+        shapes.append(tuple(int(n) for n in sizes[name]))
+        names.append(name)
+        slices.append(slice(start, start + int(np.prod(shapes[-1]))))
+
     joined = pt.dvector("_unconstrained_point")
-    replacements, names, slices, shapes = {}, [], [], []
-    start, offset = 0, 0
-    for rv, value, shape in zip(model.free_RVs, values, value_shapes, strict=True):
+    replacements = {}
+    start = 0
+    for rv, value in zip(model.free_RVs, values, strict=True):
+        shape = _value_shape(model, rv)
         stop = start + pt.prod(shape)
         replacements[value] = joined[start:stop].reshape(shape, ndim=value.ndim).astype(
             value.dtype)
         start = stop
-        size = tuple(int(n) for n in sizes[value.name])
-        names.append(value.name)
-        shapes.append(size)
-        slices.append(slice(offset, offset + int(np.prod(size))))
-        offset = slices[-1].stop
-    n_dim = offset
+        lay_out(value.name)
+    n_dim = slices[-1].stop if slices else 0
     logp, grad = clone_replace([logp, grad], replacements)
     with model:
         logp_fn = compile_pymc((joined,), (logp, grad), mode="NUMBA")
@@ -330,11 +335,7 @@ def model_functions(model: pm.Model) -> tuple:
     stored = [v for v in model.unobserved_value_vars if v.name not in names]
     free_names = list(names)
     for var in stored:
-        size = tuple(int(n) for n in sizes[var.name])
-        names.append(var.name)
-        shapes.append(size)
-        slices.append(slice(offset, offset + int(np.prod(size))))
-        offset = slices[-1].stop
+        lay_out(var.name)
     expanded = pt.concatenate(
         [*(replacements[v].ravel() for v in values),
          *(pt.as_tensor(v, allow_xtensor_conversion=True).ravel() for v in stored)])
@@ -345,7 +346,8 @@ def model_functions(model: pm.Model) -> tuple:
         initial_point_function(model), names=free_names, shapes=shapes[:len(free_names)])
     reparameterized = [model.rvs_to_values[rv].name for rv in model.free_RVs
                        if model.rvs_to_transforms.get(rv) is not None]
-    return (n_dim, offset, logp_fn, expand_fn, initial_point_fn, (names, slices, shapes),
+    n_expanded = slices[-1].stop if slices else 0
+    return (n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, (names, slices, shapes),
             reparameterized)
 
 
@@ -389,10 +391,10 @@ def compile_model(model: pm.Model, *, background: bool = True) -> Any:
         shared_data[key].flags.writeable = False
     # the sizes this model's graph gives, in the table too: the callbacks check nutpie's
     # arguments against them before the graph reads anything (they are not compiled in)
-    sizes = pytensor.shared(np.array([n_dim, n_expanded], dtype=np.int64), name=_SIZES)
-    shared_var_keys[sizes] = _SIZES
-    shared_data[_SIZES] = np.array([n_dim, n_expanded], dtype=np.int64)
-    shared_data[_SIZES].flags.writeable = False
+    sizes = np.array([n_dim, n_expanded], dtype=np.int64)
+    sizes.flags.writeable = False
+    shared_var_keys[pytensor.shared(sizes, name=_SIZES)] = _SIZES
+    shared_data[_SIZES] = sizes
     user_data = ncp.make_user_data(shared_var_keys, shared_data)
     fastmath = bool(pytensor.config.numba__fastmath)
     functions = {"logp_entry": logp_fn, "expand_entry": expand_fn}
