@@ -147,6 +147,7 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     >>> d.driver_values.shape[0], d.driver_values.shape[2]
     (3, 24)
     """
+    spec.validated()
     contradictions = spec.contradictions()
     if contradictions:
         raise SpecError(f"spec {spec.name!r}: {contradictions[0]}", column="spec",

@@ -100,12 +100,15 @@ def _check_sampler_kwargs(kwargs: dict) -> None:
 
     for key in kwargs:
         if key in ModelSpec.model_fields or key in Priors.model_fields:
-            where = "" if key in ModelSpec.model_fields else "priors."
+            if key in ModelSpec.model_fields:
+                how = f"model_copy(update={{{key!r}: ...}})"
+            else:
+                how = (f"model_copy(update={{'priors': spec.priors.model_copy("
+                       f"update={{{key!r}: ...}})}})")
             raise InputError(
                 f"{key} is a field of the model spec, not an argument of fit: pass "
-                f"spec=forecast.load_spec(\"default\").model_copy(update={{...}}) with "
-                f"{where}{key} set, or a spec file (a copy of models/default.toml) that sets it",
-                parameter=key)
+                f"spec=spec.{how} with spec = forecast.load_spec(\"default\"), or a spec "
+                "file (a copy of models/default.toml) that sets it", parameter=key)
         near = difflib.get_close_matches(key, _FIT_ARGUMENTS, n=1, cutoff=0.75)
         if near:
             raise InputError(f"unknown argument; did you mean {near[0]!r}?", parameter=key)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from forecast.errors import SpecError
+from forecast.errors import SpecError, expected_one_of
 
 __all__ = ["ModelSpec", "Priors", "load_spec", "available_specs"]
 
@@ -197,6 +197,41 @@ class ModelSpec(BaseModel):
                            'have no spread to centre)')
         return out
 
+    def validated(self) -> "ModelSpec":
+        """This spec checked as if it had been read from a file, returned as a new spec.
+
+        ``model_copy(update=...)`` skips pydantic's validation: a misspelt setting would be
+        dropped without a word and a value of the wrong kind built into the model.
+        :func:`load_spec` and :func:`forecast.design.make_design` call this, so every spec
+        that reaches a fit has been checked. A prior is changed with
+        ``spec.priors.model_copy(update=...)``, which this checks too.
+
+        Raises
+        ------
+        forecast.errors.SpecError
+            Naming the setting and what is wrong with it.
+
+        Examples
+        --------
+        >>> spec = load_spec("default")
+        >>> spec.model_copy(update={"drift": ["catalog"]}).validated() == spec
+        True
+        >>> spec.model_copy(update={"dynamic": "static"}).validated()
+        Traceback (most recent call last):
+        ...
+        forecast.errors.SpecError: column 'dynamic': unknown setting of spec 'default': expected one of name, description, dynamics, pooling, common_factor, drivers, driver_effects, loadings, intercepts, intercept_reference, count_family, drift, … (did you mean 'dynamics'?)
+        """
+        values = _settings(self, "")
+        if not isinstance(values["priors"], Priors):
+            raise SpecError(
+                f"spec {self.name!r}: priors must be a Priors, not "
+                f"{type(values['priors']).__name__}: change one with "
+                "spec.priors.model_copy(update={...}), so the spec's other priors stay",
+                column="priors")
+        values["priors"] = _checked(Priors, _settings(values["priors"], "priors."),
+                                    self.name, "priors.")
+        return _checked(ModelSpec, values, self.name)
+
     def to_json(self) -> str:
         """Canonical JSON (sorted keys): stored with every saved fit."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True)
@@ -208,6 +243,33 @@ class ModelSpec(BaseModel):
     def hash(self) -> str:
         """SHA-256 of the canonical JSON."""
         return json_hash(self.to_json())
+
+
+def _settings(model: BaseModel, prefix: str) -> dict:
+    """A pydantic model's values as set, refusing a name that is not one of its fields (which
+    ``model_copy(update=...)`` would have stored without a word)."""
+    values = dict(vars(model))
+    fields = list(type(model).model_fields)
+    for name in values:
+        if name not in fields:
+            of = "the priors" if prefix else f"spec {values.get('name')!r}"
+            raise SpecError(f"unknown setting of {of}" + expected_one_of(name, fields),
+                            column=prefix + name)
+    return values
+
+
+def _checked(kind: type[BaseModel], values: dict, spec_name: str | None = None,
+             prefix: str = "", file: Path | None = None):
+    """``kind`` validated from ``values``, or a :class:`SpecError` naming the first problem
+    (its setting, value, and the spec or file)."""
+    try:
+        return kind.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = prefix + ".".join(str(part) for part in err["loc"])
+        of = f"spec {spec_name!r}: " if spec_name is not None else ""
+        raise SpecError(of + err["msg"], file=None if file is None else str(file),
+                        column=where, value=err.get("input")) from None
 
 
 def json_hash(text: str) -> str:
@@ -252,7 +314,7 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
     'none'
     """
     if isinstance(spec, ModelSpec):
-        return spec
+        return spec.validated()
     path = Path(spec)
     if path.suffix != ".toml":
         path = _models_dir() / f"{spec}.toml"
@@ -266,10 +328,4 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"not valid TOML: {exc}", file=str(path)) from None
     raw.setdefault("name", path.stem)
-    try:
-        return ModelSpec.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise SpecError(f"{err['msg']}", file=str(path),
-                        column=".".join(str(x) for x in err["loc"]),
-                        value=err.get("input")) from None
+    return _checked(ModelSpec, raw, file=path)

@@ -47,7 +47,7 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
     panel = forecast.simulate(n_allies=2, n_months=12, seed=1).panel
     cases = {"draw": "did you mean 'draws'", "chain": "did you mean 'chains'",
              "intercept_reference": "field of the model spec",
-             "noise_floor": "priors.noise_floor"}
+             "noise_floor": r"spec.priors.model_copy\(update=\{'noise_floor'"}
     for key, message in cases.items():
         with pytest.raises(forecast.InputError, match=message) as err:
             forecast.fit(panel, **{key: 1})

@@ -563,6 +563,42 @@ def test_a_setting_another_makes_meaningless_is_refused(update, message):
         make_design(panel, spec)
 
 
+@pytest.mark.parametrize("update, where, message", [
+    ({"dynamic": "static"}, "dynamic", "did you mean 'dynamics'"),
+    ({"dynamics": "stationary"}, "dynamics", "'ar1' or 'static'"),
+    ({"priors": {"drift_scale": 0.3}}, "priors", "spec.priors.model_copy"),
+    ({"priors": "drift_scale"}, "priors", "not str"),
+])
+def test_a_spec_changed_with_model_copy_is_checked(update, where, message):
+    """``model_copy(update=...)`` skips validation. Before the check a misspelt setting was
+    dropped and ``dynamics = "stationary"`` built a model without dynamics, with no word."""
+    from forecast.errors import SpecError
+
+    spec = forecast.load_spec("default").model_copy(update=update)
+    panel = forecast.simulate(n_allies=2, n_months=12, seed=1).panel
+    for call in (lambda: forecast.load_spec(spec), lambda: make_design(panel, spec)):
+        with pytest.raises(SpecError, match=message) as caught:
+            call()
+        assert f"column {where!r}" in str(caught.value)
+
+
+def test_a_prior_changed_with_model_copy_is_checked_and_kept():
+    from forecast.errors import SpecError
+
+    spec = forecast.load_spec("default")
+    for update, where in (({"drift_scal": 0.3}, "priors.drift_scal"),
+                          ({"drift_scale": -1.0}, "priors.drift_scale")):
+        bad = spec.model_copy(update={"priors": spec.priors.model_copy(update=update)})
+        with pytest.raises(SpecError, match=f"column {where!r}"):
+            forecast.load_spec(bad)
+    good = forecast.load_spec(spec.model_copy(
+        update={"priors": spec.priors.model_copy(update={"drift_scale": 0.3})}))
+    assert good.priors.drift_scale == 0.3
+    # the spec's other priors stay its own (the default sets this one; Priors() has None)
+    assert good.priors.outcome_loading_pooling_scale == spec.priors.outcome_loading_pooling_scale
+    assert good.hash() != spec.hash()
+
+
 def test_shipped_specs_have_no_contradictions():
     assert all(not forecast.load_spec(name).contradictions()
                for name in forecast.available_specs())
