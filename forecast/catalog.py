@@ -13,7 +13,7 @@ from typing import Literal, Mapping
 
 from forecast.errors import InputError, expected_one_of
 
-__all__ = ["Catalog", "SignalSpec", "read_catalog", "ROLES", "FAMILIES", "FREQUENCIES"]
+__all__ = ["Catalog", "SignalSpec", "read_catalog", "read_toml", "ROLES", "FAMILIES", "FREQUENCIES"]
 
 Role = Literal["indicator", "driver", "outcome"]
 Family = Literal["poisson", "negbin", "normal", "bernoulli"]
@@ -321,17 +321,51 @@ def read_catalog(path: str | Path) -> Catalog:
     >>> "JPN" in cat.allies
     True
     """
+    return Catalog.from_dict(read_toml(path, "catalog"), path=str(path))
+
+
+def read_toml(path: str | Path, what: str, error: type[InputError] = InputError) -> dict:
+    r"""A TOML file's top table, or ``error`` naming the file and what is wrong with it: not
+    there, a directory, unreadable, not UTF-8, not TOML. A UTF-8 byte-order mark, which some
+    Windows editors write, is allowed.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What the file holds, for the messages ("catalog", "spec", "scenario").
+    error
+        The :class:`~forecast.errors.InputError` subclass to raise.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.toml"
+    >>> _ = f.write_bytes("\ufeff[allies]\nJPN = 'Japan'\n".encode("utf-8"))
+    >>> read_toml(f, "catalog")
+    {'allies': {'JPN': 'Japan'}}
+    >>> read_toml(f.parent, "catalog")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: ...: a directory, not a catalog file
+    """
     path = Path(path)
     file = str(path)
     if not path.exists():
-        raise InputError("catalog file not found", file=file)
+        raise error(f"{what} file not found", file=file)
+    if path.is_dir():
+        raise error(f"a directory, not a {what} file", file=file)
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read the {what} file: {exc.strerror}", file=file) from None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"the catalog is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                         file=file) from None
+        raise error(f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                    file=file) from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", file=file) from None
-    return Catalog.from_dict(raw, path=file)
+        raise error(f"not valid TOML: {exc}", file=file) from None

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from forecast.catalog import read_toml
 from forecast.errors import SpecError, expected_one_of
 
 __all__ = ["ModelSpec", "Priors", "load_spec", "available_specs"]
@@ -321,11 +321,6 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
         if not path.exists():
             raise SpecError(f"no shipped spec named {str(spec)!r}; "
                             f"available: {', '.join(available_specs())}", value=str(spec))
-    if not path.exists():
-        raise SpecError("spec file not found", file=str(path))
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(f"not valid TOML: {exc}", file=str(path)) from None
+    raw = read_toml(path, "spec", SpecError)
     raw.setdefault("name", path.stem)
     return _checked(ModelSpec, raw, file=path)

@@ -195,6 +195,33 @@ def test_catalog_without_sign_fixing_indicator(tmp_path: Path) -> None:
           "at least one indicator needs sign = 1 or -1", "all indicators have sign = 0")
 
 
+def test_catalog_and_spec_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    """Some Windows editors begin a UTF-8 file with a byte-order mark; the catalog and a spec
+    file were refused as "not valid TOML ... at line 1, column 1"."""
+    from forecast.datasets import default_paths
+    from forecast.spec import load_spec
+
+    cat = tmp_path / "signals.toml"
+    cat.write_bytes(b"\xef\xbb\xbf" + CATALOG.read_bytes())
+    assert read_catalog(cat).allies == read_catalog(CATALOG).allies
+    spec = tmp_path / "mine.toml"
+    spec.write_bytes(b"\xef\xbb\xbf" + (default_paths().models_dir / "default.toml").read_bytes())
+    assert load_spec(spec).model_copy(update={"name": "default"}) == load_spec("default")
+
+
+def test_a_directory_for_a_catalog_or_spec_is_an_input_error(tmp_path: Path) -> None:
+    """``load_panel(obs, catalog=some_dir)`` raised IsADirectoryError."""
+    from forecast.errors import SpecError
+    from forecast.spec import load_spec
+
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(InputError) as info:
+        load_panel(write_obs(tmp_path), catalog=tmp_path)
+    check(info.value, tmp_path, None, None, None, "a directory, not a catalog file")
+    with pytest.raises(SpecError, match="a directory, not a spec file"):
+        load_spec(tmp_path / "dir.toml")
+
+
 @pytest.mark.parametrize("content, row, expected", [
     ("", None, "the file is empty: expected a header line and data rows"),
     ("\n\n", None, "the file is empty"),
