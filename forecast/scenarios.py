@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -36,7 +35,9 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 import pandas as pd
 
+from forecast.catalog import read_toml
 from forecast.errors import InputError, expected_one_of
+from forecast.tabular import format_month, parse_month, read_table
 
 if TYPE_CHECKING:
     from forecast.catalog import Catalog
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["Scenario", "Overrides", "read_scenario", "as_scenario", "compare", "OPS"]
 
 COLUMNS = ("ally", "period", "signal", "value")
+OPTIONAL = ("op", "source", "note")
 OPS = ("set", "add")
 
 
@@ -205,21 +207,33 @@ def _check_support(value: float, family: str, where: dict, op: str = "set") -> N
                          value=value, **where)
 
 
+def _unexpected_key(key: str, file: str | None, row: int | None) -> InputError:
+    """The error for a column or ``[[override]]`` key that is not a scenario's."""
+    return InputError("unexpected key (a column of a CSV, a key of an [[override]] entry)"
+                      + expected_one_of(key, [*COLUMNS, "op"]), file=file, row=row,
+                      column=key)
+
+
+def _stripped(value: object) -> object:
+    """Text without surrounding whitespace, ``None`` for blank text; other values as given."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
 def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
-    extra = [c for c in frame.columns if c not in (*COLUMNS, "op", "row", "source", "note")]
+    extra = [c for c in frame.columns if c not in (*COLUMNS, *OPTIONAL, "row")]
     if extra:
-        key = str(extra[0])
         set_in = frame.loc[frame[extra[0]].notna(), "row"]
-        raise InputError("unexpected key (a column of a CSV, a key of an [[override]] entry)"
-                         + expected_one_of(key, [*COLUMNS, "op"]),
-                         file=file, row=int(set_in.iloc[0]) if len(set_in) else None,
-                         column=key)
+        raise _unexpected_key(str(extra[0]), file,
+                              int(set_in.iloc[0]) if len(set_in) else None)
     if len(frame) == 0:
         raise InputError("a scenario needs at least one override row", file=file)
     if frame["op"].isna().all():
         frame["op"] = "set"
     rows = []
     for rec in frame.to_dict("records"):
+        rec = {k: _stripped(v) for k, v in rec.items()}
         where = dict(file=file, row=int(rec["row"]))
         for col in COLUMNS:
             v = rec[col]
@@ -228,14 +242,11 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
         for col in ("ally", "signal", "period"):
             if not isinstance(rec[col], str):
                 raise InputError("expected text", column=col, value=rec[col], **where)
-        if len(rec["period"]) != 7 or rec["period"][4] != "-":
-            raise InputError("malformed period; expected YYYY-MM (driver overrides are "
-                             "monthly)", column="period", value=rec["period"], **where)
-        try:
-            period = str(pd.Period(rec["period"], "M"))
-        except (ValueError, TypeError):
-            raise InputError("malformed period; expected YYYY-MM", column="period",
-                             value=rec["period"], **where) from None
+        month = parse_month(rec["period"])
+        if month is None:
+            raise InputError("malformed period; expected YYYY-MM, a month such as 2026-04 "
+                             "(driver overrides are monthly: no quarters or years)",
+                             column="period", value=rec["period"], **where)
         try:
             value = float(rec["value"])
         except (TypeError, ValueError):
@@ -249,8 +260,8 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
         if op not in OPS:
             raise InputError(f"unknown op; expected one of {', '.join(OPS)}", column="op",
                              value=op, **where)
-        rows.append({"ally": rec["ally"].strip(), "period": period,
-                     "signal": rec["signal"].strip(), "value": value, "op": op,
+        rows.append({"ally": rec["ally"], "period": format_month(month),
+                     "signal": rec["signal"], "value": value, "op": op,
                      "row": int(rec["row"])})
     out = pd.DataFrame(rows)
     dup = out.duplicated(["ally", "period", "signal"], keep="first")
@@ -283,48 +294,43 @@ def read_scenario(path: str | Path) -> Scenario:
     file = str(path)
     if not path.exists():
         raise InputError("scenario file not found", file=file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=file) from None
-    if not text.strip():
-        raise InputError("empty scenario file", file=file)
-    if path.suffix.lower() == ".toml":
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"not valid TOML: {exc}", file=file) from None
-        unknown = [k for k in raw if k not in ("name", "description", "override")]
-        if unknown:
-            raise InputError("unexpected key; expected name, description and [[override]] "
-                             "tables", file=file, column=unknown[0])
-        records = raw.get("override", [])
-        if not isinstance(records, list):
-            raise InputError("'override' must be an array of tables ([[override]])",
-                             file=file, column="override")
-        return Scenario.from_records(records, name=str(raw.get("name", path.stem)),
-                                     description=str(raw.get("description", "")), file=file)
-    if path.suffix.lower() != ".csv":
-        raise InputError("unsupported scenario format; expected .csv or .toml", file=file)
-    import io
+    if not path.is_file():
+        raise InputError("not a file: expected a scenario .csv or .toml file", file=file)
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        return _read_toml(path, file)
+    if suffix == ".csv":
+        return _read_csv(path, file)
+    raise InputError("unsupported scenario format; expected .csv or .toml", file=file)
 
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype={"ally": str, "period": str,
-                                                      "signal": str, "op": str},
-                            skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"unreadable CSV ({exc})", file=file) from None
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing column; expected {', '.join(COLUMNS)}", file=file,
-                         column=missing[0])
-    # blank lines are read as empty rows and dropped here, so that each row keeps its line
-    # in the file (the header is line 1)
-    lines = frame.index.to_numpy() + 2
-    keep = frame.notna().any(axis=1).to_numpy()
-    frame = frame[keep].astype(object).where(frame[keep].notna(), None)
-    return Scenario.from_records(frame.to_dict("records"), name=path.stem, file=file,
-                                 rows=lines[keep])
+
+def _read_toml(path: Path, file: str) -> Scenario:
+    """A scenario from ``[[override]]`` tables (a UTF-8 byte-order mark is dropped)."""
+    raw = read_toml(path, "scenario")
+    if not raw:
+        raise InputError("empty scenario file", file=file)
+    unknown = [k for k in raw if k not in ("name", "description", "override")]
+    if unknown:
+        raise InputError("unexpected key; expected name, description and [[override]] "
+                         "tables", file=file, column=unknown[0])
+    records = raw.get("override", [])
+    if not isinstance(records, list):
+        raise InputError("'override' must be an array of tables ([[override]])",
+                         file=file, column="override")
+    return Scenario.from_records(records, name=str(raw.get("name", path.stem)),
+                                 description=str(raw.get("description", "")), file=file)
+
+
+def _read_csv(path: Path, file: str) -> Scenario:
+    """A scenario from a CSV, read as the observations are (:func:`forecast.tabular.read_table`:
+    byte-order mark dropped, header names and cells stripped, blank lines skipped, each row
+    numbered by its line in the file, a row with the wrong number of fields refused)."""
+    table = read_table(path, required=COLUMNS, optional=OPTIONAL, allow_no_rows=True)
+    extra = [c for c in table.header if c not in (*COLUMNS, *OPTIONAL)]
+    if extra:
+        raise _unexpected_key(extra[0], file, row=1)
+    records = [dict(zip(table.cells, cells)) for cells in zip(*table.cells.values())]
+    return Scenario.from_records(records, name=path.stem, file=file, rows=table.rows)
 
 
 def as_scenario(scenario) -> Scenario | None:

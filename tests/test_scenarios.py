@@ -128,8 +128,9 @@ def _write(tmp_path, name, text):
     ("ally,period,signal,value,op\nA00,2019-01,consultation_lapse,1,mul\n", 2, "op", "op"),
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,1\n"
      "A00,2019-01,consultation_lapse,2\n", 3, "period", "duplicate"),
-    ("ally,period,signal\nA00,2019-01,consultation_lapse\n", None, "value", "missing column"),
-    ("ally,period,signal,value,colour\nA00,2019-01,consultation_lapse,1,red\n", 2, "colour",
+    ("ally,period,signal\nA00,2019-01,consultation_lapse\n", 1, "value",
+     "missing required column 'value'.*found ally, period, signal"),
+    ("ally,period,signal,value,colour\nA00,2019-01,consultation_lapse,1,red\n", 1, "colour",
      "unexpected key"),
 ])
 def test_read_errors_name_file_row_column(tmp_path, text, row, column, match):
@@ -220,3 +221,57 @@ def test_added_values_stay_values_of_the_driver():
             _check_support(value, family, {}, "add")
     _check_support(-1.0, "bernoulli", {}, "add")
     _check_support(-3.0, "negbin", {}, "add")
+
+
+# ------------------------------------------------------------------------------- file forms
+HEADER = "ally,period,signal,value\n"
+
+
+def test_csv_row_with_more_fields_than_the_header_is_an_input_error(tmp_path):
+    """A trailing comma gives a row a fifth field: an InputError naming the line, not a
+    TypeError from pandas using the first column as the index."""
+    path = _write(tmp_path, "trailing.csv", HEADER + "KOR,2026-04,consultation_lapse,1,\n")
+    with pytest.raises(forecast.InputError, match="expected 4 fields.*found 5") as err:
+        read_scenario(path)
+    assert (err.value.file, err.value.row) == (str(path), 2)
+
+
+@pytest.mark.parametrize("period", ["2026-Q2", "2026Q2", "2026-4", "2026-04-01", "04/2026"])
+def test_periods_other_than_yyyy_mm_are_refused(tmp_path, period):
+    """Overrides are monthly: a quarter is not read as its first month."""
+    path = _write(tmp_path, "q.csv", HEADER + f"KOR,{period},consultation_lapse,1\n")
+    with pytest.raises(forecast.InputError, match="expected YYYY-MM.*monthly") as err:
+        read_scenario(path)
+    assert (err.value.row, err.value.column, err.value.value) == (2, "period", period)
+    with pytest.raises(forecast.InputError, match="expected YYYY-MM"):
+        Scenario.from_records([{"ally": "KOR", "period": period, "signal": DRIVER,
+                                "value": 1}])
+
+
+def test_toml_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'name = "x"\n[[override]]\nally = "KOR"\n'
+                     b'period = "2026-04"\nsignal = "consultation_lapse"\nvalue = 1\n')
+    scenario = read_scenario(path)
+    assert scenario.name == "x"
+    assert scenario.rows[["ally", "period", "value"]].to_dict("records") == [
+        {"ally": "KOR", "period": "2026-04", "value": 1.0}]
+
+
+def test_csv_header_names_and_cells_are_stripped(tmp_path):
+    spaced = _write(tmp_path, "s.csv", "ally, period, signal, value , op\n"
+                    "KOR , 2026-04 , consultation_lapse , 1 , add \n")
+    plain = _write(tmp_path, "p.csv", "ally,period,signal,value,op\n"
+                   "KOR,2026-04,consultation_lapse,1,add\n")
+    pd.testing.assert_frame_equal(read_scenario(spaced).rows, read_scenario(plain).rows)
+    toml = _write(tmp_path, "s.toml", '[[override]]\nally = " KOR"\nperiod = " 2026-04 "\n'
+                  'signal = "consultation_lapse "\nvalue = 1\n')
+    assert read_scenario(toml).rows[["ally", "period", "signal"]].to_dict("records") == [
+        {"ally": "KOR", "period": "2026-04", "signal": "consultation_lapse"}]
+
+
+def test_missing_column_message_lists_the_columns_found(tmp_path):
+    path = _write(tmp_path, "m.csv", "ally;period;signal;value\nKOR;2026-04;x;1\n")
+    with pytest.raises(forecast.InputError, match="found ally;period;signal;value") as err:
+        read_scenario(path)
+    assert (err.value.row, err.value.column) == (1, "ally")
