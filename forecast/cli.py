@@ -55,10 +55,14 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
+#: the type column of a flag's help: empty (typer shows "<bool>", which reads as if the flag
+#: took a value)
+_FLAG = ""
 DataOpt = Annotated[Optional[Path], typer.Option(
     "--data", help="Directory with observations.csv (or .parquet), signals.toml and optionally "
-    "events.csv. Default: the embedded dataset.", file_okay=False)]
+    "events.csv (or .parquet). Default: the embedded dataset.", file_okay=False)]
 OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
+SpecOpt = Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
 
 
 # ---------------------------------------------------------------------- output helpers
@@ -178,7 +182,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, metavar=_FLAG,
                                           is_eager=True, help="Show the version and exit.")]
     = False,
 ) -> None:
@@ -192,15 +196,14 @@ def run(
         help="Forecast origin YYYY-MM. Default: the last month of the data.")] = None,
     data: DataOpt = None,
     out: OutOpt = Path("runs"),
-    spec: Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
-    = "default",
+    spec: SpecOpt = "default",
     scenario: Annotated[Optional[Path], typer.Option(
         help="Scenario file, forecast beside the baseline.", dir_okay=False)] = None,
     quick: Annotated[bool, typer.Option(
-        "--quick", help="Small sampler preset (2 chains × 200 draws) for smoke tests; the run "
+        "--quick", metavar=_FLAG, help="Small sampler preset (2 chains × 200 draws) for smoke tests; the run "
         "is labelled quick. Its fit usually fails the gate: add --force to publish it.")] = False,
     force: Annotated[bool, typer.Option(
-        "--force", help="Publish even if the fit fails the convergence checks (the run is "
+        "--force", metavar=_FLAG, help="Publish even if the fit fails the convergence checks (the run is "
         "marked as forced).")] = False,
     draws: Annotated[Optional[int], typer.Option(help="Draws per chain (overrides the preset).",
                                                  min=1)] = None,
@@ -247,10 +250,12 @@ def validate(
     data: DataOpt = None,
     month: Annotated[Optional[str], typer.Option(
         help="Forecast month YYYY-MM: data after it are an error.")] = None,
+    spec: SpecOpt = "default",
 ) -> None:
-    """Check observations, catalog and event log; print a data-coverage summary."""
+    """Check observations, catalog and event log, and that the spec can be fitted to them
+    (every signal it uses observed); print a data-coverage summary."""
     def body() -> int:
-        inputs = resolve_inputs(data)
+        inputs = resolve_inputs(data, spec)
         panel = load_inputs(inputs, month)
         out, _ = _consoles()
         cov = panel.coverage()

@@ -377,17 +377,31 @@ def check_month(month: str) -> str:
 
 
 def load_inputs(inputs: RunInputs, month: str | None = None) -> Panel:
-    """Validate and load the data of a run (the ``validate`` stage).
+    """Validate and load the data of a run (the ``validate`` stage), and check that the run's
+    spec can be fitted to them: a signal the spec uses must have observations, and the
+    outcome must have some after the panel's first month
+    (:func:`forecast.design.make_design` says which).
 
     ``month`` given: data after it are an error and the grid ends there. ``None``: the grid
     ends at the data's last month.
+
+    Examples
+    --------
+    >>> panel = load_inputs(resolve_inputs(None))
+    >>> panel.n_allies, panel.last_month
+    (4, '2026-03')
     """
+    from forecast.design import make_design
     from forecast.loading import load_panel
+    from forecast.spec import load_spec
 
     if month is not None:
         check_month(month)
-    return load_panel(inputs.observations, catalog=inputs.catalog, events=inputs.events,
-                      until=month)
+    spec = load_spec(inputs.spec_path)
+    panel = load_panel(inputs.observations, catalog=inputs.catalog, events=inputs.events,
+                       until=month)
+    make_design(panel, spec)
+    return panel
 
 
 # ---------------------------------------------------------------------- the pipeline

@@ -70,6 +70,11 @@ def test_every_command_has_help(command):
     result = _cli(*command, "--help")
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+    # a flag takes no value: "--quick <bool>" read as if it did ("--quick true" is an error);
+    # only click's own --help keeps the label
+    flags = [line for line in result.output.splitlines()
+             if "<bool>" in line and "--help" not in line]
+    assert not flags, flags
 
 
 def test_version():
@@ -95,6 +100,34 @@ def test_validate_embedded_data():
     result = _cli("validate")
     assert result.exit_code == 0, result.output
     assert "JPN" in result.output and "KOR" in result.output
+
+
+@pytest.mark.parametrize("spec", ["default", "static"])
+def test_validate_refuses_a_signal_the_fit_would_refuse(data_dir, spec):
+    """Without its rows (an events.csv left behind), validate said OK and ``forecast run``
+    failed at the fit: "indicator 'exercise_tempo' has no observations"."""
+    obs = data_dir / "observations.csv"
+    frame = pd.read_csv(obs, dtype=str, keep_default_na=False)
+    frame[frame["signal"] != "exercise_tempo"].to_csv(obs, index=False)
+    result = _cli("validate", "--data", str(data_dir), "--spec", spec)
+    assert result.exit_code == 2, result.output
+    assert "indicator 'exercise_tempo' has no observations" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and "OK:" not in result.output
+
+
+def test_validate_checks_only_what_the_spec_uses(data_dir):
+    """A driver without rows is refused by a spec with drivers, not by one without."""
+    obs = data_dir / "observations.csv"
+    frame = pd.read_csv(obs, dtype=str, keep_default_na=False)
+    frame[frame["signal"] != "consultation_lapse"].to_csv(obs, index=False)
+    spec = data_dir.parent / "nodrivers.toml"
+    spec.write_text((REPO / "models" / "default.toml").read_text(encoding="utf-8")
+                    .replace("drivers = true", "drivers = false"), encoding="utf-8")
+    refused = _cli("validate", "--data", str(data_dir))
+    assert refused.exit_code == 2, refused.output
+    assert "driver 'consultation_lapse' has no observations" in " ".join(refused.output.split())
+    fine = _cli("validate", "--data", str(data_dir), "--spec", str(spec))
+    assert fine.exit_code == 0, fine.output
 
 
 def _break_row(data_dir: Path, line: int, column: str, value: str) -> None:
