@@ -329,6 +329,11 @@ def list_runs(
         failed = registry.failed()
         refused = (f"{len(failed)} refused run(s) kept in {_escape(str(failed[0].parent))}"
                    if failed else "")
+        # a directory with a run's name but no readable manifest is no run, and blocks a
+        # run of its month: say so rather than leave it out without a word
+        for broken in registry.unreadable(month):
+            console.print(f"[yellow]warning:[/] {_escape(broken.name)} is not listed: "
+                          f"{_escape(broken.reason)}", soft_wrap=True)
         if not runs:
             console.print(f"no published runs in {_escape(str(out))}"
                           + (f"; {refused}" if refused else ""), soft_wrap=True)
@@ -346,8 +351,8 @@ def list_runs(
                 _escape(r.name), r.month, str(r.revision),
                 created, _escape(str(s.get("spec_name", ""))),
                 f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}"
-                + (f" → {r.manifest['run_on']['draws']} (run on)"
-                   if r.manifest.get("run_on") else ""),
+                + (f" → {run_on.get('draws', '?')} (run on)"
+                   if isinstance(run_on := r.manifest.get("run_on"), dict) else ""),
                 str(s.get("preset", "")), status,
                 "✓" if latest[r.month] == r.revision else "")
         console.print(table)

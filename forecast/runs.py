@@ -14,7 +14,8 @@ A published run directory is complete and immutable: it is written in full under
 ``.staging/`` and then moved into place by one ``rename``, so a run that is interrupted at any
 point (Ctrl-C, ``kill -9``, full disk) leaves the published directories exactly as they were.
 A directory is a published run when its name is ``YYYY-MM`` or ``YYYY-MM-rN`` (N ≥ 2) and it
-holds ``manifest.json``.
+holds a readable ``manifest.json`` (a JSON object); :meth:`Registry.unreadable` names the
+directories with a run's name that do not.
 
 Publication happens under the registry lock and re-checks, inside the lock, whether a run with
 the same input key was published meanwhile (then nothing is published: identical inputs are a
@@ -32,7 +33,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -40,6 +41,7 @@ from forecast.errors import InputError
 
 __all__ = [
     "PublishedRun",
+    "UnreadableRun",
     "Publication",
     "Registry",
     "RegistryBusy",
@@ -48,12 +50,16 @@ __all__ = [
     "LOCK_NAME",
     "STAGING_NAME",
     "FAILED_NAME",
+    "parse_file",
+    "read_json_object",
+    "json_object",
 ]
 
 LOCK_NAME = ".lock"
 STAGING_NAME = ".staging"
 FAILED_NAME = ".failed"
 MANIFEST = "manifest.json"
+_T = TypeVar("_T")
 _NAME_RE = re.compile(r"(?P<month>[12]\d{3}-(?:0[1-9]|1[0-2]))(?:-r(?P<rev>[2-9]|[1-9]\d+))?")
 
 
@@ -72,6 +78,74 @@ def run_name(month: str, revision: int) -> str:
     if revision < 1:
         raise ValueError(f"revision must be at least 1, got {revision}")
     return month if revision == 1 else f"{month}-r{revision}"
+
+
+def _json_kind(value) -> str:
+    """What a parsed JSON value is, for a message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    kinds = {list: "a list", str: "a string", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def json_object(value, file: str | Path, key: str | None = None) -> dict:
+    """``value`` if it is a JSON object (a dict), else
+    :class:`~forecast.errors.InputError` naming ``file`` (and ``key``, the place of ``value``
+    in it).
+
+    Examples
+    --------
+    >>> json_object({"seed": 1}, "manifest.json", "settings")
+    {'seed': 1}
+    >>> json_object(None, "manifest.json", "settings")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    forecast.errors.InputError: manifest.json: expected a JSON object for 'settings', found null
+    """
+    if isinstance(value, dict):
+        return value
+    where = "" if key is None else f" for {key!r}"
+    raise InputError(f"expected a JSON object{where}, found {_json_kind(value)}",
+                     file=str(file))
+
+
+def parse_file(file: str | Path, kind: str, parse: Callable[[str], _T]) -> _T:
+    """``parse`` applied to the text of ``file``, read as UTF-8.
+
+    Parameters
+    ----------
+    file
+        The file.
+    kind
+        What it should hold, for the message (``"JSON"``, ``"CSV"``).
+    parse
+        Text → value; raises :class:`ValueError` (or a subclass) on malformed text.
+
+    Raises
+    ------
+    forecast.InputError
+        Naming ``file``, when it cannot be read, is not UTF-8 or ``parse`` refuses it (a
+        truncated file, say).
+    """
+    try:
+        return parse(Path(file).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", file=str(file)) from None
+    except ValueError as exc:
+        raise InputError(f"unreadable {kind} ({exc})", file=str(file)) from None
+
+
+def read_json_object(file: str | Path) -> dict:
+    """The JSON object that ``file`` holds.
+
+    Raises
+    ------
+    forecast.InputError
+        Naming ``file``, when it cannot be read, is not UTF-8 JSON (a truncated file, say) or
+        holds something other than an object (``null``, a list).
+    """
+    return json_object(parse_file(file, "JSON", json.loads), file)
 
 
 def parse_run_name(name: str) -> tuple[str, int] | None:
@@ -117,7 +191,8 @@ class PublishedRun:
 
     @property
     def forced(self) -> bool:
-        return bool(self.manifest.get("forced", False))
+        # only a JSON true: the string "false" is truthy
+        return self.manifest.get("forced") is True
 
     @property
     def preset(self) -> str:
@@ -132,16 +207,54 @@ class PublishedRun:
 
     @classmethod
     def read(cls, path: Path) -> "PublishedRun | None":
-        """The run at ``path``, or ``None`` if it is not a published run."""
-        parsed = parse_run_name(path.name)
-        manifest = path / MANIFEST
-        if parsed is None or not manifest.is_file():
-            return None
+        """The run at ``path``, or ``None`` if it is not a published run (see :meth:`load`)."""
         try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return cls.load(path)
+        except InputError:
             return None
+
+    @classmethod
+    def load(cls, path: Path) -> "PublishedRun | None":
+        """The run at ``path``, or ``None`` if its name is not a run's.
+
+        Raises
+        ------
+        forecast.InputError
+            When ``path`` has a run's name but no readable manifest: none, one that is not
+            JSON (truncated, not UTF-8), not an object, or whose ``settings`` is not an object.
+        """
+        parsed = parse_run_name(path.name)
+        if parsed is None:
+            return None
+        manifest = path / MANIFEST
+        if not manifest.is_file():
+            raise InputError(f"no {MANIFEST}", file=str(path))
+        data = read_json_object(manifest)
+        if "settings" in data:
+            json_object(data["settings"], manifest, "settings")
         return cls(path=path, month=parsed[0], revision=parsed[1], manifest=data)
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A directory with a run's name that is not a published run: it holds no readable
+    manifest (see :meth:`PublishedRun.load`), so the registry leaves it out.
+
+    Attributes
+    ----------
+    path
+        The directory.
+    reason
+        Why, naming the file at fault (the message of the
+        :class:`~forecast.errors.InputError` that reading it raised).
+    """
+
+    path: Path
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
 
 @dataclass(frozen=True)
@@ -192,13 +305,39 @@ class Registry:
                              "not a file", file=str(self.root))
 
     # ------------------------------------------------------------------ reading
-    def runs(self, month: str | None = None) -> list[PublishedRun]:
-        """Published runs (of one month, or all), by month then revision."""
+    def _run_dirs(self, month: str | None) -> list[Path]:
+        """The directories with a run's name (of ``month``, or any), readable or not."""
         if not self.root.is_dir():
             return []
-        found = [PublishedRun.read(p) for p in self.root.iterdir() if p.is_dir()]
-        runs = [r for r in found if r is not None and (month is None or r.month == month)]
-        return sorted(runs, key=lambda r: (r.month, r.revision))
+        return [p for p in self.root.iterdir() if p.is_dir()
+                and (parsed := parse_run_name(p.name)) is not None
+                and month in (None, parsed[0])]
+
+    def runs(self, month: str | None = None) -> list[PublishedRun]:
+        """Published runs (of one month, or all), by month then revision."""
+        found = [PublishedRun.read(p) for p in self._run_dirs(month)]
+        return sorted((r for r in found if r is not None), key=lambda r: (r.month, r.revision))
+
+    def unreadable(self, month: str | None = None) -> list[UnreadableRun]:
+        """Directories with a run's name (of one month, or all) that :meth:`runs` leaves out
+        because their manifest is missing or unreadable, by name, each with the reason: what
+        a listing of the runs should warn about.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> reg = Registry(tempfile.mkdtemp())
+        >>> (reg.root / "2026-03").mkdir()
+        >>> [(u.name, u.reason.endswith("2026-03: no manifest.json")) for u in reg.unreadable()]
+        [('2026-03', True)]
+        """
+        out = []
+        for path in self._run_dirs(month):
+            try:
+                PublishedRun.load(path)
+            except InputError as exc:
+                out.append(UnreadableRun(path, str(exc)))
+        return sorted(out, key=lambda u: u.name)
 
     def latest(self, month: str | None = None) -> PublishedRun | None:
         """The newest revision of ``month`` (or of the latest month)."""

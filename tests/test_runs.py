@@ -327,3 +327,82 @@ def test_git_commit_is_the_packages_checkout_only(tmp_path):
     assert mine is not None and len(mine["commit"]) == 40 and mine["dirty"] is False
     (tmp_path / "forecast" / "__init__.py").write_text("x = 1\n")
     assert git_commit(tmp_path)["dirty"] is True
+
+
+# ---------------------------------------------------------------------- damaged manifests
+_BAD_MANIFESTS = {
+    "truncated": '{"input_key": "k", "settings": {"pre',
+    "null": "null",
+    "list": "[]",
+    "settings-null": '{"input_key": "k", "settings": null}',
+    "settings-string": '{"input_key": "k", "settings": "x"}',
+}
+
+
+@pytest.mark.parametrize("text", list(_BAD_MANIFESTS.values()), ids=list(_BAD_MANIFESTS))
+def test_a_manifest_that_is_not_an_object_is_treated_like_a_truncated_one(tmp_path, text):
+    """A manifest of ``null`` or ``[]``, or whose settings were not an object, crashed every
+    reader of the registry (``forecast list``, ``scenario``, ``run``). Like a truncated one
+    (the first case, unchanged), its run is not listed, is no baseline, is a directory in
+    the way of publication, and is named by :meth:`Registry.unreadable`."""
+    from typer.testing import CliRunner
+
+    from forecast.cli import app
+    from forecast.errors import InputError
+
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-02", "k")
+    bad = tmp_path / "2026-03"
+    bad.mkdir()
+    (bad / "manifest.json").write_text(text)
+    assert PublishedRun.read(bad) is None
+    assert [r.name for r in reg.runs()] == ["2026-02"]
+    assert reg.find_identical("2026-03", "k") is None
+    assert reg.reference().name == reg.previous("2026-04").name == "2026-02"
+    with pytest.raises(InputError, match="not a published run"):
+        reg.check_free("2026-03")
+    result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
+    assert result.exit_code == 0 and "2026-02" in result.output, result.output
+    assert [u.name for u in reg.unreadable()] == ["2026-03"]
+    # the listing names the run it leaves out, and why
+    said = " ".join(result.output.split())
+    assert "warning: 2026-03 is not listed:" in said and "manifest.json" in said, said
+
+
+def test_list_reads_only_what_a_manifest_says_plainly(tmp_path):
+    """``"forced": "false"`` (a string) counted as forced, and a ``run_on`` entry without its
+    draws crashed ``forecast list`` with KeyError."""
+    from typer.testing import CliRunner
+
+    from forecast.cli import app
+
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-02", "k")
+    manifest = tmp_path / "2026-02" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data.update(forced="false", run_on={"first_draws": 1000})
+    manifest.write_text(json.dumps(data))
+    assert reg.runs()[0].forced is False
+    result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "converged" in result.output and "(run on)" in result.output
+
+
+def test_unreadable_run_directories_are_named_with_the_reason(tmp_path):
+    """A run directory whose manifest could not be read was hidden without a word
+    (``forecast list`` said there was no run); the registry now names it and says why."""
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-02", "k")
+    for name in ("2026-03", "2026-04", "notes"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "2026-03" / "manifest.json").write_text('{"input_key": "k", "sett')
+    (tmp_path / "notes" / "manifest.json").write_text("null")  # not a run's name: not a run
+    (tmp_path / "2026-05").write_text("a file, not a directory")
+    bad = reg.unreadable()
+    assert [(u.name, u.path) for u in bad] == [("2026-03", tmp_path / "2026-03"),
+                                               ("2026-04", tmp_path / "2026-04")]
+    assert bad[0].reason.startswith(f"{tmp_path / '2026-03' / 'manifest.json'}: unreadable JSON")
+    assert bad[1].reason.endswith("no manifest.json")
+    assert [u.name for u in reg.unreadable("2026-04")] == ["2026-04"]
+    assert reg.unreadable("2026-02") == [] == Registry(tmp_path / "none").unreadable()
+    assert [r.name for r in reg.runs()] == ["2026-02"]
