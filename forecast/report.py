@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +48,88 @@ class RunData:
     scenario: pd.DataFrame
 
 
-def _csv(path: Path) -> pd.DataFrame:
+#: the columns of a scenario comparison that are differences from the baseline
+_CHANGES = ("p_any_change", "p_any_change_lo", "p_any_change_hi", "credibility_change",
+            "credibility_change_lo", "credibility_change_hi", "p_any_within_change")
+
+
+#: the tables of a run directory (``NAME.csv``) and the columns the report reads from each
+_TABLES: dict[str, tuple[str, ...]] = {
+    "headline": ("ally",),
+    "forecast": ("ally", "period", "mean", "q05", "q95"),
+    "credibility": ("ally", "period", "horizon", "mean"),
+    "attribution": (),
+    "early_warnings": (),
+    "coverage": ("ally", "signal", "year", "share"),
+    "outcome": ("ally", "period", "value"),
+    "scenario": ("ally", "period", "horizon", "p_any_base", "p_any_alt") + _CHANGES,
+}
+
+#: the manifest's objects the report reads and the keys it needs in each: ``settings`` must be
+#: there, ``run_on`` may be null, any other may be absent (the report shows a default)
+_MANIFEST_OBJECTS: dict[str, tuple[str, ...]] = {
+    "settings": ("spec_name", "sampler", "chains", "draws", "tune", "seed"),
+    "run_on": ("draws", "first_draws", "first_failures", "same_chains"),
+    "early_warning": ("threshold", "within"),
+    "data": (), "catalog": (), "inputs": (), "environment": (), "timings": (),
+}
+
+#: what the diagnostics of a converged run must hold: the report's banner shows it
+_CONVERGED_KEYS = ("max_rhat", "min_ess_bulk", "divergences")
+
+
+def _read_table(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), dtype={"period": str, "ally": str, "signal": str},
+                       keep_default_na=True, na_values=[""])
+
+
+def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The table in ``path``, an empty frame when there is no such file.
+
+    Raises
+    ------
+    forecast.InputError
+        Naming ``path``, when it is not CSV (empty, an unterminated quote, not UTF-8) or lacks
+        one of ``columns``.
+    """
+    from forecast.errors import InputError
+    from forecast.runs import parse_file
+
     if not path.is_file():
         return pd.DataFrame()
-    return pd.read_csv(path, dtype={"period": str, "ally": str, "signal": str},
-                       keep_default_na=True, na_values=[""])
+    frame = parse_file(path, "CSV", _read_table)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(map(repr, missing))} (the report reads "
+                         f"{', '.join(columns)})", file=str(path))
+    return frame
+
+
+def _require(obj: dict, keys: tuple[str, ...], file: Path, prefix: str = "") -> None:
+    """Raise :class:`~forecast.errors.InputError` naming ``file`` and the first of ``keys``
+    that ``obj`` lacks (``prefix``: where ``obj`` is in the file)."""
+    from forecast.errors import InputError
+
+    missing = next((k for k in keys if k not in obj), None)
+    if missing is not None:
+        raise InputError(f"missing key {prefix + missing!r}: the report needs it",
+                         file=str(file))
+
+
+def _check_manifest(manifest: dict, file: Path) -> None:
+    """Refuse a manifest without what the report shows (see ``_MANIFEST_OBJECTS``)."""
+    from forecast.runs import json_object
+
+    _require(manifest, ("settings",), file)
+    for key, keys in _MANIFEST_OBJECTS.items():
+        if key in manifest and not (key == "run_on" and manifest[key] is None):
+            _require(json_object(manifest[key], file, key), keys, file, prefix=f"{key}.")
+
+
+def _check_diagnostics(diagnostics: dict, file: Path) -> None:
+    """Refuse the diagnostics of a converged run without what the report's banner shows."""
+    if diagnostics.get("converged"):
+        _require(diagnostics, _CONVERGED_KEYS, file)
 
 
 def read_run(run_dir: str | Path) -> RunData:
@@ -62,26 +138,23 @@ def read_run(run_dir: str | Path) -> RunData:
     Raises
     ------
     forecast.InputError
-        When the directory is not a run (no ``manifest.json``).
+        Naming the file, when the directory is not a run (no ``manifest.json``), or a file is
+        unreadable or lacks what the report shows: a manifest or ``diagnostics.json`` that is
+        not a JSON object or lacks a key, a CSV that is empty, malformed or lacks a column.
     """
     from forecast.errors import InputError
+    from forecast.runs import read_json_object
 
     path = Path(run_dir)
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
         raise InputError("not a run directory: expected manifest.json in it", file=str(path))
-    def read_json(file: Path) -> dict:
-        try:
-            return json.loads(file.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise InputError(f"unreadable JSON ({exc})", file=str(file)) from None
-
-    manifest = read_json(manifest_path)
+    manifest = read_json_object(manifest_path)
     diag_path = path / "diagnostics.json"
-    diagnostics = read_json(diag_path) if diag_path.is_file() else {}
-    tables = {name: _csv(path / f"{name}.csv") for name in (
-        "headline", "forecast", "credibility", "attribution", "early_warnings", "coverage",
-        "outcome", "scenario")}
+    diagnostics = read_json_object(diag_path) if diag_path.is_file() else {}
+    _check_manifest(manifest, manifest_path)
+    _check_diagnostics(diagnostics, diag_path)
+    tables = {name: _csv(path / f"{name}.csv", columns) for name, columns in _TABLES.items()}
     return RunData(path=path, manifest=manifest, diagnostics=diagnostics, **tables)
 
 
@@ -383,11 +456,6 @@ def scenario_view(frame: pd.DataFrame) -> pd.DataFrame:
                                   for v in frame["p_any_within_change"]],
     })
     return out
-
-
-#: the columns of a scenario comparison that are differences from the baseline
-_CHANGES = ("p_any_change", "p_any_change_lo", "p_any_change_hi", "credibility_change",
-            "credibility_change_lo", "credibility_change_hi", "p_any_within_change")
 
 
 def unmoved_allies(frame: pd.DataFrame | None) -> list[str]:

@@ -348,3 +348,49 @@ def test_an_unreadable_json_file_is_named(tmp_path, broken):
     with pytest.raises(forecast.InputError, match="unreadable JSON") as err:
         read_run(tmp_path)
     assert err.value.file == str(tmp_path / broken)
+
+
+_SETTINGS = {"spec_name": "default", "sampler": "nutpie", "chains": 4, "draws": 1000,
+             "tune": 1000, "seed": 1}
+_DAMAGE = {
+    "headline-empty": ("headline.csv", "", "unreadable CSV"),
+    "forecast-empty": ("forecast.csv", "", "unreadable CSV"),
+    "credibility-empty": ("credibility.csv", "", "unreadable CSV"),
+    "headline-quote": ("headline.csv", 'garbage\n"unterminated\n', "unreadable CSV"),
+    "credibility-columns": ("credibility.csv", "a,b\n1,2\n", "missing column.*'ally'"),
+    "headline-columns": ("headline.csv", "name\nx\n", "missing column.*'ally'"),
+    "manifest-empty": ("manifest.json", "{}", "missing key 'settings'"),
+    "manifest-null": ("manifest.json", "null", "expected a JSON object, found null"),
+    "manifest-list": ("manifest.json", "[]", "expected a JSON object, found a list"),
+    "settings-null": ("manifest.json", json.dumps({"settings": None}),
+                      "JSON object for 'settings', found null"),
+    "settings-incomplete": ("manifest.json", json.dumps({"settings": {"seed": 1}}),
+                            "missing key 'settings.spec_name'"),
+    "data-null": ("manifest.json", json.dumps({"settings": _SETTINGS, "data": None}),
+                  "JSON object for 'data', found null"),
+    "run-on-incomplete": ("manifest.json", json.dumps({"settings": _SETTINGS,
+                                                       "run_on": {"x": 1}}),
+                          "missing key 'run_on.draws'"),
+    "diagnostics-list": ("diagnostics.json", "[]", "expected a JSON object, found a list"),
+    "diagnostics-converged": ("diagnostics.json", '{"converged": true}',
+                              "missing key 'max_rhat'"),
+}
+
+
+@pytest.mark.parametrize("damage", list(_DAMAGE.values()), ids=list(_DAMAGE))
+def test_a_damaged_run_file_is_an_input_error_naming_it(tmp_path, damage):
+    """An empty or malformed CSV, a CSV without its columns, a manifest or diagnostics.json
+    that is not an object or lacks what the report shows: each was a traceback (exit 1)."""
+    name, text, message = damage
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text(json.dumps({"month": "2026-03",
+                                                       "settings": _SETTINGS}))
+    assert "<h2>Headline</h2>" in render_report(run_dir)  # sound as it was
+    (run_dir / name).write_text(text, encoding="utf-8")
+    with pytest.raises(forecast.InputError, match=message) as err:
+        render_report(run_dir)
+    assert err.value.file == str(run_dir / name)
+    result = CliRunner().invoke(app, ["report", str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert name in result.output and "Traceback" not in result.output
