@@ -37,10 +37,10 @@ from forecast.monthly import (
     EXIT_OK,
     RunRequest,
     check_month,
+    data_warnings,
     load_inputs,
     resolve_inputs,
     run_month,
-    unobserved_origin,
 )
 from forecast.runs import PublishedRun, Registry, RegistryBusy
 
@@ -279,9 +279,8 @@ def validate(
                   f"{_escape(str(inputs.catalog))}"
                   + (f", {_escape(str(inputs.events))}" if inputs.events else ""),
                   soft_wrap=True)
-        gap = unobserved_origin(panel)
-        if gap:
-            out.print(f"[yellow]warning:[/] {_escape(gap)}", soft_wrap=True)
+        for warning in data_warnings(panel):
+            out.print(f"[yellow]warning:[/] {_escape(warning)}", soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)

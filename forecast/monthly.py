@@ -360,6 +360,49 @@ def unobserved_origin(panel: Panel) -> str | None:
             f"data{why}; --month {observed} runs the last month with data")
 
 
+#: months without a monthly signal at a panel's start before :func:`data_warnings` warns
+EARLY_GAP_MONTHS = 24
+
+
+def unobserved_start(panel: Panel) -> str | None:
+    """A warning when the panel begins more than :data:`EARLY_GAP_MONTHS` months before its
+    first month with a monthly signal (e.g. an annual value typed 1899 for 1999, which
+    stretches the grid by a century of months the fit must sample); else ``None``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> unobserved_start(forecast.load_default()) is None
+    True
+    """
+    starts = [int(sig.month_start[np.nonzero(sig.mask.any(axis=0))[0][0]])
+              for sig in panel.signals.values()
+              if sig.spec.frequency == "monthly" and sig.mask.any()]
+    if not starts or min(starts) <= EARLY_GAP_MONTHS:
+        return None
+    first = min(starts)
+    earlier = [f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}"
+               for sig in panel.signals.values() if sig.spec.frequency != "monthly"
+               for a, p, _ in zip(*sig.long()) if sig.month_start[p] < first]
+    return (f"the panel begins in {panel.months[0]}, {first} months before the first monthly "
+            f"observation ({panel.months[first]}); the months before it come from "
+            f"{', '.join(earlier[:3])}" + (f" and {len(earlier) - 3} more" if len(earlier) > 3
+                                           else "") + " (a mistyped period?)")
+
+
+def data_warnings(panel: Panel) -> list[str]:
+    """What the validate stage warns of in data it accepts: a panel whose last months or first
+    months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`).
+
+    Examples
+    --------
+    >>> import forecast
+    >>> data_warnings(forecast.load_default())
+    []
+    """
+    return [w for w in (unobserved_origin(panel), unobserved_start(panel)) if w]
+
+
 def check_month(month: str) -> str:
     """``month`` if it is ``YYYY-MM``, else :class:`InputError`.
 
@@ -484,10 +527,9 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             log.info("input %s: %s sha256=%s", role, f.path, f.sha256)
         log.info("validated %d allies x %d months (%s to %s)", panel.n_allies, panel.n_months,
                  panel.months[0], panel.months[-1])
-        gap = unobserved_origin(panel)  # the panel ends at the run's month
-        if gap:
-            log.warning(gap)
-            progress.warning(gap)
+        for warning in data_warnings(panel):  # the panel ends at the run's month
+            log.warning(warning)
+            progress.warning(warning)
         if previous is not None:
             log.info("previous published run: %s%s", previous.path,
                      f" ({', '.join(previous.caveats)})" if previous.caveats else "")

@@ -219,6 +219,22 @@ def test_validate_warns_of_a_month_without_data(data_dir, sim):
             f"{later} is a forecast") in " ".join(ahead.output.split())
 
 
+def test_the_warning_names_what_begins_long_before_the_monthly_data(data_dir, sim):
+    """An annual value typed 1899 for 1999 stretched the panel by a century of months, which
+    the fit samples, and validate said nothing."""
+    year = sim.panel.months[0].year - 100
+    with open(data_dir / "observations.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"A01,{year},milex_share_gdp,1.5,typo\n")
+    result = _cli("validate", "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    start = sim.panel.months[0]
+    gap = 1200 + start.month - 1
+    assert (f"warning: the panel begins in {year}-01, {gap} months before the first monthly "
+            f"observation ({start}); the months before it come from A01 "
+            f"milex_share_gdp {year} (a mistyped period?)") in text
+
+
 def test_the_warning_names_what_runs_past_the_monthly_data(data_dir, sim):
     """An annual value for a year after the data (2027 typed for 2026) moved the run's month
     to that December with a warning that did not say which row did it."""
