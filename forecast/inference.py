@@ -19,7 +19,7 @@ from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
 from forecast.errors import InputError, check_seed, whole_number
 from forecast.model import build_model
-from forecast.panel import Panel
+from forecast.panel import Panel, check_panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, Priors, load_spec
 
@@ -162,6 +162,7 @@ def fit(
     >>> list(result.credibility().columns)
     ['ally', 'period', 'mean', 'sd', 'q05', 'q50', 'q95']
     """
+    check_panel(panel)
     if sampler not in SAMPLERS:
         raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
                          parameter="sampler", value=sampler)

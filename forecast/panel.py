@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog, SignalSpec
+from forecast.errors import InputError
 
-__all__ = ["Panel", "SignalData", "format_period", "month_index"]
+__all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_index"]
 
 OBS_COLUMNS = ("ally", "period", "signal", "value", "source")
 
@@ -311,9 +312,30 @@ class Panel:
 
         A coarse period that ends after ``end`` is dropped too (its value was not yet known).
         Used for rolling-origin backtests.
+
+        Raises
+        ------
+        forecast.InputError
+            When ``end`` is not a month ``YYYY-MM`` of the panel.
+
+        Examples
+        --------
+        >>> import forecast
+        >>> forecast.simulate(n_allies=2, n_months=24, seed=1).panel.truncate("2015-06").n_months
+        18
         """
+        first, last = format_period(self.months[0]), format_period(self.months[-1])
+        try:
+            end_m = pd.Period(end, "M")
+        except (ValueError, TypeError):
+            end_m = None
+        if not isinstance(end, str) or end_m is None or format_period(end_m) != end.strip():
+            raise InputError("malformed end: expected a month as YYYY-MM", parameter="end",
+                             value=end)
+        if not first <= format_period(end_m) <= last:
+            raise InputError(f"end outside the panel: expected a month from {first} to {last}",
+                             parameter="end", value=end)
         frame = self.to_frame()
-        end_m = pd.Period(end, "M")
         keep = []
         for sig in self.signals.values():
             sub = frame[frame["signal"] == sig.name]
@@ -335,6 +357,25 @@ class Panel:
         frame = self.to_frame(sources=self.sources is not None)
         if self.sources is None:
             frame["source"] = "simulated"
-        frame.to_csv(obs, index=False, float_format="%.10g")
+        # every value as Python writes it, the shortest text that reads back the same float:
+        # with 10 digits a simulated panel read back had another data hash than its fit's
+        frame.to_csv(obs, index=False)
         cat.write_text(self.catalog.to_toml(), encoding="utf-8")
         return obs, cat
+
+
+def check_panel(value: object, name: str = "panel") -> None:
+    """Refuse, with :class:`~forecast.errors.InputError` naming the argument, a value that is
+    not a :class:`Panel` (a path, say), before any work is done with it.
+
+    Examples
+    --------
+    >>> check_panel("observations.csv")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'panel', value 'observations.csv': expected a Panel (forecast.load_panel(observations, catalog=...) reads one), got str
+    """
+    if not isinstance(value, Panel):
+        raise InputError("expected a Panel (forecast.load_panel(observations, catalog=...) "
+                         f"reads one), got {type(value).__name__}", parameter=name,
+                         value=str(value) if isinstance(value, (str, Path)) else None)

@@ -20,7 +20,7 @@ from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
 from forecast.errors import InputError
-from forecast.panel import Panel
+from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
 
 __all__ = ["Fit", "load_fit", "interval_table", "FORMAT_VERSION"]
@@ -199,6 +199,8 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     >>> forecast.load_fit(p).credibility().shape == f.credibility().shape
     True
     """
+    if panel is not None:
+        check_panel(panel)
     path = Path(path)
     if not path.exists():
         raise InputError("saved fit not found", file=str(path))

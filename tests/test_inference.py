@@ -58,3 +58,9 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
         with pytest.raises(forecast.InputError, match="must be an integer") as err:
             forecast.fit(panel, **{key: value})
         assert err.value.parameter == key
+    # a path where the panel goes raised AttributeError deep in the design, and in load_fit
+    for call in (lambda: forecast.fit("observations.csv"),
+                 lambda: forecast.load_fit("fit.nc", panel="observations.csv")):
+        with pytest.raises(forecast.InputError, match="expected a Panel") as err:
+            call()
+        assert err.value.parameter == "panel"

@@ -524,7 +524,11 @@ def test_an_ally_without_driver_values_takes_every_allys_mean(tmp_path):
 
 def test_simulate_refuses_bad_sizes_and_months():
     for kwargs, name in (({"n_months": 0}, "n_months"), ({"n_allies": 0}, "n_allies"),
-                         ({"start": "2014-13"}, "start"), ({"n_months": 2.5}, "n_months")):
+                         ({"start": "2014-13"}, "start"), ({"n_months": 2.5}, "n_months"),
+                         # from numpy's generator: ValueError, TypeError; missing was unchecked
+                         ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed"),
+                         ({"missing": 1.0}, "missing"), ({"missing": -0.5}, "missing"),
+                         ({"missing": float("nan")}, "missing"), ({"missing": "0.3"}, "missing")):
         with pytest.raises(forecast.InputError) as err:
             forecast.simulate(**kwargs)
         assert err.value.parameter == name
