@@ -172,7 +172,7 @@ def attribution(fit: "Fit", month: str | None = None) -> pd.DataFrame:
     """
     design = fit.design
     periods = list(design.periods)
-    month = month or periods[-1]
+    month = periods[-1] if month is None else month
     if month not in periods:
         raise InputError(f"month not in the fit ({periods[0]} to {periods[-1]})",
                          parameter="month", value=month)

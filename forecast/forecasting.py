@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -705,7 +706,8 @@ class ForecastResult:
             ``ally, probability, previous, change`` for the flagged allies, highest first
             (``previous``/``change`` NaN without a previous forecast).
         """
-        if not 0.0 <= threshold <= 1.0:
+        if (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
+                or not 0.0 <= threshold <= 1.0):
             raise InputError("threshold must be a probability in [0, 1]",
                              parameter="threshold", value=threshold)
         within = whole_number("within", within, 1, self.horizon)
@@ -736,15 +738,13 @@ class ForecastResult:
     def save(self, path: str | Path) -> Path:
         """Write the forecast to one netCDF file (atomically); read it with
         :func:`load_forecast`."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
+        from forecast.results import write_atomically
+
         ds = self.draws.copy()
         for c in ("ally", "period", "driver", "driver_period", "history_period"):
             ds[c] = ds[c].astype(str)
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        tmp.replace(path)
-        return path
+        return write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"),
+                                "forecast")
 
     def scenario_records(self) -> list[dict]:
         """The scenario's override rows (empty for a baseline forecast)."""

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-from forecast.errors import InputError
+from forecast.errors import InputError, whole_number
 
 if TYPE_CHECKING:
     from forecast.forecasting import ForecastResult
@@ -70,13 +70,15 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     """
     ds = result.draws
     names = result.allies
-    allies = list(allies) if allies is not None else names
+    # one ally's code is one ally, not its letters
+    allies = [allies] if isinstance(allies, str) else list(allies) if allies is not None else names
     unknown = [a for a in allies if a not in names]
     if unknown:
         raise InputError(f"unknown ally; the forecast has {', '.join(names)}", column="allies",
                          value=unknown[0])
     if not allies:
         raise InputError("no allies to plot", column="allies")
+    whole_number("history", history, 0)
     hist_periods = ds["history_period"].values[-history:] if history > 0 else []
     t_hist = _timestamps(hist_periods)
     t_fc = _timestamps(ds["period"].values)

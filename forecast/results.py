@@ -11,6 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -138,8 +139,6 @@ class Fit:
         """
         from forecast import __version__
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tree = self.idata.copy()
         for name in list(tree.children):
             ds = tree[name].to_dataset()
@@ -163,20 +162,49 @@ class Fit:
             "forecast_seed": -1 if self.seed is None else int(self.seed),
             "forecast_timings": json.dumps(self.timings),
         })
-        if path.is_dir():
-            raise InputError("a fit is saved to a file, not a directory", file=str(path))
-        # a name of its own next to the target, renamed into place when complete, removed if
-        # writing fails: no half-written file under either name, none shared by two saves
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            tree.to_netcdf(tmp, engine="h5netcdf")
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"), "fit")
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], object], what: str) -> Path:
+    """Write one file through ``write(tmp)`` under a name of its own next to ``path``, renamed
+    into place when complete and removed if writing fails: no half-written file under either
+    name, none shared by two saves.
+
+    Raises
+    ------
+    forecast.InputError
+        Naming ``path``, when it is a directory or its folder cannot be made (a file is in
+        the way).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "new" / "a.txt"
+    >>> write_atomically(out, lambda tmp: tmp.write_text("done"), "note").read_text()
+    'done'
+    >>> write_atomically(out.parent, lambda tmp: None, "note")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: ...: a note is saved to a file, not a directory
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"a {what} is saved to a file, not a directory", file=str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the folder to save the {what} in ({exc.strerror}: a "
+                         "file in the way?)", file=str(path)) from None
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:

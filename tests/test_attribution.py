@@ -68,6 +68,8 @@ def test_month_argument_and_errors(oracle):
         attribution(oracle, month=oracle.design.periods[0])
     with pytest.raises(forecast.InputError, match="not in the fit"):
         attribution(oracle, month="1999-01")
+    with pytest.raises(forecast.InputError, match="not in the fit"):  # was the last month
+        attribution(oracle, month="")
 
 
 def test_psis_weights_recover_a_known_reweighting():

@@ -153,8 +153,9 @@ def test_early_warning(oracle_case, tmp_path):
     assert np.allclose(ew3["change"], ew2["change"])
     ew4 = fc.early_warning(threshold=thr, within=3, previous=prev.cumulative())
     assert np.allclose(ew4["change"], ew2["change"])
-    with pytest.raises(forecast.InputError, match="threshold"):
-        fc.early_warning(threshold=1.5)
+    for threshold in (1.5, "0.5", None):  # a string raised TypeError from the comparison
+        with pytest.raises(forecast.InputError, match="threshold"):
+            fc.early_warning(threshold=threshold)
 
 
 def test_save_load_roundtrip(oracle_case, tmp_path):
@@ -167,6 +168,21 @@ def test_save_load_roundtrip(oracle_case, tmp_path):
     assert isinstance(back.to_dataset(), xr.Dataset)
     with pytest.raises(forecast.InputError, match="not found"):
         load_forecast(tmp_path / "nope.nc")
+
+
+def test_saving_where_a_file_cannot_go_is_an_input_error(oracle_case, tmp_path):
+    """A forecast saved to a directory raised IsADirectoryError and left ``NAME.partial``
+    behind; a fit or forecast saved under a file raised FileExistsError."""
+    _, fit, fc = oracle_case
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("x")
+    for result in (fc, fit):
+        with pytest.raises(forecast.InputError, match="not a directory"):
+            result.save(tmp_path / "dir")
+        with pytest.raises(forecast.InputError, match="a file in the way"):
+            result.save(tmp_path / "file" / "out.nc")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["dir", "file"]
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_plot(oracle_case):
@@ -182,6 +198,11 @@ def test_plot(oracle_case):
     assert shown.get("image/png", b"")[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(forecast.InputError, match="unknown ally"):
         fc.plot(allies=["XXX"])
+    # one ally's code was read as its letters ("unknown ally 'A'"); history=None a TypeError
+    assert len(fc.plot(allies="A03").axes) == 3
+    for history in (None, 2.5, -1):
+        with pytest.raises(forecast.InputError, match="history"):
+            fc.plot(allies="A03", history=history)
 
 
 def test_bad_arguments(oracle_case):
