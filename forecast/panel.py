@@ -293,6 +293,22 @@ class Panel:
                 })
         return pd.DataFrame(rows)
 
+    def __eq__(self, other: object) -> bool:
+        """Panels are equal when they hold the same data: the same catalog, grid and observed
+        values (:meth:`data_hash`). The comparison dataclasses write compared numpy arrays
+        and raised "The truth value of an array ... is ambiguous".
+
+        Examples
+        --------
+        >>> import forecast
+        >>> a = forecast.simulate(n_allies=2, n_months=12, seed=1).panel
+        >>> a == forecast.simulate(n_allies=2, n_months=12, seed=1).panel, a == a.truncate("2014-06")
+        (True, False)
+        """
+        if not isinstance(other, Panel):
+            return NotImplemented
+        return self is other or self.data_hash() == other.data_hash()
+
     def data_hash(self) -> str:
         """SHA-256 of the panel's content (catalog and every observed value).
 

@@ -206,6 +206,10 @@ def simulate(
     ally_scale = v * np.sqrt(1 - w)
     drivers = catalog.drivers
     raw_drv = rng.poisson(p.driver_rate, size=(A, len(drivers), T)).astype(float)
+    # a binary driver records whether any such event happened (the same draws: a catalog
+    # without one is simulated as before); counts suit the count families and normal alike
+    binary = [j for j, d in enumerate(drivers) if d.family == "bernoulli"]
+    raw_drv[:, binary] = raw_drv[:, binary] > 0
     loc = raw_drv.mean(axis=(0, 2)) if len(drivers) else np.zeros(0)
     scale = raw_drv.std(axis=(0, 2)) if len(drivers) else np.ones(0)
     scale = np.where(scale > 0, scale, 1.0)

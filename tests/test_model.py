@@ -534,6 +534,24 @@ def test_simulate_refuses_bad_sizes_and_months():
         assert err.value.parameter == name
 
 
+def test_a_binary_driver_is_simulated_as_zeros_and_ones():
+    """Drivers were drawn as counts whatever their family: a bernoulli driver had 2s and 3s,
+    outside its support, which a scenario's check would then refuse. A count driver's draws
+    are what they were (the binary one takes the same draws, thresholded)."""
+    base = forecast.simulate(n_allies=3, n_months=24, seed=4)
+    cat = base.panel.catalog
+    spec = {name: {"role": s.role, "family": s.family, "frequency": s.frequency,
+                   "sign": s.sign} for name, s in cat.signals.items()}
+    spec["consultation_lapse"]["family"] = "bernoulli"
+    binary = forecast.simulate(n_allies=3, n_months=24, seed=4, catalog=Catalog.from_dict(
+        {"allies": dict(cat.allies), "signals": spec}))
+    counts = base.panel.signals["consultation_lapse"].values
+    zero_one = binary.panel.signals["consultation_lapse"].values
+    assert counts.max() >= 2 and set(np.unique(zero_one[~np.isnan(zero_one)])) == {0.0, 1.0}
+    assert np.array_equal(zero_one, np.where(np.isnan(counts), np.nan, counts > 0),
+                          equal_nan=True)
+
+
 def test_simulated_truth_is_in_the_models_coordinates():
     """The model fixes the allies' volatilities' geometric mean at 1 and its pooled ``*_mu`` are
     the allies' averages (zero-sum offsets): a truth with free volatilities or with population
