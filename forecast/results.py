@@ -20,7 +20,7 @@ import xarray as xr
 from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
-from forecast.errors import InputError
+from forecast.errors import InputError, expected_one_of
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
 
@@ -114,11 +114,18 @@ class Fit:
         """ArviZ summary of the population parameters (or of ``var_names``)."""
         import arviz as az
 
+        post = self.posterior
         if var_names is None:
-            post = self.posterior
             var_names = [v for v, da in post.data_vars.items()
                          if "period" not in da.dims and not v.endswith(("_z", "_dev"))
                          and v not in ("state_innovation", "factor_innovation")]
+        var_names = [var_names] if isinstance(var_names, str) else list(var_names)
+        names = list(post.data_vars)
+        for name in var_names:
+            if name not in names:  # ArviZ raised KeyError
+                raise InputError("not a quantity of the posterior"
+                                 + expected_one_of(str(name), names),
+                                 parameter="var_names", value=name)
         return az.summary(self.idata, var_names=var_names)
 
     def forecast(self, horizon: int = 12, scenario=None, seed: int | None = None, **kwargs):

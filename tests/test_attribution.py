@@ -72,6 +72,15 @@ def test_month_argument_and_errors(oracle):
         attribution(oracle, month="")
 
 
+def test_summary_names_a_quantity_the_posterior_lacks(oracle):
+    """``summary(var_names=["nope"])`` raised ArviZ's KeyError."""
+    table = oracle.summary(var_names="persistence")  # one name, not its letters
+    assert len(table) == oracle.panel.n_allies and "r_hat" in table.columns
+    with pytest.raises(forecast.InputError, match="did you mean 'persistence'") as err:
+        oracle.summary(var_names=["persistance"])
+    assert err.value.parameter == "var_names"
+
+
 def test_psis_weights_recover_a_known_reweighting():
     """Removing y ~ N(x, 1) from draws of the posterior x | y recovers the prior's mean."""
     rng = np.random.default_rng(0)
