@@ -341,11 +341,13 @@ class Panel:
         18
         """
         first, last = format_period(self.months[0]), format_period(self.months[-1])
-        try:
-            end_m = pd.Period(end, "M")
-        except (ValueError, TypeError):
-            end_m = None
-        if not isinstance(end, str) or end_m is None or format_period(end_m) != end.strip():
+        end_m = None
+        if isinstance(end, str):  # pandas reads a number as a year, and will as an ordinal
+            try:
+                end_m = pd.Period(end, "M")
+            except ValueError:
+                pass
+        if end_m is None or format_period(end_m) != end.strip():
             raise InputError("malformed end: expected a month as YYYY-MM", parameter="end",
                              value=end)
         if not first <= format_period(end_m) <= last:
