@@ -324,8 +324,10 @@ def _read_toml(path: Path, file: str) -> Scenario:
 def _read_csv(path: Path, file: str) -> Scenario:
     """A scenario from a CSV, read as the observations are (:func:`forecast.tabular.read_table`:
     byte-order mark dropped, header names and cells stripped, blank lines skipped, each row
-    numbered by its line in the file, a row with the wrong number of fields refused)."""
-    table = read_table(path, required=COLUMNS, optional=OPTIONAL, allow_no_rows=True)
+    numbered by its line in the file, a row with more fields than the header refused, one
+    that stops before the optional op, source or note read with them empty)."""
+    table = read_table(path, required=COLUMNS, optional=OPTIONAL, allow_no_rows=True,
+                       short_rows=True)
     extra = [c for c in table.header if c not in (*COLUMNS, *OPTIONAL)]
     if extra:
         raise _unexpected_key(extra[0], file, row=1)

@@ -144,6 +144,7 @@ def read_table(
     required: Sequence[str],
     optional: Sequence[str] = (),
     allow_no_rows: bool = False,
+    short_rows: bool = False,
 ) -> RawTable:
     """Read a CSV or Parquet file (by suffix) as text cells.
 
@@ -155,6 +156,10 @@ def read_table(
         Column names. A missing required column is an error; other extra columns are ignored.
     allow_no_rows
         Whether a file with a header but no records is acceptable.
+    short_rows
+        Whether a CSV row may stop before trailing ``optional`` columns (a hand-edited file
+        that fills a note on some rows only); their cells are then empty. A row that stops
+        before a required column, or has more fields than the header, is still an error.
 
     Raises
     ------
@@ -182,7 +187,7 @@ def read_table(
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a file", file=file)
     if kind == "csv":
-        header, records, rows = _read_csv(path, file)
+        header, records, rows = _read_csv(path, file, set(optional) if short_rows else set())
     else:
         header, records, rows = _read_parquet(path, file)
     return _build(file, header, records, rows, required, optional, allow_no_rows,
@@ -242,7 +247,8 @@ def _build(
     return RawTable(file=file, header=header, cells={c: records[c] for c in keep}, rows=rows)
 
 
-def _read_csv(path: Path, file: str) -> tuple[tuple[str, ...], dict[str, np.ndarray], np.ndarray]:
+def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
+              ) -> tuple[tuple[str, ...], dict[str, np.ndarray], np.ndarray]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -264,6 +270,8 @@ def _read_csv(path: Path, file: str) -> tuple[tuple[str, ...], dict[str, np.ndar
             if header is None:
                 header = [f.strip() for f in fields]
                 continue
+            if len(fields) < len(header) and set(header[len(fields):]) <= may_end_early:
+                fields = [*fields, *[""] * (len(header) - len(fields))]
             if len(fields) != len(header):
                 raise InputError(
                     f"expected {len(header)} fields ({', '.join(header)}), found {len(fields)}",

@@ -236,6 +236,21 @@ def test_csv_row_with_more_fields_than_the_header_is_an_input_error(tmp_path):
     assert (err.value.file, err.value.row) == (str(path), 2)
 
 
+def test_csv_rows_may_stop_before_the_optional_columns(tmp_path):
+    """A hand-edited file fills op or a note on some rows only; pandas read the short rows,
+    and the strict reader of the trailing-comma fix refused them. A row short of a required
+    column is still refused."""
+    path = _write(tmp_path, "short.csv", "ally,period,signal,value,op,note\n"
+                  "KOR,2026-04,consultation_lapse,2\n"
+                  "JPN,2026-04,consultation_lapse,1,add,a note\n")
+    rows = read_scenario(path).rows
+    assert rows[["ally", "op", "value"]].values.tolist() == [["KOR", "set", 2.0],
+                                                             ["JPN", "add", 1.0]]
+    short = _write(tmp_path, "shorter.csv", HEADER + "KOR,2026-04,consultation_lapse\n")
+    with pytest.raises(forecast.InputError, match="expected 4 fields.*found 3"):
+        read_scenario(short)
+
+
 @pytest.mark.parametrize("period", ["2026-Q2", "2026Q2", "2026-4", "2026-04-01", "04/2026"])
 def test_periods_other_than_yyyy_mm_are_refused(tmp_path, period):
     """Overrides are monthly: a quarter is not read as its first month."""
