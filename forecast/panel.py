@@ -342,6 +342,8 @@ class Panel:
         """
         first, last = format_period(self.months[0]), format_period(self.months[-1])
         end_m = None
+        if isinstance(end, pd.Period):  # one of the panel's own months, say
+            end = format_period(end.asfreq("M"))
         if isinstance(end, str):  # pandas reads a number as a year, and will as an ordinal
             try:
                 end_m = pd.Period(end, "M")

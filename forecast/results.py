@@ -122,7 +122,7 @@ class Fit:
         var_names = [var_names] if isinstance(var_names, str) else list(var_names)
         names = list(post.data_vars)
         for name in var_names:
-            if name not in names:  # ArviZ raised KeyError
+            if str(name).removeprefix("~") not in names:  # ArviZ raised KeyError ("~": all but)
                 raise InputError("not a quantity of the posterior"
                                  + expected_one_of(str(name), names),
                                  parameter="var_names", value=name)
@@ -207,6 +207,11 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
     tmp = Path(name)
     try:
         write(tmp)
+        # mkstemp makes the file its owner's alone; give it what a plain write would (the
+        # umask's), so a shared registry's posterior.nc is as readable as its CSVs
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

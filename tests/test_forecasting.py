@@ -185,6 +185,18 @@ def test_saving_where_a_file_cannot_go_is_an_input_error(oracle_case, tmp_path):
     assert (tmp_path / "file").read_text() == "x"
 
 
+def test_a_saved_file_has_the_permissions_of_a_plain_write(oracle_case, tmp_path):
+    """Saved through mkstemp, a fit was readable by its owner only (0600) where the run's
+    CSVs beside it had the umask's (0644)."""
+    import os
+
+    _, fit, fc = oracle_case
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    for saved in (fit.save(tmp_path / "fit.nc"), fc.save(tmp_path / "fc.nc")):
+        assert os.stat(saved).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
 def test_plot(oracle_case):
     _, _, fc = oracle_case
     fig = fc.plot(allies=["A00", "A03"])

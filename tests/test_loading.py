@@ -81,6 +81,7 @@ def test_truncate_refuses_a_month_outside_the_panel(panel: Panel) -> None:
     first, last = str(panel.months[0]), str(panel.months[-1])
     assert panel.truncate(last).n_months == panel.n_months
     assert panel.truncate(first).n_months == 1
+    assert panel.truncate(panel.months[-2]).n_months == panel.n_months - 1  # its own Period
     for end, says in (("2030-01", "outside the panel"), ("1990-01", "outside the panel"),
                       ("foo", "malformed"), ("2020-13", "malformed"), (202001, "malformed")):
         with pytest.raises(InputError, match=says) as err:
