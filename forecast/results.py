@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -202,16 +202,13 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
     except OSError as exc:
         raise InputError(f"cannot make the folder to save the {what} in ({exc.strerror}: a "
                          "file in the way?)", file=str(path)) from None
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
+    # created as a plain write creates (the umask's permissions, so a shared registry's
+    # posterior.nc is as readable as its CSVs; mkstemp's were the owner's alone), and only
+    # if no other save holds the name
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         write(tmp)
-        # mkstemp makes the file its owner's alone; give it what a plain write would (the
-        # umask's), so a shared registry's posterior.nc is as readable as its CSVs
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
