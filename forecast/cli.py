@@ -256,7 +256,7 @@ def validate(
     (every signal it uses observed); print a data-coverage summary."""
     def body() -> int:
         inputs = resolve_inputs(data, spec)
-        panel = load_inputs(inputs, month)
+        panel, _ = load_inputs(inputs, month)
         out, _ = _consoles()
         cov = panel.coverage()
         table = Table(title=f"Coverage: share of periods observed, {panel.months[0]} to "

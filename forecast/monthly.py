@@ -58,7 +58,9 @@ from forecast.panel import Panel, format_period
 from forecast.runs import Publication, PublishedRun, Registry
 
 if TYPE_CHECKING:
+    from forecast.design import Design
     from forecast.results import Fit
+    from forecast.spec import ModelSpec
 
 __all__ = [
     "RunRequest",
@@ -346,13 +348,9 @@ def unobserved_origin(panel: Panel) -> str | None:
     if observed is None or observed >= panel.last_month:
         return None
     last = panel.months.get_loc(pd.Period(observed, "M"))
-    later = [f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}"
-             for sig in panel.signals.values() if sig.spec.frequency != "monthly"
-             for a, p, _ in zip(*sig.long()) if sig.month_stop[p] - 1 > last]
+    later = _coarse_values(panel, lambda start, stop: stop - 1 > last)
     if later:
-        why = (f"; the months after it come from {', '.join(later[:3])}"
-               + (f" and {len(later) - 3} more" if len(later) > 3 else "")
-               + " (a mistyped period?)")
+        why = f"; the months after it come from {later}"
     else:
         why = "; the run's month or the event log's end ([event_log] end) lies beyond the data"
     return (f"no monthly signal is observed after {observed}: the credibility of "
@@ -381,13 +379,22 @@ def unobserved_start(panel: Panel) -> str | None:
     if not starts or min(starts) <= EARLY_GAP_MONTHS:
         return None
     first = min(starts)
-    earlier = [f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}"
-               for sig in panel.signals.values() if sig.spec.frequency != "monthly"
-               for a, p, _ in zip(*sig.long()) if sig.month_start[p] < first]
+    earlier = _coarse_values(panel, lambda start, stop: start < first)
     return (f"the panel begins in {panel.months[0]}, {first} months before the first monthly "
-            f"observation ({panel.months[first]}); the months before it come from "
-            f"{', '.join(earlier[:3])}" + (f" and {len(earlier) - 3} more" if len(earlier) > 3
-                                           else "") + " (a mistyped period?)")
+            f"observation ({panel.months[first]}); the months before it come from {earlier}")
+
+
+def _coarse_values(panel: Panel, reaches: Callable[[int, int], bool]) -> str:
+    """The quarterly and annual values whose months (grid indices ``start`` to ``stop`` - 1)
+    ``reaches`` accepts, named for a warning ("A01 milex_share_gdp 1899, … and 2 more (a
+    mistyped period?)"); ``""`` for none."""
+    found = [f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}"
+             for sig in panel.signals.values() if sig.spec.frequency != "monthly"
+             for a, p, _ in zip(*sig.long()) if reaches(sig.month_start[p], sig.month_stop[p])]
+    if not found:
+        return ""
+    return (", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            + " (a mistyped period?)")
 
 
 def data_warnings(panel: Panel) -> list[str]:
@@ -419,20 +426,24 @@ def check_month(month: str) -> str:
     return month
 
 
-def load_inputs(inputs: RunInputs, month: str | None = None) -> Panel:
+def load_inputs(inputs: RunInputs, month: str | None = None,
+                spec: "ModelSpec | None" = None) -> "tuple[Panel, Design]":
     """Validate and load the data of a run (the ``validate`` stage), and check that the run's
     spec can be fitted to them: a signal the spec uses must have observations, and the
     outcome must have some after the panel's first month
     (:func:`forecast.design.make_design` says which).
 
     ``month`` given: data after it are an error and the grid ends there. ``None``: the grid
-    ends at the data's last month.
+    ends at the data's last month. ``spec``: the run's spec where the caller has read it
+    already; ``None`` reads ``inputs.spec_path``.
+
+    Returns the panel and its design under the spec.
 
     Examples
     --------
-    >>> panel = load_inputs(resolve_inputs(None))
-    >>> panel.n_allies, panel.last_month
-    (4, '2026-03')
+    >>> panel, design = load_inputs(resolve_inputs(None))
+    >>> panel.n_allies, panel.last_month, design.n_periods == panel.n_months
+    (4, '2026-03', True)
     """
     from forecast.design import make_design
     from forecast.loading import load_panel
@@ -440,11 +451,10 @@ def load_inputs(inputs: RunInputs, month: str | None = None) -> Panel:
 
     if month is not None:
         check_month(month)
-    spec = load_spec(inputs.spec_path)
+    spec = load_spec(inputs.spec_path) if spec is None else spec
     panel = load_panel(inputs.observations, catalog=inputs.catalog, events=inputs.events,
                        until=month)
-    make_design(panel, spec)
-    return panel
+    return panel, make_design(panel, spec)
 
 
 # ---------------------------------------------------------------------- the pipeline
@@ -491,7 +501,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
     with _timed(progress, timings, "validate"):
         inputs = resolve_inputs(request.data, request.spec, request.scenario)
         spec = load_spec(inputs.spec_path)
-        panel = load_inputs(inputs, request.month)
+        panel, design = load_inputs(inputs, request.month, spec)
         month = request.month or panel.last_month
         scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
         from forecast.forecasting import check_horizon
@@ -500,9 +510,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
         if scenario_obj is not None:
             # its allies, drivers, months and values against what the fit will have: a bad
             # row is found now, not after minutes of sampling
-            from forecast.design import make_design
-
-            scenario_obj.resolve_for(make_design(panel, spec), panel.catalog, request.horizon)
+            scenario_obj.resolve_for(design, panel.catalog, request.horizon)
         sampling, preset = request.sampler_settings()
         check_seed(request.seed)
         seed = request.seed if request.seed is not None else int(month.replace("-", ""))
