@@ -93,6 +93,18 @@ def sample_model(
 _FIT_ARGUMENTS = ("spec", "draws", "tune", "chains", "seed", "sampler", "progress", "warn")
 
 
+def _check_sampler_installed(sampler: str) -> None:
+    """Refuse, before any compiling, a sampler whose optional extra is not installed."""
+    import importlib.util
+
+    if sampler == "numpyro" and any(importlib.util.find_spec(m) is None
+                                    for m in ("jax", "numpyro")):
+        raise InputError("the numpyro sampler needs JAX and numpyro, the optional 'gpu' extra: "
+                         "pip install '.[gpu]' from the repository (or .venv/bin/pip install "
+                         "jax numpyro), or use sampler='nutpie'", parameter="sampler",
+                         value=sampler)
+
+
 def _check_sampler_kwargs(kwargs: dict) -> None:
     """Refuse, before any compiling, a keyword that is a spec field or a misspelt argument of
     :func:`fit`; the others go to the sampler, which names what it does not know."""
@@ -167,6 +179,7 @@ def fit(
         raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
                          parameter="sampler", value=sampler)
     _check_sampler_kwargs(sampler_kwargs)
+    _check_sampler_installed(sampler)
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         whole_number(name, value, least)
     check_seed(seed)

@@ -35,6 +35,22 @@ def test_unknown_sampler_is_a_clear_error(small_panel):
         forecast.fit(small_panel, sampler="gibbs")
 
 
+def test_numpyro_without_its_extra_is_refused_before_compiling(small_panel, monkeypatch):
+    """Without the 'gpu' extra the run failed after validation, in PyMC, with a traceback."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "numpyro" else real(name, *a))
+    monkeypatch.setattr("forecast.inference.build_model", _must_not_build)
+    with pytest.raises(InputError, match=r"optional 'gpu' extra: pip install '\.\[gpu\]'"):
+        forecast.fit(small_panel, sampler="numpyro")
+
+
+def _must_not_build(*args, **kwargs):
+    raise AssertionError("the model was built before the sampler was checked")
+
+
 def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeypatch):
     """``draw=300`` and ``intercept_reference="panel"`` went to the sampler and failed after
     the compile with "Unknown settings attribute"."""
