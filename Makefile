@@ -42,7 +42,7 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py --workload S --repeat 3
+	$(BIN)/python benchmarks/run.py --workload S --repeat 3 --naive-repeat 1
 
 data: $(STAMP)
 	$(BIN)/python scripts/build_default_data.py

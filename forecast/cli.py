@@ -14,7 +14,7 @@ Examples
     $ forecast validate --data mydata/
     $ forecast list
     $ forecast report runs/2026-03
-    $ forecast scenario lapse.toml      # against the latest published run
+    $ forecast scenario lapse.toml      # against the newest run neither forced nor quick
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def run(
     chains: Annotated[Optional[int], typer.Option(help="Number of chains.", min=1)] = None,
     seed: Annotated[Optional[int], typer.Option(
         help="Random seed. Default: the month as a number (2026-03 → 202603).", min=0)] = None,
-    sampler: Annotated[str, typer.Option(help="nutpie, pymc, numpyro or advi.")] = "nutpie",
+    sampler: Annotated[str, typer.Option(help="nutpie, pymc, numpyro (needs the optional 'gpu' extra) or advi (a preview: never passes the convergence checks, so it publishes only with --force).")] = "nutpie",
     horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1, max=36)] = 12,
 ) -> None:
     """Validate → fit → forecast → report → publish one month's run.
@@ -219,7 +219,7 @@ def run(
     The run is written to a staging directory and published as OUT/YYYY-MM (OUT/YYYY-MM-rN
     for a later revision with changed inputs) by one atomic rename. Identical inputs: nothing
     to do. A fit that fails the convergence checks is not published (exit code 3) unless
-    --force. Exit codes: 0 ok, 2 invalid input, 3 not converged, 1 other.
+    --force. Exit codes: 0 ok, 2 invalid input, 3 not converged, 130 interrupted, 1 other.
     """
     def body() -> int:
         _, err = _consoles()

@@ -23,8 +23,8 @@ default data against about 50 s (docs/decisions/0021-shape-generic-graph.md).
 
 Warm start: :meth:`CompiledFitter.fit` with ``init="previous"`` (what :meth:`fit_many` does)
 starts each chain at a posterior draw of the previous fit of the same structure instead of
-PyMC's support point, so adaptation begins in the typical set; a shorter ``tune`` is then
-usually enough (measure it: ``benchmarks/run.py --reuse``).
+PyMC's support point, so adaptation begins in the typical set. Whether a shorter ``tune`` is
+then enough is not measured yet: the benchmark does not time a warm start.
 
 Examples
 --------

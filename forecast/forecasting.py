@@ -1,7 +1,7 @@
 """Forecasts of hedging and credibility: forward simulation from every posterior draw.
 
 For each posterior draw (flattened over chains) the state is run forward month by month,
-exactly as the model writes it (DESIGN §3, :mod:`forecast.model`)::
+exactly as the model writes it (:mod:`forecast.model`)::
 
     own[a,t] = φ[a]·own[a,t-1] + Σ_d β[a,d]·D[a,d,t-1] + s[a]·sqrt(1-φ[a]²)·ε[a,t]
     g[t]     = ρ·g[t-1] + sqrt(1-ρ²)·η[t]

@@ -1,4 +1,4 @@
-"""The PyMC generative model of allies' latent credibility (DESIGN §3).
+"""The PyMC generative model of allies' latent credibility.
 
 State, for ally ``a`` and month ``t``::
 
