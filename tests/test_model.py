@@ -622,6 +622,23 @@ def test_a_prior_changed_with_model_copy_is_checked_and_kept():
     assert good.hash() != spec.hash()
 
 
+@pytest.mark.parametrize("name, differs", [
+    ("static", {"dynamics"}),
+    # without pooling the spreads' priors are not used
+    ("unpooled", {"pooling", "priors.outcome_loading_pooling_scale"}),
+])
+def test_a_baseline_differs_from_the_default_only_in_what_it_takes_away(name, differs):
+    """A comparison with a baseline measures one block: until 2026-12-01 both baselines had
+    also lost the default's drifting intercepts."""
+    def flat(spec):
+        d = spec.model_dump(exclude={"name", "description"})
+        pri = d.pop("priors")
+        return {**d, **{f"priors.{k}": v for k, v in pri.items()}}
+
+    base, default = flat(forecast.load_spec(name)), flat(forecast.load_spec("default"))
+    assert {k for k in default if base[k] != default[k]} == differs
+
+
 def test_shipped_specs_have_no_contradictions():
     assert all(not forecast.load_spec(name).contradictions()
                for name in forecast.available_specs())
