@@ -380,8 +380,8 @@ def _cell_text(v: object) -> str:
         return "1" if v else "0"
     if isinstance(v, (float, np.floating)):
         f = float(v)
-        if f != f:
-            return "nan"
+        if f != f:  # pandas reads a Parquet null in a text column as NaN
+            return ""
         return repr(f)
     if isinstance(v, bytes):
         return v.decode("utf-8", errors="backslashreplace").strip()

@@ -99,6 +99,25 @@ def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:
     assert_panels_equal(load_panel(OBS, catalog=CATALOG), load_panel(pq, catalog=CATALOG))
 
 
+def test_parquet_nulls_are_empty_cells(tmp_path: Path) -> None:
+    """pandas reads a null of a text column as NaN: a missing source was kept as the citation
+    'nan', and a missing ally was reported as the unknown ally 'nan'."""
+    frame = pd.read_csv(OBS, dtype=str).astype({"value": float})
+    frame.loc[0, "source"] = None
+    frame.to_parquet(tmp_path / "obs.parquet")
+    sources = load_panel(tmp_path / "obs.parquet", catalog=CATALOG).to_frame(sources=True)
+    first = frame.iloc[0]
+    cited = sources[(sources["ally"] == first["ally"]) & (sources["signal"] == first["signal"])
+                    & (sources["period"].astype(str) == first["period"])]["source"]
+    assert list(cited) == [""]
+    assert "nan" not in set(sources["source"])
+    frame.loc[1, "ally"] = None
+    frame.to_parquet(tmp_path / "obs.parquet")
+    with pytest.raises(InputError, match="row 2, column 'ally', value '': missing ally") as err:
+        load_panel(tmp_path / "obs.parquet", catalog=CATALOG)
+    assert "'nan'" not in str(err.value)
+
+
 def test_catalog_object_or_path() -> None:
     assert_panels_equal(load_panel(OBS, catalog=read_catalog(CATALOG)),
                         load_panel(OBS, catalog=str(CATALOG)))
