@@ -55,7 +55,7 @@ from forecast.manifest import (
     sha256_file,
 )
 from forecast.panel import Panel, format_period
-from forecast.runs import Publication, PublishedRun, Registry
+from forecast.runs import Publication, PublishedRun, Registry, parse_file, run_table
 
 if TYPE_CHECKING:
     from forecast.design import Design
@@ -772,7 +772,7 @@ def _previous_tables(previous: PublishedRun | None) -> dict[str, pd.DataFrame]:
     for name in ("headline", "forecast", "credibility"):
         path = previous.path / f"{name}.csv"
         if path.is_file():
-            out[name] = pd.read_csv(path, dtype={"period": str})
+            out[name] = parse_file(path, "CSV", run_table)
     return out
 
 

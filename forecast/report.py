@@ -78,11 +78,6 @@ _MANIFEST_OBJECTS: dict[str, tuple[str, ...]] = {
 _CONVERGED_KEYS = ("max_rhat", "min_ess_bulk", "divergences")
 
 
-def _read_table(text: str) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(text), dtype={"period": str, "ally": str, "signal": str},
-                       keep_default_na=True, na_values=[""])
-
-
 def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """The table in ``path``, an empty frame when there is no such file.
 
@@ -93,11 +88,11 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
         one of ``columns``.
     """
     from forecast.errors import InputError
-    from forecast.runs import parse_file
+    from forecast.runs import parse_file, run_table
 
     if not path.is_file():
         return pd.DataFrame()
-    frame = parse_file(path, "CSV", _read_table)
+    frame = parse_file(path, "CSV", run_table)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(map(repr, missing))} (the report reads "

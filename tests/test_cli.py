@@ -623,3 +623,25 @@ def test_run_request_refuses_a_sampler_setting_that_is_not_a_positive_whole_numb
     with pytest.raises(forecast.InputError, match=f"--{field} must be an integer of at least 1"):
         request.sampler_settings()
     assert RunRequest(**{field: 7}).sampler_settings()[0][field] == 7
+
+
+def test_ally_codes_pandas_would_guess_keep_their_change_since_the_last_run(tmp_path):
+    """The run's own tables were read back with pandas' guessing: the ally ``NA`` became
+    missing and ``036`` the number 36, so neither had a change since the previous run, and
+    the report named the first ``nan``."""
+    cat = forecast.synthetic_catalog(3).to_dict()
+    cat["allies"] = {"NA": "Namibia", "036": "Australia", "JPN": "Japan"}
+    sim = forecast.simulate(catalog=forecast.Catalog.from_dict(cat), n_months=48, seed=5)
+    runs = tmp_path / "runs"
+    for month in ("2016-12", "2017-01"):
+        sim.panel.truncate(month).write(tmp_path / month)
+        out = run_month(RunRequest(data=tmp_path / month, out=runs, month=month, force=True),
+                        fitter=_oracle(sim))
+        assert out.status == "published", out.message
+    head = pd.read_csv(out.run.path / "headline.csv", dtype=str, keep_default_na=False)
+    assert sorted(head["ally"]) == ["036", "JPN", "NA"]
+    assert (head["previous_period"] == "2016-12").all()
+    assert (head["credibility_change"] != "").all()
+    warn = pd.read_csv(out.run.path / "early_warnings.csv", dtype=str, keep_default_na=False)
+    assert len(warn) and (warn["previous"] != "").all()
+    assert "<b>nan</b>" not in (out.run.path / "report.html").read_text(encoding="utf-8")
