@@ -397,9 +397,45 @@ def _coarse_values(panel: Panel, reaches: Callable[[int, int], bool]) -> str:
             + " (a mistyped period?)")
 
 
+def monthly_gap(panel: Panel) -> str | None:
+    """A warning when more than :data:`EARLY_GAP_MONTHS` months in a row hold no monthly
+    signal between months that do (e.g. a monthly value typed 2042-03 for 2024-03, which
+    stretches the grid by 18 years of months the fit must sample); else ``None``. It names the
+    monthly values on the side of the gap with fewer of them.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> monthly_gap(forecast.load_default()) is None
+    True
+    """
+    monthly = [sig for sig in panel.signals.values() if sig.spec.frequency == "monthly"]
+    seen = np.zeros(panel.n_months, dtype=bool)
+    for sig in monthly:
+        seen[sig.month_start[sig.mask.any(axis=0)]] = True
+    months = np.flatnonzero(seen)
+    if months.size < 2:
+        return None
+    longest = int(np.argmax(np.diff(months)))
+    before, after = months[longest], months[longest + 1]
+    if after - before - 1 <= EARLY_GAP_MONTHS:
+        return None
+    values = [(panel.allies[a], sig.name, format_period(sig.periods[p]), sig.month_start[p])
+              for sig in monthly for a, p, _ in zip(*sig.long())]
+    early = [v for v in values if v[3] < after]
+    late = [v for v in values if v[3] >= after]
+    side, found = ("before", early) if len(early) < len(late) else ("after", late)
+    named = ", ".join(" ".join(v[:3]) for v in found[:3])
+    named += f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return (f"no monthly signal is observed in the {after - before - 1} months "
+            f"{panel.months[before + 1]} to {panel.months[after - 1]}, which the fit samples "
+            f"all the same; {side} them come only {named} (a mistyped period?)")
+
+
 def data_warnings(panel: Panel) -> list[str]:
     """What the validate stage warns of in data it accepts: a panel whose last months or first
-    months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`).
+    months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`), or
+    with years of months between that hold none (:func:`monthly_gap`).
 
     Examples
     --------
@@ -407,7 +443,8 @@ def data_warnings(panel: Panel) -> list[str]:
     >>> data_warnings(forecast.load_default())
     []
     """
-    return [w for w in (unobserved_origin(panel), unobserved_start(panel)) if w]
+    return [w for w in (unobserved_origin(panel), unobserved_start(panel), monthly_gap(panel))
+            if w]
 
 
 def check_month(month: str) -> str:

@@ -248,6 +248,25 @@ def test_the_warning_names_what_runs_past_the_monthly_data(data_dir, sim):
             f"--month {sim.panel.last_month} runs the last month with data") in text
 
 
+@pytest.mark.parametrize("years", [18, -12])
+def test_the_warning_names_a_monthly_value_years_away_from_the_rest(data_dir, sim, years):
+    """A monthly value typed 2042-03 for 2024-03 (or 2004-03) stretched the panel by years of
+    months, which the fit samples, and validate said nothing: the months at either end held
+    a monthly signal, the typo itself."""
+    edge = sim.panel.months[-1] if years > 0 else sim.panel.months[0]
+    typo = edge + 12 * years
+    with open(data_dir / "observations.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"A01,{typo},exercise_tempo,2,typo\n")
+    result = _cli("validate", "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    first, last = (edge + 1, typo - 1) if years > 0 else (typo + 1, edge - 1)
+    side = "after" if years > 0 else "before"
+    assert (f"warning: no monthly signal is observed in the {12 * abs(years) - 1} months "
+            f"{first} to {last}, which the fit samples all the same; {side} them come only "
+            f"A01 exercise_tempo {typo} (a mistyped period?)") in text
+
+
 def test_month_before_the_data_end_is_exit_2(data_dir, sim, tmp_path):
     month = str(sim.panel.months[-3])
     result = _cli("run", "--data", str(data_dir), "--out", str(tmp_path), "--month", month)
