@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from forecast.catalog import RESERVED_SIGNAL
 from forecast.errors import InputError
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ def attribution(fit: "Fit", month: str | None = None) -> pd.DataFrame:
             change_without = float(w @ theta[:, a, t] - w @ theta[:, a, t - 1])
             mine.append((s, catalog.signals[s].role, "data", change - change_without, n_obs, k))
         other = change - sum(r[3] for r in mine)
-        mine.append(("other", "other", "other", other, 0, np.nan))
+        mine.append((RESERVED_SIGNAL, "other", "other", other, 0, np.nan))
         rows.extend((ally, change, *r) for r in mine)
     frame = pd.DataFrame(rows, columns=["ally", "change", "signal", "role", "channel",
                                         "contribution", "n_obs", "pareto_k"])

@@ -23,6 +23,8 @@ ROLES: tuple[str, ...] = ("indicator", "driver", "outcome")
 FAMILIES: tuple[str, ...] = ("poisson", "negbin", "normal", "bernoulli")
 FREQUENCIES: tuple[str, ...] = ("monthly", "quarterly", "annual")
 COUNT_FAMILIES: tuple[str, ...] = ("poisson", "negbin")
+#: what attribution tables call the part of a change no signal explains; no signal may be named so
+RESERVED_SIGNAL = "other"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,10 @@ class Catalog:
             if not isinstance(name, str) or not str(code).strip():
                 raise InputError("ally entries must be CODE = \"Name\"", file=file,
                                  column="allies", value=code)
+            if str(code) != str(code).strip():
+                raise InputError("an ally code with spaces around it: data cells are read "
+                                 "without them, so no row could match; write the code alone",
+                                 file=file, column="allies", value=code)
             allies[str(code)] = name
         signals_raw = raw.get("signals")
         if not isinstance(signals_raw, Mapping) or not signals_raw:
@@ -160,6 +166,14 @@ class Catalog:
                              file=file, column="signals")
         signals: dict[str, SignalSpec] = {}
         for name, table in signals_raw.items():
+            if str(name) != str(name).strip():
+                raise InputError("a signal name with spaces around it: data cells are read "
+                                 "without them, so no row could match; write the name alone",
+                                 file=file, column="signals", value=name)
+            if str(name) == RESERVED_SIGNAL:
+                raise InputError(f"the signal name {RESERVED_SIGNAL!r} is reserved: attribution "
+                                 "tables name what no signal explains so; choose another",
+                                 file=file, column="signals", value=name)
             signals[name] = _parse_signal(str(name), table, file)
         event_log = raw.get("event_log", {}) or {}
         if not isinstance(event_log, Mapping):

@@ -455,3 +455,21 @@ def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
     counts = panel.to_frame().query("ally == 'JPN' and signal == 'consultation_lapse' "
                                     "and period == '2020-02'")
     assert counts["value"].tolist() == [4.0]
+
+
+@pytest.mark.parametrize("old, new, column, says", [
+    ('JPN = "Japan"', '"JPN " = "Japan"', "allies", "an ally code with spaces around it"),
+    ("[signals.exercise_tempo]", '[signals." exercise_tempo"]', "signals",
+     "a signal name with spaces around it"),
+    ("[signals.exercise_tempo]", "[signals.other]", "signals", "'other' is reserved"),
+])
+def test_catalog_names_no_row_could_match_are_refused(tmp_path: Path, old: str, new: str,
+                                                      column: str, says: str) -> None:
+    """Data cells are read stripped, so a code written '"JPN " = ...' was refused in every
+    row as an unknown ally ("did you mean 'JPN '?"); a signal named 'other' was listed twice
+    in the attribution table, beside the part no signal explains."""
+    cat = tmp_path / "signals.toml"
+    cat.write_text(CATALOG.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError, match=says) as info:
+        read_catalog(cat)
+    assert info.value.column == column and info.value.file == str(cat)
