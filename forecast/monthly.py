@@ -432,10 +432,39 @@ def monthly_gap(panel: Panel) -> str | None:
             f"all the same; {side} them come only {named} (a mistyped period?)")
 
 
+def allies_without(panel: Panel) -> str | None:
+    """A warning naming the allies with no outcome rows or no indicator rows, whose hedging
+    or credibility then comes from the other allies (the pooled values) alone; else ``None``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> allies_without(forecast.load_default()) is None
+    True
+    """
+    def lacking(signals) -> list[str]:
+        seen = np.zeros(panel.n_allies, dtype=bool)
+        for sig in signals:
+            seen |= sig.mask.any(axis=1)
+        return [panel.allies[a] for a in np.flatnonzero(~seen)]
+
+    parts = []
+    if no_outcome := lacking([panel.outcome]):
+        parts.append(f"{', '.join(no_outcome)} {'has' if len(no_outcome) == 1 else 'have'} no "
+                     f"{panel.outcome.name} (outcome) rows: the hedging forecast comes from "
+                     "the other allies' alone")
+    if no_indicator := lacking(panel.indicators):
+        parts.append(f"{', '.join(no_indicator)} {'has' if len(no_indicator) == 1 else 'have'}"
+                     " no indicator rows: the credibility comes from the drivers and the other "
+                     "allies alone")
+    return "; ".join(parts) or None
+
+
 def data_warnings(panel: Panel) -> list[str]:
     """What the validate stage warns of in data it accepts: a panel whose last months or first
     months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`), or
-    with years of months between that hold none (:func:`monthly_gap`).
+    with years of months between that hold none (:func:`monthly_gap`); allies without outcome
+    or indicator rows (:func:`allies_without`).
 
     Examples
     --------
@@ -443,8 +472,8 @@ def data_warnings(panel: Panel) -> list[str]:
     >>> data_warnings(forecast.load_default())
     []
     """
-    return [w for w in (unobserved_origin(panel), unobserved_start(panel), monthly_gap(panel))
-            if w]
+    return [w for w in (unobserved_origin(panel), unobserved_start(panel), monthly_gap(panel),
+                        allies_without(panel)) if w]
 
 
 def check_month(month: str) -> str:

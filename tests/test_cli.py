@@ -267,6 +267,20 @@ def test_the_warning_names_a_monthly_value_years_away_from_the_rest(data_dir, si
             f"A01 exercise_tempo {typo} (a mistyped period?)") in text
 
 
+def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir):
+    """Such an ally was accepted without a word; its forecast is the pooled values' alone."""
+    obs = data_dir / "observations.csv"
+    frame = pd.read_csv(obs, dtype=str, keep_default_na=False)
+    drop = ((frame["ally"] == "A01") & (frame["signal"] == "hedging")) | (
+        (frame["ally"] == "A02") & (frame["signal"] != "consultation_lapse"))
+    frame[~drop].to_csv(obs, index=False)
+    result = _cli("validate", "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("warning: A01, A02 have no hedging (outcome) rows: the hedging forecast comes from "
+            "the other allies' alone; A02 has no indicator rows") in text
+
+
 def test_month_before_the_data_end_is_exit_2(data_dir, sim, tmp_path):
     month = str(sim.panel.months[-3])
     result = _cli("run", "--data", str(data_dir), "--out", str(tmp_path), "--month", month)
