@@ -360,6 +360,8 @@ def unobserved_origin(panel: Panel) -> str | None:
 
 #: months without a monthly signal at a panel's start before :func:`data_warnings` warns
 EARLY_GAP_MONTHS = 24
+#: at most this many monthly values cut off by such a gap are named as a likely typo
+FEW_VALUES = 3
 
 
 def unobserved_start(panel: Panel) -> str | None:
@@ -400,8 +402,8 @@ def _coarse_values(panel: Panel, reaches: Callable[[int, int], bool]) -> str:
 def monthly_gap(panel: Panel) -> str | None:
     """A warning when more than :data:`EARLY_GAP_MONTHS` months in a row hold no monthly
     signal between months that do (e.g. a monthly value typed 2042-03 for 2024-03, which
-    stretches the grid by 18 years of months the fit must sample); else ``None``. It names the
-    monthly values on the side of the gap with fewer of them.
+    stretches the grid by 18 years of months the fit must sample); else ``None``. Where the
+    side of the gap with fewer monthly values has at most :data:`FEW_VALUES`, it names them.
 
     Examples
     --------
@@ -425,16 +427,18 @@ def monthly_gap(panel: Panel) -> str | None:
     early = [v for v in values if v[3] < after]
     late = [v for v in values if v[3] >= after]
     side, found = ("before", early) if len(early) < len(late) else ("after", late)
-    named = ", ".join(" ".join(v[:3]) for v in found[:3])
-    named += f" and {len(found) - 3} more" if len(found) > 3 else ""
-    return (f"no monthly signal is observed in the {after - before - 1} months "
-            f"{panel.months[before + 1]} to {panel.months[after - 1]}, which the fit samples "
-            f"all the same; {side} them come only {named} (a mistyped period?)")
+    gap = (f"no monthly signal is observed in the {after - before - 1} months "
+           f"{panel.months[before + 1]} to {panel.months[after - 1]}, which the fit samples "
+           "all the same")
+    if len(found) > FEW_VALUES:  # a hole in the data, not a stray row
+        return gap
+    return f"{gap}; {side} them come only {', '.join(' '.join(v[:3]) for v in found)} " \
+           "(a mistyped period?)"
 
 
 def allies_without(panel: Panel) -> str | None:
     """A warning naming the allies with no outcome rows or no indicator rows, whose hedging
-    or credibility then comes from the other allies (the pooled values) alone; else ``None``.
+    or credibility then no data (or few) measure; else ``None``.
 
     Examples
     --------
@@ -451,12 +455,13 @@ def allies_without(panel: Panel) -> str | None:
     parts = []
     if no_outcome := lacking([panel.outcome]):
         parts.append(f"{', '.join(no_outcome)} {'has' if len(no_outcome) == 1 else 'have'} no "
-                     f"{panel.outcome.name} (outcome) rows: the hedging forecast comes from "
-                     "the other allies' alone")
+                     f"{panel.outcome.name} (outcome) rows: no data measure that hedging, so "
+                     "its forecast rests on the priors and, where the spec pools, on the other "
+                     "allies")
     if no_indicator := lacking(panel.indicators):
         parts.append(f"{', '.join(no_indicator)} {'has' if len(no_indicator) == 1 else 'have'}"
-                     " no indicator rows: the credibility comes from the drivers and the other "
-                     "allies alone")
+                     " no indicator rows: only hedging rows and drivers, where there are any, "
+                     "inform that credibility")
     return "; ".join(parts) or None
 
 

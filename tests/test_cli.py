@@ -277,8 +277,30 @@ def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir):
     result = _cli("validate", "--data", str(data_dir))
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert ("warning: A01, A02 have no hedging (outcome) rows: the hedging forecast comes from "
-            "the other allies' alone; A02 has no indicator rows") in text
+    assert ("warning: A01, A02 have no hedging (outcome) rows: no data measure that hedging, so "
+            "its forecast rests on the priors and, where the spec pools, on the other allies; "
+            "A02 has no indicator rows: only hedging rows and drivers, where there are any, "
+            "inform that credibility") in text
+
+
+def test_a_long_hole_in_the_monthly_data_is_not_called_a_typo(data_dir, sim):
+    """Years without any monthly value between many on both sides are a hole in the data:
+    warned of, but no row is named as a likely typo. A gap of two years exactly is not
+    warned of."""
+    obs = data_dir / "observations.csv"
+    frame = pd.read_csv(obs, dtype=str, keep_default_na=False)
+    monthly = frame["period"].str.fullmatch(r"\d{4}-\d{2}")
+    months = sim.panel.months
+    for hole, says in ((24, None), (25, f"the 25 months {months[6]} to {months[30]}")):
+        inside = frame["period"].isin([str(m) for m in months[6:6 + hole]])
+        frame[~(monthly & inside)].to_csv(obs, index=False)
+        text = " ".join(_cli("validate", "--data", str(data_dir)).output.split())
+        if says is None:
+            assert "no monthly signal is observed in" not in text
+        else:
+            assert (f"warning: no monthly signal is observed in {says}, which the fit samples "
+                    "all the same") in text
+            assert "mistyped" not in text
 
 
 def test_month_before_the_data_end_is_exit_2(data_dir, sim, tmp_path):
