@@ -152,7 +152,7 @@ class Catalog:
             )
         allies: dict[str, str] = {}
         for code, name in allies_raw.items():
-            if not isinstance(name, str) or not str(code).strip():
+            if not isinstance(name, str) or not str(code).strip() or not name.strip():
                 raise InputError("ally entries must be CODE = \"Name\"", file=file,
                                  column="allies", value=code)
             if str(code) != str(code).strip():
@@ -291,6 +291,11 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     if not isinstance(events, (list, tuple)) or not all(isinstance(e, str) for e in events):
         raise InputError("expected a list of event types", file=file, column=f"{col}.events",
                          value=events)
+    for event in events:
+        if event != event.strip() or not event:
+            raise InputError("an event type with spaces around it (or empty): the event log's "
+                             "cells are read without them, so no event could match; write the "
+                             "type alone", file=file, column=f"{col}.events", value=event)
     if events and (table["frequency"] != "monthly" or table["family"] not in COUNT_FAMILIES):
         raise InputError(
             "a signal counted from the event log must be a monthly poisson or negbin count",

@@ -100,7 +100,7 @@ def _check_sampler_installed(sampler: str) -> None:
     if sampler == "numpyro" and any(importlib.util.find_spec(m) is None
                                     for m in ("jax", "numpyro")):
         raise InputError("the numpyro sampler needs JAX and numpyro, the optional 'gpu' extra: "
-                         "pip install '.[gpu]' from the repository (or .venv/bin/pip install "
+                         "pip install -e '.[gpu]' from the repository (or .venv/bin/pip install "
                          "jax numpyro), or use sampler='nutpie'", parameter="sampler",
                          value=sampler)
 

@@ -381,6 +381,7 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
     """Per ally: what changed and the signals that moved credibility most (the remainder,
     ``other``: persistence, the common factor and the month's shock, is not a signal)."""
     from forecast.attribution import K_THRESHOLD
+    from forecast.catalog import RESERVED_SIGNAL
 
     att = run.attribution
     value_col = next((c for c in ("contribution", "mean", "value") if c in att), None)
@@ -390,14 +391,14 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
         signals, month_change, other = [], None, None
         if value_col is not None and "ally" in att and "signal" in att:
             mine = att[att["ally"] == ally]
-            sub = mine[mine["signal"] != "other"].copy()
+            sub = mine[mine["signal"] != RESERVED_SIGNAL].copy()
             sub = sub.reindex(sub[value_col].abs().sort_values(ascending=False).index).head(top)
             signals = [{"signal": str(s["signal"]), "value": _fmt(s[value_col], signed=True),
                         "cls": _sign_class(s[value_col]), "unreliable": _unreliable(s, K_THRESHOLD)}
                        for _, s in sub.iterrows()]
             if "change" in mine and len(mine):
                 month_change = _fmt(mine["change"].iloc[0], signed=True)
-            rest = mine.loc[mine["signal"] == "other", value_col]
+            rest = mine.loc[mine["signal"] == RESERVED_SIGNAL, value_col]
             if len(rest):
                 # the signals not shown join the remainder, so the row adds up to the change
                 shown = sub[value_col].sum()
@@ -491,6 +492,7 @@ def _num(value) -> float:
 
 def _view(run: RunData) -> dict:
     from forecast.attribution import K_THRESHOLD
+    from forecast.catalog import RESERVED_SIGNAL
 
     m = run.manifest
     drivers = _drivers(run)

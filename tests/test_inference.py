@@ -43,7 +43,7 @@ def test_numpyro_without_its_extra_is_refused_before_compiling(small_panel, monk
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "numpyro" else real(name, *a))
     monkeypatch.setattr("forecast.inference.build_model", _must_not_build)
-    with pytest.raises(InputError, match=r"optional 'gpu' extra: pip install '\.\[gpu\]'"):
+    with pytest.raises(InputError, match=r"optional 'gpu' extra: pip install -e '\.\[gpu\]'"):
         forecast.fit(small_panel, sampler="numpyro")
 
 

@@ -462,6 +462,9 @@ def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
     ("[signals.exercise_tempo]", '[signals." exercise_tempo"]', "signals",
      "a signal name with spaces around it"),
     ("[signals.exercise_tempo]", "[signals.other]", "signals", "'other' is reserved"),
+    ('JPN = "Japan"', 'JPN = " "', "allies", "CODE = \"Name\""),
+    ('events = ["consultation_lapse",', 'events = ["consultation_lapse ",', ".events",
+     "an event type with spaces around it"),
 ])
 def test_catalog_names_no_row_could_match_are_refused(tmp_path: Path, old: str, new: str,
                                                       column: str, says: str) -> None:
@@ -472,4 +475,4 @@ def test_catalog_names_no_row_could_match_are_refused(tmp_path: Path, old: str, 
     cat.write_text(CATALOG.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
     with pytest.raises(InputError, match=says) as info:
         read_catalog(cat)
-    assert info.value.column == column and info.value.file == str(cat)
+    assert info.value.column.endswith(column) and info.value.file == str(cat)
