@@ -23,7 +23,7 @@ from forecast.panel import Panel, check_panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, Priors, load_spec
 
-__all__ = ["fit", "sample_model", "SAMPLERS", "FROZEN_SAMPLERS"]
+__all__ = ["fit", "sample_model", "check_sampler", "SAMPLERS", "FROZEN_SAMPLERS"]
 
 Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro", "advi")
@@ -93,10 +93,23 @@ def sample_model(
 _FIT_ARGUMENTS = ("spec", "draws", "tune", "chains", "seed", "sampler", "progress", "warn")
 
 
-def _check_sampler_installed(sampler: str) -> None:
-    """Refuse, before any compiling, a sampler whose optional extra is not installed."""
+def check_sampler(sampler: str) -> None:
+    """Refuse, before any compiling, an unknown sampler or one whose optional extra is not
+    installed.
+
+    Examples
+    --------
+    >>> check_sampler("nutpie")
+    >>> check_sampler("gibbs")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'sampler', value 'gibbs': unknown sampler; expected one of nutpie, pymc, numpyro, advi
+    """
     import importlib.util
 
+    if sampler not in SAMPLERS:
+        raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
+                         parameter="sampler", value=sampler)
     if sampler == "numpyro" and any(importlib.util.find_spec(m) is None
                                     for m in ("jax", "numpyro")):
         raise InputError("the numpyro sampler needs JAX and numpyro, the optional 'gpu' extra: "
@@ -175,11 +188,8 @@ def fit(
     ['ally', 'period', 'mean', 'sd', 'q05', 'q50', 'q95']
     """
     check_panel(panel)
-    if sampler not in SAMPLERS:
-        raise InputError(f"unknown sampler; expected one of {', '.join(SAMPLERS)}",
-                         parameter="sampler", value=sampler)
+    check_sampler(sampler)
     _check_sampler_kwargs(sampler_kwargs)
-    _check_sampler_installed(sampler)
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         whole_number(name, value, least)
     check_seed(seed)

@@ -576,8 +576,10 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
         month = request.month or panel.last_month
         scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
         from forecast.forecasting import check_horizon
+        from forecast.inference import check_sampler
 
         check_horizon(request.horizon)
+        check_sampler(request.sampler)
         if scenario_obj is not None:
             # its allies, drivers, months and values against what the fit will have: a bad
             # row is found now, not after minutes of sampling

@@ -350,6 +350,9 @@ def test_a_bad_scenario_or_horizon_is_found_before_the_fit(sim, data_dir, tmp_pa
         with pytest.raises(forecast.InputError, match="horizon"):
             run_month(RunRequest(data=data_dir, out=tmp_path / "runs", horizon=horizon),
                       fitter=no_fit)
+    with pytest.raises(forecast.InputError, match="unknown sampler"):  # staged before
+        run_month(RunRequest(data=data_dir, out=tmp_path / "runs", sampler="gibbs"),
+                  fitter=no_fit)
     assert not (tmp_path / "runs").exists() or not Registry(tmp_path / "runs").runs()
 
 
