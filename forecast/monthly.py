@@ -465,11 +465,12 @@ def allies_without(panel: Panel) -> str | None:
     return "; ".join(parts) or None
 
 
-def data_warnings(panel: Panel) -> list[str]:
+def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     """What the validate stage warns of in data it accepts: a panel whose last months or first
     months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`), or
     with years of months between that hold none (:func:`monthly_gap`); allies without outcome
-    or indicator rows (:func:`allies_without`).
+    or indicator rows (:func:`allies_without`). ``origin=False`` leaves out the first, which
+    the manifest records as ``data.last_observed_month``.
 
     Examples
     --------
@@ -477,8 +478,8 @@ def data_warnings(panel: Panel) -> list[str]:
     >>> data_warnings(forecast.load_default())
     []
     """
-    return [w for w in (unobserved_origin(panel), unobserved_start(panel), monthly_gap(panel),
-                        allies_without(panel)) if w]
+    return [w for w in (unobserved_origin(panel) if origin else None, unobserved_start(panel),
+                        monthly_gap(panel), allies_without(panel)) if w]
 
 
 def check_month(month: str) -> str:
@@ -917,6 +918,8 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
                  "signals": list(panel.signals), "first_month": str(panel.months[0]),
                  "last_month": str(panel.months[-1]),
                  "last_observed_month": panel.last_observed_month,
+                 # what validate warned of, for the report (the origin's: the month above)
+                 "warnings": data_warnings(panel, origin=False),
                  "data_hash": panel.data_hash()},
         "catalog": {"path": str(files["catalog"].path), "sha256": files["catalog"].sha256,
                     "allies": dict(panel.catalog.allies),

@@ -545,9 +545,16 @@ def _view(run: RunData) -> dict:
         "git": git,
         "timings": {k: _fmt(v, 1) for k, v in m.get("timings", {}).items()},
         "data": m.get("data", {}),
+        "data_warnings": _data_warnings(m.get("data", {}).get("warnings")),
         "input_key": m.get("input_key", ""),
         "horizons": (1, 3, 12),
     }
+
+
+def _data_warnings(value) -> list[str]:
+    """The manifest's ``data.warnings`` (what validate warned of); none from a run before
+    they were recorded, or from a manifest whose entry is not a list of text."""
+    return [w for w in value if isinstance(w, str)] if isinstance(value, list) else []
 
 
 # ---------------------------------------------------------------------- rendering
@@ -631,6 +638,9 @@ TEMPLATE = r"""<!DOCTYPE html>
 <div class="banner quick">No monthly signal is observed after {{ data.last_observed_month }}: the
   credibility of {{ month }} is a forecast from earlier months, not a reading of new data.</div>
 {% endif %}
+{% for w in data_warnings %}
+<div class="banner quick">Data: {{ w }}</div>
+{% endfor %}
 {% if not forced and diagnostics.get("converged") %}
 <div class="banner ok">Convergence checks passed{% if run_on %} after the chains ran on to
   {{ run_on.draws }} draws{% endif %} (max R-hat {{ "%.4f"|format(diagnostics.max_rhat) }},

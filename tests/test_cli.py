@@ -267,7 +267,7 @@ def test_the_warning_names_a_monthly_value_years_away_from_the_rest(data_dir, si
             f"A01 exercise_tempo {typo} (a mistyped period?)") in text
 
 
-def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir):
+def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir, sim):
     """Such an ally was accepted without a word; its forecast is the pooled values' alone."""
     obs = data_dir / "observations.csv"
     frame = pd.read_csv(obs, dtype=str, keep_default_na=False)
@@ -277,6 +277,11 @@ def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir):
     result = _cli("validate", "--data", str(data_dir))
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
+    run = run_month(RunRequest(data=data_dir, out=data_dir.parent / "runs", force=True),
+                    fitter=_oracle(sim)).run
+    assert run.manifest["data"]["warnings"] == [text.split("warning: ")[1].strip()]
+    html = " ".join((run.path / "report.html").read_text(encoding="utf-8").split())
+    assert "Data: A01, A02 have no hedging (outcome) rows" in html
     assert ("warning: A01, A02 have no hedging (outcome) rows: no data measure that hedging, so "
             "its forecast rests on the priors and, where the spec pools, on the other allies; "
             "A02 has no indicator rows: only hedging rows and drivers, where there are any, "

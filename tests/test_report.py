@@ -183,6 +183,31 @@ def test_a_month_without_data_is_flagged(runs, tmp_path):
            f"{manifest['month']} is a forecast" in html
 
 
+def test_the_data_warnings_of_the_run_are_shown(runs, tmp_path):
+    """What validate warned of (an ally without hedging rows, say) went to the terminal and
+    run.log only; the report, what a reader sees, said nothing. Text from data is escaped."""
+    import json
+    import shutil
+
+    from forecast.report import write_report
+
+    manifest = read_run(runs["last"]).manifest
+    assert manifest["data"]["warnings"] == []
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    assert "Data: " not in html
+    copy = tmp_path / runs["last"].name
+    shutil.copytree(runs["last"], copy)
+    manifest["data"]["warnings"] = ["A01 has no hedging (outcome) rows <b>", 3]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    html = write_report(copy, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<div class="banner quick">Data: A01 has no hedging (outcome) rows &lt;b&gt;</div>' \
+        in html
+    manifest["data"]["warnings"] = "not a list"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    html = write_report(copy, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Data: " not in html
+
+
 def test_change_since_previous_run(runs, data_dirs):
     before, last = data_dirs["months"]
     run = read_run(runs["last"])
