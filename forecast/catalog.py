@@ -155,10 +155,7 @@ class Catalog:
             if not isinstance(name, str) or not str(code).strip() or not name.strip():
                 raise InputError("ally entries must be CODE = \"Name\"", file=file,
                                  column="allies", value=code)
-            if str(code) != str(code).strip():
-                raise InputError("an ally code with spaces around it: data cells are read "
-                                 "without them, so no row could match; write the code alone",
-                                 file=file, column="allies", value=code)
+            _bare(str(code), "an ally code", "no row", "the code", file, "allies")
             allies[str(code)] = name
         signals_raw = raw.get("signals")
         if not isinstance(signals_raw, Mapping) or not signals_raw:
@@ -166,10 +163,7 @@ class Catalog:
                              file=file, column="signals")
         signals: dict[str, SignalSpec] = {}
         for name, table in signals_raw.items():
-            if str(name) != str(name).strip():
-                raise InputError("a signal name with spaces around it: data cells are read "
-                                 "without them, so no row could match; write the name alone",
-                                 file=file, column="signals", value=name)
+            _bare(str(name), "a signal name", "no row", "the name", file, "signals")
             if str(name) == RESERVED_SIGNAL:
                 raise InputError(f"the signal name {RESERVED_SIGNAL!r} is reserved: attribution "
                                  "tables name what no signal explains so; choose another",
@@ -269,6 +263,15 @@ def _check_month(text: str, file: str, column: str) -> None:
         raise InputError("expected a month as YYYY-MM", file=file, column=column, value=text)
 
 
+def _bare(text: str, what: str, matched: str, alone: str, file: str, column: str) -> None:
+    """Refuse a catalog name that data cells, read without surrounding spaces, cannot match:
+    one with spaces around it, or an empty one."""
+    if text != text.strip() or not text:
+        raise InputError(f"{what} with spaces around it (or empty): data cells are read without "
+                         f"them, so {matched} could match; write {alone} alone", file=file,
+                         column=column, value=text)
+
+
 def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     col = f"signals.{name}"
     if not isinstance(table, Mapping):
@@ -292,10 +295,7 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
         raise InputError("expected a list of event types", file=file, column=f"{col}.events",
                          value=events)
     for event in events:
-        if event != event.strip() or not event:
-            raise InputError("an event type with spaces around it (or empty): the event log's "
-                             "cells are read without them, so no event could match; write the "
-                             "type alone", file=file, column=f"{col}.events", value=event)
+        _bare(event, "an event type", "no event", "the type", file, f"{col}.events")
     if events and (table["frequency"] != "monthly" or table["family"] not in COUNT_FAMILIES):
         raise InputError(
             "a signal counted from the event log must be a monthly poisson or negbin count",

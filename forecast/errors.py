@@ -11,7 +11,7 @@ import difflib
 import numbers
 
 __all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of",
-           "whole_number", "check_seed"]
+           "is_real", "whole_number", "check_seed"]
 
 
 class InputError(ValueError):
@@ -98,6 +98,17 @@ def expected_one_of(value: str, choices: list[str]) -> str:
     folded = [c for c in choices if c.casefold() == value.casefold()]
     close = folded or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f": expected one of {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def is_real(value) -> bool:
+    """Whether ``value`` is a real number, a bool not counted (``True < 2`` holds in Python).
+
+    Examples
+    --------
+    >>> is_real(0.5), is_real(1), is_real(True), is_real("0.5")
+    (True, True, False, False)
+    """
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
 
 
 def whole_number(name: str, value, least: int, most: int | None = None) -> int:

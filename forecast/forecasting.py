@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import numbers
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +43,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast.errors import InputError, check_seed, whole_number
+from forecast.errors import InputError, check_seed, is_real, whole_number
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -706,8 +705,7 @@ class ForecastResult:
             ``ally, probability, previous, change`` for the flagged allies, highest first
             (``previous``/``change`` NaN without a previous forecast).
         """
-        if (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
-                or not 0.0 <= threshold <= 1.0):
+        if not is_real(threshold) or not 0.0 <= threshold <= 1.0:
             raise InputError("threshold must be a probability in [0, 1]",
                              parameter="threshold", value=threshold)
         within = whole_number("within", within, 1, self.horizon)

@@ -375,12 +375,10 @@ def unobserved_start(panel: Panel) -> str | None:
     >>> unobserved_start(forecast.load_default()) is None
     True
     """
-    starts = [int(sig.month_start[np.nonzero(sig.mask.any(axis=0))[0][0]])
-              for sig in panel.signals.values()
-              if sig.spec.frequency == "monthly" and sig.mask.any()]
-    if not starts or min(starts) <= EARLY_GAP_MONTHS:
+    seen = panel.monthly_observed()
+    if not seen.size or seen[0] <= EARLY_GAP_MONTHS:
         return None
-    first = min(starts)
+    first = int(seen[0])
     earlier = _coarse_values(panel, lambda start, stop: start < first)
     return (f"the panel begins in {panel.months[0]}, {first} months before the first monthly "
             f"observation ({panel.months[first]}); the months before it come from {earlier}")
@@ -390,13 +388,22 @@ def _coarse_values(panel: Panel, reaches: Callable[[int, int], bool]) -> str:
     """The quarterly and annual values whose months (grid indices ``start`` to ``stop`` - 1)
     ``reaches`` accepts, named for a warning ("A01 milex_share_gdp 1899, … and 2 more (a
     mistyped period?)"); ``""`` for none."""
-    found = [f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}"
-             for sig in panel.signals.values() if sig.spec.frequency != "monthly"
-             for a, p, _ in zip(*sig.long()) if reaches(sig.month_start[p], sig.month_stop[p])]
+    found = [label for label, start, stop in _labelled_values(panel, monthly=False)
+             if reaches(start, stop)]
     if not found:
         return ""
     return (", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
             + " (a mistyped period?)")
+
+
+def _labelled_values(panel: Panel, monthly: bool) -> list[tuple[str, int, int]]:
+    """The observed values of the monthly signals (or of the quarterly and annual ones), each
+    as ``(label, start, stop)``: "A01 milex_share_gdp 1899" and the grid indices of its first
+    month and of the month after its last."""
+    return [(f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}",
+             int(sig.month_start[p]), int(sig.month_stop[p]))
+            for sig in panel.signals.values() if (sig.spec.frequency == "monthly") == monthly
+            for a, p, _ in zip(*sig.long())]
 
 
 def monthly_gap(panel: Panel) -> str | None:
@@ -411,29 +418,23 @@ def monthly_gap(panel: Panel) -> str | None:
     >>> monthly_gap(forecast.load_default()) is None
     True
     """
-    monthly = [sig for sig in panel.signals.values() if sig.spec.frequency == "monthly"]
-    seen = np.zeros(panel.n_months, dtype=bool)
-    for sig in monthly:
-        seen[sig.month_start[sig.mask.any(axis=0)]] = True
-    months = np.flatnonzero(seen)
+    months = panel.monthly_observed()
     if months.size < 2:
         return None
     longest = int(np.argmax(np.diff(months)))
     before, after = months[longest], months[longest + 1]
     if after - before - 1 <= EARLY_GAP_MONTHS:
         return None
-    values = [(panel.allies[a], sig.name, format_period(sig.periods[p]), sig.month_start[p])
-              for sig in monthly for a, p, _ in zip(*sig.long())]
-    early = [v for v in values if v[3] < after]
-    late = [v for v in values if v[3] >= after]
+    values = _labelled_values(panel, monthly=True)
+    early = [label for label, start, _ in values if start < after]
+    late = [label for label, start, _ in values if start >= after]
     side, found = ("before", early) if len(early) < len(late) else ("after", late)
     gap = (f"no monthly signal is observed in the {after - before - 1} months "
            f"{panel.months[before + 1]} to {panel.months[after - 1]}, which the fit samples "
            "all the same")
     if len(found) > FEW_VALUES:  # a hole in the data, not a stray row
         return gap
-    return f"{gap}; {side} them come only {', '.join(' '.join(v[:3]) for v in found)} " \
-           "(a mistyped period?)"
+    return f"{gap}; {side} them come only {', '.join(found)} (a mistyped period?)"
 
 
 def allies_without(panel: Panel) -> str | None:
@@ -609,7 +610,10 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             log.info("input %s: %s sha256=%s", role, f.path, f.sha256)
         log.info("validated %d allies x %d months (%s to %s)", panel.n_allies, panel.n_months,
                  panel.months[0], panel.months[-1])
-        for warning in data_warnings(panel):  # the panel ends at the run's month
+        # the panel ends at the run's month; the manifest records the warnings but the
+        # origin's, which is its data.last_observed_month
+        recorded = data_warnings(panel, origin=False)
+        for warning in [w for w in (unobserved_origin(panel), *recorded) if w]:
             log.warning(warning)
             progress.warning(warning)
         if previous is not None:
@@ -670,7 +674,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             result.save(stage_dir / "posterior.nc")
 
         manifest = _manifest(request, settings, files, key, diag, previous, started, panel,
-                             timings, run_on)
+                             recorded, timings, run_on)
         predicted = registry.next_revision(month)
         _write_manifest(stage_dir, manifest, predicted, registry, month, timings, t_start)
         with _timed(progress, timings, "report", "", log):
@@ -901,7 +905,8 @@ def _diagnostics_dict(diag: Diagnostics, table: bool = True) -> dict:
 
 def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, InputFile],
               key: str, diag: Diagnostics, previous: PublishedRun | None, started: datetime,
-              panel: Panel, timings: dict, run_on: dict | None = None) -> dict:
+              panel: Panel, warnings: list[str], timings: dict,
+              run_on: dict | None = None) -> dict:
     return {
         "manifest_version": MANIFEST_VERSION,
         "month": settings.month,
@@ -919,7 +924,7 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
                  "last_month": str(panel.months[-1]),
                  "last_observed_month": panel.last_observed_month,
                  # what validate warned of, for the report (the origin's: the month above)
-                 "warnings": data_warnings(panel, origin=False),
+                 "warnings": warnings,
                  "data_hash": panel.data_hash()},
         "catalog": {"path": str(files["catalog"].path), "sha256": files["catalog"].sha256,
                     "allies": dict(panel.catalog.allies),

@@ -223,11 +223,24 @@ class Panel:
         >>> forecast.load_default().last_observed_month
         '2026-03'
         """
-        last = -1
+        seen = self.monthly_observed()
+        return format_period(self.months[seen[-1]]) if seen.size else None
+
+    def monthly_observed(self) -> np.ndarray:
+        """Grid indices (ascending) of the months in which some monthly signal is observed.
+
+        Examples
+        --------
+        >>> import forecast
+        >>> panel = forecast.load_default()
+        >>> str(panel.months[panel.monthly_observed()[0]])
+        '2000-01'
+        """
+        seen = np.zeros(self.n_months, dtype=bool)
         for sig in self.signals.values():
-            if sig.spec.frequency == "monthly" and sig.mask.any():
-                last = max(last, int(sig.month_stop[np.nonzero(sig.mask.any(axis=0))[0][-1]]) - 1)
-        return format_period(self.months[last]) if last >= 0 else None
+            if sig.spec.frequency == "monthly":
+                seen[sig.month_start[sig.mask.any(axis=0)]] = True
+        return np.flatnonzero(seen)
 
     @property
     def outcome(self) -> SignalData:

@@ -21,7 +21,6 @@ posterior with the quantity it estimates:
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.catalog import Catalog
-from forecast.errors import InputError, check_seed, whole_number
+from forecast.errors import InputError, check_seed, is_real, whole_number
 from forecast.recursion import ar1_filter
 from forecast.panel import Panel, format_period
 
@@ -177,8 +176,7 @@ def simulate(
     whole_number("n_months", n_months, 2)
     whole_number("n_allies", n_allies, 1)
     check_seed(seed)
-    if (isinstance(missing, bool) or not isinstance(missing, numbers.Real)
-            or not 0 <= missing < 1):
+    if not is_real(missing) or not 0 <= missing < 1:
         raise InputError("missing must be a share of values from 0 to less than 1",
                          parameter="missing", value=missing)
     try:
