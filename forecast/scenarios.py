@@ -248,6 +248,8 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
                              "(driver overrides are monthly: no quarters or years)",
                              column="period", value=rec["period"], **where)
         try:
+            if isinstance(rec["value"], (bool, np.bool_)):
+                raise TypeError  # TOML's true or a bool column: 1 by accident, not a count
             value = float(rec["value"])
         except (TypeError, ValueError):
             raise InputError("expected a number", column="value", value=rec["value"],

@@ -280,7 +280,10 @@ def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
             records.append([f.strip() for f in fields])
             rows.append(line)
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", file=file, row=prev_line + 1) from None
+        hint = ("; a field that begins with a double quote must end with one: quote the whole "
+                'field and double each quote inside it, as in """bad"" news, again"'
+                if '"' in str(exc) else "")
+        raise InputError(f"malformed CSV: {exc}{hint}", file=file, row=prev_line + 1) from None
     if header is None:
         raise InputError("the file is empty: expected a header line and data rows", file=file)
     cols = tuple(header)

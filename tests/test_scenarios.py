@@ -126,6 +126,8 @@ def _write(tmp_path, name, text):
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,\n", 2, "value", "missing"),
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,inf\n", 2, "value", "finite"),
     ("ally,period,signal,value,op\nA00,2019-01,consultation_lapse,1,mul\n", 2, "op", "op"),
+    ("ally,period,signal,value,note\nA00,2019-01,consultation_lapse,1,\"bad\" news\n", 2, None,
+     'malformed CSV.*begins with a double quote.*"""bad"" news, again"'),
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,1\n"
      "A00,2019-01,consultation_lapse,2\n", 3, "period", "duplicate"),
     ("ally,period,signal\nA00,2019-01,consultation_lapse\n", 1, "value",
@@ -166,6 +168,14 @@ def test_read_errors_files(tmp_path):
     typo = _write(tmp_path, "t.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
                   'signal = "consultation_lapse"\nvalue = 1\n[[override]]\nally = "A00"\n'
                   'period = "2019-02"\nsignal = "consultation_lapse"\nvalu = 2\n')
+    yes = _write(tmp_path, "y.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
+                 'signal = "consultation_lapse"\nvalue = true\n')
+    with pytest.raises(forecast.InputError, match="expected a number") as err:
+        read_scenario(yes)  # TOML's true is no count of lapses, though Python reads it as 1
+    assert (err.value.row, err.value.column, err.value.value) == (1, "value", True)
+    with pytest.raises(forecast.InputError, match="expected a number"):
+        Scenario.from_frame(pd.DataFrame({"ally": ["A00"], "period": ["2019-01"],
+                                          "signal": ["consultation_lapse"], "value": [True]}))
     with pytest.raises(forecast.InputError, match="did you mean 'value'") as err:
         read_scenario(typo)
     assert (err.value.row, err.value.column) == (2, "valu")
