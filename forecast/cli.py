@@ -466,5 +466,6 @@ def _frame_table(frame, max_rows: int = MAX_ROWS) -> Table:
 
 
 def main() -> None:
-    """Entry point of ``python -m forecast``."""
+    """Run the command line; :func:`forecast.__main__.main`, the console script's entry
+    point and ``python -m forecast``'s, calls it once this module is loaded."""
     app(prog_name="forecast")

@@ -629,6 +629,36 @@ def test_kill_9_mid_sampling_leaves_registry_unchanged(sim, data_dir, tmp_path):
     assert list((out / STAGING_NAME).iterdir()) == []
 
 
+def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch, capsys):
+    """The console script's entry point loads typer, rich and pandas itself, so a Ctrl-C in
+    that second ends as one during the run does."""
+    import builtins
+
+    from forecast.__main__ import main
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "forecast.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == "interrupted; nothing was published\n"
+
+
+def test_the_console_script_is_the_guarded_entry_point():
+    """pyproject's script must name the entry point that catches a Ctrl-C while loading."""
+    import tomllib
+
+    with open(Path(__file__).parents[1] / "pyproject.toml", "rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert scripts == {"forecast": "forecast.__main__:main"}
+
+
 @pytest.mark.slow
 def test_ctrl_c_mid_sampling_publishes_nothing(data_dir, tmp_path):
     """nutpie returns a partial posterior on Ctrl-C; the run must stop, not publish it."""
