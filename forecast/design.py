@@ -136,6 +136,14 @@ class Design:
         )
 
 
+def _from_events(signal) -> str:
+    """What to check when a signal the catalog counts from events has no observation."""
+    if not signal.events:
+        return ""
+    return (f" (the catalog counts it from an event log, event types {', '.join(signal.events)}:"
+            " was the panel loaded without one? load_panel(..., events=PATH))")
+
+
 def make_design(panel: Panel, spec: ModelSpec) -> Design:
     """Arrays for :func:`forecast.model.build_model`.
 
@@ -185,8 +193,8 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
         fam_of.append(fam)
         a, p, v = sig.long()
         if len(v) == 0:
-            raise SpecError(f"indicator {sig.name!r} has no observations in this panel",
-                            column="signal", value=sig.name)
+            raise SpecError(f"indicator {sig.name!r} has no observations in this panel"
+                            + _from_events(sig.spec), column="signal", value=sig.name)
         if fam == "normal":
             # scale: the pooled within-ally sd (what the latent, relative to each ally's own
             # level, can explain). With ally intercepts each ally's values are centred on the
@@ -232,8 +240,8 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
         block = raw[:, j, :]
         seen = np.isfinite(block)
         if not seen.any():
-            raise SpecError(f"driver {driver.name!r} has no observations in this panel",
-                            column="signal", value=driver.name)
+            raise SpecError(f"driver {driver.name!r} has no observations in this panel"
+                            + _from_events(driver.spec), column="signal", value=driver.name)
         loc[j] = float(np.mean(block[seen]))
         scale[j] = float(np.std(block[seen])) or 1.0
         # a missing month takes the ally's mean; an ally with no value at all takes every

@@ -10,6 +10,7 @@ expected; nothing is built from bad input. The rules are listed in ``docs/data-c
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,8 @@ from forecast.tabular import (
     read_table,
 )
 
-__all__ = ["load_panel", "read_observations", "OBS_COLUMNS", "PERIOD_FORMATS"]
+__all__ = ["load_panel", "read_observations", "event_log_in", "EVENT_LOG_NAMES", "OBS_COLUMNS",
+           "PERIOD_FORMATS"]
 
 OBS_COLUMNS: tuple[str, ...] = ("ally", "period", "signal", "value")
 OBS_OPTIONAL: tuple[str, ...] = ("source",)
@@ -90,10 +92,35 @@ def read_observations(
     return frame.drop(columns=["first_month", "last_month", "row"])
 
 
+#: the names an event log may have in a data directory, as the monthly run's ``--data`` reads it
+EVENT_LOG_NAMES = ("events.csv", "events.parquet")
+
+
+def event_log_in(directory: str | Path) -> Path | None:
+    """The event log of a data directory: its ``events.csv`` or ``events.parquet``, or None.
+
+    Raises
+    ------
+    InputError
+        Both are there: which one holds the events is not for the package to guess.
+
+    Examples
+    --------
+    >>> from forecast.datasets import default_paths
+    >>> event_log_in(default_paths().observations.parent).name
+    'events.csv'
+    """
+    found = [Path(directory) / n for n in EVENT_LOG_NAMES if (Path(directory) / n).is_file()]
+    if len(found) > 1:
+        raise InputError("two event logs (events.csv and events.parquet): expected at most "
+                         "one", file=str(directory))
+    return found[0] if found else None
+
+
 def load_panel(
     observations_path: str | Path,
     catalog: str | Path | Catalog | None = None,
-    events: str | Path | pd.DataFrame | None = None,
+    events: str | Path | pd.DataFrame | Literal[False] | None = None,
     until: str | None = None,
 ) -> Panel:
     """Load observations (and an optional event log) into a validated :class:`Panel`.
@@ -106,10 +133,13 @@ def load_panel(
         Catalog path or :class:`~forecast.catalog.Catalog`; by default ``signals.toml`` next to
         the observations file (as :meth:`Panel.write` leaves it).
     events
-        Optional event log (CSV/Parquet path or DataFrame); its events become monthly counts of
-        the signals the catalog maps them to, with 0 for months without an event from the
+        Event log (CSV/Parquet path or DataFrame); its events become monthly counts of the
+        signals the catalog maps them to, with 0 for months without an event from the
         catalog's ``[event_log] start`` to its ``end`` (or to the grid's end). Such signals must
-        then not appear in the observations file.
+        then not appear in the observations file. By default, where the catalog counts signals
+        from events, the ``events.csv`` (or ``events.parquet``) next to the observations file,
+        as the monthly run's data directory holds it; ``False`` (or no log there) leaves those
+        signals to the observations, unobserved where it has no rows for them.
     until
         Optional forecast month ``YYYY-MM``. Data after it are an error and the grid ends there;
         by default it ends at the last month any period of the data (or the event log's
@@ -134,10 +164,16 @@ def load_panel(
     >>> panel = load_panel(paths.observations, catalog=paths.catalog, events=paths.events)
     >>> panel.months.freqstr
     'M'
+    >>> load_panel(paths.observations, catalog=paths.catalog) == panel   # the log beside it
+    True
     """
     obs_file = Path(observations_path)
     cat = _resolve_catalog(catalog, obs_file)
     until_m = parse_until(until)
+    if events is None and any(s.events for s in cat.signals.values()):
+        events = event_log_in(obs_file.parent)
+    elif events is False:
+        events = None
     event_signals = {s.name for s in cat.signals.values() if s.events} if events is not None \
         else None
     obs = _read_observations(obs_file, cat, until_m, event_signals)

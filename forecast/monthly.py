@@ -307,11 +307,8 @@ def resolve_inputs(data: Path | None, spec: str = "default",
         if not cat.is_file():
             raise InputError("no catalog: expected signals.toml in the data directory",
                              file=str(data))
-        ev = [data / n for n in ("events.csv", "events.parquet") if (data / n).is_file()]
-        if len(ev) > 1:
-            raise InputError("two event logs (events.csv and events.parquet): expected at "
-                             "most one", file=str(data))
-        events = ev[0] if ev else None
+        from forecast.loading import event_log_in
+        events = event_log_in(data)
     spec_path = _spec_path(spec, paths.models_dir)
     if scenario is not None and not Path(scenario).is_file():
         raise InputError("scenario file not found", file=str(scenario))

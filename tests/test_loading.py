@@ -93,10 +93,12 @@ def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:
     frame = pd.read_csv(OBS, dtype=str).astype({"value": float})
     parquet = tmp_path / "obs.parquet"
     frame.to_parquet(parquet)
-    assert_panels_equal(load_panel(OBS, catalog=CATALOG), load_panel(parquet, catalog=CATALOG))
+    # events=False: the fixture's event log lies next to OBS, and not next to the copies
+    csv = load_panel(OBS, catalog=CATALOG, events=False)
+    assert_panels_equal(csv, load_panel(parquet, catalog=CATALOG))
     pq = tmp_path / "obs.pq"
     frame.astype({"value": str}).to_parquet(pq)  # text values read the same
-    assert_panels_equal(load_panel(OBS, catalog=CATALOG), load_panel(pq, catalog=CATALOG))
+    assert_panels_equal(csv, load_panel(pq, catalog=CATALOG))
 
 
 def test_parquet_nulls_are_empty_cells(tmp_path: Path) -> None:
@@ -160,6 +162,36 @@ def test_grid_without_coarse_data_ends_at_last_month(tmp_path: Path) -> None:
     p = load_panel(path, catalog=CATALOG)
     assert (str(p.months[0]), p.last_month) == ("2021-02", "2021-05")
     assert not p.signals["consultation_lapse"].mask.any()  # no event log given: unobserved
+
+
+def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_path: Path) -> None:
+    """``load_panel(obs, catalog=...)`` on a data directory reads its event log, as the monthly
+    run's ``--data`` does: without it the embedded data's hedging outcome, which is counted from
+    events, had no row, and only the fit said so, naming another signal."""
+    with_log = load_panel(OBS, catalog=CATALOG, events=EVENTS)
+    assert_panels_equal(load_panel(OBS, catalog=CATALOG), with_log)
+    without = load_panel(OBS, catalog=CATALOG, events=False)
+    assert not without.signals["consultation_lapse"].mask.any()  # no log: unobserved
+    assert with_log.signals["consultation_lapse"].mask.any()
+    copy = tmp_path / "observations.csv"
+    copy.write_bytes(OBS.read_bytes())
+    assert_panels_equal(load_panel(copy, catalog=CATALOG), without)  # no log beside it
+    pd.read_csv(EVENTS).to_parquet(tmp_path / "events.parquet")
+    assert_panels_equal(load_panel(copy, catalog=CATALOG), with_log)
+    (tmp_path / "events.csv").write_bytes(EVENTS.read_bytes())
+    with pytest.raises(InputError, match="two event logs") as err:
+        load_panel(copy, catalog=CATALOG)
+    assert err.value.file == str(tmp_path)
+    paths = default_paths()
+    assert load_panel(paths.observations, catalog=paths.catalog).outcome.mask.any()
+    # the fit of a panel loaded without its log says what to check
+    from forecast.design import make_design
+    from forecast.errors import SpecError
+    from forecast.spec import load_spec
+    with pytest.raises(SpecError, match=r"counts it from an event log, event types exercise: "
+                       r"was the panel loaded without one\?"):
+        make_design(load_panel(paths.observations, catalog=paths.catalog, events=False),
+                    load_spec("default"))
 
 
 def test_event_log_counts_with_zeros(panel: Panel) -> None:
@@ -272,7 +304,8 @@ def test_csv_dialect_details(tmp_path: Path) -> None:
     text = "\r\n".join([lines[0], "", *body]) + "\r\n"
     path = tmp_path / "obs.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    assert_panels_equal(load_panel(path, catalog=CATALOG), load_panel(OBS, catalog=CATALOG))
+    assert_panels_equal(load_panel(path, catalog=CATALOG),
+                        load_panel(OBS, catalog=CATALOG, events=False))
     path.write_bytes(b"\xef\xbb\xbf" + (text + "JPN,2020-13,hedging,1,x,y\r\n").encode("utf-8"))
     with pytest.raises(InputError) as info:
         load_panel(path, catalog=CATALOG)
