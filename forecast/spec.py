@@ -61,9 +61,9 @@ class Priors(BaseModel):
     outcome_loading_log_mean: float = Field(-0.7, description="Prior mean of log |κ|")
     outcome_loading_log_sd: float = Field(0.75, gt=0)
     outcome_loading_pooling_scale: float | None = Field(
-        None, gt=0, description="Scale (as pooling_scale) of the allies' spread in log |κ| "
+        0.25, gt=0, description="Scale (as pooling_scale) of the allies' spread in log |κ| "
         "(a loading of free sign keeps pooling_scale); None takes pooling_scale, as every spec "
-        "did before this field, and the default spec sets 0.25. Four allies barely inform "
+        "did before this field. Four allies barely inform "
         "it (posterior median 0.28 and 99th percentile 1.04 against the prior's 0.35 and 1.38 "
         "at 0.5); with 0.5, three of the four divergences examined on the default data began "
         "with this spread beyond 1.3 (docs/decisions/0012)")
@@ -84,14 +84,14 @@ class Priors(BaseModel):
     @property
     def outcome_loading_spread_scale(self) -> float:
         """The scale of the allies' spread in log |κ|: ``outcome_loading_pooling_scale``, or
-        ``pooling_scale`` where that is unset (specs from before the field).
+        ``pooling_scale`` where that is None (as in specs from before the field).
 
         Examples
         --------
-        >>> Priors().outcome_loading_spread_scale == Priors().pooling_scale
-        True
-        >>> Priors(outcome_loading_pooling_scale=0.25).outcome_loading_spread_scale
+        >>> Priors().outcome_loading_spread_scale
         0.25
+        >>> Priors(outcome_loading_pooling_scale=None).outcome_loading_spread_scale
+        0.5
         """
         if self.outcome_loading_pooling_scale is None:
             return self.pooling_scale
@@ -146,7 +146,8 @@ class ModelSpec(BaseModel):
     count_family: Literal["catalog", "poisson", "negbin"] = Field(
         "catalog", description="Override the family of count indicators")
     drift: tuple[str, ...] = Field(
-        (), description="Signals whose ally intercepts follow a slow yearly random walk; the "
+        ("catalog",), description="Signals whose ally intercepts follow a slow yearly random "
+        "walk (default: those the catalog marks, docs/decisions/0020; () for none); the "
         "keyword \"coarse\" stands for every quarterly or annual indicator (slow structural "
         "series whose trends are not credibility), \"catalog\" for the indicators the catalog "
         "marks `drifts = true`")
@@ -238,7 +239,13 @@ class ModelSpec(BaseModel):
 
     @classmethod
     def from_json(cls, text: str) -> "ModelSpec":
-        return cls.model_validate(json.loads(text))
+        """The spec stored with a fit (:meth:`to_json`, every field written). A field added
+        since it was stored takes the value its draws were made with, not today's default:
+        ``outcome_loading_pooling_scale`` None, the shared scale."""
+        raw = json.loads(text)
+        if isinstance(raw, dict) and isinstance(raw.get("priors"), dict):
+            raw["priors"].setdefault("outcome_loading_pooling_scale", None)
+        return cls.model_validate(raw)
 
     def hash(self) -> str:
         """SHA-256 of the canonical JSON."""

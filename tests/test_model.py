@@ -624,8 +624,7 @@ def test_a_prior_changed_with_model_copy_is_checked_and_kept():
 
 @pytest.mark.parametrize("name, differs", [
     ("static", {"dynamics"}),
-    # without pooling the spreads' priors are not used
-    ("unpooled", {"pooling", "priors.outcome_loading_pooling_scale"}),
+    ("unpooled", {"pooling"}),
 ])
 def test_a_baseline_differs_from_the_default_only_in_what_it_takes_away(name, differs):
     """A comparison with a baseline measures one block: until 2026-12-01 both baselines had
@@ -637,6 +636,19 @@ def test_a_baseline_differs_from_the_default_only_in_what_it_takes_away(name, di
 
     base, default = flat(forecast.load_spec(name)), flat(forecast.load_spec("default"))
     assert {k for k in default if base[k] != default[k]} == differs
+
+
+def test_a_spec_file_starts_from_the_default(tmp_path):
+    """A spec names only what it changes: ``ModelSpec()``, and a TOML file with one setting,
+    start from models/default.toml. Until 2026-12-01 they started without its drift and its
+    hedging-loading spread, so ``dynamics = "static"`` alone changed three things."""
+    default = forecast.load_spec("default")
+    assert forecast.ModelSpec(description=default.description) == default
+    one = tmp_path / "mine.toml"
+    one.write_text('dynamics = "static"\n', encoding="utf-8")
+    mine = forecast.load_spec(one)
+    assert mine == default.model_copy(update={"name": "mine", "description": "",
+                                               "dynamics": "static"})
 
 
 def test_shipped_specs_have_no_contradictions():
