@@ -211,6 +211,12 @@ def table_from_frame(
     return _build(file, header, records, rows, required, optional, allow_no_rows, header_row=None)
 
 
+def _one_column_of_many(header: Sequence[str]) -> bool:
+    """A header read as one column that holds another separator (``;``, tab, ``|``): a file
+    exported with the separator of a locale that writes decimal commas."""
+    return len(header) == 1 and any(sep in header[0] for sep in ";\t|")
+
+
 def _build(
     file: str,
     header: tuple[str, ...],
@@ -230,7 +236,7 @@ def _build(
         expected = ", ".join(required) + (
             f" ({', '.join(optional)} optional)" if optional else "")
         hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+        if _one_column_of_many(header):
             hint = "; the header is a single column: separate columns with commas"
         raise InputError(
             f"missing required column{'s' if len(missing) > 1 else ''} "
@@ -269,6 +275,8 @@ def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
                 continue  # blank line, or an empty row such as ",,," (spreadsheet export)
             if header is None:
                 header = [f.strip() for f in fields]
+                if _one_column_of_many(header):
+                    break  # the header's own error, not the first row with a comma in a cell
                 continue
             if len(fields) < len(header) and set(header[len(fields):]) <= may_end_early:
                 fields = [*fields, *[""] * (len(header) - len(fields))]

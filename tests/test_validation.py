@@ -253,6 +253,16 @@ def test_missing_columns(tmp_path: Path) -> None:
           "expected columns ally, period, signal, value (source optional)")
 
 
+def test_a_semicolon_separated_file_is_named_at_its_header(tmp_path: Path) -> None:
+    """A locale that writes decimal commas exports with ';', and its text cells hold commas:
+    the first such row had been reported as having too many fields, not the header."""
+    path = tmp_path / "obs.csv"
+    path.write_text('ally;period;signal;value;source\nJPN;2020-01;exercise_tempo;1;a\n'
+                    'JPN;2020-02;exercise_tempo;1;"Allen, Flynn"\n', encoding="utf-8")
+    check(load_error(path), path, 1, "ally", "ally;period;signal;value;source",
+          "the header is a single column: separate columns with commas")
+
+
 def test_unreadable_parquet(tmp_path: Path) -> None:
     path = tmp_path / "obs.parquet"
     path.write_bytes(b"PAR1 this is not really parquet")
