@@ -65,18 +65,6 @@ _TABLES: dict[str, tuple[str, ...]] = {
     "scenario": ("ally", "period", "horizon", "p_any_base", "p_any_alt") + _CHANGES,
 }
 
-#: the manifest's objects the report reads and the keys it needs in each: ``settings`` must be
-#: there, ``run_on`` may be null, any other may be absent (the report shows a default)
-_MANIFEST_OBJECTS: dict[str, tuple[str, ...]] = {
-    "settings": ("spec_name", "sampler", "chains", "draws", "tune", "seed"),
-    "run_on": ("draws", "first_draws", "first_failures", "same_chains"),
-    "early_warning": ("threshold", "within"),
-    "data": (), "catalog": (), "inputs": (), "environment": (), "timings": (),
-}
-
-#: what the diagnostics of a converged run must hold: the report's banner shows it
-_CONVERGED_KEYS = ("max_rhat", "min_ess_bulk", "divergences")
-
 
 def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """The table in ``path``, an empty frame when there is no such file.
@@ -84,8 +72,9 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     Raises
     ------
     forecast.InputError
-        Naming ``path``, when it is not CSV (empty, an unterminated quote, not UTF-8) or lacks
-        one of ``columns``.
+        Naming ``path``, when it is not CSV (empty, an unterminated quote, not UTF-8), lacks
+        one of ``columns``, or one of them holds what it cannot (a period that is no month
+        ``YYYY-MM``, a figure that is no number), with its row (the header is row 1).
     """
     from forecast.errors import InputError
     from forecast.runs import parse_file, run_table
@@ -97,34 +86,20 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     if missing:
         raise InputError(f"missing column(s) {', '.join(map(repr, missing))} (the report reads "
                          f"{', '.join(columns)})", file=str(path))
+    for col in columns:
+        if col in ("ally", "signal"):
+            continue
+        cells = frame[col].astype(str).str.strip()
+        if col == "period":
+            bad, expected = ~cells.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])"), "a month YYYY-MM"
+        else:
+            numbers = pd.to_numeric(cells.where(cells != "", "nan"), errors="coerce")
+            bad, expected = numbers.isna() & ~cells.str.lower().isin(["", "nan"]), "a number"
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            raise InputError(f"expected {expected}", file=str(path), row=i + 2, column=col,
+                             value=frame[col].iloc[i])
     return frame
-
-
-def _require(obj: dict, keys: tuple[str, ...], file: Path, prefix: str = "") -> None:
-    """Raise :class:`~forecast.errors.InputError` naming ``file`` and the first of ``keys``
-    that ``obj`` lacks (``prefix``: where ``obj`` is in the file)."""
-    from forecast.errors import InputError
-
-    missing = next((k for k in keys if k not in obj), None)
-    if missing is not None:
-        raise InputError(f"missing key {prefix + missing!r}: the report needs it",
-                         file=str(file))
-
-
-def _check_manifest(manifest: dict, file: Path) -> None:
-    """Refuse a manifest without what the report shows (see ``_MANIFEST_OBJECTS``)."""
-    from forecast.runs import json_object
-
-    _require(manifest, ("settings",), file)
-    for key, keys in _MANIFEST_OBJECTS.items():
-        if key in manifest and not (key == "run_on" and manifest[key] is None):
-            _require(json_object(manifest[key], file, key), keys, file, prefix=f"{key}.")
-
-
-def _check_diagnostics(diagnostics: dict, file: Path) -> None:
-    """Refuse the diagnostics of a converged run without what the report's banner shows."""
-    if diagnostics.get("converged"):
-        _require(diagnostics, _CONVERGED_KEYS, file)
 
 
 def read_run(run_dir: str | Path) -> RunData:
@@ -138,6 +113,7 @@ def read_run(run_dir: str | Path) -> RunData:
         not a JSON object or lacks a key, a CSV that is empty, malformed or lacks a column.
     """
     from forecast.errors import InputError
+    from forecast.runfiles import check_diagnostics, check_manifest, missing_outputs
     from forecast.runs import read_json_object
 
     path = Path(run_dir)
@@ -147,8 +123,14 @@ def read_run(run_dir: str | Path) -> RunData:
     manifest = read_json_object(manifest_path)
     diag_path = path / "diagnostics.json"
     diagnostics = read_json_object(diag_path) if diag_path.is_file() else {}
-    _check_manifest(manifest, manifest_path)
-    _check_diagnostics(diagnostics, diag_path)
+    check_manifest(manifest, manifest_path)
+    gone = missing_outputs(path, manifest)
+    if gone:
+        raise InputError(f"{', '.join(gone)} missing: the manifest lists {'them' if len(gone) > 1 else 'it'} "
+                         "among the run's outputs, and the report would show "
+                         f"{'their' if len(gone) > 1 else 'its'} tables as empty",
+                         file=str(path / gone[0]))
+    check_diagnostics(diagnostics, diag_path)
     tables = {name: _csv(path / f"{name}.csv", columns) for name, columns in _TABLES.items()}
     return RunData(path=path, manifest=manifest, diagnostics=diagnostics, **tables)
 
@@ -552,9 +534,9 @@ def _view(run: RunData) -> dict:
 
 
 def _data_warnings(value) -> list[str]:
-    """The manifest's ``data.warnings`` (what validate warned of); none from a run before
-    they were recorded, or from a manifest whose entry is not a list of text."""
-    return [w for w in value if isinstance(w, str)] if isinstance(value, list) else []
+    """The manifest's ``data.warnings`` (what validate warned of; :func:`read_run` checked
+    that it is a list of text); none from a run before they were recorded."""
+    return list(value or [])
 
 
 # ---------------------------------------------------------------------- rendering

@@ -197,15 +197,32 @@ def test_the_data_warnings_of_the_run_are_shown(runs, tmp_path):
     assert "Data: " not in html
     copy = tmp_path / runs["last"].name
     shutil.copytree(runs["last"], copy)
-    manifest["data"]["warnings"] = ["A01 has no hedging (outcome) rows <b>", 3]
+    manifest["data"]["warnings"] = ["A01 has no hedging (outcome) rows <b>"]
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     html = write_report(copy, tmp_path / "r.html").read_text(encoding="utf-8")
     assert '<div class="banner quick">Data: A01 has no hedging (outcome) rows &lt;b&gt;</div>' \
         in html
-    manifest["data"]["warnings"] = "not a list"
-    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    html = write_report(copy, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "Data: " not in html
+    for value, says in ((["text", 3], "expected text for 'data.warnings.1', found a number (3)"),
+                        ("not a list", "expected a list for 'data.warnings'")):
+        manifest["data"]["warnings"] = value
+        (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        with pytest.raises(forecast.InputError, match=re.escape(says)):
+            write_report(copy, tmp_path / "r.html")
+
+
+@pytest.mark.parametrize("gone", ["early_warnings.csv", "diagnostics.json", "scenario.csv"])
+def test_an_output_the_manifest_lists_must_be_there(runs, tmp_path, gone):
+    """Without its file the report said "No ally crosses the warning threshold", or "The
+    scenario moved no ally's forecast", and showed no diagnostics, with exit code 0."""
+    copy = tmp_path / runs["last"].name
+    shutil.copytree(runs["last"], copy)
+    (copy / gone).unlink()
+    with pytest.raises(forecast.InputError, match=f"{gone} missing: the manifest lists it") \
+            as err:
+        read_run(copy)
+    assert err.value.file == str(copy / gone)
+    result = CliRunner().invoke(app, ["report", str(copy)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
 
 
 def test_change_since_previous_run(runs, data_dirs):
@@ -399,6 +416,37 @@ _DAMAGE = {
     "diagnostics-list": ("diagnostics.json", "[]", "expected a JSON object, found a list"),
     "diagnostics-converged": ("diagnostics.json", '{"converged": true}',
                               "missing key 'max_rhat'"),
+    # a value of another type than the run wrote: each was a traceback, or a false banner
+    "forced-text": ("manifest.json", json.dumps({"settings": _SETTINGS, "forced": "false"}),
+                    r"expected true or false for 'forced', found a string \('false'\)"),
+    "chains-text": ("manifest.json", json.dumps({"settings": {**_SETTINGS, "chains": "4"}}),
+                    "expected a whole number for 'settings.chains'"),
+    "input-text": ("manifest.json", json.dumps({"settings": _SETTINGS,
+                                                "inputs": {"observations": "obs.csv"}}),
+                   "expected a JSON object for 'inputs.observations'"),
+    "input-sha": ("manifest.json", json.dumps({"settings": _SETTINGS,
+                                               "inputs": {"observations": {"path": "o"}}}),
+                  "missing key 'inputs.observations.sha256'"),
+    "allies-list": ("manifest.json", json.dumps({"settings": _SETTINGS,
+                                                 "catalog": {"allies": ["JPN"]}}),
+                    "expected a JSON object for 'catalog.allies'"),
+    "month-number": ("manifest.json", json.dumps({"settings": _SETTINGS, "month": 202605}),
+                     "expected text for 'month'"),
+    "threshold-text": ("manifest.json", json.dumps({"settings": _SETTINGS, "early_warning": {
+        "threshold": "0.5", "within": 3}}), "expected a number for 'early_warning.threshold'"),
+    "git-text": ("manifest.json", json.dumps({"settings": _SETTINGS,
+                                              "environment": {"git": "abc"}}),
+                 "expected a JSON object for 'environment.git'"),
+    "diagnostics-table": ("diagnostics.json", '{"table": [1, 2]}',
+                          "expected a JSON object for 'table.0'"),
+    "diagnostics-worst": ("diagnostics.json", '{"worst": "x"}', "expected a list for 'worst'"),
+    "diagnostics-rhat": ("diagnostics.json", '{"converged": true, "max_rhat": "1.003", '
+                         '"min_ess_bulk": 900, "divergences": 0}',
+                         "expected a number for 'max_rhat'"),
+    "credibility-horizon": ("credibility.csv", "ally,period,horizon,mean\nA,2026-01,zz,1\n",
+                            "row 2, column 'horizon', value 'zz': expected a number"),
+    "credibility-period": ("credibility.csv", "ally,period,horizon,mean\nA,June,0,1\n",
+                           "row 2, column 'period', value 'June': expected a month YYYY-MM"),
 }
 
 

@@ -1,0 +1,226 @@
+"""A published run's own files as the report reads them back: ``manifest.json`` and
+``diagnostics.json`` checked against what it uses, and the outputs the manifest lists.
+
+The monthly run writes these files; ``forecast report`` reads them back. A file edited by
+hand, or damaged, is refused here with an
+:class:`~forecast.errors.InputError` naming the file, the key and what it holds, instead of a
+traceback (or a false sentence) wherever the value is first used. The checks are strict: the
+text ``"false"`` is not false, ``"4"`` is not a number of chains.
+
+Examples
+--------
+>>> check_manifest({"settings": {"spec_name": "default", "sampler": "nutpie", "chains": 4,
+...                              "draws": 1000, "tune": 1000, "seed": 1}}, "manifest.json")
+>>> check_manifest({"settings": {"spec_name": "default", "sampler": "nutpie", "chains": "4",
+...                              "draws": 1000, "tune": 1000, "seed": 1}}, "manifest.json")
+Traceback (most recent call last):
+...
+forecast.errors.InputError: manifest.json: expected a whole number for 'settings.chains', found a string ('4')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from forecast.errors import InputError
+
+__all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "OUTPUTS_OF_RUN"]
+
+#: the files of a run that the manifest's ``outputs`` lists (with their sha256)
+OUTPUTS_OF_RUN = "outputs"
+
+
+class _Read(BaseModel):
+    """A JSON object as read back: the keys named here must have their types; others pass."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Settings(_Read):
+    spec_name: str
+    sampler: str
+    chains: int
+    draws: int
+    tune: int
+    seed: Optional[int]
+    horizon: int = 12
+    preset: str = "default"
+
+
+class _RunOn(_Read):
+    draws: int
+    first_draws: int
+    first_failures: list[str]
+    same_chains: bool
+
+
+class _EarlyWarning(_Read):
+    threshold: float
+    within: int
+
+
+class _Input(_Read):
+    path: str
+    sha256: str
+
+
+class _Data(_Read):
+    embedded: bool = False
+    allies: list[str] = []
+    signals: list[str] = []
+    first_month: str = ""
+    last_month: str = ""
+    last_observed_month: Optional[str] = None
+    warnings: list[str] = []
+
+
+class _Catalog(_Read):
+    allies: dict[str, str] = {}
+    signals: dict[str, str] = {}
+
+
+class _Git(_Read):
+    commit: str = ""
+    dirty: bool = False
+
+
+class _Environment(_Read):
+    forecast: str = "?"
+    python: str = "?"
+    platform: str = "?"
+    dependencies: dict[str, Optional[str]] = {}
+    git: Optional[_Git] = None
+
+
+class _Manifest(_Read):
+    settings: _Settings = None  # type: ignore[assignment]  # check_manifest: must be there
+    month: str = "?"
+    run: Optional[str] = None
+    revision: int = 1
+    created: str = ""
+    input_key: str = ""
+    quick: bool = False
+    forced: bool = False
+    converged: Optional[bool] = None
+    gate_failures: list[str] = []
+    run_on: Optional[_RunOn] = None
+    previous_run: Optional[str] = None
+    previous_run_caveats: list[str] = []
+    early_warning: Optional[_EarlyWarning] = None
+    inputs: dict[str, _Input] = {}
+    data: _Data = _Data()
+    catalog: _Catalog = _Catalog()
+    environment: _Environment = _Environment()
+    timings: dict[str, Optional[float]] = {}
+    outputs: dict[str, str] = {}
+
+
+class _Check(_Read):
+    check: str
+    value: Optional[float]
+    required: str
+    ok: bool
+
+
+class _Diagnostics(_Read):
+    converged: bool = False
+    max_rhat: Optional[float] = None
+    min_ess_bulk: Optional[float] = None
+    min_ess_tail: Optional[float] = None
+    divergences: Optional[int] = None
+    failures: list[str] = []
+    table: list[_Check] = []
+    worst: list[dict] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _converged_has_its_figures(cls, data):
+        """A converged run's banner shows these three figures: they must be there."""
+        if isinstance(data, dict) and data.get("converged") is True:
+            for key in ("max_rhat", "min_ess_bulk", "divergences"):
+                if key not in data:
+                    raise ValueError(f"missing key {key!r}")
+        return data
+
+
+_EXPECTED = {
+    "int_type": "a whole number", "float_type": "a number", "string_type": "text",
+    "bool_type": "true or false", "list_type": "a list", "dict_type": "a JSON object",
+    "model_type": "a JSON object", "model_attributes_type": "a JSON object",
+}
+
+
+def _kind(value) -> str:
+    """What a parsed JSON value is, for a message (the value itself where it is short)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    kinds = {list: "a list", dict: "a JSON object", str: "a string", int: "a number",
+             float: "a number"}
+    kind = kinds.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})" if isinstance(value, (str, int, float)) and \
+        len(repr(value)) <= 40 else kind
+
+
+def _validated(schema: type[_Read], data: dict, file: str | Path, needs: str) -> None:
+    try:
+        schema.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "missing":
+            message = f"missing key {key!r}: {needs}"
+        elif first["type"] in _EXPECTED:
+            message = f"expected {_EXPECTED[first['type']]} for {key!r}, found " \
+                f"{_kind(first['input'])}"
+        else:
+            message = (f"{key!r}: " if key else "") + first["msg"].removeprefix("Value error, ")
+        raise InputError(message, file=str(file)) from None
+
+
+def check_manifest(manifest: dict, file: str | Path) -> None:
+    """Refuse a run's manifest without ``settings``, or whose keys lack what the report uses
+    or have another type. (The registry reads its manifests more leniently, for the few keys
+    it uses: ``forecast list`` still lists a run whose report this refuses.)
+
+    Raises
+    ------
+    forecast.InputError
+        Naming ``file`` and the first key at fault.
+    """
+    if "settings" not in manifest:
+        raise InputError("missing key 'settings': the report needs it", file=str(file))
+    _validated(_Manifest, manifest, file, "the report needs it")
+
+
+def check_diagnostics(diagnostics: dict, file: str | Path) -> None:
+    """Refuse a run's ``diagnostics.json`` whose keys have another type than written, or a
+    converged run's without the figures its banner shows.
+
+    Raises
+    ------
+    forecast.InputError
+        Naming ``file`` and the first key at fault.
+    """
+    _validated(_Diagnostics, diagnostics, file, "the report needs it")
+
+
+def missing_outputs(run_dir: Path, manifest: dict) -> list[str]:
+    """The files the manifest lists as the run's outputs that are not in ``run_dir``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "forecast.csv").write_text("ally\\n")
+    >>> missing_outputs(d, {"outputs": {"forecast.csv": "…", "headline.csv": "…"}})
+    ['headline.csv']
+    """
+    listed = manifest.get(OUTPUTS_OF_RUN)
+    if not isinstance(listed, dict):
+        return []
+    return [name for name in listed if not (run_dir / name).is_file()]
