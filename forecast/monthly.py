@@ -18,6 +18,9 @@ Files of a run directory (all written in staging first):
 ``coverage.csv``       share of periods observed per ally, signal and year
 ``outcome.csv``        observed hedging counts (for the charts)
 ``scenario.csv``       scenario vs. baseline (only with ``--scenario``)
+``scenario_overrides.csv`` what the scenario assumed: ally, period, signal, op, value (the
+                       file's rows, kept with the run; its name and description are in the
+                       manifest's ``scenario``)
 ``posterior.nc``       the fit (:meth:`forecast.Fit.save`)
 ``diagnostics.json``   convergence checks, thresholds and worst quantities
 ``manifest.json``      inputs (sha256), settings, versions, timings, gate, revision
@@ -671,7 +674,7 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             result.save(stage_dir / "posterior.nc")
 
         manifest = _manifest(request, settings, files, key, diag, previous, started, panel,
-                             recorded, timings, run_on)
+                             recorded, timings, run_on, scenario_obj)
         predicted = registry.next_revision(month)
         _write_manifest(stage_dir, manifest, predicted, registry, month, timings, t_start)
         with _timed(progress, timings, "report", "", log):
@@ -745,7 +748,8 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
     -------
     dict
         ``forecast``, ``credibility``, ``headline``, ``attribution``, ``early_warnings``,
-        ``coverage``, ``outcome`` and, with a scenario, ``scenario``.
+        ``coverage``, ``outcome`` and, with a scenario, ``scenario`` and
+        ``scenario_overrides``.
     """
     from forecast.attribution import attribution
 
@@ -772,6 +776,8 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
 
         alt = result.forecast(horizon=horizon, scenario=scenario, seed=seed)
         tables["scenario"] = compare(fc, alt)
+        tables["scenario_overrides"] = scenario.rows[["ally", "period", "signal", "op",
+                                                      "value"]]
     return tables
 
 
@@ -903,7 +909,7 @@ def _diagnostics_dict(diag: Diagnostics, table: bool = True) -> dict:
 def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, InputFile],
               key: str, diag: Diagnostics, previous: PublishedRun | None, started: datetime,
               panel: Panel, warnings: list[str], timings: dict,
-              run_on: dict | None = None) -> dict:
+              run_on: dict | None = None, scenario=None) -> dict:
     return {
         "manifest_version": MANIFEST_VERSION,
         "month": settings.month,
@@ -916,6 +922,9 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
         "gate_failures": diag.failures,
         "run_on": run_on,
         "inputs": {role: f.to_dict() for role, f in files.items()},
+        # what the scenario is called; what it assumed is scenario_overrides.csv
+        "scenario": ({"name": scenario.name, "description": scenario.description}
+                     if scenario is not None else None),
         "data": {"embedded": request.data is None, "allies": list(panel.allies),
                  "signals": list(panel.signals), "first_month": str(panel.months[0]),
                  "last_month": str(panel.months[-1]),

@@ -46,6 +46,7 @@ class RunData:
     coverage: pd.DataFrame
     outcome: pd.DataFrame
     scenario: pd.DataFrame
+    scenario_overrides: pd.DataFrame
 
 
 #: the columns of a scenario comparison that are differences from the baseline
@@ -63,6 +64,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
     "coverage": ("ally", "signal", "year", "share"),
     "outcome": ("ally", "period", "value"),
     "scenario": ("ally", "period", "horizon", "p_any_base", "p_any_alt") + _CHANGES,
+    "scenario_overrides": ("ally", "period", "signal", "value"),
 }
 
 
@@ -516,6 +518,8 @@ def _view(run: RunData) -> dict:
         "scenario": _table(scenario_view(run.scenario)),
         "scenario_unmoved": unmoved_allies(run.scenario),
         "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
+        "scenario_about": m.get("scenario") or {},
+        "scenario_overrides": _table(run.scenario_overrides, max_rows=50),
         "diagnostics": diag,
         "diag_table": [{"check": str(r.get("check")),
                         "value": _fmt(r.get("value"), _DIAG_DIGITS.get(str(r.get("check")), 2)),
@@ -703,7 +707,17 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% else %}<p>No ally crosses the warning threshold this month.</p>{% endif %}
 
 {% if scenario.rows or scenario_unmoved or scenario_file %}
-<h2>Scenario{% if scenario_file %}: <code>{{ scenario_file }}</code>{% endif %}</h2>
+<h2>Scenario{% if scenario_about.get("name") %}: {{ scenario_about.name }}{% endif %}</h2>
+{% if scenario_about.get("description") %}<p>{{ scenario_about.description }}</p>{% endif %}
+{% if scenario_overrides.rows %}
+<p class="small">What it assumes (scenario_overrides.csv{% if scenario_file %}, from
+  <code>{{ scenario_file }}</code>{% endif %}): set replaces the driver's forecast value, add adds to it.</p>
+<table>
+  <tr>{% for h in scenario_overrides.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
+  {% for row in scenario_overrides.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
+</table>
+{% if scenario_overrides.more %}<p class="small">… {{ scenario_overrides.more }} more rows in scenario_overrides.csv</p>{% endif %}
+{% elif scenario_file %}<p class="small">From <code>{{ scenario_file }}</code>.</p>{% endif %}
 <p class="small">Scenario minus baseline on paired draws (same posterior draws, shocks and noise):
   the difference is the scenario's effect alone. h: months ahead.</p>
 {% if scenario.rows %}

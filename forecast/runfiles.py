@@ -95,6 +95,11 @@ class _Environment(_Read):
     git: Optional[_Git] = None
 
 
+class _Scenario(_Read):
+    name: str = ""
+    description: str = ""
+
+
 class _Manifest(_Read):
     settings: _Settings = None  # type: ignore[assignment]  # check_manifest: must be there
     month: str = "?"
@@ -111,6 +116,7 @@ class _Manifest(_Read):
     previous_run_caveats: list[str] = []
     early_warning: Optional[_EarlyWarning] = None
     inputs: dict[str, _Input] = {}
+    scenario: Optional[_Scenario] = None
     data: _Data = _Data()
     catalog: _Catalog = _Catalog()
     environment: _Environment = _Environment()

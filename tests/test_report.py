@@ -252,6 +252,30 @@ def test_scenario_results_in_report(runs):
     assert "lapse.csv" in (runs["last"] / "report.html").read_text(encoding="utf-8")
 
 
+def test_what_a_scenario_assumed_is_kept_with_the_run(runs, data_dirs, tmp_path):
+    """The run kept only the scenario file's path on the analyst's machine: once the file was
+    moved or edited nobody could tell what the run had assumed. Its rows are now
+    scenario_overrides.csv, its name and description in the manifest and the report."""
+    last = data_dirs["months"][1]
+    kept = pd.read_csv(runs["last"] / "scenario_overrides.csv", dtype={"period": str})
+    assert kept.to_dict("records") == [{"ally": "A01", "period": str(last),
+                                        "signal": "consultation_lapse", "op": "set",
+                                        "value": 3.0}]
+    manifest = read_run(runs["last"]).manifest
+    assert manifest["scenario"] == {"name": "lapse", "description": ""}
+    assert "scenario_overrides.csv" in manifest["outputs"]
+    section = render_report(runs["last"]).split("<h2>Scenario", 1)[1].split("<h2>", 1)[0]
+    assert section.startswith(": lapse</h2>")
+    assert f'<td class="l">A01</td><td class="l">{last}</td><td class="l">consultation_lapse' \
+        in section
+    copy = _copy_run(runs, tmp_path)
+    manifest["scenario"] = {"name": "<b>A01</b> lapse", "description": "Talks <i>fail</i>"}
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    section = render_report(copy).split("<h2>Scenario", 1)[1].split("<h2>", 1)[0]
+    assert section.startswith(": &lt;b&gt;A01&lt;/b&gt; lapse</h2>")
+    assert "<p>Talks &lt;i&gt;fail&lt;/i&gt;</p>" in section
+
+
 def _copy_run(runs, tmp_path) -> Path:
     """A copy of the last run (with its scenario) to edit: the fixture's runs stay as they are."""
     copy = tmp_path / "copy"
