@@ -374,7 +374,8 @@ def scenario(
         file_okay=False)] = None,
     out: OutOpt = Path("runs"),
     horizon: Annotated[Optional[int], typer.Option(
-        help="Months to forecast (default: the run's, 12 if it does not say).", min=1,
+        help="Months to forecast (default: the run's, 12 if it does not say). Up to the "
+        "run's, the baseline is the run's own forecast, cut short; beyond it, drawn anew.", min=1,
         max=36)] = None,
     seed: Annotated[Optional[int], typer.Option(
         help="Random seed (default: the run's, so the baseline is the run's own forecast).",
@@ -390,6 +391,10 @@ def scenario(
 
         console, _ = _consoles()
         _check_output(output)
+        if output is not None and file.exists() and output.resolve() == file.resolve():
+            raise InputError("--output is the scenario file itself: the comparison would "
+                             "overwrite it; expected another path", parameter="output",
+                             value=str(output))
         if run_dir is None:
             latest = Registry(out).reference()
             if latest is None:
@@ -397,28 +402,43 @@ def scenario(
                                  "--run RUN_DIR or a registry with a run (forecast run)",
                                  file=str(out))
             path = latest.path
+            chosen = " (the newest run neither forced nor quick, else the newest; --run " \
+                "chooses another)"
         else:
-            path = run_dir
+            path, chosen = run_dir, ""
         alt_spec = read_scenario(file)
-        fit = load_fit(path / "posterior.nc")
-        # the run's own seed and horizon, so that the baseline is the run's own forecast (the
-        # draws of a forecast depend on its horizon)
-        settings = _run_settings(path)
-        use_seed = seed if seed is not None else settings.get("seed", fit.seed or 0)
-        use_horizon = horizon if horizon is not None else settings.get("horizon", 12)
-        base = fit.forecast(horizon=use_horizon, seed=use_seed)
-        alt = fit.forecast(horizon=use_horizon, scenario=alt_spec, seed=use_seed)
-        table = compare(base, alt)
-        if output is not None:
-            table.to_csv(output, index=False, float_format="%.6g")
-        console.print(f"scenario {_escape(str(file))} vs. baseline of {_escape(str(path))}",
-                      soft_wrap=True)
+        # said first: an error in resolving the scenario names the run's months
+        named = f" ({alt_spec.name})" if alt_spec.name != file.stem else ""
+        console.print(f"scenario {_escape(str(file))}{_escape(named)} vs. baseline of "
+                      f"{_escape(str(path))}{chosen}", soft_wrap=True)
         baseline = PublishedRun.read(path)
         if baseline is not None and baseline.caveats:
             console.print(f"[bold yellow]note:[/] the baseline run is "
                           f"{_escape(', '.join(baseline.caveats))}", soft_wrap=True)
+        fit = load_fit(path / "posterior.nc")
+        # the run's own seed and horizon, so that the baseline is the run's own forecast: the
+        # draws of a forecast depend on its horizon, so a shorter one is the run's cut short
+        settings = _run_settings(path)
+        use_seed = seed if seed is not None else settings.get("seed", fit.seed or 0)
+        run_horizon = settings.get("horizon", 12)
+        use_horizon = horizon if horizon is not None else run_horizon
+        drawn = max(use_horizon, run_horizon)
+        base = fit.forecast(horizon=drawn, seed=use_seed)
+        alt = fit.forecast(horizon=drawn, scenario=alt_spec, seed=use_seed)
+        table = compare(base, alt)
+        table = table[table["horizon"] <= use_horizon].reset_index(drop=True)
+        if use_horizon > run_horizon and seed is None:
+            console.print(f"[bold yellow]note:[/] forecast to {use_horizon} months, past the "
+                          f"run's {run_horizon}: the baseline is drawn anew, and differs from "
+                          "the run's forecast.csv by Monte Carlo noise", soft_wrap=True)
+        if output is not None:
+            table.to_csv(output, index=False, float_format="%.6g")
         view = scenario_view(table)
-        console.print(_frame_table(view))
+        if len(view):
+            console.print(_frame_table(view))
+        else:
+            console.print("The scenario moved no ally's forecast: every change is 0 (its "
+                          "values may equal what the baseline assumes).", soft_wrap=True)
         if len(view) > MAX_ROWS:
             console.print(f"… {len(view) - MAX_ROWS} more rows"
                           + (" (all in the CSV)" if output is not None
@@ -435,20 +455,25 @@ def scenario(
 
 
 def _run_settings(run_dir: Path) -> dict[str, int]:
-    """The seed and horizon the run forecast with, those its manifest states."""
-    import json
+    """The seed and horizon the run forecast with, as its manifest states them; none for a
+    directory without a manifest (a fit saved by hand).
 
-    try:
-        settings = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["settings"]
-    except (OSError, ValueError, KeyError, TypeError):
+    Raises
+    ------
+    InputError
+        A manifest that is damaged: its seed and horizon would otherwise be guessed, and the
+        baseline would no longer be the run's own forecast.
+    """
+    from forecast.runfiles import check_manifest
+    from forecast.runs import read_json_object
+
+    path = run_dir / "manifest.json"
+    if not path.is_file():
         return {}
-    out = {}
-    for key in ("seed", "horizon"):
-        try:
-            out[key] = int(settings[key])
-        except (KeyError, ValueError, TypeError):
-            pass
-    return out
+    manifest = read_json_object(path)
+    check_manifest(manifest, path)
+    settings = manifest["settings"]
+    return {k: settings[k] for k in ("seed", "horizon") if settings.get(k) is not None}
 
 
 #: rows of a table printed to the terminal

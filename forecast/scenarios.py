@@ -210,7 +210,7 @@ def _check_support(value: float, family: str, where: dict, op: str = "set") -> N
 def _unexpected_key(key: str, file: str | None, row: int | None) -> InputError:
     """The error for a column or ``[[override]]`` key that is not a scenario's."""
     return InputError("unexpected key (a column of a CSV, a key of an [[override]] entry)"
-                      + expected_one_of(key, [*COLUMNS, "op"]), file=file, row=row,
+                      + expected_one_of(key, [*COLUMNS, *OPTIONAL]), file=file, row=row,
                       column=key)
 
 
@@ -315,6 +315,9 @@ def _read_toml(path: Path, file: str) -> Scenario:
     if unknown:
         raise InputError("unexpected key; expected name, description and [[override]] "
                          "tables", file=file, column=unknown[0])
+    for key in ("name", "description"):
+        if key in raw and not isinstance(raw[key], str):
+            raise InputError("expected text (in quotes)", file=file, column=key, value=raw[key])
     records = raw.get("override", [])
     if not isinstance(records, list):
         raise InputError("'override' must be an array of tables ([[override]])",

@@ -356,6 +356,48 @@ def test_scenario_command_takes_the_runs_horizon_and_says_what_it_cut(runs, data
     assert more and int(more.group(1)) > 0, result.output
 
 
+def test_scenario_command_names_its_run_first_and_cuts_the_runs_own_forecast(runs, data_dirs,
+                                                                             tmp_path):
+    """An error in the scenario came before the line naming the run it was resolved against;
+    --horizon 3 gave another baseline than the run's own forecast.csv; -o could overwrite the
+    scenario file; a scenario that moved nobody printed an empty table; a damaged manifest
+    was read as no manifest, its seed and horizon guessed."""
+    registry = runs["last"].parent
+    late = tmp_path / "late.csv"
+    late.write_text("ally,period,signal,value\nA01,2099-01,consultation_lapse,1\n")
+    result = CliRunner().invoke(app, ["scenario", str(late), "--out", str(registry)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert text.index(f"vs. baseline of {runs['last']} (the newest run neither forced nor "
+                      "quick, else the newest") < text.index("period outside the forecast")
+    out = tmp_path / "h3.csv"
+    result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
+                                      str(runs["last"]), "--horizon", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    cut = pd.read_csv(out)
+    own = pd.read_csv(runs["last"] / "forecast.csv")
+    both = cut.merge(own, on=["ally", "horizon"])
+    assert sorted(cut["horizon"].unique()) == [1, 2, 3] and len(both) == len(cut)
+    np.testing.assert_allclose(both["p_any_base"], both["p_any"], rtol=1e-5)
+    result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
+                                      str(runs["last"]), "-o", str(data_dirs["scenario"])])
+    assert result.exit_code == 2 and "would overwrite it" in result.output, result.output
+    nobody = tmp_path / "nobody.csv"
+    nobody.write_text(f"ally,period,signal,value,op\nA01,{data_dirs['months'][1]},"
+                      "consultation_lapse,0,add\n")
+    result = CliRunner().invoke(app, ["scenario", str(nobody), "--run", str(runs["last"])])
+    assert result.exit_code == 0, result.output
+    assert "The scenario moved no ally's forecast" in result.output
+    copy = _copy_run(runs, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["settings"]["horizon"] = "6"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
+                                      str(copy)])
+    assert result.exit_code == 2, result.output
+    assert "expected a whole number for 'settings.horizon'" in " ".join(result.output.split())
+
+
 def test_quick_runs_are_labelled(sim, data_dirs, tmp_path):
     out = run_month(RunRequest(data=data_dirs["last"], out=tmp_path, quick=True, force=True),
                     fitter=_oracle(sim))

@@ -176,6 +176,14 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="expected a number"):
         Scenario.from_frame(pd.DataFrame({"ally": ["A00"], "period": ["2019-01"],
                                           "signal": ["consultation_lapse"], "value": [True]}))
+    named = _write(tmp_path, "n3.toml", 'name = 3\n[[override]]\nally = "A00"\n'
+                   'period = "2019-01"\nsignal = "consultation_lapse"\nvalue = 1\n')
+    with pytest.raises(forecast.InputError, match="expected text") as err:
+        read_scenario(named)
+    assert (err.value.column, err.value.value) == ("name", 3)
+    with pytest.raises(forecast.InputError, match="value, op, source, note"):
+        read_scenario(_write(tmp_path, "c.csv", "ally,period,signal,value,colour\n"
+                             "A00,2019-01,consultation_lapse,1,red\n"))
     with pytest.raises(forecast.InputError, match="did you mean 'value'") as err:
         read_scenario(typo)
     assert (err.value.row, err.value.column) == (2, "valu")
