@@ -323,9 +323,15 @@ def list_runs(
         console, _ = _consoles()
         if month is not None:
             check_month(month)
+        if not out.is_dir():
+            raise InputError("no such registry directory: expected --out DIR, the folder "
+                             "forecast run published into (runs/ by default)", file=str(out))
+        if (out / "manifest.json").is_file():
+            raise InputError("this is a run's own directory, not a registry: expected the "
+                             f"folder that holds it (--out {out.parent})", file=str(out))
         registry = Registry(out)
         runs = registry.runs(month)
-        failed = registry.failed()
+        failed = registry.failed(month)
         refused = (f"{len(failed)} refused run(s) kept in {_escape(str(failed[0].parent))}"
                    if failed else "")
         # a directory with a run's name but no readable manifest is no run, and blocks a

@@ -463,12 +463,15 @@ class Registry:
                 _unlink(area / f"{path.name}.lock")
         return removed
 
-    def failed(self) -> list[Path]:
-        """Folders of refused runs kept by :meth:`keep_failed`, oldest first."""
+    def failed(self, month: str | None = None) -> list[Path]:
+        """Folders of refused runs kept by :meth:`keep_failed` (of one month, or all), oldest
+        first. A folder is named as its staging directory was, after the month."""
         area = self.root / FAILED_NAME
         if not area.is_dir():
             return []
-        return sorted((p for p in area.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        return sorted((p for p in area.iterdir() if p.is_dir()
+                       and (month is None or p.name.startswith(f"{month}-"))),
+                      key=lambda p: p.stat().st_mtime)
 
     def keep_failed(self, staged: Path, names: tuple[str, ...]) -> Path:
         """Copy some files of a staged run that will not be published (e.g. refused by the

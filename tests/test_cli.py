@@ -373,6 +373,16 @@ def test_pipeline_gate_refuses_without_force(sim, data_dir, tmp_path):
     assert listing.exit_code == 0
     assert f"no published runs in {runs}; 1 refused run(s) kept in {runs / FAILED_NAME}" in \
         " ".join(listing.output.split())
+    month = kept[0].name[:7]
+    other = _cli("list", "--out", str(runs), "--month", "2001-01").output
+    assert "refused" not in other  # another month's refused run is not this month's
+    assert "1 refused run(s)" in _cli("list", "--out", str(runs), "--month", month).output
+    # a mistyped registry, or a run's own folder, is no empty registry
+    (kept[0] / "manifest.json").write_text("{}")
+    for where, says in ((runs.parent / "rnus", "no such registry directory"),
+                        (kept[0], "this is a run's own directory, not a registry")):
+        result = _cli("list", "--out", str(where))
+        assert result.exit_code == 2 and says in " ".join(result.output.split()), result.output
     assert json.loads((kept[0] / "diagnostics.json").read_text())["converged"] is False
     assert "NOT converged" in (kept[0] / "run.log").read_text()
 
