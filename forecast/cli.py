@@ -325,7 +325,8 @@ def list_runs(
             check_month(month)
         if not out.is_dir():
             raise InputError("no such registry directory: expected --out DIR, the folder "
-                             "forecast run published into (runs/ by default)", file=str(out))
+                             "forecast run published into (runs/ by default; its first run "
+                             "creates it)", file=str(out))
         if (out / "manifest.json").is_file():
             raise InputError("this is a run's own directory, not a registry: expected the "
                              f"folder that holds it (--out {out.parent})", file=str(out))
