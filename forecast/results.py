@@ -272,6 +272,48 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
 _REQUIRED_ATTRS = ("forecast_spec_hash", "forecast_catalog", "forecast_data_hash")
 
 
+def _first_difference(a, b, where: str = "") -> str | None:
+    """The first place (``signals.hedging.unit``, say) where two nested dicts differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            if key not in a or key not in b:
+                return f"{where}{key}"
+            found = _first_difference(a[key], b[key], f"{where}{key}.")
+            if found is not None:
+                return found
+        return None
+    return None if a == b else where.rstrip(".")
+
+
+def _how_they_differ(fitted: Panel, given: Panel) -> str:
+    """Where a panel differs from the one a fit was made on, for the refusal's message: the
+    catalog (even a description: it is part of the data's hash), the months, or the values.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> p = forecast.simulate(n_allies=2, n_months=24, seed=1).panel
+    >>> _how_they_differ(p, p.truncate("2015-06"))
+    'the months differ: 2014-01 to 2015-12 fitted, 2014-01 to 2015-06 given'
+    """
+    place = _first_difference(fitted.catalog.to_dict(), given.catalog.to_dict())
+    if place is not None:
+        return f"the catalogs differ, first at {place}"
+    if (fitted.months[0], fitted.months[-1]) != (given.months[0], given.months[-1]):
+        return (f"the months differ: {fitted.months[0]} to {fitted.months[-1]} fitted, "
+                f"{given.months[0]} to {given.months[-1]} given")
+    keys = ["ally", "signal", "period"]
+    both = fitted.to_frame().merge(given.to_frame(), on=keys, how="outer",
+                                   suffixes=("_fitted", "_given"), indicator=True)
+    differ = both[(both["_merge"] != "both")
+                  | ~np.isclose(both["value_fitted"], both["value_given"], rtol=0, atol=0)]
+    if not len(differ):
+        return "the values agree to the hash's precision"
+    first = differ.iloc[0]
+    return (f"{len(differ)} observation(s) differ, first {first['ally']} {first['signal']} "
+            f"{first['period']}")
+
+
 def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     """The fit of a file :func:`load_fit` has opened and checked for its parts."""
     import tomllib
@@ -299,7 +341,8 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     if panel is not None and panel.data_hash() != attrs["forecast_data_hash"]:
         raise InputError(
             "this fit was made on other data: the panel's hash "
-            f"{panel.data_hash()[:12]}… differs from the fitted {attrs['forecast_data_hash'][:12]}…",
+            f"{panel.data_hash()[:12]}… differs from the fitted {attrs['forecast_data_hash'][:12]}… "
+            f"({_how_they_differ(stored, panel)})",
             file=str(path), column="forecast_data_hash")
     del tree["panel"]
     seed = int(attrs.get("forecast_seed", -1))

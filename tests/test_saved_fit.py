@@ -40,8 +40,35 @@ def test_roundtrip_gives_the_same_posterior(saved):
 def test_other_data_is_refused(saved):
     _, _, path = saved
     other = forecast.simulate(n_allies=3, n_months=24, seed=4).panel
-    with pytest.raises(InputError, match="made on other data"):
+    with pytest.raises(InputError, match=r"made on other data.*observation\(s\) differ"):
         forecast.load_fit(path, panel=other)
+
+
+def test_the_refusal_of_other_data_says_where_it_differs(saved):
+    """A description changed in signals.toml was refused as "other data" like new values:
+    the message now says where the panel differs from the fitted one."""
+    import dataclasses
+
+    sim, _, path = saved
+    panel = sim.panel
+    hedging = panel.catalog.signals["hedging"]
+    relabelled = dataclasses.replace(panel.catalog, signals={
+        **panel.catalog.signals, "hedging": dataclasses.replace(hedging, unit="acts a month")})
+    cases = [(panel.truncate(str(panel.months[-3])), "the months differ: "
+              f"{panel.months[0]} to {panel.months[-1]} fitted, {panel.months[0]} to "
+              f"{panel.months[-3]} given")]
+    frame = panel.to_frame()
+    frame.loc[frame.index[0], "value"] += 1
+    row = frame.iloc[0]
+    cases.append((forecast.Panel.from_frame(frame, panel.catalog, start=str(panel.months[0]),
+                                            end=str(panel.months[-1])),
+                  f"1 observation(s) differ, first {row['ally']} {row['signal']}"))
+    cases.append((dataclasses.replace(panel, catalog=relabelled),
+                  "the catalogs differ, first at signals.hedging.unit"))
+    for other, says in cases:
+        with pytest.raises(InputError, match="made on other data") as err:
+            forecast.load_fit(path, panel=other)
+        assert says in str(err.value)
 
 
 def test_altered_spec_is_refused(saved, tmp_path):
