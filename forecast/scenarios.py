@@ -355,19 +355,34 @@ def as_scenario(scenario) -> Scenario | None:
 
 
 # ---------------------------------------------------------------------------------------------
+#: what makes two forecasts paired, in the order checked, each with what to keep the same
+_PAIRED_BY = (
+    ("origin", "forecast both from the same fit"),
+    ("data_hash", "forecast both from the same fit"),
+    ("spec", "forecast both from the same fit"),
+    # the posterior draws used (n_draws picks them): forecasts saved before it was recorded
+    # have none
+    ("posterior", "forecast both from the same fit with the same n_draws"),
+    ("seed", "forecast both with the same seed"),
+    ("driver_assumption", "forecast both with the same driver_assumption"),
+)
+
+
 def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
     a, b = base.draws, alt.draws
-    # "posterior": the draws at the origin (forecasts saved before it was recorded have none)
-    for key in ("origin", "seed", "data_hash", "driver_assumption", "spec", "posterior"):
+    if a.sizes["horizon"] != b.sizes["horizon"]:
+        raise InputError(f"the two forecasts are not paired: their horizons differ "
+                         f"({a.sizes['horizon']} vs {b.sizes['horizon']} months); forecast both "
+                         "with the same horizon", parameter="horizon")
+    if not np.array_equal(a["draw_index"].values, b["draw_index"].values):
+        raise InputError(f"the two forecasts are not paired: they use different posterior "
+                         f"draws ({a.sizes['sample']} vs {b.sizes['sample']}); forecast both "
+                         "with the same n_draws", parameter="n_draws")
+    for key, advice in _PAIRED_BY:
         if a.attrs.get(key) != b.attrs.get(key):
             raise InputError(
                 f"the two forecasts are not paired: their {key} differs "
-                f"({a.attrs.get(key)!r} vs {b.attrs.get(key)!r}); forecast both from the same "
-                f"fit with the same seed", parameter=key)
-    if a.sizes["horizon"] != b.sizes["horizon"] or not np.array_equal(
-            a["draw_index"].values, b["draw_index"].values):
-        raise InputError("the two forecasts are not paired: different horizons or posterior "
-                         "draws (n_draws)", parameter="n_draws")
+                f"({a.attrs.get(key)!r} vs {b.attrs.get(key)!r}); {advice}", parameter=key)
 
 
 def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -> pd.DataFrame:

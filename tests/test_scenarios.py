@@ -80,10 +80,18 @@ def test_compare_identical_is_zero_and_refuses_unpaired(fit):
     a = fit.forecast(horizon=3, seed=1)
     d = compare(a, fit.forecast(horizon=3, seed=1))
     assert (d[["p_any_change", "credibility_change"]] == 0).all().all()
-    with pytest.raises(forecast.InputError, match="not paired"):
-        compare(a, fit.forecast(horizon=3, seed=2))
-    with pytest.raises(forecast.InputError, match="not paired"):
-        compare(a, fit.forecast(horizon=3, seed=1, n_draws=100))
+    # each refusal names what differs and what to keep the same (n_draws had been reported
+    # as another posterior, a horizon as n_draws, an assumption as a seed)
+    for other, says in (
+            (dict(seed=2), r"their seed differs \('1' vs '2'\); forecast both with the same seed"),
+            (dict(seed=1, n_draws=100), r"they use different posterior draws \(300 vs 100\); forecast "
+             "both with the same n_draws"),
+            (dict(seed=1, horizon=4), r"their horizons differ \(3 vs 4 months\); forecast "
+             "both with the same horizon"),
+            (dict(seed=1, driver_assumption="hold"), "their driver_assumption differs "
+             r"\('recent' vs 'hold'\); forecast both with the same driver_assumption")):
+        with pytest.raises(forecast.InputError, match="not paired: " + says):
+            compare(a, fit.forecast(**{"horizon": 3, **other}))
 
 
 def test_compare_refuses_forecasts_from_two_posteriors(fit):
