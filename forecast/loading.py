@@ -30,6 +30,7 @@ from forecast.tabular import (
     format_month,
     parse_until,
     read_table,
+    table_from_frame,
 )
 
 __all__ = ["load_panel", "read_observations", "event_log_in", "EVENT_LOG_NAMES", "OBS_COLUMNS",
@@ -51,7 +52,7 @@ _FREQ_NOUN = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
 
 
 def read_observations(
-    path: str | Path,
+    path: str | Path | pd.DataFrame,
     catalog: str | Path | Catalog,
     *,
     until: str | None = None,
@@ -117,8 +118,12 @@ def event_log_in(directory: str | Path) -> Path | None:
     return found[0] if found else None
 
 
+#: how error messages name observations given as a DataFrame
+FRAME_LABEL = "<observations frame>"
+
+
 def load_panel(
-    observations_path: str | Path,
+    observations_path: str | Path | pd.DataFrame,
     catalog: str | Path | Catalog | None = None,
     events: str | Path | pd.DataFrame | Literal[False] | None = None,
     until: str | None = None,
@@ -128,7 +133,8 @@ def load_panel(
     Parameters
     ----------
     observations_path
-        Long table of observations (CSV or Parquet), see ``docs/data-contract.md``.
+        Long table of observations (CSV or Parquet path, or a DataFrame with the same
+        columns), see ``docs/data-contract.md``.
     catalog
         Catalog path or :class:`~forecast.catalog.Catalog`; by default ``signals.toml`` next to
         the observations file (as :meth:`Panel.write` leaves it).
@@ -167,16 +173,24 @@ def load_panel(
     >>> load_panel(paths.observations, catalog=paths.catalog) == panel   # the log beside it
     True
     """
-    obs_file = Path(observations_path)
+    if isinstance(observations_path, pd.DataFrame):
+        if catalog is None:
+            raise InputError("observations given as a DataFrame need catalog=PATH or a "
+                             "Catalog: there is no folder to find signals.toml in",
+                             parameter="catalog")
+        obs_file, source = Path(FRAME_LABEL), observations_path
+    else:
+        obs_file = source = Path(observations_path)
     cat = _resolve_catalog(catalog, obs_file)
     until_m = parse_until(until)
-    if events is None and any(s.events for s in cat.signals.values()):
+    if events is None and any(s.events for s in cat.signals.values()) \
+            and isinstance(source, Path):
         events = event_log_in(obs_file.parent)
     elif events is False:
         events = None
     event_signals = {s.name for s in cat.signals.values() if s.events} if events is not None \
         else None
-    obs = _read_observations(obs_file, cat, until_m, event_signals)
+    obs = _read_observations(source, cat, until_m, event_signals)
     first = int(obs["first_month"].min())
     last = int(obs["last_month"].max())
     parts = [obs[["ally", "period", "signal", "value", "source"]]]
@@ -236,13 +250,17 @@ def _resolve_catalog(catalog: str | Path | Catalog | None, obs_file: Path) -> Ca
 
 
 def _read_observations(
-    path: str | Path,
+    path: str | Path | pd.DataFrame,
     cat: Catalog,
     until: int | None,
     event_signals: set[str] | None,
 ) -> pd.DataFrame:
     """Validated rows plus each period's first and last month number and its row number."""
-    table = read_table(path, required=OBS_COLUMNS, optional=OBS_OPTIONAL)
+    if isinstance(path, pd.DataFrame):
+        table = table_from_frame(path, file=FRAME_LABEL, required=OBS_COLUMNS,
+                                 optional=OBS_OPTIONAL)
+    else:
+        table = read_table(path, required=OBS_COLUMNS, optional=OBS_OPTIONAL)
     problems = Problems(table)
     ally = table.column("ally")
     signal = table.column("signal")

@@ -194,6 +194,20 @@ def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_pa
                     load_spec("default"))
 
 
+def test_observations_may_be_a_dataframe(tmp_path: Path) -> None:
+    """As the event log may: a notebook's table loads like its file, errors name the frame."""
+    frame = pd.read_csv(OBS, dtype=str)
+    assert_panels_equal(load_panel(frame, catalog=CATALOG, events=EVENTS),
+                        load_panel(OBS, catalog=CATALOG, events=EVENTS))
+    with pytest.raises(InputError, match="need catalog=PATH") as err:
+        load_panel(frame)
+    assert err.value.parameter == "catalog"
+    frame.loc[0, "ally"] = "XXX"
+    with pytest.raises(InputError, match="unknown ally") as err:
+        load_panel(frame, catalog=CATALOG)
+    assert (err.value.file, err.value.row) == ("<observations frame>", 1)
+
+
 def test_event_log_counts_with_zeros(panel: Panel) -> None:
     lapses = panel.signals["consultation_lapse"]
     kor, jpn, phl = (panel.allies.index(a) for a in ("KOR", "JPN", "PHL"))
