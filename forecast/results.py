@@ -314,6 +314,28 @@ def _how_they_differ(fitted: Panel, given: Panel) -> str:
             f"{first['period']}")
 
 
+def _check_coordinates(tree: xr.DataTree, design, path: Path) -> None:
+    """Refuse a posterior whose allies, months, signals or drivers are not the rebuilt
+    model's, in its order: the tables label by coordinate and the forecasts go by position,
+    so a reordered or cut posterior would give each ally another's numbers without an error.
+    """
+    post = tree["posterior"]
+    if "credibility" not in post.data_vars:
+        raise InputError("the posterior holds no 'credibility' (file altered?)", file=str(path),
+                         column="posterior")
+    expected = {"ally": list(design.allies), "period": list(design.periods),
+                "signal": list(design.indicators), "driver": list(design.drivers)}
+    for dim, values in expected.items():
+        if dim in post.coords:
+            got = [str(v) for v in post.coords[dim].values]
+            if got != values:
+                raise InputError(
+                    f"the posterior's {dim} coordinates are not the fitted panel's "
+                    f"({', '.join(got[:4])}{', …' if len(got) > 4 else ''} against "
+                    f"{', '.join(values[:4])}{', …' if len(values) > 4 else ''}; file altered?)",
+                    file=str(path), column=f"posterior.{dim}")
+
+
 def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     """The fit of a file :func:`load_fit` has opened and checked for its parts."""
     import tomllib
@@ -346,8 +368,10 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
             file=str(path), column="forecast_data_hash")
     del tree["panel"]
     seed = int(attrs.get("forecast_seed", -1))
+    design = make_design(panel or stored, spec)
+    _check_coordinates(tree, design, path)
     return Fit(
-        idata=tree, panel=panel or stored, spec=spec, design=make_design(panel or stored, spec),
+        idata=tree, panel=panel or stored, spec=spec, design=design,
         sampler=str(attrs.get("forecast_sampler", "nutpie")), seed=None if seed < 0 else seed,
         timings=json.loads(attrs.get("forecast_timings", "{}")),
     )

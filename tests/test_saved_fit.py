@@ -80,6 +80,25 @@ def test_altered_spec_is_refused(saved, tmp_path):
         forecast.load_fit(bad)
 
 
+def test_a_posterior_reordered_or_cut_is_refused(saved, tmp_path):
+    """The tables label by coordinate and the forecasts go by position: a posterior with its
+    allies reordered loaded, and credibility() named one ally's path another's."""
+    _, _, path = saved
+    tree = xr.open_datatree(path, engine="h5netcdf").load()
+    post = tree["posterior"].to_dataset()
+    allies = list(post.coords["ally"].values)
+    for name, changed, says in (
+            ("order.nc", post.assign_coords(ally=allies[::-1]), "ally coordinates"),
+            ("cut.nc", post.isel(period=slice(0, -6)), "period coordinates"),
+            ("none.nc", post.drop_vars("credibility"), "holds no 'credibility'")):
+        altered = tree.copy()
+        altered["posterior"] = xr.DataTree(changed)
+        altered.to_netcdf(tmp_path / name, engine="h5netcdf")
+        with pytest.raises(InputError, match=says) as err:
+            forecast.load_fit(tmp_path / name)
+        assert err.value.file == str(tmp_path / name)
+
+
 def test_fit_saved_before_a_spec_field_existed_loads(saved, tmp_path):
     """A file written before ``intercept_reference`` was added stores JSON without it: its own
     hash still checks, and the missing field takes the behaviour of that time ("zero")."""
