@@ -40,6 +40,7 @@ from scipy import special, stats
 
 from forecast.catalog import RESERVED_SIGNAL
 from forecast.errors import InputError
+from forecast.tabular import month_text
 
 if TYPE_CHECKING:
     from forecast.results import Fit
@@ -147,7 +148,7 @@ def psis_weights(loglik: np.ndarray) -> tuple[np.ndarray, float]:
     return np.exp(log_w), float(khat)
 
 
-def attribution(fit: "Fit", month: str | None = None) -> pd.DataFrame:
+def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFrame:
     """Decompose each ally's change in posterior mean credibility in ``month``.
 
     Parameters
@@ -173,10 +174,14 @@ def attribution(fit: "Fit", month: str | None = None) -> pd.DataFrame:
     """
     design = fit.design
     periods = list(design.periods)
-    month = periods[-1] if month is None else month
+    given = month
+    month = periods[-1] if month is None else month_text(month)
+    if month is None:
+        raise InputError("malformed month: expected YYYY-MM (text) or a monthly pd.Period",
+                         parameter="month", value=given)
     if month not in periods:
         raise InputError(f"month not in the fit ({periods[0]} to {periods[-1]})",
-                         parameter="month", value=month)
+                         parameter="month", value=given)
     t = periods.index(month)
     if t < 1:
         raise InputError("attribution needs a previous month in the fit", parameter="month",

@@ -464,6 +464,21 @@ def parse_month(text: str) -> int | None:
     return int(m.group(1)) * 12 + int(m.group(2)) - 1
 
 
+def month_text(value: object) -> str | None:
+    """A month given as ``YYYY-MM`` text (spaces around it allowed) or a ``pd.Period`` as
+    ``YYYY-MM``; None for anything else.
+
+    Examples
+    --------
+    >>> month_text(" 2026-02"), month_text(pd.Period("2026-02", "M")), month_text("2026-2")
+    ('2026-02', '2026-02', None)
+    """
+    if isinstance(value, pd.Period):
+        return value.asfreq("M").strftime("%Y-%m")
+    number = parse_month(value) if isinstance(value, str) else None
+    return None if number is None else format_month(number)
+
+
 #: the end of a message about data after the forecast month: the way to run an earlier month
 REPLAY_HINT = ("; to replay an earlier month, run on a copy of the data cut at it "
                "(docs/monthly-run.md)")

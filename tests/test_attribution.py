@@ -68,8 +68,16 @@ def test_month_argument_and_errors(oracle):
         attribution(oracle, month=oracle.design.periods[0])
     with pytest.raises(forecast.InputError, match="not in the fit"):
         attribution(oracle, month="1999-01")
-    with pytest.raises(forecast.InputError, match="not in the fit"):  # was the last month
+    with pytest.raises(forecast.InputError, match="malformed month"):  # was the last month
         attribution(oracle, month="")
+    # a pd.Period, or text with spaces, is the month it names (both were "not in the fit")
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(attribution(oracle, month=pd.Period(month, "M")),
+                                  attribution(oracle, month=f" {month}"))
+    assert (attribution(oracle, month=pd.Period(month, "M"))["month"] == month).all()
+    with pytest.raises(forecast.InputError, match="malformed month"):
+        attribution(oracle, month=month.replace("-", "/"))
 
 
 def test_summary_names_a_quantity_the_posterior_lacks(oracle):
