@@ -696,8 +696,10 @@ class ForecastResult:
         within
             Months ahead (1 to the forecast's horizon).
         previous
-            Last month's forecast (a :class:`ForecastResult`, its saved path, or a DataFrame
-            with ``ally`` and ``probability`` or ``p_any_within`` columns) to report the change.
+            Last month's forecast to report the change: a :class:`ForecastResult`, its saved
+            path (``.nc``), a run's ``forecast.csv`` path, or a DataFrame with ``ally`` and
+            ``probability`` or ``p_any_within`` (and ``horizon``: the rows at ``within`` are
+            used), one row per ally.
 
         Returns
         -------
@@ -777,7 +779,11 @@ def load_forecast(path: str | Path) -> ForecastResult:
 def _previous_probability(previous, within: int) -> pd.Series | None:
     if previous is None:
         return None
-    if isinstance(previous, (str, Path)):
+    if isinstance(previous, (str, Path)) and Path(previous).suffix.lower() == ".csv":
+        # a run's forecast.csv: ally codes as written (NA, 036), not as pandas guesses them
+        previous = pd.read_csv(previous, dtype={"ally": str}, keep_default_na=False,
+                               na_values=[""])
+    elif isinstance(previous, (str, Path)):
         previous = load_forecast(previous)
     if isinstance(previous, ForecastResult):
         if within > previous.horizon:
@@ -785,16 +791,38 @@ def _previous_probability(previous, within: int) -> pd.Series | None:
                              column="within", value=within)
         return pd.Series(previous._within()[:, within - 1], index=previous.allies)
     if isinstance(previous, pd.DataFrame):
-        frame = previous
-        if "horizon" in frame:
-            frame = frame[frame["horizon"] == within]
-        col = "probability" if "probability" in frame else "p_any_within"
-        if "ally" not in frame or col not in frame:
-            raise InputError("a previous table needs columns 'ally' and 'probability' or "
-                             "'p_any_within'", column="previous")
-        return frame.set_index("ally")[col]
+        return _previous_from_table(previous, within)
     raise InputError("previous must be a ForecastResult, a saved forecast path or a DataFrame",
                      column="previous", value=type(previous).__name__)
+
+
+def _previous_from_table(frame: pd.DataFrame, within: int) -> pd.Series:
+    """Each ally's previous probability from a table: a ``cumulative()`` or ``forecast.csv``
+    table (``ally, horizon, p_any_within``: the rows at ``within``), or one row per ally with
+    ``probability``. Ally codes are compared as text."""
+    col = "probability" if "probability" in frame else "p_any_within"
+    if "ally" not in frame or col not in frame:
+        raise InputError("a previous table needs columns 'ally' and 'probability' or "
+                         "'p_any_within'", column="previous")
+    if "horizon" in frame:
+        horizons = pd.to_numeric(frame["horizon"], errors="coerce")
+        if not (horizons == within).any():
+            shown = sorted({int(h) for h in horizons.dropna()})[:12]
+            raise InputError(f"the previous table has no row at horizon {within} (`within`); "
+                             f"its horizons: {', '.join(map(str, shown)) or 'none'}",
+                             column="within", value=within)
+        frame = frame[horizons == within]
+    allies = frame["ally"].astype(str).str.strip()
+    if allies.duplicated().any():
+        raise InputError("the previous table has more than one row for an ally (at one "
+                         "horizon): expected one", column="ally",
+                         value=allies[allies.duplicated()].iloc[0])
+    values = pd.to_numeric(frame[col], errors="coerce")
+    bad = (values.isna() & frame[col].notna()) | (values < 0) | (values > 1)
+    if bad.any():
+        raise InputError("expected a probability from 0 to 1", column=col,
+                         value=frame[col][bad].iloc[0])
+    return pd.Series(values.to_numpy(dtype=float), index=allies.to_numpy())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -153,6 +153,19 @@ def test_early_warning(oracle_case, tmp_path):
     assert np.allclose(ew3["change"], ew2["change"])
     ew4 = fc.early_warning(threshold=thr, within=3, previous=prev.cumulative())
     assert np.allclose(ew4["change"], ew2["change"])
+    # a table: int-coded allies compare as text, a run's forecast.csv by path; duplicates,
+    # a missing horizon and values that are no probabilities are refused (each had been a
+    # pandas error, NaN, or a change of -4.35)
+    table = prev.cumulative()
+    table.to_csv(tmp_path / "forecast.csv", index=False)
+    ew5 = fc.early_warning(threshold=thr, within=3, previous=tmp_path / "forecast.csv")
+    assert np.allclose(ew5["change"], ew2["change"])
+    for broken, says in ((pd.concat([table, table]), "more than one row for an ally"),
+                         (table[table["horizon"] != 3], "no row at horizon 3"),
+                         (table.assign(p_any_within=5.0), "a probability from 0 to 1"),
+                         (table.assign(p_any_within="x"), "a probability from 0 to 1")):
+        with pytest.raises(forecast.InputError, match=says):
+            fc.early_warning(threshold=thr, within=3, previous=broken)
     for threshold in (1.5, "0.5", None):  # a string raised TypeError from the comparison
         with pytest.raises(forecast.InputError, match="threshold"):
             fc.early_warning(threshold=threshold)
