@@ -60,13 +60,15 @@ __all__ = [
     "state_draws",
 ]
 
+#: how each assumption draws a driver's mean, by the driver's family, and then its values
+_DRAWN = ("(a count's rate from its Gamma posterior, a 0/1's probability from its Beta, both "
+          "with the Jeffreys prior; a normal value's mean from its normal posterior), then the "
+          "month's value at that mean: Poisson counts, 0/1 draws or normal values")
 DRIVER_ASSUMPTIONS: dict[str, str] = {
     "recent": "each future month's driver value is drawn from the ally's recent rate: per "
-              "posterior draw a rate from the Gamma posterior (Jeffreys prior) of the ally's mean "
-              "over its last 12 observed months, then Poisson counts at that rate",
+              "posterior draw a mean of the ally's last 12 observed months " + _DRAWN,
     "history": "each future month's driver value is drawn from the ally's whole-history rate: "
-               "per posterior draw a rate from the Gamma posterior (Jeffreys prior) of the ally's "
-               "mean over all observed months, then Poisson counts at that rate",
+               "per posterior draw a mean of all the ally's observed months " + _DRAWN,
     "hold": "every future month repeats the origin month's driver value",
 }
 QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
@@ -853,8 +855,13 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
     """
     from forecast.design import make_design
     from forecast.results import Fit
+    from forecast.simulate import Simulation
     from forecast.spec import load_spec
 
+    if not isinstance(sim, Simulation):
+        raise InputError("expected a Simulation (forecast.simulate(...)): the oracle's draws "
+                         "are its known truth", parameter="sim", value=type(sim).__name__)
+    n_draws = whole_number("n_draws", n_draws, 2)
     spec = load_spec("default")
     panel = sim.panel if end is None else sim.panel.truncate(end)
     design = make_design(panel, spec)

@@ -120,6 +120,9 @@ class Fit:
                          if "period" not in da.dims and not v.endswith(("_z", "_dev"))
                          and v not in ("state_innovation", "factor_innovation")]
         var_names = [var_names] if isinstance(var_names, str) else list(var_names)
+        if not var_names:
+            raise InputError("no quantity named: expected names of the posterior, or None for "
+                             "the population parameters", parameter="var_names", value=[])
         names = list(post.data_vars)
         for name in var_names:
             if str(name).removeprefix("~") not in names:  # ArviZ raised KeyError ("~": all but)

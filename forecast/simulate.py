@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.catalog import Catalog
-from forecast.errors import InputError, check_seed, is_real, whole_number
+from forecast.errors import InputError, check_seed, expected_one_of, is_real, whole_number
 from forecast.recursion import ar1_filter
 from forecast.panel import Panel, format_period
 
@@ -143,7 +143,7 @@ def simulate(
     missing: float = 0.3,
     start: str = "2014-01",
     ragged: bool = False,
-    params: SimulationParameters | None = None,
+    params: SimulationParameters | dict | None = None,
     seed: int | None = None,
 ) -> Simulation:
     """Draw a synthetic panel with known latent credibility and parameters.
@@ -161,7 +161,8 @@ def simulate(
     ragged
         If True, the last ally enters halfway through the panel (no data before).
     params
-        Population parameters; defaults to :class:`SimulationParameters`.
+        Population parameters: :class:`SimulationParameters`, or a dict of its fields;
+        default :class:`SimulationParameters`().
     seed
         Seed of the random generator (explicit seeds make recovery tests reproducible).
 
@@ -185,6 +186,16 @@ def simulate(
         raise InputError("malformed start: expected a month as YYYY-MM", parameter="start",
                          value=start) from None
     rng = np.random.default_rng(seed)
+    if isinstance(params, dict):  # the fields by name, as a notebook would write them
+        unknown = [k for k in params if k not in SimulationParameters.__dataclass_fields__]
+        if unknown:
+            raise InputError("unknown simulation parameter" + expected_one_of(
+                unknown[0], list(SimulationParameters.__dataclass_fields__)),
+                parameter="params", value=unknown[0])
+        params = SimulationParameters(**params)
+    elif params is not None and not isinstance(params, SimulationParameters):
+        raise InputError("expected SimulationParameters or a dict of its fields",
+                         parameter="params", value=type(params).__name__)
     p = params or SimulationParameters()
     catalog = catalog or synthetic_catalog(n_allies)
     allies = list(catalog.allies)

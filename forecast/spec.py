@@ -322,6 +322,9 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
     """
     if isinstance(spec, ModelSpec):
         return spec.validated()
+    if not isinstance(spec, (str, Path)):
+        raise SpecError("expected a spec: a shipped name (" + ", ".join(available_specs())
+                        + "), a .toml path or a ModelSpec", value=repr(spec))
     path = Path(spec)
     if path.suffix != ".toml":
         path = _models_dir() / f"{spec}.toml"

@@ -171,6 +171,27 @@ def test_early_warning(oracle_case, tmp_path):
             fc.early_warning(threshold=threshold)
 
 
+def test_a_notebooks_slips_are_input_errors(oracle_case):
+    """Each of these was a TypeError or AttributeError from deep inside, or was accepted."""
+    sim, fit, _ = oracle_case
+    for call, says in (
+            (lambda: forecast.load_spec(None), "expected a spec: a shipped name"),
+            (lambda: forecast.fit(sim.panel, spec=None), "expected a spec: a shipped name"),
+            (lambda: fit.summary([]), "no quantity named"),
+            (lambda: forecast.simulate(n_allies=2, n_months=12, params={"intercep_tau": 1}),
+             "did you mean 'intercept_tau'"),
+            (lambda: forecast.simulate(n_allies=2, n_months=12, params=3),
+             "expected SimulationParameters"),
+            (lambda: oracle_fit(sim.panel), "expected a Simulation"),
+            (lambda: oracle_fit(sim, n_draws=0), "n_draws"),
+            (lambda: forecast.attribution(sim.panel), "expected a Fit")):
+        with pytest.raises((forecast.InputError, forecast.SpecError), match=says):
+            call()
+    # a dict of parameters is what a notebook writes: it is read by name
+    assert forecast.simulate(n_allies=2, n_months=12, seed=1, params={"intercept_tau": 0.1}) \
+        .params.intercept_tau == 0.1
+
+
 def test_save_load_roundtrip(oracle_case, tmp_path):
     _, _, fc = oracle_case
     path = fc.save(tmp_path / "fc.nc")
