@@ -290,7 +290,7 @@ def validate(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory, e.g. runs/2026-03.",
-                                            file_okay=False)],
+                                            file_okay=False, metavar="RUN_DIR")],
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write the HTML here instead of RUN_DIR/report.html.")] = None,
 ) -> None:
@@ -323,6 +323,7 @@ def list_runs(
         console, _ = _consoles()
         if month is not None:
             check_month(month)
+        registry = Registry(out)  # a file there: its own error
         if not out.is_dir():
             raise InputError("no such registry directory: expected --out DIR, the folder "
                              "forecast run published into (runs/ by default; its first run "
@@ -330,7 +331,6 @@ def list_runs(
         if (out / "manifest.json").is_file():
             raise InputError("this is a run's own directory, not a registry: expected the "
                              f"folder that holds it (--out {out.parent})", file=str(out))
-        registry = Registry(out)
         runs = registry.runs(month)
         failed = registry.failed(month)
         refused = (f"{len(failed)} refused run(s) kept in {_escape(str(failed[0].parent))}"
@@ -374,7 +374,7 @@ def list_runs(
 def scenario(
     file: Annotated[Path, typer.Argument(help="Scenario file of assumed U.S. actions: a CSV "
                                               "(ally, period, signal, value[, op]) or a TOML.",
-                                         dir_okay=False)],
+                                         dir_okay=False, metavar="FILE")],
     run_dir: Annotated[Optional[Path], typer.Option(
         "--run", help="Published run whose posterior to use. Default: the newest in --out "
         "that was neither forced nor quick, else the newest.",
@@ -430,6 +430,7 @@ def scenario(
         run_horizon = settings.get("horizon", 12)
         use_horizon = horizon if horizon is not None else run_horizon
         drawn = max(use_horizon, run_horizon)
+        alt_spec.resolve(fit, use_horizon)  # an override past --horizon is refused, not cut
         base = fit.forecast(horizon=drawn, seed=use_seed)
         alt = fit.forecast(horizon=drawn, scenario=alt_spec, seed=use_seed)
         table = compare(base, alt)
@@ -478,7 +479,7 @@ def _run_settings(run_dir: Path) -> dict[str, int]:
     if not path.is_file():
         return {}
     manifest = read_json_object(path)
-    check_manifest(manifest, path)
+    check_manifest(manifest, path, needs="the scenario command reads the run's settings")
     settings = manifest["settings"]
     return {k: settings[k] for k in ("seed", "horizon") if settings.get(k) is not None}
 

@@ -783,8 +783,12 @@ def _previous_probability(previous, within: int) -> pd.Series | None:
         return None
     if isinstance(previous, (str, Path)) and Path(previous).suffix.lower() == ".csv":
         # a run's forecast.csv: ally codes as written (NA, 036), not as pandas guesses them
-        previous = pd.read_csv(previous, dtype={"ally": str}, keep_default_na=False,
-                               na_values=[""])
+        try:
+            previous = pd.read_csv(previous, dtype={"ally": str}, keep_default_na=False,
+                                   na_values=[""])
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise InputError(f"cannot read the previous forecast's table: {exc}",
+                             file=str(previous)) from None
     elif isinstance(previous, (str, Path)):
         previous = load_forecast(previous)
     if isinstance(previous, ForecastResult):

@@ -62,8 +62,8 @@ def read_observations(
     Parameters
     ----------
     path
-        ``.csv``, ``.parquet`` or ``.pq`` file with columns ``ally, period, signal, value`` and
-        optionally ``source`` (other columns are ignored).
+        ``.csv``, ``.parquet`` or ``.pq`` file, or a DataFrame, with columns
+        ``ally, period, signal, value`` and optionally ``source`` (other columns are ignored).
     catalog
         Catalog path or :class:`~forecast.catalog.Catalog`.
     until
@@ -183,14 +183,22 @@ def load_panel(
         obs_file = source = Path(observations_path)
     cat = _resolve_catalog(catalog, obs_file)
     until_m = parse_until(until)
+    found_beside = ""
     if events is None and any(s.events for s in cat.signals.values()) \
             and isinstance(source, Path):
         events = event_log_in(obs_file.parent)
+        if events is not None:
+            found_beside = (f" (the event log {events} was read because it lies beside the "
+                            "observations; events=False ignores it)")
     elif events is False:
         events = None
+    elif not isinstance(events, (str, Path, pd.DataFrame)) and events is not None:
+        raise InputError("expected an event log: a CSV or Parquet path, a DataFrame, None (the "
+                         "log beside the observations) or False (none)", parameter="events",
+                         value=repr(events))
     event_signals = {s.name for s in cat.signals.values() if s.events} if events is not None \
         else None
-    obs = _read_observations(source, cat, until_m, event_signals)
+    obs = _read_observations(source, cat, until_m, event_signals, found_beside)
     first = int(obs["first_month"].min())
     last = int(obs["last_month"].max())
     parts = [obs[["ally", "period", "signal", "value", "source"]]]
@@ -254,6 +262,7 @@ def _read_observations(
     cat: Catalog,
     until: int | None,
     event_signals: set[str] | None,
+    log_note: str = "",
 ) -> pd.DataFrame:
     """Validated rows plus each period's first and last month number and its row number."""
     if isinstance(path, pd.DataFrame):
@@ -277,7 +286,7 @@ def _read_observations(
         problems.check(derived, "signal", signal, lambda i: (
             f"signal {signal[i]!r} is counted from the event log (event types: "
             f"{', '.join(cat.signals[signal[i]].events)}): expected it only there, not also in "
-            "the observations (two sources of truth)"))
+            "the observations (two sources of truth)" + log_note))
 
     first, last = _check_periods(problems, period, signal, specs)
     numbers = _check_values(problems, value, signal, specs)

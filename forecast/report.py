@@ -110,9 +110,12 @@ def read_run(run_dir: str | Path) -> RunData:
     Raises
     ------
     forecast.InputError
-        Naming the file, when the directory is not a run (no ``manifest.json``), or a file is
-        unreadable or lacks what the report shows: a manifest or ``diagnostics.json`` that is
-        not a JSON object or lacks a key, a CSV that is empty, malformed or lacks a column.
+        Naming the file, when the directory is not a run (no ``manifest.json``), a file the
+        manifest lists as an output and the report reads is gone, or a file is unreadable or
+        lacks what the report shows: a manifest or ``diagnostics.json`` that is not a JSON
+        object, lacks a key or holds a value of another type
+        (:mod:`forecast.runfiles`), a CSV that is empty, malformed, lacks a column or holds a
+        period or figure that is not one.
     """
     from forecast.errors import InputError
     from forecast.runfiles import check_diagnostics, check_manifest, missing_outputs
@@ -126,12 +129,12 @@ def read_run(run_dir: str | Path) -> RunData:
     diag_path = path / "diagnostics.json"
     diagnostics = read_json_object(diag_path) if diag_path.is_file() else {}
     check_manifest(manifest, manifest_path)
-    gone = missing_outputs(path, manifest)
+    gone = missing_outputs(path, manifest, [*(f"{name}.csv" for name in _TABLES),
+                                            "diagnostics.json"])
     if gone:
-        raise InputError(f"{', '.join(gone)} missing: the manifest lists {'them' if len(gone) > 1 else 'it'} "
-                         "among the run's outputs, and the report would show "
-                         f"{'their' if len(gone) > 1 else 'its'} tables as empty",
-                         file=str(path / gone[0]))
+        raise InputError(f"{', '.join(gone)} missing: the manifest lists "
+                         f"{'them' if len(gone) > 1 else 'it'} among the run's outputs, and "
+                         "the report would show what it holds as empty", file=str(path / gone[0]))
     check_diagnostics(diagnostics, diag_path)
     tables = {name: _csv(path / f"{name}.csv", columns) for name, columns in _TABLES.items()}
     return RunData(path=path, manifest=manifest, diagnostics=diagnostics, **tables)

@@ -302,6 +302,8 @@ def _how_they_differ(fitted: Panel, given: Panel) -> str:
     place = _first_difference(fitted.catalog.to_dict(), given.catalog.to_dict())
     if place is not None:
         return f"the catalogs differ, first at {place}"
+    if fitted.catalog.to_toml() != given.catalog.to_toml():
+        return "the catalogs list their allies or signals in another order"
     if (fitted.months[0], fitted.months[-1]) != (given.months[0], given.months[-1]):
         return (f"the months differ: {fitted.months[0]} to {fitted.months[-1]} fitted, "
                 f"{given.months[0]} to {given.months[-1]} given")

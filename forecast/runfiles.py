@@ -21,7 +21,7 @@ forecast.errors.InputError: manifest.json: expected a whole number for 'settings
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -188,10 +188,13 @@ def _validated(schema: type[_Read], data: dict, file: str | Path, needs: str) ->
         raise InputError(message, file=str(file)) from None
 
 
-def check_manifest(manifest: dict, file: str | Path) -> None:
+def check_manifest(manifest: dict, file: str | Path, needs: str = "the report needs it"
+                   ) -> None:
     """Refuse a run's manifest without ``settings``, or whose keys lack what the report uses
     or have another type. (The registry reads its manifests more leniently, for the few keys
     it uses: ``forecast list`` still lists a run whose report this refuses.)
+
+    ``needs`` ends the message about a missing key: who reads it.
 
     Raises
     ------
@@ -199,8 +202,8 @@ def check_manifest(manifest: dict, file: str | Path) -> None:
         Naming ``file`` and the first key at fault.
     """
     if "settings" not in manifest:
-        raise InputError("missing key 'settings': the report needs it", file=str(file))
-    _validated(_Manifest, manifest, file, "the report needs it")
+        raise InputError(f"missing key 'settings': {needs}", file=str(file))
+    _validated(_Manifest, manifest, file, needs)
 
 
 def check_diagnostics(diagnostics: dict, file: str | Path) -> None:
@@ -215,18 +218,21 @@ def check_diagnostics(diagnostics: dict, file: str | Path) -> None:
     _validated(_Diagnostics, diagnostics, file, "the report needs it")
 
 
-def missing_outputs(run_dir: Path, manifest: dict) -> list[str]:
-    """The files the manifest lists as the run's outputs that are not in ``run_dir``.
+def missing_outputs(run_dir: Path, manifest: dict, read: Iterable[str]) -> list[str]:
+    """Of the files in ``read``, those the manifest lists as the run's outputs that are not
+    in ``run_dir`` (a file the run did not write, a scenario's table without a scenario, is
+    not missing).
 
     Examples
     --------
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = (d / "forecast.csv").write_text("ally\\n")
-    >>> missing_outputs(d, {"outputs": {"forecast.csv": "…", "headline.csv": "…"}})
+    >>> listed = {"outputs": {"forecast.csv": "…", "headline.csv": "…", "posterior.nc": "…"}}
+    >>> missing_outputs(d, listed, ["forecast.csv", "headline.csv", "scenario.csv"])
     ['headline.csv']
     """
     listed = manifest.get(OUTPUTS_OF_RUN)
     if not isinstance(listed, dict):
         return []
-    return [name for name in listed if not (run_dir / name).is_file()]
+    return [name for name in read if name in listed and not (run_dir / name).is_file()]

@@ -374,11 +374,12 @@ def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
         raise InputError(f"the two forecasts are not paired: their horizons differ "
                          f"({a.sizes['horizon']} vs {b.sizes['horizon']} months); forecast both "
                          "with the same horizon", parameter="horizon")
-    if not np.array_equal(a["draw_index"].values, b["draw_index"].values):
-        raise InputError(f"the two forecasts are not paired: they use different posterior "
-                         f"draws ({a.sizes['sample']} vs {b.sizes['sample']}); forecast both "
-                         "with the same n_draws", parameter="n_draws")
     for key, advice in _PAIRED_BY:
+        if key == "posterior" and not np.array_equal(a["draw_index"].values,
+                                                     b["draw_index"].values):
+            raise InputError(f"the two forecasts are not paired: they use different posterior "
+                             f"draws ({a.sizes['sample']} vs {b.sizes['sample']}); forecast "
+                             "both with the same n_draws", parameter="n_draws")
         if a.attrs.get(key) != b.attrs.get(key):
             raise InputError(
                 f"the two forecasts are not paired: their {key} differs "

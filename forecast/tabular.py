@@ -290,7 +290,7 @@ def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
     except csv.Error as exc:
         hint = ("; a field that begins with a double quote must end with one: quote the whole "
                 'field and double each quote inside it, as in """bad"" news, again"'
-                if '"' in str(exc) else "")
+                if '"' in str(exc) or "unexpected end of data" in str(exc) else "")
         raise InputError(f"malformed CSV: {exc}{hint}", file=file, row=prev_line + 1) from None
     if header is None:
         raise InputError("the file is empty: expected a header line and data rows", file=file)
@@ -472,9 +472,11 @@ def month_text(value: object) -> str | None:
     --------
     >>> month_text(" 2026-02"), month_text(pd.Period("2026-02", "M")), month_text("2026-2")
     ('2026-02', '2026-02', None)
+    >>> month_text(pd.Period("2026Q1", "Q")) is None  # a quarter is no month
+    True
     """
     if isinstance(value, pd.Period):
-        return value.asfreq("M").strftime("%Y-%m")
+        return value.strftime("%Y-%m") if value.freqstr == "M" else None
     number = parse_month(value) if isinstance(value, str) else None
     return None if number is None else format_month(number)
 

@@ -160,6 +160,17 @@ def test_early_warning(oracle_case, tmp_path):
     table.to_csv(tmp_path / "forecast.csv", index=False)
     ew5 = fc.early_warning(threshold=thr, within=3, previous=tmp_path / "forecast.csv")
     assert np.allclose(ew5["change"], ew2["change"])
+    with pytest.raises(forecast.InputError, match="cannot read the previous forecast's table"):
+        fc.early_warning(threshold=thr, within=3, previous=tmp_path / "none.csv")
+    # ally codes that a notebook's pandas read as numbers are compared as the text they were
+    from forecast.forecasting import _previous_from_table
+
+    codes = {a: str(i) for i, a in enumerate(fc.allies)}
+    numbered = table.assign(ally=table["ally"].map(codes).astype(int))
+    got = _previous_from_table(numbered, 3)
+    at3 = table[table["horizon"] == 3]
+    assert list(got.index) == [codes[a] for a in at3["ally"]]
+    assert np.array_equal(got.to_numpy(), at3["p_any_within"].to_numpy())
     for broken, says in ((pd.concat([table, table]), "more than one row for an ally"),
                          (table[table["horizon"] != 3], "no row at horizon 3"),
                          (table.assign(p_any_within=5.0), "a probability from 0 to 1"),

@@ -182,6 +182,17 @@ def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_pa
     with pytest.raises(InputError, match="two event logs") as err:
         load_panel(copy, catalog=CATALOG)
     assert err.value.file == str(tmp_path)
+    # a log read by default that the observations contradict says where it came from
+    counted = tmp_path / "counted"
+    with_log.write(counted)
+    (counted / "events.csv").write_bytes(EVENTS.read_bytes())
+    with pytest.raises(InputError, match="counted from the event log.*was read because it lies "
+                       "beside the observations; events=False ignores it"):
+        load_panel(counted / "observations.csv")
+    assert_panels_equal(load_panel(counted / "observations.csv", events=False), with_log)
+    with pytest.raises(InputError, match="expected an event log") as err:
+        load_panel(OBS, catalog=CATALOG, events=True)
+    assert err.value.parameter == "events"
     paths = default_paths()
     assert load_panel(paths.observations, catalog=paths.catalog).outcome.mask.any()
     # the fit of a panel loaded without its log says what to check

@@ -379,6 +379,13 @@ def test_scenario_command_names_its_run_first_and_cuts_the_runs_own_forecast(run
     both = cut.merge(own, on=["ally", "horizon"])
     assert sorted(cut["horizon"].unique()) == [1, 2, 3] and len(both) == len(cut)
     np.testing.assert_allclose(both["p_any_base"], both["p_any"], rtol=1e-5)
+    past = tmp_path / "past.csv"  # within the run's 12 months, past the 3 asked for
+    origin = pd.Period(data_dirs["months"][1], "M")
+    past.write_text(f"ally,period,signal,value\nA01,{origin + 6},consultation_lapse,3\n")
+    result = CliRunner().invoke(app, ["scenario", str(past), "--run", str(runs["last"]),
+                                      "--horizon", "3"])
+    assert result.exit_code == 2 and "period outside the forecast" in result.output, \
+        result.output
     result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
                                       str(runs["last"]), "-o", str(data_dirs["scenario"])])
     assert result.exit_code == 2 and "would overwrite it" in result.output, result.output

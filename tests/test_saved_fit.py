@@ -65,6 +65,10 @@ def test_the_refusal_of_other_data_says_where_it_differs(saved):
                   f"1 observation(s) differ, first {row['ally']} {row['signal']}"))
     cases.append((dataclasses.replace(panel, catalog=relabelled),
                   "the catalogs differ, first at signals.hedging.unit"))
+    reordered = dataclasses.replace(panel.catalog, allies=dict(
+        reversed(list(panel.catalog.allies.items()))))
+    cases.append((dataclasses.replace(panel, catalog=reordered),
+                  "the catalogs list their allies or signals in another order"))
     for other, says in cases:
         with pytest.raises(InputError, match="made on other data") as err:
             forecast.load_fit(path, panel=other)

@@ -92,6 +92,11 @@ def test_compare_identical_is_zero_and_refuses_unpaired(fit):
              r"\('recent' vs 'hold'\); forecast both with the same driver_assumption")):
         with pytest.raises(forecast.InputError, match="not paired: " + says):
             compare(a, fit.forecast(**{"horizon": 3, **other}))
+    # two fits at other origins are named as such, not as another n_draws
+    sim = forecast.simulate(n_allies=4, n_months=72, seed=31)
+    earlier = oracle_fit(sim, end=fit.design.periods[-4], n_draws=100)
+    with pytest.raises(forecast.InputError, match="their origin differs.*same fit"):
+        compare(a, earlier.forecast(horizon=3, seed=1))
 
 
 def test_compare_refuses_forecasts_from_two_posteriors(fit):
@@ -136,6 +141,8 @@ def _write(tmp_path, name, text):
     ("ally,period,signal,value,op\nA00,2019-01,consultation_lapse,1,mul\n", 2, "op", "op"),
     ("ally,period,signal,value,note\nA00,2019-01,consultation_lapse,1,\"bad\" news\n", 2, None,
      'malformed CSV.*begins with a double quote.*"""bad"" news, again"'),
+    ("ally,period,signal,value,note\nA00,2019-01,consultation_lapse,1,\"bad news\n", 2, None,
+     'malformed CSV: unexpected end of data; a field that begins with a double quote'),
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,1\n"
      "A00,2019-01,consultation_lapse,2\n", 3, "period", "duplicate"),
     ("ally,period,signal\nA00,2019-01,consultation_lapse\n", 1, "value",
