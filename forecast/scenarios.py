@@ -164,6 +164,9 @@ class Scenario:
                     f"the last forecast month)", column="period", value=rec.period, **where)
             family = catalog.signals[rec.signal].family
             _check_support(rec.value, family, where, rec.op)
+            if family in ("poisson", "negbin"):
+                _check_within_reach(rec.value, design.driver_raw[:, drivers[rec.signal], :],
+                                    where)
             out.append((allies[rec.ally], drivers[rec.signal], k, float(rec.value), rec.op))
         return Overrides(tuple(out), tuple(catalog.signals[d].family for d in design.drivers))
 
@@ -205,6 +208,22 @@ def _check_support(value: float, family: str, where: dict, op: str = "set") -> N
         raise InputError("a binary driver needs 0 or 1" if op == "set" else
                          "adding to a binary driver needs -1, 0 or 1", column="value",
                          value=value, **where)
+
+
+#: how far past the most a count driver has been observed at a scenario may set or add
+REACH = 10
+
+
+def _check_within_reach(value: float, observed: np.ndarray, where: dict) -> None:
+    """Refuse a count more than :data:`REACH` times the most the driver has been observed at
+    in one ally-month (at least 1): the model has never seen such a month, and its forecast
+    there is an extrapolation of a straight line (1e23 lapses moved credibility by -1.7e22)."""
+    seen = observed[np.isfinite(observed)]
+    most = max(float(seen.max()) if seen.size else 0.0, 1.0)
+    if abs(value) > REACH * most:
+        raise InputError(f"a count more than {REACH} times the most this driver has been "
+                         f"observed at in one month ({most:g}): the model has no data near it",
+                         column="value", value=value, **where)
 
 
 def _unexpected_key(key: str, file: str | None, row: int | None) -> InputError:

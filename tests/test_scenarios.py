@@ -212,6 +212,21 @@ def test_read_errors_files(tmp_path):
                                 "A00,2019-02,x,1\n")).rows["row"].tolist() == [3]
 
 
+def test_a_count_far_past_the_data_is_refused(fit):
+    """1e23 lapses in a month were accepted, and moved credibility by -1.7e22."""
+    most = np.nanmax(fit.design.driver_raw[:, fit.design.drivers.index(DRIVER), :])
+    reach = 10 * max(most, 1.0)
+    month = _months(fit, [1])[0]
+    ok = Scenario.from_records([{"ally": "A01", "period": month, "signal": DRIVER,
+                                 "value": reach}])
+    ok.resolve(fit, HORIZON)
+    for value, op in ((reach + 1, "set"), (1e23, "set"), (reach + 1, "add")):
+        far = Scenario.from_records([{"ally": "A01", "period": month, "signal": DRIVER,
+                                      "value": value, "op": op}])
+        with pytest.raises(forecast.InputError, match="more than 10 times the most"):
+            far.resolve(fit, HORIZON)
+
+
 def test_resolve_errors_against_the_fit(fit, tmp_path):
     month = _months(fit, [1])[0]
     cases = [
