@@ -413,6 +413,11 @@ def scenario(
                 "chooses another)"
         else:
             path, chosen = run_dir, ""
+            if not (path / "posterior.nc").is_file():
+                hint = (" (this is a registry: --out names it, --run one of its runs)"
+                        if any(path.glob("*/manifest.json")) else "")
+                raise InputError(f"not a published run: expected its posterior.nc in it, as "
+                                 f"in runs/2026-03{hint}", file=str(path))
         alt_spec = read_scenario(file)
         # said first: an error in resolving the scenario names the run's months
         named = f" ({alt_spec.name})" if alt_spec.name != file.stem else ""

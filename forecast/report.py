@@ -68,6 +68,22 @@ _TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+_Q = ("q05", "q25", "q50", "q75", "q95")
+#: the figures of each table that the report reads, checked as numbers where they are there
+_FIGURES: dict[str, tuple[str, ...]] = {
+    "headline": ("credibility", "credibility_q05", "credibility_q95", "p_up", "p_any_1",
+                 "p_any_3", "p_any_12", "credibility_change", "p_any_3_change"),
+    "forecast": ("horizon", "mean", "p_any", *_Q, "p_any_within"),
+    "credibility": ("horizon", "mean", "sd", *_Q),
+    "attribution": ("change", "contribution", "n_obs", "pareto_k"),
+    "early_warnings": ("probability", "previous", "change"),
+    "coverage": ("year", "share"),
+    "outcome": ("value",),
+    "scenario": ("horizon", "p_any_base", "p_any_alt") + _CHANGES,
+    "scenario_overrides": ("value",),
+}
+
+
 def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """The table in ``path``, an empty frame when there is no such file.
 
@@ -75,8 +91,9 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     ------
     forecast.InputError
         Naming ``path``, when it is not CSV (empty, an unterminated quote, not UTF-8), lacks
-        one of ``columns``, or one of them holds what it cannot (a period that is no month
-        ``YYYY-MM``, a figure that is no number), with its row (the header is row 1).
+        one of ``columns``, or a column the report reads holds what it cannot (a period that
+        is no month ``YYYY-MM``, a figure of ``_FIGURES`` that is no number), with its row
+        (the header is row 1).
     """
     from forecast.errors import InputError
     from forecast.runs import parse_file, run_table
@@ -88,15 +105,19 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     if missing:
         raise InputError(f"missing column(s) {', '.join(map(repr, missing))} (the report reads "
                          f"{', '.join(columns)})", file=str(path))
-    for col in columns:
-        if col in ("ally", "signal"):
+    figures = _FIGURES.get(path.stem, ())
+    for col in dict.fromkeys([*columns, *figures, "period"]):
+        if col in ("ally", "signal") or col not in frame.columns:
             continue
-        cells = frame[col].astype(str).str.strip()
+        raw = frame[col]
+        cells = raw.astype("string").str.strip()  # a missing cell stays missing
         if col == "period":
-            bad, expected = ~cells.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])"), "a month YYYY-MM"
+            bad = ~cells.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).astype(bool)
+            expected = "a month YYYY-MM"
         else:
-            numbers = pd.to_numeric(cells.where(cells != "", "nan"), errors="coerce")
-            bad, expected = numbers.isna() & ~cells.str.lower().isin(["", "nan"]), "a number"
+            empty = raw.isna() | cells.str.lower().isin(["", "nan"]).fillna(True).astype(bool)
+            bad = pd.to_numeric(cells.where(~empty), errors="coerce").isna() & ~empty
+            expected = "a number"
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             raise InputError(f"expected {expected}", file=str(path), row=i + 2, column=col,

@@ -387,6 +387,11 @@ def test_scenario_command_names_its_run_first_and_cuts_the_runs_own_forecast(run
     assert result.exit_code == 2 and "period outside the forecast" in result.output, \
         result.output
     result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
+                                      str(registry)])
+    assert result.exit_code == 2, result.output
+    assert "not a published run" in result.output and "this is a registry" in \
+        " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
                                       str(runs["last"]), "-o", str(data_dirs["scenario"])])
     assert result.exit_code == 2 and "would overwrite it" in result.output, result.output
     nobody = tmp_path / "nobody.csv"
@@ -520,6 +525,14 @@ _DAMAGE = {
                             "row 2, column 'horizon', value 'zz': expected a number"),
     "credibility-period": ("credibility.csv", "ally,period,horizon,mean\nA,June,0,1\n",
                            "row 2, column 'period', value 'June': expected a month YYYY-MM"),
+    # a figure of a table the report shows, where it is (had been shown as written, or a
+    # traceback from the attribution's sort)
+    "headline-figure": ("headline.csv", "ally,credibility,p_any_3\nA,-3.7,0.4\nB,abc,0.5\n",
+                        "row 3, column 'credibility', value 'abc': expected a number"),
+    "attribution-figure": ("attribution.csv", "ally,signal,contribution\nA,x,zz\n",
+                           "column 'contribution', value 'zz': expected a number"),
+    "warnings-figure": ("early_warnings.csv", "ally,probability,previous,change\nA,high,,\n",
+                        "column 'probability', value 'high': expected a number"),
 }
 
 
