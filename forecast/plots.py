@@ -116,9 +116,11 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
             obs = hs["history_hedging"].values
             ax_h.plot(t_hist, obs, "o", ms=3, color=HISTORY_COLOR, label="observed")
         else:
-            ax_c.fill_between(t_fc, c["q05"], c["q95"], color=FORECAST_COLOR, alpha=0.15, lw=0)
-            ax_c.fill_between(t_fc, c["q25"], c["q75"], color=FORECAST_COLOR, alpha=0.3, lw=0)
-            ax_c.plot(t_fc, c["mean"], color=FORECAST_COLOR, lw=1.5)
+            ax_c.fill_between(t_fc, c["q05"], c["q95"], color=FORECAST_COLOR, alpha=0.15, lw=0,
+                              label="90%")
+            ax_c.fill_between(t_fc, c["q25"], c["q75"], color=FORECAST_COLOR, alpha=0.3, lw=0,
+                              label="50%")
+            ax_c.plot(t_fc, c["mean"], color=FORECAST_COLOR, lw=1.5, label="forecast")
         ax_c.axvline(t_origin[0], color="k", lw=0.6, ls=":")
         ax_c.set_ylabel(f"{ally}\ncredibility")
         h = hed.loc[ally]

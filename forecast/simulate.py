@@ -180,11 +180,13 @@ def simulate(
     if not is_real(missing) or not 0 <= missing < 1:
         raise InputError("missing must be a share of values from 0 to less than 1",
                          parameter="missing", value=missing)
-    try:
-        pd.Period(start, "M")
-    except (ValueError, TypeError):
+    try:  # pandas reads "2020" as January and "2020-01-15" as its month: only YYYY-MM is
+        ok = str(pd.Period(start, "M")) == start.strip()  # a month as the contract writes it
+    except (ValueError, TypeError, AttributeError):
+        ok = False
+    if not ok:
         raise InputError("malformed start: expected a month as YYYY-MM", parameter="start",
-                         value=start) from None
+                         value=start)
     rng = np.random.default_rng(seed)
     if isinstance(params, dict):  # the fields by name, as a notebook would write them
         unknown = [k for k in params if k not in SimulationParameters.__dataclass_fields__]

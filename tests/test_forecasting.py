@@ -195,7 +195,11 @@ def test_a_notebooks_slips_are_input_errors(oracle_case):
              "expected SimulationParameters"),
             (lambda: oracle_fit(sim.panel), "expected a Simulation"),
             (lambda: oracle_fit(sim, n_draws=0), "n_draws"),
-            (lambda: forecast.attribution(sim.panel), "expected a Fit")):
+            (lambda: forecast.attribution(sim.panel), "expected a Fit"),
+            # pandas read these as January 2020 and as 2020-01
+            (lambda: forecast.simulate(n_allies=2, n_months=12, start="2020"), "malformed start"),
+            (lambda: forecast.simulate(n_allies=2, n_months=12, start="2020-01-15"),
+             "malformed start")):
         with pytest.raises((forecast.InputError, forecast.SpecError), match=says):
             call()
     # a dict of parameters is what a notebook writes: it is read by name
@@ -260,6 +264,15 @@ def test_plot(oracle_case):
     for history in (None, 2.5, -1):
         with pytest.raises(forecast.InputError, match="history"):
             fc.plot(allies="A03", history=history)
+    # without history the forecast's bands keep their legend (matplotlib had warned "No
+    # artists with labels found to put in legend")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = fc.plot(allies="A03", history=0)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == \
+        ["90%", "50%", "forecast"]
 
 
 def test_bad_arguments(oracle_case):
