@@ -44,6 +44,7 @@ import xarray as xr
 from scipy import stats
 
 from forecast.errors import InputError, check_seed, is_real, whole_number
+from forecast.tabular import run_table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -784,9 +785,8 @@ def _previous_probability(previous, within: int) -> pd.Series | None:
     if isinstance(previous, (str, Path)) and Path(previous).suffix.lower() == ".csv":
         # a run's forecast.csv: ally codes as written (NA, 036), not as pandas guesses them
         try:
-            previous = pd.read_csv(previous, dtype={"ally": str}, keep_default_na=False,
-                                   na_values=[""])
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            previous = run_table(Path(previous).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # pandas' ParserError is a ValueError
             raise InputError(f"cannot read the previous forecast's table: {exc}",
                              file=str(previous)) from None
     elif isinstance(previous, (str, Path)):

@@ -58,7 +58,8 @@ from forecast.manifest import (
     sha256_file,
 )
 from forecast.panel import Panel, format_period
-from forecast.runs import Publication, PublishedRun, Registry, parse_file, run_table
+from forecast.runs import Publication, PublishedRun, Registry, parse_file
+from forecast.tabular import run_table
 
 if TYPE_CHECKING:
     from forecast.design import Design

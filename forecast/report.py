@@ -96,7 +96,8 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
         (the header is row 1).
     """
     from forecast.errors import InputError
-    from forecast.runs import parse_file, run_table
+    from forecast.runs import parse_file
+    from forecast.tabular import run_table
 
     if not path.is_file():
         return pd.DataFrame()

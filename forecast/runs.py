@@ -136,28 +136,6 @@ def parse_file(file: str | Path, kind: str, parse: Callable[[str], _T]) -> _T:
         raise InputError(f"unreadable {kind} ({exc})", file=str(file)) from None
 
 
-def run_table(text: str):
-    r"""A CSV table a run wrote (``forecast.csv``, ``headline.csv``, …), read back as written.
-
-    Ally, signal and period codes stay text, and only an empty cell is missing: pandas'
-    guessing read the ally code ``NA`` as missing and ``036`` as the number 36, so such an ally
-    lost its change since the previous run.
-
-    Examples
-    --------
-    >>> run_table("ally,period,credibility\nNA,2026-03,0.5\n036,2026-03,\n")
-      ally   period  credibility
-    0   NA  2026-03          0.5
-    1  036  2026-03          NaN
-    """
-    import io
-
-    import pandas as pd
-
-    return pd.read_csv(io.StringIO(text), dtype={"period": str, "ally": str, "signal": str},
-                       keep_default_na=False, na_values=[""])
-
-
 def read_json_object(file: str | Path) -> dict:
     """The JSON object that ``file`` holds.
 

@@ -39,6 +39,8 @@ __all__ = [
     "SUFFIXES",
     "as_catalog",
     "parse_until",
+    "run_table",
+    "month_text",
 ]
 
 SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -462,6 +464,24 @@ def parse_month(text: str) -> int | None:
     if m is None:
         return None
     return int(m.group(1)) * 12 + int(m.group(2)) - 1
+
+
+def run_table(text: str) -> pd.DataFrame:
+    r"""A CSV table a run wrote (``forecast.csv``, ``headline.csv``, …), read back as written.
+
+    Ally, signal and period codes stay text, and only an empty cell is missing: pandas'
+    guessing read the ally code ``NA`` as missing and ``036`` as the number 36, so such an ally
+    lost its change since the previous run.
+
+    Examples
+    --------
+    >>> run_table("ally,period,credibility\nNA,2026-03,0.5\n036,2026-03,\n")
+      ally   period  credibility
+    0   NA  2026-03          0.5
+    1  036  2026-03          NaN
+    """
+    return pd.read_csv(io.StringIO(text), dtype={"period": str, "ally": str, "signal": str},
+                       keep_default_na=False, na_values=[""])
 
 
 def month_text(value: object) -> str | None:
