@@ -26,6 +26,7 @@ from typing import Iterable, Optional
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from forecast.errors import InputError
+from forecast.runs import json_kind
 
 __all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "OUTPUTS_OF_RUN"]
 
@@ -161,15 +162,9 @@ _EXPECTED = {
 
 def _kind(value) -> str:
     """What a parsed JSON value is, for a message (the value itself where it is short)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    kinds = {list: "a list", dict: "a JSON object", str: "a string", int: "a number",
-             float: "a number"}
-    kind = kinds.get(type(value), type(value).__name__)
-    return f"{kind} ({value!r})" if isinstance(value, (str, int, float)) and \
-        len(repr(value)) <= 40 else kind
+    kind = json_kind(value)
+    shown = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    return f"{kind} ({value!r})" if shown and len(repr(value)) <= 40 else kind
 
 
 def _validated(schema: type[_Read], data: dict, file: str | Path, needs: str) -> None:

@@ -53,6 +53,7 @@ __all__ = [
     "parse_file",
     "read_json_object",
     "json_object",
+    "json_kind",
 ]
 
 LOCK_NAME = ".lock"
@@ -80,13 +81,20 @@ def run_name(month: str, revision: int) -> str:
     return month if revision == 1 else f"{month}-r{revision}"
 
 
-def _json_kind(value) -> str:
-    """What a parsed JSON value is, for a message."""
+def json_kind(value) -> str:
+    """What a parsed JSON value is, for a message.
+
+    Examples
+    --------
+    >>> json_kind(None), json_kind(False), json_kind([1]), json_kind({}), json_kind("4")
+    ('null', 'false', 'a list', 'a JSON object', 'a string')
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         return str(value).lower()
-    kinds = {list: "a list", str: "a string", int: "a number", float: "a number"}
+    kinds = {list: "a list", dict: "a JSON object", str: "a string", int: "a number",
+             float: "a number"}
     return kinds.get(type(value), type(value).__name__)
 
 
@@ -106,7 +114,7 @@ def json_object(value, file: str | Path, key: str | None = None) -> dict:
     if isinstance(value, dict):
         return value
     where = "" if key is None else f" for {key!r}"
-    raise InputError(f"expected a JSON object{where}, found {_json_kind(value)}",
+    raise InputError(f"expected a JSON object{where}, found {json_kind(value)}",
                      file=str(file))
 
 
