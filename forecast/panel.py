@@ -19,7 +19,8 @@ import pandas as pd
 from forecast.catalog import Catalog, SignalSpec
 from forecast.errors import InputError
 
-__all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_index"]
+__all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_period",
+           "month_index"]
 
 OBS_COLUMNS = ("ally", "period", "signal", "value", "source")
 
@@ -32,6 +33,24 @@ def format_period(p: pd.Period) -> str:
     if freq == "Q":
         return f"{p.year:04d}-Q{p.quarter}"
     return f"{p.year:04d}"
+
+
+def month_period(text: object) -> pd.Period | None:
+    """``YYYY-MM`` text (spaces around it allowed) as a monthly period; None for anything else,
+    though pandas reads "2020" as its January and "2020-01-15" as its month.
+
+    Examples
+    --------
+    >>> month_period(" 2026-02"), month_period("2020"), month_period(202602)
+    (Period('2026-02', 'M'), None, None)
+    """
+    if not isinstance(text, str):
+        return None
+    try:
+        month = pd.Period(text, "M")
+    except ValueError:
+        return None
+    return month if format_period(month) == text.strip() else None
 
 
 def month_index(start: str, end: str) -> pd.PeriodIndex:
@@ -354,15 +373,10 @@ class Panel:
         18
         """
         first, last = format_period(self.months[0]), format_period(self.months[-1])
-        end_m = None
         if isinstance(end, pd.Period):  # one of the panel's own months, say
             end = format_period(end.asfreq("M"))
-        if isinstance(end, str):  # pandas reads a number as a year, and will as an ordinal
-            try:
-                end_m = pd.Period(end, "M")
-            except ValueError:
-                pass
-        if end_m is None or format_period(end_m) != end.strip():
+        end_m = month_period(end)  # pandas reads a number as a year, and will as an ordinal
+        if end_m is None:
             raise InputError("malformed end: expected a month as YYYY-MM", parameter="end",
                              value=end)
         if not first <= format_period(end_m) <= last:

@@ -31,7 +31,7 @@ import xarray as xr
 from forecast.catalog import Catalog
 from forecast.errors import InputError, check_seed, expected_one_of, is_real, whole_number
 from forecast.recursion import ar1_filter
-from forecast.panel import Panel, format_period
+from forecast.panel import Panel, format_period, month_period
 
 __all__ = ["simulate", "Simulation", "SimulationParameters", "synthetic_catalog"]
 
@@ -180,11 +180,7 @@ def simulate(
     if not is_real(missing) or not 0 <= missing < 1:
         raise InputError("missing must be a share of values from 0 to less than 1",
                          parameter="missing", value=missing)
-    try:  # pandas reads "2020" as January and "2020-01-15" as its month: only YYYY-MM is
-        ok = str(pd.Period(start, "M")) == start.strip()  # a month as the contract writes it
-    except (ValueError, TypeError, AttributeError):
-        ok = False
-    if not ok:
+    if month_period(start) is None:
         raise InputError("malformed start: expected a month as YYYY-MM", parameter="start",
                          value=start)
     rng = np.random.default_rng(seed)
