@@ -516,6 +516,7 @@ def _view(run: RunData) -> dict:
     diag = run.diagnostics
     env = m.get("environment", {})
     git = env.get("git") or {}
+    data = m.get("data", {})
     return {
         "month": m.get("month", "?"),
         "run": m.get("run", run.path.name),
@@ -555,17 +556,12 @@ def _view(run: RunData) -> dict:
         "env": env,
         "git": git,
         "timings": {k: _fmt(v, 1) for k, v in m.get("timings", {}).items()},
-        "data": m.get("data", {}),
-        "data_warnings": _data_warnings(m.get("data", {}).get("warnings")),
+        "data": data,
+        # what validate warned of (read_run checked a list of text); none before 2026-12-01
+        "data_warnings": data.get("warnings") or [],
         "input_key": m.get("input_key", ""),
         "horizons": (1, 3, 12),
     }
-
-
-def _data_warnings(value) -> list[str]:
-    """The manifest's ``data.warnings`` (what validate warned of; :func:`read_run` checked
-    that it is a list of text); none from a run before they were recorded."""
-    return list(value or [])
 
 
 # ---------------------------------------------------------------------- rendering
