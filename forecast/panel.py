@@ -341,6 +341,20 @@ class Panel:
             return NotImplemented
         return self is other or self.data_hash() == other.data_hash()
 
+    def __hash__(self) -> int:
+        """A hash that agrees with ``==``: the leading bits of :meth:`data_hash`, so equal
+        panels can key a dict or share a set (the dataclass hash of the fields raised
+        "unhashable type: 'dict'").
+
+        Examples
+        --------
+        >>> import forecast
+        >>> a = forecast.simulate(n_allies=2, n_months=12, seed=1).panel
+        >>> len({a, forecast.simulate(n_allies=2, n_months=12, seed=1).panel, a.truncate("2014-06")})
+        2
+        """
+        return int(self.data_hash()[:16], 16)
+
     def data_hash(self) -> str:
         """SHA-256 of the panel's content (catalog and every observed value).
 

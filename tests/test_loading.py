@@ -71,6 +71,7 @@ def test_a_simulated_panel_written_and_read_is_the_fitted_one(tmp_path: Path) ->
     again = load_panel(panel.write(tmp_path)[0])
     assert again.data_hash() == panel.data_hash()
     assert again == panel and again != panel.truncate(str(panel.months[-2]))  # raised ValueError
+    assert hash(again) == hash(panel) and len({again, panel}) == 1  # raised TypeError
     for name, sig in panel.signals.items():
         assert np.array_equal(again.signals[name].values, sig.values, equal_nan=True), name
 
