@@ -351,7 +351,9 @@ def list_runs(
             table.add_column(col, no_wrap=True)
         for r in runs:
             s = r.manifest.get("settings", {})
-            status = "FORCED (not converged)" if r.forced else "converged"
+            # a hand-edited manifest may say neither: that is not a claim of convergence
+            status = ("FORCED (not converged)" if r.forced
+                      else "converged" if r.converged else "not recorded")
             created = str(r.manifest.get("created", ""))[:16].replace("T", " ")
             table.add_row(
                 _escape(r.name), r.month, str(r.revision),

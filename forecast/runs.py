@@ -203,6 +203,11 @@ class PublishedRun:
         return self.manifest.get("forced") is True
 
     @property
+    def converged(self) -> bool:
+        """Whether the manifest says the fit passed the convergence checks (a JSON true)."""
+        return self.manifest.get("converged") is True
+
+    @property
     def preset(self) -> str:
         return str(self.manifest.get("settings", {}).get("preset", "default"))
 

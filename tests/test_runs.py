@@ -370,8 +370,9 @@ def test_a_manifest_that_is_not_an_object_is_treated_like_a_truncated_one(tmp_pa
 
 
 def test_list_reads_only_what_a_manifest_says_plainly(tmp_path):
-    """``"forced": "false"`` (a string) counted as forced, and a ``run_on`` entry without its
-    draws crashed ``forecast list`` with KeyError."""
+    """``"forced": "false"`` (a string) counted as forced, a ``run_on`` entry without its
+    draws crashed ``forecast list`` with KeyError, and a manifest that says nothing of
+    convergence was listed as converged."""
     from typer.testing import CliRunner
 
     from forecast.cli import app
@@ -380,12 +381,17 @@ def test_list_reads_only_what_a_manifest_says_plainly(tmp_path):
     _publish(reg, "2026-02", "k")
     manifest = tmp_path / "2026-02" / "manifest.json"
     data = json.loads(manifest.read_text())
-    data.update(forced="false", run_on={"first_draws": 1000})
+    data.update(forced="false", converged=True, run_on={"first_draws": 1000})
     manifest.write_text(json.dumps(data))
     assert reg.runs()[0].forced is False
     result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "converged" in result.output and "(run on)" in result.output
+    assert "not recorded" not in result.output
+    manifest.write_text(json.dumps({"input_key": "k"}))
+    result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
+    assert result.exit_code == 0 and "not recorded" in result.output, result.output
+    assert "converged" not in result.output
 
 
 def test_unreadable_run_directories_are_named_with_the_reason(tmp_path):
