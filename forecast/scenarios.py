@@ -26,6 +26,7 @@ credibility), so periods run from the forecast origin (the fit's last month) to
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from dataclasses import dataclass, field
@@ -200,14 +201,14 @@ def _check_support(value: float, family: str, where: dict, op: str = "set") -> N
     if family in ("poisson", "negbin"):
         if op == "set" and (value < 0 or value != math.floor(value)):
             raise InputError("a count driver needs a non-negative integer", column="value",
-                             value=value, **where)
+                             value=f"{value:.12g}", **where)
         if value != math.floor(value):
             raise InputError("adding to a count driver needs a whole number", column="value",
-                             value=value, **where)
+                             value=f"{value:.12g}", **where)
     if family == "bernoulli" and value not in ((0.0, 1.0) if op == "set" else (-1.0, 0.0, 1.0)):
         raise InputError("a binary driver needs 0 or 1" if op == "set" else
                          "adding to a binary driver needs -1, 0 or 1", column="value",
-                         value=value, **where)
+                         value=f"{value:.12g}", **where)
 
 
 #: how far past the most a count driver has been observed at a scenario may set or add
@@ -259,6 +260,9 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
             if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
                 raise InputError(f"missing {col}", column=col, **where)
         for col in ("ally", "signal", "period"):
+            if isinstance(rec[col], datetime.date):  # TOML reads an unquoted date as a date
+                raise InputError("expected a month in quotes, such as \"2026-04\"",
+                                 column=col, value=rec[col].isoformat(), **where)
             if not isinstance(rec[col], str):
                 raise InputError("expected text", column=col, value=rec[col], **where)
         month = parse_month(rec["period"])
@@ -288,9 +292,12 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
     dup = out.duplicated(["ally", "period", "signal"], keep="first")
     if dup.any():
         bad = out[dup].iloc[0]
-        raise InputError("duplicate (ally, period, signal) override", file=file,
-                         row=int(bad["row"]), column="period",
-                         value=f"{bad['ally']} {bad['period']} {bad['signal']}")
+        same = out[(out["ally"] == bad["ally"]) & (out["period"] == bad["period"])
+                   & (out["signal"] == bad["signal"])]
+        raise InputError(f"a second override of {bad['signal']} for {bad['ally']} in "
+                         f"{bad['period']} (the first is at row {int(same['row'].iloc[0])}); "
+                         "give each ally, period and signal once", file=file,
+                         row=int(bad["row"]))
     return out
 
 

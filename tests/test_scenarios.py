@@ -144,7 +144,8 @@ def _write(tmp_path, name, text):
     ("ally,period,signal,value,note\nA00,2019-01,consultation_lapse,1,\"bad news\n", 2, None,
      'malformed CSV: unexpected end of data; a field that begins with a double quote'),
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,1\n"
-     "A00,2019-01,consultation_lapse,2\n", 3, "period", "duplicate"),
+     "A00,2019-01,consultation_lapse,2\n", 3, None,
+     "second override of consultation_lapse for A00 in 2019-01 .the first is at row 2"),
     ("ally,period,signal\nA00,2019-01,consultation_lapse\n", 1, "value",
      "missing required column 'value'.*found ally, period, signal"),
     ("ally,period,signal,value,colour\nA00,2019-01,consultation_lapse,1,red\n", 1, "colour",
@@ -196,6 +197,11 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="expected text") as err:
         read_scenario(named)
     assert (err.value.column, err.value.value) == ("name", 3)
+    dated = _write(tmp_path, "d.toml", '[[override]]\nally = "A00"\nperiod = 2019-01-01\n'
+                   'signal = "consultation_lapse"\nvalue = 1\n')
+    with pytest.raises(forecast.InputError, match='month in quotes') as err:
+        read_scenario(dated)  # the value was shown as datetime.date(2019, 1, 1)
+    assert (err.value.row, err.value.column, err.value.value) == (1, "period", "2019-01-01")
     with pytest.raises(forecast.InputError, match="value, op, source, note"):
         read_scenario(_write(tmp_path, "c.csv", "ally,period,signal,value,colour\n"
                              "A00,2019-01,consultation_lapse,1,red\n"))
@@ -249,6 +255,8 @@ def test_resolve_errors_against_the_fit(fit, tmp_path):
         with pytest.raises(forecast.InputError, match=match) as err:
             fit.forecast(horizon=HORIZON, scenario=path, seed=1)
         assert (err.value.file, err.value.row, err.value.column) == (str(path), 2, column)
+        if column == "value":  # as written: -1 had been shown as -1.0
+            assert err.value.value == str(rec["value"]), err.value
 
 
 def test_added_values_stay_values_of_the_driver():
