@@ -1,10 +1,12 @@
 """What a monthly run was made from: input fingerprints, versions, provenance.
 
 A run's *input key* is the SHA-256 of everything that determines its results (the month, the
-bytes of every input file, the model spec, seed and sampler settings, the package version). Two
+bytes of every input file, the model spec, seed and sampler settings, the versions of the package
+and of the dependencies that compute the draws). Two
 runs with the same key are the same run: the registry publishes the first and answers the
 second with a no-op. Everything here is a pure function of its arguments, except
-:func:`environment` and :func:`git_commit`, which describe the running process.
+:func:`environment`, :func:`computing_versions` and :func:`git_commit`, which describe the
+running process.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ __all__ = [
     "environment",
     "git_commit",
     "DEPENDENCIES",
+    "COMPUTING",
+    "computing_versions",
     "MANIFEST_VERSION",
 ]
 
@@ -37,6 +41,12 @@ MANIFEST_VERSION = "1"
 DEPENDENCIES: tuple[str, ...] = (
     "pymc", "pytensor", "nutpie", "numba", "arviz", "numpy", "pandas", "xarray", "scipy",
     "h5netcdf", "pyarrow", "matplotlib", "jinja2", "typer", "rich", "filelock", "pydantic",
+)
+
+#: Of :data:`DEPENDENCIES`, those whose version can change a run's draws or tables (the input
+#: key holds them); not the command line's, the report's or the file formats'.
+COMPUTING: tuple[str, ...] = (
+    "pymc", "pytensor", "nutpie", "numba", "arviz", "numpy", "pandas", "xarray", "scipy",
 )
 
 
@@ -141,10 +151,14 @@ def fingerprint(files: Mapping[str, str | Path]) -> dict[str, InputFile]:
     return {role: InputFile.of(role, files[role]) for role in sorted(files)}
 
 
-def input_key(files: Mapping[str, InputFile], settings: RunSettings, version: str) -> str:
-    """SHA-256 of a run's inputs: file contents (not their paths), settings and package version.
+def input_key(files: Mapping[str, InputFile], settings: RunSettings, version: str,
+              dependencies: Mapping[str, str | None] | None = None) -> str:
+    """SHA-256 of a run's inputs: file contents (not their paths), settings, package version
+    and the versions of the dependencies that compute the draws (:func:`computing_versions`).
 
-    Moving the data directory keeps the key; changing one byte of any input changes it.
+    Moving the data directory keeps the key; changing one byte of any input changes it, and so
+    does upgrading PyMC or nutpie (the same inputs may then give other draws, so a rerun
+    refits instead of keeping the old results).
 
     Examples
     --------
@@ -153,11 +167,15 @@ def input_key(files: Mapping[str, InputFile], settings: RunSettings, version: st
     True
     >>> input_key({}, s, "0.1.0") == input_key({}, s, "0.2.0")
     False
+    >>> input_key({}, s, "0.1.0", {"nutpie": "0.16.11"}) == input_key({}, s, "0.1.0",
+    ...                                                              {"nutpie": "0.17.0"})
+    False
     """
     payload = {
         "files": {role: f.sha256 for role, f in sorted(files.items())},
         "settings": settings.to_dict(),
         "forecast_version": version,
+        **({"dependencies": dict(sorted(dependencies.items()))} if dependencies else {}),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -168,6 +186,18 @@ def _version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def computing_versions() -> dict[str, str | None]:
+    """Versions of :data:`COMPUTING`, the dependencies that compute a run's draws and tables:
+    part of the input key (:func:`input_key`).
+
+    Examples
+    --------
+    >>> sorted(computing_versions()) == sorted(COMPUTING)
+    True
+    """
+    return {d: _version(d) for d in COMPUTING}
 
 
 def environment() -> dict:

@@ -52,6 +52,7 @@ from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
     RunSettings,
+    computing_versions,
     environment,
     fingerprint,
     input_key,
@@ -594,13 +595,14 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
                                seed=seed, sampler=request.sampler, horizon=request.horizon,
                                preset=preset, **sampling)
         files = fingerprint(inputs.files())
-        key = input_key(files, settings, forecast.__version__)
+        key = input_key(files, settings, forecast.__version__, computing_versions())
 
     registry = Registry(request.out)
     same = registry.find_identical(month, key)
     if same is not None:
         return RunOutcome("unchanged", month, run=same, message=(
-            f"{month}: identical inputs already published as {same.path}; nothing to do"))
+            f"{month}: identical inputs already published as {same.path}{_marked(same)}; "
+            "nothing to do"))
     registry.check_free(month)
 
     previous = registry.previous(month)
@@ -693,7 +695,8 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             return RunOutcome("unchanged", month, run=publication.run, diagnostics=diag,
                               timings=timings, message=(
                                   f"{month}: identical inputs were published meanwhile as "
-                                  f"{publication.run.path}; nothing to do"))
+                                  f"{publication.run.path}{_marked(publication.run)}; "
+                                  "nothing to do"))
     run = publication.run
     forced = " (FORCED: did not converge)" if not diag.converged else ""
     quick = f" ({preset} preset)" if preset != "default" else ""
@@ -702,6 +705,12 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
               if run_on else "")
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
                       message=f"{month}: published {run.path}{forced}{quick}{ran_on}")
+
+
+def _marked(run: PublishedRun) -> str:
+    """What a no-op must not hide about the run it points to: that it was forced past the
+    convergence gate, or is a quick smoke test (a rerun without ``--force`` exits 0 on it)."""
+    return f" ({', '.join(run.caveats)})" if run.caveats else ""
 
 
 def _continues(a: np.ndarray, longer: "Fit") -> bool:

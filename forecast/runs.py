@@ -369,8 +369,15 @@ class Registry:
         return _soundest(self.runs())
 
     def find_identical(self, month: str, key: str) -> PublishedRun | None:
-        """A published run of ``month`` with input key ``key``, if any."""
-        return next((r for r in self.runs(month) if r.input_key == key), None)
+        """The newest revision of ``month``, if its input key is ``key``.
+
+        Only the newest: inputs that match an older revision (data corrected, then the
+        correction undone) are published again as a new revision, so that the newest revision
+        is always what the month's inputs are now (it is next month's baseline and ``forecast
+        list``'s latest).
+        """
+        newest = self.latest(month)
+        return newest if newest is not None and newest.input_key == key else None
 
     def next_revision(self, month: str) -> int:
         """The revision number the next publication of ``month`` gets."""

@@ -387,7 +387,7 @@ def test_pipeline_gate_refuses_without_force(sim, data_dir, tmp_path):
     assert "NOT converged" in (kept[0] / "run.log").read_text()
 
 
-def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
+def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monkeypatch):
     fitter = _oracle(sim)
     runs = tmp_path / "runs"
     req = RunRequest(data=data_dir, out=runs, force=True)
@@ -405,6 +405,8 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
     again = run_month(req, fitter=fitter)
     assert again.status == "unchanged" and again.exit_code == 0
     assert "nothing to do" in again.message
+    # the no-op points at a forced run: said, or a rerun without --force hid it behind exit 0
+    assert "(FORCED: not converged)" in again.message
     assert _published_state(runs) == state
 
     _break_row(data_dir, 3, "source", "corrected source")  # one byte of input changes
@@ -412,6 +414,14 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path):
     assert third.status == "published" and third.run.name == f"{sim.panel.last_month}-r2"
     assert third.run.manifest["revision"] == 2
     assert all(_published_state(runs)[k] == v for k, v in state.items())  # r1 untouched
+    # another nutpie may draw otherwise from the same inputs: refitted, not "nothing to do"
+    import forecast.monthly
+
+    versions = {**forecast.monthly.computing_versions(), "nutpie": "99.0"}
+    monkeypatch.setattr(forecast.monthly, "computing_versions", lambda: versions)
+    upgraded = run_month(req, fitter=fitter)
+    assert upgraded.status == "published" and upgraded.run.name.endswith("-r3")
+    monkeypatch.undo()
 
     listing = _cli("list", "--out", str(runs))
     assert listing.exit_code == 0

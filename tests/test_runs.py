@@ -114,6 +114,20 @@ def test_identical_key_is_a_noop(tmp_path):
     assert _published_state(tmp_path) == before
 
 
+def test_inputs_of_an_older_revision_are_published_again_as_the_newest(tmp_path):
+    """Data corrected (r2), then the correction undone: the rerun with the first inputs was a
+    no-op that pointed at r1, so r2, inputs the analyst had abandoned, stayed the month's
+    latest run and next month's baseline."""
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-03", "a")
+    _publish(reg, "2026-03", "b")
+    assert reg.find_identical("2026-03", "a") is None
+    again = _publish(reg, "2026-03", "a")
+    assert again.published and again.run.name == "2026-03-r3"
+    assert reg.latest("2026-03").name == reg.previous("2026-04").name == "2026-03-r3"
+    assert not _publish(reg, "2026-03", "a").published  # now the newest: a no-op
+
+
 def test_changed_key_makes_a_new_revision(tmp_path):
     reg = Registry(tmp_path)
     _publish(reg, "2026-03", "k1")
