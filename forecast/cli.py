@@ -323,14 +323,11 @@ def list_runs(
         console, _ = _consoles()
         if month is not None:
             check_month(month)
-        registry = Registry(out)  # a file there: its own error
+        registry = Registry(out)  # a file there, or a run's own folder: its own error
         if not out.is_dir():
             raise InputError("no such registry directory: expected --out DIR, the folder "
                              "forecast run published into (runs/ by default; its first run "
                              "creates it)", file=str(out))
-        if (out / "manifest.json").is_file():
-            raise InputError("this is a run's own directory, not a registry: expected the "
-                             f"folder that holds it (--out {out.parent})", file=str(out))
         runs = registry.runs(month)
         failed = registry.failed(month)
         refused = (f"{len(failed)} refused run(s) kept in {_escape(str(failed[0].parent))}"

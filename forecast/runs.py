@@ -316,6 +316,9 @@ class Registry:
         if self.root.exists() and not self.root.is_dir():
             raise InputError("the run registry must be a directory (or not exist yet), "
                              "not a file", file=str(self.root))
+        if (self.root / MANIFEST).is_file():  # --out runs/2026-03 for --out runs
+            raise InputError("this is a run's own directory, not a registry: expected the "
+                             f"folder that holds it ({self.root.parent})", file=str(self.root))
 
     # ------------------------------------------------------------------ reading
     def _run_dirs(self, month: str | None) -> list[Path]:

@@ -402,6 +402,10 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
     assert all(sha256_file(first.run.path / f) == h for f, h in m["outputs"].items())
 
     state = _published_state(runs)
+    # --out naming the run itself, not its registry: refused before anything is written there
+    with pytest.raises(forecast.InputError, match="run's own directory, not a registry"):
+        run_month(dataclasses.replace(req, out=first.run.path), fitter=fitter)
+    assert _published_state(runs) == state and not (first.run.path / ".staging").exists()
     again = run_month(req, fitter=fitter)
     assert again.status == "unchanged" and again.exit_code == 0
     assert "nothing to do" in again.message
@@ -415,10 +419,10 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
     assert third.run.manifest["revision"] == 2
     assert all(_published_state(runs)[k] == v for k, v in state.items())  # r1 untouched
     # another nutpie may draw otherwise from the same inputs: refitted, not "nothing to do"
-    import forecast.monthly
+    import forecast.monthly as monthly
 
-    versions = {**forecast.monthly.computing_versions(), "nutpie": "99.0"}
-    monkeypatch.setattr(forecast.monthly, "computing_versions", lambda: versions)
+    versions = {**monthly.computing_versions(), "nutpie": "99.0"}
+    monkeypatch.setattr(monthly, "computing_versions", lambda: versions)
     upgraded = run_month(req, fitter=fitter)
     assert upgraded.status == "published" and upgraded.run.name.endswith("-r3")
     monkeypatch.undo()
