@@ -564,7 +564,35 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
         Invalid data, catalog, spec, scenario or option (exit code 2 in the CLI).
     forecast.runs.RegistryBusy
         The registry stayed locked by another run.
+    KeyboardInterrupt
+        Ctrl-C before publication (nothing was published). One that comes after the rename
+        that published the run returns the ``published`` outcome instead, which says so.
     """
+    finalized: dict = {}
+    try:
+        return _run_month(request, progress, fitter, finalized)
+    except KeyboardInterrupt:
+        run = _published_by(finalized)
+        if run is None:
+            raise
+        return RunOutcome("published", run.month, run=run, message=(
+            f"{run.month}: published {run.path} (interrupted after its publication)"))
+
+
+def _published_by(finalized: dict) -> PublishedRun | None:
+    """The run this process published, if it was: ``finalized`` holds the path it was to be
+    renamed to and its manifest's hash, written by the ``finalize`` step just before."""
+    if not finalized:
+        return None
+    manifest = finalized["path"] / "manifest.json"
+    if not manifest.is_file() or sha256_file(manifest) != finalized["manifest"]:
+        return None  # not renamed: the staging directory was removed, nothing published
+    return PublishedRun.read(finalized["path"])
+
+
+def _run_month(request: RunRequest, progress: Progress | None,
+               fitter: Callable[..., "Fit"] | None, finalized: dict) -> RunOutcome:
+    """:func:`run_month`'s work; ``finalize`` records in ``finalized`` what it publishes."""
     import forecast
     from forecast.spec import load_spec
 
@@ -688,6 +716,11 @@ def run_month(request: RunRequest, progress: Progress | None = None, *,
             if revision != predicted:
                 _render(staged)
             log.info("publishing as %s", registry.path_for(month, revision))
+            # the log's last line: a published run's files are never written again, and an
+            # interrupt after the rename must not add "run stopped" to them
+            _detach(log)
+            finalized.update(path=registry.path_for(month, revision),
+                             manifest=sha256_file(staged / "manifest.json"))
 
         with _timed(progress, timings, "publish"):
             publication: Publication = registry.publish(stage_dir, month, key, finalize)
@@ -1013,9 +1046,16 @@ def _run_log(path: Path) -> Iterator[logging.Logger]:
     try:
         yield log
     except BaseException as exc:
-        log.error("run stopped: %s: %s", type(exc).__name__, exc)
+        if handler in log.handlers:  # not once detached for publication
+            log.error("run stopped: %s: %s", type(exc).__name__, exc)
         raise
     finally:
+        _detach(log)
+
+
+def _detach(log: logging.Logger) -> None:
+    """Close and remove ``log``'s handlers: nothing more is written to its file."""
+    for handler in list(log.handlers):
         handler.close()
         log.removeHandler(handler)
 

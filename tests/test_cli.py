@@ -653,6 +653,37 @@ def test_kill_9_mid_sampling_leaves_registry_unchanged(sim, data_dir, tmp_path):
     assert list((out / STAGING_NAME).iterdir()) == []
 
 
+def test_ctrl_c_after_the_rename_reports_the_publication(sim, data_dir, tmp_path, monkeypatch):
+    """A Ctrl-C in the moment after the rename (flushing the registry's directory) said
+    "interrupted; nothing was published", exit 130, of a published run, and wrote "run
+    stopped" into that run's log. Before the rename, it still publishes nothing."""
+    import forecast.runs as runs_module
+
+    out = tmp_path / "runs"
+    flush = runs_module._fsync_dir
+
+    def interrupted_at(folder):
+        def fsync_dir(directory):
+            if Path(directory).parent == folder:
+                raise KeyboardInterrupt
+            flush(directory)
+        return fsync_dir
+
+    # in flushing the staged run, before the rename: interrupted, nothing published
+    monkeypatch.setattr(runs_module, "_fsync_dir", interrupted_at(out / STAGING_NAME))
+    with pytest.raises(KeyboardInterrupt):
+        run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim))
+    assert Registry(out).runs() == [] and list((out / STAGING_NAME).glob("*/")) == []
+    # in flushing the registry, after the rename: published, and said so
+    monkeypatch.setattr(runs_module, "_fsync_dir", interrupted_at(out.parent))
+    outcome = run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim))
+    assert outcome.status == "published" and outcome.exit_code == 0
+    assert "interrupted after its publication" in outcome.message
+    assert [r.name for r in Registry(out).runs()] == [outcome.run.name]
+    log = (outcome.run.path / "run.log").read_text().splitlines()
+    assert "publishing as" in log[-1] and "run stopped" not in "".join(log)
+
+
 def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch, capsys):
     """The console script's entry point loads typer, rich and pandas itself, so a Ctrl-C in
     that second ends as one during the run does."""
