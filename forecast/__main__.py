@@ -3,20 +3,41 @@
 
 The command line's modules (typer, rich, pandas) load inside :func:`main`, so that a Ctrl-C
 while they load, about a second, ends as one later does: one line and exit code 130, not a
-traceback.
+traceback. A SIGTERM (what ``timeout``, systemd and batch schedulers send) is met as a Ctrl-C
+is, so a run's staging directory is removed before it ends, with exit code 143 (128 + 15).
 """
 
+import signal
 import sys
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Python is when it arrives: unwinds as a Ctrl-C does."""
+
+
 def main() -> None:
-    """Load the command line and run it; Ctrl-C while it loads exits 130."""
+    """Load the command line and run it; Ctrl-C while it loads exits 130, SIGTERM 143."""
+    received: list[int] = []
+
+    def terminate(signum, frame) -> None:
+        received.append(signum)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        from forecast.cli import main as run_cli
-    except KeyboardInterrupt:
-        print("interrupted; nothing was published", file=sys.stderr)
-        raise SystemExit(130) from None
-    run_cli()
+        try:
+            from forecast.cli import main as run_cli
+        except KeyboardInterrupt:
+            print("interrupted; nothing was published", file=sys.stderr)
+            raise SystemExit(130) from None
+        run_cli()
+    except SystemExit as exc:
+        # nutpie answers any interrupt by returning its draws so far, and the run then stops
+        # as interrupted (130): the signal that began it decides the code
+        raise SystemExit(128 + signal.SIGTERM if received and exc.code == 130 else exc.code) \
+            from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -219,7 +219,8 @@ def run(
     The run is written to a staging directory and published as OUT/YYYY-MM (OUT/YYYY-MM-rN
     for a later revision with changed inputs) by one atomic rename. Identical inputs: nothing
     to do. A fit that fails the convergence checks is not published (exit code 3) unless
-    --force. Exit codes: 0 ok, 2 invalid input, 3 not converged, 130 interrupted, 1 other.
+    --force. Exit codes: 0 ok, 2 invalid input, 3 not converged, 130 interrupted (143 by
+    SIGTERM), 1 other.
     """
     def body() -> int:
         _, err = _consoles()

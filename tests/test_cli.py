@@ -705,6 +705,37 @@ def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monke
     assert capsys.readouterr().err == "interrupted; nothing was published\n"
 
 
+def test_sigterm_unwinds_as_ctrl_c_does_and_exits_143(monkeypatch, capsys, tmp_path):
+    """SIGTERM (``timeout``, systemd, schedulers) killed the process at once: rc -15, no word,
+    and the run's staging directory left for the next run to sweep."""
+    import typer
+
+    import forecast.cli as cli
+    from forecast.__main__ import main
+
+    registry = Registry(tmp_path)
+
+    def a_run_that_is_stopped():
+        def body() -> int:
+            with registry.staging("2026-03"):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(30)
+            return 0
+        try:
+            cli._guarded(body)
+        except typer.Exit as done:  # what typer's app does with it
+            raise SystemExit(done.exit_code) from None
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "main", a_run_that_is_stopped)
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 143
+    assert "interrupted; nothing was published" in capsys.readouterr().err
+    assert list((tmp_path / STAGING_NAME).iterdir()) == []  # removed on the way out
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
 def test_the_console_script_is_the_guarded_entry_point():
     """pyproject's script must name the entry point that catches a Ctrl-C while loading."""
     import tomllib
@@ -715,8 +746,11 @@ def test_the_console_script_is_the_guarded_entry_point():
 
 
 @pytest.mark.slow
-def test_ctrl_c_mid_sampling_publishes_nothing(data_dir, tmp_path):
-    """nutpie returns a partial posterior on Ctrl-C; the run must stop, not publish it."""
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_mid_sampling_publishes_nothing(data_dir, tmp_path, sig, code):
+    """nutpie returns a partial posterior on Ctrl-C; the run must stop, not publish it. A
+    SIGTERM ends the same way (it had killed the process, leaving its staging directory)."""
     out = tmp_path / "runs"
     proc = subprocess.Popen(
         [sys.executable, "-m", "forecast", "run", "--data", str(data_dir), "--out", str(out),
@@ -731,13 +765,13 @@ def test_ctrl_c_mid_sampling_publishes_nothing(data_dir, tmp_path):
         base = _threads(proc.pid)
         assert _wait_for(lambda: _threads(proc.pid) > base, 300), "sampling never started"
         time.sleep(2.0)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(30)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert "nothing was published" in stderr
     assert Registry(out).runs() == []
     assert list((out / STAGING_NAME).iterdir()) == []
