@@ -126,8 +126,9 @@ class RichProgress:
 def _guarded(body: Callable[[], int]) -> None:
     """Run a command body and turn its outcome into an exit code.
 
-    ``InputError`` → 2 with its message only; ``RegistryBusy`` → 1 with its message;
-    Ctrl-C → 130; any other exception → 1 with the traceback (that is a bug).
+    ``InputError`` → 2 with its message only; ``RegistryBusy`` and ``OSError`` (the file
+    system refused) → 1 with its message; Ctrl-C → 130; any other exception → 1 with the
+    traceback (that is a bug).
     """
     _, err = _consoles()
     try:
@@ -147,6 +148,12 @@ def _guarded(body: Callable[[], int]) -> None:
         code = 130
     except typer.Exit:
         raise
+    except OSError as exc:
+        # the file system refused (permissions, a full disk, a read-only --out): not a bug, so
+        # no traceback; the message names the path
+        err.print(f"[bold red]error:[/] {_escape(str(exc))} (the file system refused: check "
+                  "the path, its permissions and the free space)", soft_wrap=True)
+        code = EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         err.print(f"[bold red]error:[/] {type(exc).__name__}: {_escape(str(exc))}",
                   soft_wrap=True)

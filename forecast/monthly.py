@@ -691,9 +691,12 @@ def _run_month(request: RunRequest, progress: Progress | None,
                    "published. Rerun with more --draws/--tune, or --force to publish it "
                    "marked as not converged")
             log.warning(msg)
-            kept = registry.keep_failed(stage_dir, ("diagnostics.json", "run.log"))
+            try:
+                kept = f"diagnostics and log kept in {registry.keep_failed(stage_dir, KEPT)}"
+            except OSError as exc:  # a full disk must not turn the refusal into a traceback
+                kept = f"diagnostics and log could not be kept: {exc}"
             return RunOutcome("not_converged", month, diagnostics=diag, timings=timings,
-                              message=f"{msg} (diagnostics and log kept in {kept})")
+                              message=f"{msg} ({kept})")
 
         with _timed(progress, timings, "forecast", f"{request.horizon} months ahead", log), \
                 _logged_warnings(log):
@@ -738,6 +741,10 @@ def _run_month(request: RunRequest, progress: Progress | None,
               if run_on else "")
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
                       message=f"{month}: published {run.path}{forced}{quick}{ran_on}")
+
+
+#: What a refused run keeps in the registry's ``.failed`` folder.
+KEPT = ("diagnostics.json", "run.log")
 
 
 def _marked(run: PublishedRun) -> str:

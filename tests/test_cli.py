@@ -547,6 +547,33 @@ def test_no_run_on_unless_rhat_alone_fails_near_the_threshold(sim, data_dir, tmp
     assert "ran on" not in out.message
 
 
+def test_a_refusal_that_cannot_be_kept_is_still_a_refusal(sim, data_dir, tmp_path, monkeypatch):
+    """A full disk while keeping a refused run's diagnostics aside ended in a traceback,
+    exit 1, and the refusal's message was lost."""
+    def full(self, staged, names):
+        raise OSError(28, "No space left on device", str(self.root / ".failed"))
+
+    monkeypatch.setattr(Registry, "keep_failed", full)
+    out = run_month(RunRequest(data=data_dir, out=tmp_path), fitter=_gated(sim, {1000: 1.05}))
+    assert out.status == "not_converged" and out.exit_code == 3
+    assert "did not converge" in out.message
+    assert "could not be kept: [Errno 28] No space left on device" in out.message
+    assert Registry(tmp_path).runs() == []
+
+
+def test_a_file_system_refusal_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    """A read-only or full --out ended in a traceback, as if it were a bug."""
+    def refused(self, month=None):
+        raise PermissionError(13, "Permission denied", str(self.root / "2026-03"))
+
+    monkeypatch.setattr(Registry, "runs", refused)
+    result = _cli("list", "--out", str(tmp_path))
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert f"error: [Errno 13] Permission denied: '{tmp_path / '2026-03'}'" in said
+    assert "the file system refused" in said and "Traceback" not in said
+
+
 # ---------------------------------------------------------------------- real fits
 @pytest.mark.slow
 def test_not_converged_is_exit_3_and_not_published(data_dir, tmp_path):
