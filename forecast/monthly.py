@@ -633,7 +633,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
             "nothing to do"))
     registry.check_free(month)
 
-    previous = registry.previous(month)
+    previous = registry.previous(month, like=settings.to_dict())
+    previous_caveats = _baseline_caveats(previous, settings)
     with registry.staging(month) as stage_dir, _run_log(stage_dir / "run.log") as log:
         log.info("forecast %s run for %s: %s", forecast.__version__, month,
                  json.dumps(settings.to_dict()))
@@ -649,7 +650,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
             progress.warning(warning)
         if previous is not None:
             log.info("previous published run: %s%s", previous.path,
-                     f" ({', '.join(previous.caveats)})" if previous.caveats else "")
+                     f" ({', '.join(previous_caveats)})" if previous_caveats else "")
 
         def sample(sizes: dict[str, int], stage: str) -> "Fit":
             with _timed(progress, timings, stage,
@@ -741,6 +742,14 @@ def _run_month(request: RunRequest, progress: Progress | None,
               if run_on else "")
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
                       message=f"{month}: published {run.path}{forced}{quick}{ran_on}")
+
+
+def _baseline_caveats(previous: PublishedRun | None, settings: RunSettings) -> list[str]:
+    """What makes ``previous`` a poor baseline for a run with ``settings``: forced, quick,
+    or made otherwise (another spec or sampler, fewer draws)."""
+    if previous is None:
+        return []
+    return [*previous.caveats, *previous.differences(settings.to_dict())]
 
 
 #: What a refused run keeps in the registry's ``.failed`` folder.
@@ -988,7 +997,7 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
         "spec": {"name": settings.spec_name, "hash": settings.spec_hash},
         "previous_run": str(previous.path.name) if previous is not None else None,
         # a baseline that is forced or quick is said so wherever the comparison is shown
-        "previous_run_caveats": previous.caveats if previous is not None else [],
+        "previous_run_caveats": _baseline_caveats(previous, settings),
         "early_warning": {"threshold": WARNING_THRESHOLD,
                           "within": min(WARNING_WITHIN, settings.horizon)},
         "environment": environment(),

@@ -33,7 +33,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator, Mapping, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -218,6 +218,38 @@ class PublishedRun:
         out = ["FORCED: not converged"] if self.forced else []
         return out + (["quick preset"] if self.preset == "quick" else [])
 
+    def differences(self, settings: Mapping | None) -> list[str]:
+        """How this run was made otherwise than a run with ``settings`` (a manifest's
+        ``settings``) would be, in ways that make it a poor baseline for that run's change
+        since last month: another spec (a change of model would pass for a change of data),
+        another sampler, or fewer draws. Empty when ``settings`` is ``None``.
+
+        Examples
+        --------
+        >>> run = PublishedRun(Path("2026-02"), "2026-02", 1, {"settings": {
+        ...     "spec_name": "static", "spec_hash": "a", "sampler": "nutpie", "chains": 2,
+        ...     "draws": 50}})
+        >>> run.differences({"spec_name": "default", "spec_hash": "b", "sampler": "nutpie",
+        ...                  "chains": 4, "draws": 1000})
+        ['spec static, not default', '2 × 50 draws, not 4 × 1000']
+        """
+        if settings is None:
+            return []
+        mine = self.manifest.get("settings", {})
+        out = []
+        if mine.get("spec_hash") != settings.get("spec_hash"):
+            out.append(f"spec {mine.get('spec_name', '?')}, not {settings.get('spec_name')}")
+        if mine.get("sampler") != settings.get("sampler"):
+            out.append(f"sampler {mine.get('sampler', '?')}, not {settings.get('sampler')}")
+        try:
+            fewer = mine["chains"] * mine["draws"] < settings["chains"] * settings["draws"]
+        except (KeyError, TypeError):
+            fewer = False
+        if fewer:
+            out.append(f"{mine['chains']} × {mine['draws']} draws, not "
+                       f"{settings['chains']} × {settings['draws']}")
+        return out
+
     @classmethod
     def read(cls, path: Path) -> "PublishedRun | None":
         """The run at ``path``, or ``None`` if it is not a published run (see :meth:`load`)."""
@@ -286,10 +318,13 @@ class Publication:
     published: bool
 
 
-def _soundest(runs: list[PublishedRun]) -> PublishedRun | None:
-    """The last of ``runs`` without caveats, else the last of them."""
+def _soundest(runs: list[PublishedRun], like: Mapping | None = None) -> PublishedRun | None:
+    """The last of ``runs`` without caveats (and, given the settings ``like`` of the run that
+    will compare with it, made as that run is), else the last without caveats, else the
+    last of them."""
     sound = [r for r in runs if not r.caveats]
-    return (sound or runs or [None])[-1]
+    alike = [r for r in sound if not r.differences(like)] if like is not None else []
+    return (alike or sound or runs or [None])[-1]
 
 
 class Registry:
@@ -360,12 +395,15 @@ class Registry:
         runs = self.runs(month)
         return runs[-1] if runs else None
 
-    def previous(self, month: str) -> PublishedRun | None:
+    def previous(self, month: str, like: Mapping | None = None) -> PublishedRun | None:
         """What "change since last month" compares with: the newest run before ``month``
-        without :attr:`~PublishedRun.caveats` (not forced, not quick), else the newest run
-        before it. A forced smoke test published after a sound run does not become the
+        without :attr:`~PublishedRun.caveats` (not forced, not quick) and, given the
+        settings ``like`` of the run that compares, without
+        :meth:`~PublishedRun.differences` from it (same spec and sampler, as many draws);
+        else the newest without caveats; else the newest run before it. A forced smoke test
+        or an experiment with another spec, published after a sound run, does not become the
         baseline."""
-        return _soundest([r for r in self.runs() if r.month < month])
+        return _soundest([r for r in self.runs() if r.month < month], like)
 
     def reference(self) -> PublishedRun | None:
         """The newest run without caveats, else the newest: a scenario's default baseline."""

@@ -547,6 +547,19 @@ def test_no_run_on_unless_rhat_alone_fails_near_the_threshold(sim, data_dir, tmp
     assert "ran on" not in out.message
 
 
+def test_a_baseline_made_otherwise_is_named_as_such(sim, data_dir, tmp_path):
+    """Last month's only run, fitted with another spec, was compared with as if it were
+    like this one: the change then mixes a change of model with the change of data."""
+    out = tmp_path / "runs"
+    earlier = tmp_path / "earlier"
+    sim.panel.truncate(str(sim.panel.months[-2])).write(earlier)
+    run_month(RunRequest(data=earlier, out=out, force=True, spec="static"), fitter=_oracle(sim))
+    now = run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim))
+    m = now.run.manifest
+    assert m["previous_run_caveats"] == ["FORCED: not converged", "spec static, not default"]
+    assert "spec static, not default: a poor baseline" in (now.run.path / "report.html").read_text()
+
+
 def test_a_refusal_that_cannot_be_kept_is_still_a_refusal(sim, data_dir, tmp_path, monkeypatch):
     """A full disk while keeping a refused run's diagnostics aside ended in a traceback,
     exit 1, and the refusal's message was lost."""

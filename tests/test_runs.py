@@ -172,6 +172,29 @@ def test_a_forced_or_quick_run_is_not_the_baseline_while_a_sound_one_is_there(tm
     assert only.previous("2026-05").caveats == ["FORCED: not converged"]
 
 
+def test_an_experiment_made_otherwise_is_not_the_baseline_while_a_like_run_is_there(tmp_path):
+    """A run with another spec, or a tiny custom run that passed the gate, published into the
+    registry after the production run became next month's baseline without a caveat, so its
+    change since last month mixed a change of model with the change of data."""
+    prod = {"spec_name": "default", "spec_hash": "d", "sampler": "nutpie", "chains": 4,
+            "draws": 1000}
+    reg = Registry(tmp_path)
+    _mark(_publish(reg, "2026-03", "a").run, settings=prod)
+    _mark(_publish(reg, "2026-03", "b").run, settings={**prod, "spec_name": "static",
+                                                       "spec_hash": "s"})
+    _mark(_publish(reg, "2026-03", "c").run, settings={**prod, "chains": 2, "draws": 50})
+    assert reg.previous("2026-04").name == "2026-03-r3"  # with nothing to compare: the newest
+    assert reg.previous("2026-04", like=prod).name == "2026-03"
+    static = {**prod, "spec_name": "static", "spec_hash": "s"}
+    assert reg.previous("2026-04", like=static).name == "2026-03-r2"
+    # with no run made alike, the newest sound one, and what differs is said
+    other = {**prod, "spec_name": "unpooled", "spec_hash": "u"}
+    chosen = reg.previous("2026-04", like=other)
+    assert chosen.name == "2026-03-r3"
+    assert chosen.differences(other) == ["spec default, not unpooled", "2 × 50 draws, not 4 × 1000"]
+    assert reg.previous("2026-04", like=prod).differences(prod) == []
+
+
 def test_finalize_runs_under_lock_with_the_revision(tmp_path):
     reg = Registry(tmp_path)
     _publish(reg, "2026-03", "k1")
