@@ -352,12 +352,15 @@ def unobserved_origin(panel: Panel) -> str | None:
     last = panel.months.get_loc(pd.Period(observed, "M"))
     later = _coarse_values(panel, lambda start, stop: stop - 1 > last)
     if later:
-        why = f"; the months after it come from {later}"
+        # --month {observed} would refuse those values (they lie after it): not the advice
+        advice = (f"the months after it come from {later}: correct or remove it, or add the "
+                  f"monthly data up to {panel.last_month}")
     else:
-        why = "; the run's month or the event log's end ([event_log] end) lies beyond the data"
+        advice = ("the run's month or the event log's end ([event_log] end) lies beyond the "
+                  f"data; --month {observed} runs the last month with data")
     return (f"no monthly signal is observed after {observed}: the credibility of "
             f"{panel.last_month} is a forecast from earlier months, not a reading of new "
-            f"data{why}; --month {observed} runs the last month with data")
+            f"data; {advice}")
 
 
 #: months without a monthly signal at a panel's start before :func:`data_warnings` warns

@@ -244,8 +244,12 @@ def test_the_warning_names_what_runs_past_the_monthly_data(data_dir, sim):
     result = _cli("validate", "--data", str(data_dir))
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert (f"the months after it come from A01 milex_share_gdp {year} (a mistyped period?); "
-            f"--month {sim.panel.last_month} runs the last month with data") in text
+    assert (f"the months after it come from A01 milex_share_gdp {year} (a mistyped period?): "
+            f"correct or remove it, or add the monthly data up to {year}-12") in text
+    # it had advised --month of the last month with data, which refuses that very value
+    assert "runs the last month with data" not in text
+    refused = _cli("validate", "--data", str(data_dir), "--month", sim.panel.last_month)
+    assert refused.exit_code == 2 and "observation after the forecast month" in refused.output
 
 
 @pytest.mark.parametrize("years", [18, -12])
