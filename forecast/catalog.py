@@ -303,7 +303,8 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
         )
     if table["role"] in ("driver", "outcome") and table["frequency"] != "monthly":
         raise InputError(
-            f"a {table['role']} must be monthly", file=file, column=f"{col}.frequency",
+            f"{'an' if table['role'] == 'outcome' else 'a'} {table['role']} must be monthly",
+            file=file, column=f"{col}.frequency",
             value=table["frequency"],
         )
     if table["role"] == "outcome" and table["family"] not in COUNT_FAMILIES:

@@ -466,8 +466,8 @@ def allies_without(panel: Panel) -> str | None:
                      "allies")
     if no_indicator := lacking(panel.indicators):
         parts.append(f"{', '.join(no_indicator)} {'has' if len(no_indicator) == 1 else 'have'}"
-                     " no indicator rows: only hedging rows and drivers, where there are any, "
-                     "inform that credibility")
+                     f" no indicator rows: only {panel.outcome.name} rows and drivers, where "
+                     "there are any, inform that credibility")
     return "; ".join(parts) or None
 
 

@@ -292,6 +292,20 @@ def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir, si
             "inform that credibility") in text
 
 
+def test_the_warning_names_the_catalogs_outcome():
+    """It called every outcome "hedging", whatever the catalog names it."""
+    from forecast.monthly import allies_without
+
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=3)
+    cat = sim.panel.catalog.to_dict()
+    cat["signals"]["autonomy_moves"] = cat["signals"].pop("hedging")
+    frame = sim.panel.to_frame().replace({"signal": {"hedging": "autonomy_moves"}})
+    frame = frame[(frame["ally"] != "A01") | (frame["signal"] == "autonomy_moves")]
+    panel = forecast.load_panel(frame, catalog=forecast.Catalog.from_dict(cat))
+    assert allies_without(panel) == ("A01 has no indicator rows: only autonomy_moves rows and "
+                                     "drivers, where there are any, inform that credibility")
+
+
 def test_a_long_hole_in_the_monthly_data_is_not_called_a_typo(data_dir, sim):
     """Years without any monthly value between many on both sides are a hole in the data:
     warned of, but no row is named as a likely typo. A gap of two years exactly is not

@@ -184,6 +184,16 @@ def test_catalog_without_outcome(tmp_path: Path) -> None:
           "exactly one signal with role = \"outcome\"", "found 0")
 
 
+def test_a_quarterly_outcome_is_refused_in_english(tmp_path: Path) -> None:
+    text = CATALOG.read_text(encoding="utf-8").replace(
+        'role = "outcome"\nfamily = "negbin"\nfrequency = "monthly"',
+        'role = "outcome"\nfamily = "negbin"\nfrequency = "quarterly"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="an outcome must be monthly"):  # was "a outcome"
+        read_catalog(cat)
+
+
 def test_catalog_without_sign_fixing_indicator(tmp_path: Path) -> None:
     text = CATALOG.read_text(encoding="utf-8").replace("sign = 1\n", "sign = 0\n")
     text = text.replace("sign = -1\nunit = \"percent of GDP\"", "sign = 0\nunit = \"percent\"")
