@@ -532,7 +532,27 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
     spec = load_spec(inputs.spec_path) if spec is None else spec
     panel = load_panel(inputs.observations, catalog=inputs.catalog, events=inputs.events,
                        until=month)
+    if inputs.events is None:
+        _check_counted_without_a_log(panel, inputs)
     return panel, make_design(panel, spec)
+
+
+def _check_counted_without_a_log(panel: Panel, inputs: RunInputs) -> None:
+    """The data directory has no event log: a signal the catalog counts from events with no
+    row in the observations either means the log was left out. Said here, naming the
+    directory, instead of "no observations in this panel" and a Python call."""
+    empty = [s for s in panel.catalog.signals.values()
+             if s.events and not panel.signals[s.name].mask.any()]
+    if not empty:
+        return
+    first = empty[0]
+    raise InputError(
+        f"{inputs.catalog.name} counts signal {first.name!r} from an event log (event types "
+        f"{', '.join(first.events)}), but the data directory has no events.csv (or "
+        "events.parquet) and the observations have no row of it: expected the event log "
+        "there" + (f"; also counted from events: {', '.join(s.name for s in empty[1:])}"
+                   if len(empty) > 1 else ""),
+        file=str(inputs.observations.parent), column="signal", value=first.name)
 
 
 # ---------------------------------------------------------------------- the pipeline

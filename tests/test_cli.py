@@ -292,6 +292,24 @@ def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir, si
             "inform that credibility") in text
 
 
+def test_a_data_directory_without_its_event_log_is_named(tmp_path):
+    """Without events.csv, validate said "driver 'consultation_lapse' has no observations in
+    this panel", naming no file, with a hint that was a Python call."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent / "fixtures", data)
+    assert _cli("validate", "--data", str(data)).exit_code == 0
+    (data / "events.csv").unlink()
+    result = _cli("validate", "--data", str(data))
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert (f"error: {data}, column 'signal', value 'consultation_lapse': signals.toml counts "
+            "signal 'consultation_lapse' from an event log (event types consultation_lapse, "
+            "unilateral_announcement), but the data directory has no events.csv (or "
+            "events.parquet) and the observations have no row of it") in said, said
+
+
 def test_the_warning_names_the_catalogs_outcome():
     """It called every outcome "hedging", whatever the catalog names it."""
     from forecast.monthly import allies_without
