@@ -533,7 +533,9 @@ def _view(run: RunData) -> dict:
         "timing_note": ("The model's timing: a driver (a consultation lapse, say) moves "
                         "credibility in the month after it, so this month's drivers show in "
                         "next month's change; a month's hedging count speaks to the month "
-                        "before it."),
+                        "before it. A driver is measured against its average month: a month "
+                        "with less of it than usual (fewer lapses, say) raises credibility, so "
+                        "a driver that can only lower it may show a positive contribution."),
         "headline": _headline_rows(run),
         "drivers": drivers,
         "unreliable_k": (K_THRESHOLD if any(s["unreliable"] for d in drivers

@@ -239,6 +239,8 @@ def test_change_since_previous_run(runs, data_dirs):
     # the previous run was forced (an oracle posterior has no R-hat): the header says so
     assert run.manifest["previous_run_caveats"] == ["FORCED: not converged"]
     assert "(FORCED: not converged: a poor baseline)" in html
+    # a sign -1 driver's positive contribution is explained, not left to look like an error
+    assert "A driver is measured against its average month" in " ".join(html.split())
     # the attribution names the signals that moved each ally
     att = run.attribution
     assert {"ally", "signal", "contribution"} <= set(att.columns)
