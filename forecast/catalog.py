@@ -259,7 +259,7 @@ def _no_unknown_keys(table: Mapping, allowed: tuple[str, ...], file: str, where:
 def _check_month(text: str, file: str, column: str) -> None:
     import re
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
         raise InputError("expected a month as YYYY-MM", file=file, column=column, value=text)
 
 

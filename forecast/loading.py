@@ -41,11 +41,12 @@ OBS_OPTIONAL: tuple[str, ...] = ("source",)
 
 # frequency → (pattern, how it is written, months per period)
 PERIOD_FORMATS: dict[str, tuple[str, str, int]] = {
-    "monthly": (r"([12]\d{3})-(0[1-9]|1[0-2])", "YYYY-MM", 1),
-    "quarterly": (r"([12]\d{3})-Q([1-4])", "YYYY-Qn (n = 1 to 4)", 3),
-    "annual": (r"([12]\d{3})", "YYYY", 12),
+    "monthly": (r"([12][0-9]{3})-(0[1-9]|1[0-2])", "YYYY-MM", 1),
+    "quarterly": (r"([12][0-9]{3})-Q([1-4])", "YYYY-Qn (n = 1 to 4)", 3),
+    "annual": (r"([12][0-9]{3})", "YYYY", 12),
 }
-_NUMBER_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+# ASCII digits only: \d also matches other scripts' digits ("３", "٣"), which float() reads
+_NUMBER_RE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _MISSING_TOKENS = {"nan", "+nan", "-nan", "na", "n/a", "null", "none", "nil", "-", "?"}
 _INF_TOKENS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 _FREQ_NOUN = {"monthly": "month", "quarterly": "quarter", "annual": "year"}

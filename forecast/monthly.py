@@ -498,7 +498,7 @@ def check_month(month: str) -> str:
     """
     import re
 
-    if not re.fullmatch(r"[12]\d{3}-(0[1-9]|1[0-2])", month or ""):
+    if not re.fullmatch(r"[12][0-9]{3}-(0[1-9]|1[0-2])", month or ""):
         raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", parameter="month",
                          value=month)
     return month

@@ -61,7 +61,8 @@ STAGING_NAME = ".staging"
 FAILED_NAME = ".failed"
 MANIFEST = "manifest.json"
 _T = TypeVar("_T")
-_NAME_RE = re.compile(r"(?P<month>[12]\d{3}-(?:0[1-9]|1[0-2]))(?:-r(?P<rev>[2-9]|[1-9]\d+))?")
+_NAME_RE = re.compile(
+    r"(?P<month>[12][0-9]{3}-(?:0[1-9]|1[0-2]))(?:-r(?P<rev>[2-9]|[1-9][0-9]+))?")
 
 
 class RegistryBusy(RuntimeError):

@@ -46,7 +46,7 @@ __all__ = [
 SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MAX_REPORTED = 50  # problems kept on an InputError's ``problems`` (the count is exact)
 
-_MONTH_RE = re.compile(r"([12]\d{3})-(0[1-9]|1[0-2])")
+_MONTH_RE = re.compile(r"([12][0-9]{3})-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True)

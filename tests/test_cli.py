@@ -164,6 +164,7 @@ def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
 
 @pytest.mark.parametrize("args, text", [
     (["--month", "2026-3"], "malformed month"),
+    (["--month", "2０26-03"], "malformed month"),  # a full-width digit was a month
     (["--data", "/no/such/dir"], "data directory not found"),
     (["--spec", "nonexistent"], "unknown spec"),
     (["--scenario", "/no/such/scenario.csv"], "scenario file not found"),

@@ -85,6 +85,13 @@ def test_malformed_period(tmp_path: Path) -> None:
     check(err, path, 5, "period", "2020-13")
 
 
+@pytest.mark.parametrize("period", ["2０20-02", "２０２０-02", "2020-٠2"])
+def test_a_period_in_other_digits_is_malformed(tmp_path: Path, period: str) -> None:
+    """A regular expression's \\d matches any script's digits: '2０20-02' was a month."""
+    path = write_obs(tmp_path, f"JPN,{period},exercise_tempo,1,s")
+    check(load_error(path), path, 5, "period", period, "malformed period")
+
+
 def test_duplicate_observation(tmp_path: Path) -> None:
     path = write_obs(tmp_path, "JPN,2020-02,exercise_tempo,1,s", "JPN,2020-01,exercise_tempo,4,s")
     check(load_error(path), path, 6, "period", "2020-01",
@@ -127,9 +134,12 @@ def test_nan_or_inf(tmp_path: Path, token: str, reason: str) -> None:
         assert "leave the row out if the value was not observed" in str(err)
 
 
-def test_not_a_number(tmp_path: Path) -> None:
-    path = write_obs(tmp_path, "KOR,2020,defense_spending,\"2,6\",s")
-    check(load_error(path), path, 5, "value", "2,6",
+@pytest.mark.parametrize("token", ["\"2,6\"", "３", "2.６", "٣"])
+def test_not_a_number(tmp_path: Path, token: str) -> None:
+    """Full-width and Arabic-Indic digits were read as numbers (float() accepts them), while
+    the same digits in a period were refused."""
+    path = write_obs(tmp_path, f"KOR,2020,defense_spending,{token},s")
+    check(load_error(path), path, 5, "value", token.strip('"'),
           "not a number", "'.' as the decimal point")
 
 
