@@ -284,8 +284,8 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     for key, allowed in choices.items():
         if table[key] not in allowed:
             raise InputError(
-                f"expected one of {', '.join(allowed)}", file=file, column=f"{col}.{key}",
-                value=table[key],
+                f"unknown {key}" + expected_one_of(str(table[key]), list(allowed)), file=file,
+                column=f"{col}.{key}", value=table[key],
             )
     sign = table["sign"]
     if isinstance(sign, bool) or sign not in (-1, 0, 1):

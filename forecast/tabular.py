@@ -240,6 +240,9 @@ def _build(
         hint = ""
         if _one_column_of_many(header):
             hint = "; the header is a single column: separate columns with commas"
+        elif cased := [h for h in header if h != h.lower() and h.lower() in missing]:
+            hint = (f"; column names are lower case (did you mean {cased[0].lower()!r} for "
+                    f"{cased[0]!r}?)")
         raise InputError(
             f"missing required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(repr(m) for m in missing)}: expected columns {expected}; "

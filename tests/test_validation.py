@@ -204,6 +204,30 @@ def test_a_quarterly_outcome_is_refused_in_english(tmp_path: Path) -> None:
         read_catalog(cat)
 
 
+@pytest.mark.parametrize("key, typo, near", [("family", "negbin", "negbim"),
+                                              ("frequency", "monthly", "montly"),
+                                              ("role", "outcome", "Outcome")])
+def test_a_misspelt_catalog_value_gets_the_nearest(tmp_path: Path, key, typo, near) -> None:
+    """They listed the choices, but unlike allies, signals and keys named none."""
+    text = CATALOG.read_text(encoding="utf-8").replace(f'{key} = "{typo}"', f'{key} = "{near}"',
+                                                      1)
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=f"unknown {key}: expected one of .*did you mean "
+                                         f"'{typo}'") as info:
+        read_catalog(cat)
+    assert info.value.value == near
+
+
+def test_a_capitalised_header_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "obs.csv"
+    path.write_text("Ally,Period,Signal,Value,Source\n" + "\n".join(BASE) + "\n",
+                    encoding="utf-8")
+    check(load_error(path), path, 1, "ally", "Ally,Period,Signal,Value,Source",
+          "missing required columns",
+          "column names are lower case (did you mean 'ally' for 'Ally'?)")
+
+
 def test_catalog_without_sign_fixing_indicator(tmp_path: Path) -> None:
     text = CATALOG.read_text(encoding="utf-8").replace("sign = 1\n", "sign = 0\n")
     text = text.replace("sign = -1\nunit = \"percent of GDP\"", "sign = 0\nunit = \"percent\"")
