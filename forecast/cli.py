@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 import traceback
@@ -126,9 +127,9 @@ class RichProgress:
 def _guarded(body: Callable[[], int]) -> None:
     """Run a command body and turn its outcome into an exit code.
 
-    ``InputError`` → 2 with its message only; ``RegistryBusy`` and ``OSError`` (the file
-    system refused) → 1 with its message; Ctrl-C → 130; any other exception → 1 with the
-    traceback (that is a bug).
+    ``InputError`` → 2 with its message only; ``RegistryBusy`` and an ``OSError`` of a file
+    system that refused (:data:`REFUSALS`) → 1 with its message; Ctrl-C → 130; any other
+    exception → 1 with the traceback (that is a bug).
     """
     _, err = _consoles()
     try:
@@ -149,17 +150,30 @@ def _guarded(body: Callable[[], int]) -> None:
     except typer.Exit:
         raise
     except OSError as exc:
-        # the file system refused (permissions, a full disk, a read-only --out): not a bug, so
-        # no traceback; the message names the path
-        err.print(f"[bold red]error:[/] {_escape(str(exc))} (the file system refused: check "
-                  "the path, its permissions and the free space)", soft_wrap=True)
+        if exc.errno in REFUSALS:
+            # the file system refused (permissions, a full disk, a read-only --out): not a
+            # bug, so no traceback; the message names the path where the system gives it
+            err.print(f"[bold red]error:[/] {_escape(str(exc))} (the file system refused: "
+                      "check the path, its permissions and the free space)", soft_wrap=True)
+        else:  # any other OSError may be a bug
+            _bug(err, exc)
         code = EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        err.print(f"[bold red]error:[/] {type(exc).__name__}: {_escape(str(exc))}",
-                  soft_wrap=True)
-        traceback.print_exc(file=sys.stderr)
+        _bug(err, exc)
         code = EXIT_ERROR
     raise typer.Exit(code)
+
+
+#: errno values of a file system that refuses a write or a folder: permissions, read-only,
+#: full, over quota. Any other OSError is reported with its traceback.
+REFUSALS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+
+
+def _bug(err: Console, exc: BaseException) -> None:
+    """An exception nobody planned for: its message and traceback (that is a bug)."""
+    err.print(f"[bold red]error:[/] {type(exc).__name__}: {_escape(str(exc))}",
+              soft_wrap=True)
+    traceback.print_exception(exc, file=sys.stderr)
 
 
 def _check_output(path: Path | None) -> None:

@@ -21,6 +21,8 @@ from forecast.catalog import SignalSpec
 from forecast.events import count_events, validated_events
 from forecast.panel import Panel
 from forecast.tabular import (
+    INF_TOKENS,
+    NUMBER_RE,
     REPLAY_HINT,
     Problems,
     as_catalog,
@@ -45,10 +47,7 @@ PERIOD_FORMATS: dict[str, tuple[str, str, int]] = {
     "quarterly": (r"([12][0-9]{3})-Q([1-4])", "YYYY-Qn (n = 1 to 4)", 3),
     "annual": (r"([12][0-9]{3})", "YYYY", 12),
 }
-# ASCII digits only: \d also matches other scripts' digits ("３", "٣"), which float() reads
-_NUMBER_RE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _MISSING_TOKENS = {"nan", "+nan", "-nan", "na", "n/a", "null", "none", "nil", "-", "?"}
-_INF_TOKENS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 _FREQ_NOUN = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
 
 
@@ -368,9 +367,9 @@ def _check_values(
     """Values as floats; flags non-numbers, NaN/inf and values outside the family's support."""
     text = pd.Series(value, dtype=object).astype(str)
     lower = text.str.lower()
-    is_number = text.str.fullmatch(_NUMBER_RE).to_numpy(dtype=bool)
+    is_number = text.str.fullmatch(NUMBER_RE).to_numpy(dtype=bool)
     is_missing = lower.isin(_MISSING_TOKENS).to_numpy(dtype=bool)
-    is_inf = np.array(lower.isin(_INF_TOKENS), dtype=bool)
+    is_inf = np.array(lower.isin(INF_TOKENS), dtype=bool)
     numbers = np.full(len(value), np.nan)
     with np.errstate(over="ignore"):
         numbers[is_number] = text[is_number].astype(float).to_numpy()

@@ -533,16 +533,18 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
     panel = load_panel(inputs.observations, catalog=inputs.catalog, events=inputs.events,
                        until=month)
     if inputs.events is None:
-        _check_counted_without_a_log(panel, inputs)
+        _check_counted_without_a_log(panel, inputs, spec)
     return panel, make_design(panel, spec)
 
 
-def _check_counted_without_a_log(panel: Panel, inputs: RunInputs) -> None:
-    """The data directory has no event log: a signal the catalog counts from events with no
-    row in the observations either means the log was left out. Said here, naming the
-    directory, instead of "no observations in this panel" and a Python call."""
+def _check_counted_without_a_log(panel: Panel, inputs: RunInputs, spec: "ModelSpec") -> None:
+    """The data directory has no event log: a signal the spec uses that the catalog counts
+    from events, with no row in the observations either, means the log was left out. Said
+    here, naming the directory, instead of "no observations in this panel" and a Python
+    call. (A spec without drivers does not use them.)"""
     empty = [s for s in panel.catalog.signals.values()
-             if s.events and not panel.signals[s.name].mask.any()]
+             if s.events and not panel.signals[s.name].mask.any()
+             and (spec.drivers or s.role != "driver")]
     if not empty:
         return
     first = empty[0]

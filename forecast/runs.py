@@ -239,7 +239,10 @@ class PublishedRun:
         mine = self.manifest.get("settings", {})
         out = []
         if mine.get("spec_hash") != settings.get("spec_hash"):
-            out.append(f"spec {mine.get('spec_name', '?')}, not {settings.get('spec_name')}")
+            name = mine.get("spec_name", "?")
+            out.append(f"spec {name}, not {settings.get('spec_name')}"
+                       if name != settings.get("spec_name")
+                       else f"spec {name} as it was then (it has changed since)")
         if mine.get("sampler") != settings.get("sampler"):
             out.append(f"sampler {mine.get('sampler', '?')}, not {settings.get('sampler')}")
         try:
@@ -320,12 +323,17 @@ class Publication:
 
 
 def _soundest(runs: list[PublishedRun], like: Mapping | None = None) -> PublishedRun | None:
-    """The last of ``runs`` without caveats (and, given the settings ``like`` of the run that
-    will compare with it, made as that run is), else the last without caveats, else the
-    last of them."""
-    sound = [r for r in runs if not r.caveats]
-    alike = [r for r in sound if not r.differences(like)] if like is not None else []
-    return (alike or sound or runs or [None])[-1]
+    """The last of ``runs`` without caveats, else the last of them; given the settings
+    ``like`` of the run that will compare with it, the last revision of that one's month
+    made as that run is, where there is one. Only of that month: a run made alike a year
+    earlier is no "last month"."""
+    pool = [r for r in runs if not r.caveats] or runs
+    if not pool:
+        return None
+    newest = pool[-1]
+    alike = [r for r in pool if r.month == newest.month and not r.differences(like)] \
+        if like is not None else []
+    return (alike or [newest])[-1]
 
 
 class Registry:
@@ -399,11 +407,11 @@ class Registry:
     def previous(self, month: str, like: Mapping | None = None) -> PublishedRun | None:
         """What "change since last month" compares with: the newest run before ``month``
         without :attr:`~PublishedRun.caveats` (not forced, not quick) and, given the
-        settings ``like`` of the run that compares, without
-        :meth:`~PublishedRun.differences` from it (same spec and sampler, as many draws);
-        else the newest without caveats; else the newest run before it. A forced smoke test
-        or an experiment with another spec, published after a sound run, does not become the
-        baseline."""
+        settings ``like`` of the run that compares, the newest revision of that run's month
+        without :meth:`~PublishedRun.differences` from it (same spec and sampler, as many
+        draws), where there is one; else the newest run before ``month``. A forced smoke
+        test, or an experiment with another spec published after a sound run of the same
+        month, does not become the baseline."""
         return _soundest([r for r in self.runs() if r.month < month], like)
 
     def reference(self) -> PublishedRun | None:

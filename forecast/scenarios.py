@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -38,7 +39,7 @@ import pandas as pd
 
 from forecast.catalog import read_toml
 from forecast.errors import InputError, expected_one_of
-from forecast.tabular import format_month, parse_month, read_table
+from forecast.tabular import INF_TOKENS, NUMBER_RE, format_month, parse_month, read_table
 
 if TYPE_CHECKING:
     from forecast.catalog import Catalog
@@ -273,6 +274,9 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
         try:
             if isinstance(rec["value"], (bool, np.bool_)):
                 raise TypeError  # TOML's true or a bool column: 1 by accident, not a count
+            if isinstance(rec["value"], str) and not re.fullmatch(NUMBER_RE, rec["value"]) \
+                    and rec["value"].lower() not in INF_TOKENS:
+                raise ValueError  # "３" or "1_0", which float() reads, as the data do not
             value = float(rec["value"])
         except (TypeError, ValueError):
             raise InputError("expected a number", column="value", value=rec["value"],

@@ -37,6 +37,8 @@ __all__ = [
     "parse_month",
     "format_month",
     "SUFFIXES",
+    "NUMBER_RE",
+    "INF_TOKENS",
     "as_catalog",
     "parse_until",
     "run_table",
@@ -47,6 +49,11 @@ SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parque
 MAX_REPORTED = 50  # problems kept on an InputError's ``problems`` (the count is exact)
 
 _MONTH_RE = re.compile(r"([12][0-9]{3})-(0[1-9]|1[0-2])")
+#: A number as a data file writes it. ASCII digits only: ``\d`` and ``float()`` also take
+#: other scripts' digits ("３", "٣"), and ``float()`` underscores ("1_000").
+NUMBER_RE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+#: Infinity as text (lower case): a number, but no finite one.
+INF_TOKENS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,11 @@ def test_a_data_directory_without_its_event_log_is_named(tmp_path):
             "signal 'consultation_lapse' from an event log (event types consultation_lapse, "
             "unilateral_announcement), but the data directory has no events.csv (or "
             "events.parquet) and the observations have no row of it") in said, said
+    # a spec without drivers does not use the driver counted from events: no log needed
+    static = tmp_path / "no_drivers.toml"
+    static.write_text('description = "without drivers"\ndrivers = false\n')
+    without = _cli("validate", "--data", str(data), "--spec", str(static))
+    assert without.exit_code == 0, without.output
 
 
 def test_the_warning_names_the_catalogs_outcome():
@@ -622,6 +627,15 @@ def test_a_file_system_refusal_is_a_message_not_a_traceback(tmp_path, monkeypatc
     assert result.exit_code == 1, result.output
     assert f"error: [Errno 13] Permission denied: '{tmp_path / '2026-03'}'" in said
     assert "the file system refused" in said and "Traceback" not in said
+    # another OSError is no refusal of the file system: it may be a bug, so its traceback
+
+    def broken(self, month=None):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Registry, "runs", broken)
+    result = _cli("list", "--out", str(tmp_path))
+    assert result.exit_code == 1 and "Traceback" in result.output, result.output
+    assert "the file system refused" not in result.output
 
 
 # ---------------------------------------------------------------------- real fits

@@ -193,6 +193,16 @@ def test_an_experiment_made_otherwise_is_not_the_baseline_while_a_like_run_is_th
     assert chosen.name == "2026-03-r3"
     assert chosen.differences(other) == ["spec default, not unpooled", "2 × 50 draws, not 4 × 1000"]
     assert reg.previous("2026-04", like=prod).differences(prod) == []
+    # only within the newest month: a run made alike a year earlier is no "last month"
+    older = Registry(tmp_path / "older")
+    _mark(_publish(older, "2025-04", "a").run, settings=static)
+    _mark(_publish(older, "2026-03", "b").run, settings=prod)
+    assert older.previous("2026-04", like=static).name == "2026-03"
+    assert older.previous("2026-04", like=static).differences(static) == [
+        "spec default, not static"]
+    edited = {**prod, "spec_hash": "d2"}  # the same spec's file, edited since
+    assert older.previous("2026-04", like=edited).differences(edited) == [
+        "spec default as it was then (it has changed since)"]
 
 
 def test_finalize_runs_under_lock_with_the_revision(tmp_path):

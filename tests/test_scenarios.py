@@ -138,6 +138,8 @@ def _write(tmp_path, name, text):
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,abc\n", 2, "value", "number"),
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,\n", 2, "value", "missing"),
     ("ally,period,signal,value\nA00,2019-01,consultation_lapse,inf\n", 2, "value", "finite"),
+    ("ally,period,signal,value\nA00,2019-01,consultation_lapse,３\n", 2, "value", "number"),
+    ("ally,period,signal,value\nA00,2019-01,consultation_lapse,1_0\n", 2, "value", "number"),
     ("ally,period,signal,value,op\nA00,2019-01,consultation_lapse,1,mul\n", 2, "op", "op"),
     ("ally,period,signal,value,note\nA00,2019-01,consultation_lapse,1,\"bad\" news\n", 2, None,
      'malformed CSV.*begins with a double quote.*"""bad"" news, again"'),
