@@ -23,7 +23,15 @@ def main() -> None:
         received.append(signum)
         raise Terminated
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    # a parent that ignores SIGTERM on purpose keeps it ignored; off the main thread (main()
+    # called by another program) Python cannot set a handler, and the default stays
+    previous, installed = signal.getsignal(signal.SIGTERM), False
+    if previous is not signal.SIG_IGN:
+        try:
+            signal.signal(signal.SIGTERM, terminate)
+            installed = True
+        except ValueError:
+            pass
     try:
         try:
             from forecast.cli import main as run_cli
@@ -37,7 +45,8 @@ def main() -> None:
         raise SystemExit(128 + signal.SIGTERM if received and exc.code == 130 else exc.code) \
             from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

@@ -796,35 +796,49 @@ def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monke
     assert capsys.readouterr().err == "interrupted; nothing was published\n"
 
 
-def test_sigterm_unwinds_as_ctrl_c_does_and_exits_143(monkeypatch, capsys, tmp_path):
+_STOPPED_RUN = """
+import os, signal, sys, time
+import typer
+import forecast.cli as cli
+from forecast.__main__ import main
+from forecast.runs import Registry
+
+registry = Registry(sys.argv[1])
+
+def a_run_that_is_stopped():
+    def body() -> int:
+        with registry.staging("2026-03"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(float(sys.argv[2]))
+        return 0
+    try:
+        cli._guarded(body)
+    except typer.Exit as done:  # what typer's app does with it
+        raise SystemExit(done.exit_code) from None
+
+cli.main = a_run_that_is_stopped
+main()
+"""
+
+
+@pytest.mark.parametrize("ignored", [False, True], ids=["default", "ignored-by-the-parent"])
+def test_sigterm_unwinds_as_ctrl_c_does_and_exits_143(tmp_path, ignored):
     """SIGTERM (``timeout``, systemd, schedulers) killed the process at once: rc -15, no word,
-    and the run's staging directory left for the next run to sweep."""
-    import typer
+    and the run's staging directory left for the next run to sweep. A parent that ignores
+    SIGTERM on purpose keeps it ignored. (In a child process: a handler that regressed
+    would otherwise end pytest itself.)"""
+    def ignore() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
-    import forecast.cli as cli
-    from forecast.__main__ import main
-
-    registry = Registry(tmp_path)
-
-    def a_run_that_is_stopped():
-        def body() -> int:
-            with registry.staging("2026-03"):
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(30)
-            return 0
-        try:
-            cli._guarded(body)
-        except typer.Exit as done:  # what typer's app does with it
-            raise SystemExit(done.exit_code) from None
-
-    before = signal.getsignal(signal.SIGTERM)
-    monkeypatch.setattr(cli, "main", a_run_that_is_stopped)
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    assert exit_.value.code == 143
-    assert "interrupted; nothing was published" in capsys.readouterr().err
+    done = subprocess.run([sys.executable, "-c", _STOPPED_RUN, str(tmp_path),
+                           "1" if ignored else "60"], capture_output=True, text=True,
+                          timeout=120, env=_env(), preexec_fn=ignore if ignored else None)
+    if ignored:
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode == 143, done.stderr
+        assert "interrupted; nothing was published" in done.stderr
     assert list((tmp_path / STAGING_NAME).iterdir()) == []  # removed on the way out
-    assert signal.getsignal(signal.SIGTERM) == before
 
 
 def test_the_console_script_is_the_guarded_entry_point():
