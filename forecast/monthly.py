@@ -628,6 +628,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
 
     with _timed(progress, timings, "validate"):
         inputs = resolve_inputs(request.data, request.spec, request.scenario)
+        read = fingerprint(inputs.files())  # what is about to be read
         spec = load_spec(inputs.spec_path)
         panel, design = load_inputs(inputs, request.month, spec)
         month = request.month or panel.last_month
@@ -648,6 +649,11 @@ def _run_month(request: RunRequest, progress: Progress | None,
                                seed=seed, sampler=request.sampler, horizon=request.horizon,
                                preset=preset, **sampling)
         files = fingerprint(inputs.files())
+        if changed := [role for role in files if files[role].sha256 != read[role].sha256]:
+            # the manifest's hashes must be those of the data that were fitted
+            raise InputError(f"the {changed[0]} file changed while the run read it (saved by "
+                             "another program?): expected it unchanged; rerun once it is "
+                             "written", file=str(files[changed[0]].path))
         key = input_key(files, settings, forecast.__version__, computing_versions())
 
     registry = Registry(request.out)

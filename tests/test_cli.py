@@ -602,6 +602,27 @@ def test_a_baseline_made_otherwise_is_named_as_such(sim, data_dir, tmp_path):
     assert "spec static, not default: a poor baseline" in (now.run.path / "report.html").read_text()
 
 
+def test_an_input_saved_while_the_run_reads_it_is_refused(sim, data_dir, tmp_path, monkeypatch):
+    """The files were hashed after they were read: an observations file saved in between (a
+    spreadsheet's autosave) gave a manifest whose hash was not that of the data fitted."""
+    import forecast.monthly as monthly
+
+    read = monthly.load_inputs
+
+    def saved_meanwhile(inputs, *args, **kwargs):
+        loaded = read(inputs, *args, **kwargs)
+        with open(inputs.observations, "a", encoding="utf-8") as fh:
+            fh.write(f"A00,{sim.panel.last_month},exercise_tempo,1,autosave\n")
+        return loaded
+
+    monkeypatch.setattr(monthly, "load_inputs", saved_meanwhile)
+    with pytest.raises(forecast.InputError, match="the observations file changed while the "
+                                                  "run read it") as err:
+        run_month(RunRequest(data=data_dir, out=tmp_path / "runs"), fitter=_oracle(sim))
+    assert err.value.file == str(data_dir / "observations.csv")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_a_refusal_that_cannot_be_kept_is_still_a_refusal(sim, data_dir, tmp_path, monkeypatch):
     """A full disk while keeping a refused run's diagnostics aside ended in a traceback,
     exit 1, and the refusal's message was lost."""
