@@ -59,7 +59,7 @@ from forecast.manifest import (
     sha256_file,
 )
 from forecast.panel import Panel, format_period
-from forecast.runs import Publication, PublishedRun, Registry, parse_file
+from forecast.runs import Publication, PublishedRun, Registry, parse_file, write_atomically
 from forecast.tabular import run_table
 
 if TYPE_CHECKING:
@@ -1049,10 +1049,7 @@ def _write_manifest(run_dir: Path, manifest: dict, revision: int, registry: Regi
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n",
-                   encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
 def _jsonable(obj):

@@ -225,6 +225,26 @@ def test_an_output_the_manifest_lists_must_be_there(runs, tmp_path, gone):
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
 
 
+def test_an_interrupted_report_leaves_no_temporary_file(runs, tmp_path, monkeypatch):
+    """Ctrl-C while ``forecast report`` replaced report.html left report.html.tmp in the
+    published run."""
+    import shutil
+
+    from forecast.report import write_report
+
+    copy = tmp_path / runs["last"].name
+    shutil.copytree(runs["last"], copy)
+    before = sorted(p.name for p in copy.iterdir())
+
+    def interrupted(self, target):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(copy)
+    assert sorted(p.name for p in copy.iterdir()) == before
+
+
 def test_change_since_previous_run(runs, data_dirs):
     before, last = data_dirs["months"]
     run = read_run(runs["last"])
