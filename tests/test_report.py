@@ -228,8 +228,6 @@ def test_an_output_the_manifest_lists_must_be_there(runs, tmp_path, gone):
 def test_an_interrupted_report_leaves_no_temporary_file(runs, tmp_path, monkeypatch):
     """Ctrl-C while ``forecast report`` replaced report.html left report.html.tmp in the
     published run."""
-    import shutil
-
     from forecast.report import write_report
 
     copy = tmp_path / runs["last"].name
