@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -360,13 +359,8 @@ class Panel:
         """SHA-256 of the panel's content (catalog and every observed value).
 
         Two panels with the same hash hold the same data; a saved fit stores it so that loading
-        against other data is refused. Computed once per panel (a panel is not changed once
-        made): ``==`` and ``hash`` call it, and it takes about 65 ms on the embedded data.
+        against other data is refused.
         """
-        return self._content_hash
-
-    @cached_property
-    def _content_hash(self) -> str:
         h = hashlib.sha256()
         h.update(self.catalog.to_toml().encode())
         h.update(f"{self.months[0]}:{self.months[-1]}".encode())
