@@ -164,9 +164,12 @@ def _guarded(body: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
-#: errno values of a file system that refuses a write or a folder: permissions, read-only,
-#: full, over quota. Any other OSError is reported with its traceback.
-REFUSALS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+#: errno values of a file system that refuses a path, a write or a folder: permissions,
+#: read-only, full, over quota, a path that is not there, a file where a folder must be (or
+#: the reverse), a name too long. Any other OSError is reported with its traceback.
+REFUSALS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
+                      errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
+                      errno.ENAMETOOLONG})
 
 
 def _bug(err: Console, exc: BaseException) -> None:

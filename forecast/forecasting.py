@@ -741,7 +741,7 @@ class ForecastResult:
     def save(self, path: str | Path) -> Path:
         """Write the forecast to one netCDF file (atomically); read it with
         :func:`load_forecast`."""
-        from forecast.results import write_atomically
+        from forecast.files import write_atomically
 
         ds = self.draws.copy()
         for c in ("ally", "period", "driver", "driver_period", "history_period"):

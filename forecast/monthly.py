@@ -59,7 +59,8 @@ from forecast.manifest import (
     sha256_file,
 )
 from forecast.panel import Panel, format_period
-from forecast.runs import Publication, PublishedRun, Registry, parse_file, write_atomically
+from forecast.files import write_text_atomically
+from forecast.runs import Publication, PublishedRun, Registry, parse_file
 from forecast.tabular import run_table
 
 if TYPE_CHECKING:
@@ -628,7 +629,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
 
     with _timed(progress, timings, "validate"):
         inputs = resolve_inputs(request.data, request.spec, request.scenario)
-        read = fingerprint(inputs.files())  # what is about to be read
+        read = _fingerprint(inputs)  # what is about to be read
         spec = load_spec(inputs.spec_path)
         panel, design = load_inputs(inputs, request.month, spec)
         month = request.month or panel.last_month
@@ -648,7 +649,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
         settings = RunSettings(month=month, spec_name=spec.name, spec_hash=spec.hash(),
                                seed=seed, sampler=request.sampler, horizon=request.horizon,
                                preset=preset, **sampling)
-        files = fingerprint(inputs.files())
+        files = _fingerprint(inputs)
         if changed := [role for role in files if files[role].sha256 != read[role].sha256]:
             # the manifest's hashes must be those of the data that were fitted
             raise InputError(f"the {changed[0]} file changed while the run read it (saved by "
@@ -773,6 +774,16 @@ def _run_month(request: RunRequest, progress: Progress | None,
               if run_on else "")
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
                       message=f"{month}: published {run.path}{forced}{quick}{ran_on}")
+
+
+def _fingerprint(inputs: RunInputs) -> dict[str, InputFile]:
+    """:func:`~forecast.manifest.fingerprint` of a run's inputs; a file that cannot be read
+    is invalid input naming it (exit 2), as the loader says of it."""
+    try:
+        return fingerprint(inputs.files())
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}",
+                         file=str(exc.filename or inputs.observations)) from None
 
 
 def _baseline_caveats(previous: PublishedRun | None, settings: RunSettings) -> list[str]:
@@ -1049,7 +1060,8 @@ def _write_manifest(run_dir: Path, manifest: dict, revision: int, registry: Regi
 
 
 def _write_json(path: Path, data: dict) -> None:
-    write_atomically(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    write_text_atomically(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False)
+                          + "\n", path.name)
 
 
 def _jsonable(obj):

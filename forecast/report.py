@@ -587,11 +587,10 @@ def render_report(run_dir: str | Path) -> str:
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Render the report of ``run_dir`` to ``out`` (default ``RUN_DIR/report.html``),
     atomically (a reader never sees half a file)."""
-    from forecast.runs import write_atomically
+    from forecast.files import write_text_atomically
 
     target = Path(out) if out is not None else Path(run_dir) / "report.html"
-    write_atomically(target, render_report(run_dir))
-    return target
+    return write_text_atomically(target, render_report(run_dir), "report")
 
 
 TEMPLATE = r"""<!DOCTYPE html>

@@ -7,11 +7,8 @@ A saved fit carries its spec, catalog, observations and a hash of the data as at
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -21,6 +18,7 @@ from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
 from forecast.errors import InputError, expected_one_of
+from forecast.files import write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
 
@@ -173,50 +171,6 @@ class Fit:
             "forecast_timings": json.dumps(self.timings),
         })
         return write_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"), "fit")
-
-
-def write_atomically(path: str | Path, write: Callable[[Path], object], what: str) -> Path:
-    """Write one file through ``write(tmp)`` under a name of its own next to ``path``, renamed
-    into place when complete and removed if writing fails: no half-written file under either
-    name, none shared by two saves.
-
-    Raises
-    ------
-    forecast.InputError
-        Naming ``path``, when it is a directory or its folder cannot be made (a file is in
-        the way).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "new" / "a.txt"
-    >>> write_atomically(out, lambda tmp: tmp.write_text("done"), "note").read_text()
-    'done'
-    >>> write_atomically(out.parent, lambda tmp: None, "note")
-    Traceback (most recent call last):
-    ...
-    forecast.errors.InputError: ...: a note is saved to a file, not a directory
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"a {what} is saved to a file, not a directory", file=str(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot make the folder to save the {what} in ({exc.strerror}: a "
-                         "file in the way?)", file=str(path)) from None
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
-    # created as a plain write creates (the umask's permissions, so a shared registry's
-    # posterior.nc is as readable as its CSVs; mkstemp's were the owner's alone), and only
-    # if no other save holds the name
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        write(tmp)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:

@@ -52,7 +52,6 @@ __all__ = [
     "FAILED_NAME",
     "parse_file",
     "read_json_object",
-    "write_atomically",
     "json_object",
     "json_kind",
 ]
@@ -243,7 +242,7 @@ class PublishedRun:
             name = mine.get("spec_name", "?")
             out.append(f"spec {name}, not {settings.get('spec_name')}"
                        if name != settings.get("spec_name")
-                       else f"spec {name} as it was then (it has changed since)")
+                       else f"spec {name} with other settings")
         if mine.get("sampler") != settings.get("sampler"):
             out.append(f"sampler {mine.get('sampler', '?')}, not {settings.get('sampler')}")
         try:
@@ -578,28 +577,6 @@ class Registry:
             run = PublishedRun.read(target)
             assert run is not None, f"published {target} has no readable manifest"
             return Publication(run, published=True)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it and a rename: a
-    reader never sees half a file, and an interrupted or failed write leaves no temporary
-    file behind (in a published run, say).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> write_atomically(folder / "a.txt", "done")
-    >>> sorted(p.name for p in folder.iterdir()), (folder / "a.txt").read_text()
-    (['a.txt'], 'done')
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except BaseException:
-        _unlink(tmp)
-        raise
 
 
 def _unlink(path: Path) -> None:

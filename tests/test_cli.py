@@ -623,6 +623,31 @@ def test_an_input_saved_while_the_run_reads_it_is_refused(sim, data_dir, tmp_pat
     assert not (tmp_path / "runs").exists()
 
 
+def test_an_unreadable_input_is_invalid_input(sim, data_dir, tmp_path, monkeypatch):
+    """Hashing the inputs before reading them made an unreadable file exit 1 ("the file
+    system refused") where the loader says exit 2, naming it."""
+    import forecast.monthly as monthly
+
+    def unreadable(files):
+        raise PermissionError(13, "Permission denied", str(files["observations"]))
+
+    monkeypatch.setattr(monthly, "fingerprint", unreadable)
+    with pytest.raises(forecast.InputError, match="cannot read the file: Permission denied") \
+            as err:
+        run_month(RunRequest(data=data_dir, out=tmp_path / "runs"), fitter=_oracle(sim))
+    assert err.value.file == str(data_dir / "observations.csv")
+
+
+def test_a_file_where_the_registry_folder_must_be_is_one_line(data_dir, tmp_path):
+    """--out under a file: NotADirectoryError from making the staging folder was shown with a
+    traceback, as if it were a bug."""
+    (tmp_path / "afile").write_text("x")
+    result = _cli("run", "--data", str(data_dir), "--out", str(tmp_path / "afile" / "runs"))
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Not a directory" in said, said
+    assert "the file system refused" in said and "Traceback" not in said
+
+
 def test_a_refusal_that_cannot_be_kept_is_still_a_refusal(sim, data_dir, tmp_path, monkeypatch):
     """A full disk while keeping a refused run's diagnostics aside ended in a traceback,
     exit 1, and the refusal's message was lost."""

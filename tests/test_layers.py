@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "forecast"
 
-DATA = {"errors", "catalog", "panel", "tabular", "loading", "events", "datasets"}
+DATA = {"errors", "files", "catalog", "panel", "tabular", "loading", "events", "datasets"}
 MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
 INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled",
              "precompile"}

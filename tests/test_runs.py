@@ -202,7 +202,7 @@ def test_an_experiment_made_otherwise_is_not_the_baseline_while_a_like_run_is_th
         "spec default, not static"]
     edited = {**prod, "spec_hash": "d2"}  # the same spec's file, edited since
     assert older.previous("2026-04", like=edited).differences(edited) == [
-        "spec default as it was then (it has changed since)"]
+        "spec default with other settings"]
 
 
 def test_finalize_runs_under_lock_with_the_revision(tmp_path):

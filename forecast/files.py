@@ -1,0 +1,74 @@
+"""Writing a file so that no reader ever sees half of it: through a temporary file of its own
+beside the target, renamed into place when complete, removed if writing fails or is
+interrupted. Used for every file the package saves (fits, forecasts, a run's JSON files and
+its report).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from forecast.errors import InputError
+
+__all__ = ["write_atomically", "write_text_atomically"]
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], object], what: str) -> Path:
+    """Write one file through ``write(tmp)`` under a name of its own next to ``path``, renamed
+    into place when complete and removed if writing fails: no half-written file under either
+    name, none shared by two saves.
+
+    Raises
+    ------
+    forecast.InputError
+        Naming ``path``, when it is a directory or its folder cannot be made (a file is in
+        the way).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "new" / "a.txt"
+    >>> write_atomically(out, lambda tmp: tmp.write_text("done"), "note").read_text()
+    'done'
+    >>> write_atomically(out.parent, lambda tmp: None, "note")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: ...: a note is saved to a file, not a directory
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"a {what} is saved to a file, not a directory", file=str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the folder to save the {what} in ({exc.strerror}: a "
+                         "file in the way?)", file=str(path)) from None
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
+    # created as a plain write creates (the umask's permissions, so a shared registry's
+    # posterior.nc is as readable as its CSVs; mkstemp's were the owner's alone), and only
+    # if no other save holds the name
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomically(path: str | Path, text: str, what: str) -> Path:
+    """:func:`write_atomically` of UTF-8 text.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_text_atomically(folder / "a.txt", "done", "note")
+    >>> sorted(p.name for p in folder.iterdir()), (folder / "a.txt").read_text()
+    (['a.txt'], 'done')
+    """
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), what)
