@@ -661,8 +661,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
     same = registry.find_identical(month, key)
     if same is not None:
         return RunOutcome("unchanged", month, run=same, message=(
-            f"{month}: identical inputs already published as {same.path}{_marked(same)}; "
-            "nothing to do"))
+            f"{month}: identical inputs already published as {same.path}"
+            f"{_marked(same.caveats)}; nothing to do"))
     registry.check_free(month)
 
     previous = registry.previous(month, like=settings.to_dict())
@@ -681,8 +681,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
             log.warning(warning)
             progress.warning(warning)
         if previous is not None:
-            log.info("previous published run: %s%s", previous.path,
-                     f" ({', '.join(previous_caveats)})" if previous_caveats else "")
+            log.info("previous published run: %s%s", previous.path, _marked(previous_caveats))
 
         def sample(sizes: dict[str, int], stage: str) -> "Fit":
             with _timed(progress, timings, stage,
@@ -740,8 +739,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
                 frame.to_csv(stage_dir / f"{name}.csv", index=False, float_format="%.6g")
             result.save(stage_dir / "posterior.nc")
 
-        manifest = _manifest(request, settings, files, key, diag, previous, started, panel,
-                             recorded, timings, run_on, scenario_obj)
+        manifest = _manifest(request, settings, files, key, diag, previous, previous_caveats,
+                             started, panel, recorded, timings, run_on, scenario_obj)
         predicted = registry.next_revision(month)
         _write_manifest(stage_dir, manifest, predicted, registry, month, timings, t_start)
         with _timed(progress, timings, "report", "", log):
@@ -764,7 +763,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
             return RunOutcome("unchanged", month, run=publication.run, diagnostics=diag,
                               timings=timings, message=(
                                   f"{month}: identical inputs were published meanwhile as "
-                                  f"{publication.run.path}{_marked(publication.run)}; "
+                                  f"{publication.run.path}"
+                                  f"{_marked(publication.run.caveats)}; "
                                   "nothing to do"))
     run = publication.run
     forced = " (FORCED: did not converge)" if not diag.converged else ""
@@ -798,10 +798,11 @@ def _baseline_caveats(previous: PublishedRun | None, settings: RunSettings) -> l
 KEPT = ("diagnostics.json", "run.log")
 
 
-def _marked(run: PublishedRun) -> str:
-    """What a no-op must not hide about the run it points to: that it was forced past the
-    convergence gate, or is a quick smoke test (a rerun without ``--force`` exits 0 on it)."""
-    return f" ({', '.join(run.caveats)})" if run.caveats else ""
+def _marked(caveats: list[str]) -> str:
+    """A run's caveats in brackets after its path, or nothing: what a no-op must not hide
+    about the run it points to (forced past the convergence gate, a quick smoke test: a rerun
+    without ``--force`` exits 0 on it), and what makes a baseline a poor one."""
+    return f" ({', '.join(caveats)})" if caveats else ""
 
 
 def _continues(a: np.ndarray, longer: "Fit") -> bool:
@@ -1008,8 +1009,9 @@ def _diagnostics_dict(diag: Diagnostics, table: bool = True) -> dict:
 
 
 def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, InputFile],
-              key: str, diag: Diagnostics, previous: PublishedRun | None, started: datetime,
-              panel: Panel, warnings: list[str], timings: dict,
+              key: str, diag: Diagnostics, previous: PublishedRun | None,
+              previous_caveats: list[str], started: datetime, panel: Panel,
+              warnings: list[str], timings: dict,
               run_on: dict | None = None, scenario=None) -> dict:
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -1039,7 +1041,7 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
         "spec": {"name": settings.spec_name, "hash": settings.spec_hash},
         "previous_run": str(previous.path.name) if previous is not None else None,
         # a baseline that is forced or quick is said so wherever the comparison is shown
-        "previous_run_caveats": _baseline_caveats(previous, settings),
+        "previous_run_caveats": previous_caveats,
         "early_warning": {"threshold": WARNING_THRESHOLD,
                           "within": min(WARNING_WITHIN, settings.horizon)},
         "environment": environment(),
