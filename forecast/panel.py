@@ -18,6 +18,7 @@ import pandas as pd
 
 from forecast.catalog import Catalog, SignalSpec
 from forecast.errors import InputError
+from forecast.tabular import format_month, parse_month
 
 __all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_period",
            "month_index"]
@@ -44,13 +45,8 @@ def month_period(text: object) -> pd.Period | None:
     >>> month_period(" 2026-02"), month_period("2020"), month_period(202602)
     (Period('2026-02', 'M'), None, None)
     """
-    if not isinstance(text, str):
-        return None
-    try:
-        month = pd.Period(text, "M")
-    except ValueError:
-        return None
-    return month if format_period(month) == text.strip() else None
+    number = parse_month(text)  # the data contract's YYYY-MM, as the loader reads it
+    return None if number is None else pd.Period(format_month(number), "M")
 
 
 def month_index(start: str, end: str) -> pd.PeriodIndex:

@@ -97,7 +97,7 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """
     from forecast.errors import InputError
     from forecast.runs import parse_file
-    from forecast.tabular import run_table
+    from forecast.tabular import parse_month, run_table
 
     if not path.is_file():
         return pd.DataFrame()
@@ -113,7 +113,7 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
         raw = frame[col]
         cells = raw.astype("string").str.strip()  # a missing cell stays missing
         if col == "period":
-            bad = ~cells.str.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])").fillna(False).astype(bool)
+            bad = cells.map(lambda c: parse_month(c) is None).astype(bool)
             expected = "a month YYYY-MM"
         else:
             empty = raw.isna() | cells.str.lower().isin(["", "nan"]).fillna(True).astype(bool)
