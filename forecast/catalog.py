@@ -257,9 +257,11 @@ def _no_unknown_keys(table: Mapping, allowed: tuple[str, ...], file: str, where:
 
 
 def _check_month(text: str, file: str, column: str) -> None:
-    import re
+    # the data's own reading of a month; imported here because the tabular layer reads
+    # catalogs, so a module-level import would be circular
+    from forecast.tabular import parse_month
 
-    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
+    if parse_month(text) is None or text != text.strip():
         raise InputError("expected a month as YYYY-MM", file=file, column=column, value=text)
 
 

@@ -61,7 +61,7 @@ from forecast.manifest import (
 from forecast.panel import Panel, format_period
 from forecast.files import write_text_atomically
 from forecast.runs import Publication, PublishedRun, Registry, parse_file
-from forecast.tabular import run_table
+from forecast.tabular import parse_month, run_table
 
 if TYPE_CHECKING:
     from forecast.design import Design
@@ -497,9 +497,7 @@ def check_month(month: str) -> str:
     >>> check_month("2026-03")
     '2026-03'
     """
-    import re
-
-    if not re.fullmatch(r"[12][0-9]{3}-(0[1-9]|1[0-2])", month or ""):
+    if parse_month(month) is None or month != month.strip():
         raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", parameter="month",
                          value=month)
     return month

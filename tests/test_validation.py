@@ -404,6 +404,20 @@ def test_event_log_end_before_start(tmp_path: Path) -> None:
           "end is before its start '2020-01'", "expected a month from the start on")
 
 
+@pytest.mark.parametrize("month", ["0999-01", "2020-1", " 2020-01"])
+def test_the_event_log_months_are_read_as_the_data_reads_months(tmp_path: Path,
+                                                                month: str) -> None:
+    """The catalog's months are those the data may hold (years 1000-2999, no spaces): the
+    catalog had its own pattern, which took year 0999 that no data row can have."""
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"',
+                                                       f'start = "{month}"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_catalog(cat)
+    check(info.value, cat, None, "event_log.start", month, "expected a month as YYYY-MM")
+
+
 def test_event_after_end(tmp_path: Path) -> None:
     path = write_events(tmp_path, "2020-03-02,KOR,consultation_lapse,d,s")
     with pytest.raises(InputError) as info:
