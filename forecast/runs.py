@@ -60,6 +60,8 @@ LOCK_NAME = ".lock"
 STAGING_NAME = ".staging"
 FAILED_NAME = ".failed"
 MANIFEST = "manifest.json"
+#: the input files that hold a month's data (as against its settings: spec, scenario)
+DATA_ROLES = ("observations", "catalog", "events")
 _T = TypeVar("_T")
 _NAME_RE = re.compile(
     r"(?P<month>[12][0-9]{3}-(?:0[1-9]|1[0-2]))(?:-r(?P<rev>[2-9]|[1-9][0-9]+))?")
@@ -219,6 +221,16 @@ class PublishedRun:
         out = ["FORCED: not converged"] if self.forced else []
         return out + (["quick preset"] if self.preset == "quick" else [])
 
+    @property
+    def data(self) -> dict[str, object]:
+        """The SHA-256 of each of the run's data files (:data:`DATA_ROLES`; ``None`` for one it
+        had not, an event log say), from its manifest: what two revisions of a month must share
+        to have fitted the same data."""
+        inputs = self.manifest.get("inputs")
+        inputs = inputs if isinstance(inputs, Mapping) else {}
+        return {role: inputs[role].get("sha256") if isinstance(inputs.get(role), Mapping)
+                else None for role in DATA_ROLES}
+
     def differences(self, settings: Mapping | None) -> list[str]:
         """How this run was made otherwise than a run with ``settings`` (a manifest's
         ``settings``) would be, in ways that make it a poor baseline for that run's change
@@ -322,11 +334,21 @@ class Publication:
     published: bool
 
 
+def _current(runs: list[PublishedRun]) -> list[PublishedRun]:
+    """``runs`` (in the registry's order) less the revisions whose data a later revision of
+    their month corrected: a month's data are those of its newest revision. A later revision
+    made from the same data (another spec, a smoke test) leaves the earlier ones current."""
+    newest = {r.month: r.data for r in runs}
+    return [r for r in runs if r.data == newest[r.month]]
+
+
 def _soundest(runs: list[PublishedRun], like: Mapping | None = None) -> PublishedRun | None:
-    """The last of ``runs`` without caveats, else the last of them; given the settings
-    ``like`` of the run that will compare with it, the last revision of that one's month
-    made as that run is, where there is one. Only of that month: a run made alike a year
-    earlier is no "last month"."""
+    """Of the current revisions of ``runs`` (:func:`_current`), the last without caveats,
+    else the last; given the settings ``like`` of the run that will compare with it, the last
+    current revision of that one's month made as that run is, where there is one. Only of that
+    month: a run made alike a year earlier is no "last month"; and only from the month's
+    current data: a revision made alike before a correction is no baseline."""
+    runs = _current(runs)
     pool = [r for r in runs if not r.caveats] or runs
     if not pool:
         return None
@@ -405,7 +427,8 @@ class Registry:
         return runs[-1] if runs else None
 
     def previous(self, month: str, like: Mapping | None = None) -> PublishedRun | None:
-        """What "change since last month" compares with: the newest run before ``month``
+        """What "change since last month" compares with: of the revisions made from their
+        month's current data (:func:`_current`), the newest run before ``month``
         without :attr:`~PublishedRun.caveats` (not forced, not quick) and, given the
         settings ``like`` of the run that compares, the newest revision of that run's month
         without :meth:`~PublishedRun.differences` from it (same spec and sampler, as many
@@ -415,19 +438,22 @@ class Registry:
         return _soundest([r for r in self.runs() if r.month < month], like)
 
     def reference(self) -> PublishedRun | None:
-        """The newest run without caveats, else the newest: a scenario's default baseline."""
+        """The newest current run (:func:`_current`) without caveats, else the newest: a
+        scenario's default baseline."""
         return _soundest(self.runs())
 
     def find_identical(self, month: str, key: str) -> PublishedRun | None:
-        """The newest revision of ``month``, if its input key is ``key``.
+        """The newest revision of ``month`` whose input key is ``key``, among those made from
+        the month's current data (the newest revision's: :func:`_current`).
 
-        Only the newest: inputs that match an older revision (data corrected, then the
-        correction undone) are published again as a new revision, so that the newest revision
-        is always what the month's inputs are now (it is next month's baseline and ``forecast
-        list``'s latest).
+        Inputs that match a revision whose data a later one corrected (the correction then
+        undone) are published again as a new revision, so that the newest revision always
+        holds the month's data as they now stand (``forecast list``'s latest). A revision
+        from the same data with other settings (a smoke test, another spec) published since
+        does not make the production run's rerun a refit.
         """
-        newest = self.latest(month)
-        return newest if newest is not None and newest.input_key == key else None
+        found = [r for r in _current(self.runs(month)) if r.input_key == key]
+        return found[-1] if found else None
 
     def next_revision(self, month: str) -> int:
         """The revision number the next publication of ``month`` gets."""

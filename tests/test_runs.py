@@ -35,14 +35,16 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:This process .* is multi-threaded:DeprecationWarning")
 
 
-def _stage_files(path: Path, key: str, content: str = "x") -> None:
+def _stage_files(path: Path, key: str, content: str = "x", data: str | None = None) -> None:
+    """A run's files; ``data`` stands for its observations' SHA-256 in the manifest."""
     (path / "forecast.csv").write_text(content)
-    (path / "manifest.json").write_text(json.dumps({"input_key": key}))
+    inputs = {"inputs": {"observations": {"sha256": data}}} if data else {}
+    (path / "manifest.json").write_text(json.dumps({"input_key": key, **inputs}))
 
 
-def _publish(reg: Registry, month: str, key: str, content: str = "x"):
+def _publish(reg: Registry, month: str, key: str, content: str = "x", data: str | None = None):
     with reg.staging(month) as staged:
-        _stage_files(staged, key, content)
+        _stage_files(staged, key, content, data)
         return reg.publish(staged, month, key)
 
 
@@ -119,13 +121,46 @@ def test_inputs_of_an_older_revision_are_published_again_as_the_newest(tmp_path)
     no-op that pointed at r1, so r2, inputs the analyst had abandoned, stayed the month's
     latest run and next month's baseline."""
     reg = Registry(tmp_path)
-    _publish(reg, "2026-03", "a")
-    _publish(reg, "2026-03", "b")
+    _publish(reg, "2026-03", "a", data="A")
+    _publish(reg, "2026-03", "b", data="B")
     assert reg.find_identical("2026-03", "a") is None
-    again = _publish(reg, "2026-03", "a")
+    again = _publish(reg, "2026-03", "a", data="A")
     assert again.published and again.run.name == "2026-03-r3"
     assert reg.latest("2026-03").name == reg.previous("2026-04").name == "2026-03-r3"
-    assert not _publish(reg, "2026-03", "a").published  # now the newest: a no-op
+    assert not _publish(reg, "2026-03", "a", data="A").published  # now the newest: a no-op
+
+
+def test_a_rerun_after_a_smoke_test_of_the_same_data_is_a_noop(tmp_path):
+    """Matching only the newest revision made the production run's identical rerun (from
+    cron, say) refit for minutes and publish a copy of r1 once a smoke test or another spec
+    had been published from the same data."""
+    reg = Registry(tmp_path)
+    first = _publish(reg, "2026-03", "prod", data="A").run
+    _mark(_publish(reg, "2026-03", "smoke", data="A").run, settings={"preset": "quick"})
+    _publish(reg, "2026-03", "static", data="A")
+    again = _publish(reg, "2026-03", "prod", data="A")
+    assert not again.published and again.run.name == first.name
+    assert reg.find_identical("2026-03", "smoke").name == "2026-03-r2"
+
+
+def test_a_revision_whose_data_were_corrected_is_no_baseline(tmp_path):
+    """r1 made as production runs, then a correction of the month's data published with
+    fewer draws: the rule that prefers a run made alike chose r1, the data before the
+    correction, and said nothing."""
+    prod = {"spec_name": "default", "spec_hash": "d", "sampler": "nutpie", "chains": 4,
+            "draws": 1000}
+    reg = Registry(tmp_path)
+    _mark(_publish(reg, "2026-03", "a", data="A").run, settings=prod)
+    _mark(_publish(reg, "2026-03", "b", data="B").run, settings={**prod, "draws": 500})
+    chosen = reg.previous("2026-04", like=prod)
+    assert chosen.name == "2026-03-r2"
+    assert chosen.differences(prod) == ["4 × 500 draws, not 4 × 1000"]
+    assert reg.reference().name == "2026-03-r2"
+    # a forced correction: the month's sound revision holds data since corrected, so the
+    # baseline is the month before, not the uncorrected one
+    _publish(reg, "2026-02", "z", data="Z")
+    _mark(_publish(reg, "2026-03", "c", data="C").run, forced=True)
+    assert reg.previous("2026-04", like=prod).name == "2026-02"
 
 
 def test_changed_key_makes_a_new_revision(tmp_path):
