@@ -36,6 +36,7 @@ from forecast.monthly import (
     EXIT_ERROR,
     EXIT_INPUT,
     EXIT_OK,
+    RunOutcome,
     RunRequest,
     check_month,
     data_warnings,
@@ -253,20 +254,34 @@ def run(
                              quick=quick, force=force, draws=draws, tune=tune, chains=chains,
                              seed=seed, sampler=sampler, horizon=horizon)
         outcome = run_month(request, RichProgress(err, enabled=tty))
-        stdout, _ = _consoles()
-        if outcome.status == "not_converged":
-            err.print(f"[bold red]not converged:[/] {_escape(outcome.message)}", soft_wrap=True)
-            if outcome.diagnostics is not None:
-                worst = ", ".join(w["quantity"] for w in outcome.diagnostics.worst[:6])
-                err.print(f"worst quantities: {_escape(worst)}", soft_wrap=True)
-        else:
-            stdout.print(_escape(outcome.message), soft_wrap=True)
-            if outcome.status == "published" and outcome.run is not None:
-                stdout.print(f"report: {_escape(str(outcome.run.path / 'report.html'))}",
-                             soft_wrap=True)
+        try:
+            _print_outcome(outcome)
+        except KeyboardInterrupt:
+            # a Ctrl-C (or SIGTERM) while the outcome is printed, on a full pipe say: the
+            # run is published all the same, so it must not read "nothing was published"
+            if outcome.status != "published":
+                raise
+            err.print("interrupted after its publication: the run is published",
+                      soft_wrap=True)
         return outcome.exit_code
 
     _guarded(body)
+
+
+def _print_outcome(outcome: "RunOutcome") -> None:
+    """What a finished ``forecast run`` says: its message (on stdout, or on stderr with the
+    worst quantities for a refused fit) and the path of a published run's report."""
+    stdout, err = _consoles()
+    if outcome.status == "not_converged":
+        err.print(f"[bold red]not converged:[/] {_escape(outcome.message)}", soft_wrap=True)
+        if outcome.diagnostics is not None:
+            worst = ", ".join(w["quantity"] for w in outcome.diagnostics.worst[:6])
+            err.print(f"worst quantities: {_escape(worst)}", soft_wrap=True)
+    else:
+        stdout.print(_escape(outcome.message), soft_wrap=True)
+        if outcome.status == "published" and outcome.run is not None:
+            stdout.print(f"report: {_escape(str(outcome.run.path / 'report.html'))}",
+                         soft_wrap=True)
 
 
 # ---------------------------------------------------------------------- validate

@@ -821,6 +821,34 @@ def test_ctrl_c_after_the_rename_reports_the_publication(sim, data_dir, tmp_path
     assert "publishing as" in log[-1] and "run stopped" not in "".join(log)
 
 
+def test_ctrl_c_while_the_outcome_is_printed_says_the_run_is_published(sim, data_dir, tmp_path,
+                                                                     monkeypatch):
+    """A Ctrl-C (or a SIGTERM while stdout blocks on a full pipe) as ``forecast run`` printed
+    its published outcome read "interrupted; nothing was published", exit 130."""
+    import rich.console
+
+    import forecast.cli as cli_module
+
+    real = cli_module.run_month
+    monkeypatch.setattr(cli_module, "run_month",
+                        lambda request, progress=None: real(request, progress,
+                                                            fitter=_oracle(sim)))
+    printed = rich.console.Console.print
+
+    def print_until_the_report_line(self, *objects, **kwargs):
+        if objects and str(objects[0]).startswith("report:"):
+            raise KeyboardInterrupt
+        return printed(self, *objects, **kwargs)
+
+    monkeypatch.setattr(rich.console.Console, "print", print_until_the_report_line)
+    out = tmp_path / "runs"
+    result = _cli("run", "--data", str(data_dir), "--out", str(out), "--force")
+    assert result.exit_code == 0, result.output
+    assert "interrupted after its publication" in result.output
+    assert "nothing was published" not in result.output
+    assert len(Registry(out).runs()) == 1
+
+
 def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch, capsys):
     """The console script's entry point loads typer, rich and pandas itself, so a Ctrl-C in
     that second ends as one during the run does."""
