@@ -67,9 +67,16 @@ def sample_model(
                               nuts_sampler=sampler, compute_convergence_checks=False, **kwargs)
     elif sampler == "advi":
         t1 = t0
+        n = kwargs.pop("n", 30_000)
         with model:
-            approx = pm.fit(n=kwargs.pop("n", 30_000), method="advi", random_seed=seed,
-                            progressbar=progress)
+            approx = pm.fit(n=n, method="advi", random_seed=seed, progressbar=progress,
+                            **kwargs)
+            # PyMC answers Ctrl-C (and so SIGTERM, see forecast.__main__) by returning the
+            # approximation as it stands; drawing from it would pass a half-optimised preview
+            # for a finished one (nutpie's partial draws are refused by their count instead)
+            if len(approx.hist) < n:
+                raise KeyboardInterrupt(f"ADVI stopped early, after {len(approx.hist)} of {n} "
+                                        "steps")
             idata = approx.sample(draws=draws * chains, random_seed=seed)
         import arviz as az
 

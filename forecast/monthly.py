@@ -814,7 +814,8 @@ def _check_complete(result, sampling: dict[str, int], sampler: str,
     """Refuse a posterior with fewer draws than asked for.
 
     nutpie answers Ctrl-C by returning the draws it has so far; such a posterior must never
-    be published, so the run stops as interrupted instead.
+    be published, so the run stops as interrupted instead. (ADVI draws as many from any
+    approximation: :func:`forecast.inference.sample_model` refuses one stopped early.)
     """
     if sampler == "advi":
         return

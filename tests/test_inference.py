@@ -30,6 +30,27 @@ def test_every_sampler_returns_the_latent(small_panel, sampler):
     assert fit.diagnostics().approximate == (sampler == "advi")
 
 
+def test_an_advi_preview_stopped_early_is_refused():
+    """PyMC returns the approximation as it stands on Ctrl-C (and SIGTERM, which the command
+    line turns into one), and ``--sampler advi --force`` published that half-optimised
+    preview with exit 0. Here the interrupt comes at step 50 of 1000."""
+    import pymc as pm
+
+    from forecast.inference import sample_model
+
+    with pm.Model() as model:
+        pm.Normal("x")
+
+    def ctrl_c(approx, losses, step):
+        if step == 50:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match="after 49 of 1000 steps"):
+        sample_model(model, sampler="advi", draws=10, chains=2, n=1000, callbacks=[ctrl_c])
+    idata, _ = sample_model(model, sampler="advi", draws=10, chains=2, n=1000)  # uninterrupted
+    assert idata["posterior"].sizes["draw"] == 10
+
+
 def test_unknown_sampler_is_a_clear_error(small_panel):
     with pytest.raises(InputError, match="unknown sampler"):
         forecast.fit(small_panel, sampler="gibbs")
