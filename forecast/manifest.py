@@ -31,6 +31,7 @@ __all__ = [
     "git_commit",
     "DEPENDENCIES",
     "COMPUTING",
+    "SAMPLER_COMPUTING",
     "computing_versions",
     "MANIFEST_VERSION",
 ]
@@ -48,6 +49,9 @@ DEPENDENCIES: tuple[str, ...] = (
 COMPUTING: tuple[str, ...] = (
     "pymc", "pytensor", "nutpie", "numba", "arviz", "numpy", "pandas", "xarray", "scipy",
 )
+
+#: What computes the draws besides :data:`COMPUTING` for a sampler of an optional extra.
+SAMPLER_COMPUTING: dict[str, tuple[str, ...]] = {"numpyro": ("jax", "jaxlib", "numpyro")}
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -188,16 +192,19 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def computing_versions() -> dict[str, str | None]:
-    """Versions of :data:`COMPUTING`, the dependencies that compute a run's draws and tables:
-    part of the input key (:func:`input_key`).
+def computing_versions(sampler: str = "nutpie") -> dict[str, str | None]:
+    """Versions of :data:`COMPUTING`, the dependencies that compute a run's draws and tables,
+    and of those that ``sampler`` adds (:data:`SAMPLER_COMPUTING`: JAX's for numpyro): part
+    of the input key (:func:`input_key`). ``None`` for one not installed.
 
     Examples
     --------
     >>> sorted(computing_versions()) == sorted(COMPUTING)
     True
+    >>> sorted(set(computing_versions("numpyro")) - set(COMPUTING))
+    ['jax', 'jaxlib', 'numpyro']
     """
-    return {d: _version(d) for d in COMPUTING}
+    return {d: _version(d) for d in COMPUTING + SAMPLER_COMPUTING.get(sampler, ())}
 
 
 def environment() -> dict:

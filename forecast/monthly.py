@@ -653,7 +653,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
             raise InputError(f"the {changed[0]} file changed while the run read it (saved by "
                              "another program?): expected it unchanged; rerun once it is "
                              "written", file=str(files[changed[0]].path))
-        key = input_key(files, settings, forecast.__version__, computing_versions())
+        key = input_key(files, settings, forecast.__version__,
+                        computing_versions(request.sampler))
 
     registry = Registry(request.out)
     same = registry.find_identical(month, key)

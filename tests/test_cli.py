@@ -464,7 +464,7 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
     import forecast.monthly as monthly
 
     versions = {**monthly.computing_versions(), "nutpie": "99.0"}
-    monkeypatch.setattr(monthly, "computing_versions", lambda: versions)
+    monkeypatch.setattr(monthly, "computing_versions", lambda sampler: versions)
     upgraded = run_month(req, fitter=fitter)
     assert upgraded.status == "published" and upgraded.run.name.endswith("-r3")
     monkeypatch.undo()
