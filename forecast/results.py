@@ -273,6 +273,32 @@ def _how_they_differ(fitted: Panel, given: Panel) -> str:
             f"{first['period']}")
 
 
+#: the posterior quantities that forecasts, scenarios and attribution read, each where the
+#: spec's model has it (a static spec has no ``persistence``, a spec without a common factor
+#: no ``common_factor``): they fall back to "absent from this model" where it is not there
+READ_QUANTITIES = frozenset({
+    "credibility", "persistence", "credibility_sd", "factor_share", "common_factor",
+    "factor_persistence", "factor_loading", "level", "driver_effect_ally", "outcome_intercept",
+    "outcome_loading", "outcome_overdispersion", "intercept", "loading", "loading_ally",
+    "intercept_drift", "overdispersion", "noise",
+})
+
+
+def _check_quantities(post: xr.DataTree, design, spec: ModelSpec, path: Path) -> None:
+    """Refuse a posterior that lacks a quantity the outputs read and the spec's model has:
+    the forecasts would take it for one the model does not have (no persistence, no driver
+    effect) and run on without an error."""
+    from forecast.model import build_model
+
+    model = build_model(design, spec)
+    has = {v.name for v in model.free_RVs} | {v.name for v in model.deterministics}
+    missing = sorted((has & READ_QUANTITIES) - set(post.data_vars))
+    if missing:
+        raise InputError(f"the posterior holds no {', '.join(map(repr, missing))}, which the "
+                         f"fit's model (spec {spec.name!r}) has (file altered?)",
+                         file=str(path), column="posterior")
+
+
 def _check_coordinates(tree: xr.DataTree, design, path: Path) -> None:
     """Refuse a posterior whose allies, months, signals or drivers are not the rebuilt
     model's, in its order: the tables label by coordinate and the forecasts go by position,
@@ -329,6 +355,7 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     seed = int(attrs.get("forecast_seed", -1))
     design = make_design(panel or stored, spec)
     _check_coordinates(tree, design, path)
+    _check_quantities(tree["posterior"], design, spec, path)
     return Fit(
         idata=tree, panel=panel or stored, spec=spec, design=design,
         sampler=str(attrs.get("forecast_sampler", "nutpie")), seed=None if seed < 0 else seed,

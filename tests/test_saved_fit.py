@@ -84,9 +84,10 @@ def test_altered_spec_is_refused(saved, tmp_path):
         forecast.load_fit(bad)
 
 
-def test_a_posterior_reordered_or_cut_is_refused(saved, tmp_path):
+def test_a_posterior_reordered_cut_or_short_of_a_quantity_is_refused(saved, tmp_path):
     """The tables label by coordinate and the forecasts go by position: a posterior with its
-    allies reordered loaded, and credibility() named one ally's path another's."""
+    allies reordered loaded, and credibility() named one ally's path another's. One without
+    its persistence loaded, and forecast with none."""
     _, _, path = saved
     tree = xr.open_datatree(path, engine="h5netcdf").load()
     post = tree["posterior"].to_dataset()
@@ -94,7 +95,12 @@ def test_a_posterior_reordered_or_cut_is_refused(saved, tmp_path):
     for name, changed, says in (
             ("order.nc", post.assign_coords(ally=allies[::-1]), "ally coordinates"),
             ("cut.nc", post.isel(period=slice(0, -6)), "period coordinates"),
-            ("none.nc", post.drop_vars("credibility"), "holds no 'credibility'")):
+            ("none.nc", post.drop_vars("credibility"), "holds no 'credibility'"),
+            # read only where the model has them, so a file without them forecast as if the
+            # model had none: no persistence, or a lapse that moves nothing
+            ("phi.nc", post.drop_vars("persistence"), "holds no 'persistence', which the"),
+            ("beta.nc", post.drop_vars(["driver_effect_ally", "outcome_intercept"]),
+             "holds no 'driver_effect_ally', 'outcome_intercept'")):
         altered = tree.copy()
         altered["posterior"] = xr.DataTree(changed)
         altered.to_netcdf(tmp_path / name, engine="h5netcdf")
