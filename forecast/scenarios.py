@@ -166,9 +166,11 @@ class Scenario:
                     f"the last forecast month)", column="period", value=rec.period, **where)
             family = catalog.signals[rec.signal].family
             _check_support(rec.value, family, where, rec.op)
+            observed = design.driver_raw[:, drivers[rec.signal], :]
             if family in ("poisson", "negbin"):
-                _check_within_reach(rec.value, design.driver_raw[:, drivers[rec.signal], :],
-                                    where)
+                _check_within_reach(rec.value, observed, where)
+            elif family == "normal":
+                _check_within_range(rec.value, observed, where, rec.op)
             out.append((allies[rec.ally], drivers[rec.signal], k, float(rec.value), rec.op))
         return Overrides(tuple(out), tuple(catalog.signals[d].family for d in design.drivers))
 
@@ -226,6 +228,24 @@ def _check_within_reach(value: float, observed: np.ndarray, where: dict) -> None
         raise InputError(f"a count more than {REACH} times the most this driver has been "
                          f"observed at in one month ({most:g}): the model has no data near it",
                          column="value", value=value, **where)
+
+
+def _check_within_range(value: float, observed: np.ndarray, where: dict, op: str) -> None:
+    """Refuse a continuous driver's value further outside its observed values (an added one:
+    a change larger) than :data:`REACH` times their range: as for counts
+    (:func:`_check_within_reach`), the forecast there would be a straight line extrapolated
+    (a value of 1e23 had moved credibility by -6e22)."""
+    seen = observed[np.isfinite(observed)]
+    if not seen.size:
+        return
+    lo, hi = float(seen.min()), float(seen.max())
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    beyond = abs(value) if op == "add" else max(lo - value, value - hi, 0.0)
+    if beyond > REACH * span:
+        what = "a change" if op == "add" else "a value"
+        raise InputError(f"{what} more than {REACH} times the range of this driver's observed "
+                         f"values ({lo:.4g} to {hi:.4g}) beyond them: the model has no data "
+                         "near it", column="value", value=value, **where)
 
 
 def _unexpected_key(key: str, file: str | None, row: int | None) -> InputError:

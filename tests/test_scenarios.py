@@ -348,3 +348,31 @@ def test_missing_column_message_lists_the_columns_found(tmp_path):
     with pytest.raises(forecast.InputError, match="found ally;period;signal;value") as err:
         read_scenario(path)
     assert (err.value.row, err.value.column) == (1, "ally")
+
+
+def test_a_continuous_driver_far_past_its_data_is_refused():
+    """A normal driver took any value: 1e23 moved credibility by -6e22, the extrapolation that
+    counts are refused for."""
+    import dataclasses
+
+    catalog = forecast.synthetic_catalog(3)
+    aid = forecast.SignalSpec(name="aid", role="driver", family="normal", frequency="monthly",
+                              sign=0)
+    catalog = dataclasses.replace(catalog, signals={**catalog.signals, "aid": aid})
+    sim = forecast.simulate(n_allies=3, n_months=36, catalog=catalog, seed=2)
+    fit = forecast.oracle_fit(sim, n_draws=20)
+    seen = fit.design.driver_raw[:, fit.design.drivers.index("aid"), :]
+    lo, hi = np.nanmin(seen), np.nanmax(seen)
+    month = str(fit.panel.months[-1])
+
+    def resolve(value, op="set"):
+        Scenario.from_records([{"ally": "A01", "period": month, "signal": "aid",
+                                "value": value, "op": op}]).resolve(fit, HORIZON)
+
+    for value, op in ((hi + 9.9 * (hi - lo), "set"), (lo - 9.9 * (hi - lo), "set"),
+                      (9.9 * (hi - lo), "add")):
+        resolve(value, op)
+    for value, op in ((1e23, "set"), (hi + 10.1 * (hi - lo), "set"),
+                      (lo - 10.1 * (hi - lo), "set"), (-10.1 * (hi - lo), "add")):
+        with pytest.raises(forecast.InputError, match="times the range of this driver"):
+            resolve(value, op)
