@@ -42,6 +42,21 @@ def _timestamps(periods) -> np.ndarray:
     return pd.PeriodIndex([str(p) for p in periods], freq="M").to_timestamp().to_numpy()
 
 
+def _bands(ax, t: np.ndarray, frame: pd.DataFrame, color: str, labelled: bool = True,
+           **fill) -> None:
+    """The 90 % and 50 % intervals of ``frame`` (``q05``/``q95``, ``q25``/``q75``) over months
+    ``t``: filled bands, or bars where there is one month (a band through one point has no
+    width). ``labelled``: the bands carry legend labels."""
+    for lo, hi, alpha, name, width in (("q05", "q95", 0.15, "90%", 10),
+                                       ("q25", "q75", 0.3, "50%", 10)):
+        label = name if labelled else None
+        if len(t) == 1:
+            ax.vlines(t, frame[lo], frame[hi], color=color, alpha=alpha, lw=width, label=label)
+        else:
+            ax.fill_between(t, frame[lo], frame[hi], color=color, alpha=alpha, lw=0,
+                            label=label, **fill)
+
+
 def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
               history: int = 36) -> Figure:
     """One row per ally: credibility (left) and hedging (right), history then forecast.
@@ -86,6 +101,8 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     hed = result.hedging().set_index(["ally", "horizon"])
     cred = result.credibility().set_index(["ally", "horizon"])
 
+    # one forecast month: a line or band through one point draws nothing, so points and bars
+    marker = "o" if len(t_fc) == 1 else None
     fig = NotebookFigure(figsize=(11, 2.6 * len(allies)), layout="constrained")
     axes = fig.subplots(len(allies), 2, squeeze=False, sharex=True)
     for row, ally in enumerate(allies):
@@ -116,23 +133,20 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
             obs = hs["history_hedging"].values
             ax_h.plot(t_hist, obs, "o", ms=3, color=HISTORY_COLOR, label="observed")
         else:
-            ax_c.fill_between(t_fc, c["q05"], c["q95"], color=FORECAST_COLOR, alpha=0.15, lw=0,
-                              label="90%")
-            ax_c.fill_between(t_fc, c["q25"], c["q75"], color=FORECAST_COLOR, alpha=0.3, lw=0,
-                              label="50%")
-            ax_c.plot(t_fc, c["mean"], color=FORECAST_COLOR, lw=1.5, label="forecast")
+            _bands(ax_c, t_fc, c, FORECAST_COLOR)
+            ax_c.plot(t_fc, c["mean"], color=FORECAST_COLOR, lw=1.5, marker=marker, ms=4,
+                      label="forecast")
         ax_c.axvline(t_origin[0], color="k", lw=0.6, ls=":")
         ax_c.set_ylabel(f"{ally}\ncredibility")
         h = hed.loc[ally]
-        ax_h.fill_between(t_fc, h["q05"], h["q95"], color=HEDGING_COLOR, alpha=0.15, lw=0,
-                          step="mid")
-        ax_h.fill_between(t_fc, h["q25"], h["q75"], color=HEDGING_COLOR, alpha=0.3, lw=0,
-                          step="mid")
-        ax_h.plot(t_fc, h["mean"], color=HEDGING_COLOR, lw=1.5, label="forecast mean")
+        _bands(ax_h, t_fc, h, HEDGING_COLOR, labelled=False, step="mid")
+        ax_h.plot(t_fc, h["mean"], color=HEDGING_COLOR, lw=1.5, marker=marker, ms=4,
+                  label="forecast mean")
         ax_h.axvline(t_origin[0], color="k", lw=0.6, ls=":")
         ax_h.set_ylabel("hedging / month")
         ax_p = ax_h.twinx()
-        ax_p.plot(t_fc, h["p_any"], color="k", lw=1, ls="--", label="P(≥1)")
+        ax_p.plot(t_fc, h["p_any"], color="k", lw=1, ls="--", marker=marker, ms=4,
+                  label="P(≥1)")
         ax_p.set_ylim(0, 1)
         ax_p.set_ylabel("P(≥1)")
         if row == 0:

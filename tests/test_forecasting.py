@@ -275,6 +275,23 @@ def test_plot(oracle_case):
         ["90%", "50%", "forecast"]
 
 
+def test_a_one_month_forecast_is_drawn(oracle_case):
+    """With horizon=1 each forecast quantity is one point: lines and bands through one point
+    drew nothing, and the hedging panel was empty."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    _, fit, _ = oracle_case
+    fig = fit.forecast(horizon=1, seed=1).plot(allies="A03", history=0)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    image = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    for ax in fig.axes[:2]:  # credibility, hedging
+        x0, y0, x1, y1 = ax.get_window_extent().extents.astype(int)
+        box = image[image.shape[0] - y1:image.shape[0] - y0, x0:x1]
+        coloured = (box.max(axis=-1) - box.min(axis=-1)) > 30  # not white, grey or black
+        assert coloured.sum() > 100, ax.get_ylabel()
+
+
 def test_bad_arguments(oracle_case):
     _, fit, _ = oracle_case
     with pytest.raises(forecast.InputError, match="horizon"):
