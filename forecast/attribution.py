@@ -172,11 +172,9 @@ def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFr
     >>> f = forecast.fit(sim.panel, draws=300, tune=300, chains=2, seed=1)  # doctest: +SKIP
     >>> attribution(f).groupby("ally")["contribution"].sum()               # doctest: +SKIP
     """
-    from forecast.results import Fit
+    from forecast.results import check_fit
 
-    if not isinstance(fit, Fit):
-        raise InputError("expected a Fit (forecast.fit or forecast.load_fit)",
-                         parameter="fit", value=type(fit).__name__)
+    check_fit(fit)
     design = fit.design
     periods = list(design.periods)
     given = month

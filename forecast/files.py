@@ -24,8 +24,10 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
     Raises
     ------
     forecast.InputError
-        Naming ``path``, when it is a directory or its folder cannot be made (a file is in
-        the way).
+        Naming ``path``, when it is a directory or its folder cannot be made because a file
+        is in the way; naming the parameter when ``path`` is not a path.
+    OSError
+        When the file system refuses the folder or the file (permissions, a full disk).
 
     Examples
     --------
@@ -38,20 +40,25 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
     ...
     forecast.errors.InputError: ...: a note is saved to a file, not a directory
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"expected the path of the file to save the {what} to",
+                         parameter="path", value=type(path).__name__)
     path = Path(path)
     if path.is_dir():
         raise InputError(f"a {what} is saved to a file, not a directory", file=str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    except (FileExistsError, NotADirectoryError) as exc:
         raise InputError(f"cannot make the folder to save the {what} in ({exc.strerror}: a "
                          "file in the way?)", file=str(path)) from None
+    # any other refusal (permissions, a read-only or full disk) stays an OSError, which the
+    # command line reports as the file system's refusal
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
-    # created as a plain write creates (the umask's permissions, so a shared registry's
-    # posterior.nc is as readable as its CSVs; mkstemp's were the owner's alone), and only
-    # if no other save holds the name
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
+        # created as a plain write creates (the umask's permissions, so a shared registry's
+        # posterior.nc is as readable as its CSVs; mkstemp's were the owner's alone), and
+        # only if no other save holds the name
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         write(tmp)
         tmp.replace(path)
     except BaseException:

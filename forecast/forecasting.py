@@ -485,12 +485,14 @@ def forecast_fit(
     >>> fc.hedging().columns.tolist()                                     # doctest: +SKIP
     ['ally', 'period', 'horizon', 'mean', 'p_any', 'q05', 'q25', 'q50', 'q75', 'q95']
     """
+    from forecast.results import check_fit
     from forecast.scenarios import as_scenario
 
+    check_fit(fit)
     check_horizon(horizon)
     if driver_assumption not in DRIVER_ASSUMPTIONS:
         raise InputError(f"unknown driver assumption; expected one of "
-                         f"{', '.join(DRIVER_ASSUMPTIONS)}", column="driver_assumption",
+                         f"{', '.join(DRIVER_ASSUMPTIONS)}", parameter="driver_assumption",
                          value=driver_assumption)
     whole_number("n_inner", n_inner, 2)  # a variance over each draw's inner paths
     check_seed(seed)
@@ -794,12 +796,12 @@ def _previous_probability(previous, within: int) -> pd.Series | None:
     if isinstance(previous, ForecastResult):
         if within > previous.horizon:
             raise InputError("the previous forecast's horizon is shorter than `within`",
-                             column="within", value=within)
+                             parameter="within", value=within)
         return pd.Series(previous._within()[:, within - 1], index=previous.allies)
     if isinstance(previous, pd.DataFrame):
         return _previous_from_table(previous, within)
     raise InputError("previous must be a ForecastResult, a saved forecast path or a DataFrame",
-                     column="previous", value=type(previous).__name__)
+                     parameter="previous", value=type(previous).__name__)
 
 
 def _previous_from_table(frame: pd.DataFrame, within: int) -> pd.Series:
@@ -809,14 +811,14 @@ def _previous_from_table(frame: pd.DataFrame, within: int) -> pd.Series:
     col = "probability" if "probability" in frame else "p_any_within"
     if "ally" not in frame or col not in frame:
         raise InputError("a previous table needs columns 'ally' and 'probability' or "
-                         "'p_any_within'", column="previous")
+                         "'p_any_within'", parameter="previous")
     if "horizon" in frame:
         horizons = pd.to_numeric(frame["horizon"], errors="coerce")
         if not (horizons == within).any():
             shown = sorted({int(h) for h in horizons.dropna()})[:12]
             raise InputError(f"the previous table has no row at horizon {within} (`within`); "
                              f"its horizons: {', '.join(map(str, shown)) or 'none'}",
-                             column="within", value=within)
+                             parameter="within", value=within)
         frame = frame[horizons == within]
     allies = frame["ally"].astype(str).str.strip()
     if allies.duplicated().any():

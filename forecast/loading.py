@@ -9,6 +9,7 @@ expected; nothing is built from bad input. The rules are listed in ``docs/data-c
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -179,8 +180,19 @@ def load_panel(
                              "Catalog: there is no folder to find signals.toml in",
                              parameter="catalog")
         obs_file, source = Path(FRAME_LABEL), observations_path
-    else:
+    elif isinstance(observations_path, (str, os.PathLike)):
         obs_file = source = Path(observations_path)
+        if obs_file.is_dir():
+            inside = [p.name for p in (obs_file / "observations.csv",
+                                       obs_file / "observations.parquet") if p.is_file()]
+            raise InputError("a folder, not an observations file: expected the path of a CSV "
+                             "or Parquet table"
+                             + (f" (this folder holds {inside[0]})" if inside else ""),
+                             file=str(obs_file))
+    else:
+        raise InputError("expected the path of an observations table (CSV or Parquet) or a "
+                         "DataFrame", parameter="observations_path",
+                         value=type(observations_path).__name__)
     cat = _resolve_catalog(catalog, obs_file)
     until_m = parse_until(until)
     found_beside = ""

@@ -89,10 +89,10 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     allies = [allies] if isinstance(allies, str) else list(allies) if allies is not None else names
     unknown = [a for a in allies if a not in names]
     if unknown:
-        raise InputError(f"unknown ally; the forecast has {', '.join(names)}", column="allies",
+        raise InputError(f"unknown ally; the forecast has {', '.join(names)}", parameter="allies",
                          value=unknown[0])
     if not allies:
-        raise InputError("no allies to plot", column="allies")
+        raise InputError("no allies to plot", parameter="allies")
     whole_number("history", history, 0)
     hist_periods = ds["history_period"].values[-history:] if history > 0 else []
     t_hist = _timestamps(hist_periods)

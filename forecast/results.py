@@ -173,6 +173,23 @@ class Fit:
         return write_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"), "fit")
 
 
+def check_fit(value: object, name: str = "fit") -> None:
+    """Refuse, with :class:`~forecast.errors.InputError` naming the argument, a value that is
+    not a :class:`Fit` (a panel or a simulation, say), before any work is done with it.
+
+    Examples
+    --------
+    >>> check_fit("fit.nc")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'fit', value 'fit.nc': expected a Fit (forecast.fit or forecast.load_fit(path) gives one), got str
+    """
+    if not isinstance(value, Fit):
+        raise InputError("expected a Fit (forecast.fit or forecast.load_fit(path) gives one), "
+                         f"got {type(value).__name__}", parameter=name,
+                         value=str(value) if isinstance(value, (str, Path)) else None)
+
+
 def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     """Read a fit saved by :meth:`Fit.save`.
 

@@ -84,6 +84,16 @@ class Scenario:
     description: str = ""
     file: str | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        # built directly rather than by from_records / read_scenario: the rows must be the
+        # validated table those make, with its row numbers
+        needed = (*COLUMNS, "op", "row")
+        if not isinstance(self.rows, pd.DataFrame) or any(c not in self.rows for c in needed):
+            raise InputError("a Scenario's rows are the validated table that "
+                             "Scenario.from_records(records) or read_scenario(path) makes "
+                             f"(columns {', '.join(needed)}); build it with one of those",
+                             parameter="rows")
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_records(cls, records: Iterable[dict], name: str = "scenario",
@@ -401,7 +411,7 @@ def as_scenario(scenario) -> Scenario | None:
     if isinstance(scenario, (list, tuple)):
         return Scenario.from_records(scenario)
     raise InputError("a scenario must be a Scenario, a CSV/TOML path, a DataFrame or a list "
-                     "of records", column="scenario", value=type(scenario).__name__)
+                     "of records", parameter="scenario", value=type(scenario).__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +429,13 @@ _PAIRED_BY = (
 
 
 def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
+    from forecast.forecasting import ForecastResult
+
+    for name, value in (("base", base), ("alt", alt)):
+        if not isinstance(value, ForecastResult):
+            raise InputError("expected a forecast (fit.forecast(...) or "
+                             f"forecast.load_forecast(path) gives one), got "
+                             f"{type(value).__name__}", parameter=name)
     a, b = base.draws, alt.draws
     if a.sizes["horizon"] != b.sizes["horizon"]:
         raise InputError(f"the two forecasts are not paired: their horizons differ "

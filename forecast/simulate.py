@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.catalog import Catalog
+from forecast.catalog import Catalog, read_catalog
 from forecast.errors import InputError, check_seed, expected_one_of, is_real, whole_number
 from forecast.recursion import ar1_filter
 from forecast.panel import Panel, format_period, month_period
@@ -51,6 +51,7 @@ def synthetic_catalog(n_allies: int) -> Catalog:
     >>> [s.name for s in cat.indicators]
     ['exercise_tempo', 'joint_statements', 'us_troops', 'milex_share_gdp']
     """
+    whole_number("n_allies", n_allies, 1)
     sig = {
         "exercise_tempo": ("indicator", "poisson", "monthly", 1, "exercises per month"),
         "joint_statements": ("indicator", "negbin", "monthly", 1, "statements per month"),
@@ -93,6 +94,29 @@ class SimulationParameters:
     outcome_loading_log_tau: float = 0.2
     outcome_overdispersion: float = 0.5
     common_factor: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse a value no simulation can be drawn with (a numpy error, or nothing said)."""
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            where = dict(parameter=f"params.{name}", value=value)
+            if name == "common_factor":
+                if not isinstance(value, (bool, np.bool_)):
+                    raise InputError("expected True or False", **where)
+                continue
+            if not is_real(value) or not np.isfinite(value):
+                raise InputError("expected a finite number", **where)
+            if name in _POSITIVE and value <= 0:
+                raise InputError("expected a positive number (a scale)", **where)
+            if (name.endswith("_tau") or name == "driver_rate") and value < 0:
+                raise InputError("expected a number of at least 0 (a spread or a rate)", **where)
+            if name == "factor_persistence" and not -1 < value < 1:
+                raise InputError("expected a persistence strictly between -1 and 1 (a "
+                                 "stationary factor)", **where)
+
+
+#: parameters of :class:`SimulationParameters` that are scales, so positive
+_POSITIVE = ("noise", "overdispersion", "outcome_overdispersion")
 
 
 @dataclass(frozen=True)
@@ -139,7 +163,7 @@ def simulate(
     n_allies: int = 8,
     n_months: int = 144,
     *,
-    catalog: Catalog | None = None,
+    catalog: Catalog | str | Path | None = None,
     missing: float = 0.3,
     start: str = "2014-01",
     ragged: bool = False,
@@ -153,7 +177,8 @@ def simulate(
     n_allies, n_months
         Panel size (ignored ``n_allies`` when ``catalog`` is given: its allies are used).
     catalog
-        Any valid catalog; defaults to :func:`synthetic_catalog`.
+        Any valid catalog, or the path of its signals.toml; defaults to
+        :func:`synthetic_catalog`.
     missing
         Share of indicator values removed at random (masked, not zero).
     start
@@ -195,6 +220,11 @@ def simulate(
         raise InputError("expected SimulationParameters or a dict of its fields",
                          parameter="params", value=type(params).__name__)
     p = params or SimulationParameters()
+    if isinstance(catalog, (str, Path)):
+        catalog = read_catalog(catalog)
+    elif catalog is not None and not isinstance(catalog, Catalog):
+        raise InputError("expected a Catalog or the path of a signals.toml",
+                         parameter="catalog", value=type(catalog).__name__)
     catalog = catalog or synthetic_catalog(n_allies)
     allies = list(catalog.allies)
     A, T = len(allies), n_months

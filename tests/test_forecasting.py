@@ -182,9 +182,9 @@ def test_early_warning(oracle_case, tmp_path):
             fc.early_warning(threshold=threshold)
 
 
-def test_a_notebooks_slips_are_input_errors(oracle_case):
+def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
     """Each of these was a TypeError or AttributeError from deep inside, or was accepted."""
-    sim, fit, _ = oracle_case
+    sim, fit, fc = oracle_case
     for call, says in (
             (lambda: forecast.load_spec(None), "expected a spec: a shipped name"),
             (lambda: forecast.fit(sim.panel, spec=None), "expected a spec: a shipped name"),
@@ -199,9 +199,31 @@ def test_a_notebooks_slips_are_input_errors(oracle_case):
             # pandas read these as January 2020 and as 2020-01
             (lambda: forecast.simulate(n_allies=2, n_months=12, start="2020"), "malformed start"),
             (lambda: forecast.simulate(n_allies=2, n_months=12, start="2020-01-15"),
-             "malformed start")):
+             "malformed start"),
+            # session 18's trial: AttributeErrors, TypeErrors and numpy's errors
+            (lambda: forecast.forecast_fit(sim.panel), "parameter 'fit'.*expected a Fit"),
+            (lambda: forecast.compare(fc, "x"), "parameter 'alt'.*expected a forecast"),
+            (lambda: forecast.Scenario(rows=pd.DataFrame([{"ally": "A01"}])),
+             "build it with one of those"),
+            (lambda: forecast.simulate(n_months=12, catalog=3), "expected a Catalog"),
+            (lambda: forecast.simulate(params={"factor_persistence": 1.5}),
+             "strictly between -1 and 1"),
+            (lambda: forecast.simulate(params={"noise": "x"}), "expected a finite number"),
+            (lambda: forecast.simulate(params={"noise": -1.0}), "expected a positive number"),
+            (lambda: forecast.load_panel(None), "parameter 'observations_path'"),
+            (lambda: fit.save(3), "parameter 'path'"),
+            (lambda: forecast.synthetic_catalog("3"), "n_allies"),
+            (lambda: fc.plot(allies=["KOR"]), "parameter 'allies'.*unknown ally")):
         with pytest.raises((forecast.InputError, forecast.SpecError), match=says):
             call()
+    # a catalog by its path, as load_panel takes it
+    folder = tmp_path / "data"
+    sim.panel.write(folder)
+    assert forecast.simulate(n_months=12, catalog=folder / "signals.toml", seed=1).panel \
+        .catalog == sim.panel.catalog
+    # the folder given for the observations file names what it holds
+    with pytest.raises(forecast.InputError, match="this folder holds observations.csv"):
+        forecast.load_panel(folder)
     # a dict of parameters is what a notebook writes: it is read by name
     assert forecast.simulate(n_allies=2, n_months=12, seed=1, params={"intercept_tau": 0.1}) \
         .params.intercept_tau == 0.1
