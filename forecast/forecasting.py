@@ -778,7 +778,25 @@ def load_forecast(path: str | Path) -> ForecastResult:
     if "p_zero" not in ds or "origin" not in ds.attrs:
         raise InputError("not a forecast saved by forecast (missing p_zero or origin)",
                          file=str(path))
+    if missing := [v for v in FORECAST_VARIABLES if v not in ds]:
+        raise InputError(f"incomplete forecast file (altered?): no {', '.join(missing)}",
+                         file=str(path), column=missing[0])
+    for name, lo, hi in (("p_zero", 0.0, 1.0), ("rate", 0.0, np.inf), ("var_noise", 0.0, np.inf),
+                         ("var_parameter", 0.0, np.inf), ("var_path", 0.0, np.inf)):
+        values = ds[name].values
+        if not ((values >= lo) & (values <= hi)).all():  # NaN fails too
+            raise InputError(f"damaged forecast file (altered?): {name} holds values outside "
+                             f"{lo:g} to {hi:g}", file=str(path), column=name)
     return ForecastResult(ds)
+
+
+#: the draws' variables of every forecast (:func:`forecast_fit`), all of which the tables and
+#: the figure read: a saved forecast without one is refused by :func:`load_forecast`
+FORECAST_VARIABLES = (
+    "common_factor", "credibility", "drivers", "hedging", "history_hedging", "history_mean",
+    "history_q05", "history_q25", "history_q50", "history_q75", "history_q95", "own_state",
+    "p_zero", "rate", "var_noise", "var_parameter", "var_path",
+)
 
 
 def _previous_probability(previous, within: int) -> pd.Series | None:

@@ -241,6 +241,28 @@ def test_save_load_roundtrip(oracle_case, tmp_path):
         load_forecast(tmp_path / "nope.nc")
 
 
+def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
+    """A saved forecast without ``rate`` loaded and raised KeyError in hedging(); one with
+    p_zero set to 2 loaded and showed p_any = -1."""
+    from forecast.forecasting import FORECAST_VARIABLES
+
+    _, _, fc = oracle_case
+    assert sorted(fc.draws.data_vars) == sorted(FORECAST_VARIABLES)  # the list is the truth
+    ds = fc.to_dataset()
+    for c in ("ally", "period", "driver", "driver_period", "history_period"):
+        ds[c] = ds[c].astype(str)
+    for name, damaged, says in (
+            ("rate", ds.drop_vars("rate"), "no rate"),
+            ("history", ds.drop_vars(["history_mean", "var_path"]), "no history_mean, var_path"),
+            ("p_zero", ds.assign(p_zero=ds["p_zero"] * 0 + 2), "p_zero holds values outside 0"),
+            ("nan", ds.assign(rate=ds["rate"] * np.nan), "rate holds values outside")):
+        path = tmp_path / f"{name}.nc"
+        damaged.to_netcdf(path, engine="h5netcdf")
+        with pytest.raises(forecast.InputError, match=says) as err:
+            load_forecast(path)
+        assert err.value.file == str(path)
+
+
 def test_saving_where_a_file_cannot_go_is_an_input_error(oracle_case, tmp_path):
     """A forecast saved to a directory raised IsADirectoryError and left ``NAME.partial``
     behind; a fit or forecast saved under a file raised FileExistsError."""
