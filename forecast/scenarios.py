@@ -291,9 +291,12 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
             if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
                 raise InputError(f"missing {col}", column=col, **where)
         for col in ("ally", "signal", "period"):
-            if isinstance(rec[col], datetime.date):  # TOML reads an unquoted date as a date
-                raise InputError("expected a month in quotes, such as \"2026-04\"",
-                                 column=col, value=rec[col].isoformat(), **where)
+            # TOML reads an unquoted date or time as one (datetime.date, datetime.time)
+            if isinstance(rec[col], (datetime.date, datetime.time)):
+                text = rec[col].isoformat()
+                raise InputError("expected a month in quotes, such as \"2026-04\""
+                                 if col == "period" else "expected text in quotes",
+                                 column=col, value=text, **where)
             if not isinstance(rec[col], str):
                 raise InputError("expected text", column=col, value=rec[col], **where)
         month = parse_month(rec["period"])

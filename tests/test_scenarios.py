@@ -204,6 +204,16 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match='month in quotes') as err:
         read_scenario(dated)  # the value was shown as datetime.date(2019, 1, 1)
     assert (err.value.row, err.value.column, err.value.value) == (1, "period", "2019-01-01")
+    for line, column, value in (("ally = 2019-01-01", "ally", "2019-01-01"),
+                                ("period = 10:30:00", "period", "10:30:00")):
+        timed = _write(tmp_path, "t.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
+                       'signal = "consultation_lapse"\nvalue = 1\n'
+                       .replace(f'{column} = "{"A00" if column == "ally" else "2019-01"}"',
+                                line))
+        with pytest.raises(forecast.InputError, match="in quotes") as err:
+            read_scenario(timed)  # a time was shown as datetime.time(10, 30)
+        assert (err.value.column, err.value.value) == (column, value)
+        assert ("month" in str(err.value)) == (column == "period")
     with pytest.raises(forecast.InputError, match="value, op, source, note"):
         read_scenario(_write(tmp_path, "c.csv", "ally,period,signal,value,colour\n"
                              "A00,2019-01,consultation_lapse,1,red\n"))
