@@ -206,7 +206,7 @@ def test_read_errors_files(tmp_path):
     assert (err.value.row, err.value.column, err.value.value) == (1, "period", "2019-01-01")
     for line, column, value in (("ally = 2019-01-01", "ally", "2019-01-01"),
                                 ("period = 10:30:00", "period", "10:30:00")):
-        timed = _write(tmp_path, "t.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
+        timed = _write(tmp_path, "timed.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
                        'signal = "consultation_lapse"\nvalue = 1\n'
                        .replace(f'{column} = "{"A00" if column == "ally" else "2019-01"}"',
                                 line))
