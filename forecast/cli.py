@@ -44,7 +44,7 @@ from forecast.monthly import (
     resolve_inputs,
     run_month,
 )
-from forecast.runs import PublishedRun, Registry, RegistryBusy
+from forecast.runs import MANIFEST, PublishedRun, Registry, RegistryBusy
 
 __all__ = ["app", "RichProgress", "main"]
 
@@ -189,6 +189,15 @@ def _check_output(path: Path | None) -> None:
         raise InputError("--output must be a file, not a directory", file=str(path))
     if not path.parent.is_dir():
         raise InputError("--output's directory does not exist", file=str(path))
+    for folder in path.resolve().parents:
+        try:
+            in_a_run = (folder / MANIFEST).is_file()
+        except OSError:  # a folder above that cannot be searched holds no run of ours
+            in_a_run = False
+        if in_a_run:
+            raise InputError(f"--output is inside the run {folder}: a run's files are never "
+                             "changed (forecast report re-renders its report.html without "
+                             "--output); expected a path outside it", file=str(path))
 
 
 def _escape(text: str) -> str:
@@ -339,13 +348,16 @@ def report(
 
     def body() -> int:
         out, _ = _consoles()
-        _check_output(output)
+        # the run's own report.html, named: as without --output
+        target = None if output is not None and run_dir.is_dir() and \
+            output.resolve() == (run_dir / "report.html").resolve() else output
+        _check_output(target)
         published = PublishedRun.read(run_dir) is not None
-        if published and output is None:
+        if published and target is None:
             with Registry(run_dir.parent).lock():
                 path = write_report(run_dir)
         else:
-            path = write_report(run_dir, output)
+            path = write_report(run_dir, target)
         out.print(f"report: {_escape(str(path))}", soft_wrap=True)
         return EXIT_OK
 

@@ -849,6 +849,29 @@ def test_ctrl_c_while_the_outcome_is_printed_says_the_run_is_published(sim, data
     assert len(Registry(out).runs()) == 1
 
 
+def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
+    """``report -o RUN/manifest.json`` replaced a published manifest with HTML, and
+    ``scenario -o RUN/forecast.csv`` its forecast, both with exit 0: the run then failed to
+    list and to report."""
+    out = tmp_path / "runs"
+    run = run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim)).run
+    state = _published_state(out)
+    scen = tmp_path / "s.csv"
+    scen.write_text(f"ally,period,signal,value\nA00,{run.month},consultation_lapse,1\n")
+    for args in (["report", str(run.path), "-o", str(run.path / "manifest.json")],
+                 ["report", str(run.path), "-o", str(run.path / "new.html")],
+                 ["scenario", str(scen), "--out", str(out), "-o",
+                  str(run.path / "forecast.csv")]):
+        result = _cli(*args)
+        assert result.exit_code == 2, result.output
+        assert "--output is inside the run" in result.output
+    assert _published_state(out) == state
+    # its own report.html, named, is re-rendered as without -o
+    again = _cli("report", str(run.path), "-o", str(run.path / "report.html"))
+    assert again.exit_code == 0, again.output
+    assert _published_state(out).keys() == state.keys()
+
+
 def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch, capsys):
     """The console script's entry point loads typer, rich and pandas itself, so a Ctrl-C in
     that second ends as one during the run does."""
