@@ -454,11 +454,14 @@ def scenario(
                              "overwrite it; expected another path", parameter="output",
                              value=str(output))
         if run_dir is None:
-            latest = Registry(out).reference()
+            registry = Registry(out)
+            latest = registry.reference()
             if latest is None:
+                broken = registry.unreadable()
                 raise InputError("no published run to take the posterior from: expected "
-                                 "--run RUN_DIR or a registry with a run (forecast run)",
-                                 file=str(out))
+                                 "--run RUN_DIR or a registry with a run (forecast run)"
+                                 + (f"; not a readable run: {broken[0].reason}"
+                                    if broken else ""), file=str(out))
             path = latest.path
             chosen = " (the newest run neither forced nor quick, else the newest; --run " \
                 "chooses another)"

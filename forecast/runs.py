@@ -288,7 +288,11 @@ class PublishedRun:
         if parsed is None:
             return None
         manifest = path / MANIFEST
-        if not manifest.is_file():
+        try:
+            there = manifest.is_file()
+        except OSError as exc:  # a folder that cannot be searched (permissions)
+            raise InputError(f"cannot be read ({exc.strerror})", file=str(path)) from None
+        if not there:
             raise InputError(f"no {MANIFEST}", file=str(path))
         data = read_json_object(manifest)
         if "settings" in data:

@@ -872,6 +872,19 @@ def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
     assert _published_state(out).keys() == state.keys()
 
 
+def test_scenario_without_a_readable_run_names_the_damaged_one(tmp_path):
+    """With the only run's manifest truncated, ``scenario`` said "no published run" and
+    named nothing, while ``list`` warned of the run."""
+    (tmp_path / "2026-03").mkdir()
+    (tmp_path / "2026-03" / "manifest.json").write_text('{"input_key": "k", "sett')
+    scen = tmp_path / "s.csv"
+    scen.write_text("ally,period,signal,value\nA00,2026-03,consultation_lapse,1\n")
+    result = _cli("scenario", str(scen), "--out", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "no published run" in result.output
+    assert "not a readable run:" in result.output and "unreadable JSON" in result.output
+
+
 def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch, capsys):
     """The console script's entry point loads typer, rich and pandas itself, so a Ctrl-C in
     that second ends as one during the run does."""
