@@ -772,6 +772,8 @@ def load_forecast(path: str | Path) -> ForecastResult:
         raise InputError("saved forecast not found", file=str(path))
     try:
         ds = xr.load_dataset(path, engine="h5netcdf")
+    except PermissionError:  # HDF5's own text is a paragraph of flags
+        raise InputError("cannot be read (Permission denied)", file=str(path)) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
         raise InputError(f"not a readable netCDF forecast ({type(exc).__name__})",
                          file=str(path)) from None

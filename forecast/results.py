@@ -217,6 +217,8 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
         raise InputError("saved fit not found", file=str(path))
     try:
         tree = xr.open_datatree(path, engine="h5netcdf").load()
+    except PermissionError:  # HDF5's own text is a paragraph of flags
+        raise InputError("cannot be read (Permission denied)", file=str(path)) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
         raise InputError(f"not a readable netCDF fit ({type(exc).__name__}: {exc})",
                          file=str(path)) from None

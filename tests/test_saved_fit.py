@@ -169,3 +169,21 @@ def test_save_keeps_sources_and_leaves_no_partial_file(tmp_path):
     with pytest.raises(InputError, match="not a directory"):
         fit.save(tmp_path / "taken")
     assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*.partial"))
+
+
+def test_a_fit_that_cannot_be_read_says_so_in_one_phrase(saved, monkeypatch):
+    """A posterior.nc at chmod 000 was refused with HDF5's paragraph of flags ("Unable to
+    synchronously open file (… errno = 13 … o_flags = 0)"). Root ignores chmod, so the
+    reader's refusal is raised here as h5py raises it."""
+    import forecast.results as results
+
+    _, _, path = saved
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Unable to synchronously open file (unable to open file: "
+                                  "errno = 13, error message = 'Permission denied', o_flags = 0)")
+
+    monkeypatch.setattr(results.xr, "open_datatree", refuse)
+    with pytest.raises(InputError) as err:
+        forecast.load_fit(path)
+    assert str(err.value) == f"{path}: cannot be read (Permission denied)"
