@@ -23,6 +23,7 @@ from forecast.events import count_events, validated_events
 from forecast.panel import Panel
 from forecast.tabular import (
     INF_TOKENS,
+    MAX_VALUE,
     NUMBER_RE,
     REPLAY_HINT,
     Problems,
@@ -395,6 +396,9 @@ def _check_values(
                    "NaN/missing marker is not a value: leave the row out if the value was not "
                    "observed (a missing row means not observed)")
     problems.check(is_inf, "value", value, "infinite value: expected a finite number")
+    problems.check(np.abs(np.where(np.isfinite(numbers), numbers, 0.0)) > MAX_VALUE, "value",
+                   value, f"a value beyond ±{MAX_VALUE:g}, too large to compute with: expected "
+                   "a measurement (a typo, or another unit?)")
     problems.check(~is_number & ~is_missing & ~is_inf, "value", value,
                    "not a number: expected a decimal number such as 3 or 0.25 "
                    "('.' as the decimal point, no thousands separator)")

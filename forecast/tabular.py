@@ -54,6 +54,9 @@ _MONTH_RE = re.compile(r"([12][0-9]{3})-(0[1-9]|1[0-2])")
 NUMBER_RE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 #: Infinity as text (lower case): a number, but no finite one.
 INF_TOKENS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+#: the largest magnitude a data value may have: a sum of squares of larger ones overflows (a
+#: normal signal's scale became inf and its every value 0), and no measurement comes near it
+MAX_VALUE = 1e100
 
 
 @dataclass(frozen=True)

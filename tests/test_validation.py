@@ -125,6 +125,9 @@ def test_value_outside_family_support(tmp_path: Path) -> None:
     ("inf", "infinite value: expected a finite number"),
     ("-Infinity", "infinite value: expected a finite number"),
     ("1e999", "infinite value: expected a finite number"),
+    # a normal signal's scale overflowed to inf and all its values became 0, without a word
+    ("1e300", "a value beyond ±1e+100, too large to compute with"),
+    ("-2e101", "a value beyond ±1e+100, too large to compute with"),
 ])
 def test_nan_or_inf(tmp_path: Path, token: str, reason: str) -> None:
     path = write_obs(tmp_path, f"KOR,2020,defense_spending,{token},s")
