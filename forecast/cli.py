@@ -372,6 +372,8 @@ def list_runs(
 ) -> None:
     """List the published runs of a registry."""
     def body() -> int:
+        from forecast.runfiles import OUTPUTS_OF_RUN, missing_outputs
+
         console, _ = _consoles()
         if month is not None:
             check_month(month)
@@ -403,6 +405,10 @@ def list_runs(
             # a hand-edited manifest may say neither: that is not a claim of convergence
             status = ("FORCED (not converged)" if r.forced
                       else "converged" if r.converged else "not recorded")
+            listed = r.manifest.get(OUTPUTS_OF_RUN)
+            if gone := missing_outputs(r.path, r.manifest,
+                                       list(listed) if isinstance(listed, dict) else []):
+                status += f"; [bold red]MISSING[/] {_escape(', '.join(gone))}"
             created = str(r.manifest.get("created", ""))[:16].replace("T", " ")
             table.add_row(
                 _escape(r.name), r.month, str(r.revision),

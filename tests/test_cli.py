@@ -885,6 +885,19 @@ def test_scenario_without_a_readable_run_names_the_damaged_one(tmp_path):
     assert "not a readable run:" in result.output and "unreadable JSON" in result.output
 
 
+def test_list_names_a_run_that_has_lost_a_file(sim, data_dir, tmp_path):
+    """With its posterior.nc deleted a run was listed "converged" like a whole one, and
+    then refused by report and scenario."""
+    out = tmp_path / "runs"
+    run = run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim)).run
+    assert "MISSING" not in _cli("list", "--out", str(out)).output
+    (run.path / "posterior.nc").unlink()
+    (run.path / "headline.csv").unlink()
+    result = _cli("list", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "MISSING headline.csv, posterior.nc" in " ".join(result.output.split())
+
+
 def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch, capsys):
     """The console script's entry point loads typer, rich and pandas itself, so a Ctrl-C in
     that second ends as one during the run does."""
