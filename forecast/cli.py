@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import errno
+import re
 import sys
 import time
 import traceback
@@ -200,10 +201,23 @@ def _check_output(path: Path | None) -> None:
                              "--output); expected a path outside it", file=str(path))
 
 
+#: control characters other than newline and tab: written to a terminal from data (a
+#: scenario's name, a file name) they would move the cursor or recolour the screen
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _escape(text: str) -> str:
+    """``text`` as printed on the terminal: Rich's markup escaped, control characters shown
+    by their code (``\\x1b``) rather than obeyed.
+
+    Examples
+    --------
+    >>> print(_escape("[red]\x1b[31mKOR"))
+    \\[red]\\x1b[31mKOR
+    """
     from rich.markup import escape
 
-    return escape(text)
+    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
 
 def _version_callback(value: bool) -> None:

@@ -898,6 +898,19 @@ def test_list_names_a_run_that_has_lost_a_file(sim, data_dir, tmp_path):
     assert "MISSING headline.csv, posterior.nc" in " ".join(result.output.split())
 
 
+def test_control_characters_from_data_are_shown_not_obeyed(tmp_path):
+    """A scenario named with an escape sequence recoloured the terminal."""
+    run = tmp_path / "2026-03"
+    run.mkdir()
+    (run / "posterior.nc").write_text("not a fit")
+    scen = tmp_path / "s.toml"
+    scen.write_text('name = "red\\u001b[31m alert"\n[[override]]\nally = "A00"\n'
+                    'period = "2026-03"\nsignal = "consultation_lapse"\nvalue = 1\n')
+    result = _cli("scenario", str(scen), "--run", str(run))
+    assert result.exit_code == 2, result.output
+    assert "red\\x1b[31m alert" in result.output and "\x1b" not in result.output
+
+
 def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch, capsys):
     """The console script's entry point loads typer, rich and pandas itself, so a Ctrl-C in
     that second ends as one during the run does."""
