@@ -68,15 +68,16 @@ def sample_model(
     elif sampler == "advi":
         t1 = t0
         n = kwargs.pop("n", 30_000)
+        watch = _Interruption()
+        callbacks = [watch.stopping(c) for c in kwargs.pop("callbacks", None) or ()]
         with model:
             approx = pm.fit(n=n, method="advi", random_seed=seed, progressbar=progress,
-                            **kwargs)
+                            callbacks=[*callbacks, watch.reached], **kwargs)
             # PyMC answers Ctrl-C (and so SIGTERM, see forecast.__main__) by returning the
             # approximation as it stands; drawing from it would pass a half-optimised preview
             # for a finished one (nutpie's partial draws are refused by their count instead)
-            if len(approx.hist) < n:
-                raise KeyboardInterrupt(f"ADVI stopped early, after {len(approx.hist)} of {n} "
-                                        "steps")
+            if watch.step < n and not watch.stopped:
+                raise KeyboardInterrupt(f"ADVI stopped early, after {watch.step} of {n} steps")
             idata = approx.sample(draws=draws * chains, random_seed=seed)
         import arviz as az
 
@@ -94,6 +95,30 @@ def sample_model(
                          parameter="sampler", value=sampler)
     t2 = time.perf_counter()
     return idata, {"compile_s": t1 - t0, "sampling_s": t2 - t1}
+
+
+class _Interruption:
+    """Tells an ADVI run that Ctrl-C stopped from one that ended: PyMC catches both
+    KeyboardInterrupt and a callback's StopIteration (its convergence checks stop so) and
+    returns the approximation either way."""
+
+    def __init__(self) -> None:
+        self.step = 0
+        self.stopped = False
+
+    def reached(self, approx, losses, step: int) -> None:
+        """A callback: the optimisation has completed ``step`` steps."""
+        self.step = step
+
+    def stopping(self, callback):
+        """``callback``, noting when it stops the optimisation (StopIteration)."""
+        def watched(*args):
+            try:
+                return callback(*args)
+            except StopIteration:
+                self.stopped = True
+                raise
+        return watched
 
 
 #: fit's own arguments: a keyword close to one of them is a typo, not a sampler option

@@ -47,8 +47,15 @@ def test_an_advi_preview_stopped_early_is_refused():
 
     with pytest.raises(KeyboardInterrupt, match="after 49 of 1000 steps"):
         sample_model(model, sampler="advi", draws=10, chains=2, n=1000, callbacks=[ctrl_c])
-    idata, _ = sample_model(model, sampler="advi", draws=10, chains=2, n=1000)  # uninterrupted
-    assert idata["posterior"].sizes["draw"] == 10
+    # not interrupted: a run to the end, with or without its losses kept, and one that a
+    # convergence check stops (PyMC's callbacks stop by StopIteration)
+    def converged(approx, losses, step):
+        if step == 50:
+            raise StopIteration("converged")
+
+    for extra in ({}, {"score": False}, {"callbacks": [converged]}):
+        idata, _ = sample_model(model, sampler="advi", draws=10, chains=2, n=1000, **extra)
+        assert idata["posterior"].sizes["draw"] == 10
 
 
 def test_unknown_sampler_is_a_clear_error(small_panel):
