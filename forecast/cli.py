@@ -45,7 +45,7 @@ from forecast.monthly import (
     resolve_inputs,
     run_month,
 )
-from forecast.runs import MANIFEST, PublishedRun, Registry, RegistryBusy
+from forecast.runs import PublishedRun, Registry, RegistryBusy
 
 __all__ = ["app", "RichProgress", "main"]
 
@@ -181,18 +181,22 @@ def _bug(err: Console, exc: BaseException) -> None:
     traceback.print_exception(exc, file=sys.stderr)
 
 
-def _check_output(path: Path | None) -> None:
-    """An ``--output`` file must be writable where asked: its folder exists, it is no folder.
-    Checked before any work, so a typo costs nothing."""
+def _check_output(path: Path | None, run: Path | None = None) -> None:
+    """An ``--output`` file must be writable where asked: its folder exists, it is no folder,
+    and it is not inside ``run`` (the run the command reads) or any published run. Checked
+    before any work, so a typo costs nothing."""
     if path is None:
         return
     if path.is_dir():
         raise InputError("--output must be a file, not a directory", file=str(path))
     if not path.parent.is_dir():
         raise InputError("--output's directory does not exist", file=str(path))
+    mine = run.resolve() if run is not None else None
     for folder in path.resolve().parents:
         try:
-            in_a_run = (folder / MANIFEST).is_file()
+            # a published run: a run's name and its manifest (other projects' folders hold
+            # manifest.json files too)
+            in_a_run = folder == mine or PublishedRun.read(folder) is not None
         except OSError:  # a folder above that cannot be searched holds no run of ours
             in_a_run = False
         if in_a_run:
@@ -365,7 +369,7 @@ def report(
         # the run's own report.html, named: as without --output
         target = None if output is not None and run_dir.is_dir() and \
             output.resolve() == (run_dir / "report.html").resolve() else output
-        _check_output(target)
+        _check_output(target, run_dir)
         published = PublishedRun.read(run_dir) is not None
         if published and target is None:
             with Registry(run_dir.parent).lock():
@@ -468,7 +472,7 @@ def scenario(
         from forecast.scenarios import compare, read_scenario
 
         console, _ = _consoles()
-        _check_output(output)
+        _check_output(output, run_dir)
         if output is not None and file.exists() and output.resolve() == file.resolve():
             raise InputError("--output is the scenario file itself: the comparison would "
                              "overwrite it; expected another path", parameter="output",

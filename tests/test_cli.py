@@ -870,6 +870,13 @@ def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
     again = _cli("report", str(run.path), "-o", str(run.path / "report.html"))
     assert again.exit_code == 0, again.output
     assert _published_state(out).keys() == state.keys()
+    # a folder of another program with a manifest.json is no run
+    other = tmp_path / "webapp" / "out"
+    other.mkdir(parents=True)
+    (other.parent / "manifest.json").write_text('{"name": "my app"}')
+    result = _cli("report", str(run.path), "-o", str(other / "r.html"))
+    assert result.exit_code == 0, result.output
+    assert (other / "r.html").is_file()
 
 
 def test_scenario_without_a_readable_run_names_the_damaged_one(tmp_path):
