@@ -169,6 +169,8 @@ class Fit:
             "forecast_sampler": self.sampler,
             "forecast_seed": -1 if self.seed is None else int(self.seed),
             "forecast_timings": json.dumps(self.timings),
+            # what load_fit checks the posterior still holds
+            "forecast_quantities": json.dumps(sorted(tree["posterior"].data_vars)),
         })
         return write_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"), "fit")
 
@@ -292,30 +294,23 @@ def _how_they_differ(fitted: Panel, given: Panel) -> str:
             f"{first['period']}")
 
 
-#: the posterior quantities that forecasts, scenarios and attribution read, each where the
-#: spec's model has it (a static spec has no ``persistence``, a spec without a common factor
-#: no ``common_factor``): they fall back to "absent from this model" where it is not there
-READ_QUANTITIES = frozenset({
-    "credibility", "persistence", "credibility_sd", "factor_share", "common_factor",
-    "factor_persistence", "factor_loading", "level", "driver_effect_ally", "outcome_intercept",
-    "outcome_loading", "outcome_overdispersion", "intercept", "loading", "loading_ally",
-    "intercept_drift", "overdispersion", "noise",
-})
-
-
-def _check_quantities(post: xr.DataTree, design, spec: ModelSpec, path: Path) -> None:
-    """Refuse a posterior that lacks a quantity the outputs read and the spec's model has:
-    the forecasts would take it for one the model does not have (no persistence, no driver
-    effect) and run on without an error."""
-    from forecast.model import build_model
-
-    model = build_model(design, spec)
-    has = {v.name for v in model.free_RVs} | {v.name for v in model.deterministics}
-    missing = sorted((has & READ_QUANTITIES) - set(post.data_vars))
+def _check_quantities(post: xr.DataTree, attrs, path: Path) -> None:
+    """Refuse a posterior that lacks a quantity the fit was saved with (its names are stored
+    as ``forecast_quantities``): the forecasts read some only where the model has them (a
+    static spec has no ``persistence``), so a file without one forecast as if the model had
+    none and ran on without an error. Files saved before the names were stored are not
+    checked."""
+    stored = attrs.get("forecast_quantities")
+    if stored is None:
+        return
+    names = json.loads(stored)
+    if not isinstance(names, list):
+        raise ValueError("forecast_quantities is not a list")
+    missing = [str(n) for n in names if n not in post.data_vars]
     if missing:
         raise InputError(f"the posterior holds no {', '.join(map(repr, missing))}, which the "
-                         f"fit's model (spec {spec.name!r}) has (file altered?)",
-                         file=str(path), column="posterior")
+                         "fit was saved with (file altered?)", file=str(path),
+                         column="posterior")
 
 
 def _check_coordinates(tree: xr.DataTree, design, path: Path) -> None:
@@ -374,7 +369,7 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     seed = int(attrs.get("forecast_seed", -1))
     design = make_design(panel or stored, spec)
     _check_coordinates(tree, design, path)
-    _check_quantities(tree["posterior"], design, spec, path)
+    _check_quantities(tree["posterior"], attrs, path)
     return Fit(
         idata=tree, panel=panel or stored, spec=spec, design=design,
         sampler=str(attrs.get("forecast_sampler", "nutpie")), seed=None if seed < 0 else seed,
