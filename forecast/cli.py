@@ -452,7 +452,8 @@ def scenario(
                                          dir_okay=False, metavar="FILE")],
     run_dir: Annotated[Optional[Path], typer.Option(
         "--run", help="Published run whose posterior to use. Default: the newest in --out "
-        "that was neither forced nor quick, else the newest.",
+        "that was neither forced nor quick and whose data no later revision corrected, else "
+        "the newest.",
         file_okay=False)] = None,
     out: OutOpt = Path("runs"),
     horizon: Annotated[Optional[int], typer.Option(
@@ -487,8 +488,8 @@ def scenario(
                                  + (f"; not a readable run: {broken[0].reason}"
                                     if broken else ""), file=str(out))
             path = latest.path
-            chosen = " (the newest run neither forced nor quick, else the newest; --run " \
-                "chooses another)"
+            chosen = " (the newest run neither forced nor quick, of its month's current " \
+                "data, else the newest; --run chooses another)"
         else:
             path, chosen = run_dir, ""
             if not (path / "posterior.nc").is_file():

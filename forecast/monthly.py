@@ -665,7 +665,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
     registry.check_free(month)
 
     previous = registry.previous(month, like=settings.to_dict())
-    previous_caveats = _baseline_caveats(previous, settings)
+    previous_caveats = [*_baseline_caveats(previous, settings),
+                        *registry.passed_over(month, previous)]
     with registry.staging(month) as stage_dir, _run_log(stage_dir / "run.log") as log:
         log.info("forecast %s run for %s: %s", forecast.__version__, month,
                  json.dumps(settings.to_dict()))

@@ -441,6 +441,24 @@ class Registry:
         month, does not become the baseline."""
         return _soundest([r for r in self.runs() if r.month < month], like)
 
+    def passed_over(self, month: str, chosen: PublishedRun | None) -> list[str]:
+        """The months between ``chosen`` (what :meth:`previous` gave for ``month``) and
+        ``month`` that have published runs, none of which could be the baseline (each is
+        forced or quick, or made from data a later revision corrected): a change since
+        "last month" that spans them must say so.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> Registry(tempfile.mkdtemp()).passed_over("2026-03", None)
+        []
+        """
+        if chosen is None:
+            return []
+        months = sorted({r.month for r in self.runs() if chosen.month < r.month < month})
+        return [f"{m} passed over: no revision of its current data is neither forced nor "
+                "quick" for m in months]
+
     def reference(self) -> PublishedRun | None:
         """The newest current run (:func:`_current`) without caveats, else the newest: a
         scenario's default baseline."""

@@ -160,7 +160,12 @@ def test_a_revision_whose_data_were_corrected_is_no_baseline(tmp_path):
     # baseline is the month before, not the uncorrected one
     _publish(reg, "2026-02", "z", data="Z")
     _mark(_publish(reg, "2026-03", "c", data="C").run, forced=True)
-    assert reg.previous("2026-04", like=prod).name == "2026-02"
+    chosen = reg.previous("2026-04", like=prod)
+    assert chosen.name == "2026-02"
+    # and the month passed over is said (the change spans two months)
+    assert reg.passed_over("2026-04", chosen) == [
+        "2026-03 passed over: no revision of its current data is neither forced nor quick"]
+    assert reg.passed_over("2026-03", reg.previous("2026-03")) == []
 
 
 def test_changed_key_makes_a_new_revision(tmp_path):
