@@ -119,8 +119,8 @@ class RichProgress:
         self.console.print(f"[green]✓[/] {label} [dim]({time.perf_counter() - t0:.1f} s)[/]")
 
     def note(self, message: str) -> None:
-        if self.enabled:
-            self.console.print(message)
+        if self.enabled:  # quantity names from the data: "[kor]" would be read as markup
+            self.console.print(_escape(message), soft_wrap=True)
 
     def warning(self, message: str) -> None:
         self.console.print(f"[yellow]warning:[/] {_escape(message)}", soft_wrap=True)

@@ -110,6 +110,8 @@ class SimulationParameters:
                 raise InputError("expected a positive number (a scale)", **where)
             if (name.endswith("_tau") or name == "driver_rate") and value < 0:
                 raise InputError("expected a number of at least 0 (a spread or a rate)", **where)
+            if name == "driver_rate" and value > 1e6:  # numpy's Poisson refuses ~1e19
+                raise InputError("expected a rate of drivers a month of at most 1e6", **where)
             if name == "factor_persistence" and not -1 < value < 1:
                 raise InputError("expected a persistence strictly between -1 and 1 (a "
                                  "stationary factor)", **where)

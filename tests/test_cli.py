@@ -905,6 +905,21 @@ def test_list_names_a_run_that_has_lost_a_file(sim, data_dir, tmp_path):
     assert "MISSING headline.csv, posterior.nc" in " ".join(result.output.split())
 
 
+def test_a_progress_note_shows_quantity_names_as_written():
+    """The note of a run continued on was printed as Rich markup: an ally coded "kor" lost
+    its "[kor]" from the quantity's name."""
+    import io
+
+    from rich.console import Console
+
+    from forecast.cli import RichProgress
+
+    screen = io.StringIO()
+    RichProgress(Console(file=screen, width=200), enabled=True).note(
+        "R-hat 1.012 at persistence[kor], every other check passed")
+    assert "persistence[kor]" in screen.getvalue()
+
+
 def test_control_characters_from_data_are_shown_not_obeyed(tmp_path):
     """A scenario named with an escape sequence recoloured the terminal."""
     run = tmp_path / "2026-03"

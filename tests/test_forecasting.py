@@ -210,6 +210,7 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
              "strictly between -1 and 1"),
             (lambda: forecast.simulate(params={"noise": "x"}), "expected a finite number"),
             (lambda: forecast.simulate(params={"noise": -1.0}), "expected a positive number"),
+            (lambda: forecast.simulate(params={"driver_rate": 1e30}), "at most 1e6"),
             (lambda: forecast.load_panel(None), "parameter 'observations_path'"),
             (lambda: fit.save(3), "parameter 'path'"),
             (lambda: forecast.synthetic_catalog("3"), "n_allies"),
