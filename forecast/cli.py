@@ -428,13 +428,14 @@ def list_runs(
                                        list(listed) if isinstance(listed, dict) else []):
                 status += f"; [bold red]MISSING[/] {_escape(', '.join(gone))}"
             created = str(r.manifest.get("created", ""))[:16].replace("T", " ")
+            # a manifest's text as written (one edited by hand may hold anything)
             table.add_row(
                 _escape(r.name), r.month, str(r.revision),
-                created, _escape(str(s.get("spec_name", ""))),
-                f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}"
-                + (f" → {run_on.get('draws', '?')} (run on)"
-                   if isinstance(run_on := r.manifest.get("run_on"), dict) else ""),
-                str(s.get("preset", "")), status,
+                _escape(created), _escape(str(s.get("spec_name", ""))),
+                _escape(f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}"
+                        + (f" → {run_on.get('draws', '?')} (run on)"
+                           if isinstance(run_on := r.manifest.get("run_on"), dict) else "")),
+                _escape(str(s.get("preset", ""))), status,
                 "✓" if latest[r.month] == r.revision else "")
         console.print(table)
         if refused:

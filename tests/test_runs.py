@@ -479,6 +479,10 @@ def test_list_reads_only_what_a_manifest_says_plainly(tmp_path):
     result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
     assert result.exit_code == 0 and "not recorded" in result.output, result.output
     assert "converged" not in result.output
+    # a hand-edited preset is shown as written, not read as Rich markup
+    manifest.write_text(json.dumps({"input_key": "k", "settings": {"preset": "[b]x"}}))
+    result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
+    assert result.exit_code == 0 and "[b]x" in result.output, result.output
 
 
 def test_unreadable_run_directories_are_named_with_the_reason(tmp_path):
