@@ -7,7 +7,7 @@ standardisation of normal signals).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -92,6 +92,28 @@ class Design:
     @property
     def n_allies(self) -> int:
         return len(self.allies)
+
+    def with_driver_standardisation(self, loc, scale) -> "Design":
+        """This design with its drivers standardised by ``loc`` and ``scale`` (one each per
+        driver) in place of the panel's own mean and sd: how a fit whose driver effects are
+        per unit of another standardisation (:func:`forecast.oracle_fit`'s, the simulation's
+        whole panel) reads its drivers, in the history and in the forecasts.
+
+        Examples
+        --------
+        >>> import forecast
+        >>> sim = forecast.simulate(n_allies=2, n_months=24, seed=1)
+        >>> d = make_design(sim.panel, forecast.load_spec("default"))
+        >>> e = d.with_driver_standardisation(d.driver_loc + 1, d.driver_scale)
+        >>> bool(np.allclose(e.driver_values, d.driver_values - 1 / d.driver_scale[None, :, None]))
+        True
+        """
+        loc = np.asarray(loc, dtype=float)
+        scale = np.asarray(scale, dtype=float)
+        raw = (self.driver_values * self.driver_scale[None, :, None]
+               + self.driver_loc[None, :, None])
+        return replace(self, driver_loc=loc, driver_scale=scale,
+                       driver_values=(raw - loc[None, :, None]) / scale[None, :, None])
 
     @property
     def n_periods(self) -> int:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -897,12 +897,8 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
         # panel; the design standardised the (truncated, perhaps gappy) panel it was given.
         # Standardise as the simulation did, so that the true effects apply unchanged, to the
         # history and to the future drivers the forecast standardises with the same numbers
-        loc = truth["driver_loc"].values
-        scale = truth["driver_scale"].values
-        raw = (design.driver_values * design.driver_scale[None, :, None]
-               + design.driver_loc[None, :, None])
-        design = replace(design, driver_loc=loc, driver_scale=scale,
-                         driver_values=(raw - loc[None, :, None]) / scale[None, :, None])
+        design = design.with_driver_standardisation(truth["driver_loc"].values,
+                                                    truth["driver_scale"].values)
     beta = truth["driver_effect_ally"].values
     p = sim.params
     values = {

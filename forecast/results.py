@@ -171,6 +171,11 @@ class Fit:
             "forecast_timings": json.dumps(self.timings),
             # what load_fit checks the posterior still holds
             "forecast_quantities": json.dumps(sorted(tree["posterior"].data_vars)),
+            # the drivers' standardisation the driver effects are per unit of: the panel's
+            # own, except for an oracle fit's (the simulation's)
+            "forecast_driver_standardisation": json.dumps({
+                "loc": self.design.driver_loc.tolist(),
+                "scale": self.design.driver_scale.tolist()}),
         })
         return write_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"), "fit")
 
@@ -368,6 +373,14 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     del tree["panel"]
     seed = int(attrs.get("forecast_seed", -1))
     design = make_design(panel or stored, spec)
+    if "forecast_driver_standardisation" in attrs:
+        saved = json.loads(attrs["forecast_driver_standardisation"])
+        loc, scale = np.asarray(saved["loc"], float), np.asarray(saved["scale"], float)
+        if loc.shape != design.driver_loc.shape or scale.shape != design.driver_scale.shape:
+            raise ValueError("forecast_driver_standardisation does not fit the drivers")
+        if not (np.array_equal(loc, design.driver_loc)
+                and np.array_equal(scale, design.driver_scale)):
+            design = design.with_driver_standardisation(loc, scale)
     _check_coordinates(tree, design, path)
     _check_quantities(tree["posterior"], attrs, path)
     return Fit(
