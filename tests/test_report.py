@@ -389,7 +389,8 @@ def test_scenario_command_names_its_run_first_and_cuts_the_runs_own_forecast(run
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())
     assert text.index(f"vs. baseline of {runs['last']} (the newest run neither forced nor "
-                      "quick, else the newest") < text.index("period outside the forecast")
+                      "quick, of its month's current data, else the newest") < \
+        text.index("period outside the forecast")
     out = tmp_path / "h3.csv"
     result = CliRunner().invoke(app, ["scenario", str(data_dirs["scenario"]), "--run",
                                       str(runs["last"]), "--horizon", "3", "-o", str(out)])
