@@ -299,23 +299,45 @@ def _how_they_differ(fitted: Panel, given: Panel) -> str:
             f"{first['period']}")
 
 
-def _check_quantities(post: xr.DataTree, attrs, path: Path) -> None:
+def _check_quantities(post: xr.DataTree, attrs, design, spec: ModelSpec, path: Path) -> None:
     """Refuse a posterior that lacks a quantity the fit was saved with (its names are stored
     as ``forecast_quantities``): the forecasts read some only where the model has them (a
     static spec has no ``persistence``), so a file without one forecast as if the model had
-    none and ran on without an error. Files saved before the names were stored are not
-    checked."""
+    none and ran on without an error. A file saved before the names were stored is checked
+    for those of :data:`READ_QUANTITIES` that the spec's model has."""
     stored = attrs.get("forecast_quantities")
     if stored is None:
-        return
-    names = json.loads(stored)
-    if not isinstance(names, list):
-        raise ValueError("forecast_quantities is not a list")
+        names = _model_quantities(design, spec)
+        saved_with = f"the fit's model (spec {spec.name!r}) has"
+    else:
+        names = json.loads(stored)
+        if not isinstance(names, list):
+            raise ValueError("forecast_quantities is not a list")
+        saved_with = "the fit was saved with"
     missing = [str(n) for n in names if n not in post.data_vars]
     if missing:
-        raise InputError(f"the posterior holds no {', '.join(map(repr, missing))}, which the "
-                         "fit was saved with (file altered?)", file=str(path),
-                         column="posterior")
+        raise InputError(f"the posterior holds no {', '.join(map(repr, missing))}, which "
+                         f"{saved_with} (file altered?)", file=str(path), column="posterior")
+
+
+#: the posterior quantities that forecasts, scenarios and attribution read, each where the
+#: spec's model has it: what a file saved without ``forecast_quantities`` is checked for
+READ_QUANTITIES = frozenset({
+    "credibility", "persistence", "credibility_sd", "factor_share", "common_factor",
+    "factor_persistence", "factor_loading", "level", "driver_effect_ally", "outcome_intercept",
+    "outcome_loading", "outcome_overdispersion", "intercept", "loading", "loading_ally",
+    "intercept_drift", "overdispersion", "noise",
+})
+
+
+def _model_quantities(design, spec: ModelSpec) -> list[str]:
+    """Of :data:`READ_QUANTITIES`, those the spec's model has (built, so PyMC is imported:
+    only for files saved before their quantities were stored)."""
+    from forecast.model import build_model
+
+    model = build_model(design, spec)
+    has = {v.name for v in model.free_RVs} | {v.name for v in model.deterministics}
+    return sorted(has & READ_QUANTITIES)
 
 
 def _check_coordinates(tree: xr.DataTree, design, path: Path) -> None:
@@ -378,11 +400,14 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
         loc, scale = np.asarray(saved["loc"], float), np.asarray(saved["scale"], float)
         if loc.shape != design.driver_loc.shape or scale.shape != design.driver_scale.shape:
             raise ValueError("forecast_driver_standardisation does not fit the drivers")
+        if not (np.isfinite(loc).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("forecast_driver_standardisation holds a value that is not "
+                             "finite, or a scale that is not positive")
         if not (np.array_equal(loc, design.driver_loc)
                 and np.array_equal(scale, design.driver_scale)):
             design = design.with_driver_standardisation(loc, scale)
     _check_coordinates(tree, design, path)
-    _check_quantities(tree["posterior"], attrs, path)
+    _check_quantities(tree["posterior"], attrs, design, spec, path)
     return Fit(
         idata=tree, panel=panel or stored, spec=spec, design=design,
         sampler=str(attrs.get("forecast_sampler", "nutpie")), seed=None if seed < 0 else seed,

@@ -109,6 +109,34 @@ def test_a_posterior_reordered_cut_or_short_of_a_quantity_is_refused(saved, tmp_
         assert err.value.file == str(tmp_path / name)
 
 
+def test_a_fit_saved_before_its_quantities_were_stored_is_checked_against_its_model(saved,
+                                                                                   tmp_path):
+    """Files written before ``forecast_quantities`` (every registry's posterior.nc until
+    then) are checked for what the spec's model has and the outputs read."""
+    _, _, path = saved
+    tree = xr.open_datatree(path, engine="h5netcdf").load()
+    del tree.attrs["forecast_quantities"]
+    tree.to_netcdf(tmp_path / "old.nc", engine="h5netcdf")
+    assert forecast.load_fit(tmp_path / "old.nc").spec.name == "default"
+    tree["posterior"] = xr.DataTree(tree["posterior"].to_dataset().drop_vars("persistence"))
+    tree.to_netcdf(tmp_path / "old_cut.nc", engine="h5netcdf")
+    with pytest.raises(InputError, match="no 'persistence', which the fit's model"):
+        forecast.load_fit(tmp_path / "old_cut.nc")
+
+
+@pytest.mark.parametrize("value", [
+    '{"loc": [NaN], "scale": [1.0]}', '{"loc": [null], "scale": [1.0]}',
+    '{"loc": [0.0], "scale": [0.0]}', '{"loc": [0.0], "scale": [-1.0]}',
+    '{"loc": [0.0, 1.0], "scale": [1.0, 1.0]}', '{"loc": [0.0]}', "[1, 2]", "{not json"])
+def test_a_damaged_driver_standardisation_is_refused(saved, tmp_path, value):
+    """NaN, a zero or negative scale loaded and forecast NaN (or reversed every effect)."""
+    _, _, path = saved
+    bad = _rewrite(path, tmp_path / "bad.nc", forecast_driver_standardisation=value)
+    with pytest.raises(InputError, match="damaged fit file") as err:
+        forecast.load_fit(bad)
+    assert err.value.file == str(bad)
+
+
 def test_fit_saved_before_a_spec_field_existed_loads(saved, tmp_path):
     """A file written before ``intercept_reference`` was added stores JSON without it: its own
     hash still checks, and the missing field takes the behaviour of that time ("zero")."""
