@@ -665,8 +665,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
     registry.check_free(month)
 
     previous = registry.previous(month, like=settings.to_dict())
-    previous_caveats = [*_baseline_caveats(previous, settings),
-                        *registry.passed_over(month, previous)]
+    previous_caveats = _baseline_caveats(previous, settings)
+    previous_gap = registry.gap(month, previous)
     with registry.staging(month) as stage_dir, _run_log(stage_dir / "run.log") as log:
         log.info("forecast %s run for %s: %s", forecast.__version__, month,
                  json.dumps(settings.to_dict()))
@@ -681,7 +681,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
             log.warning(warning)
             progress.warning(warning)
         if previous is not None:
-            log.info("previous published run: %s%s", previous.path, _marked(previous_caveats))
+            log.info("previous published run: %s%s%s", previous.path, _marked(previous_caveats),
+                     f"; {previous_gap}" if previous_gap else "")
 
         def sample(sizes: dict[str, int], stage: str) -> "Fit":
             with _timed(progress, timings, stage,
@@ -740,7 +741,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
             result.save(stage_dir / "posterior.nc")
 
         manifest = _manifest(request, settings, files, key, diag, previous, previous_caveats,
-                             started, panel, recorded, timings, run_on, scenario_obj)
+                             started, panel, recorded, timings, run_on, scenario_obj,
+                             previous_gap=previous_gap)
         predicted = registry.next_revision(month)
         _write_manifest(stage_dir, manifest, predicted, registry, month, timings, t_start)
         with _timed(progress, timings, "report", "", log):
@@ -1013,7 +1015,8 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
               key: str, diag: Diagnostics, previous: PublishedRun | None,
               previous_caveats: list[str], started: datetime, panel: Panel,
               warnings: list[str], timings: dict,
-              run_on: dict | None = None, scenario=None) -> dict:
+              run_on: dict | None = None, scenario=None,
+              previous_gap: str | None = None) -> dict:
     return {
         "manifest_version": MANIFEST_VERSION,
         "month": settings.month,
@@ -1043,6 +1046,8 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
         "previous_run": str(previous.path.name) if previous is not None else None,
         # a baseline that is forced or quick is said so wherever the comparison is shown
         "previous_run_caveats": previous_caveats,
+        # a baseline more than a month back: how far, and why the months between were not
+        "previous_run_gap": previous_gap,
         "early_warning": {"threshold": WARNING_THRESHOLD,
                           "within": min(WARNING_WITHIN, settings.horizon)},
         "environment": environment(),

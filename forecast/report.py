@@ -530,6 +530,7 @@ def _view(run: RunData) -> dict:
         "run_on": m.get("run_on"),
         "previous_run": m.get("previous_run"),
         "previous_caveats": m.get("previous_run_caveats") or [],
+        "previous_gap": m.get("previous_run_gap"),
         "timing_note": ("The model's timing: a driver (a consultation lapse, say) moves "
                         "credibility in the month after it, so this month's drivers show in "
                         "next month's change; a month's hedging count speaks to the month "
@@ -628,7 +629,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   spec <code>{{ settings.spec_name }}</code> · {{ settings.sampler }},
   {{ settings.chains }} chains × {% if run_on %}{{ run_on.draws }} draws (run on from
   {{ run_on.first_draws }}; {% else %}{{ settings.draws }} draws ({% endif %}{{ settings.tune }} tuning) ·
-  seed {{ settings.seed }}{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% if previous_caveats %} <b class="down">({{ previous_caveats | join(", ") }}: a poor baseline)</b>{% endif %}{% endif %}</div>
+  seed {{ settings.seed }}{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% if previous_caveats %} <b class="down">({{ previous_caveats | join(", ") }}: a poor baseline)</b>{% endif %}{% if previous_gap %} ({{ previous_gap }}){% endif %}{% endif %}</div>
 
 {% if forced %}
 <div class="banner forced">FORCED PUBLICATION: this fit did NOT pass the convergence checks

@@ -115,6 +115,7 @@ class _Manifest(_Read):
     run_on: Optional[_RunOn] = None
     previous_run: Optional[str] = None
     previous_run_caveats: list[str] = []
+    previous_run_gap: Optional[str] = None
     early_warning: Optional[_EarlyWarning] = None
     inputs: dict[str, _Input] = {}
     scenario: Optional[_Scenario] = None

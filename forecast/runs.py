@@ -38,6 +38,7 @@ from typing import Callable, Iterator, Mapping, TypeVar
 from filelock import FileLock, Timeout
 
 from forecast.errors import InputError
+from forecast.tabular import parse_month
 
 __all__ = [
     "PublishedRun",
@@ -441,23 +442,35 @@ class Registry:
         month, does not become the baseline."""
         return _soundest([r for r in self.runs() if r.month < month], like)
 
-    def passed_over(self, month: str, chosen: PublishedRun | None) -> list[str]:
-        """The months between ``chosen`` (what :meth:`previous` gave for ``month``) and
-        ``month`` that have published runs, none of which could be the baseline (each is
-        forced or quick, or made from data a later revision corrected): a change since
-        "last month" that spans them must say so.
+    def gap(self, month: str, chosen: PublishedRun | None) -> str | None:
+        """How far back ``chosen`` (what :meth:`previous` gave for ``month``) lies when it is
+        not of the month before, and why the months between were passed over: a change since
+        "last month" that spans several must say so. ``None`` for the month before, or no
+        baseline.
 
         Examples
         --------
         >>> import tempfile
-        >>> Registry(tempfile.mkdtemp()).passed_over("2026-03", None)
-        []
+        >>> reg = Registry(tempfile.mkdtemp())
+        >>> run = PublishedRun(reg.root / "2026-01", "2026-01", 1, {})
+        >>> reg.gap("2026-02", run) is None, reg.gap("2026-04", run)
+        (True, 'a change over 3 months, from 2026-01: no run in between')
         """
         if chosen is None:
-            return []
-        months = sorted({r.month for r in self.runs() if chosen.month < r.month < month})
-        return [f"{m} passed over: no revision of its current data is neither forced nor "
-                "quick" for m in months]
+            return None
+        span = parse_month(month) - parse_month(chosen.month)
+        if span <= 1:
+            return None
+        def between(months) -> set[str]:
+            return {m for m in months if chosen.month < m < month}
+
+        sound = sorted(between(r.month for r in self.runs()))
+        unreadable = sorted(between(parse_run_name(u.name)[0] for u in self.unreadable())
+                            - set(sound))
+        passed = [f"{m} (every revision of its current data forced or quick)" for m in sound]
+        passed += [f"{m} (no readable run)" for m in unreadable]
+        return (f"a change over {span} months, from {chosen.month}: "
+                + (f"passed over {', '.join(passed)}" if passed else "no run in between"))
 
     def reference(self) -> PublishedRun | None:
         """The newest current run (:func:`_current`) without caveats, else the newest: a

@@ -602,6 +602,23 @@ def test_a_baseline_made_otherwise_is_named_as_such(sim, data_dir, tmp_path):
     assert "spec static, not default: a poor baseline" in (now.run.path / "report.html").read_text()
 
 
+def test_a_baseline_months_back_says_how_far_and_is_not_called_poor(sim, data_dir, tmp_path):
+    """A change since a run two months back read as a change since last month; said as a
+    caveat, it made a sound baseline "a poor baseline"."""
+    out = tmp_path / "runs"
+    earlier = tmp_path / "earlier"
+    sim.panel.truncate(str(sim.panel.months[-3])).write(earlier)
+    run_month(RunRequest(data=earlier, out=out, force=True), fitter=_oracle(sim))
+    now = run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim))
+    m = now.run.manifest
+    assert m["previous_run"] == str(sim.panel.months[-3])
+    assert m["previous_run_gap"] == (f"a change over 2 months, from {sim.panel.months[-3]}: "
+                                     "no run in between")
+    html = (now.run.path / "report.html").read_text()
+    assert "a change over 2 months" in html
+    assert "no run in between: a poor baseline" not in html
+
+
 def test_an_input_saved_while_the_run_reads_it_is_refused(sim, data_dir, tmp_path, monkeypatch):
     """The files were hashed after they were read: an observations file saved in between (a
     spreadsheet's autosave) gave a manifest whose hash was not that of the data fitted."""

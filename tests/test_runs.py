@@ -163,9 +163,15 @@ def test_a_revision_whose_data_were_corrected_is_no_baseline(tmp_path):
     chosen = reg.previous("2026-04", like=prod)
     assert chosen.name == "2026-02"
     # and the month passed over is said (the change spans two months)
-    assert reg.passed_over("2026-04", chosen) == [
-        "2026-03 passed over: no revision of its current data is neither forced nor quick"]
-    assert reg.passed_over("2026-03", reg.previous("2026-03")) == []
+    assert reg.gap("2026-04", chosen) == ("a change over 2 months, from 2026-02: passed over "
+                                          "2026-03 (every revision of its current data forced "
+                                          "or quick)")
+    assert reg.gap("2026-03", reg.previous("2026-03")) is None
+    (tmp_path / "2026-01-r7").mkdir()  # a run folder without a manifest, before the baseline
+    (tmp_path / "2026-05").mkdir()  # and one after it
+    assert reg.gap("2026-07", reg.previous("2026-07", like=prod)) == (
+        "a change over 5 months, from 2026-02: passed over 2026-03 (every revision of its "
+        "current data forced or quick), 2026-05 (no readable run)")
 
 
 def test_changed_key_makes_a_new_revision(tmp_path):
