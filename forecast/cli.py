@@ -45,7 +45,7 @@ from forecast.monthly import (
     resolve_inputs,
     run_month,
 )
-from forecast.runs import PublishedRun, Registry, RegistryBusy
+from forecast.runs import MANIFEST, PublishedRun, Registry, RegistryBusy, parse_run_name
 
 __all__ = ["app", "RichProgress", "main"]
 
@@ -194,9 +194,10 @@ def _check_output(path: Path | None, run: Path | None = None) -> None:
     mine = run.resolve() if run is not None else None
     for folder in path.resolve().parents:
         try:
-            # a published run: a run's name and its manifest (other projects' folders hold
-            # manifest.json files too)
-            in_a_run = folder == mine or PublishedRun.read(folder) is not None
+            # a run: a run's name and a manifest, readable or not (other projects' folders
+            # hold manifest.json files too, not under a run's name)
+            in_a_run = folder == mine or (parse_run_name(folder.name) is not None
+                                          and (folder / MANIFEST).is_file())
         except OSError:  # a folder above that cannot be searched holds no run of ours
             in_a_run = False
         if in_a_run:

@@ -894,6 +894,17 @@ def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
     result = _cli("report", str(run.path), "-o", str(other / "r.html"))
     assert result.exit_code == 0, result.output
     assert (other / "r.html").is_file()
+    # a run whose manifest was damaged is still a run; the run read, whatever it holds, too
+    damaged = out / "2001-01"
+    damaged.mkdir()
+    (damaged / "manifest.json").write_text("{trunc")
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for args in (["report", str(run.path), "-o", str(damaged / "r.html")],
+                 ["report", str(loose), "-o", str(loose / "r.html")]):
+        result = _cli(*args)
+        assert result.exit_code == 2 and "--output is inside the run" in result.output, \
+            result.output
 
 
 def test_scenario_without_a_readable_run_names_the_damaged_one(tmp_path):
