@@ -18,6 +18,7 @@ import pandas as pd
 from forecast.catalog import Catalog
 from forecast.errors import InputError
 from forecast.tabular import (
+    MONTH_PATTERN,
     REPLAY_HINT,
     Problems,
     as_catalog,
@@ -43,7 +44,7 @@ EVENT_COLUMNS: tuple[str, ...] = ("date", "ally", "event_type")
 EVENT_OPTIONAL: tuple[str, ...] = ("description", "source")
 NO_EVENT_SOURCE = "event log: no event recorded"
 
-_DATE_RE = r"([12][0-9]{3})-(0[1-9]|1[0-2])(?:-([0-9]{2}))?"
+_DATE_RE = rf"{MONTH_PATTERN}(?:-([0-9]{{2}}))?"
 _DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 

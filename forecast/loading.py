@@ -24,8 +24,10 @@ from forecast.panel import Panel
 from forecast.tabular import (
     INF_TOKENS,
     MAX_VALUE,
+    MONTH_PATTERN,
     NUMBER_RE,
     REPLAY_HINT,
+    YEAR_PATTERN,
     Problems,
     as_catalog,
     check_choice,
@@ -45,9 +47,9 @@ OBS_OPTIONAL: tuple[str, ...] = ("source",)
 
 # frequency → (pattern, how it is written, months per period)
 PERIOD_FORMATS: dict[str, tuple[str, str, int]] = {
-    "monthly": (r"([12][0-9]{3})-(0[1-9]|1[0-2])", "YYYY-MM", 1),
-    "quarterly": (r"([12][0-9]{3})-Q([1-4])", "YYYY-Qn (n = 1 to 4)", 3),
-    "annual": (r"([12][0-9]{3})", "YYYY", 12),
+    "monthly": (MONTH_PATTERN, "YYYY-MM", 1),
+    "quarterly": (rf"{YEAR_PATTERN}-Q([1-4])", "YYYY-Qn (n = 1 to 4)", 3),
+    "annual": (YEAR_PATTERN, "YYYY", 12),
 }
 _MISSING_TOKENS = {"nan", "+nan", "-nan", "na", "n/a", "null", "none", "nil", "-", "?"}
 _FREQ_NOUN = {"monthly": "month", "quarterly": "quarter", "annual": "year"}

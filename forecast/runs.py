@@ -38,7 +38,7 @@ from typing import Callable, Iterator, Mapping, TypeVar
 from filelock import FileLock, Timeout
 
 from forecast.errors import InputError
-from forecast.tabular import parse_month
+from forecast.tabular import MONTH_PATTERN, parse_month
 
 __all__ = [
     "PublishedRun",
@@ -65,7 +65,7 @@ MANIFEST = "manifest.json"
 DATA_ROLES = ("observations", "catalog", "events")
 _T = TypeVar("_T")
 _NAME_RE = re.compile(
-    r"(?P<month>[12][0-9]{3}-(?:0[1-9]|1[0-2]))(?:-r(?P<rev>[2-9]|[1-9][0-9]+))?")
+    rf"(?P<month>{MONTH_PATTERN})(?:-r(?P<rev>[2-9]|[1-9][0-9]+))?")
 
 
 class RegistryBusy(RuntimeError):
@@ -461,6 +461,7 @@ class Registry:
         span = parse_month(month) - parse_month(chosen.month)
         if span <= 1:
             return None
+
         def between(months) -> set[str]:
             return {m for m in months if chosen.month < m < month}
 

@@ -38,6 +38,8 @@ __all__ = [
     "format_month",
     "SUFFIXES",
     "NUMBER_RE",
+    "MONTH_PATTERN",
+    "YEAR_PATTERN",
     "INF_TOKENS",
     "as_catalog",
     "parse_until",
@@ -48,7 +50,12 @@ __all__ = [
 SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MAX_REPORTED = 50  # problems kept on an InputError's ``problems`` (the count is exact)
 
-_MONTH_RE = re.compile(r"([12][0-9]{3})-(0[1-9]|1[0-2])")
+#: A year the data may hold (1000-2999), as a group; and a month ``YYYY-MM`` as two groups
+#: (year, month): the one pattern of every month the package reads (data, event dates, run
+#: names, the catalog's event log, --month).
+YEAR_PATTERN = r"([12][0-9]{3})"
+MONTH_PATTERN = rf"{YEAR_PATTERN}-(0[1-9]|1[0-2])"
+_MONTH_RE = re.compile(MONTH_PATTERN)
 #: A number as a data file writes it. ASCII digits only: ``\d`` and ``float()`` also take
 #: other scripts' digits ("３", "٣"), and ``float()`` underscores ("1_000").
 NUMBER_RE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
