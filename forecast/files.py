@@ -1,7 +1,8 @@
 """Writing a file so that no reader ever sees half of it: through a temporary file of its own
 beside the target, renamed into place when complete, removed if writing fails or is
 interrupted. Used for every file the package saves (fits, forecasts, a run's JSON files and
-its report).
+its report). Reading one back (:func:`read_saved`) turns every way it can fail into an
+:class:`~forecast.errors.InputError` naming the file.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from forecast.errors import InputError
 
-__all__ = ["write_atomically", "write_text_atomically"]
+__all__ = ["read_saved", "write_atomically", "write_text_atomically"]
+
+T = TypeVar("T")
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], object], what: str) -> Path:
@@ -79,3 +82,33 @@ def write_text_atomically(path: str | Path, text: str, what: str) -> Path:
     (['a.txt'], 'done')
     """
     return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), what)
+
+
+def read_saved(path: str | Path, read: Callable[[Path], T], what: str) -> T:
+    """Read a file the package saved, through ``read(path)``.
+
+    A missing file, a folder that cannot be searched, a file that cannot be opened and one
+    that ``read`` fails on are each an :class:`~forecast.errors.InputError` naming the file,
+    never the reader's own exception (HDF5's text for a permission is a paragraph of flags).
+
+    Examples
+    --------
+    >>> read_saved("missing.nc", print, "fit")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: missing.nc: saved fit not found
+    """
+    path = Path(path)
+    try:
+        found = path.exists()  # raises, not False, where a folder on the way refuses a search
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", file=str(path)) from None
+    if not found:
+        raise InputError(f"saved {what} not found", file=str(path))
+    try:
+        return read(path)
+    except PermissionError:
+        raise InputError("cannot be read (Permission denied)", file=str(path)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
+        raise InputError(f"not a readable netCDF {what} ({type(exc).__name__}: {exc})",
+                         file=str(path)) from None

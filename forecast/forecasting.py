@@ -767,16 +767,10 @@ def load_forecast(path: str | Path) -> ForecastResult:
     ...
     forecast.errors.InputError: missing.nc: saved forecast not found
     """
+    from forecast.files import read_saved
+
     path = Path(path)
-    if not path.exists():
-        raise InputError("saved forecast not found", file=str(path))
-    try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
-    except PermissionError:  # HDF5's own text is a paragraph of flags
-        raise InputError("cannot be read (Permission denied)", file=str(path)) from None
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
-        raise InputError(f"not a readable netCDF forecast ({type(exc).__name__})",
-                         file=str(path)) from None
+    ds = read_saved(path, lambda p: xr.load_dataset(p, engine="h5netcdf"), "forecast")
     if "p_zero" not in ds or "origin" not in ds.attrs:
         raise InputError("not a forecast saved by forecast (missing p_zero or origin)",
                          file=str(path))
@@ -786,9 +780,11 @@ def load_forecast(path: str | Path) -> ForecastResult:
     for name, lo, hi in (("p_zero", 0.0, 1.0), ("rate", 0.0, np.inf), ("var_noise", 0.0, np.inf),
                          ("var_parameter", 0.0, np.inf), ("var_path", 0.0, np.inf)):
         values = ds[name].values
-        if not ((values >= lo) & (values <= hi)).all():  # NaN fails too
-            raise InputError(f"damaged forecast file (altered?): {name} holds values outside "
-                             f"{lo:g} to {hi:g}", file=str(path), column=name)
+        if (values.dtype.kind not in "fiu" or not np.isfinite(values).all()  # NaN, inf, text
+                or not ((values >= lo) & (values <= hi)).all()):
+            raise InputError(f"damaged forecast file (altered?): {name} holds values that are "
+                             f"not finite numbers from {lo:g} to {hi:g}", file=str(path),
+                             column=name)
     return ForecastResult(ds)
 
 

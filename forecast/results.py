@@ -18,7 +18,7 @@ from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
 from forecast.errors import InputError, expected_one_of
-from forecast.files import write_atomically
+from forecast.files import read_saved, write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
 
@@ -220,15 +220,7 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     if panel is not None:
         check_panel(panel)
     path = Path(path)
-    if not path.exists():
-        raise InputError("saved fit not found", file=str(path))
-    try:
-        tree = xr.open_datatree(path, engine="h5netcdf").load()
-    except PermissionError:  # HDF5's own text is a paragraph of flags
-        raise InputError("cannot be read (Permission denied)", file=str(path)) from None
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
-        raise InputError(f"not a readable netCDF fit ({type(exc).__name__}: {exc})",
-                         file=str(path)) from None
+    tree = read_saved(path, lambda p: xr.open_datatree(p, engine="h5netcdf").load(), "fit")
     attrs = tree.attrs
     if "forecast_spec" not in attrs or "panel" not in tree.children:
         raise InputError("not a fit saved by forecast (missing spec or panel)", file=str(path))

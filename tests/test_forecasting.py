@@ -255,7 +255,8 @@ def test_save_load_roundtrip(oracle_case, tmp_path):
 
 def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
     """A saved forecast without ``rate`` loaded and raised KeyError in hedging(); one with
-    p_zero set to 2 loaded and showed p_any = -1."""
+    p_zero set to 2 loaded and showed p_any = -1; an infinite rate loaded and showed a mean of
+    inf; a p_zero saved as text raised numpy's UFuncTypeError."""
     from forecast.forecasting import FORECAST_VARIABLES
 
     _, _, fc = oracle_case
@@ -266,8 +267,12 @@ def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
     for name, damaged, says in (
             ("rate", ds.drop_vars("rate"), "no rate"),
             ("history", ds.drop_vars(["history_mean", "var_path"]), "no history_mean, var_path"),
-            ("p_zero", ds.assign(p_zero=ds["p_zero"] * 0 + 2), "p_zero holds values outside 0"),
-            ("nan", ds.assign(rate=ds["rate"] * np.nan), "rate holds values outside")):
+            ("p_zero", ds.assign(p_zero=ds["p_zero"] * 0 + 2), "p_zero holds values that are "
+             "not finite numbers from 0 to 1"),
+            ("nan", ds.assign(rate=ds["rate"] * np.nan), "rate holds values that are not"),
+            ("inf", ds.assign(rate=ds["rate"] * np.inf), "rate holds values that are not"),
+            ("inf variance", ds.assign(var_path=ds["var_path"] + np.inf), "var_path holds"),
+            ("text", ds.assign(p_zero=ds["p_zero"].astype(str)), "p_zero holds values")):
         path = tmp_path / f"{name}.nc"
         damaged.to_netcdf(path, engine="h5netcdf")
         with pytest.raises(forecast.InputError, match=says) as err:
