@@ -494,7 +494,12 @@ def scenario(
                 "data, else the newest; --run chooses another)"
         else:
             path, chosen = run_dir, ""
-            if not (path / "posterior.nc").is_file():
+            try:  # a folder that refuses a search raises here, not False
+                has_posterior = (path / "posterior.nc").is_file()
+            except OSError as exc:
+                raise InputError(f"cannot be read ({exc.strerror or exc})",
+                                 file=str(path)) from None
+            if not has_posterior:
                 hint = (" (this is a registry: --out names it, --run one of its runs)"
                         if any(path.glob("*/manifest.json")) else "")
                 raise InputError(f"not a published run: expected its posterior.nc in it, as "

@@ -231,4 +231,13 @@ def missing_outputs(run_dir: Path, manifest: dict, read: Iterable[str]) -> list[
     listed = manifest.get(OUTPUTS_OF_RUN)
     if not isinstance(listed, dict):
         return []
-    return [name for name in read if name in listed and not (run_dir / name).is_file()]
+    return [name for name in read if name in listed and not _is_file(run_dir / name)]
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False where the name cannot be looked up at all (a hand-edited
+    manifest may list a name too long for the file system, which ``is_file`` raises on)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False

@@ -920,6 +920,29 @@ def test_scenario_without_a_readable_run_names_the_damaged_one(tmp_path):
     assert "not a readable run:" in result.output and "unreadable JSON" in result.output
 
 
+def test_a_run_folder_that_cannot_be_searched_is_named(tmp_path, monkeypatch):
+    """``scenario --run RUN`` with RUN at chmod 000: Path.is_file raised PermissionError,
+    reported as "the file system refused" with exit 1, where an unreadable input is exit 2.
+    Root ignores chmod, so the refusal is raised as the file system raises it."""
+    from pathlib import Path
+
+    run = tmp_path / "2026-03"
+    run.mkdir()
+    is_file = Path.is_file
+
+    def refuse(self, *args, **kwargs):
+        if self.parent == run:
+            raise PermissionError(13, "Permission denied", str(self))
+        return is_file(self, *args, **kwargs)
+
+    scen = tmp_path / "s.csv"
+    scen.write_text("ally,period,signal,value\nA00,2026-04,consultation_lapse,1\n")
+    monkeypatch.setattr(Path, "is_file", refuse)
+    result = _cli("scenario", str(scen), "--run", str(run))
+    assert result.exit_code == 2, result.output
+    assert f"error: {run}: cannot be read (Permission denied)" in " ".join(result.output.split())
+
+
 def test_list_names_a_run_that_has_lost_a_file(sim, data_dir, tmp_path):
     """With its posterior.nc deleted a run was listed "converged" like a whole one, and
     then refused by report and scenario."""
@@ -931,6 +954,14 @@ def test_list_names_a_run_that_has_lost_a_file(sim, data_dir, tmp_path):
     result = _cli("list", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "MISSING headline.csv, posterior.nc" in " ".join(result.output.split())
+    # a hand-edited manifest may list a name the file system cannot look up: one run's name
+    # too long for it stopped ``list`` for the whole registry ("the file system refused")
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    manifest["outputs"]["x" * 300] = "0" * 64
+    (run.path / "manifest.json").write_text(json.dumps(manifest))
+    result = _cli("list", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "MISSING headline.csv, posterior.nc, " + "x" * 8 in " ".join(result.output.split())
 
 
 def test_a_progress_note_shows_quantity_names_as_written():
