@@ -665,7 +665,10 @@ def _run_month(request: RunRequest, progress: Progress | None,
     registry.check_free(month)
 
     previous = registry.previous(month, like=settings.to_dict())
-    previous_caveats = _baseline_caveats(previous, settings)
+    # read and checked now: a baseline's table that cannot be compared with is said as a
+    # caveat of it, not found after minutes of sampling
+    previous_tables, unusable = read_previous(previous, within=warning_within(settings.horizon))
+    previous_caveats = [*_baseline_caveats(previous, settings), *unusable]
     previous_gap = registry.gap(month, previous)
     with registry.staging(month) as stage_dir, _run_log(stage_dir / "run.log") as log:
         log.info("forecast %s run for %s: %s", forecast.__version__, month,
@@ -734,7 +737,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
         with _timed(progress, timings, "forecast", f"{request.horizon} months ahead", log), \
                 _logged_warnings(log):
             tables = forecast_tables(result, panel, horizon=request.horizon, seed=seed,
-                                     previous=previous, scenario=scenario_obj)
+                                     previous=previous_tables, scenario=scenario_obj)
         with _timed(progress, timings, "save", "", log):
             for name, frame in tables.items():
                 frame.to_csv(stage_dir / f"{name}.csv", index=False, float_format="%.6g")
@@ -846,8 +849,12 @@ def _render(run_dir: Path) -> None:
 
 # ---------------------------------------------------------------------- forecast tables
 def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
-                    previous: PublishedRun | None = None, scenario=None) -> dict[str, pd.DataFrame]:
+                    previous: dict[str, pd.DataFrame] | None = None,
+                    scenario=None) -> dict[str, pd.DataFrame]:
     """Every table a run directory holds, from a fit.
+
+    ``previous`` holds the previous published run's tables, as :func:`read_previous` gives
+    them: the change since that run is computed from them.
 
     Returns
     -------
@@ -863,9 +870,9 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
     cumulative = fc.cumulative()
     forecast_table = hedging.merge(cumulative, on=["ally", "horizon"], how="left")
     credibility = credibility_path(result, fc.credibility())
-    prev_tables = _previous_tables(previous)
+    prev_tables = previous or {}
     warnings_table = fc.early_warning(threshold=WARNING_THRESHOLD,
-                                      within=min(WARNING_WITHIN, horizon),
+                                      within=warning_within(horizon),
                                       previous=prev_tables.get("forecast"))
     tables = {
         "forecast": forecast_table,
@@ -951,15 +958,79 @@ def headline(result, credibility: pd.DataFrame, forecast_table: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def _previous_tables(previous: PublishedRun | None) -> dict[str, pd.DataFrame]:
+def warning_within(horizon: int) -> int:
+    """The early warning's window: :data:`WARNING_WITHIN` months, or the horizon if shorter."""
+    return min(WARNING_WITHIN, horizon)
+
+
+def read_previous(previous: PublishedRun | None,
+                  within: int) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The previous run's tables that the change since it is computed from, each checked.
+
+    ``headline`` gives each ally's credibility and p_any_3 there; ``forecast`` its
+    probability of hedging within ``within`` months, which the early warnings show beside
+    this run's. A table that is missing, damaged or made otherwise (a run published with
+    ``--horizon 2`` has no row at 3 months) is left out, and said in the second value: a
+    caveat of the baseline, what the report then does not show. The monthly run reads them
+    before the fit, so nothing is found wrong after minutes of sampling.
+
+    Examples
+    --------
+    >>> read_previous(None, within=3)
+    ({}, [])
+    """
     if previous is None:
-        return {}
-    out = {}
-    for name in ("headline", "forecast", "credibility"):
-        path = previous.path / f"{name}.csv"
-        if path.is_file():
-            out[name] = parse_file(path, "CSV", run_table)
-    return out
+        return {}, []
+    checks = {"headline": (_check_previous_headline, "no change in credibility or in p_any_3"),
+              "forecast": (lambda frame: _check_previous_forecast(frame, within),
+                           "no previous probability in the early warnings")}
+    tables, unusable = {}, []
+    for name, (check, lost) in checks.items():
+        try:
+            frame = parse_file(previous.path / f"{name}.csv", "CSV", run_table)
+            check(frame)
+        except InputError as exc:
+            where = InputError(exc.reason, row=exc.row, column=exc.column, value=exc.value)
+            unusable.append(f"its {name}.csv cannot be compared with ({where}): {lost}")
+            continue
+        tables[name] = frame
+    return tables, unusable
+
+
+def _check_previous_headline(frame: pd.DataFrame) -> None:
+    """Refuse a headline table without each ally's month and a finite credibility, or with a
+    p_any_3 that is no probability (missing is allowed: a horizon under 3 months)."""
+    if missing := [c for c in ("ally", "period", "credibility") if c not in frame]:
+        raise InputError(f"no column {missing[0]!r}", column=missing[0])
+    for column, lo, hi, required in (("credibility", -math.inf, math.inf, True),
+                                     ("p_any_3", 0.0, 1.0, False)):
+        if column not in frame:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = ~(np.isfinite(values) & (values >= lo) & (values <= hi))
+        if not required:
+            bad &= frame[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError("expected a finite number" if required else
+                             "expected a probability from 0 to 1", row=row + 2, column=column,
+                             value=frame[column].iloc[row])
+
+
+def _check_previous_forecast(frame: pd.DataFrame, within: int) -> None:
+    """Refuse a forecast table without rows at horizon ``within`` or with values that are no
+    probabilities (:func:`forecast.forecasting.early_warning`'s own checks)."""
+    from forecast.forecasting import _previous_from_table
+
+    if "horizon" not in frame:
+        raise InputError("no column 'horizon'", column="horizon")
+    horizons = pd.to_numeric(frame["horizon"], errors="coerce")
+    if not (horizons == within).any():
+        shown = sorted({int(h) for h in horizons.dropna()})
+        raise InputError(f"no row at horizon {within} (its horizons: "
+                         f"{', '.join(map(str, shown[:12])) or 'none'}"
+                         f"{', …' if len(shown) > 12 else ''})", column="horizon")
+    _previous_from_table(frame, within)
 
 
 def _previous_now(previous: dict[str, pd.DataFrame]) -> dict[str, dict]:
@@ -1049,7 +1120,7 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
         # a baseline more than a month back: how far, and why the months between were not
         "previous_run_gap": previous_gap,
         "early_warning": {"threshold": WARNING_THRESHOLD,
-                          "within": min(WARNING_WITHIN, settings.horizon)},
+                          "within": warning_within(settings.horizon)},
         "environment": environment(),
         "timings": timings,
     }

@@ -608,15 +608,62 @@ def test_a_baseline_months_back_says_how_far_and_is_not_called_poor(sim, data_di
     out = tmp_path / "runs"
     earlier = tmp_path / "earlier"
     sim.panel.truncate(str(sim.panel.months[-3])).write(earlier)
-    run_month(RunRequest(data=earlier, out=out, force=True), fitter=_oracle(sim))
-    now = run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim))
+    fitter = _gated(sim, {1000: 1.001})  # a converged baseline: nothing else makes it poor
+    run_month(RunRequest(data=earlier, out=out), fitter=fitter)
+    now = run_month(RunRequest(data=data_dir, out=out), fitter=fitter)
     m = now.run.manifest
     assert m["previous_run"] == str(sim.panel.months[-3])
     assert m["previous_run_gap"] == (f"a change over 2 months, from {sim.panel.months[-3]}: "
                                      "no run in between")
+    assert m["previous_run_caveats"] == []
     html = (now.run.path / "report.html").read_text()
     assert "a change over 2 months" in html
-    assert "no run in between: a poor baseline" not in html
+    assert "a poor baseline" not in html
+
+
+@pytest.mark.parametrize("damage, caveat", [
+    ("horizon 2", "its forecast.csv cannot be compared with (column 'horizon': no row at "
+                  "horizon 3 (its horizons: 1, 2)): no previous probability in the early "
+                  "warnings"),
+    ("credibility n/a", "its headline.csv cannot be compared with (row 2, column "
+                        "'credibility', value 'n/a': expected a finite number): no change in "
+                        "credibility or in p_any_3"),
+    ("no credibility", "its headline.csv cannot be compared with (column 'credibility': no "
+                       "column 'credibility'): no change in credibility or in p_any_3"),
+])
+def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir, tmp_path,
+                                                                   damage, caveat):
+    """A baseline published with --horizon 2 (no row at 3 months), or whose headline.csv was
+    damaged, stopped every later month's run after the fit: an InputError naming the
+    parameter 'within', which no one had set, or a raw ValueError / KeyError."""
+    from html import unescape
+
+    out = tmp_path / "runs"
+    earlier = tmp_path / "earlier"
+    sim.panel.truncate(str(sim.panel.months[-2])).write(earlier)
+    fitter = _gated(sim, {1000: 1.001})
+    first = run_month(RunRequest(data=earlier, out=out, horizon=2 if damage == "horizon 2"
+                                 else 12), fitter=fitter).run
+    head = pd.read_csv(first.path / "headline.csv", dtype=str)
+    if damage == "credibility n/a":
+        head.loc[0, "credibility"] = "n/a"
+    elif damage == "no credibility":
+        head = head.drop(columns="credibility")
+    head.to_csv(first.path / "headline.csv", index=False)
+    now = run_month(RunRequest(data=data_dir, out=out), fitter=fitter)
+    assert now.status == "published", now.message
+    assert now.run.manifest["previous_run_caveats"] == [caveat]
+    html = " ".join((now.run.path / "report.html").read_text().split())
+    assert f"{caveat}: a poor baseline" in unescape(html)
+    warned = pd.read_csv(now.run.path / "early_warnings.csv")
+    headline = pd.read_csv(now.run.path / "headline.csv")
+    if damage == "horizon 2":  # the headline is still compared with
+        assert warned["previous"].isna().all()
+        assert headline["credibility_change"].notna().all()
+        assert headline["p_any_3_change"].isna().all()  # the baseline has no p_any_3
+    else:  # the early warnings are still compared with
+        assert warned["previous"].notna().all()
+        assert headline["credibility_change"].isna().all()
 
 
 def test_an_input_saved_while_the_run_reads_it_is_refused(sim, data_dir, tmp_path, monkeypatch):
