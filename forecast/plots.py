@@ -137,7 +137,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
             ax_c.plot(t_fc, c["mean"], color=FORECAST_COLOR, lw=1.5, marker=marker, ms=4,
                       label="forecast")
         ax_c.axvline(t_origin[0], color="k", lw=0.6, ls=":")
-        ax_c.set_ylabel(f"{ally}\ncredibility")
+        ax_c.set_ylabel(f"{ally}\ncredibility", parse_math=False)  # a "$" is text
         h = hed.loc[ally]
         _bands(ax_h, t_fc, h, HEDGING_COLOR, labelled=False, step="mid")
         ax_h.plot(t_fc, h["mean"], color=HEDGING_COLOR, lw=1.5, marker=marker, ms=4,
@@ -159,5 +159,5 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     scen = ds.attrs.get("scenario_name") or "baseline"
     fig.suptitle(f"Forecast from {result.origin} ({scen}; drivers: "
-                 f"{ds.attrs.get('driver_assumption', '?')})", fontsize=10)
+                 f"{ds.attrs.get('driver_assumption', '?')})", fontsize=10, parse_math=False)
     return fig

@@ -245,7 +245,7 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
             ax_c.axvline(_month_axis(fitted["period"].tail(1))[0], color="#777", lw=0.8, ls=":")
         ax_c.axhline(0, color="#bbb", lw=0.6)
         ax_c.set_title(f"{names.get(ally, ally)} ({ally}) — credibility", fontsize=10,
-                       loc="left")
+                       loc="left", parse_math=False)  # a "$" in a name is text
         ax_c.set_ylabel("latent (sd units)", fontsize=8)
 
         obs = outcome[outcome["ally"] == ally].tail(OUTCOME_MONTHS) if len(outcome) else outcome
@@ -294,7 +294,8 @@ def coverage_figure(coverage: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(11, 0.22 * len(grid) + 1.2))
     image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="Blues", vmin=0, vmax=1,
                       interpolation="nearest")
-    ax.set_yticks(range(len(grid)), [f"{a} · {s}" for a, s in grid.index], fontsize=7)
+    ax.set_yticks(range(len(grid)), [f"{a} · {s}" for a, s in grid.index], fontsize=7,
+                  parse_math=False)  # names are text: a "$" in one is no mathtext
     years = list(grid.columns)
     step = max(1, len(years) // 14)
     ax.set_xticks(range(0, len(years), step), [str(y) for y in years[::step]], fontsize=7)

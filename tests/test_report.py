@@ -25,7 +25,9 @@ from forecast.forecasting import oracle_fit
 from forecast.monthly import RunRequest, run_month
 from forecast.report import _fmt, render_report, read_run
 
-EVIL = '<script>alert("x")</script> & <b>Co</b>'
+#: an ally's name with markup for the page and mathtext for matplotlib (whose parser raised
+#: on ``$\frac{1}$`` in a fan chart's title: the run failed after its fit)
+EVIL = '<script>alert("x")</script> & <b>Co</b> $\\frac{1}$'
 
 
 def _oracle(sim):
@@ -52,7 +54,8 @@ def data_dirs(sim, tmp_path_factory):
         cat = d / "signals.toml"
         text = cat.read_text(encoding="utf-8")
         cat.write_text(text.replace('A01 = "Synthetic ally 1"',
-                                    'A01 = ' + '"' + EVIL.replace('"', '\\"') + '"'),
+                                    'A01 = ' + '"' + EVIL.replace("\\", "\\\\")
+                                    .replace('"', '\\"') + '"'),
                        encoding="utf-8")
         dirs[name] = d
     dirs["months"] = (before, last)
@@ -94,7 +97,27 @@ def test_report_is_self_contained(runs):
 def test_data_text_is_escaped(runs):
     html = (runs["last"] / "report.html").read_text(encoding="utf-8")
     assert EVIL not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;Co&lt;/b&gt;" in html
+    assert ("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;Co&lt;/b&gt; "
+            "$\\frac{1}$") in html
+
+
+def test_a_dollar_in_a_name_is_drawn_as_text():
+    """matplotlib reads ``$…$`` as mathtext: a signal named ``us_$troops_\\x$`` stopped the
+    coverage heat map with a ParseSyntaxException, and a scenario named so the fan chart."""
+    from forecast.plots import fan_chart
+    from forecast.report import coverage_figure, figure_png
+    from forecast.scenarios import Scenario
+
+    coverage = pd.DataFrame({"ally": ["A$0", "A$0"], "signal": ["us_$troops_\\x$", "b"],
+                             "role": "indicator", "year": [2020, 2021], "share": [0.5, 1.0]})
+    assert len(figure_png(coverage_figure(coverage))) > 1000
+    sim = forecast.simulate(n_allies=2, n_months=24, seed=3)
+    fit = oracle_fit(sim, n_draws=20)
+    named = Scenario.from_records([{"ally": "A00", "period": str(pd.Period(sim.panel.last_month,
+                                                                           "M") + 1),
+                                    "signal": "consultation_lapse", "value": 1}],
+                                  name="cut $\\frac{1}$")
+    assert len(fan_chart(fit.forecast(horizon=2, scenario=named, seed=1))._repr_png_()) > 1000
 
 
 def test_report_sections(runs):
