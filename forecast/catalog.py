@@ -113,6 +113,7 @@ class Catalog:
     event_log_start: str | None = None
     path: str | None = field(default=None, compare=False)
     event_log_end: str | None = None
+    event_log_ally_start: Mapping[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ views
     def by_role(self, role: str) -> list[SignalSpec]:
@@ -172,7 +173,7 @@ class Catalog:
         event_log = raw.get("event_log", {}) or {}
         if not isinstance(event_log, Mapping):
             raise InputError("[event_log] must be a table", file=file, column="event_log")
-        _no_unknown_keys(event_log, ("start", "end"), file, "event_log")
+        _no_unknown_keys(event_log, ("start", "end", "ally_start"), file, "event_log")
         start = event_log.get("start")
         if start is not None:
             start = str(start)
@@ -185,8 +186,9 @@ class Catalog:
                 raise InputError(f"[event_log] end is before its start {start!r}: expected a "
                                  "month from the start on", file=file, column="event_log.end",
                                  value=end)
+        ally_start = _parse_ally_start(event_log.get("ally_start"), allies, start, end, file)
         cat = cls(allies=allies, signals=signals, event_log_start=start, path=path,
-                  event_log_end=end)
+                  event_log_end=end, event_log_ally_start=ally_start)
         cat._check_structure(file)
         return cat
 
@@ -195,7 +197,9 @@ class Catalog:
         out: dict[str, object] = {"allies": dict(self.allies)}
         if self.event_log_start or self.event_log_end:
             out["event_log"] = {k: v for k, v in (("start", self.event_log_start),
-                                                  ("end", self.event_log_end)) if v}
+                                                  ("end", self.event_log_end),
+                                                  ("ally_start", dict(self.event_log_ally_start)))
+                                if v}
         out["signals"] = {n: s.to_toml_table() for n, s in self.signals.items()}
         return out
 
@@ -254,6 +258,40 @@ def _no_unknown_keys(table: Mapping, allowed: tuple[str, ...], file: str, where:
             raise InputError(f"unknown key in {place}{expected_one_of(str(key), list(allowed))}",
                              file=file, column=f"{where}.{key}" if where else str(key),
                              value=key)
+
+
+def _parse_ally_start(raw: object, allies: Mapping[str, str], start: str | None,
+                      end: str | None, file: str) -> dict[str, str]:
+    """``[event_log.ally_start]``: the month from which the log covers an ally that joined
+    later than ``start`` (before it, that ally's months are unobserved, not counts of 0)."""
+    if raw is None:
+        return {}
+    column = "event_log.ally_start"
+    if not isinstance(raw, Mapping):
+        raise InputError('[event_log.ally_start] must be a table of CODE = "YYYY-MM"',
+                         file=file, column=column)
+    if raw and start is None:
+        raise InputError("[event_log.ally_start] needs the log's own start: expected "
+                         "[event_log] start = \"YYYY-MM\"", file=file, column="event_log.start")
+    out: dict[str, str] = {}
+    for code, month in raw.items():
+        where = f"{column}.{code}"
+        if str(code) not in allies:
+            raise InputError("unknown ally" + expected_one_of(str(code), list(allies)),
+                             file=file, column=column, value=code)
+        if not isinstance(month, str):
+            raise InputError('expected a month as "YYYY-MM", in quotes', file=file,
+                             column=where, value=month)
+        _check_month(month, file, where)
+        if start is not None and month <= start:
+            raise InputError(f"not after the log's start {start!r}: the log covers every ally "
+                             "from its start; expected a later month, or no entry for this ally",
+                             file=file, column=where, value=month)
+        if end is not None and month > end:
+            raise InputError(f"after the log's end {end!r}: expected a month up to it",
+                             file=file, column=where, value=month)
+        out[str(code)] = month
+    return out
 
 
 def _check_month(text: str, file: str, column: str) -> None:

@@ -124,7 +124,8 @@ def events_to_observations(
         Columns ``ally, period, signal, value, source``: one row per ally, event-derived signal
         and month from the catalog's ``[event_log] start`` to ``end``, the value being the number
         of logged events (0 when none). Months after the catalog's ``[event_log] end``, when
-        it declares one, are not covered and get no row. Sorted by signal and ally (catalog
+        it declares one, are not covered and get no row, nor the months of an ally before its
+        ``[event_log.ally_start]``, when it has one. Sorted by signal and ally (catalog
         order), then month.
 
     Examples
@@ -204,6 +205,12 @@ def validated_events(
                    f"event before the event log's start month {format_month(start)} "
                    "([event_log] start in the catalog): expected dates from then on, when the "
                    "log is complete")
+    for code, joined in cat.event_log_ally_start.items():
+        problems.check((allies == code) & (months >= start) & (months < parse_month(joined)),
+                       "date", dates,
+                       f"event before {joined}, from when the event log covers {code} "
+                       "([event_log.ally_start] in the catalog): expected dates from then on, "
+                       "or an earlier month there")
     log_end = parse_month(cat.event_log_end or "")
     if log_end is not None:
         problems.check(months > log_end, "date", dates,
@@ -263,6 +270,10 @@ def count_events(valid: pd.DataFrame, cat: Catalog, end: int) -> pd.DataFrame:
     counts = grouped.size().reindex(index, fill_value=0)
     sources = grouped["source"].agg(_join_sources).reindex(index, fill_value=NO_EVENT_SOURCE)
     flat = counts.reset_index(name="value")
+    # an ally the log covers from later (one that joined late): unobserved before, not zero
+    joined = {a: parse_month(m) for a, m in cat.event_log_ally_start.items()}
+    covered = (flat["month_number"] >= flat["ally"].map(joined).fillna(start)).to_numpy()
+    flat, sources = flat[covered], sources[covered]
     return pd.DataFrame({
         "ally": flat["ally"].astype(str),
         "period": [format_month(int(m)) for m in flat["month_number"]],

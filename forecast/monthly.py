@@ -465,18 +465,59 @@ def allies_without(panel: Panel) -> str | None:
                      f"{panel.outcome.name} (outcome) rows: no data measure that hedging, so "
                      "its forecast rests on the priors and, where the spec pools, on the other "
                      "allies")
-    if no_indicator := lacking(panel.indicators):
-        parts.append(f"{', '.join(no_indicator)} {'has' if len(no_indicator) == 1 else 'have'}"
-                     f" no indicator rows: only {panel.outcome.name} rows and drivers, where "
-                     "there are any, inform that credibility")
+    no_indicator = lacking(panel.indicators)
+    for allies, informs in (([a for a in no_indicator if a not in no_outcome],
+                             f"only {panel.outcome.name} rows and drivers, where there are any,"),
+                            ([a for a in no_indicator if a in no_outcome],
+                             "only drivers, where there are any,")):
+        if allies:
+            parts.append(f"{', '.join(allies)} {'has' if len(allies) == 1 else 'have'} no "
+                         f"indicator rows: {informs} inform that credibility")
     return "; ".join(parts) or None
+
+
+#: months of the event log's counts before an ally's first other data that are warned of
+LATE_ENTRY_MONTHS = 12
+
+
+def late_entry(panel: Panel) -> str | None:
+    """A warning naming the allies whose first data come more than :data:`LATE_ENTRY_MONTHS`
+    months after the event log began to count them: an ally that joined late is read as one
+    with no event in all the months before (``[event_log.ally_start]`` says when the log
+    covers it from); else ``None``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> late_entry(forecast.load_default()) is None
+    True
+    """
+    counted = [s for s in panel.signals.values() if s.spec.events]
+    others = [s for s in panel.signals.values() if not s.spec.events]
+    late = []
+    for a, ally in enumerate(panel.allies):
+        starts = [int(s.month_start[s.mask[a]].min()) for s in others if s.mask[a].any()]
+        logged = [int(s.month_start[s.mask[a]].min()) for s in counted if s.mask[a].any()]
+        if starts and logged and min(starts) - min(logged) > LATE_ENTRY_MONTHS:
+            late.append((ally, min(logged), min(starts)))
+    if not late:
+        return None
+    month = lambda i: str(panel.months[i])  # noqa: E731 - a grid index as YYYY-MM
+    said = "; ".join(f"{ally}'s first other data are of {month(first)}, the log counts it "
+                     f"from {month(logged)}" for ally, logged, first in late)
+    ally, _, first = late[0]
+    return (f"{said}: the event log's counts ({', '.join(s.name for s in counted)}) are read as "
+            "observed, 0 where nothing was logged, in every month before. If the log did not "
+            "cover an ally then (one that joined later), say from when it does in the catalog, "
+            f'e.g. [event_log.ally_start] {ally} = "{month(first)}"')
 
 
 def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     """What the validate stage warns of in data it accepts: a panel whose last months or first
     months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`), or
     with years of months between that hold none (:func:`monthly_gap`); allies without outcome
-    or indicator rows (:func:`allies_without`). ``origin=False`` leaves out the first, which
+    or indicator rows (:func:`allies_without`), or whose data begin long after the event log
+    counts them (:func:`late_entry`). ``origin=False`` leaves out the first, which
     the manifest records as ``data.last_observed_month``.
 
     Examples
@@ -486,7 +527,7 @@ def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     []
     """
     return [w for w in (unobserved_origin(panel) if origin else None, unobserved_start(panel),
-                        monthly_gap(panel), allies_without(panel)) if w]
+                        monthly_gap(panel), allies_without(panel), late_entry(panel)) if w]
 
 
 def check_month(month: str) -> str:

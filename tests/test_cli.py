@@ -289,8 +289,8 @@ def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir, si
     assert "Data: A01, A02 have no hedging (outcome) rows" in html
     assert ("warning: A01, A02 have no hedging (outcome) rows: no data measure that hedging, so "
             "its forecast rests on the priors and, where the spec pools, on the other allies; "
-            "A02 has no indicator rows: only hedging rows and drivers, where there are any, "
-            "inform that credibility") in text
+            "A02 has no indicator rows: only drivers, where there are any, inform that "
+            "credibility") in text  # not "only hedging rows": A02 has none
 
 
 def test_a_data_directory_without_its_event_log_is_named(tmp_path):

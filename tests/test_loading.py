@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -293,6 +294,78 @@ def test_event_log_start_earlier_than_data_extends_grid(tmp_path: Path) -> None:
     lapses = p.signals["consultation_lapse"]
     assert lapses.mask[:, :9].all() and not lapses.mask[:, 9:].any()  # 2019-10 to 2020-06
     assert not p.outcome.mask[:, :3].any()
+
+
+def _with_ally_start(tmp_path: Path, table: str) -> Path:
+    text = CATALOG.read_text(encoding="utf-8").replace(
+        'start = "2020-01"', f'start = "2020-01"\n\n[event_log.ally_start]\n{table}')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    return cat
+
+
+def test_an_ally_the_log_covers_from_later_is_unobserved_before(tmp_path: Path) -> None:
+    """An ally that joined late had the log's zeros in every month from its start, read as
+    months without a lapse (a user's trial: 41 months of 0 before Finland's first data)."""
+    from forecast.monthly import late_entry
+
+    cat = _with_ally_start(tmp_path, 'KOR = "2020-03"\nPHL = "2020-04"')
+    events = tmp_path / "events.csv"
+    events.write_text("date,ally,event_type\n2020-05-03,JPN,consultation_lapse\n"
+                      "2020-03-02,KOR,consultation_lapse\n", encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=events)
+    lapses = p.signals["consultation_lapse"]
+    jpn, kor, phl = (p.allies.index(a) for a in ("JPN", "KOR", "PHL"))
+    assert lapses.mask[jpn, :6].all()
+    assert lapses.mask[kor].tolist()[:6] == [False, False, True, True, True, True]
+    assert lapses.mask[phl].tolist()[:6] == [False, False, False, True, True, True]
+    assert lapses.values[kor, 2] == 1
+    assert read_catalog(cat).to_dict()["event_log"] == {
+        "start": "2020-01", "ally_start": {"KOR": "2020-03", "PHL": "2020-04"}}
+    assert events_to_observations(events, cat, end="2020-06").groupby("ally").size().to_dict() \
+        == {"JPN": 6, "KOR": 4, "PHL": 3}
+    assert late_entry(p) is None
+    # an event before the month the log covers the ally from is an error, like one before start
+    events.write_text("date,ally,event_type\n2020-02-14,KOR,consultation_lapse\n",
+                      encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2, column 'date', value '2020-02-14': event "
+                       r"before 2020-03, from when the event log covers KOR"):
+        load_panel(OBS, catalog=cat, events=events)
+
+
+@pytest.mark.parametrize("table, says", [
+    ('XYZ = "2020-03"', "column 'event_log.ally_start', value 'XYZ': unknown ally: expected "
+                        "one of JPN, KOR, PHL"),
+    ('KOR = "2020-01"', "not after the log's start '2020-01'"),
+    ("KOR = 2020-03-01", 'expected a month as "YYYY-MM", in quotes'),
+    ('KOR = "2020-3"', "column 'event_log.ally_start.KOR', value '2020-3': expected a month"),
+])
+def test_a_bad_ally_start_is_named(tmp_path: Path, table: str, says: str) -> None:
+    with pytest.raises(InputError, match=re.escape(says)):
+        read_catalog(_with_ally_start(tmp_path, table))
+
+
+def test_an_ally_whose_data_begin_long_after_the_log_is_warned_of(tmp_path: Path) -> None:
+    """Nothing said that an ally's months before its first data were read as observed zero
+    events; the warning names the catalog entry that says otherwise."""
+    from forecast.monthly import data_warnings
+
+    text = CATALOG.read_text(encoding="utf-8").replace('start = "2020-01"', 'start = "2018-06"')
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=EVENTS)
+    warned = [w for w in data_warnings(p) if "event log" in w]
+    assert warned == [
+        "JPN's first other data are of 2020-01, the log counts it from 2018-06; KOR's first "
+        "other data are of 2020-01, the log counts it from 2018-06; PHL's first other data are "
+        "of 2020-06, the log counts it from 2018-06: the event log's counts (consultation_lapse) "
+        "are read as observed, 0 where nothing was logged, in every month before. If the log "
+        "did not cover an ally then (one that joined later), say from when it does in the "
+        'catalog, e.g. [event_log.ally_start] JPN = "2020-01"']
+    text = text.replace('start = "2018-06"', 'start = "2019-06"')  # PHL's 12 months: not warned
+    cat.write_text(text, encoding="utf-8")
+    assert not [w for w in data_warnings(load_panel(OBS, catalog=cat, events=EVENTS))
+                if "event log" in w]
 
 
 def test_events_to_observations_frame_and_path_agree() -> None:
