@@ -329,7 +329,9 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
             )
     sign = table["sign"]
     if isinstance(sign, bool) or sign not in (-1, 0, 1):
-        raise InputError("expected sign = 1, -1 or 0", file=file, column=f"{col}.sign", value=sign)
+        quoted = " written as a number, not in quotes" if isinstance(sign, str) else ""
+        raise InputError(f"expected sign = 1, -1 or 0{quoted}", file=file, column=f"{col}.sign",
+                         value=sign)
     events = table.get("events", ())
     if not isinstance(events, (list, tuple)) or not all(isinstance(e, str) for e in events):
         raise InputError("expected a list of event types", file=file, column=f"{col}.events",

@@ -47,6 +47,10 @@ from forecast.monthly import (
 )
 from forecast.runs import MANIFEST, PublishedRun, Registry, RegistryBusy, parse_run_name
 
+#: the longest --horizon: :data:`forecast.forecasting.MAX_HORIZON`, written out because the
+#: command line starts without importing the forecasting layer (a test holds them equal)
+HORIZON_MAX = 60
+
 __all__ = ["app", "RichProgress", "main"]
 
 app = typer.Typer(
@@ -265,7 +269,8 @@ def run(
     seed: Annotated[Optional[int], typer.Option(
         help="Random seed. Default: the month as a number (2026-03 → 202603).", min=0)] = None,
     sampler: Annotated[str, typer.Option(help="nutpie, pymc, numpyro (needs the optional 'gpu' extra) or advi (a preview: never passes the convergence checks, so it publishes only with --force).")] = "nutpie",
-    horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1, max=36)] = 12,
+    horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1,
+                                         max=HORIZON_MAX)] = 12,
 ) -> None:
     """Validate → fit → forecast → report → publish one month's run.
 
@@ -461,7 +466,7 @@ def scenario(
     horizon: Annotated[Optional[int], typer.Option(
         help="Months to forecast (default: the run's, 12 if it does not say). Up to the "
         "run's, the baseline is the run's own forecast, cut short; beyond it, drawn anew.", min=1,
-        max=36)] = None,
+        max=HORIZON_MAX)] = None,
     seed: Annotated[Optional[int], typer.Option(
         help="Random seed (default: the run's, so the baseline is the run's own forecast).",
         min=0)] = None,

@@ -10,6 +10,7 @@ expected; nothing is built from bad input. The rules are listed in ``docs/data-c
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -149,7 +150,9 @@ def load_panel(
         then not appear in the observations file. By default, where the catalog counts signals
         from events, the ``events.csv`` (or ``events.parquet``) next to the observations file,
         as the monthly run's data directory holds it; ``False`` (or no log there) leaves those
-        signals to the observations, unobserved where it has no rows for them.
+        signals to the observations, unobserved where it has no rows for them. Where no log
+        was given or found and the observations have no row of such a signal, a
+        ``UserWarning`` says so (not with ``False``: the log is then left out on purpose).
     until
         Optional forecast month ``YYYY-MM``. Data after it are an error and the grid ends there;
         by default it ends at the last month any period of the data (or the event log's
@@ -199,6 +202,7 @@ def load_panel(
     cat = _resolve_catalog(catalog, obs_file)
     until_m = parse_until(until)
     found_beside = ""
+    log_left_to_find = events is None  # not events=False: leaving it out was not said
     if events is None and any(s.events for s in cat.signals.values()) \
             and isinstance(source, Path):
         events = event_log_in(obs_file.parent)
@@ -214,6 +218,8 @@ def load_panel(
     event_signals = {s.name for s in cat.signals.values() if s.events} if events is not None \
         else None
     obs = _read_observations(source, cat, until_m, event_signals, found_beside)
+    if log_left_to_find and events is None:
+        _warn_counted_without_a_log(cat, obs, obs_file if isinstance(source, Path) else None)
     first = int(obs["first_month"].min())
     last = int(obs["last_month"].max())
     parts = [obs[["ally", "period", "signal", "value", "source"]]]
@@ -249,6 +255,22 @@ def load_panel(
     end = until_m if until_m is not None else last
     frame = pd.concat(parts, ignore_index=True)
     return Panel.from_frame(frame, cat, start=format_month(first), end=format_month(end))
+
+
+def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | None) -> None:
+    """Warn of signals the catalog counts from an event log that none was given for (or found
+    beside the observations) and that the observations have no row of: left unobserved, they
+    fail the model's build later, far from the cause."""
+    empty = [s.name for s in cat.signals.values() if s.events and s.name not in set(obs["signal"])]
+    if not empty:
+        return
+    where = (f"nor found beside {file.name} (events.csv or events.parquet)" if file is not None
+             else "(observations given as a DataFrame have no folder to find one in)")
+    warnings.warn(f"the catalog counts {', '.join(map(repr, empty))} from an event log, but no "
+                  f"log was given {where} and the observations have no row of "
+                  f"{'it' if len(empty) == 1 else 'them'}: unobserved in this panel. Pass "
+                  "events=PATH or a DataFrame, or events=False to leave the log out on purpose",
+                  UserWarning, stacklevel=3)
 
 
 def _log_start(cat: Catalog) -> int:

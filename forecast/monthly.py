@@ -570,8 +570,10 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
     if month is not None:
         check_month(month)
     spec = load_spec(inputs.spec_path) if spec is None else spec
-    panel = load_panel(inputs.observations, catalog=inputs.catalog, events=inputs.events,
-                       until=month)
+    # no log in the directory: events=False, since _check_counted_without_a_log says so
+    # naming the directory, and only where the spec uses such a signal
+    panel = load_panel(inputs.observations, catalog=inputs.catalog,
+                       events=inputs.events if inputs.events is not None else False, until=month)
     if inputs.events is None:
         _check_counted_without_a_log(panel, inputs, spec)
     return panel, make_design(panel, spec)

@@ -97,10 +97,10 @@ def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:
     frame.to_parquet(parquet)
     # events=False: the fixture's event log lies next to OBS, and not next to the copies
     csv = load_panel(OBS, catalog=CATALOG, events=False)
-    assert_panels_equal(csv, load_panel(parquet, catalog=CATALOG))
+    assert_panels_equal(csv, load_panel(parquet, catalog=CATALOG, events=False))
     pq = tmp_path / "obs.pq"
     frame.astype({"value": str}).to_parquet(pq)  # text values read the same
-    assert_panels_equal(csv, load_panel(pq, catalog=CATALOG))
+    assert_panels_equal(csv, load_panel(pq, catalog=CATALOG, events=False))
 
 
 def test_parquet_nulls_are_empty_cells(tmp_path: Path) -> None:
@@ -109,7 +109,8 @@ def test_parquet_nulls_are_empty_cells(tmp_path: Path) -> None:
     frame = pd.read_csv(OBS, dtype=str).astype({"value": float})
     frame.loc[0, "source"] = None
     frame.to_parquet(tmp_path / "obs.parquet")
-    sources = load_panel(tmp_path / "obs.parquet", catalog=CATALOG).to_frame(sources=True)
+    sources = load_panel(tmp_path / "obs.parquet", catalog=CATALOG,
+                         events=False).to_frame(sources=True)
     first = frame.iloc[0]
     cited = sources[(sources["ally"] == first["ally"]) & (sources["signal"] == first["signal"])
                     & (sources["period"].astype(str) == first["period"])]["source"]
@@ -161,7 +162,7 @@ def test_grid_without_coarse_data_ends_at_last_month(tmp_path: Path) -> None:
     path = tmp_path / "obs.csv"
     path.write_text("ally,period,signal,value\nJPN,2021-02,hedging,0\nKOR,2021-05,hedging,1\n"
                     "PHL,2021-03,hedging,2\n", encoding="utf-8")
-    p = load_panel(path, catalog=CATALOG)
+    p = load_panel(path, catalog=CATALOG, events=False)
     assert (str(p.months[0]), p.last_month) == ("2021-02", "2021-05")
     assert not p.signals["consultation_lapse"].mask.any()  # no event log given: unobserved
 
@@ -177,7 +178,9 @@ def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_pa
     assert with_log.signals["consultation_lapse"].mask.any()
     copy = tmp_path / "observations.csv"
     copy.write_bytes(OBS.read_bytes())
-    assert_panels_equal(load_panel(copy, catalog=CATALOG), without)  # no log beside it
+    with pytest.warns(UserWarning, match=r"the catalog counts 'consultation_lapse' from an "
+                      r"event log, but no log was given nor found beside observations.csv"):
+        assert_panels_equal(load_panel(copy, catalog=CATALOG), without)  # no log beside it
     pd.read_csv(EVENTS).to_parquet(tmp_path / "events.parquet")
     assert_panels_equal(load_panel(copy, catalog=CATALOG), with_log)
     (tmp_path / "events.csv").write_bytes(EVENTS.read_bytes())
@@ -368,6 +371,23 @@ def test_an_ally_whose_data_begin_long_after_the_log_is_warned_of(tmp_path: Path
                 if "event log" in w]
 
 
+def test_a_frame_without_the_log_its_catalog_counts_from_is_warned_of() -> None:
+    """Observations given as a DataFrame have no folder to find events.csv in: the driver
+    counted from it was left unobserved without a word, and the model's build failed later."""
+    frame = pd.read_csv(OBS, dtype=str).astype({"value": float})
+    with pytest.warns(UserWarning, match=r"the catalog counts 'consultation_lapse' from an event "
+                      r"log, but no log was given \(observations given as a DataFrame have no "
+                      r"folder to find one in\)"):
+        p = load_panel(frame, catalog=CATALOG)
+    assert not p.signals["consultation_lapse"].mask.any()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said on purpose, or given: no warning
+        load_panel(frame, catalog=CATALOG, events=False)
+        load_panel(frame, catalog=CATALOG, events=EVENTS)
+
+
 def test_events_to_observations_frame_and_path_agree() -> None:
     from_path = events_to_observations(EVENTS, CATALOG, end="2020-06")
     from_frame = events_to_observations(pd.read_csv(EVENTS, dtype=str), read_catalog(CATALOG),
@@ -403,7 +423,7 @@ def test_csv_dialect_details(tmp_path: Path) -> None:
     text = "\r\n".join([lines[0], "", *body]) + "\r\n"
     path = tmp_path / "obs.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    assert_panels_equal(load_panel(path, catalog=CATALOG),
+    assert_panels_equal(load_panel(path, catalog=CATALOG, events=False),
                         load_panel(OBS, catalog=CATALOG, events=False))
     path.write_bytes(b"\xef\xbb\xbf" + (text + "JPN,2020-13,hedging,1,x,y\r\n").encode("utf-8"))
     with pytest.raises(InputError) as info:

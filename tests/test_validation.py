@@ -182,7 +182,7 @@ def test_malformed_forecast_month(tmp_path: Path) -> None:
 def test_ally_without_observations(tmp_path: Path) -> None:
     path = tmp_path / "obs.csv"
     path.write_text("\n".join([HEADER, *BASE[:2]]) + "\n", encoding="utf-8")
-    check(load_error(path), path, None, "ally", "PHL",
+    check(load_error(path, events=False), path, None, "ally", "PHL",
           "listed in the catalog's [allies] but has no row in the observations",
           "expected at least one observation per ally")
 
@@ -220,6 +220,28 @@ def test_a_misspelt_catalog_value_gets_the_nearest(tmp_path: Path, key, typo, ne
                                          f"'{typo}'") as info:
         read_catalog(cat)
     assert info.value.value == near
+
+
+@pytest.mark.parametrize("written, says", [
+    ('"-1"', "expected sign = 1, -1 or 0 written as a number, not in quotes"),
+    ("2", "expected sign = 1, -1 or 0"),
+])
+def test_a_sign_in_quotes_is_told_apart_from_a_wrong_sign(tmp_path: Path, written, says) -> None:
+    """``sign = "-1"`` was told "expected sign = 1, -1 or 0": what its writer had written."""
+    text = CATALOG.read_text(encoding="utf-8").replace("sign = 1", f"sign = {written}", 1)
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_catalog(cat)
+    assert info.value.reason == says
+
+
+def test_the_command_line_horizon_goes_as_far_as_the_library() -> None:
+    """``forecast run --horizon`` stopped at 36 while the docs and ``fit.forecast`` go to 60."""
+    from forecast.cli import HORIZON_MAX
+    from forecast.forecasting import MAX_HORIZON
+
+    assert HORIZON_MAX == MAX_HORIZON
 
 
 def test_a_capitalised_header_is_named(tmp_path: Path) -> None:
