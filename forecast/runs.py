@@ -456,6 +456,9 @@ class Registry:
         >>> reg.gap("2026-02", run) is None, reg.gap("2026-04", run)
         (True, 'a change over 3 months, from 2026-01: no run in between')
         """
+        if parse_month(month) is None:
+            raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03",
+                             parameter="month", value=month)
         if chosen is None:
             return None
         span = parse_month(month) - parse_month(chosen.month)
@@ -465,11 +468,11 @@ class Registry:
         def between(months) -> set[str]:
             return {m for m in months if chosen.month < m < month}
 
-        sound = sorted(between(r.month for r in self.runs()))
-        unreadable = sorted(between(parse_run_name(u.name)[0] for u in self.unreadable())
-                            - set(sound))
-        passed = [f"{m} (every revision of its current data forced or quick)" for m in sound]
-        passed += [f"{m} (no readable run)" for m in unreadable]
+        readable = between(r.month for r in self.runs())
+        why = {m: "every revision of its current data forced or quick" for m in readable}
+        why |= {m: "no readable run" for m in
+                between(parse_run_name(u.name)[0] for u in self.unreadable()) - readable}
+        passed = [f"{m} ({why[m]})" for m in sorted(why)]  # in date order
         return (f"a change over {span} months, from {chosen.month}: "
                 + (f"passed over {', '.join(passed)}" if passed else "no run in between"))
 

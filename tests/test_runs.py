@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from forecast.errors import InputError
 from forecast.manifest import (
     InputFile,
     RunSettings,
@@ -172,6 +173,15 @@ def test_a_revision_whose_data_were_corrected_is_no_baseline(tmp_path):
     assert reg.gap("2026-07", reg.previous("2026-07", like=prod)) == (
         "a change over 5 months, from 2026-02: passed over 2026-03 (every revision of its "
         "current data forced or quick), 2026-05 (no readable run)")
+    # in date order: an unreadable month before a forced one was named after it
+    _mark(_publish(reg, "2026-06", "f", data="F").run, forced=True)
+    (tmp_path / "2026-04").mkdir()
+    assert reg.gap("2026-07", reg.previous("2026-07", like=prod)).endswith(
+        "passed over 2026-03 (every revision of its current data forced or quick), 2026-04 (no "
+        "readable run), 2026-05 (no readable run), 2026-06 (every revision of its current data "
+        "forced or quick)")
+    with pytest.raises(InputError, match="malformed month"):
+        reg.gap("2026-7", chosen)
 
 
 def test_changed_key_makes_a_new_revision(tmp_path):
