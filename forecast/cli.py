@@ -208,6 +208,11 @@ def _check_output(path: Path | None, run: Path | None = None) -> None:
             raise InputError(f"--output is inside the run {folder}: a run's files are never "
                              "changed (forecast report re-renders its report.html without "
                              "--output); expected a path outside it", file=str(path))
+    if parse_run_name(path.name) is not None and any(
+            parse_run_name(p.parent.name) is not None for p in path.parent.glob(f"*/{MANIFEST}")):
+        raise InputError(f"--output has a run's name in the registry {path.parent}: the file "
+                         "would stand where that month's run is published, and stop its "
+                         "publication; expected another name", file=str(path))
 
 
 #: control characters other than newline and tab: written to a terminal from data (a
@@ -289,13 +294,14 @@ def run(
         outcome = run_month(request, RichProgress(err, enabled=tty))
         try:
             _print_outcome(outcome)
-        except KeyboardInterrupt:
-            # a Ctrl-C (or SIGTERM) while the outcome is printed, on a full pipe say: the
-            # run is published all the same, so it must not read "nothing was published"
+        except (KeyboardInterrupt, SystemExit) as stop:
+            # a Ctrl-C (or SIGTERM) while the outcome is printed, on a full pipe say, or a
+            # reader that closed stdout (Rich exits 1 on a broken pipe): the run is published
+            # all the same, so it must not read "nothing was published" nor exit as failed
             if outcome.status != "published":
                 raise
-            err.print("interrupted after its publication: the run is published",
-                      soft_wrap=True)
+            how = "interrupted" if isinstance(stop, KeyboardInterrupt) else "output closed"
+            err.print(f"{how} after its publication: the run is published", soft_wrap=True)
         return outcome.exit_code
 
     _guarded(body)

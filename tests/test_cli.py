@@ -885,10 +885,15 @@ def test_ctrl_c_after_the_rename_reports_the_publication(sim, data_dir, tmp_path
     assert "publishing as" in log[-1] and "run stopped" not in "".join(log)
 
 
+@pytest.mark.parametrize("stop, said", [
+    (KeyboardInterrupt, "interrupted after its publication"),
+    (SystemExit(1), "output closed after its publication"),  # Rich's answer to a broken pipe
+])
 def test_ctrl_c_while_the_outcome_is_printed_says_the_run_is_published(sim, data_dir, tmp_path,
-                                                                     monkeypatch):
+                                                                     monkeypatch, stop, said):
     """A Ctrl-C (or a SIGTERM while stdout blocks on a full pipe) as ``forecast run`` printed
-    its published outcome read "interrupted; nothing was published", exit 130."""
+    its published outcome read "interrupted; nothing was published", exit 130; a reader that
+    closed stdout (``forecast run | head -0``) made it exit 1 without a word."""
     import rich.console
 
     import forecast.cli as cli_module
@@ -901,14 +906,14 @@ def test_ctrl_c_while_the_outcome_is_printed_says_the_run_is_published(sim, data
 
     def print_until_the_report_line(self, *objects, **kwargs):
         if objects and str(objects[0]).startswith("report:"):
-            raise KeyboardInterrupt
+            raise stop
         return printed(self, *objects, **kwargs)
 
     monkeypatch.setattr(rich.console.Console, "print", print_until_the_report_line)
     out = tmp_path / "runs"
     result = _cli("run", "--data", str(data_dir), "--out", str(out), "--force")
     assert result.exit_code == 0, result.output
-    assert "interrupted after its publication" in result.output
+    assert said in result.output
     assert "nothing was published" not in result.output
     assert len(Registry(out).runs()) == 1
 
@@ -930,6 +935,12 @@ def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
         assert result.exit_code == 2, result.output
         assert "--output is inside the run" in result.output
     assert _published_state(out) == state
+    # a file with a run's name in the registry stood where that month's run is published:
+    # its publication was then refused as "not a published run"
+    result = _cli("scenario", str(scen), "--out", str(out), "-o", str(out / "2026-04"))
+    assert result.exit_code == 2, result.output
+    assert "--output has a run's name in the registry" in result.output
+    assert not (out / "2026-04").exists()
     # its own report.html, named, is re-rendered as without -o
     again = _cli("report", str(run.path), "-o", str(run.path / "report.html"))
     assert again.exit_code == 0, again.output
