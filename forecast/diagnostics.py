@@ -131,9 +131,14 @@ def _or(value: float, instead: float) -> float:
 def _worst(failing: pd.DataFrame, live: pd.DataFrame, per_check: int = 7) -> list[dict]:
     """The quantities to show: of the failing ones, the highest R-hats and the lowest bulk and
     tail ESS (each check's own culprits: a single innovation with R-hat 1.07 often has a high
-    bulk ESS); if none fail, the five lowest bulk ESS. Ordered by bulk ESS, at most 3 × 7."""
+    bulk ESS); if none fail, those nearest each check's gate: the five lowest bulk ESS, the two
+    highest R-hats and the two lowest tail ESS (a max R-hat of 1.0097 is then found by name).
+    Ordered by bulk ESS, at most 3 × 7."""
     if not len(failing):
-        show = live.nsmallest(5, "ess_bulk")
+        keys = list(dict.fromkeys([*live.nsmallest(5, "ess_bulk").index,
+                                   *live.nlargest(2, "r_hat").index,
+                                   *live.nsmallest(2, "ess_tail").index]))
+        show = live.loc[keys]
     else:
         keys = list(dict.fromkeys([*failing.nlargest(per_check, "r_hat").index,
                                    *failing.nsmallest(per_check, "ess_bulk").index,

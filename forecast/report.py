@@ -222,6 +222,7 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = names or {}
     allies = list(dict.fromkeys(credibility["ally"]))
@@ -272,6 +273,7 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
             ax_h.plot(x, fc["mean"], color="#c0392b", lw=1.0, ls="--", label="mean")
         ax_h.set_title("hedging acts per month", fontsize=10, loc="left")
         ax_h.set_ylim(bottom=0)
+        ax_h.yaxis.set_major_locator(MaxNLocator(integer=True))  # acts are whole numbers
         for ax in row:
             _date_ticks(ax)
             ax.tick_params(labelsize=8)
@@ -346,13 +348,25 @@ def _table(frame: pd.DataFrame, max_rows: int = 200) -> dict:
             "more": max(0, len(frame) - max_rows)}
 
 
+#: the columns of the quantities nearest the gate: name, heading and digits shown
+_WORST_COLUMNS = (("r_hat", "R-hat", 4), ("ess_bulk", "bulk ESS", 0), ("ess_tail", "tail ESS", 0))
+
+
+def _worst_table(worst: list[dict]) -> dict:
+    """The quantities nearest (or past) the gate, with R-hat to the gate's 4 decimals (1.0097
+    shown as 1.010 read as a failure) and ESS in whole draws."""
+    rows = [[str(w.get("quantity", "")),
+             *(_fmt(w.get(key), digits) for key, _, digits in _WORST_COLUMNS)] for w in worst]
+    return {"header": ["quantity", *(h for _, h, _ in _WORST_COLUMNS)], "rows": rows}
+
+
 def _headline_rows(run: RunData) -> list[dict]:
     rows = []
     for _, r in run.headline.iterrows():
         trend = str(r.get("trend", "flat"))
         rows.append({
             "ally": str(r["ally"]),
-            "name": str(r.get("name", r["ally"])),
+            "name": _name(r),
             "credibility": _fmt(r.get("credibility")),
             "interval": f"{_fmt(r.get('credibility_q05'))} to {_fmt(r.get('credibility_q95'))}",
             "change": _fmt(r.get("credibility_change"), signed=True),
@@ -366,6 +380,13 @@ def _headline_rows(run: RunData) -> list[dict]:
             "p_up": _fmt(r.get("p_up"), pct=True),
         })
     return rows
+
+
+def _name(row) -> str:
+    """An ally's name from a table row; its code where the name is missing or blank."""
+    name = row.get("name")
+    return str(row["ally"]) if name is None or pd.isna(name) or not str(name).strip() \
+        else str(name)
 
 
 def _sign_class(value) -> str:
@@ -403,6 +424,8 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             mine = att[att["ally"] == ally]
             sub = mine[mine["signal"] != RESERVED_SIGNAL].copy()
             sub = sub.reindex(sub[value_col].abs().sort_values(ascending=False).index).head(top)
+            # one that rounds to ±0.00 moved nothing worth naming: it joins the remainder
+            sub = sub[pd.to_numeric(sub[value_col], errors="coerce").abs() >= 0.005]
             signals = [{"signal": str(s["signal"]), "value": _fmt(s[value_col], signed=True),
                         "cls": _sign_class(s[value_col]), "unreliable": _unreliable(s, K_THRESHOLD)}
                        for _, s in sub.iterrows()]
@@ -414,7 +437,7 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
                 shown = sub[value_col].sum()
                 other = _fmt(float(mine[value_col].sum() - shown), signed=True)
         out.append({
-            "ally": ally, "name": str(r.get("name", ally)),
+            "ally": ally, "name": _name(r),
             "previous": None if pd.isna(r.get("previous_period")) else
             str(r.get("previous_period")),
             "change": _fmt(r.get("credibility_change"), signed=True),
@@ -535,7 +558,9 @@ def _view(run: RunData) -> dict:
         "timing_note": ("The model's timing: a driver (a consultation lapse, say) moves "
                         "credibility in the month after it, so this month's drivers show in "
                         "next month's change; a month's hedging count speaks to the month "
-                        "before it. A driver is measured against its average month: a month "
+                        "before it: acts this month lower the estimate of last month's "
+                        "credibility more than this month's, so a surge of hedging shows as a "
+                        "rise in the month's change (from a lower start). A driver is measured against its average month: a month "
                         "with less of it than usual (fewer lapses, say) raises credibility, so "
                         "a driver that can only lower it may show a positive contribution."),
         "headline": _headline_rows(run),
@@ -555,7 +580,7 @@ def _view(run: RunData) -> dict:
                         "value": _fmt(r.get("value"), _DIAG_DIGITS.get(str(r.get("check")), 2)),
                         "required": str(r.get("required")), "ok": bool(r.get("ok"))}
                        for r in diag.get("table", [])],
-        "worst": _table(pd.DataFrame(diag.get("worst", []))),
+        "worst": _worst_table(diag.get("worst", [])),
         "inputs": [{"role": k, **v} for k, v in m.get("inputs", {}).items()],
         "env": env,
         "git": git,
@@ -612,6 +637,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   .banner.quick { background: #fff6dd; border: 1px solid #e6cf7a; color: #6b5200; }
   .banner.ok { background: #eaf6ec; border: 1px solid #9fcfaa; color: #1d5c2b; font-weight: 500; }
   table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
+  /* on a narrow screen a wide table scrolls in itself, not the page past its right edge */
+  table { display: block; max-width: 100%; overflow-x: auto; }
   th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }
   th { background: #f6f7f9; font-weight: 600; }
   td.l, th.l { text-align: left; }
@@ -671,8 +698,11 @@ TEMPLATE = r"""<!DOCTYPE html>
       <td>{{ r.p1 }}</td><td>{{ r.p3 }}</td><td>{{ r.p12 }}</td><td>{{ r.p3_change }}</td></tr>
   {% endfor %}
 </table>
-<p class="small">Credibility is latent, in units of its long-run standard deviation (0 = the ally's
-  usual level; higher = more credible). Change: vs. the previous published run's latest month.
+<p class="small">Credibility is latent, in units of the standard deviation its month-to-month
+  shocks give it (0 = the ally's usual level without drivers; higher = more credible). The
+  drivers' pushes come on top, so months of lapses can hold an ally several units below 0.
+  Credibility now: the posterior mean, with its 90% interval (the fan charts draw the median).
+  Change: vs. the previous published run's latest month.
   Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months is
   ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
   h months.</p>
@@ -693,9 +723,10 @@ TEMPLATE = r"""<!DOCTYPE html>
   other: persistence, the common factor, the month's shock and the signals not shown.
   {{ timing_note }}</p>
 {% else %}
-<p>No earlier published run in this registry to compare with. The latest month's change in
-  credibility, the signals that moved it most, and other (persistence, the common factor, the
-  month's shock and the signals not shown). {{ timing_note }}</p>
+<p>No earlier published run in this registry to compare with. Below, per ally: the latest
+  month's change in credibility (posterior mean) = the signals that moved it most + other
+  (persistence, the common factor, the month's shock and the signals not shown).
+  {{ timing_note }}</p>
 <ul>
   {% for d in drivers %}
   <li><b>{{ d.ally }}</b>: {% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</li>
@@ -773,10 +804,10 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% endfor %}
 </table>
 {% if worst.rows %}
-<details><summary>{{ 'Failing' if gate_failures else 'Slowest-mixing' }} quantities</summary>
+<details><summary>{{ 'Failing quantities' if gate_failures else 'Quantities nearest the gate' }}</summary>
 <table>
-  <tr>{% for h in worst.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
-  {% for row in worst.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
+  <tr>{% for h in worst.header %}<th class="{{ 'l' if loop.first else '' }}" scope="col">{{ h }}</th>{% endfor %}</tr>
+  {% for row in worst.rows %}<tr>{% for c in row %}<td class="{{ 'l' if loop.first else '' }}">{{ c }}</td>{% endfor %}</tr>{% endfor %}
 </table></details>
 {% endif %}
 

@@ -209,6 +209,26 @@ def test_the_worst_quantities_include_each_failed_checks_culprit():
     assert len(names) == len(set(names)) <= 21
 
 
+def test_a_passing_fit_names_the_quantity_with_the_highest_rhat():
+    """With every check passed only the five lowest bulk ESS were listed: a report said max
+    R-hat 1.0097, just under the gate, and named no quantity near it."""
+    rng = np.random.default_rng(8)
+    shocks = rng.normal(size=(4, 1000, 12))
+    many = shocks.copy()
+    for t in range(1, 1000):  # five AR(1) quantities: the lowest bulk ESS (about 1 200)
+        many[:, t, :5] = 0.5 * many[:, t - 1, :5] + shocks[:, t, :5]
+    # chains a little apart: R-hat 1.009 with a bulk ESS of about 2 500
+    drifting = rng.normal(size=(4, 1000)) + 0.12 * np.arange(4)[:, None]
+    diag = compute_diagnostics(az.from_dict({"posterior": {"many": many, "drifting": drifting}},
+                                            dims={"many": ["k"]}), warn=False)
+    assert diag.converged, diag.failures
+    top = max(diag.worst, key=lambda w: w["r_hat"])
+    assert top["quantity"] == "drifting" and top["r_hat"] == pytest.approx(diag.max_rhat)
+    assert top["ess_bulk"] > sorted(w["ess_bulk"] for w in diag.worst)[4]  # not for its ESS
+    assert min(w["ess_bulk"] for w in diag.worst) == pytest.approx(diag.min_ess_bulk)
+    assert min(w["ess_tail"] for w in diag.worst) == pytest.approx(diag.min_ess_tail)
+
+
 def test_a_quantity_with_a_nan_draw_fails_the_gate():
     """Its statistics are NaN; it used to be dropped with the constant quantities, so chains
     10 sd apart passed once one draw was NaN."""

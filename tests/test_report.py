@@ -580,6 +580,33 @@ _DAMAGE = {
 }
 
 
+def test_a_report_reads_its_tables_as_a_person_would(tmp_path):
+    """A blank name showed as "nan"; a signal whose contribution rounds to 0 was listed as a
+    mover ("−0.00"); the quantities of a passing fit were headed by raw column names, R-hat
+    to 3 decimals (1.0097 as 1.010, a failure to the eye) and ESS to 3 (1301.033)."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text(json.dumps({"month": "2026-03",
+                                                       "settings": _SETTINGS}))
+    (run_dir / "headline.csv").write_text("ally,name,credibility,p_any_3\nKOR,,-3.7,0.4\n")
+    (run_dir / "attribution.csv").write_text(
+        "ally,month,change,signal,contribution\nKOR,2026-03,-0.5,consultation_lapse,-0.6\n"
+        "KOR,2026-03,-0.5,exercise_tempo,-0.004\nKOR,2026-03,-0.5,other,0.104\n")
+    (run_dir / "diagnostics.json").write_text(json.dumps({
+        "converged": True, "max_rhat": 1.0097, "min_ess_bulk": 1301.0331, "divergences": 0,
+        "worst": [{"quantity": "credibility[KOR, 2026-03]", "r_hat": 1.0097,
+                   "ess_bulk": 1301.0331, "ess_tail": 938.61}]}))
+    html = " ".join(render_report(run_dir).split())
+    assert not re.search(r"\bnan\b", html) and "<b>KOR</b> KOR" in html
+    assert "consultation_lapse -0.60" in html and "exercise_tempo" not in html
+    assert "-0.50 = " in html and ", other +0.10" in html  # the small one joins other
+    assert "Quantities nearest the gate" in html
+    assert ('<th class="l" scope="col">quantity</th><th class="" scope="col">R-hat</th>'
+            '<th class="" scope="col">bulk ESS</th>') in html
+    assert ("<td class=\"l\">credibility[KOR, 2026-03]</td><td class=\"\">1.0097</td>"
+            "<td class=\"\">1301</td><td class=\"\">939</td>") in html
+
+
 @pytest.mark.parametrize("damage", list(_DAMAGE.values()), ids=list(_DAMAGE))
 def test_a_damaged_run_file_is_an_input_error_naming_it(tmp_path, damage):
     """An empty or malformed CSV, a CSV without its columns, a manifest or diagnostics.json
