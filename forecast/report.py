@@ -133,14 +133,16 @@ def read_run(run_dir: str | Path) -> RunData:
     ------
     forecast.InputError
         Naming the file, when the directory is not a run (no ``manifest.json``), a file the
-        manifest lists as an output and the report reads is gone, or a file is unreadable or
+        manifest lists as an output and the report reads is gone or no longer has the bytes
+        the manifest's hash records, or a file is unreadable or
         lacks what the report shows: a manifest or ``diagnostics.json`` that is not a JSON
         object, lacks a key or holds a value of another type
         (:mod:`forecast.runfiles`), a CSV that is empty, malformed, lacks a column or holds a
         period or figure that is not one.
     """
     from forecast.errors import InputError
-    from forecast.runfiles import check_diagnostics, check_manifest, missing_outputs
+    from forecast.runfiles import (altered_outputs, check_diagnostics, check_manifest,
+                                   missing_outputs)
     from forecast.runs import read_json_object
 
     path = Path(run_dir)
@@ -151,12 +153,18 @@ def read_run(run_dir: str | Path) -> RunData:
     diag_path = path / "diagnostics.json"
     diagnostics = read_json_object(diag_path) if diag_path.is_file() else {}
     check_manifest(manifest, manifest_path)
-    gone = missing_outputs(path, manifest, [*(f"{name}.csv" for name in _TABLES),
-                                            "diagnostics.json"])
+    read = [*(f"{name}.csv" for name in _TABLES), "diagnostics.json"]
+    gone = missing_outputs(path, manifest, read)
     if gone:
         raise InputError(f"{', '.join(gone)} missing: the manifest lists "
                          f"{'them' if len(gone) > 1 else 'it'} among the run's outputs, and "
                          "the report would show what it holds as empty", file=str(path / gone[0]))
+    if changed := altered_outputs(path, manifest, read):
+        raise InputError(f"{', '.join(changed)} altered since the run wrote "
+                         f"{'them' if len(changed) > 1 else 'it'} (the SHA-256 the manifest "
+                         "records differs): the report would show what it now holds as the "
+                         "run's; expected the file as the run wrote it (a header-only table "
+                         "would read as no early warning, say)", file=str(path / changed[0]))
     check_diagnostics(diagnostics, diag_path)
     tables = {name: _csv(path / f"{name}.csv", columns) for name, columns in _TABLES.items()}
     return RunData(path=path, manifest=manifest, diagnostics=diagnostics, **tables)

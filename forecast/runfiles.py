@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from forecast.errors import InputError
 from forecast.runs import json_kind
 
-__all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "OUTPUTS_OF_RUN"]
+__all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "altered_outputs",
+           "OUTPUTS_OF_RUN"]
 
 #: the files of a run that the manifest's ``outputs`` lists (with their sha256)
 OUTPUTS_OF_RUN = "outputs"
@@ -232,6 +233,33 @@ def missing_outputs(run_dir: Path, manifest: dict, read: Iterable[str]) -> list[
     if not isinstance(listed, dict):
         return []
     return [name for name in read if name in listed and not _is_file(run_dir / name)]
+
+
+def altered_outputs(run_dir: Path, manifest: dict, read: Iterable[str]) -> list[str]:
+    """The files among ``read`` whose bytes are no longer those the manifest recorded for
+    them (its ``outputs`` hashes): a run's files are never written again once published, so
+    such a file was edited or damaged since. Files it does not list, or that are gone
+    (:func:`missing_outputs`), are not compared.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "headline.csv").write_text("x")
+    >>> sha = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+    >>> altered_outputs(d, {"outputs": {"headline.csv": sha}}, ["headline.csv"])
+    []
+    >>> _ = (d / "headline.csv").write_text("y")
+    >>> altered_outputs(d, {"outputs": {"headline.csv": sha}}, ["headline.csv"])
+    ['headline.csv']
+    """
+    from forecast.manifest import sha256_file
+
+    listed = manifest.get(OUTPUTS_OF_RUN)
+    if not isinstance(listed, dict):
+        return []
+    return [name for name in read if isinstance(listed.get(name), str)
+            and _is_file(run_dir / name) and sha256_file(run_dir / name) != listed[name]]
 
 
 def _is_file(path: Path) -> bool:

@@ -248,6 +248,21 @@ def test_an_output_the_manifest_lists_must_be_there(runs, tmp_path, gone):
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
 
 
+def test_an_output_altered_since_the_run_wrote_it_is_refused(runs, tmp_path):
+    """early_warnings.csv cut to its header rendered "No ally crosses the warning threshold"
+    beside a headline with an ally at 65%, exit 0; a blanked headline showed an empty table."""
+    copy = tmp_path / runs["last"].name
+    shutil.copytree(runs["last"], copy)
+    read_run(copy)  # as written: read
+    (copy / "early_warnings.csv").write_text("ally,probability,previous,change\n")
+    with pytest.raises(forecast.InputError, match="early_warnings.csv altered since the run "
+                       "wrote it") as err:
+        read_run(copy)
+    assert err.value.file == str(copy / "early_warnings.csv")
+    result = CliRunner().invoke(app, ["report", str(copy)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+
+
 def test_an_interrupted_report_leaves_no_temporary_file(runs, tmp_path, monkeypatch):
     """Ctrl-C while ``forecast report`` replaced report.html left report.html.tmp in the
     published run."""
@@ -326,6 +341,16 @@ def _copy_run(runs, tmp_path) -> Path:
     return copy
 
 
+def _as_written(run_dir: Path) -> None:
+    """Record a copy's edited tables in its manifest, as if the run had written them so: the
+    report refuses a file whose bytes are not those the manifest records."""
+    from forecast.manifest import sha256_file
+
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["outputs"] = {name: sha256_file(run_dir / name) for name in manifest["outputs"]}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
 def test_a_scenario_that_moves_nobody_still_has_its_section(runs, tmp_path):
     """The section, its file and the allies it did not move were all left out when no row was
     left to show, as if the run had no scenario."""
@@ -335,6 +360,7 @@ def test_a_scenario_that_moves_nobody_still_has_its_section(runs, tmp_path):
     assert changes
     frame[changes] = 0.0
     frame.to_csv(copy / "scenario.csv", index=False)
+    _as_written(copy)
     html = render_report(copy)
     section = html.split("<h2>Scenario", 1)[1].split("<h2>", 1)[0]
     assert "lapse.csv" in section and "moved no ally" in section
@@ -353,6 +379,7 @@ def test_an_unreliable_attribution_is_flagged(runs, tmp_path):
     top = mine["contribution"].abs().idxmax()
     att.loc[top, "pareto_k"] = 1.4
     att.to_csv(copy / "attribution.csv", index=False)
+    _as_written(copy)
     html = render_report(copy)
     changed = html.split("What changed and why", 1)[1].split("<h2>", 1)[0]
     flagged = re.findall(r"<span[^>]*>([a-z_]+) [^<]*†</span>", changed)
