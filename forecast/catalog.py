@@ -329,7 +329,8 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
             )
     sign = table["sign"]
     if isinstance(sign, bool) or sign not in (-1, 0, 1):
-        quoted = " written as a number, not in quotes" if isinstance(sign, str) else ""
+        quoted = (" written as a number, not in quotes"
+                  if isinstance(sign, str) and sign.strip() in ("1", "-1", "0", "+1") else "")
         raise InputError(f"expected sign = 1, -1 or 0{quoted}", file=file, column=f"{col}.sign",
                          value=sign)
     events = table.get("events", ())

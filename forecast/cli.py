@@ -45,7 +45,15 @@ from forecast.monthly import (
     resolve_inputs,
     run_month,
 )
-from forecast.runs import MANIFEST, PublishedRun, Registry, RegistryBusy, parse_run_name
+from forecast.runs import (
+    LOCK_NAME,
+    MANIFEST,
+    STAGING_NAME,
+    PublishedRun,
+    Registry,
+    RegistryBusy,
+    parse_run_name,
+)
 
 #: the longest --horizon: :data:`forecast.forecasting.MAX_HORIZON`, written out because the
 #: command line starts without importing the forecasting layer (a test holds them equal)
@@ -208,11 +216,20 @@ def _check_output(path: Path | None, run: Path | None = None) -> None:
             raise InputError(f"--output is inside the run {folder}: a run's files are never "
                              "changed (forecast report re-renders its report.html without "
                              "--output); expected a path outside it", file=str(path))
-    if parse_run_name(path.name) is not None and any(
-            parse_run_name(p.parent.name) is not None for p in path.parent.glob(f"*/{MANIFEST}")):
+    if parse_run_name(path.name) is not None and _is_registry(path.parent):
         raise InputError(f"--output has a run's name in the registry {path.parent}: the file "
                          "would stand where that month's run is published, and stop its "
                          "publication; expected another name", file=str(path))
+
+
+def _is_registry(folder: Path) -> bool:
+    """Whether ``folder`` is a run registry: it holds a run folder (a run's name), or the lock
+    or staging area a monthly run leaves in it."""
+    try:
+        return any((folder / name).exists() for name in (LOCK_NAME, STAGING_NAME)) or any(
+            parse_run_name(p.name) is not None for p in folder.iterdir() if p.is_dir())
+    except OSError:  # a folder that cannot be listed is none of ours to protect
+        return False
 
 
 #: control characters other than newline and tab: written to a terminal from data (a
@@ -296,12 +313,15 @@ def run(
             _print_outcome(outcome)
         except (KeyboardInterrupt, SystemExit) as stop:
             # a Ctrl-C (or SIGTERM) while the outcome is printed, on a full pipe say, or a
-            # reader that closed stdout (Rich exits 1 on a broken pipe): the run is published
-            # all the same, so it must not read "nothing was published" nor exit as failed
-            if outcome.status != "published":
+            # reader that closed stdout (Rich exits 1 on a broken pipe): a run published, or
+            # already published, is so all the same, so it must not read "nothing was
+            # published" nor exit as failed
+            if outcome.exit_code != 0:
                 raise
             how = "interrupted" if isinstance(stop, KeyboardInterrupt) else "output closed"
-            err.print(f"{how} after its publication: the run is published", soft_wrap=True)
+            err.print(f"{how} after its publication: the run is published" if
+                      outcome.status == "published" else f"{how}: the month's inputs were "
+                      "already published; nothing to do", soft_wrap=True)
         return outcome.exit_code
 
     _guarded(body)

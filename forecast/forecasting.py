@@ -820,6 +820,20 @@ def _previous_probability(previous, within: int) -> pd.Series | None:
                      parameter="previous", value=type(previous).__name__)
 
 
+def horizons_shown(horizons: pd.Series) -> str:
+    """The whole-number horizons of a table as a short list for a message (``inf`` or a
+    figure too large for an integer left out).
+
+    Examples
+    --------
+    >>> horizons_shown(pd.Series([1.0, 2.0, 2.0, float("inf"), None]))
+    '1, 2'
+    """
+    finite = pd.to_numeric(horizons, errors="coerce")
+    shown = sorted({int(h) for h in finite[np.isfinite(finite)]})
+    return ", ".join(map(str, shown[:12])) + (", …" if len(shown) > 12 else "") or "none"
+
+
 def _previous_from_table(frame: pd.DataFrame, within: int) -> pd.Series:
     """Each ally's previous probability from a table: a ``cumulative()`` or ``forecast.csv``
     table (``ally, horizon, p_any_within``: the rows at ``within``), or one row per ally with
@@ -831,10 +845,9 @@ def _previous_from_table(frame: pd.DataFrame, within: int) -> pd.Series:
     if "horizon" in frame:
         horizons = pd.to_numeric(frame["horizon"], errors="coerce")
         if not (horizons == within).any():
-            shown = sorted({int(h) for h in horizons.dropna()})[:12]
             raise InputError(f"the previous table has no row at horizon {within} (`within`); "
-                             f"its horizons: {', '.join(map(str, shown)) or 'none'}",
-                             parameter="within", value=within)
+                             f"its horizons: {horizons_shown(horizons)}", parameter="within",
+                             value=within)
         frame = frame[horizons == within]
     allies = frame["ally"].astype(str).str.strip()
     if allies.duplicated().any():

@@ -506,10 +506,13 @@ def late_entry(panel: Panel) -> str | None:
     said = "; ".join(f"{ally}'s first other data are of {month(first)}, the log counts it "
                      f"from {month(logged)}" for ally, logged, first in late)
     ally, _, first = late[0]
+    fix = (f'[event_log] start = "{month(min(f for _, _, f in late))}", the log\'s own start, '
+           "if it was not complete before" if len(late) == panel.n_allies else
+           f'[event_log.ally_start] {ally} = "{month(first)}"')
     return (f"{said}: the event log's counts ({', '.join(s.name for s in counted)}) are read as "
             "observed, 0 where nothing was logged, in every month before. If the log did not "
             "cover an ally then (one that joined later), say from when it does in the catalog, "
-            f'e.g. [event_log.ally_start] {ally} = "{month(first)}"')
+            f"e.g. {fix}")
 
 
 def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
@@ -1045,6 +1048,14 @@ def _check_previous_headline(frame: pd.DataFrame) -> None:
     p_any_3 that is no probability (missing is allowed: a horizon under 3 months)."""
     if missing := [c for c in ("ally", "period", "credibility") if c not in frame]:
         raise InputError(f"no column {missing[0]!r}", column=missing[0])
+    allies = frame["ally"].astype("string").str.strip()
+    months = frame["period"].map(lambda p: parse_month(p) if isinstance(p, str) else None)
+    for column, bad, why in (("ally", allies.isna() | (allies == ""), "expected an ally code"),
+                             ("ally", allies.duplicated(), "a second row of this ally"),
+                             ("period", months.isna(), "expected a month YYYY-MM")):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])
+            raise InputError(why, row=row + 2, column=column, value=frame[column].iloc[row])
     for column, lo, hi, required in (("credibility", -math.inf, math.inf, True),
                                      ("p_any_3", 0.0, 1.0, False)):
         if column not in frame:
@@ -1063,16 +1074,13 @@ def _check_previous_headline(frame: pd.DataFrame) -> None:
 def _check_previous_forecast(frame: pd.DataFrame, within: int) -> None:
     """Refuse a forecast table without rows at horizon ``within`` or with values that are no
     probabilities (:func:`forecast.forecasting.early_warning`'s own checks)."""
-    from forecast.forecasting import _previous_from_table
+    from forecast.forecasting import _previous_from_table, horizons_shown
 
     if "horizon" not in frame:
         raise InputError("no column 'horizon'", column="horizon")
-    horizons = pd.to_numeric(frame["horizon"], errors="coerce")
-    if not (horizons == within).any():
-        shown = sorted({int(h) for h in horizons.dropna()})
+    if not (pd.to_numeric(frame["horizon"], errors="coerce") == within).any():
         raise InputError(f"no row at horizon {within} (its horizons: "
-                         f"{', '.join(map(str, shown[:12])) or 'none'}"
-                         f"{', …' if len(shown) > 12 else ''})", column="horizon")
+                         f"{horizons_shown(frame['horizon'])})", column="horizon")
     _previous_from_table(frame, within)
 
 

@@ -645,8 +645,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   .banner.quick { background: #fff6dd; border: 1px solid #e6cf7a; color: #6b5200; }
   .banner.ok { background: #eaf6ec; border: 1px solid #9fcfaa; color: #1d5c2b; font-weight: 500; }
   table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
-  /* on a narrow screen a wide table scrolls in itself, not the page past its right edge */
-  table { display: block; max-width: 100%; overflow-x: auto; }
+  /* on a narrow screen a wide table scrolls in its own box, not the page past its edge */
+  .scroll { max-width: 100%; overflow-x: auto; }
   th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }
   th { background: #f6f7f9; font-weight: 600; }
   td.l, th.l { text-align: left; }
@@ -692,7 +692,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% endif %}
 
 <h2>Headline</h2>
-<table>
+<div class="scroll"><table>
   <tr><th class="l">Ally</th><th>Credibility now</th><th>90% interval</th><th>Change</th>
       <th>Trend</th>
       {% for h in horizons %}<th>P(hedging ≤ {{ h }} mo)</th>{% endfor %}
@@ -705,10 +705,11 @@ TEMPLATE = r"""<!DOCTYPE html>
           title="P(credibility rose over the last 3 months) = {{ r.p_up }}">{{ r.arrow }}</td>
       <td>{{ r.p1 }}</td><td>{{ r.p3 }}</td><td>{{ r.p12 }}</td><td>{{ r.p3_change }}</td></tr>
   {% endfor %}
-</table>
-<p class="small">Credibility is latent, in units of the standard deviation its month-to-month
-  shocks give it (0 = the ally's usual level without drivers; higher = more credible). The
-  drivers' pushes come on top, so months of lapses can hold an ally several units below 0.
+</table></div>
+<p class="small">Credibility is latent, on a scale where the allies' long-run standard deviations
+  average 1 (geometrically) and 0 is each ally's usual level without drivers; higher = more
+  credible. The drivers' pushes come on top, so months of lapses can hold an ally several units
+  below 0.
   Credibility now: the posterior mean, with its 90% interval (the fan charts draw the median).
   Change: vs. the previous published run's latest month.
   Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months is
@@ -717,7 +718,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2>What changed and why</h2>
 {% if previous_run %}
-<table>
+<div class="scroll"><table>
   <tr><th class="l">Ally</th><th>Credibility change</th><th>Δ P(hedging ≤ 3 mo)</th>
       <th class="l">The latest month's change = the signals that moved it most + other</th></tr>
   {% for d in drivers %}
@@ -725,7 +726,7 @@ TEMPLATE = r"""<!DOCTYPE html>
       <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
       <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</td></tr>
   {% endfor %}
-</table>
+</table></div>
 <p class="small">Credibility change: against the previous run's latest month. The latest
   month's change (posterior mean) splits into the signals that moved it (leave-one-out) and
   other: persistence, the common factor, the month's shock and the signals not shown.
@@ -759,13 +760,13 @@ TEMPLATE = r"""<!DOCTYPE html>
 <p class="small">Allies whose probability of at least one hedging act within the next
   {{ warning.within }} months is {{ "%.0f"|format(warning.threshold * 100) }}% or more.</p>
 {% if warnings %}
-<table>
+<div class="scroll"><table>
   <tr><th class="l">Ally</th><th>P(hedging ≤ {{ warning.within }} mo)</th><th>Previous run</th><th>Change</th></tr>
   {% for w in warnings %}
   <tr><td class="l"><b>{{ w.ally }}</b> {{ w.name }}</td><td>{{ w.probability }}</td>
       <td>{{ w.previous }}</td><td class="{{ w.change_class }}">{{ w.change }}</td></tr>
   {% endfor %}
-</table>
+</table></div>
 {% else %}<p>No ally crosses the warning threshold this month.</p>{% endif %}
 
 {% if scenario.rows or scenario_unmoved or scenario_file %}
@@ -774,19 +775,19 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% if scenario_overrides.rows %}
 <p class="small">What it assumes (scenario_overrides.csv{% if scenario_file %}, from
   <code>{{ scenario_file }}</code>{% endif %}): set replaces the driver's forecast value, add adds to it.</p>
-<table>
+<div class="scroll"><table>
   <tr>{% for h in scenario_overrides.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
   {% for row in scenario_overrides.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
-</table>
+</table></div>
 {% if scenario_overrides.more %}<p class="small">… {{ scenario_overrides.more }} more rows in scenario_overrides.csv</p>{% endif %}
 {% elif scenario_file %}<p class="small">From <code>{{ scenario_file }}</code>.</p>{% endif %}
 <p class="small">Scenario minus baseline on paired draws (same posterior draws, shocks and noise):
   the difference is the scenario's effect alone. h: months ahead.</p>
 {% if scenario.rows %}
-<table>
+<div class="scroll"><table>
   <tr>{% for h in scenario.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
   {% for row in scenario.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
-</table>
+</table></div>
 {% if scenario.more %}<p class="small">… {{ scenario.more }} more rows in scenario.csv</p>{% endif %}
 {% else %}<p>The scenario moved no ally's forecast: every change is 0 (its values may equal
   what the baseline assumes).</p>{% endif %}
@@ -804,19 +805,19 @@ TEMPLATE = r"""<!DOCTYPE html>
   fit was run again from the same seed{% endif %} to {{ run_on.draws }} draws each, and every check below
   was applied again to all of them.</p>
 {% endif %}
-<table>
+<div class="scroll"><table>
   <tr><th class="l">Check</th><th>Value</th><th>Required</th><th class="l">Result</th></tr>
   {% for r in diag_table %}
   <tr><td class="l">{{ r.check }}</td><td>{{ r.value }}</td><td>{{ r.required }}</td>
       <td class="l {{ 'good' if r.ok else 'bad' }}">{{ 'ok' if r.ok else 'FAILED' }}</td></tr>
   {% endfor %}
-</table>
+</table></div>
 {% if worst.rows %}
 <details><summary>{{ 'Failing quantities' if gate_failures else 'Quantities nearest the gate' }}</summary>
-<table>
+<div class="scroll"><table>
   <tr>{% for h in worst.header %}<th class="{{ 'l' if loop.first else '' }}" scope="col">{{ h }}</th>{% endfor %}</tr>
   {% for row in worst.rows %}<tr>{% for c in row %}<td class="{{ 'l' if loop.first else '' }}">{{ c }}</td>{% endfor %}</tr>{% endfor %}
-</table></details>
+</table></div></details>
 {% endif %}
 
 <h2>Data coverage</h2>
@@ -830,13 +831,13 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2>Provenance</h2>
 <details open><summary>Inputs</summary>
-<table>
+<div class="scroll"><table>
   <tr><th class="l">Role</th><th class="l">File</th><th class="l">SHA-256</th><th>Bytes</th></tr>
   {% for f in inputs %}
   <tr><td class="l">{{ f.role }}</td><td class="l"><code>{{ f.path }}</code></td>
       <td class="l"><code>{{ f.sha256[:16] }}…</code></td><td>{{ f.bytes }}</td></tr>
   {% endfor %}
-</table></details>
+</table></div></details>
 <details><summary>Software and timings</summary>
 <p class="small">forecast {{ env.get("forecast", "?") }}{% if git %} (git {{ git.get("commit", "")[:10] }}{% if git.get("dirty") %}, with local changes{% endif %}){% endif %},
   Python {{ env.get("python", "?") }} on {{ env.get("platform", "?") }}.

@@ -456,7 +456,7 @@ class Registry:
         >>> reg.gap("2026-02", run) is None, reg.gap("2026-04", run)
         (True, 'a change over 3 months, from 2026-01: no run in between')
         """
-        if parse_month(month) is None:
+        if parse_month(month) is None or month != month.strip():
             raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03",
                              parameter="month", value=month)
         if chosen is None:

@@ -630,6 +630,14 @@ def test_a_baseline_months_back_says_how_far_and_is_not_called_poor(sim, data_di
                         "credibility or in p_any_3"),
     ("no credibility", "its headline.csv cannot be compared with (column 'credibility': no "
                        "column 'credibility'): no change in credibility or in p_any_3"),
+    ("blank period", "its headline.csv cannot be compared with (row 2, column 'period', value "
+                     "nan: expected a month YYYY-MM): no change in credibility or in p_any_3"),
+    ("two rows", "its headline.csv cannot be compared with (row 3, column 'ally', value 'A00': "
+                 "a second row of this ally): no change in credibility or in p_any_3"),
+    # inf read as a number made int() raise OverflowError: a traceback in every later run
+    ("horizon inf", "its forecast.csv cannot be compared with (column 'horizon': no row at "
+                    "horizon 3 (its horizons: 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12)): no "
+                    "previous probability in the early warnings"),
 ])
 def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir, tmp_path,
                                                                    damage, caveat):
@@ -649,6 +657,14 @@ def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir
         head.loc[0, "credibility"] = "n/a"
     elif damage == "no credibility":
         head = head.drop(columns="credibility")
+    elif damage == "blank period":
+        head.loc[0, "period"] = None
+    elif damage == "two rows":
+        head.loc[1, "ally"] = head.loc[0, "ally"]
+    elif damage == "horizon inf":
+        table = pd.read_csv(first.path / "forecast.csv", dtype=str)
+        table.loc[table["horizon"] == "3", "horizon"] = "inf"
+        table.to_csv(first.path / "forecast.csv", index=False)
     head.to_csv(first.path / "headline.csv", index=False)
     now = run_month(RunRequest(data=data_dir, out=out), fitter=fitter)
     assert now.status == "published", now.message
@@ -657,10 +673,11 @@ def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir
     assert f"{caveat}: a poor baseline" in unescape(html)
     warned = pd.read_csv(now.run.path / "early_warnings.csv")
     headline = pd.read_csv(now.run.path / "headline.csv")
-    if damage == "horizon 2":  # the headline is still compared with
+    if damage in ("horizon 2", "horizon inf"):  # the headline is still compared with
         assert warned["previous"].isna().all()
         assert headline["credibility_change"].notna().all()
-        assert headline["p_any_3_change"].isna().all()  # the baseline has no p_any_3
+        if damage == "horizon 2":
+            assert headline["p_any_3_change"].isna().all()  # the baseline has no p_any_3
     else:  # the early warnings are still compared with
         assert warned["previous"].notna().all()
         assert headline["credibility_change"].isna().all()
@@ -905,7 +922,8 @@ def test_ctrl_c_while_the_outcome_is_printed_says_the_run_is_published(sim, data
     printed = rich.console.Console.print
 
     def print_until_the_report_line(self, *objects, **kwargs):
-        if objects and str(objects[0]).startswith("report:"):
+        if objects and (str(objects[0]).startswith("report:")
+                        or "identical inputs already published" in str(objects[0])):
             raise stop
         return printed(self, *objects, **kwargs)
 
@@ -916,6 +934,10 @@ def test_ctrl_c_while_the_outcome_is_printed_says_the_run_is_published(sim, data
     assert said in result.output
     assert "nothing was published" not in result.output
     assert len(Registry(out).runs()) == 1
+    # the same on a rerun of identical inputs: nothing to do is no failure either
+    again = _cli("run", "--data", str(data_dir), "--out", str(out), "--force")
+    assert again.exit_code == 0, again.output
+    assert f"{said.split(' after')[0]}: the month's inputs were already published" in again.output
 
 
 def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
@@ -941,6 +963,12 @@ def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
     assert result.exit_code == 2, result.output
     assert "--output has a run's name in the registry" in result.output
     assert not (out / "2026-04").exists()
+    fresh = tmp_path / "fresh"  # a registry that has only its lock yet
+    fresh.mkdir()
+    (fresh / ".lock").touch()
+    result = _cli("scenario", str(scen), "--run", str(run.path), "-o", str(fresh / "2026-04"))
+    assert result.exit_code == 2 and "a run's name in the registry" in result.output, \
+        result.output
     # its own report.html, named, is re-rendered as without -o
     again = _cli("report", str(run.path), "-o", str(run.path / "report.html"))
     assert again.exit_code == 0, again.output

@@ -364,7 +364,14 @@ def test_an_ally_whose_data_begin_long_after_the_log_is_warned_of(tmp_path: Path
         "of 2020-06, the log counts it from 2018-06: the event log's counts (consultation_lapse) "
         "are read as observed, 0 where nothing was logged, in every month before. If the log "
         "did not cover an ally then (one that joined later), say from when it does in the "
-        'catalog, e.g. [event_log.ally_start] JPN = "2020-01"']
+        'catalog, e.g. [event_log] start = "2020-01", the log\'s own start, if it was not '
+        "complete before"]  # every ally late: the log's start, more likely than each ally's
+    cat.write_text(text + '\n[event_log.ally_start]\nJPN = "2019-06"\n', encoding="utf-8")
+    warned = [w for w in data_warnings(load_panel(OBS, catalog=cat, events=EVENTS))
+              if "event log" in w]
+    assert warned[0].startswith("KOR's first other data are of 2020-01, the log counts it "
+                                "from 2018-06; PHL's")
+    assert warned[0].endswith('e.g. [event_log.ally_start] KOR = "2020-01"')
     text = text.replace('start = "2018-06"', 'start = "2019-06"')  # PHL's 12 months: not warned
     cat.write_text(text, encoding="utf-8")
     assert not [w for w in data_warnings(load_panel(OBS, catalog=cat, events=EVENTS))

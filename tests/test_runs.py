@@ -180,8 +180,9 @@ def test_a_revision_whose_data_were_corrected_is_no_baseline(tmp_path):
         "passed over 2026-03 (every revision of its current data forced or quick), 2026-04 (no "
         "readable run), 2026-05 (no readable run), 2026-06 (every revision of its current data "
         "forced or quick)")
-    with pytest.raises(InputError, match="malformed month"):
-        reg.gap("2026-7", chosen)
+    for malformed in ("2026-7", " 2026-07"):  # spaces matched no month between
+        with pytest.raises(InputError, match="malformed month"):
+            reg.gap(malformed, chosen)
 
 
 def test_changed_key_makes_a_new_revision(tmp_path):

@@ -225,6 +225,7 @@ def test_a_misspelt_catalog_value_gets_the_nearest(tmp_path: Path, key, typo, ne
 @pytest.mark.parametrize("written, says", [
     ('"-1"', "expected sign = 1, -1 or 0 written as a number, not in quotes"),
     ("2", "expected sign = 1, -1 or 0"),
+    ('"up"', "expected sign = 1, -1 or 0"),  # quotes are not what is wrong with it
 ])
 def test_a_sign_in_quotes_is_told_apart_from_a_wrong_sign(tmp_path: Path, written, says) -> None:
     """``sign = "-1"`` was told "expected sign = 1, -1 or 0": what its writer had written."""
