@@ -161,8 +161,9 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
     fit
         A :class:`~forecast.results.Fit`.
     n_draws
-        Use this many draws, evenly spaced over the flattened posterior (deterministic, so
-        that two forecasts of one fit use the same draws); all by default.
+        Use at most this many draws, evenly spaced over the flattened posterior
+        (deterministic, so that two forecasts of one fit use the same draws); all by default,
+        and all when the fit holds fewer.
 
     Examples
     --------
@@ -468,7 +469,8 @@ def forecast_fit(
     driver_assumption
         ``"recent"`` (default), ``"history"`` or ``"hold"``; see the module docstring.
     n_draws
-        Use this many posterior draws (evenly spaced); all by default.
+        Use at most this many posterior draws (evenly spaced); all by default, and all when
+        the fit holds fewer.
     n_inner
         Inner paths per draw for the uncertainty decomposition (on up to 1000 draws).
 
