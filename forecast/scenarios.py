@@ -290,6 +290,8 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
             v = rec[col]
             if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
                 raise InputError(f"missing {col}", column=col, **where)
+        if isinstance(rec["period"], pd.Period) and rec["period"].freqstr == "M":
+            rec["period"] = rec["period"].strftime("%Y-%m")  # as attribution(month=) takes it
         for col in ("ally", "signal", "period"):
             # TOML reads an unquoted date or time as one (datetime.date, datetime.time)
             if isinstance(rec[col], (datetime.date, datetime.time)):

@@ -331,6 +331,16 @@ def test_periods_other_than_yyyy_mm_are_refused(tmp_path, period):
                                 "value": 1}])
 
 
+def test_a_monthly_period_object_is_read_as_its_month():
+    """``pd.Period("2026-04", "M")`` was "expected text", while ``attribution(month=)`` takes
+    one; a quarter is still no month."""
+    records = [{"ally": "KOR", "period": pd.Period("2026-04", "M"), "signal": DRIVER,
+                "value": 1}]
+    assert Scenario.from_records(records).rows["period"].tolist() == ["2026-04"]
+    with pytest.raises(forecast.InputError, match="expected text"):
+        Scenario.from_records([{**records[0], "period": pd.Period("2026Q2", "Q")}])
+
+
 def test_toml_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + b'name = "x"\n[[override]]\nally = "KOR"\n'
