@@ -480,11 +480,13 @@ def forecast_fit(
 
     Examples
     --------
-    >>> import forecast                                                   # doctest: +SKIP
-    >>> sim = forecast.simulate(n_allies=3, n_months=36, seed=1)          # doctest: +SKIP
-    >>> f = forecast.fit(sim.panel, draws=200, tune=200, chains=2, seed=1)  # doctest: +SKIP
-    >>> fc = f.forecast(horizon=6, seed=7)                                # doctest: +SKIP
-    >>> fc.hedging().columns.tolist()                                     # doctest: +SKIP
+    With a fit of a simulated panel (``forecast.fit(sim.panel)``; here ``oracle_fit``, whose
+    draws are the simulation's truth, so that the example needs no sampling):
+
+    >>> import forecast
+    >>> sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
+    >>> fc = forecast.oracle_fit(sim, n_draws=50).forecast(horizon=6, seed=7)
+    >>> fc.hedging().columns.tolist()
     ['ally', 'period', 'horizon', 'mean', 'p_any', 'q05', 'q25', 'q50', 'q75', 'q95']
     """
     from forecast.results import check_fit

@@ -485,9 +485,21 @@ def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -
 
     Examples
     --------
-    >>> base = fit.forecast(horizon=6, seed=1)                                # doctest: +SKIP
-    >>> alt = fit.forecast(horizon=6, seed=1, scenario="kor_lapse.toml")     # doctest: +SKIP
-    >>> compare(base, alt).query("ally == 'KOR'")                              # doctest: +SKIP
+    With a fit of a simulated panel (``forecast.fit(sim.panel)``; here ``oracle_fit``, whose
+    draws are the simulation's truth, so that the example needs no sampling), and a scenario
+    of three consultation lapses for A00 in the first forecast month (a file works too:
+    ``scenario="kor_lapse.toml"``):
+
+    >>> import forecast
+    >>> sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
+    >>> fit = forecast.oracle_fit(sim, n_draws=100)
+    >>> lapses = [{"ally": "A00", "period": "2017-01", "signal": "consultation_lapse",
+    ...            "value": 3}]
+    >>> base = fit.forecast(horizon=6, seed=1)
+    >>> alt = fit.forecast(horizon=6, seed=1, scenario=lapses)
+    >>> table = compare(base, alt)
+    >>> bool((table.query("ally != 'A00'")["p_any_change"] == 0).all())  # the others unmoved
+    True
     """
     from forecast.forecasting import _ally_horizon_frame
 
