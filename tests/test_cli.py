@@ -1006,24 +1006,14 @@ def test_scenario_without_a_readable_run_names_the_damaged_one(tmp_path):
     assert "not a readable run:" in result.output and "unreadable JSON" in result.output
 
 
-def test_a_run_folder_that_cannot_be_searched_is_named(tmp_path, monkeypatch):
+def test_a_run_folder_that_cannot_be_searched_is_named(tmp_path, refuse_path):
     """``scenario --run RUN`` with RUN at chmod 000: Path.is_file raised PermissionError,
-    reported as "the file system refused" with exit 1, where an unreadable input is exit 2.
-    Root ignores chmod, so the refusal is raised as the file system raises it."""
-    from pathlib import Path
-
+    reported as "the file system refused" with exit 1, where an unreadable input is exit 2."""
     run = tmp_path / "2026-03"
     run.mkdir()
-    is_file = Path.is_file
-
-    def refuse(self, *args, **kwargs):
-        if self.parent == run:
-            raise PermissionError(13, "Permission denied", str(self))
-        return is_file(self, *args, **kwargs)
-
     scen = tmp_path / "s.csv"
     scen.write_text("ally,period,signal,value\nA00,2026-04,consultation_lapse,1\n")
-    monkeypatch.setattr(Path, "is_file", refuse)
+    refuse_path("is_file", lambda path: path.parent == run)
     result = _cli("scenario", str(scen), "--run", str(run))
     assert result.exit_code == 2, result.output
     assert f"error: {run}: cannot be read (Permission denied)" in " ".join(result.output.split())

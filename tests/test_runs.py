@@ -522,7 +522,7 @@ def test_unreadable_run_directories_are_named_with_the_reason(tmp_path):
     assert [r.name for r in reg.runs()] == ["2026-02"]
 
 
-def test_a_run_folder_that_cannot_be_searched_is_named_not_fatal(tmp_path, monkeypatch):
+def test_a_run_folder_that_cannot_be_searched_is_named_not_fatal(tmp_path, refuse_path):
     """A run folder at chmod 000 stopped ``forecast list`` and ``forecast scenario`` for the
     whole registry with Permission denied; it is left out and named like an unreadable
     manifest. (Root ignores chmod, so the refusal is the file system's error, raised here.)"""
@@ -530,14 +530,7 @@ def test_a_run_folder_that_cannot_be_searched_is_named_not_fatal(tmp_path, monke
     _publish(reg, "2026-03", "k")
     (tmp_path / "2026-02").mkdir()
     shut = tmp_path / "2026-02" / "manifest.json"
-    is_file = Path.is_file
-
-    def refusing(self, *args, **kwargs):
-        if self == shut:
-            raise PermissionError(13, "Permission denied", str(self))
-        return is_file(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "is_file", refusing)
+    refuse_path("is_file", lambda path: path == shut)
     assert [r.name for r in reg.runs()] == ["2026-03"]
     assert reg.reference().name == "2026-03"
     [bad] = reg.unreadable()

@@ -217,22 +217,12 @@ def test_a_fit_that_cannot_be_read_says_so_in_one_phrase(saved, monkeypatch):
     assert str(err.value) == f"{path}: cannot be read (Permission denied)"
 
 
-def test_a_fit_in_a_folder_that_cannot_be_searched_is_an_input_error(saved, monkeypatch):
+def test_a_fit_in_a_folder_that_cannot_be_searched_is_an_input_error(saved, refuse_path):
     """In a folder at chmod 000, ``Path.exists`` raises PermissionError rather than return
     False (Python 3.12 swallows only ENOENT, ENOTDIR, EBADF, ELOOP): load_fit and
-    load_forecast let it out raw. Root ignores chmod, so the refusal is raised as the file
-    system raises it."""
-    from pathlib import Path
-
+    load_forecast let it out raw."""
     _, _, path = saved
-    exists = Path.exists
-
-    def refuse(self, *args, **kwargs):
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return exists(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "exists", refuse)
+    refuse_path("exists", lambda p: p == path)
     for load in (forecast.load_fit, forecast.load_forecast):
         with pytest.raises(InputError) as err:
             load(path)
