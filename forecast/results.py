@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ from forecast.errors import InputError, expected_one_of
 from forecast.files import read_saved, write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
+
+if TYPE_CHECKING:
+    from forecast.forecasting import ForecastResult
 
 __all__ = ["Fit", "load_fit", "interval_table", "FORMAT_VERSION"]
 
@@ -129,14 +133,21 @@ class Fit:
                                  parameter="var_names", value=name)
         return az.summary(self.idata, var_names=var_names)
 
-    def forecast(self, horizon: int = 12, scenario=None, seed: int | None = None, **kwargs):
+    def forecast(self, horizon: int = 12, scenario=None, seed: int | None = None,
+                 driver_assumption: str = "recent", n_draws: int | None = None,
+                 n_inner: int = 16) -> "ForecastResult":
         """Forward-simulate hedging and credibility ``horizon`` months ahead.
 
-        See :func:`forecast.forecasting.forecast_fit`.
+        The arguments are :func:`forecast.forecasting.forecast_fit`'s, which says what each
+        does: ``scenario`` (a file, a DataFrame, records or a ``Scenario``), ``seed``,
+        ``driver_assumption`` (``"recent"``, ``"history"`` or ``"hold"``), ``n_draws`` (at
+        most that many posterior draws) and ``n_inner``.
         """
         from forecast.forecasting import forecast_fit
 
-        return forecast_fit(self, horizon=horizon, scenario=scenario, seed=seed, **kwargs)
+        return forecast_fit(self, horizon=horizon, scenario=scenario, seed=seed,
+                            driver_assumption=driver_assumption, n_draws=n_draws,
+                            n_inner=n_inner)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

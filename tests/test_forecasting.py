@@ -533,3 +533,17 @@ def test_bad_forecast_parameters_are_input_errors(oracle_case):
             assert err.value.parameter == name
     assert np.isfinite(fit.forecast(horizon=3, n_draws=2, n_inner=2, seed=1)
                        .uncertainty().select_dtypes("number").to_numpy()).all()
+
+
+def test_fit_forecast_takes_forecast_fits_arguments_by_name():
+    """``Fit.forecast`` hid ``driver_assumption``, ``n_draws`` and ``n_inner`` behind
+    ``**kwargs``: not in its signature, help() or a notebook's completion."""
+    import inspect
+
+    from forecast.forecasting import forecast_fit
+    from forecast.results import Fit
+
+    method = inspect.signature(Fit.forecast).parameters
+    function = inspect.signature(forecast_fit).parameters
+    assert list(method) == ["self", *list(function)[1:]]
+    assert all(method[name].default == function[name].default for name in list(function)[1:])
