@@ -39,7 +39,14 @@ import pandas as pd
 
 from forecast.catalog import read_toml
 from forecast.errors import InputError, expected_one_of
-from forecast.tabular import INF_TOKENS, NUMBER_RE, format_month, parse_month, read_table
+from forecast.tabular import (
+    INF_TOKENS,
+    NUMBER_RE,
+    format_month,
+    month_text,
+    parse_month,
+    read_table,
+)
 
 if TYPE_CHECKING:
     from forecast.catalog import Catalog
@@ -290,8 +297,8 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
             v = rec[col]
             if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
                 raise InputError(f"missing {col}", column=col, **where)
-        if isinstance(rec["period"], pd.Period) and rec["period"].freqstr == "M":
-            rec["period"] = rec["period"].strftime("%Y-%m")  # as attribution(month=) takes it
+        if isinstance(rec["period"], pd.Period):  # a monthly one, as attribution(month=) takes
+            rec["period"] = month_text(rec["period"]) or rec["period"]
         for col in ("ally", "signal", "period"):
             # TOML reads an unquoted date or time as one (datetime.date, datetime.time)
             if isinstance(rec[col], (datetime.date, datetime.time)):
