@@ -568,9 +568,10 @@ def _view(run: RunData) -> dict:
                         "next month's change; a month's hedging count speaks to the month "
                         "before it: acts this month lower the estimate of last month's "
                         "credibility more than this month's, so a surge of hedging shows as a "
-                        "rise in the month's change (from a lower start). A driver is measured against its average month: a month "
-                        "with less of it than usual (fewer lapses, say) raises credibility, so "
-                        "a driver that can only lower it may show a positive contribution."),
+                        "rise in the month's change (from a lower start). A driver is measured "
+                        "against its average month: a month with less of it than usual (fewer "
+                        "lapses, say) raises credibility, so a driver that can only lower it "
+                        "may show a positive contribution."),
         "headline": _headline_rows(run),
         "drivers": drivers,
         "unreliable_k": (K_THRESHOLD if any(s["unreliable"] for d in drivers
