@@ -79,7 +79,8 @@ def _ess_summary(idata) -> dict:
         rhat, bulk, tail = (table[c].to_numpy() for c in ("r_hat", "ess_bulk", "ess_tail"))
         for key, arr, worst in (("ess_bulk", bulk, np.min), ("ess_tail", tail, np.min),
                                 ("rhat", rhat, np.max)):
-            arr = arr[np.isfinite(arr)]
+            # a quantity the gate fails outright has R-hat inf (convergence.py): keep it
+            arr = arr[~np.isnan(arr)] if key == "rhat" else arr[np.isfinite(arr)]
             out[f"{label}_{key}"] = float(worst(arr)) if arr.size else float("nan")
     return out
 
@@ -121,7 +122,11 @@ def _grad_rate_pytensor(model) -> tuple[float, float]:
 
 
 def _grad_rate_nutpie(compiled) -> float:
+    """Evaluations per second of the compiled log-density and gradient nutpie samples: the
+    median of its own ``benchmark_logp``, else the same function timed through ctypes."""
     import numpy as np
+
+    from forecast.backend import logp_caller
 
     point = np.asarray(compiled.initial_point_func(1), float)
     try:
@@ -129,19 +134,15 @@ def _grad_rate_nutpie(compiled) -> float:
         vals = df.to_numpy(dtype=float).ravel()
         vals = vals[np.isfinite(vals) & (vals > 0)]
         if vals.size:
-            per = float(np.median(vals))
-            return 1.0 / per if per < 1.0 else float("nan")
-    except Exception:  # noqa: BLE001 - fall back to timing the compiled python wrapper
+            return 1.0 / float(np.median(vals))
+    except Exception:  # noqa: BLE001 - an older nutpie without it: time the same function
         pass
-    fn = compiled.logp_func
-    data = {}
-    return _time_calls(lambda: fn(point, **data))
+    return _time_calls(logp_caller(compiled, point))
 
 
 def _grad_rate_jax(model) -> tuple[float, float]:
     """(evaluations per second, seconds to jit-compile) of logp+grad through JAX."""
     import jax
-    import numpy as np
     from pymc.sampling.jax import get_jaxified_logp
 
     logp = get_jaxified_logp(model, negative_logp=False)
@@ -152,7 +153,6 @@ def _grad_rate_jax(model) -> tuple[float, float]:
     jax.block_until_ready(vg(*xs))
     t_compile = time.perf_counter() - t0
     rate = _time_calls(lambda: jax.block_until_ready(vg(*xs)))
-    del np
     return rate, t_compile
 
 
@@ -215,8 +215,10 @@ def worker(job: dict) -> dict:
         if not sample:
             return _finish_grad_only(rec)
         t0 = time.perf_counter()
-        # as the package samples (trace on disk, no warmup draws kept); the warmup's
-        # per-draw statistics count its gradient evaluations
+        # as the package samples, except that the warm-up's per-draw statistics are kept to
+        # count its gradient evaluations: on the in-memory path (a trace under 256 MiB, such
+        # as S's) nutpie then holds the warm-up draws too, so S's peak memory includes them;
+        # a larger trace (M, L) streams to disk as in the package
         idata = sample_nutpie(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                               adaptation=adaptation, warmup_stats=True)
         rec["sampling_s"] = time.perf_counter() - t0
@@ -336,6 +338,12 @@ def run_job(job: dict, timeout: float) -> dict:
         return rec
 
 
+#: the options each sampler's worker reads (plan options and ``chains``/``sample`` aside)
+SAMPLER_OPTIONS = {"nutpie": {"adaptation", "parameterisation"}, "pymc": {"parameterisation"},
+                   "numpyro": {"chain_method", "parameterisation"}, "naive": set()}
+PLAN_OPTIONS = {"only", "repeat", "draws", "tune", "chains", "sample"}
+
+
 def _parse_sampler(text: str) -> tuple[str, dict]:
     name, *parts = text.split(":")
     opts = {}
@@ -421,7 +429,7 @@ def print_table(results: dict, machine: str, scale: dict) -> None:
     table = Table(title=f"forecast benchmarks — {machine}")
     cols = ["workload", "sampler", "tune+draws", "compile s", "sampling s", "latent ESS bulk/tail",
             "all ESS bulk/tail", "max R-hat", "latent min-ESS/s", "× naive", "grad/s",
-            "ESS/grad", "peak MiB", "ok"]
+            "ESS/grad", "peak MiB", "divergences", "ok"]
     for c in cols:
         table.add_column(c, justify="right" if c not in ("workload", "sampler") else "left")
     for key, res in results.items():
@@ -435,6 +443,8 @@ def print_table(results: dict, machine: str, scale: dict) -> None:
             _fmt(rhat, ".3f"), _fmt(s.get("latent_ess_per_s"), ".3g"),
             _fmt(res.get("ratio_vs_naive"), ".3g"), _fmt(s.get("grad_per_s"), ".3g"),
             _fmt(s.get("ess_per_grad_latent"), ".2g"), _fmt(s.get("peak_rss_mib"), ".0f"),
+            ", ".join(_fmt(r.get("divergences")) for r in res.get("runs", [])
+                      if r.get("ok") and "sampling_s" in r) or "—",
             f"{s['n_ok']}/{s['n_ok'] + s['n_failed']}"
             + (f" (killed at {s['timed_out_after_s']:.0f} s, {s['planned_iterations']} it.)"
                if s.get("timed_out_after_s") else ""))
@@ -497,7 +507,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tune", type=int, default=1000)
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--jobs", type=int, default=1,
-                    help="fits run at once, each pinned to its own `chains` cores (default 1)")
+                    help="fits run at once, each pinned to its own block of the available "
+                         "cores (their number // jobs; default 1)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per fit")
     ap.add_argument("--out", default="benchmarks/results/results.json")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
@@ -514,12 +525,6 @@ def main(argv=None) -> int:
         Path(args.worker[1]).write_text(json.dumps(rec))
         return 0
 
-    global _JSONL
-    _JSONL = str(Path(args.out).with_suffix(".jsonl"))
-    Path(_JSONL).parent.mkdir(parents=True, exist_ok=True)
-    # this run's fits only: a log left by an earlier run with the same --out is replaced, so
-    # that --merge of it never mixes two runs
-    Path(_JSONL).write_text("")
     workloads = [w.strip().upper() for w in args.workload.split(",") if w.strip()]
     samplers = [s.strip() for s in args.sampler.split(",") if s.strip()]
     naive_on = {w.strip().upper() for w in args.naive.split(",") if w.strip()}
@@ -530,6 +535,12 @@ def main(argv=None) -> int:
         names = (["naive"] if w in naive_on else []) + samplers
         for sampler in names:
             name, opts = _parse_sampler(sampler)
+            if name not in SAMPLER_OPTIONS:
+                ap.error(f"unknown sampler {name!r}; expected one of {', '.join(SAMPLER_OPTIONS)}")
+            unknown = set(opts) - SAMPLER_OPTIONS[name] - PLAN_OPTIONS
+            if unknown:
+                ap.error(f"unknown option(s) {', '.join(sorted(unknown))} for {name}; it takes "
+                         + ", ".join(sorted(SAMPLER_OPTIONS[name] | PLAN_OPTIONS)))
             # plan-level options: only=S+M (workloads), repeat, draws, tune
             only = str(opts.pop("only", "")).upper()
             if only and w not in only.split("+"):
@@ -548,6 +559,12 @@ def main(argv=None) -> int:
                              "sampler": name, "options": opts, "draws": draws,
                              "tune": tune, "chains": int(opts.get("chains", args.chains)),
                              "seed": 1000 + r, "repeat": r})
+    global _JSONL
+    _JSONL = str(Path(args.out).with_suffix(".jsonl"))
+    Path(_JSONL).parent.mkdir(parents=True, exist_ok=True)
+    # this run's fits only: a log left by an earlier run with the same --out is replaced, so
+    # that --merge of it never mixes two runs
+    Path(_JSONL).write_text("")
     info = machine_info()
     from forecast.cfuncs import available_cores
 
@@ -581,7 +598,7 @@ def main(argv=None) -> int:
             finally:
                 lanes.put(lane)
 
-        # longest first, so that lanes finish together
+        # the naive fits and L first (a rough guess at the longest), so lanes finish together
         order = sorted(plan, key=lambda j: (j["sampler"] != "naive", j["workload"] != "L"))
         with ThreadPoolExecutor(args.jobs) as ex:
             for job, rec in ex.map(_go, order):
