@@ -163,7 +163,8 @@ def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFr
     pandas.DataFrame
         One row per ally × (driver, indicator, outcome, ``other``): ``ally, month, change,
         signal, role, channel, contribution, n_obs, pareto_k``. Per ally, ``contribution``
-        sums to ``change``. ``pareto_k`` is NaN for state and other rows.
+        sums to ``change``. ``pareto_k`` is NaN for state and other rows, and for a signal
+        with no observation in the month (``n_obs`` 0).
 
     Examples
     --------

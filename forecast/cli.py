@@ -481,7 +481,7 @@ def list_runs(
 @app.command()
 def scenario(
     file: Annotated[Path, typer.Argument(help="Scenario file of assumed U.S. actions: a CSV "
-                                              "(ally, period, signal, value[, op]) or a TOML.",
+                                              "(ally, period, signal, value[, op, source, note]) or a TOML.",
                                          dir_okay=False, metavar="FILE")],
     run_dir: Annotated[Optional[Path], typer.Option(
         "--run", help="Published run whose posterior to use. Default: the newest in --out "
@@ -499,7 +499,14 @@ def scenario(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Also write the comparison as CSV.", dir_okay=False)] = None,
 ) -> None:
-    """Forecast a scenario against the baseline of a published run, without refitting."""
+    """Forecast a scenario against the baseline of a published run, without refitting.
+
+    Only driver signals (U.S. actions such as consultation lapses) can be set; indicators and
+    the outcome are measurements, not actions. Periods run from the run's month to
+    horizon - 1 months after it. Nothing is written into the run or its report (-o writes the comparison
+    elsewhere); to publish a scenario with a month's run, use `forecast run --scenario`,
+    which refits.
+    """
     def body() -> int:
         from forecast.report import scenario_view, unmoved_allies
         from forecast.results import load_fit

@@ -18,9 +18,9 @@ Files of a run directory (all written in staging first):
 ``coverage.csv``       share of periods observed per ally, signal and year
 ``outcome.csv``        observed hedging counts (for the charts)
 ``scenario.csv``       scenario vs. baseline (only with ``--scenario``)
-``scenario_overrides.csv`` what the scenario assumed: ally, period, signal, op, value (the
-                       file's rows, kept with the run; its name and description are in the
-                       manifest's ``scenario``)
+``scenario_overrides.csv`` what the scenario assumed: ally, period, signal, op, value,
+                       source, note (the file's rows, kept with the run; its name and
+                       description are in the manifest's ``scenario``)
 ``posterior.nc``       the fit (:meth:`forecast.Fit.save`)
 ``diagnostics.json``   convergence checks, thresholds and worst quantities
 ``manifest.json``      inputs (sha256), settings, versions, timings, gate, revision
@@ -934,8 +934,10 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
 
         alt = result.forecast(horizon=horizon, scenario=scenario, seed=seed)
         tables["scenario"] = compare(fc, alt)
-        tables["scenario_overrides"] = scenario.rows[["ally", "period", "signal", "op",
-                                                      "value"]]
+        # source and note: the analyst's labels, kept beside what the scenario assumed
+        tables["scenario_overrides"] = scenario.rows.reindex(
+            columns=["ally", "period", "signal", "op", "value", "source", "note"]).fillna(
+            {"source": "", "note": ""})
     return tables
 
 

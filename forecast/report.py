@@ -326,7 +326,8 @@ def coverage_figure(coverage: pd.DataFrame):
 _DIAG_DIGITS = {"max R-hat": 4, "min bulk ESS": 0, "min tail ESS": 0, "divergences": 0}
 
 
-def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False) -> str:
+def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False,
+         pct_digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     try:
@@ -334,8 +335,21 @@ def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False) -> str
     except (TypeError, ValueError):
         return str(value)
     if pct:
-        return f"{v * 100:+.0f} pts" if signed else f"{v * 100:.0f}%"
+        v, digits = v * 100, pct_digits
+    v = round(v, digits) + 0.0  # a value that rounds to 0 shows as +0, never -0
+    if pct:
+        return f"{v:+.{digits}f} pts" if signed else f"{v:.{digits}f}%"
     return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+
+
+def _without_blank(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """``frame`` less those of ``columns`` that hold nothing (optional labels no row gave)."""
+    if frame is None:
+        return None
+    blank = [c for c in columns if c in frame
+             and frame[c].map(lambda v: v is None or (isinstance(v, float) and math.isnan(v))
+                              or str(v).strip() == "").all()]
+    return frame.drop(columns=blank)
 
 
 def _table(frame: pd.DataFrame, max_rows: int = 200) -> dict:
@@ -469,28 +483,35 @@ def scenario_view(frame: pd.DataFrame) -> pd.DataFrame:
     ...        "credibility_change_lo": -0.6, "credibility_change_hi": -0.2,
     ...        "p_any_within_change": 0.1}
     >>> scenario_view(pd.DataFrame([row])).iloc[0].to_dict()["P(hedging) base → scenario"]
-    '20% → 30%'
+    '20.0% → 30.0%'
     """
     if frame is None or not len(frame):
         return pd.DataFrame()
     frame = frame[~frame["ally"].isin(unmoved_allies(frame))]
+
+    def pct(v) -> str:
+        return _fmt(v, pct=True, pct_digits=1)
+
+    def pts(v) -> str:
+        return _fmt(v, signed=True, pct=True, pct_digits=1)
+
     out = pd.DataFrame({
         "ally": frame["ally"].astype(str),
         "month": frame["period"].astype(str),
         "h": frame["horizon"].astype(int),
-        "P(hedging) base → scenario": [f"{_fmt(b, pct=True)} → {_fmt(a, pct=True)}"
+        # one decimal: a change under a point is what a scenario often shows, and whole
+        # percentages rounded alike beside a change of -1 pts read as a contradiction
+        "P(hedging) base → scenario": [f"{pct(b)} → {pct(a)}"
                                        for b, a in zip(frame["p_any_base"], frame["p_any_alt"])],
         "change (90% interval)": [
-            f"{_fmt(c, signed=True, pct=True)} ({_fmt(lo, signed=True, pct=True)} to "
-            f"{_fmt(hi, signed=True, pct=True)})"
+            f"{pts(c)} ({pts(lo)} to {pts(hi)})"
             for c, lo, hi in zip(frame["p_any_change"], frame["p_any_change_lo"],
                                  frame["p_any_change_hi"])],
         "credibility change (90% interval)": [
             f"{_fmt(c, signed=True)} ({_fmt(lo, signed=True)} to {_fmt(hi, signed=True)})"
             for c, lo, hi in zip(frame["credibility_change"], frame["credibility_change_lo"],
                                  frame["credibility_change_hi"])],
-        "Δ P(hedging within h)": [_fmt(v, signed=True, pct=True)
-                                  for v in frame["p_any_within_change"]],
+        "Δ P(hedging within h)": [pts(v) for v in frame["p_any_within_change"]],
     })
     return out
 
@@ -583,7 +604,8 @@ def _view(run: RunData) -> dict:
         "scenario_unmoved": unmoved_allies(run.scenario),
         "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
         "scenario_about": m.get("scenario") or {},
-        "scenario_overrides": _table(run.scenario_overrides, max_rows=50),
+        "scenario_overrides": _table(_without_blank(run.scenario_overrides, ("source", "note")),
+                                     max_rows=50),
         "diagnostics": diag,
         "diag_table": [{"check": str(r.get("check")),
                         "value": _fmt(r.get("value"), _DIAG_DIGITS.get(str(r.get("check")), 2)),

@@ -69,9 +69,10 @@ class Scenario:
     Attributes
     ----------
     rows
-        DataFrame ``ally, period, signal, value, op`` plus ``row``: the row number in the
-        source (the file's line for CSV, the ``[[override]]`` entry for TOML, the record's
-        1-based position otherwise).
+        DataFrame ``ally, period, signal, value, op, source, note`` (the last two as
+        labels, blank when not given) plus ``row``: the row number in the source (the file's
+        line for CSV, the ``[[override]]`` entry for TOML, the record's 1-based position
+        otherwise).
     name, description
         Labels for reports.
     file
@@ -156,7 +157,7 @@ class Scenario:
         for rec in self.rows.itertuples(index=False):
             where = dict(file=self.file, row=int(rec.row))
             if rec.ally not in allies:
-                raise InputError("unknown ally, not in the fit"
+                raise InputError("unknown ally, not in the fitted panel"
                                  + expected_one_of(str(rec.ally), list(design.allies)),
                                  column="ally", value=rec.ally, **where)
             if rec.signal not in catalog.signals:
@@ -180,7 +181,8 @@ class Scenario:
                 raise InputError(
                     f"period outside the forecast: a driver can be set from the origin "
                     f"{origin} (the fit's last month) to {last} (it then moves credibility in "
-                    f"the last forecast month)", column="period", value=rec.period, **where)
+                    f"the last forecast month; with a horizon of {horizon} months, which a "
+                    f"longer horizon extends)", column="period", value=rec.period, **where)
             family = catalog.signals[rec.signal].family
             _check_support(rec.value, family, where, rec.op)
             observed = design.driver_raw[:, drivers[rec.signal], :]
@@ -279,7 +281,15 @@ def _stripped(value: object) -> object:
     return value
 
 
+def _text_or_blank(value) -> str:
+    """An optional label (``source``, ``note``) as text: blank when not given."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
+    in_toml = file is not None and str(file).lower().endswith(".toml")
     extra = [c for c in frame.columns if c not in (*COLUMNS, *OPTIONAL, "row")]
     if extra:
         set_in = frame.loc[frame[extra[0]].notna(), "row"]
@@ -298,14 +308,15 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
             if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
                 raise InputError(f"missing {col}", column=col, **where)
         if isinstance(rec["period"], pd.Period):  # a monthly one, as attribution(month=) takes
-            rec["period"] = month_text(rec["period"]) or rec["period"]
+            rec["period"] = month_text(rec["period"]) or str(rec["period"])
         for col in ("ally", "signal", "period"):
-            # TOML reads an unquoted date or time as one (datetime.date, datetime.time)
+            # TOML reads an unquoted date or time as one (datetime.date, datetime.time); a
+            # frame or records may hold a Timestamp
             if isinstance(rec[col], (datetime.date, datetime.time)):
                 text = rec[col].isoformat()
-                raise InputError("expected a month in quotes, such as \"2026-04\""
-                                 if col == "period" else "expected text in quotes",
-                                 column=col, value=text, **where)
+                quoted = " in quotes" if in_toml else ""
+                raise InputError(f"expected a month{quoted}, such as \"2026-04\"" if col == "period"
+                                 else f"expected text{quoted}", column=col, value=text, **where)
             if not isinstance(rec[col], str):
                 raise InputError("expected text", column=col, value=rec[col], **where)
         month = parse_month(rec["period"])
@@ -333,6 +344,7 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
                              value=op, **where)
         rows.append({"ally": rec["ally"], "period": format_month(month),
                      "signal": rec["signal"], "value": value, "op": op,
+                     **{k: _text_or_blank(rec.get(k)) for k in ("source", "note")},
                      "row": int(rec["row"])})
     out = pd.DataFrame(rows)
     dup = out.duplicated(["ally", "period", "signal"], keep="first")

@@ -60,7 +60,8 @@ def data_dirs(sim, tmp_path_factory):
         dirs[name] = d
     dirs["months"] = (before, last)
     scen = root / "lapse.csv"
-    scen.write_text(f"ally,period,signal,value\nA01,{last},consultation_lapse,3\n")
+    scen.write_text(f"ally,period,signal,value,note\nA01,{last},consultation_lapse,3,"
+                    f"talks <b>off</b>\n")
     dirs["scenario"] = scen
     return dirs
 
@@ -315,10 +316,13 @@ def test_what_a_scenario_assumed_is_kept_with_the_run(runs, data_dirs, tmp_path)
     moved or edited nobody could tell what the run had assumed. Its rows are now
     scenario_overrides.csv, its name and description in the manifest and the report."""
     last = data_dirs["months"][1]
-    kept = pd.read_csv(runs["last"] / "scenario_overrides.csv", dtype={"period": str})
+    kept = pd.read_csv(runs["last"] / "scenario_overrides.csv", dtype={"period": str},
+                       keep_default_na=False)
+    # the file's note is kept with what it labels (it was accepted, then dropped); a label
+    # no row gave is blank
     assert kept.to_dict("records") == [{"ally": "A01", "period": str(last),
                                         "signal": "consultation_lapse", "op": "set",
-                                        "value": 3.0}]
+                                        "value": 3.0, "source": "", "note": "talks <b>off</b>"}]
     manifest = read_run(runs["last"]).manifest
     assert manifest["scenario"] == {"name": "lapse", "description": ""}
     assert "scenario_overrides.csv" in manifest["outputs"]
@@ -326,12 +330,34 @@ def test_what_a_scenario_assumed_is_kept_with_the_run(runs, data_dirs, tmp_path)
     assert section.startswith(": lapse</h2>")
     assert f'<td class="l">A01</td><td class="l">{last}</td><td class="l">consultation_lapse' \
         in section
+    # the note is shown, escaped; the source column, blank in every row, is not
+    assert '<td class="l">talks &lt;b&gt;off&lt;/b&gt;</td></tr>' in section
+    assert '<th class="l">note</th>' in section and '<th class="l">source</th>' not in section
     copy = _copy_run(runs, tmp_path)
     manifest["scenario"] = {"name": "<b>A01</b> lapse", "description": "Talks <i>fail</i>"}
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     section = render_report(copy).split("<h2>Scenario", 1)[1].split("<h2>", 1)[0]
     assert section.startswith(": &lt;b&gt;A01&lt;/b&gt; lapse</h2>")
     assert "<p>Talks &lt;i&gt;fail&lt;/i&gt;</p>" in section
+
+
+def test_a_change_that_rounds_to_zero_is_shown_as_plus_zero():
+    """A scenario's change of -0.39 points was shown as "-0 pts", and base and scenario
+    rounded alike (24% → 24%) beside a change of "-1 pts"; the scenario table now shows one
+    decimal, and nothing rounds to a negative zero."""
+    from forecast.report import scenario_view
+
+    assert (_fmt(-0.0039, signed=True, pct=True), _fmt(-0.004, signed=True)) == ("+0 pts", "+0.00")
+    row = {"ally": "A01", "period": "2017-03", "horizon": 3, "p_any_base": 0.2430,
+           "p_any_alt": 0.2362, "p_any_change": -0.0068, "p_any_change_lo": -0.03,
+           "p_any_change_hi": 0.0, "credibility_change": -0.004,
+           "credibility_change_lo": -0.2, "credibility_change_hi": -0.0001,
+           "p_any_within_change": -0.0004}
+    shown = scenario_view(pd.DataFrame([row])).iloc[0]
+    assert shown["P(hedging) base → scenario"] == "24.3% → 23.6%"
+    assert shown["change (90% interval)"] == "-0.7 pts (-3.0 pts to +0.0 pts)"
+    assert shown["credibility change (90% interval)"] == "+0.00 (-0.20 to +0.00)"
+    assert shown["Δ P(hedging within h)"] == "+0.0 pts"
 
 
 def _copy_run(runs, tmp_path) -> Path:

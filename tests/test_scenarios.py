@@ -255,7 +255,8 @@ def test_resolve_errors_against_the_fit(fit, tmp_path):
         ({"signal": "exercise_tempo"}, "signal", "indicator"),
         ({"signal": "hedging"}, "signal", "outcome"),
         ({"period": _months(fit, [-1])[0]}, "period", "outside the forecast"),
-        ({"period": _months(fit, [HORIZON])[0]}, "period", "outside the forecast"),
+        ({"period": _months(fit, [HORIZON])[0]}, "period",
+         f"outside the forecast.*with a horizon of {HORIZON} months"),
         ({"value": -1}, "value", "non-negative integer"),
         ({"value": 1.5}, "value", "non-negative integer"),
         ({"value": 0.5, "op": "add"}, "value", "whole number"),
@@ -337,8 +338,37 @@ def test_a_monthly_period_object_is_read_as_its_month():
     records = [{"ally": "KOR", "period": pd.Period("2026-04", "M"), "signal": DRIVER,
                 "value": 1}]
     assert Scenario.from_records(records).rows["period"].tolist() == ["2026-04"]
-    with pytest.raises(forecast.InputError, match="expected text"):
+    # a quarter is told what a text quarter is told (it was "expected text")
+    with pytest.raises(forecast.InputError, match="no quarters or years") as err:
         Scenario.from_records([{**records[0], "period": pd.Period("2026Q2", "Q")}])
+    assert err.value.value == "2026Q2"
+
+
+def test_a_timestamp_period_is_not_told_to_use_quotes():
+    """A frame's datetime column was told "expected a month in quotes", TOML's advice, which a
+    Python caller cannot follow; a TOML file is still told so."""
+    rec = {"ally": "KOR", "period": pd.Timestamp("2026-04-01"), "signal": DRIVER, "value": 1}
+    with pytest.raises(forecast.InputError, match='expected a month, such as "2026-04"') as err:
+        Scenario.from_records([rec])
+    assert "quotes" not in str(err.value) and err.value.value == "2026-04-01T00:00:00"
+
+
+def test_source_and_note_are_kept_as_labels(tmp_path):
+    """``source`` and ``note`` were accepted, then dropped: a run's scenario_overrides.csv
+    lost the analyst's citation. They are kept, blank where not given, and change nothing in
+    the scenario's identity (its JSON, stored with every forecast)."""
+    path = tmp_path / "s.csv"
+    path.write_text("ally,period,signal,value,source,note\n"
+                    "KOR,2026-04,consultation_lapse,1,Yonhap 2026-03-30, talks off \n"
+                    "KOR,2026-05,consultation_lapse,2,,\n", encoding="utf-8")
+    rows = read_scenario(path).rows
+    assert rows[["source", "note"]].to_dict("records") == [
+        {"source": "Yonhap 2026-03-30", "note": "talks off"}, {"source": "", "note": ""}]
+    bare = Scenario.from_records(
+        [{"ally": "KOR", "period": "2026-04", "signal": DRIVER, "value": 1},
+         {"ally": "KOR", "period": "2026-05", "signal": DRIVER, "value": 2}],
+        name="s", file=str(path))
+    assert bare.to_json() == read_scenario(path).to_json()
 
 
 def test_toml_with_a_byte_order_mark_is_read(tmp_path):
