@@ -394,10 +394,11 @@ def report(
         "--output", "-o", help="Write the HTML here instead of RUN_DIR/report.html.")] = None,
 ) -> None:
     """Re-render a run's report.html from the files in its directory."""
-    from forecast.report import write_report
+    from forecast.report import run_manifest, write_report
 
     def body() -> int:
         out, _ = _consoles()
+        run_manifest(run_dir)  # not a run: said as such, before anything about --output
         # the run's own report.html, named: as without --output
         target = None if output is not None and run_dir.is_dir() and \
             output.resolve() == (run_dir / "report.html").resolve() else output
@@ -447,9 +448,12 @@ def list_runs(
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}
         table = Table(title=f"Published runs in {_escape(str(out))}", title_justify="left")
+        # the run's name is never cut (it is what names a broken run); the status wraps
         for col in ("run", "month", "rev", "created", "spec", "sampler", "preset", "status",
                     "latest"):
-            table.add_column(col, no_wrap=True)
+            table.add_column(col, no_wrap=col != "status",
+                             min_width=max(len(r.name) for r in runs) if col == "run" else None,
+                             overflow="fold" if col == "status" else "ellipsis")
         for r in runs:
             s = r.manifest.get("settings", {})
             # a hand-edited manifest may say neither: that is not a claim of convergence

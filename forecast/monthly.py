@@ -1042,6 +1042,10 @@ def read_previous(previous: PublishedRun | None,
             unusable.append(f"its {name}.csv cannot be compared with ({where}): {lost}")
             continue
         tables[name] = frame
+    headline = tables.get("headline")
+    if headline is not None and ("p_any_3" not in headline or headline["p_any_3"].isna().all()):
+        unusable.append("its headline.csv has no p_any_3 (a horizon under 3 months): no change "
+                        "in the probability of hedging within 3 months")
     return tables, unusable
 
 

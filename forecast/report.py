@@ -126,6 +126,22 @@ def _csv(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     return frame
 
 
+def run_manifest(run_dir: Path) -> Path:
+    """The ``manifest.json`` of the run directory ``run_dir``.
+
+    Raises
+    ------
+    forecast.InputError
+        When there is none: the directory is not a run.
+    """
+    from forecast.errors import InputError
+
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise InputError("not a run directory: expected manifest.json in it", file=str(run_dir))
+    return path
+
+
 def read_run(run_dir: str | Path) -> RunData:
     """Read the files of a run directory (published or staged).
 
@@ -143,13 +159,13 @@ def read_run(run_dir: str | Path) -> RunData:
     from forecast.errors import InputError
     from forecast.runfiles import (altered_outputs, check_diagnostics, check_manifest,
                                    missing_outputs)
-    from forecast.runs import read_json_object
+    from forecast.runs import other_runs_manifest, read_json_object
 
     path = Path(run_dir)
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise InputError("not a run directory: expected manifest.json in it", file=str(path))
+    manifest_path = run_manifest(path)
     manifest = read_json_object(manifest_path)
+    if other := other_runs_manifest(path, manifest):
+        raise InputError(other, file=str(manifest_path))
     diag_path = path / "diagnostics.json"
     diagnostics = read_json_object(diag_path) if diag_path.is_file() else {}
     check_manifest(manifest, manifest_path)
@@ -160,11 +176,13 @@ def read_run(run_dir: str | Path) -> RunData:
                          f"{'them' if len(gone) > 1 else 'it'} among the run's outputs, and "
                          "the report would show what it holds as empty", file=str(path / gone[0]))
     if changed := altered_outputs(path, manifest, read):
+        example = (" (a header-only table would read as no early warning, say)"
+                   if "early_warnings.csv" in changed else "")
         raise InputError(f"{', '.join(changed)} altered since the run wrote "
                          f"{'them' if len(changed) > 1 else 'it'} (the SHA-256 the manifest "
                          "records differs): the report would show what it now holds as the "
-                         "run's; expected the file as the run wrote it (a header-only table "
-                         "would read as no early warning, say)", file=str(path / changed[0]))
+                         f"run's; expected the file as the run wrote it{example}",
+                         file=str(path / changed[0]))
     check_diagnostics(diagnostics, diag_path)
     tables = {name: _csv(path / f"{name}.csv", columns) for name, columns in _TABLES.items()}
     return RunData(path=path, manifest=manifest, diagnostics=diagnostics, **tables)

@@ -283,22 +283,53 @@ class PublishedRun:
         ------
         forecast.InputError
             When ``path`` has a run's name but no readable manifest: none, one that is not
-            JSON (truncated, not UTF-8), not an object, or whose ``settings`` is not an object.
+            JSON (truncated, not UTF-8), not an object, or whose ``settings`` is not an object;
+            or it is no folder, or its manifest is another run's (:func:`other_runs_manifest`).
         """
         parsed = parse_run_name(path.name)
         if parsed is None:
             return None
         manifest = path / MANIFEST
         try:
-            there = manifest.is_file()
+            folder, there = path.is_dir(), manifest.is_file()
         except OSError as exc:  # a folder that cannot be searched (permissions)
             raise InputError(f"cannot be read ({exc.strerror})", file=str(path)) from None
+        if not folder:
+            raise InputError("not a folder (a file, or a link to nothing) with a run's name: "
+                             "it stops that month's publication", file=str(path))
         if not there:
             raise InputError(f"no {MANIFEST}", file=str(path))
         data = read_json_object(manifest)
         if "settings" in data:
             json_object(data["settings"], manifest, "settings")
+        if other := other_runs_manifest(path, data):
+            raise InputError(other, file=str(manifest))
         return cls(path=path, month=parsed[0], revision=parsed[1], manifest=data)
+
+
+def other_runs_manifest(path: Path, manifest: Mapping) -> str | None:
+    """Why the run folder ``path`` holds another run's manifest (its ``month`` or ``run``
+    is not the folder's name: a run copied or renamed by hand, or a link to another run),
+    or ``None``. A folder without a run's name (a copy to look at) is not compared.
+
+    Examples
+    --------
+    >>> other_runs_manifest(Path("runs/2026-04"), {"month": "2026-03", "run": "2026-03-r2"})[:46]
+    'the manifest of run 2026-03-r2, not of 2026-04'
+    >>> other_runs_manifest(Path("runs/2026-03-r2"), {"month": "2026-03", "run": "2026-03-r2"})
+    >>> other_runs_manifest(Path("copy"), {"month": "2026-03"}) is None
+    True
+    """
+    parsed = parse_run_name(path.name)
+    if parsed is None:
+        return None
+    month, run = manifest.get("month"), manifest.get("run")
+    if (isinstance(month, str) and month != parsed[0]) or (isinstance(run, str)
+                                                           and run != path.name):
+        return (f"the manifest of run {run if isinstance(run, str) else month}, not of "
+                f"{path.name}: a run copied, renamed or linked by hand; a run's month and "
+                "revision are its manifest's (restore it under its own name)")
+    return None
 
 
 @dataclass(frozen=True)
@@ -396,8 +427,9 @@ class Registry:
         """The directories with a run's name (of ``month``, or any), readable or not."""
         if not self.root.is_dir():
             return []
-        return [p for p in self.root.iterdir() if p.is_dir()
-                and (parsed := parse_run_name(p.name)) is not None
+        # every kind of entry: a file or a dead link with a run's name blocks that month
+        return [p for p in self.root.iterdir()
+                if (parsed := parse_run_name(p.name)) is not None
                 and month in (None, parsed[0])]
 
     def runs(self, month: str | None = None) -> list[PublishedRun]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -622,9 +623,12 @@ def test_a_baseline_months_back_says_how_far_and_is_not_called_poor(sim, data_di
 
 
 @pytest.mark.parametrize("damage, caveat", [
-    ("horizon 2", "its forecast.csv cannot be compared with (column 'horizon': no row at "
-                  "horizon 3 (its horizons: 1, 2)): no previous probability in the early "
-                  "warnings"),
+    # and its headline has no p_any_3: the headline's change in it is blank too, which the
+    # caveat did not say
+    ("horizon 2", ("its forecast.csv cannot be compared with (column 'horizon': no row at "
+                   "horizon 3 (its horizons: 1, 2)): no previous probability in the early "
+                   "warnings", "its headline.csv has no p_any_3 (a horizon under 3 months): "
+                   "no change in the probability of hedging within 3 months")),
     ("credibility n/a", "its headline.csv cannot be compared with (row 2, column "
                         "'credibility', value 'n/a': expected a finite number): no change in "
                         "credibility or in p_any_3"),
@@ -668,9 +672,10 @@ def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir
     head.to_csv(first.path / "headline.csv", index=False)
     now = run_month(RunRequest(data=data_dir, out=out), fitter=fitter)
     assert now.status == "published", now.message
-    assert now.run.manifest["previous_run_caveats"] == [caveat]
+    caveats = list(caveat) if isinstance(caveat, tuple) else [caveat]
+    assert now.run.manifest["previous_run_caveats"] == caveats
     html = " ".join((now.run.path / "report.html").read_text().split())
-    assert f"{caveat}: a poor baseline" in unescape(html)
+    assert f"{', '.join(caveats)}: a poor baseline" in unescape(html)
     warned = pd.read_csv(now.run.path / "early_warnings.csv")
     headline = pd.read_csv(now.run.path / "headline.csv")
     if damage in ("horizon 2", "horizon inf"):  # the headline is still compared with
@@ -1037,7 +1042,56 @@ def test_list_names_a_run_that_has_lost_a_file(sim, data_dir, tmp_path):
     (run.path / "manifest.json").write_text(json.dumps(manifest))
     result = _cli("list", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "MISSING headline.csv, posterior.nc, " + "x" * 8 in " ".join(result.output.split())
+    # the status column wraps the long name over lines (the run's name stays whole)
+    assert "MISSING headline.csv, posterior.nc," in " ".join(result.output.split())
+    assert result.output.count("x") >= 300
+
+
+def test_a_run_under_another_runs_name_is_no_run(sim, data_dir, tmp_path):
+    """The registry took a run's month and revision from its folder's name: a run restored
+    by hand under another name (or a link to another run) became a later month's baseline,
+    a change over two months published as since last month with no caveat; ``list`` showed
+    it under the name, ``report`` rendered it as the other run. A file or a dead link with a
+    run's name, which stops that month's publication, was not named by ``list``."""
+    out = tmp_path / "runs"
+    earlier = tmp_path / "earlier"
+    sim.panel.truncate(str(sim.panel.months[-3])).write(earlier)
+    fitter = _gated(sim, {1000: 1.001})
+    first = run_month(RunRequest(data=earlier, out=out), fitter=fitter).run
+    before = sim.panel.months[-2]
+    shutil.copytree(first.path, out / f"{before}-r2")
+    (out / "2099-01").symlink_to(first.path.name)
+    (out / "2099-02").write_text("notes")
+    (out / "2099-03").symlink_to("nowhere")
+    listing = _cli("list", "--out", str(out))
+    assert listing.exit_code == 0, listing.output
+    said = " ".join(listing.output.split())
+    assert f"{before}-r2 is not listed: {out / f'{before}-r2' / 'manifest.json'}: the manifest " \
+        f"of run {first.name}, not of {before}-r2" in said
+    assert f"2099-01 is not listed: {out / '2099-01' / 'manifest.json'}: the manifest of run " \
+        f"{first.name}" in said
+    for name in ("2099-02", "2099-03"):
+        assert f"{name} is not listed: {out / name}: not a folder" in said
+    assert [r.name for r in Registry(out).runs()] == [first.name]
+    report = _cli("report", str(out / f"{before}-r2"))
+    assert report.exit_code == 2 and f"the manifest of run {first.name}" in report.output
+    now = run_month(RunRequest(data=data_dir, out=out), fitter=fitter)
+    assert now.status == "published", now.message
+    assert now.run.manifest["previous_run"] == first.name
+    assert now.run.manifest["previous_run_gap"].startswith("a change over 2 months")
+
+
+def test_list_never_cuts_a_runs_name(sim, data_dir, tmp_path):
+    """Every column was kept on one line: a run that had lost its files had a status so long
+    that the run's name, the one thing that tells which run, was cut to nothing."""
+    out = tmp_path / "runs"
+    run = run_month(RunRequest(data=data_dir, out=out, force=True), fitter=_oracle(sim)).run
+    for table in run.path.glob("*.csv"):
+        table.unlink()
+    result = _cli("list", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"│ {run.name} " in result.output
+    assert "MISSING" in result.output
 
 
 def test_a_progress_note_shows_quantity_names_as_written():

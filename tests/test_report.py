@@ -260,8 +260,15 @@ def test_an_output_altered_since_the_run_wrote_it_is_refused(runs, tmp_path):
                        "wrote it") as err:
         read_run(copy)
     assert err.value.file == str(copy / "early_warnings.csv")
+    assert "header-only table would read as no early warning" in str(err.value)
     result = CliRunner().invoke(app, ["report", str(copy)])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    # the early-warning example only where it applies (it was said of every file)
+    shutil.copy(runs["last"] / "early_warnings.csv", copy / "early_warnings.csv")
+    (copy / "coverage.csv").write_text("ally,signal,year,share\n")
+    with pytest.raises(forecast.InputError, match="coverage.csv altered") as err:
+        read_run(copy)
+    assert "early warning" not in str(err.value)
 
 
 def test_an_interrupted_report_leaves_no_temporary_file(runs, tmp_path, monkeypatch):
@@ -531,6 +538,10 @@ def test_report_of_a_non_run_is_an_input_error(tmp_path):
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2
     assert "not a run directory" in result.output
+    # with --output beside it, the folder was said to be "the run" the output was inside
+    result = CliRunner().invoke(app, ["report", str(tmp_path), "--output",
+                                      str(tmp_path / "x.html")])
+    assert result.exit_code == 2 and "not a run directory" in result.output, result.output
     with pytest.raises(forecast.InputError):
         render_report(tmp_path)
 

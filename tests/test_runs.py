@@ -511,10 +511,13 @@ def test_unreadable_run_directories_are_named_with_the_reason(tmp_path):
         (tmp_path / name).mkdir()
     (tmp_path / "2026-03" / "manifest.json").write_text('{"input_key": "k", "sett')
     (tmp_path / "notes" / "manifest.json").write_text("null")  # not a run's name: not a run
+    # a file with a run's name is no run either, and stops that month's publication
     (tmp_path / "2026-05").write_text("a file, not a directory")
     bad = reg.unreadable()
     assert [(u.name, u.path) for u in bad] == [("2026-03", tmp_path / "2026-03"),
-                                               ("2026-04", tmp_path / "2026-04")]
+                                               ("2026-04", tmp_path / "2026-04"),
+                                               ("2026-05", tmp_path / "2026-05")]
+    assert "not a folder" in bad[2].reason
     assert bad[0].reason.startswith(f"{tmp_path / '2026-03' / 'manifest.json'}: unreadable JSON")
     assert bad[1].reason.endswith("no manifest.json")
     assert [u.name for u in reg.unreadable("2026-04")] == ["2026-04"]
