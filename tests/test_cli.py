@@ -196,7 +196,8 @@ def test_bad_places_exit_2_before_any_work(data_dir, sim, tmp_path):
         (["list", "--out", str(tmp_path), "--month", "2026-13"], "malformed month"),
         (["scenario", str(scen), "--out", str(tmp_path), "-o", str(tmp_path / "no" / "x.csv")],
          "--output's directory does not exist"),
-        (["report", str(tmp_path), "-o", str(tmp_path)], "must be a file"),
+        # not a run: said first (it was "--output must be a file" of the folder given)
+        (["report", str(tmp_path), "-o", str(tmp_path)], "not a run directory"),
     ]
     stray = tmp_path / "reg" / str(sim.panel.last_month)
     stray.mkdir(parents=True)
@@ -985,17 +986,22 @@ def test_output_inside_a_run_is_refused(sim, data_dir, tmp_path):
     result = _cli("report", str(run.path), "-o", str(other / "r.html"))
     assert result.exit_code == 0, result.output
     assert (other / "r.html").is_file()
-    # a run whose manifest was damaged is still a run; the run read, whatever it holds, too
+    # a folder as --output of a run's report
+    result = _cli("report", str(run.path), "-o", str(tmp_path))
+    assert result.exit_code == 2 and "--output must be a file" in result.output, result.output
+    # a run whose manifest was damaged is still a run
     damaged = out / "2001-01"
     damaged.mkdir()
     (damaged / "manifest.json").write_text("{trunc")
+    result = _cli("report", str(run.path), "-o", str(damaged / "r.html"))
+    assert result.exit_code == 2 and "--output is inside the run" in result.output, \
+        result.output
+    # a folder that is no run is said to be none (it was called "the run" --output was in)
     loose = tmp_path / "loose"
     loose.mkdir()
-    for args in (["report", str(run.path), "-o", str(damaged / "r.html")],
-                 ["report", str(loose), "-o", str(loose / "r.html")]):
-        result = _cli(*args)
-        assert result.exit_code == 2 and "--output is inside the run" in result.output, \
-            result.output
+    result = _cli("report", str(loose), "-o", str(loose / "r.html"))
+    assert result.exit_code == 2 and "not a run directory" in result.output, result.output
+    assert not (loose / "r.html").exists()
 
 
 def test_scenario_without_a_readable_run_names_the_damaged_one(tmp_path):
