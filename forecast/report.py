@@ -584,7 +584,10 @@ def _view(run: RunData) -> dict:
                                                      names))
     if len(run.coverage):
         figures["coverage"] = figure_png(coverage_figure(run.coverage))
+    from forecast.monthly import HEADLINE_HORIZONS
+
     diag = run.diagnostics
+    horizon = int(settings.get("horizon", 12))
     env = m.get("environment", {})
     git = env.get("git") or {}
     data = m.get("data", {})
@@ -638,7 +641,10 @@ def _view(run: RunData) -> dict:
         # what validate warned of (read_run checked a list of text); none before 2026-12-01
         "data_warnings": data.get("warnings") or [],
         "input_key": m.get("input_key", ""),
-        "horizons": (1, 3, 12),
+        "horizons": HEADLINE_HORIZONS,
+        "horizon": horizon,
+        # the headline's probabilities beyond a short run's horizon are blank: said why
+        "short_of": [f"P(hedging ≤ {h} mo)" for h in HEADLINE_HORIZONS if h > horizon],
     }
 
 
@@ -706,7 +712,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   spec <code>{{ settings.spec_name }}</code> · {{ settings.sampler }},
   {{ settings.chains }} chains × {% if run_on %}{{ run_on.draws }} draws (run on from
   {{ run_on.first_draws }}; {% else %}{{ settings.draws }} draws ({% endif %}{{ settings.tune }} tuning) ·
-  seed {{ settings.seed }}{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% if previous_caveats %} <b class="down">({{ previous_caveats | join(", ") }}: a poor baseline)</b>{% endif %}{% if previous_gap %} ({{ previous_gap }}){% endif %}{% endif %}</div>
+  seed {{ settings.seed }} · horizon {{ horizon }} months{% if previous_run %} · compared with <code>{{ previous_run }}</code>{% if previous_caveats %} <b class="down">({{ previous_caveats | join(", ") }}: a poor baseline)</b>{% endif %}{% if previous_gap %} ({{ previous_gap }}){% endif %}{% endif %}</div>
 
 {% if forced %}
 <div class="banner forced">FORCED PUBLICATION: this fit did NOT pass the convergence checks
@@ -755,7 +761,9 @@ TEMPLATE = r"""<!DOCTYPE html>
   Change: vs. the previous published run's latest month.
   Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months is
   ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
-  h months.</p>
+  h months.{% if short_of %} This run forecast {{ horizon }} month{{ "s" if horizon != 1 }}
+  ahead: {{ short_of | join(" and ") }} {{ "is" if short_of | length == 1 else "are" }} beyond it
+  ("–").{% endif %}</p>
 
 <h2>What changed and why</h2>
 {% if previous_run %}

@@ -684,6 +684,12 @@ def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir
         assert headline["credibility_change"].notna().all()
         if damage == "horizon 2":
             assert headline["p_any_3_change"].isna().all()  # the baseline has no p_any_3
+            # its own report said neither its horizon nor why two probabilities were "–"
+            short = unescape(" ".join((first.path / "report.html").read_text().split()))
+            assert "horizon 2 months" in short
+            assert ("This run forecast 2 months ahead: P(hedging ≤ 3 mo) and P(hedging ≤ 12 "
+                    "mo) are beyond it") in short
+            assert "horizon 12 months" in html and "beyond it" not in html
     else:  # the early warnings are still compared with
         assert warned["previous"].notna().all()
         assert headline["credibility_change"].isna().all()
