@@ -635,13 +635,18 @@ class ForecastResult:
             ``ally, period, horizon, mean, p_any, q05, q25, q50, q75, q95``. ``mean`` and
             ``p_any`` (P(at least one event)) average the conditional mean and probability over
             draws (Rao-Blackwellised); quantiles are of the simulated counts (integers: the
-            smallest count whose forecast CDF reaches the level).
+            smallest count whose forecast CDF reaches the level), except that whether one is 0
+            follows ``p_any``: a quantile is 0 exactly when ``1 - p_any`` reaches its level, so
+            the two columns never disagree by the simulation's noise.
         """
         ds = self.draws
         q = _quantiles(ds["hedging"].values, "inverted_cdf")
-        cols = {"mean": ds["rate"].mean("sample").values,
-                "p_any": 1.0 - ds["p_zero"].mean("sample").values}
-        cols.update({k: q[i] for i, k in enumerate(QUANTILES)})
+        p_zero = ds["p_zero"].mean("sample").values
+        cols = {"mean": ds["rate"].mean("sample").values, "p_any": 1.0 - p_zero}
+        # the forecast CDF at 0 is known exactly (p_zero averaged over draws): a level it
+        # reaches has quantile 0, one it does not at least 1, whatever the simulated share
+        cols.update({k: np.where(p_zero >= level, 0, np.maximum(q[i], 1))
+                     for i, (k, level) in enumerate(QUANTILES.items())})
         return _ally_horizon_frame(ds, cols)
 
     def cumulative(self) -> pd.DataFrame:

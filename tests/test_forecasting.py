@@ -54,6 +54,30 @@ def test_hedging_table_shape_and_columns(oracle_case):
     assert (np.diff(q, axis=1) >= 0).all() and (q == np.round(q)).all()
 
 
+def test_a_count_quantile_is_zero_exactly_when_p_any_says_so(oracle_case):
+    """Quantiles from the simulated share alone disagreed with p_any by the simulation's
+    noise: P(no event) 0.751 beside a 75% quantile of 1 (the embedded data's run of 2026-03
+    had 3 such rows in 48)."""
+    _, _, fc = oracle_case
+    ds = fc.draws.copy(deep=True)
+    n = ds.sizes["sample"]
+    zeros = int(0.749 * n)  # simulated: 74.9% zeros, exact P(0) 0.751
+    counts = np.ones(ds["hedging"].shape, dtype=np.int64)
+    counts[:zeros] = 0
+    ds["hedging"] = (ds["hedging"].dims, counts)
+    ds["p_zero"] = xr.full_like(ds["p_zero"], 0.751)
+    tab = ForecastResult(ds).hedging()
+    assert (tab["q75"] == 0).all() and (tab["q95"] == 1).all()
+    ds["p_zero"] = xr.full_like(ds["p_zero"], 0.70)  # and the other way: P(0) below 0.75
+    counts[: int(0.76 * n)] = 0
+    ds["hedging"] = (ds["hedging"].dims, counts)
+    assert (ForecastResult(ds).hedging()["q75"] == 1).all()
+    # on a real forecast, every quantile is 0 exactly when 1 - p_any reaches its level
+    tab = fc.hedging()
+    for col, level in forecast.forecasting.QUANTILES.items():
+        assert ((tab[col] == 0) == (1 - tab["p_any"] >= level)).all(), col
+
+
 def test_cumulative_probability_grows_with_horizon(oracle_case):
     _, _, fc = oracle_case
     cum = fc.cumulative()
