@@ -52,6 +52,7 @@ from forecast.runs import (
     PublishedRun,
     Registry,
     RegistryBusy,
+    own_manifest,
     parse_run_name,
 )
 
@@ -448,12 +449,7 @@ def list_runs(
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}
         table = Table(title=f"Published runs in {_escape(str(out))}", title_justify="left")
-        # the run's name is never cut (it is what names a broken run); the status wraps
-        for col in ("run", "month", "rev", "created", "spec", "sampler", "preset", "status",
-                    "latest"):
-            table.add_column(col, no_wrap=col != "status",
-                             min_width=max(len(r.name) for r in runs) if col == "run" else None,
-                             overflow="fold" if col == "status" else "ellipsis")
+        rows, lost = [], []
         for r in runs:
             s = r.manifest.get("settings", {})
             # a hand-edited manifest may say neither: that is not a claim of convergence
@@ -462,18 +458,31 @@ def list_runs(
             listed = r.manifest.get(OUTPUTS_OF_RUN)
             if gone := missing_outputs(r.path, r.manifest,
                                        list(listed) if isinstance(listed, dict) else []):
-                status += f"; [bold red]MISSING[/] {_escape(', '.join(gone))}"
+                status += f"; MISSING {len(gone)} file{'s' if len(gone) > 1 else ''}"
+                lost.append(f"[yellow]warning:[/] {_escape(r.name)}: [bold red]MISSING[/] "
+                            f"{_escape(', '.join(gone))} (its manifest lists "
+                            f"{'them' if len(gone) > 1 else 'it'} among the run's outputs)")
             created = str(r.manifest.get("created", ""))[:16].replace("T", " ")
             # a manifest's text as written (one edited by hand may hold anything)
-            table.add_row(
-                _escape(r.name), r.month, str(r.revision),
+            rows.append((
+                _escape(r.name) + (" ✓" if latest[r.month] == r.revision else ""), status,
                 _escape(created), _escape(str(s.get("spec_name", ""))),
                 _escape(f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}"
                         + (f" → {run_on.get('draws', '?')} (run on)"
                            if isinstance(run_on := r.manifest.get("run_on"), dict) else "")),
-                _escape(str(s.get("preset", ""))), status,
-                "✓" if latest[r.month] == r.revision else "")
+                _escape(str(s.get("preset", "")))))
+        # what tells the runs apart and their state come first and are never cut (a narrow
+        # terminal cuts the table's right side); a lost file's name, however long, is said
+        # under the table; the month and revision are in the run's name
+        for i, col in enumerate(("run (✓ latest)", "status", "created", "spec", "sampler",
+                                 "preset")):
+            table.add_column(col, no_wrap=True, min_width=max(
+                len(col), *(len(row[i]) for row in rows)) if i < 2 else None)
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
+        for line in lost:
+            console.print(line, soft_wrap=True)
         if refused:
             console.print(refused, soft_wrap=True)
         return EXIT_OK
@@ -485,7 +494,8 @@ def list_runs(
 @app.command()
 def scenario(
     file: Annotated[Path, typer.Argument(help="Scenario file of assumed U.S. actions: a CSV "
-                                              "(ally, period, signal, value[, op, source, note]) or a TOML.",
+                                              "(ally, period, signal, value[, op, source, "
+                                              "note]) or a TOML.",
                                          dir_okay=False, metavar="FILE")],
     run_dir: Annotated[Optional[Path], typer.Option(
         "--run", help="Published run whose posterior to use. Default: the newest in --out "
@@ -507,8 +517,8 @@ def scenario(
 
     Only driver signals (U.S. actions such as consultation lapses) can be set; indicators and
     the outcome are measurements, not actions. Periods run from the run's month to
-    horizon - 1 months after it. Nothing is written into the run or its report (-o writes the comparison
-    elsewhere); to publish a scenario with a month's run, use `forecast run --scenario`,
+    horizon - 1 months after it. Nothing is written into the run or its report (-o writes
+    the comparison elsewhere); to publish a scenario with a month's run, use `forecast run --scenario`,
     which refits.
     """
     def body() -> int:
@@ -546,6 +556,7 @@ def scenario(
                         if any(path.glob("*/manifest.json")) else "")
                 raise InputError(f"not a published run: expected its posterior.nc in it, as "
                                  f"in runs/2026-03{hint}", file=str(path))
+            own_manifest(path)  # another run's, under this one's name: refused as by report
         alt_spec = read_scenario(file)
         # said first: an error in resolving the scenario names the run's months
         named = f" ({alt_spec.name})" if alt_spec.name != file.stem else ""

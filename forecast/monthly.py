@@ -934,10 +934,7 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
 
         alt = result.forecast(horizon=horizon, scenario=scenario, seed=seed)
         tables["scenario"] = compare(fc, alt)
-        # source and note: the analyst's labels, kept beside what the scenario assumed
-        tables["scenario_overrides"] = scenario.rows.reindex(
-            columns=["ally", "period", "signal", "op", "value", "source", "note"]).fillna(
-            {"source": "", "note": ""})
+        tables["scenario_overrides"] = scenario.table()
     return tables
 
 
@@ -1043,7 +1040,9 @@ def read_previous(previous: PublishedRun | None,
             continue
         tables[name] = frame
     headline = tables.get("headline")
-    if headline is not None and ("p_any_3" not in headline or headline["p_any_3"].isna().all()):
+    # only a loss where this run has a p_any_3 of its own (a horizon of 3 months or more)
+    if within >= 3 and headline is not None and ("p_any_3" not in headline
+                                                 or headline["p_any_3"].isna().all()):
         unusable.append("its headline.csv has no p_any_3 (a horizon under 3 months): no change "
                         "in the probability of hedging within 3 months")
     return tables, unusable

@@ -159,13 +159,11 @@ def read_run(run_dir: str | Path) -> RunData:
     from forecast.errors import InputError
     from forecast.runfiles import (altered_outputs, check_diagnostics, check_manifest,
                                    missing_outputs)
-    from forecast.runs import other_runs_manifest, read_json_object
+    from forecast.runs import own_manifest, read_json_object
 
     path = Path(run_dir)
     manifest_path = run_manifest(path)
-    manifest = read_json_object(manifest_path)
-    if other := other_runs_manifest(path, manifest):
-        raise InputError(other, file=str(manifest_path))
+    manifest = own_manifest(path)
     diag_path = path / "diagnostics.json"
     diagnostics = read_json_object(diag_path) if diag_path.is_file() else {}
     check_manifest(manifest, manifest_path)
@@ -360,14 +358,16 @@ def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False,
     return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
 
 
-def _without_blank(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame | None:
-    """``frame`` less those of ``columns`` that hold nothing (optional labels no row gave)."""
+def _labels_shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A scenario's assumptions with its labels (:data:`forecast.scenarios.LABELS`) as text,
+    blank where a row gave none, and without a label no row gave."""
+    from forecast.scenarios import LABELS
+
     if frame is None:
         return None
-    blank = [c for c in columns if c in frame
-             and frame[c].map(lambda v: v is None or (isinstance(v, float) and math.isnan(v))
-                              or str(v).strip() == "").all()]
-    return frame.drop(columns=blank)
+    present = [c for c in LABELS if c in frame]
+    frame = frame.assign(**{c: frame[c].fillna("").astype(str) for c in present})
+    return frame.drop(columns=[c for c in present if (frame[c].str.strip() == "").all()])
 
 
 def _table(frame: pd.DataFrame, max_rows: int = 200) -> dict:
@@ -625,8 +625,7 @@ def _view(run: RunData) -> dict:
         "scenario_unmoved": unmoved_allies(run.scenario),
         "scenario_file": (m.get("inputs", {}).get("scenario") or {}).get("path"),
         "scenario_about": m.get("scenario") or {},
-        "scenario_overrides": _table(_without_blank(run.scenario_overrides, ("source", "note")),
-                                     max_rows=50),
+        "scenario_overrides": _table(_labels_shown(run.scenario_overrides), max_rows=50),
         "diagnostics": diag,
         "diag_table": [{"check": str(r.get("check")),
                         "value": _fmt(r.get("value"), _DIAG_DIGITS.get(str(r.get("check")), 2)),

@@ -14,8 +14,9 @@ A published run directory is complete and immutable: it is written in full under
 ``.staging/`` and then moved into place by one ``rename``, so a run that is interrupted at any
 point (Ctrl-C, ``kill -9``, full disk) leaves the published directories exactly as they were.
 A directory is a published run when its name is ``YYYY-MM`` or ``YYYY-MM-rN`` (N ≥ 2) and it
-holds a readable ``manifest.json`` (a JSON object); :meth:`Registry.unreadable` names the
-directories with a run's name that do not.
+holds a readable ``manifest.json`` (a JSON object) whose month and run are those of its name;
+:meth:`Registry.unreadable` names the entries with a run's name that are not (a file, a dead
+link, a folder without such a manifest, or holding another run's).
 
 Publication happens under the registry lock and re-checks, inside the lock, whether a run with
 the same input key was published meanwhile (then nothing is published: identical inputs are a
@@ -326,16 +327,36 @@ def other_runs_manifest(path: Path, manifest: Mapping) -> str | None:
     month, run = manifest.get("month"), manifest.get("run")
     if (isinstance(month, str) and month != parsed[0]) or (isinstance(run, str)
                                                            and run != path.name):
-        return (f"the manifest of run {run if isinstance(run, str) else month}, not of "
-                f"{path.name}: a run copied, renamed or linked by hand; a run's month and "
-                "revision are its manifest's (restore it under its own name)")
+        whose = (f"run {run}" if isinstance(run, str) and run != path.name
+                 else f"a run of {month}")
+        return (f"the manifest of {whose}, not of {path.name}: a run copied, renamed or "
+                "linked by hand; a run's month and revision are its manifest's (restore it "
+                "under its own name)")
     return None
+
+
+def own_manifest(path: Path) -> dict | None:
+    """The manifest of the run folder ``path`` (``None`` when it has none).
+
+    Raises
+    ------
+    forecast.InputError
+        When it is not a JSON object, or is another run's (:func:`other_runs_manifest`).
+    """
+    file = path / MANIFEST
+    if not file.is_file():
+        return None
+    manifest = read_json_object(file)
+    if other := other_runs_manifest(path, manifest):
+        raise InputError(other, file=str(file))
+    return manifest
 
 
 @dataclass(frozen=True)
 class UnreadableRun:
-    """A directory with a run's name that is not a published run: it holds no readable
-    manifest (see :meth:`PublishedRun.load`), so the registry leaves it out.
+    """An entry with a run's name that is not a published run: a file or dead link, or a
+    folder with no readable manifest or another run's (see :meth:`PublishedRun.load`), so the
+    registry leaves it out.
 
     Attributes
     ----------
@@ -438,9 +459,9 @@ class Registry:
         return sorted((r for r in found if r is not None), key=lambda r: (r.month, r.revision))
 
     def unreadable(self, month: str | None = None) -> list[UnreadableRun]:
-        """Directories with a run's name (of one month, or all) that :meth:`runs` leaves out
-        because their manifest is missing or unreadable, by name, each with the reason: what
-        a listing of the runs should warn about.
+        """Entries with a run's name (of one month, or all) that :meth:`runs` leaves out
+        (:meth:`PublishedRun.load` refuses them), by name, each with the reason: what a
+        listing of the runs should warn about.
 
         Examples
         --------
@@ -536,14 +557,19 @@ class Registry:
 
     def check_free(self, month: str) -> None:
         """Raise :class:`~forecast.errors.InputError` if the next revision's directory is
-        taken by something that is not a published run (no readable ``manifest.json``): the
+        taken by something that is not a published run (see :meth:`PublishedRun.load`): the
         publication could not rename onto it. Checked before a run's work begins, and again
         at publication."""
         path = self.path_for(month, self.next_revision(month))
         if path.exists() or path.is_symlink():
-            raise InputError(f"{path.name} in the registry is not a published run (no readable "
-                             f"manifest.json), so this month cannot be published there; move it "
-                             f"out of the registry and rerun", file=str(path))
+            try:
+                PublishedRun.load(path)
+                why = "it holds another run"  # not reached: a readable run is a revision
+            except InputError as exc:
+                why = exc.reason
+            raise InputError(f"{path.name} in the registry is not a published run ({why}), so "
+                             "this month cannot be published there; move it out of the "
+                             "registry and rerun", file=str(path))
 
     # ------------------------------------------------------------------ locking
     @contextmanager

@@ -57,7 +57,10 @@ if TYPE_CHECKING:
 __all__ = ["Scenario", "Overrides", "read_scenario", "as_scenario", "compare", "OPS"]
 
 COLUMNS = ("ally", "period", "signal", "value")
-OPTIONAL = ("op", "source", "note")
+#: labels a row may carry for the analyst (kept with a run, shown in its report; they change
+#: nothing in the forecast, nor the scenario's identity)
+LABELS = ("source", "note")
+OPTIONAL = ("op", *LABELS)
 OPS = ("set", "add")
 
 
@@ -130,6 +133,13 @@ class Scenario:
         """A scenario from a DataFrame with columns ``ally, period, signal, value[, op]``."""
         return cls.from_records(frame.to_dict("records"), name=name, description=description)
 
+    def table(self) -> pd.DataFrame:
+        """What the scenario assumes, as a run keeps it (``scenario_overrides.csv``):
+        ``ally, period, signal, op, value`` and the labels ``source, note`` (blank when not
+        given)."""
+        out = self.rows.reindex(columns=["ally", "period", "signal", "op", "value", *LABELS])
+        return out.fillna({label: "" for label in LABELS})
+
     def to_json(self) -> str:
         """Canonical JSON (stored with every forecast made under the scenario)."""
         rows = self.rows[["ally", "period", "signal", "value", "op"]].to_dict("records")
@@ -180,9 +190,10 @@ class Scenario:
                 last = origin + (horizon - 1)
                 raise InputError(
                     f"period outside the forecast: a driver can be set from the origin "
-                    f"{origin} (the fit's last month) to {last} (it then moves credibility in "
-                    f"the last forecast month; with a horizon of {horizon} months, which a "
-                    f"longer horizon extends)", column="period", value=rec.period, **where)
+                    f"{origin} (the fit's last month) to {last}, {horizon - 1} months after "
+                    f"it, with a horizon of {horizon} months (a longer horizon reaches "
+                    f"further; a value in {last} moves credibility in the last forecast "
+                    f"month)", column="period", value=rec.period, **where)
             family = catalog.signals[rec.signal].family
             _check_support(rec.value, family, where, rec.op)
             observed = design.driver_raw[:, drivers[rec.signal], :]
@@ -283,9 +294,7 @@ def _stripped(value: object) -> object:
 
 def _text_or_blank(value) -> str:
     """An optional label (``source``, ``note``) as text: blank when not given."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
+    return "" if value is None or pd.isna(value) else str(value)
 
 
 def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
@@ -344,7 +353,7 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
                              value=op, **where)
         rows.append({"ally": rec["ally"], "period": format_month(month),
                      "signal": rec["signal"], "value": value, "op": op,
-                     **{k: _text_or_blank(rec.get(k)) for k in ("source", "note")},
+                     **{k: _text_or_blank(rec.get(k)) for k in LABELS},
                      "row": int(rec["row"])})
     out = pd.DataFrame(rows)
     dup = out.duplicated(["ally", "period", "signal"], keep="first")

@@ -500,7 +500,8 @@ def run_table(text: str) -> pd.DataFrame:
     0   NA  2026-03          0.5
     1  036  2026-03          NaN
     """
-    return pd.read_csv(io.StringIO(text), dtype={"period": str, "ally": str, "signal": str},
+    text_columns = ("period", "ally", "signal", "source", "note")  # labels stay as written
+    return pd.read_csv(io.StringIO(text), dtype=dict.fromkeys(text_columns, str),
                        keep_default_na=False, na_values=[""])
 
 

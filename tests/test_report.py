@@ -367,6 +367,21 @@ def test_a_change_that_rounds_to_zero_is_shown_as_plus_zero():
     assert shown["Δ P(hedging within h)"] == "+0.0 pts"
 
 
+def test_scenario_labels_are_shown_as_written():
+    """A source of 2026 was shown as 2026.000 (read back as a number), and a blank label as
+    "–", the mark of a missing figure."""
+    from forecast.report import _labels_shown, _table
+    from forecast.tabular import run_table
+
+    frame = run_table("ally,period,signal,op,value,source,note\n"
+                      "A01,2017-01,consultation_lapse,set,1,2026,\n"
+                      "A02,2017-01,consultation_lapse,set,2,,1.5e3\n")
+    shown = _table(_labels_shown(frame))
+    assert shown["header"][-2:] == ["source", "note"]
+    assert [row[-2:] for row in shown["rows"]] == [["2026", ""], ["", "1.5e3"]]
+    assert "note" not in _labels_shown(frame.assign(note=float("nan")))
+
+
 def _copy_run(runs, tmp_path) -> Path:
     """A copy of the last run (with its scenario) to edit: the fixture's runs stay as they are."""
     copy = tmp_path / "copy"
