@@ -366,7 +366,8 @@ def _labels_shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     if frame is None:
         return None
     present = [c for c in LABELS if c in frame]
-    frame = frame.assign(**{c: frame[c].fillna("").astype(str) for c in present})
+    frame = frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else str(v))
+                            for c in present})
     return frame.drop(columns=[c for c in present if (frame[c].str.strip() == "").all()])
 
 
