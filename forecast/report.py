@@ -361,13 +361,12 @@ def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False,
 def _labels_shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """A scenario's assumptions with its labels (:data:`forecast.scenarios.LABELS`) as text,
     blank where a row gave none, and without a label no row gave."""
-    from forecast.scenarios import LABELS
+    from forecast.scenarios import LABELS, label_text
 
     if frame is None:
         return None
     present = [c for c in LABELS if c in frame]
-    frame = frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else str(v))
-                            for c in present})
+    frame = frame.assign(**{c: frame[c].map(label_text) for c in present})
     return frame.drop(columns=[c for c in present if (frame[c].str.strip() == "").all()])
 
 

@@ -292,8 +292,14 @@ def _stripped(value: object) -> object:
     return value
 
 
-def _text_or_blank(value) -> str:
-    """An optional label (``source``, ``note``) as text: blank when not given."""
+def label_text(value) -> str:
+    """An optional label (:data:`LABELS`) as text: blank when not given (``None``, NaN).
+
+    Examples
+    --------
+    >>> label_text(2026), label_text(float("nan")), label_text(None)
+    ('2026', '', '')
+    """
     return "" if value is None or pd.isna(value) else str(value)
 
 
@@ -353,7 +359,7 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
                              value=op, **where)
         rows.append({"ally": rec["ally"], "period": format_month(month),
                      "signal": rec["signal"], "value": value, "op": op,
-                     **{k: _text_or_blank(rec.get(k)) for k in LABELS},
+                     **{k: label_text(rec.get(k)) for k in LABELS},
                      "row": int(rec["row"])})
     out = pd.DataFrame(rows)
     dup = out.duplicated(["ally", "period", "signal"], keep="first")
