@@ -261,7 +261,8 @@ def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | No
     """Warn of signals the catalog counts from an event log that none was given for (or found
     beside the observations) and that the observations have no row of: left unobserved, they
     fail the model's build later, far from the cause."""
-    empty = [s.name for s in cat.signals.values() if s.events and s.name not in set(obs["signal"])]
+    seen = set(obs["signal"])
+    empty = [s.name for s in cat.signals.values() if s.events and s.name not in seen]
     if not empty:
         return
     where = (f"nor found beside {file.name} (events.csv or events.parquet)" if file is not None
