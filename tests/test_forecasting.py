@@ -78,6 +78,27 @@ def test_a_count_quantile_is_zero_exactly_when_p_any_says_so(oracle_case):
         assert ((tab[col] == 0) == (1 - tab["p_any"] >= level)).all(), col
 
 
+def test_p_zero_is_exact_for_a_nearly_poisson_count():
+    """P(0) of a NegBin tends to the Poisson's as its overdispersion falls: within the
+    limit's own second-order term, rate²/(2r), at r = 1e12, where a difference of logs was off
+    by about 0.3% (the posterior of the overdispersion reaches 1e-5 on the embedded data)."""
+    from scipy import stats
+
+    from forecast.forecasting import outcome_zero_prob
+
+    rate = np.array([[0.1, 1.0, 5.0]])
+    od = np.array([1e-6])
+    r = 1.0 / od[0] ** 2
+    ratio = outcome_zero_prob(rate, od) / np.exp(-rate)
+    np.testing.assert_array_less(np.abs(ratio - 1.0), rate**2 / r + 1e-15)
+    # an overdispersed count: the NegBin's own P(0)
+    od = np.array([0.5, 2.0])
+    np.testing.assert_allclose(outcome_zero_prob(np.array([[1.0], [3.0]]), od)[:, 0],
+                               stats.nbinom.pmf(0, 1 / od**2, (1 / od**2) / (1 / od**2
+                                                                         + np.array([1.0, 3.0]))),
+                               rtol=1e-12)
+
+
 def test_cumulative_probability_grows_with_horizon(oracle_case):
     _, _, fc = oracle_case
     cum = fc.cumulative()
