@@ -60,7 +60,7 @@ from forecast.manifest import (
 )
 from forecast.panel import Panel, format_period
 from forecast.files import write_text_atomically
-from forecast.runs import Publication, PublishedRun, Registry, parse_file
+from forecast.runs import COMPARED_WITHIN, Publication, PublishedRun, Registry, parse_file
 from forecast.tabular import parse_month, run_table
 
 if TYPE_CHECKING:
@@ -97,8 +97,10 @@ HEADLINE_HORIZONS: tuple[int, ...] = (1, 3, 12)
 #: Months over which the headline trend is judged, and the posterior probability that makes a
 #: rise or fall an arrow.
 TREND_MONTHS, TREND_PROB = 3, 0.8
-#: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD.
-WARNING_THRESHOLD, WARNING_WITHIN = 0.5, 3
+#: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD;
+#: the window is the one the change since last month compares (a baseline without it is a
+#: poor one: :meth:`forecast.runs.PublishedRun.differences`).
+WARNING_THRESHOLD, WARNING_WITHIN = 0.5, COMPARED_WITHIN
 QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
 #: The samplers whose chains run on when asked for more draws from the same seed (the first
 #: draws are the shorter fit's, bit for bit): only these answer a refusal on R-hat alone

@@ -64,6 +64,10 @@ FAILED_NAME = ".failed"
 MANIFEST = "manifest.json"
 #: the input files that hold a month's data (as against its settings: spec, scenario)
 DATA_ROLES = ("observations", "catalog", "events")
+#: the change since last month compares the probability of hedging within this many months
+#: (the headline's change, the early warnings' previous value): a baseline forecast fewer
+#: months ahead has none to compare
+COMPARED_WITHIN = 3
 _T = TypeVar("_T")
 _NAME_RE = re.compile(
     rf"(?P<month>{MONTH_PATTERN})(?:-r(?P<rev>[2-9]|[1-9][0-9]+))?")
@@ -236,8 +240,9 @@ class PublishedRun:
     def differences(self, settings: Mapping | None) -> list[str]:
         """How this run was made otherwise than a run with ``settings`` (a manifest's
         ``settings``) would be, in ways that make it a poor baseline for that run's change
-        since last month: another spec (a change of model would pass for a change of data),
-        another sampler, or fewer draws. Empty when ``settings`` is ``None``.
+        since last month, the gravest first: another spec (a change of model would pass for a
+        change of data), another sampler, or fewer draws. Empty when ``settings`` is ``None``.
+        (A horizon too short to compare is said by the monthly run, with what it leaves out.)
 
         Examples
         --------
@@ -248,25 +253,52 @@ class PublishedRun:
         ...                  "chains": 4, "draws": 1000})
         ['spec static, not default', '2 × 50 draws, not 4 × 1000']
         """
+        return [text for _, text in self._differences(settings)]
+
+    def _differences(self, settings: Mapping | None) -> list[tuple[int, str]]:
+        """:meth:`differences` with each one's gravity: 0 (spec), 1 (sampler) or 2 (draws)."""
         if settings is None:
             return []
         mine = self.manifest.get("settings", {})
         out = []
         if mine.get("spec_hash") != settings.get("spec_hash"):
             name = mine.get("spec_name", "?")
-            out.append(f"spec {name}, not {settings.get('spec_name')}"
-                       if name != settings.get("spec_name")
-                       else f"spec {name} with other settings")
+            out.append((0, f"spec {name}, not {settings.get('spec_name')}"
+                        if name != settings.get("spec_name")
+                        else f"spec {name} with other settings"))
         if mine.get("sampler") != settings.get("sampler"):
-            out.append(f"sampler {mine.get('sampler', '?')}, not {settings.get('sampler')}")
+            out.append((1, f"sampler {mine.get('sampler', '?')}, not {settings.get('sampler')}"))
         try:
             fewer = mine["chains"] * mine["draws"] < settings["chains"] * settings["draws"]
         except (KeyError, TypeError):
             fewer = False
         if fewer:
-            out.append(f"{mine['chains']} × {mine['draws']} draws, not "
-                       f"{settings['chains']} × {settings['draws']}")
+            out.append((2, f"{mine['chains']} × {mine['draws']} draws, not "
+                           f"{settings['chains']} × {settings['draws']}"))
         return out
+
+    def unlikeness(self, settings: Mapping | None) -> tuple[bool, ...]:
+        """Which kinds of :meth:`differences` the run has, the gravest first, then whether
+        its horizon is too short to give the probability of hedging within
+        :data:`COMPARED_WITHIN` months: the smaller, the better a baseline for a run with
+        ``settings`` (another spec outweighs any number of draws).
+
+        Examples
+        --------
+        >>> run = PublishedRun(Path("2026-02"), "2026-02", 1, {"settings": {
+        ...     "spec_hash": "a", "sampler": "nutpie", "chains": 4, "draws": 1000,
+        ...     "horizon": 2}})
+        >>> run.unlikeness({"spec_hash": "a", "sampler": "nutpie", "chains": 4,
+        ...                 "draws": 1000, "horizon": 12})
+        (False, False, False, True)
+        """
+        kinds = {kind for kind, _ in self._differences(settings)}
+        mine = self.manifest.get("settings", {})
+        try:
+            short = mine["horizon"] < min(COMPARED_WITHIN, settings["horizon"])
+        except (KeyError, TypeError):
+            short = False
+        return (*(kind in kinds for kind in range(3)), short)
 
     @classmethod
     def read(cls, path: Path) -> "PublishedRun | None":
@@ -402,17 +434,21 @@ def _current(runs: list[PublishedRun]) -> list[PublishedRun]:
 def _soundest(runs: list[PublishedRun], like: Mapping | None = None) -> PublishedRun | None:
     """Of the current revisions of ``runs`` (:func:`_current`), the last without caveats,
     else the last; given the settings ``like`` of the run that will compare with it, the last
-    current revision of that one's month made as that run is, where there is one. Only of that
-    month: a run made alike a year earlier is no "last month"; and only from the month's
-    current data: a revision made alike before a correction is no baseline."""
+    current revision of that one's month made most as that run is
+    (:meth:`PublishedRun.unlikeness`: alike where one is; a run of the same spec with fewer
+    draws before one of another spec). Only of that month: a run made alike a year earlier is
+    no "last month"; and only from the month's current data: a revision made alike before a
+    correction is no baseline."""
     runs = _current(runs)
     pool = [r for r in runs if not r.caveats] or runs
     if not pool:
         return None
     newest = pool[-1]
-    alike = [r for r in pool if r.month == newest.month and not r.differences(like)] \
-        if like is not None else []
-    return (alike or [newest])[-1]
+    if like is None:
+        return newest
+    month = [r for r in pool if r.month == newest.month]
+    # min keeps the first of equals: reversed, the newest
+    return min(reversed(month), key=lambda r: r.unlikeness(like))
 
 
 class Registry:

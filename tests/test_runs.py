@@ -244,11 +244,14 @@ def test_an_experiment_made_otherwise_is_not_the_baseline_while_a_like_run_is_th
     assert reg.previous("2026-04", like=prod).name == "2026-03"
     static = {**prod, "spec_name": "static", "spec_hash": "s"}
     assert reg.previous("2026-04", like=static).name == "2026-03-r2"
-    # with no run made alike, the newest sound one, and what differs is said
+    # with no run made alike, the newest of those made most alike, and what differs is said:
+    # every one has another spec, and r3 fewer draws as well
     other = {**prod, "spec_name": "unpooled", "spec_hash": "u"}
     chosen = reg.previous("2026-04", like=other)
-    assert chosen.name == "2026-03-r3"
-    assert chosen.differences(other) == ["spec default, not unpooled", "2 × 50 draws, not 4 × 1000"]
+    assert chosen.name == "2026-03-r2"
+    assert chosen.differences(other) == ["spec static, not unpooled"]
+    assert reg.runs("2026-03")[-1].differences(other) == ["spec default, not unpooled",
+                                                          "2 × 50 draws, not 4 × 1000"]
     assert reg.previous("2026-04", like=prod).differences(prod) == []
     # only within the newest month: a run made alike a year earlier is no "last month"
     older = Registry(tmp_path / "older")
@@ -260,6 +263,31 @@ def test_an_experiment_made_otherwise_is_not_the_baseline_while_a_like_run_is_th
     edited = {**prod, "spec_hash": "d2"}  # the same spec's file, edited since
     assert older.previous("2026-04", like=edited).differences(edited) == [
         "spec default with other settings"]
+
+
+def test_the_baseline_is_the_revision_made_most_alike(tmp_path):
+    """With no revision made alike, the newest was taken: an experiment with another spec
+    published after the month's sound run with fewer draws became the baseline, and a
+    revision forecast 2 months ahead, beside a full one of the same data, left the next
+    month's report without its change in P(hedging within 3 months)."""
+    prod = {"spec_name": "default", "spec_hash": "d", "sampler": "nutpie", "chains": 4,
+            "draws": 1000, "horizon": 12}
+    reg = Registry(tmp_path)
+    _mark(_publish(reg, "2026-03", "a").run, settings={**prod, "draws": 500})
+    _mark(_publish(reg, "2026-03", "b").run, settings={**prod, "spec_name": "static",
+                                                       "spec_hash": "s"})
+    chosen = reg.previous("2026-04", like=prod)
+    assert chosen.name == "2026-03"  # the same spec with fewer draws, not another spec
+    assert chosen.differences(prod) == ["4 × 500 draws, not 4 × 1000"]
+    short = Registry(tmp_path / "short")
+    _mark(_publish(short, "2026-03", "a").run, settings=prod)
+    _mark(_publish(short, "2026-03", "b").run, settings={**prod, "horizon": 2})
+    assert short.previous("2026-04", like=prod).name == "2026-03"
+    # a run itself forecast 2 months ahead compares 2 months: a 2-month baseline is alike
+    assert short.previous("2026-04", like={**prod, "horizon": 2}).name == "2026-03-r2"
+    # a horizon of 3 or more gives the 3 months compared: the newest, as before
+    _mark(_publish(short, "2026-03", "c").run, settings={**prod, "horizon": 6})
+    assert short.previous("2026-04", like=prod).name == "2026-03-r3"
 
 
 def test_finalize_runs_under_lock_with_the_revision(tmp_path):
