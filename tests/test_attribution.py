@@ -3,9 +3,12 @@ PSIS method with an exact refit."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import forecast
 from forecast.attribution import attribution, psis_weights, removal_loglik
@@ -99,6 +102,29 @@ def test_psis_weights_recover_a_known_reweighting():
     w, k = psis_weights(-0.5 * (y - x) ** 2)
     assert k < 0.7
     assert abs(float(w @ x)) < 0.05
+
+
+def test_too_few_draws_for_psis_give_plain_weights_marked_unreliable():
+    """A run of fewer than 25 draws in all (``--chains 2 --draws 10``) sampled, then died in
+    the attribution with arviz's "n_draws_tail must be at least 5"; with 25 to 29, k̂ was NaN,
+    which the report read as a reliable reweighting."""
+    rng = np.random.default_rng(1)
+    ll = rng.normal(size=24)
+    w, k = psis_weights(ll)
+    assert k == np.inf
+    np.testing.assert_allclose(w, np.exp(-ll) / np.exp(-ll).sum())
+    assert psis_weights(rng.normal(size=29))[1] == np.inf
+    assert np.isfinite(psis_weights(rng.normal(size=30))[1])
+    sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
+    fit = oracle_fit(sim, n_draws=10)  # the truth in every draw: made to differ
+    post = fit.idata["posterior"].to_dataset()
+    post["credibility"] = post["credibility"] + 0.1 * rng.normal(size=post["credibility"].shape)
+    fit = dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}))
+    table = attribution(fit)
+    data = table[(table["channel"] == "data") & (table["n_obs"] > 0)]
+    assert len(data) and (data["pareto_k"] == np.inf).all()
+    assert np.allclose(table.groupby("ally")["contribution"].sum(),
+                       table.groupby("ally")["change"].first())
 
 
 def _drop(panel: Panel, ally: str, signal: str, period: str) -> Panel:
