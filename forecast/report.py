@@ -342,6 +342,11 @@ def coverage_figure(coverage: pd.DataFrame):
 _DIAG_DIGITS = {"max R-hat": 4, "min bulk ESS": 0, "min tail ESS": 0, "divergences": 0}
 
 
+def _rounded(value, digits: int = 2) -> float:
+    """``value`` as :func:`_fmt` prints it."""
+    return round(float(value), digits)
+
+
 def _fmt(value, digits: int = 2, signed: bool = False, pct: bool = False,
          pct_digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -474,8 +479,11 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             rest = mine.loc[mine["signal"] == RESERVED_SIGNAL, value_col]
             if len(rest):
                 # the signals not shown join the remainder, so the row adds up to the change
-                shown = sub[value_col].sum()
-                other = _fmt(float(mine[value_col].sum() - shown), signed=True)
+                # as printed: the printed change less the printed parts (each rounded on its
+                # own, the parts of -0.36 read -1.16 + 0.03 + 0.02 + 0.76)
+                total = mine["change"].iloc[0] if "change" in mine else mine[value_col].sum()
+                shown = sum(_rounded(v) for v in sub[value_col])
+                other = _fmt(_rounded(total) - shown, signed=True)
         out.append({
             "ally": ally, "name": _name(r),
             "previous": None if pd.isna(r.get("previous_period")) else

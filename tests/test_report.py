@@ -170,6 +170,14 @@ def test_other_holds_what_the_shown_signals_leave():
     assert [x["signal"] for x in d["signals"]] == ["lapse", "summits", "pledges"]
     assert d["month_change"] == _fmt(-0.80, signed=True)
     assert d["other"] == _fmt(0.29, signed=True)  # exercises 0.10 + other 0.19
+    # the printed parts add up to the printed change: KOR's -0.36 of the embedded data's
+    # 2026-03 run read -1.16 + 0.03 + 0.02 + other 0.76 (the unrounded other, 0.7549)
+    att = pd.DataFrame({"ally": "JPN", "month": "2026-03", "change": -0.3601,
+                        "signal": ["lapse", "pledges", "hedging", "other"],
+                        "contribution": [-1.1599, 0.0349, 0.0200, 0.7449]})
+    (d,) = _drivers(SimpleNamespace(attribution=att, headline=headline))
+    parts = [float(x["value"]) for x in d["signals"]] + [float(d["other"])]
+    assert d["month_change"] == "-0.36" and round(sum(parts), 2) == -0.36, d
 
 
 def test_the_scenario_table_leaves_out_allies_it_does_not_move(runs):
