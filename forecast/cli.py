@@ -139,6 +139,10 @@ class RichProgress:
         self.console.print(f"[yellow]warning:[/] {_escape(message)}", soft_wrap=True)
 
 
+#: problems of a file printed after the first (``InputError.problems`` holds up to 50)
+MORE_PROBLEMS = 4
+
+
 def _guarded(body: Callable[[], int]) -> None:
     """Run a command body and turn its outcome into an exit code.
 
@@ -151,9 +155,16 @@ def _guarded(body: Callable[[], int]) -> None:
         code = body()
     except InputError as exc:
         err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
-        extra = getattr(exc, "n_problems", 1) - 1
+        # the next few, so that a mistake made in many rows is seen as one in a single run
+        further = exc.problems[1:1 + MORE_PROBLEMS]
+        for problem in further:
+            text = str(problem)
+            if problem.file is not None and text.startswith(f"{problem.file}, "):
+                text = text[len(problem.file) + 2:]  # the file was named above
+            err.print(f"  also: {_escape(text)}", soft_wrap=True)
+        extra = exc.n_problems - 1 - len(further)
         if extra > 0:
-            err.print(f"({extra} more row(s) with problems; fix this one and rerun)",
+            err.print(f"({extra} more row(s) with problems; fix these and rerun)",
                       soft_wrap=True)
         code = EXIT_INPUT
     except RegistryBusy as exc:

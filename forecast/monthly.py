@@ -47,7 +47,7 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import InputError, check_seed, whole_number
+from forecast.errors import InputError, SpecError, check_seed, whole_number
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -302,12 +302,16 @@ def resolve_inputs(data: Path | None, spec: str = "default",
         data = Path(data)
         if not data.is_dir():
             raise InputError("data directory not found: expected a directory holding "
-                             "observations.csv (or .parquet) and signals.toml", file=str(data))
-        found = [data / n for n in ("observations.csv", "observations.parquet",
-                                    "observations.pq") if (data / n).is_file()]
+                             "observations.csv (or .parquet, .pq) and signals.toml",
+                             file=str(data))
+        names = ("observations.csv", "observations.parquet", "observations.pq")
+        found = [data / n for n in names if (data / n).is_file()]
         if not found:
-            raise InputError("no observations file: expected observations.csv or "
-                             "observations.parquet in the data directory", file=str(data))
+            others = sorted(p.name for p in data.glob("observations.*"))
+            raise InputError(
+                f"no observations file: expected {', '.join(names[:-1])} or {names[-1]} in the "
+                "data directory" + (f"; found {', '.join(others)}: save it as CSV (UTF-8) or "
+                                    "Parquet" if others else ""), file=str(data))
         if len(found) > 1:
             raise InputError(f"two observation files ({', '.join(p.name for p in found)}): "
                              "expected exactly one", file=str(data))
@@ -581,7 +585,28 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
                        events=inputs.events if inputs.events is not None else False, until=month)
     if inputs.events is None:
         _check_counted_without_a_log(panel, inputs, spec)
-    return panel, make_design(panel, spec)
+    try:
+        return panel, make_design(panel, spec)
+    except SpecError as exc:
+        raise _in_the_files(exc, panel, inputs, month) from None
+
+
+def _in_the_files(exc: SpecError, panel: Panel, inputs: RunInputs,
+                  month: str | None) -> SpecError:
+    """A signal the spec needs and the panel lacks, said of the run's files: which months were
+    read, and what to change, in the observations or in the catalog."""
+    if exc.file is not None or exc.value not in panel.catalog.signals:
+        return exc
+    role = panel.catalog.signals[exc.value].role
+    span = f"{panel.months[0]} to {panel.months[-1]}" + (", to --month" if month else "")
+    fix = ("expected its rows in the observations" if role == "outcome" else
+           f"expected its rows in the observations, or the signal taken out of "
+           f"{inputs.catalog.name}")
+    where = "in this panel"
+    reason = (exc.reason.replace(where, f"{where} ({span})", 1) if where in exc.reason
+              else f"{exc.reason} ({span})")
+    return SpecError(f"{reason}: {fix}", file=str(inputs.observations), column=exc.column,
+                     value=exc.value)
 
 
 def _check_counted_without_a_log(panel: Panel, inputs: RunInputs, spec: "ModelSpec") -> None:

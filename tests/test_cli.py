@@ -112,8 +112,12 @@ def test_validate_refuses_a_signal_the_fit_would_refuse(data_dir, spec):
     frame[frame["signal"] != "exercise_tempo"].to_csv(obs, index=False)
     result = _cli("validate", "--data", str(data_dir), "--spec", spec)
     assert result.exit_code == 2, result.output
-    assert "indicator 'exercise_tempo' has no observations" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "indicator 'exercise_tempo' has no observations" in said
     assert "Traceback" not in result.output and "OK:" not in result.output
+    # the file and what to do: validate named neither
+    assert "observations.csv" in said
+    assert "or the signal taken out of signals.toml" in said
 
 
 def test_validate_checks_only_what_the_spec_uses(data_dir):
@@ -150,6 +154,20 @@ def test_bad_data_exit_2_names_file_row_and_problem(data_dir, tmp_path, command)
     assert "unknown ally" in result.output
     assert "Traceback" not in result.output
     assert _published_state(tmp_path / "runs") == {}
+
+
+def test_a_mistake_in_many_rows_shows_the_first_few(data_dir):
+    """Only the first problem was printed, with "(6 more row(s) with problems; fix this one
+    and rerun)": a mistake made in many rows took a rerun per row to see."""
+    for line in range(4, 11):
+        _break_row(data_dir, line, "value", "x")
+    result = _cli("validate", "--data", str(data_dir))
+    said = result.output
+    assert result.exit_code == 2, said
+    assert "observations.csv, row 4, column 'value', value 'x': not a number" in said
+    shown = [ln for ln in said.splitlines() if ln.startswith("  also: ")]
+    assert [ln.split(",")[0] for ln in shown] == [f"  also: row {n}" for n in (5, 6, 7, 8)]
+    assert "(2 more row(s) with problems; fix these and rerun)" in said
 
 
 def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
