@@ -449,6 +449,34 @@ def monthly_gap(panel: Panel) -> str | None:
     return f"{gap}; {side} them come only {', '.join(found)} (a mistyped period?)"
 
 
+def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
+    """A warning naming the values dated after the current month (``today``, by default the
+    month of the machine's clock, UTC), which no one can have observed yet (e.g. 2027-06
+    typed for 2026-06: the grid, and the forecast's origin, then run to it); else ``None``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> future_values(forecast.load_default()) is None
+    True
+    >>> future_values(forecast.load_default(), today=pd.Period("2026-02", "M")).split(":")[0]
+    '20 values are dated after the current month, 2026-02'
+    """
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M") if today is None \
+        else today
+    first = today.ordinal - panel.months[0].ordinal + 1  # the grid index of next month
+    if first >= panel.n_months:
+        return None
+    found = [label for monthly in (True, False) for label, start, _ in
+             _labelled_values(panel, monthly) if start >= first]
+    if not found:
+        return None
+    named = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+    return (f"{len(found)} value{'s are' if len(found) > 1 else ' is'} dated after the current "
+            f"month, {today}: {named} (a mistyped period?); the panel runs to "
+            f"{panel.months[-1]}, no one can have observed them yet")
+
+
 def allies_without(panel: Panel) -> str | None:
     """A warning naming the allies with no outcome rows or no indicator rows, whose hedging
     or credibility then no data (or few) measure; else ``None``.
@@ -524,7 +552,8 @@ def late_entry(panel: Panel) -> str | None:
 def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     """What the validate stage warns of in data it accepts: a panel whose last months or first
     months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`), or
-    with years of months between that hold none (:func:`monthly_gap`); allies without outcome
+    with years of months between that hold none (:func:`monthly_gap`); values dated after the
+    current month (:func:`future_values`); allies without outcome
     or indicator rows (:func:`allies_without`), or whose data begin long after the event log
     counts them (:func:`late_entry`). ``origin=False`` leaves out the first, which
     the manifest records as ``data.last_observed_month``.
@@ -536,7 +565,8 @@ def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     []
     """
     return [w for w in (unobserved_origin(panel) if origin else None, unobserved_start(panel),
-                        monthly_gap(panel), allies_without(panel), late_entry(panel)) if w]
+                        monthly_gap(panel), future_values(panel), allies_without(panel),
+                        late_entry(panel)) if w]
 
 
 def check_month(month: str) -> str:

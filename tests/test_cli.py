@@ -292,6 +292,21 @@ def test_the_warning_names_a_monthly_value_years_away_from_the_rest(data_dir, si
             f"A01 exercise_tempo {typo} (a mistyped period?)") in text
 
 
+def test_the_warning_names_a_value_dated_after_the_current_month(data_dir):
+    """A year typed one too many (2027-06 for 2026-06) was accepted without a word: a gap of
+    under two years warns of nothing, and the grid and the forecast's origin ran to it."""
+    clean = _cli("validate", "--data", str(data_dir))
+    assert clean.exit_code == 0 and "after the current month" not in clean.output
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M")
+    with open(data_dir / "observations.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"A01,{now + 1},exercise_tempo,2,typo\n")
+    result = _cli("validate", "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    assert (f"warning: 1 value is dated after the current month, {now}: A01 exercise_tempo "
+            f"{now + 1} (a mistyped period?); the panel runs to {now + 1}") in " ".join(
+                result.output.split())
+
+
 def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir, sim):
     """Such an ally was accepted without a word; its forecast is the pooled values' alone."""
     obs = data_dir / "observations.csv"
