@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import unicodedata
 
 __all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of",
            "is_real", "whole_number", "check_seed"]
@@ -95,6 +96,12 @@ def expected_one_of(value: str, choices: list[str]) -> str:
     if not choices:
         return ""
     shown = ", ".join(choices[:12]) + (", …" if len(choices) > 12 else "")
+    composed = [c for c in choices
+                if unicodedata.normalize("NFC", c) == unicodedata.normalize("NFC", value)]
+    if composed:  # the same text to the eye: say why it differs
+        return (f": expected one of {shown} ({composed[0]!r} written with other Unicode "
+                "code points, e.g. an accent as a separate mark: save the file with "
+                "composed characters, NFC)")
     folded = [c for c in choices if c.casefold() == value.casefold()]
     close = folded or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f": expected one of {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")

@@ -467,7 +467,9 @@ def check_choice(
     bad = ~np.isin(cells.astype(str), np.asarray(choices, dtype=str)) & (cells != "")
 
     def why(i: int) -> str:
-        return f"{reason}{expected_one_of(str(cells[i]), choices)}"
+        header = " (a header line repeated, as where two files were pasted together?)" \
+            if str(cells[i]) == column else ""
+        return f"{reason}{expected_one_of(str(cells[i]), choices)}{header}"
 
     problems.check(bad, column, cells, why)
 

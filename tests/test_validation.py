@@ -71,6 +71,25 @@ def test_unknown_ally(tmp_path: Path) -> None:
           "unknown ally", "expected one of JPN, KOR, PHL", "did you mean 'KOR'?")
 
 
+def test_an_unknown_ally_that_looks_known_says_why(tmp_path: Path) -> None:
+    """A repeated header line (two files pasted together) and a code whose accent is a
+    separate mark (as some tools write it) were told only "unknown ally: expected one of
+    CÔT, …", the rejected value looking just like the one expected."""
+    import unicodedata
+
+    from forecast.errors import expected_one_of
+
+    path = write_obs(tmp_path, HEADER)
+    check(load_error(path), path, 5, "ally", "ally", "unknown ally",
+          "(a header line repeated, as where two files were pasted together?)")
+    composed = "C\u00d4T"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    said = expected_one_of(decomposed, [composed, "KOR"])
+    assert "'CÔT' written with other Unicode code points" in said and "NFC" in said
+    assert "code points" not in expected_one_of("KRO", [composed, "KOR"])
+
+
 def test_unknown_signal(tmp_path: Path) -> None:
     path = write_obs(tmp_path, "JPN,2020-02,exercise_temp,1,s")
     check(load_error(path), path, 5, "signal", "exercise_temp",
