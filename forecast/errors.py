@@ -134,9 +134,14 @@ def whole_number(name: str, value, least: int, most: int | None = None) -> int:
     return int(value)
 
 
+#: the largest seed: nutpie takes an unsigned 64-bit integer
+MAX_SEED = 2**64 - 1
+
+
 def check_seed(seed) -> None:
-    """Refuse a seed numpy cannot take (a negative or non-whole number); ``None`` (no seed) is
-    fine. The fit, the forecast and the monthly run check it before their long work.
+    """Refuse a seed the samplers cannot take (a negative or non-whole number, or one of 2**64
+    or more, which nutpie's unsigned 64 bits cannot hold); ``None`` (no seed) is fine. The fit,
+    the forecast and the monthly run check it before their long work.
 
     Examples
     --------
@@ -144,4 +149,4 @@ def check_seed(seed) -> None:
     (None, None)
     """
     if seed is not None:
-        whole_number("seed", seed, 0)
+        whole_number("seed", seed, 0, MAX_SEED)

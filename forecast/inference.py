@@ -23,13 +23,16 @@ from forecast.panel import Panel, check_panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, Priors, load_spec
 
-__all__ = ["fit", "sample_model", "check_sampler", "SAMPLERS", "FROZEN_SAMPLERS"]
+__all__ = ["fit", "sample_model", "check_sampler", "SAMPLERS", "FROZEN_SAMPLERS",
+           "APPROXIMATE_SAMPLERS"]
 
 Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro", "advi")
 #: the samplers that compile a frozen model (dimensions and data as constants): numba compiles
 #: it faster (docs/decisions/0005), and JAX needs every length known when it traces
 FROZEN_SAMPLERS: tuple[str, ...] = ("nutpie", "numpyro")
+#: the samplers whose fit is an approximation, which the convergence checks never pass
+APPROXIMATE_SAMPLERS: tuple[str, ...] = ("advi",)
 
 
 def sample_model(
@@ -233,6 +236,6 @@ def fit(
     idata, timings = sample_model(model, sampler=sampler, draws=draws, tune=tune, chains=chains,
                                   seed=seed, progress=progress, **sampler_kwargs)
     timings = {"build_s": t_build, **timings}
-    diagnostics = compute_diagnostics(idata, warn=warn, approximate=sampler == "advi")
+    diagnostics = compute_diagnostics(idata, warn=warn, approximate=sampler in APPROXIMATE_SAMPLERS)
     return Fit(idata=idata, panel=panel, spec=spec_obj, design=design, sampler=sampler,
                seed=seed, timings=timings, _diagnostics=diagnostics, _model=model)

@@ -157,10 +157,12 @@ class RunRequest:
         for k, v in given.items():
             if v is not None:
                 base[k] = whole_number(f"--{k}", v, 1)
-        if self.quick:
-            preset = "quick"
-        elif base == DEFAULT:
+        # --quick with sizes of its own is custom, as the docs say: labelled quick, a run of
+        # 4 x 1000 draws had the smoke test's banner, was never run on and never a baseline
+        if base == DEFAULT:
             preset = "default"
+        elif self.quick and base == QUICK:
+            preset = "quick"
         else:
             preset = "custom"
         return base, preset
@@ -740,11 +742,13 @@ def _run_month(request: RunRequest, progress: Progress | None,
 
         check_horizon(request.horizon)
         check_sampler(request.sampler)
+        sampling, preset = request.sampler_settings()
+        if not request.force:
+            _check_can_converge(request.sampler, sampling["chains"])
         if scenario_obj is not None:
             # its allies, drivers, months and values against what the fit will have: a bad
             # row is found now, not after minutes of sampling
             scenario_obj.resolve_for(design, panel.catalog, request.horizon)
-        sampling, preset = request.sampler_settings()
         check_seed(request.seed)
         seed = request.seed if request.seed is not None else int(month.replace("-", ""))
         settings = RunSettings(month=month, spec_name=spec.name, spec_hash=spec.hash(),
@@ -819,6 +823,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
                       "first_failures": diag.failures,
                       "first_diagnostics": _diagnostics_dict(diag, table=False),
                       "same_chains": _continues(first_draws, result)}
+            log.info("ran on: %s", "the same chains, continued" if run_on["same_chains"] else
+                     "new chains: the longer fit's first draws are not the first fit's")
             diag = result.diagnostics()
         _write_json(stage_dir / "diagnostics.json",
                     {**_diagnostics_dict(diag), **({"run_on": run_on} if run_on else {})})
@@ -877,11 +883,27 @@ def _run_month(request: RunRequest, progress: Progress | None,
     run = publication.run
     forced = " (FORCED: did not converge)" if not diag.converged else ""
     quick = f" ({preset} preset)" if preset != "default" else ""
-    ran_on = (f" (chains run on to {run_on['draws']} draws after "
-              f"{'; '.join(run_on['first_failures'])} at {run_on['first_draws']})"
-              if run_on else "")
+    ran_on = (f" ({'chains run on' if run_on['same_chains'] else 'refitted with new chains'} "
+              f"to {run_on['draws']} draws after {'; '.join(run_on['first_failures'])} at "
+              f"{run_on['first_draws']})" if run_on else "")
     return RunOutcome("published", month, run=run, diagnostics=diag, timings=timings,
                       message=f"{month}: published {run.path}{forced}{quick}{ran_on}")
+
+
+def _check_can_converge(sampler: str, chains: int) -> None:
+    """Refuse, before the fit, a run the convergence checks refuse whatever it draws (it fitted
+    for minutes, then exited 3 advising more draws, which cannot help): an approximate
+    preview, or a single chain (R-hat compares chains). ``--force`` publishes either."""
+    from forecast.inference import APPROXIMATE_SAMPLERS
+
+    if sampler in APPROXIMATE_SAMPLERS:
+        raise InputError(f"the {sampler} sampler is an approximate preview, which never passes "
+                         "the convergence checks: expected --force to publish it marked as not "
+                         "converged, or an MCMC sampler", parameter="sampler", value=sampler)
+    if chains < 2:
+        raise InputError("R-hat compares chains, so a fit of one chain never passes the "
+                         "convergence checks: expected --chains 2 or more, or --force to "
+                         "publish it marked as not converged", parameter="chains", value=chains)
 
 
 def _fingerprint(inputs: RunInputs) -> dict[str, InputFile]:

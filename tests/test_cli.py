@@ -587,6 +587,48 @@ def test_a_longer_fit_that_is_not_the_same_chains_says_so(sim, data_dir, tmp_pat
     report = (out.run.path / "report.html").read_text()
     assert "fit was run again from the same seed" in report
     assert "The same chains were run on" not in report
+    # the command's last line and the log said "chains run on" all the same
+    assert "refitted with new chains to 2000 draws" in out.message
+    assert "chains run on" not in out.message
+    assert "ran on: new chains" in (out.run.path / "run.log").read_text()
+
+
+def test_a_run_the_gate_refuses_whatever_it_draws_is_refused_before_the_fit(sim, data_dir,
+                                                                          tmp_path):
+    """--sampler advi or --chains 1 without --force fitted (ADVI's 30 000 steps), then exited
+    3 advising more --draws/--tune, which cannot help; a seed past 2**64 - 1 passed every check
+    and failed inside nutpie after the compile (a traceback)."""
+    fitter = _gated(sim, {1000: 1.001})
+    for request, parameter in ((RunRequest(data=data_dir, out=tmp_path, sampler="advi"),
+                                "sampler"),
+                               (RunRequest(data=data_dir, out=tmp_path, chains=1), "chains"),
+                               (RunRequest(data=data_dir, out=tmp_path, seed=2**64), "seed")):
+        with pytest.raises(forecast.InputError) as err:
+            run_month(request, fitter=fitter)
+        assert err.value.parameter == parameter, str(err.value)
+    assert "--force" in str(err.value) or parameter == "seed"
+    assert fitter.calls == [] and Registry(tmp_path).runs() == []
+    one = run_month(RunRequest(data=data_dir, out=tmp_path, chains=1, force=True),
+                    fitter=fitter)
+    assert one.status == "published" and len(fitter.calls) == 1
+    assert run_month(RunRequest(data=data_dir, out=tmp_path / "s", seed=2**64 - 1),
+                     fitter=fitter).status == "published"
+
+
+def test_quick_with_sizes_of_its_own_is_custom(sim, data_dir, tmp_path):
+    """--quick --draws 1000 was labelled quick: the smoke test's banner, never run on, never
+    a baseline; the docs say such a run is custom."""
+    assert RunRequest(quick=True, draws=500).sampler_settings() == (
+        {"draws": 500, "tune": QUICK["tune"], "chains": QUICK["chains"]}, "custom")
+    assert RunRequest(quick=True).sampler_settings()[1] == "quick"
+    assert RunRequest(quick=True, draws=1000, tune=1000, chains=4).sampler_settings()[1] == \
+        "default"
+    fitter = _gated(sim, {300: 1.015, 600: 1.004})
+    out = run_month(RunRequest(data=data_dir, out=tmp_path, quick=True, draws=300),
+                    fitter=fitter)
+    assert out.status == "published" and [c["draws"] for c in fitter.calls] == [300, 600]
+    assert out.run.manifest["settings"]["preset"] == "custom"
+    assert out.run.manifest["quick"] is False
 
 
 def test_run_on_that_still_fails_is_refused_or_forced(sim, data_dir, tmp_path):
