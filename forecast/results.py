@@ -321,6 +321,12 @@ def _check_quantities(post: xr.DataTree, attrs, design, spec: ModelSpec, path: P
     if missing:
         raise InputError(f"the posterior holds no {', '.join(map(repr, missing))}, which "
                          f"{saved_with} (file altered?)", file=str(path), column="posterior")
+    # a value that is not finite loaded, and every forecast of it came out NaN without a word
+    broken = [str(n) for n in names if not np.isfinite(post[n].values).all()]
+    if broken:
+        raise InputError(f"the posterior's {', '.join(map(repr, broken))} holds values that are "
+                         "not finite (NaN or inf): damaged or altered file", file=str(path),
+                         column="posterior")
 
 
 #: the posterior quantities that forecasts, scenarios and attribution read, each where the

@@ -96,6 +96,10 @@ def test_a_posterior_reordered_cut_or_short_of_a_quantity_is_refused(saved, tmp_
             ("order.nc", post.assign_coords(ally=allies[::-1]), "ally coordinates"),
             ("cut.nc", post.isel(period=slice(0, -6)), "period coordinates"),
             ("none.nc", post.drop_vars("credibility"), "holds no 'credibility'"),
+            # a NaN loaded, and every forecast of it was NaN without a word
+            ("nan.nc", post.assign(credibility=post["credibility"].where(
+                post["period"] != post["period"][-1])), "'credibility' holds values that are "
+             "not finite"),
             # read only where the model has them, so a file without them forecast as if the
             # model had none: no persistence, or a lapse that moves nothing
             ("phi.nc", post.drop_vars("persistence"), "holds no 'persistence', which the"),
