@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
 
-from forecast.errors import InputError, expected_one_of
+from forecast.errors import InputError, as_path, expected_one_of
 
 __all__ = ["Catalog", "SignalSpec", "read_catalog", "read_toml", "ROLES", "FAMILIES", "FREQUENCIES"]
 
@@ -413,7 +413,7 @@ def read_toml(path: str | Path, what: str, error: type[InputError] = InputError)
     ...
     forecast.errors.InputError: ...: a directory, not a catalog file
     """
-    path = Path(path)
+    path = as_path(path, f"a {what} file")
     file = str(path)
     if not path.exists():
         raise error(f"{what} file not found", file=file)

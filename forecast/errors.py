@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import os
 import unicodedata
+from pathlib import Path
 
 __all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of",
-           "is_real", "whole_number", "check_seed"]
+           "is_real", "whole_number", "check_seed", "as_path", "as_names"]
 
 
 class InputError(ValueError):
@@ -134,14 +136,57 @@ def whole_number(name: str, value, least: int, most: int | None = None) -> int:
     return int(value)
 
 
+def as_path(value, what: str, parameter: str = "path") -> Path:
+    """``value`` as a :class:`~pathlib.Path`, or :class:`InputError` naming ``parameter``
+    where it is no path (``None``, a number): pathlib's own ``TypeError`` names neither.
+
+    Examples
+    --------
+    >>> as_path("fit.nc", "a saved fit").name
+    'fit.nc'
+    >>> as_path(None, "a saved fit")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'path', value 'NoneType': expected the path of a saved fit
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputError(f"expected the path of {what}", parameter=parameter,
+                         value=type(value).__name__)
+    return Path(value)
+
+
+def as_names(value, what: str, parameter: str) -> list:
+    """A name or a collection of names as a list (one name is not its letters), or
+    :class:`InputError` naming ``parameter`` where ``value`` is neither (a number: Python's
+    "'int' object is not iterable" named no argument).
+
+    Examples
+    --------
+    >>> as_names("KOR", "ally codes", "allies"), as_names(("KOR", "JPN"), "ally codes", "allies")
+    (['KOR'], ['KOR', 'JPN'])
+    >>> as_names(5, "ally codes", "allies")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'allies', value 5: expected one of the ally codes or a list of them
+    """
+    if isinstance(value, str):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise InputError(f"expected one of the {what} or a list of them", parameter=parameter,
+                         value=value) from None
+
+
 #: the largest seed: nutpie takes an unsigned 64-bit integer
 MAX_SEED = 2**64 - 1
 
 
-def check_seed(seed) -> None:
-    """Refuse a seed the samplers cannot take (a negative or non-whole number, or one of 2**64
-    or more, which nutpie's unsigned 64 bits cannot hold); ``None`` (no seed) is fine. The fit,
-    the forecast and the monthly run check it before their long work.
+def check_seed(seed, most: int | None = None) -> None:
+    """Refuse a seed numpy cannot take (a negative or non-whole number), or one above ``most``
+    (:data:`MAX_SEED` for a sampler: nutpie's unsigned 64 bits hold no more, and a larger seed
+    failed inside it after the compile); ``None`` (no seed) is fine. The fit, the forecast and
+    the monthly run check it before their long work.
 
     Examples
     --------
@@ -149,4 +194,4 @@ def check_seed(seed) -> None:
     (None, None)
     """
     if seed is not None:
-        whole_number("seed", seed, 0, MAX_SEED)
+        whole_number("seed", seed, 0, most)

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from forecast.errors import InputError
+from forecast.errors import InputError, as_path
 
 __all__ = ["read_saved", "write_atomically", "write_text_atomically"]
 
@@ -43,10 +43,7 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
     ...
     forecast.errors.InputError: ...: a note is saved to a file, not a directory
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise InputError(f"expected the path of the file to save the {what} to",
-                         parameter="path", value=type(path).__name__)
-    path = Path(path)
+    path = as_path(path, f"the file to save the {what} to")
     if path.is_dir():
         raise InputError(f"a {what} is saved to a file, not a directory", file=str(path))
     try:
@@ -98,7 +95,7 @@ def read_saved(path: str | Path, read: Callable[[Path], T], what: str) -> T:
     ...
     forecast.errors.InputError: missing.nc: saved fit not found
     """
-    path = Path(path)
+    path = as_path(path, f"a saved {what}")
     try:
         found = path.exists()  # raises, not False, where a folder on the way refuses a search
     except OSError as exc:

@@ -17,7 +17,7 @@ from forecast.backend import compile_nutpie, sample_nutpie
 from forecast.cfuncs import available_cores
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
-from forecast.errors import InputError, check_seed, whole_number
+from forecast.errors import MAX_SEED, InputError, check_seed, whole_number
 from forecast.model import build_model
 from forecast.panel import Panel, check_panel
 from forecast.results import Fit
@@ -227,7 +227,7 @@ def fit(
     _check_sampler_kwargs(sampler_kwargs)
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         whole_number(name, value, least)
-    check_seed(seed)
+    check_seed(seed, MAX_SEED)
     spec_obj = load_spec(spec)
     t0 = time.perf_counter()
     design = make_design(panel, spec_obj)

@@ -47,7 +47,7 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import InputError, SpecError, check_seed, whole_number
+from forecast.errors import MAX_SEED, InputError, SpecError, check_seed, whole_number
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -749,7 +749,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
             # its allies, drivers, months and values against what the fit will have: a bad
             # row is found now, not after minutes of sampling
             scenario_obj.resolve_for(design, panel.catalog, request.horizon)
-        check_seed(request.seed)
+        check_seed(request.seed, MAX_SEED)
         seed = request.seed if request.seed is not None else int(month.replace("-", ""))
         settings = RunSettings(month=month, spec_name=spec.name, spec_hash=spec.hash(),
                                seed=seed, sampler=request.sampler, horizon=request.horizon,

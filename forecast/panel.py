@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog, SignalSpec
-from forecast.errors import InputError
+from forecast.errors import InputError, as_path
 from forecast.tabular import format_month, parse_month
 
 __all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_period",
@@ -407,8 +407,15 @@ class Panel:
 
         Returns the two paths; :func:`forecast.load_panel` reads them back to an equal panel.
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = as_path(directory, "a folder to write the panel in", "directory")
+        if directory.exists() and not directory.is_dir():
+            raise InputError("a panel is written into a folder (observations.csv and "
+                             "signals.toml), not a file", file=str(directory))
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise InputError(f"cannot make the folder ({exc.strerror}: a file in the way?)",
+                             file=str(directory)) from None
         obs = directory / "observations.csv"
         cat = directory / "signals.toml"
         frame = self.to_frame(sources=self.sources is not None)

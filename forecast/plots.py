@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-from forecast.errors import InputError, whole_number
+from forecast.errors import InputError, as_names, whole_number
 
 if TYPE_CHECKING:
     from forecast.forecasting import ForecastResult
@@ -86,7 +86,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     ds = result.draws
     names = result.allies
     # one ally's code is one ally, not its letters
-    allies = [allies] if isinstance(allies, str) else list(allies) if allies is not None else names
+    allies = as_names(allies, "ally codes", "allies") if allies is not None else names
     unknown = [a for a in allies if a not in names]
     if unknown:
         raise InputError(f"unknown ally; the forecast has {', '.join(names)}", parameter="allies",

@@ -18,7 +18,7 @@ import xarray as xr
 from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
-from forecast.errors import InputError, expected_one_of
+from forecast.errors import InputError, as_names, as_path, expected_one_of
 from forecast.files import read_saved, write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
@@ -121,7 +121,7 @@ class Fit:
             var_names = [v for v, da in post.data_vars.items()
                          if "period" not in da.dims and not v.endswith(("_z", "_dev"))
                          and v not in ("state_innovation", "factor_innovation")]
-        var_names = [var_names] if isinstance(var_names, str) else list(var_names)
+        var_names = as_names(var_names, "posterior's quantity names", "var_names")
         if not var_names:
             raise InputError("no quantity named: expected names of the posterior, or None for "
                              "the population parameters", parameter="var_names", value=[])
@@ -230,7 +230,7 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     """
     if panel is not None:
         check_panel(panel)
-    path = Path(path)
+    path = as_path(path, "a saved fit")
     tree = read_saved(path, lambda p: xr.open_datatree(p, engine="h5netcdf").load(), "fit")
     attrs = tree.attrs
     if "forecast_spec" not in attrs or "panel" not in tree.children:

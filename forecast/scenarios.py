@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import read_toml
-from forecast.errors import InputError, expected_one_of
+from forecast.errors import InputError, as_path, expected_one_of, is_real
 from forecast.tabular import (
     INF_TOKENS,
     NUMBER_RE,
@@ -131,6 +131,9 @@ class Scenario:
     def from_frame(cls, frame: pd.DataFrame, name: str = "scenario",
                    description: str = "") -> "Scenario":
         """A scenario from a DataFrame with columns ``ally, period, signal, value[, op]``."""
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError("expected a pandas DataFrame (from_records takes a list of dicts)",
+                             parameter="frame", value=type(frame).__name__)
         return cls.from_records(frame.to_dict("records"), name=name, description=description)
 
     def table(self) -> pd.DataFrame:
@@ -391,7 +394,7 @@ def read_scenario(path: str | Path) -> Scenario:
     >>> read_scenario(p).rows[["ally", "value"]].to_dict("records")
     [{'ally': 'KOR', 'value': 2.0}]
     """
-    path = Path(path)
+    path = as_path(path, "a scenario file")
     file = str(path)
     if not path.exists():
         raise InputError("scenario file not found", file=file)
@@ -538,7 +541,7 @@ def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -
     from forecast.forecasting import _ally_horizon_frame
 
     _check_paired(base, alt)
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+    if not is_real(level) or not 0 < level < 1:
         raise InputError("level must be a probability between 0 and 1 (0.9: the central 90%)",
                          parameter="level", value=level)
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2

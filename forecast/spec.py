@@ -242,7 +242,10 @@ class ModelSpec(BaseModel):
         """The spec stored with a fit (:meth:`to_json`, every field written). A field added
         since it was stored takes the value its draws were made with, not today's default:
         ``outcome_loading_pooling_scale`` None, the shared scale."""
-        raw = json.loads(text)
+        try:
+            raw = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise SpecError(f"not a spec's JSON ({exc})", parameter="text") from None
         if isinstance(raw, dict) and isinstance(raw.get("priors"), dict):
             raw["priors"].setdefault("outcome_loading_pooling_scale", None)
         return cls.model_validate(raw)

@@ -259,9 +259,23 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
             (lambda: forecast.load_panel(None), "parameter 'observations_path'"),
             (lambda: fit.save(3), "parameter 'path'"),
             (lambda: forecast.synthetic_catalog("3"), "n_allies"),
-            (lambda: fc.plot(allies=["KOR"]), "parameter 'allies'.*unknown ally")):
+            (lambda: fc.plot(allies=["KOR"]), "parameter 'allies'.*unknown ally"),
+            # session 21's trial: pathlib's and Python's TypeErrors, json's decoder error
+            (lambda: forecast.load_fit(None), "parameter 'path'.*a saved fit"),
+            (lambda: forecast.load_forecast(5), "parameter 'path'.*a saved forecast"),
+            (lambda: forecast.read_scenario(None), "parameter 'path'.*a scenario file"),
+            (lambda: forecast.read_catalog(None), "parameter 'path'.*a catalog file"),
+            (lambda: sim.panel.write(5), "parameter 'directory'"),
+            (lambda: sim.panel.write(sim.panel.write(tmp_path / "w")[0]),
+             "written into a folder.*not a file"),
+            (lambda: fit.summary(var_names=5), "parameter 'var_names'"),
+            (lambda: fc.plot(allies=5), "parameter 'allies', value 5"),
+            (lambda: forecast.Scenario.from_frame([{"ally": "A01"}]), "parameter 'frame'"),
+            (lambda: forecast.ModelSpec.from_json("{"), "not a spec's JSON")):
         with pytest.raises((forecast.InputError, forecast.SpecError), match=says):
             call()
+    # a numpy float is a level as a float is (it was "must be a probability")
+    assert len(forecast.compare(fc, fc, level=np.float32(0.9)))
     # a catalog by its path, as load_panel takes it
     folder = tmp_path / "data"
     sim.panel.write(folder)
