@@ -201,7 +201,10 @@ def _arms_sanity(reg: pd.DataFrame) -> None:
 # ---------------------------------------------------------------------------------- troops
 QUARTER_OF_MONTH = {"March": 1, "June": 2, "September": 3, "December": 4}
 JUNE_INFLATED = range(2014, 2022)  # June reports 2014-2021: inflated for every ally in the source
-AUS_REPORTING_BREAK = 2024         # Australia from 2024 on: rotational Marines no longer counted
+# Australia and the Philippines from the June 2024 report on: both fall about 6x in one quarter
+# (AUS 732 -> 300, PHL 310 -> 46) and stay flat, while U.S. rotations through Darwin and the
+# EDCA sites went on; a change in how rotational personnel are reported, not a drawdown
+REPORTING_BREAK = {"AUS": (2024, 2), "PHL": (2024, 2)}
 
 
 def build_troops(shared: Path) -> pd.DataFrame:
@@ -229,8 +232,10 @@ def build_troops(shared: Path) -> pd.DataFrame:
         f"March and September (n={len(ratios)}); dropped")
     if min(ratios) < 1.3:
         raise SystemExit("us_troops: a June 2014-21 report is not inflated; revisit the exclusion")
-    drop = (df["year"].isin(JUNE_INFLATED) & (df["q"] == 2)) | (
-        (df["iso3c"] == "AUS") & (df["year"] >= AUS_REPORTING_BREAK))
+    after_break = pd.Series(False, index=df.index)
+    for iso, (year, q) in REPORTING_BREAK.items():
+        after_break |= (df["iso3c"] == iso) & (df["year"] * 4 + df["q"] >= year * 4 + q)
+    drop = (df["year"].isin(JUNE_INFLATED) & (df["q"] == 2)) | after_break
     df = df[~drop]
     iso_to_ally = {v[3]: k for k, v in ALLIES.items()}
     rows = []
