@@ -410,13 +410,16 @@ def _coarse_values(panel: Panel, reaches: Callable[[int, int], bool]) -> str:
             + " (a mistyped period?)")
 
 
-def _labelled_values(panel: Panel, monthly: bool) -> list[tuple[str, int, int]]:
+def _labelled_values(panel: Panel, monthly: bool,
+                     counted: bool = True) -> list[tuple[str, int, int]]:
     """The observed values of the monthly signals (or of the quarterly and annual ones), each
     as ``(label, start, stop)``: "A01 milex_share_gdp 1899" and the grid indices of its first
-    month and of the month after its last."""
+    month and of the month after its last; ``counted=False`` leaves out the signals the
+    catalog counts from the event log."""
     return [(f"{panel.allies[a]} {sig.name} {format_period(sig.periods[p])}",
              int(sig.month_start[p]), int(sig.month_stop[p]))
             for sig in panel.signals.values() if (sig.spec.frequency == "monthly") == monthly
+            and (counted or not sig.spec.events)
             for a, p, _ in zip(*sig.long())]
 
 
@@ -454,7 +457,8 @@ def monthly_gap(panel: Panel) -> str | None:
 def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
     """A warning naming the values dated after the current month (``today``, by default the
     month of the machine's clock, UTC), which no one can have observed yet (e.g. 2027-06
-    typed for 2026-06: the grid, and the forecast's origin, then run to it); else ``None``.
+    typed for 2026-06: the grid, and the forecast's origin, then run to it), or an event log
+    whose ``[event_log] end`` is after it; else ``None``.
 
     Examples
     --------
@@ -462,21 +466,28 @@ def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
     >>> future_values(forecast.load_default()) is None
     True
     >>> future_values(forecast.load_default(), today=pd.Period("2026-02", "M")).split(":")[0]
-    '20 values are dated after the current month, 2026-02'
+    "the catalog's [event_log] end, 2026-03, is after the current month, 2026-02"
     """
     today = pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M") if today is None \
         else today
     first = today.ordinal - panel.months[0].ordinal + 1  # the grid index of next month
     if first >= panel.n_months:
         return None
+    # a count from the event log is the log's, not a value typed: its span is said apart
     found = [label for monthly in (True, False) for label, start, _ in
-             _labelled_values(panel, monthly) if start >= first]
-    if not found:
+             _labelled_values(panel, monthly, counted=False) if start >= first]
+    end = panel.catalog.event_log_end
+    log_ahead = end is not None and pd.Period(end, "M") > today
+    if not found and not log_ahead:
         return None
     named = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
-    return (f"{len(found)} value{'s are' if len(found) > 1 else ' is'} dated after the current "
-            f"month, {today}: {named} (a mistyped period?); the panel runs to "
-            f"{panel.months[-1]}, no one can have observed them yet")
+    said = [f"{len(found)} value{'s are' if len(found) > 1 else ' is'} dated after the current "
+            f"month, {today}: {named} (a mistyped period?)"] if found else []
+    if log_ahead:
+        said.append(f"the catalog's [event_log] end, {end}, is after the current month, "
+                    f"{today}: its months from {today + 1} count as months without events")
+    return (f"{'; '.join(said)}; the panel runs to {panel.months[-1]}, no one can have "
+            "observed them yet")
 
 
 def allies_without(panel: Panel) -> str | None:
@@ -625,20 +636,26 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
 
 def _in_the_files(exc: SpecError, panel: Panel, inputs: RunInputs,
                   month: str | None) -> SpecError:
-    """A signal the spec needs and the panel lacks, said of the run's files: which months were
-    read, and what to change, in the observations or in the catalog."""
-    if exc.file is not None or exc.value not in panel.catalog.signals:
+    """A signal the spec needs and the panel lacks (:func:`forecast.design.make_design`'s "has
+    no observations"), said of the run's files: the months read, and what to change, in the
+    observations or the catalog. Any other error is returned as it is. (A signal counted from
+    an event log given has a count, if 0, in every month the log covers.)"""
+    name = exc.value
+    if (exc.file is not None or exc.column != "signal" or not isinstance(name, str)
+            or name not in panel.catalog.signals or "has no observations" not in exc.reason):
         return exc
-    role = panel.catalog.signals[exc.value].role
-    span = f"{panel.months[0]} to {panel.months[-1]}" + (", to --month" if month else "")
-    fix = ("expected its rows in the observations" if role == "outcome" else
-           f"expected its rows in the observations, or the signal taken out of "
-           f"{inputs.catalog.name}")
-    where = "in this panel"
-    reason = (exc.reason.replace(where, f"{where} ({span})", 1) if where in exc.reason
-              else f"{exc.reason} ({span})")
-    return SpecError(f"{reason}: {fix}", file=str(inputs.observations), column=exc.column,
-                     value=exc.value)
+    signal = panel.catalog.signals[name]
+    read = (f"{panel.months[0]} to {panel.months[-1]}"
+            + (" (the data up to --month)" if month else ""))
+    if signal.role == "outcome":
+        return SpecError(f"the outcome {name!r} has no observations after the first month of "
+                         f"those read, {read} (hedging responds to the month before): expected "
+                         "its rows in the observations", file=str(inputs.observations),
+                         column="signal", value=name)
+    return SpecError(f"{signal.role} {name!r} has no observations in the months read, {read}: "
+                     f"expected its rows in the observations, or the signal taken out of "
+                     f"{inputs.catalog.name}", file=str(inputs.observations), column="signal",
+                     value=name)
 
 
 def _check_counted_without_a_log(panel: Panel, inputs: RunInputs, spec: "ModelSpec") -> None:

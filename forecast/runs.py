@@ -525,10 +525,10 @@ class Registry:
         month's current data (:func:`_current`), the newest run before ``month``
         without :attr:`~PublishedRun.caveats` (not forced, not quick) and, given the
         settings ``like`` of the run that compares, the newest revision of that run's month
-        without :meth:`~PublishedRun.differences` from it (same spec and sampler, as many
-        draws), where there is one; else the newest run before ``month``. A forced smoke
-        test, or an experiment with another spec published after a sound run of the same
-        month, does not become the baseline."""
+        made most as it is (:meth:`~PublishedRun.unlikeness`: alike where one is; else the
+        same spec before another, then the same sampler, as many draws, a horizon that gives
+        the months compared). A forced smoke test, or an experiment with another spec
+        published after a sound run of the same month, does not become the baseline."""
         return _soundest([r for r in self.runs() if r.month < month], like)
 
     def gap(self, month: str, chosen: PublishedRun | None) -> str | None:

@@ -201,9 +201,10 @@ def _arms_sanity(reg: pd.DataFrame) -> None:
 # ---------------------------------------------------------------------------------- troops
 QUARTER_OF_MONTH = {"March": 1, "June": 2, "September": 3, "December": 4}
 JUNE_INFLATED = range(2014, 2022)  # June reports 2014-2021: inflated for every ally in the source
-# Australia and the Philippines from the June 2024 report on: both fall about 6x in one quarter
-# (AUS 732 -> 300, PHL 310 -> 46) and stay flat, while U.S. rotations through Darwin and the
-# EDCA sites went on; a change in how rotational personnel are reported, not a drawdown
+# Australia and the Philippines from the June 2024 report on: both fall at once and stay flat
+# (PHL 310 -> 46 in one quarter; AUS 300-315 against 1,854-2,243 in the same seasons of 2022-23),
+# while U.S. rotations through Darwin and the EDCA sites went on; a change in how rotational
+# personnel are reported, not a drawdown
 REPORTING_BREAK = {"AUS": (2024, 2), "PHL": (2024, 2)}
 
 
@@ -234,6 +235,10 @@ def build_troops(shared: Path) -> pd.DataFrame:
         raise SystemExit("us_troops: a June 2014-21 report is not inflated; revisit the exclusion")
     after_break = pd.Series(False, index=df.index)
     for iso, (year, q) in REPORTING_BREAK.items():
+        mine = df[df["iso3c"] == iso].set_index(["year", "q"])["troops_ad"]
+        before, after = mine.get((year, q - 1)), mine.get((year, q))
+        log(f"us_troops: {iso} {year}-Q{q - 1} {before:.0f} -> {year}-Q{q} {after:.0f}, "
+            f"{before / after:.1f}x; the reports from {year}-Q{q} on are dropped")
         after_break |= (df["iso3c"] == iso) & (df["year"] * 4 + df["q"] >= year * 4 + q)
     drop = (df["year"].isin(JUNE_INFLATED) & (df["q"] == 2)) | after_break
     df = df[~drop]

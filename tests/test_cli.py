@@ -133,6 +133,14 @@ def test_validate_checks_only_what_the_spec_uses(data_dir):
     assert "driver 'consultation_lapse' has no observations" in " ".join(refused.output.split())
     fine = _cli("validate", "--data", str(data_dir), "--spec", str(spec))
     assert fine.exit_code == 0, fine.output
+    # another of make_design's refusals, whose value is a list: it was a TypeError once the
+    # refusals of a signal without rows were said of the files
+    spec.write_text((REPO / "models" / "default.toml").read_text(encoding="utf-8")
+                    .replace('drift = ["catalog"]', 'drift = ["no_such_signal"]'),
+                    encoding="utf-8")
+    drift = _cli("validate", "--data", str(data_dir), "--spec", str(spec))
+    assert drift.exit_code == 2 and "no_such_signal" in drift.output, drift.output
+    assert "Traceback" not in drift.output
 
 
 def _break_row(data_dir: Path, line: int, column: str, value: str) -> None:
@@ -305,6 +313,12 @@ def test_the_warning_names_a_value_dated_after_the_current_month(data_dir):
     assert (f"warning: 1 value is dated after the current month, {now}: A01 exercise_tempo "
             f"{now + 1} (a mistyped period?); the panel runs to {now + 1}") in " ".join(
                 result.output.split())
+    # an event log's months are counts of the log, not values typed: its end is said instead
+    from forecast.monthly import future_values
+
+    said = future_values(forecast.load_default(), today=pd.Period("2026-02", "M"))
+    assert said.startswith("the catalog's [event_log] end, 2026-03, is after the current month")
+    assert "dated after" not in said
 
 
 def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir, sim):
@@ -606,7 +620,8 @@ def test_a_run_the_gate_refuses_whatever_it_draws_is_refused_before_the_fit(sim,
         with pytest.raises(forecast.InputError) as err:
             run_month(request, fitter=fitter)
         assert err.value.parameter == parameter, str(err.value)
-    assert "--force" in str(err.value) or parameter == "seed"
+        assert parameter == "seed" or "expected --force" in str(err.value) or \
+            "or --force" in str(err.value), str(err.value)
     assert fitter.calls == [] and Registry(tmp_path).runs() == []
     one = run_month(RunRequest(data=data_dir, out=tmp_path, chains=1, force=True),
                     fitter=fitter)

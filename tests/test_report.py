@@ -170,8 +170,8 @@ def test_other_holds_what_the_shown_signals_leave():
     assert [x["signal"] for x in d["signals"]] == ["lapse", "summits", "pledges"]
     assert d["month_change"] == _fmt(-0.80, signed=True)
     assert d["other"] == _fmt(0.29, signed=True)  # exercises 0.10 + other 0.19
-    # the printed parts add up to the printed change: KOR's -0.36 of the embedded data's
-    # 2026-03 run read -1.16 + 0.03 + 0.02 + other 0.76 (the unrounded other, 0.7549)
+    # the printed parts add up to the printed change (parts rounded on their own and other
+    # as the unrounded remainder, 0.7449, printed -1.16 + 0.03 + 0.02 + 0.74 = -0.37)
     att = pd.DataFrame({"ally": "JPN", "month": "2026-03", "change": -0.3601,
                         "signal": ["lapse", "pledges", "hedging", "other"],
                         "contribution": [-1.1599, 0.0349, 0.0200, 0.7449]})
@@ -580,6 +580,7 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
 
     shot = tmp_path / "report.png"
     cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           "--disable-dev-shm-usage",  # a container's small /dev/shm crashes it
            f"--screenshot={shot}", "--window-size=1280,2400",
            (runs["last"] / "report.html").resolve().as_uri()]
     subprocess.run(cmd, capture_output=True, timeout=120, check=False)
