@@ -420,6 +420,8 @@ def _cell_text(v: object) -> str:
         return v.decode("utf-8", errors="backslashreplace").strip()
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d")
+    if isinstance(v, pd.Period) and v.freqstr.startswith("Q"):
+        return f"{v.year}-Q{v.quarter}"  # as the files write it: str() gives "2020Q1"
     return str(v).strip()
 
 

@@ -218,6 +218,14 @@ def test_observations_may_be_a_dataframe(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="need catalog=PATH") as err:
         load_panel(frame)
     assert err.value.parameter == "catalog"
+    # periods as pandas Periods, monthly, quarterly ("2020Q1" was refused) and annual
+    as_periods = frame.copy()
+    freq = {"meetings": "Q", "defense_spending": "Y"}
+    as_periods["period"] = [pd.Period(p.replace("-Q", "Q"), freq.get(s, "M"))
+                            for p, s in zip(frame["period"], frame["signal"])]
+    assert "meetings" in set(frame["signal"])
+    assert_panels_equal(load_panel(as_periods, catalog=CATALOG, events=EVENTS),
+                        load_panel(OBS, catalog=CATALOG, events=EVENTS))
     frame.loc[0, "ally"] = "XXX"
     with pytest.raises(InputError, match="unknown ally") as err:
         load_panel(frame, catalog=CATALOG)
