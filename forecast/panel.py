@@ -18,7 +18,7 @@ import pandas as pd
 
 from forecast.catalog import Catalog, SignalSpec
 from forecast.errors import InputError, as_path
-from forecast.tabular import format_month, parse_month
+from forecast.tabular import format_month, month_text, parse_month
 
 __all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_period",
            "month_index"]
@@ -37,14 +37,19 @@ def format_period(p: pd.Period) -> str:
 
 
 def month_period(text: object) -> pd.Period | None:
-    """``YYYY-MM`` text (spaces around it allowed) as a monthly period; None for anything else,
-    though pandas reads "2020" as its January and "2020-01-15" as its month.
+    """``YYYY-MM`` text (spaces around it allowed) or a monthly ``pd.Period`` as a monthly
+    period; None for anything else, though pandas reads "2020" as its January, "2020-01-15" as
+    its month and a quarter as its last month.
 
     Examples
     --------
     >>> month_period(" 2026-02"), month_period("2020"), month_period(202602)
     (Period('2026-02', 'M'), None, None)
+    >>> month_period(pd.Period("2026-02", "M")), month_period(pd.Period("2026Q1", "Q"))
+    (Period('2026-02', 'M'), None)
     """
+    if isinstance(text, pd.Period):
+        text = month_text(text)
     number = parse_month(text)  # the data contract's YYYY-MM, as the loader reads it
     return None if number is None else pd.Period(format_month(number), "M")
 
@@ -383,9 +388,9 @@ class Panel:
         18
         """
         first, last = format_period(self.months[0]), format_period(self.months[-1])
-        if isinstance(end, pd.Period):  # one of the panel's own months, say
-            end = format_period(end.asfreq("M"))
-        end_m = month_period(end)  # pandas reads a number as a year, and will as an ordinal
+        # a Period of the panel's months is one (not a quarter); pandas reads a number as a
+        # year, and will as an ordinal
+        end_m = month_period(end)
         if end_m is None:
             raise InputError("malformed end: expected a month as YYYY-MM", parameter="end",
                              value=end)

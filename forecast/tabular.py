@@ -558,6 +558,6 @@ def parse_until(until: object) -> int | None:
         return None
     month = parse_month(str(until))
     if month is None:
-        raise InputError("malformed forecast month: expected YYYY-MM", column="until",
+        raise InputError("malformed forecast month: expected YYYY-MM", parameter="until",
                          value=str(until))
     return month

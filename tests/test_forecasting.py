@@ -271,11 +271,16 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
             (lambda: fit.summary(var_names=5), "parameter 'var_names'"),
             (lambda: fc.plot(allies=5), "parameter 'allies', value 5"),
             (lambda: forecast.Scenario.from_frame([{"ally": "A01"}]), "parameter 'frame'"),
-            (lambda: forecast.ModelSpec.from_json("{"), "not a spec's JSON")):
+            (lambda: forecast.ModelSpec.from_json("{"), "not a spec's JSON"),
+            # a quarter was read as its last month
+            (lambda: sim.panel.truncate(pd.Period("2016Q2", "Q")), "malformed end")):
         with pytest.raises((forecast.InputError, forecast.SpecError), match=says):
             call()
-    # a numpy float is a level as a float is (it was "must be a probability")
+    # a numpy float is a level as a float is (it was "must be a probability"); a month as a
+    # Period starts a simulation as truncate already took it (it was "malformed start")
     assert len(forecast.compare(fc, fc, level=np.float32(0.9)))
+    assert forecast.simulate(n_allies=2, n_months=12, seed=1, start=pd.Period("2020-01", "M")) \
+        .panel.months[0] == pd.Period("2020-01", "M")
     # a catalog by its path, as load_panel takes it
     folder = tmp_path / "data"
     sim.panel.write(folder)

@@ -195,7 +195,9 @@ def test_observation_after_forecast_month(tmp_path: Path, line: str, value: str,
 
 def test_malformed_forecast_month(tmp_path: Path) -> None:
     err = load_error(write_obs(tmp_path), until="2020-6")
-    assert str(err) == "column 'until', value '2020-6': malformed forecast month: expected YYYY-MM"
+    # an argument, not a column of a file
+    assert str(err) == ("parameter 'until', value '2020-6': malformed forecast month: expected "
+                        "YYYY-MM")
 
 
 def test_ally_without_observations(tmp_path: Path) -> None:
