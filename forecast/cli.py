@@ -75,7 +75,7 @@ app = typer.Typer(
 #: took a value)
 _FLAG = ""
 DataOpt = Annotated[Optional[Path], typer.Option(
-    "--data", help="Directory with observations.csv (or .parquet), signals.toml and optionally "
+    "--data", help="Directory with observations.csv (or .parquet, .pq), signals.toml and optionally "
     "events.csv (or .parquet). Default: the embedded dataset.", file_okay=False)]
 OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
 SpecOpt = Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
@@ -292,16 +292,20 @@ def run(
         help="Scenario file, forecast beside the baseline.", dir_okay=False)] = None,
     quick: Annotated[bool, typer.Option(
         "--quick", metavar=_FLAG, help="Small sampler preset (2 chains × 200 draws) for smoke tests; the run "
-        "is labelled quick. Its fit usually fails the gate: add --force to publish it.")] = False,
+        "is labelled quick (custom if --draws/--tune/--chains change its sizes). Its fit usually "
+        "fails the gate: add --force to publish it.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", metavar=_FLAG, help="Publish even if the fit fails the convergence checks (the run is "
         "marked as forced).")] = False,
     draws: Annotated[Optional[int], typer.Option(help="Draws per chain (overrides the preset).",
                                                  min=1)] = None,
     tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.", min=1)] = None,
-    chains: Annotated[Optional[int], typer.Option(help="Number of chains.", min=1)] = None,
+    chains: Annotated[Optional[int], typer.Option(
+        help="Number of chains (at least 2 unless --force: R-hat compares chains).",
+        min=1)] = None,
     seed: Annotated[Optional[int], typer.Option(
-        help="Random seed. Default: the month as a number (2026-03 → 202603).", min=0)] = None,
+        help="Random seed, 0 to 2^64 - 1. Default: the month as a number (2026-03 → 202603).",
+        min=0)] = None,
     sampler: Annotated[str, typer.Option(help="nutpie, pymc, numpyro (needs the optional 'gpu' extra) or advi (a preview: never passes the convergence checks, so it publishes only with --force).")] = "nutpie",
     horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1,
                                          max=HORIZON_MAX)] = 12,
