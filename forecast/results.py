@@ -18,7 +18,7 @@ import xarray as xr
 from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
-from forecast.errors import InputError, as_names, as_path, expected_one_of
+from forecast.errors import InputError, SpecError, as_names, as_path, expected_one_of
 from forecast.files import read_saved, write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
@@ -247,6 +247,10 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
                          + ", ".join(missing or ["the posterior group"]), file=str(path))
     try:
         return _rebuild(tree, path, panel)
+    except SpecError as exc:  # the spec stored in the file: the file is what is damaged
+        if exc.file is not None:
+            raise
+        raise InputError(f"damaged fit file (altered?): {exc}", file=str(path)) from None
     except InputError:
         raise
     except (KeyError, ValueError, TypeError) as exc:  # TOML and JSON errors are ValueErrors

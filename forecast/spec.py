@@ -246,9 +246,13 @@ class ModelSpec(BaseModel):
             raw = json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
             raise SpecError(f"not a spec's JSON ({exc})", parameter="text") from None
-        if isinstance(raw, dict) and isinstance(raw.get("priors"), dict):
+        if not isinstance(raw, dict):
+            raise SpecError(f"not a spec's JSON: expected an object, found "
+                            f"{type(raw).__name__}", parameter="text") from None
+        if isinstance(raw.get("priors"), dict):
             raw["priors"].setdefault("outcome_loading_pooling_scale", None)
-        return cls.model_validate(raw)
+        # pydantic's ValidationError named the setting but no spec; _checked says both
+        return _checked(cls, raw, spec_name=str(raw.get("name", "?")))
 
     def hash(self) -> str:
         """SHA-256 of the canonical JSON."""

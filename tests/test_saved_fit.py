@@ -155,7 +155,8 @@ def test_fit_saved_before_a_spec_field_existed_loads(saved, tmp_path):
 
 @pytest.mark.parametrize("damage", [
     "drop forecast_catalog", "drop forecast_data_hash", "catalog not TOML",
-    "timings not JSON", "format 99", "no posterior", "panel without first_month"])
+    "timings not JSON", "format 99", "no posterior", "panel without first_month",
+    "spec not valid"])
 def test_a_damaged_file_is_an_input_error(saved, tmp_path, damage):
     """Each is refused with a message naming the file, not a KeyError or a decoder's
     traceback, nor loaded to fail at first use."""
@@ -171,6 +172,11 @@ def test_a_damaged_file_is_an_input_error(saved, tmp_path, damage):
         tree.attrs["forecast_format_version"] = "99"
     elif damage == "no posterior":
         del tree["posterior"]
+    elif damage == "spec not valid":  # with its own hash, so that it is read and validated
+        spec = json.loads(tree.attrs["forecast_spec"])
+        spec["dynamics"] = "nope"
+        text = json.dumps(spec)
+        tree.attrs.update(forecast_spec=text, forecast_spec_hash=json_hash(text))
     else:
         ds = tree["panel"].to_dataset()
         ds.attrs.pop("first_month")
