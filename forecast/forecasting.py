@@ -43,7 +43,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast.errors import InputError, as_path, check_seed, is_real, whole_number
+from forecast.errors import InputError, check_seed, is_real, whole_number
 from forecast.tabular import run_table
 
 if TYPE_CHECKING:
@@ -788,8 +788,9 @@ def load_forecast(path: str | Path) -> ForecastResult:
     """
     from forecast.files import read_saved
 
-    path = as_path(path, "a saved forecast")
+    # read_saved refuses what is no path, naming the parameter
     ds = read_saved(path, lambda p: xr.load_dataset(p, engine="h5netcdf"), "forecast")
+    path = Path(path)
     if "p_zero" not in ds or "origin" not in ds.attrs:
         raise InputError("not a forecast saved by forecast (missing p_zero or origin)",
                          file=str(path))

@@ -18,7 +18,7 @@ import xarray as xr
 from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
-from forecast.errors import InputError, SpecError, as_names, as_path, expected_one_of
+from forecast.errors import InputError, SpecError, as_names, expected_one_of
 from forecast.files import read_saved, write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
@@ -230,8 +230,9 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     """
     if panel is not None:
         check_panel(panel)
-    path = as_path(path, "a saved fit")
+    # read_saved refuses what is no path, naming the parameter
     tree = read_saved(path, lambda p: xr.open_datatree(p, engine="h5netcdf").load(), "fit")
+    path = Path(path)
     attrs = tree.attrs
     if "forecast_spec" not in attrs or "panel" not in tree.children:
         raise InputError("not a fit saved by forecast (missing spec or panel)", file=str(path))
