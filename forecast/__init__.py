@@ -25,7 +25,8 @@ _SOURCES = {
     "Catalog": "catalog", "SignalSpec": "catalog", "read_catalog": "catalog",
     "default_paths": "datasets", "load_default": "datasets",
     "ConvergenceWarning": "diagnostics", "Diagnostics": "diagnostics",
-    "ConvergenceError": "errors", "InputError": "errors", "SpecError": "errors",
+    "ConvergenceError": "errors", "DataWarning": "errors", "InputError": "errors",
+    "SpecError": "errors",
     "attribution": "attribution",
     "ForecastResult": "forecasting", "forecast_fit": "forecasting",
     "load_forecast": "forecasting", "oracle_fit": "forecasting",
@@ -45,7 +46,7 @@ if TYPE_CHECKING:  # what static tools see: the names as eager imports
     from forecast.catalog import Catalog, SignalSpec, read_catalog
     from forecast.datasets import default_paths, load_default
     from forecast.diagnostics import ConvergenceWarning, Diagnostics
-    from forecast.errors import ConvergenceError, InputError, SpecError
+    from forecast.errors import ConvergenceError, DataWarning, InputError, SpecError
     from forecast.forecasting import ForecastResult, forecast_fit, load_forecast, oracle_fit
     from forecast.inference import fit
     from forecast.loading import load_panel

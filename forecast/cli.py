@@ -371,7 +371,8 @@ def validate(
     (every signal it uses observed); print a data-coverage summary."""
     def body() -> int:
         inputs = resolve_inputs(data, spec)
-        panel, _ = load_inputs(inputs, month)
+        notes: list[str] = []
+        panel, _ = load_inputs(inputs, month, notes=notes)
         out, _ = _consoles()
         cov = panel.coverage()
         table = Table(title=f"Coverage: share of periods observed, {panel.months[0]} to "
@@ -394,7 +395,7 @@ def validate(
                   f"{_escape(str(inputs.catalog))}"
                   + (f", {_escape(str(inputs.events))}" if inputs.events else ""),
                   soft_wrap=True)
-        for warning in data_warnings(panel):
+        for warning in [*notes, *data_warnings(panel)]:
             out.print(f"[yellow]warning:[/] {_escape(warning)}", soft_wrap=True)
         return EXIT_OK
 

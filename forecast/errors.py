@@ -13,7 +13,7 @@ import os
 import unicodedata
 from pathlib import Path
 
-__all__ = ["InputError", "ConvergenceError", "SpecError", "expected_one_of",
+__all__ = ["InputError", "ConvergenceError", "SpecError", "DataWarning", "expected_one_of",
            "is_real", "whole_number", "check_seed", "as_path", "as_names"]
 
 
@@ -83,6 +83,12 @@ class SpecError(InputError):
 
 class ConvergenceError(RuntimeError):
     """A fit that failed the diagnostics gate where a converged one was required."""
+
+
+class DataWarning(UserWarning):
+    """Data that are read as valid but may not say what was meant (e.g. an event logged twice
+    without a description to tell the two apart); the command line prints it as a warning of
+    ``forecast validate`` and ``forecast run``, and a run's manifest records it."""
 
 
 def expected_one_of(value: str, choices: list[str]) -> str:

@@ -10,17 +10,19 @@ coverage stay unobserved.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog
-from forecast.errors import InputError
+from forecast.errors import DataWarning, InputError
 from forecast.tabular import (
     MONTH_PATTERN,
     REPLAY_HINT,
     Problems,
+    RawTable,
     as_catalog,
     check_choice,
     check_filled,
@@ -231,6 +233,7 @@ def validated_events(
                        "of one day need descriptions that tell them apart)"),
                    among=np.array([str(d).strip() != "" for d in description], dtype=bool))
     problems.raise_first()
+    _warn_undescribed_repeats(table, (dates, allies, kinds), description)
     return pd.DataFrame({
         "date": dates.astype(str),
         "month": [format_month(int(m)) for m in months],
@@ -241,6 +244,32 @@ def validated_events(
         "source": table.column("source").astype(str),
         "month_number": months.astype(np.int64),
     })
+
+
+def _warn_undescribed_repeats(table: RawTable, keys: tuple[np.ndarray, ...],
+                              description: np.ndarray) -> None:
+    """Warn of rows without a description whose date, ally and event type equal an earlier
+    such row's: two events of one day, or one row pasted twice. Nothing tells which, so each
+    is counted (a repeat with a description is refused by :func:`validated_events`)."""
+    blank = np.array([str(d).strip() == "" for d in description], dtype=bool)
+    if blank.sum() < 2:
+        return
+    joined = pd.Series(["\x1f".join(map(str, k)) for k in zip(*keys)], dtype=object)[blank]
+    rows = table.rows[blank]
+    repeated = joined.duplicated(keep="first").to_numpy(dtype=bool)
+    if not repeated.any():
+        return
+    first: dict[str, int] = {}
+    for key, row in zip(joined, rows):
+        first.setdefault(key, int(row))
+    pairs = [f"row {int(row)} (as row {first[key]})"
+             for key, row in zip(joined[repeated], rows[repeated])]
+    shown = ", ".join(pairs[:5]) + (f" and {len(pairs) - 5} more" if len(pairs) > 5 else "")
+    warnings.warn(f"{table.file}: {len(pairs)} row(s) repeat an earlier row's date, ally and "
+                  f"event type, neither with a description: {shown}; each is counted as "
+                  "another event. If a row was pasted twice, remove it; if the events are "
+                  "distinct, a description for each tells them apart", DataWarning,
+                  stacklevel=2)
 
 
 def _date_parts(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog
-from forecast.errors import InputError
+from forecast.errors import DataWarning, InputError
 from forecast.catalog import SignalSpec
 from forecast.events import count_events, validated_events
 from forecast.panel import Panel
@@ -271,7 +271,7 @@ def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | No
                   f"log was given {where} and the observations have no row of "
                   f"{'it' if len(empty) == 1 else 'them'}: unobserved in this panel. Pass "
                   "events=PATH or a DataFrame, or events=False to leave the log out on purpose",
-                  UserWarning, stacklevel=3)
+                  DataWarning, stacklevel=3)
 
 
 def _log_start(cat: Catalog) -> int:

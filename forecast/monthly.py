@@ -47,7 +47,7 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import MAX_SEED, InputError, SpecError, check_seed, whole_number
+from forecast.errors import MAX_SEED, DataWarning, InputError, SpecError, check_seed, whole_number
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -597,7 +597,8 @@ def check_month(month: str) -> str:
 
 
 def load_inputs(inputs: RunInputs, month: str | None = None,
-                spec: "ModelSpec | None" = None) -> "tuple[Panel, Design]":
+                spec: "ModelSpec | None" = None,
+                notes: list[str] | None = None) -> "tuple[Panel, Design]":
     """Validate and load the data of a run (the ``validate`` stage), and check that the run's
     spec can be fitted to them: a signal the spec uses must have observations, and the
     outcome must have some after the panel's first month
@@ -605,7 +606,9 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
 
     ``month`` given: data after it are an error and the grid ends there. ``None``: the grid
     ends at the data's last month. ``spec``: the run's spec where the caller has read it
-    already; ``None`` reads ``inputs.spec_path``.
+    already; ``None`` reads ``inputs.spec_path``. ``notes``: a list that the loader's
+    :class:`~forecast.errors.DataWarning` texts are appended to, for the caller to show,
+    instead of being issued.
 
     Returns the panel and its design under the spec.
 
@@ -624,14 +627,33 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
     spec = load_spec(inputs.spec_path) if spec is None else spec
     # no log in the directory: events=False, since _check_counted_without_a_log says so
     # naming the directory, and only where the spec uses such a signal
-    panel = load_panel(inputs.observations, catalog=inputs.catalog,
-                       events=inputs.events if inputs.events is not None else False, until=month)
+    with _noting(notes):
+        panel = load_panel(inputs.observations, catalog=inputs.catalog,
+                           events=inputs.events if inputs.events is not None else False,
+                           until=month)
     if inputs.events is None:
         _check_counted_without_a_log(panel, inputs, spec)
     try:
         return panel, make_design(panel, spec)
     except SpecError as exc:
         raise _in_the_files(exc, panel, inputs, month) from None
+
+
+@contextmanager
+def _noting(notes: list[str] | None) -> Iterator[None]:
+    """Within: :class:`~forecast.errors.DataWarning` texts appended to ``notes`` (each once),
+    not issued; other warnings issued as they were. ``None``: nothing caught."""
+    if notes is None:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        yield
+    for w in caught:
+        if not issubclass(w.category, DataWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif str(w.message) not in notes:
+            notes.append(str(w.message))
 
 
 def _in_the_files(exc: SpecError, panel: Panel, inputs: RunInputs,
@@ -751,7 +773,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
         inputs = resolve_inputs(request.data, request.spec, request.scenario)
         read = _fingerprint(inputs)  # what is about to be read
         spec = load_spec(inputs.spec_path)
-        panel, design = load_inputs(inputs, request.month, spec)
+        notes: list[str] = []  # what the loader warns of, said and recorded below
+        panel, design = load_inputs(inputs, request.month, spec, notes)
         month = request.month or panel.last_month
         scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
         from forecast.forecasting import check_horizon
@@ -803,7 +826,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
                  panel.months[0], panel.months[-1])
         # the panel ends at the run's month; the manifest records the warnings but the
         # origin's, which is its data.last_observed_month
-        recorded = data_warnings(panel, origin=False)
+        recorded = [*notes, *data_warnings(panel, origin=False)]
         for warning in [w for w in (unobserved_origin(panel), *recorded) if w]:
             log.warning(warning)
             progress.warning(warning)

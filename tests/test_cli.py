@@ -27,7 +27,7 @@ from forecast.cli import app
 from forecast.diagnostics import Diagnostics
 from forecast.forecasting import oracle_fit
 from forecast.manifest import sha256_file
-from forecast.monthly import QUICK, RunRequest, run_month
+from forecast.monthly import QUICK, NullProgress, RunRequest, run_month
 from forecast.runs import FAILED_NAME, STAGING_NAME, Registry
 
 #: A fit that compiles and samples but cannot pass the gate (far too short).
@@ -101,6 +101,43 @@ def test_validate_embedded_data():
     result = _cli("validate")
     assert result.exit_code == 0, result.output
     assert "JPN" in result.output and "KOR" in result.output
+
+
+def test_validate_and_run_say_an_event_logged_twice_without_a_description(tmp_path):
+    """Two rows of one date, ally and event type without a description were each counted,
+    without a word: a row pasted twice doubles its month's count. Both may be real events,
+    so they are counted, and validate and run say which rows."""
+    paths = forecast.default_paths()
+    data = tmp_path / "data"
+    data.mkdir()
+    for path in (paths.observations, paths.catalog, paths.events):
+        shutil.copy(path, data / path.name)
+    n_rows = len(pd.read_csv(data / "events.csv")) + 1  # the header is row 1
+    with open(data / "events.csv", "a", encoding="utf-8") as fh:
+        fh.write("2025-05-02,KOR,consultation_lapse,,\n" * 2)
+    said = (f"events.csv: 1 row(s) repeat an earlier row's date, ally and event type, neither "
+            f"with a description: row {n_rows + 2} (as row {n_rows + 1}); each is counted")
+    result = _cli("validate", "--data", str(data))
+    assert result.exit_code == 0, result.output
+    assert f"warning: {data / said}" in " ".join(result.output.split())
+
+    class Said(NullProgress):
+        def __init__(self):
+            self.warnings = []
+
+        def warning(self, message):
+            self.warnings.append(message)
+
+    class Sampling(Exception):
+        pass
+
+    def fitter(*args, **kwargs):
+        raise Sampling
+
+    progress = Said()
+    with pytest.raises(Sampling):
+        run_month(RunRequest(data=data, out=tmp_path / "runs"), progress=progress, fitter=fitter)
+    assert [w for w in progress.warnings if said in w], progress.warnings
 
 
 @pytest.mark.parametrize("spec", ["default", "static"])

@@ -12,7 +12,7 @@ import pytest
 from forecast import datasets
 from forecast.catalog import Catalog, read_catalog
 from forecast.datasets import DataPaths, default_paths, load_from
-from forecast.errors import InputError
+from forecast.errors import DataWarning, InputError
 from forecast.events import events_to_observations, read_events
 from forecast.loading import load_panel, read_observations
 from forecast.panel import Panel
@@ -178,7 +178,7 @@ def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_pa
     assert with_log.signals["consultation_lapse"].mask.any()
     copy = tmp_path / "observations.csv"
     copy.write_bytes(OBS.read_bytes())
-    with pytest.warns(UserWarning, match=r"the catalog counts 'consultation_lapse' from an "
+    with pytest.warns(DataWarning, match=r"the catalog counts 'consultation_lapse' from an "
                       r"event log, but no log was given nor found beside observations.csv"):
         assert_panels_equal(load_panel(copy, catalog=CATALOG), without)  # no log beside it
     pd.read_csv(EVENTS).to_parquet(tmp_path / "events.parquet")
@@ -390,7 +390,7 @@ def test_a_frame_without_the_log_its_catalog_counts_from_is_warned_of() -> None:
     """Observations given as a DataFrame have no folder to find events.csv in: the driver
     counted from it was left unobserved without a word, and the model's build failed later."""
     frame = pd.read_csv(OBS, dtype=str).astype({"value": float})
-    with pytest.warns(UserWarning, match=r"the catalog counts 'consultation_lapse' from an event "
+    with pytest.warns(DataWarning, match=r"the catalog counts 'consultation_lapse' from an event "
                       r"log, but no log was given \(observations given as a DataFrame have no "
                       r"folder to find one in\)"):
         p = load_panel(frame, catalog=CATALOG)
