@@ -440,7 +440,8 @@ def list_runs(
 ) -> None:
     """List the published runs of a registry."""
     def body() -> int:
-        from forecast.runfiles import OUTPUTS_OF_RUN, missing_outputs
+        from forecast.runfiles import (OUTPUTS_OF_RUN, RUN_WRITES, SCENARIO_WRITES,
+                                       altered_outputs, missing_outputs, unlisted_outputs)
 
         console, _ = _consoles()
         if month is not None:
@@ -478,6 +479,18 @@ def list_runs(
                 lost.append(f"[yellow]warning:[/] {_escape(r.name)}: [bold red]MISSING[/] "
                             f"{_escape(', '.join(gone))} (its manifest lists "
                             f"{'them' if len(gone) > 1 else 'it'} among the run's outputs)")
+            # every file's bytes against its hash (about 0.1 s for a posterior of 150 MB):
+            # report and scenario refuse what differs, or what no hash vouches for
+            if changed := [*altered_outputs(r.path, r.manifest,
+                                            list(listed) if isinstance(listed, dict) else []),
+                           *unlisted_outputs(r.path, r.manifest, [*RUN_WRITES, *SCENARIO_WRITES,
+                                                                  "posterior.nc"],
+                                             [*RUN_WRITES, "posterior.nc"])]:
+                status += f"; ALTERED {len(changed)} file{'s' if len(changed) > 1 else ''}"
+                lost.append(f"[yellow]warning:[/] {_escape(r.name)}: [bold red]ALTERED[/] "
+                            f"{_escape(', '.join(changed))} (not as the run wrote "
+                            f"{'them' if len(changed) > 1 else 'it'}: its manifest records "
+                            "another SHA-256, or none; report and scenario refuse it)")
             created = str(r.manifest.get("created", ""))[:16].replace("T", " ")
             # a manifest's text as written (one edited by hand may hold anything)
             rows.append((
@@ -573,6 +586,7 @@ def scenario(
                 raise InputError(f"not a published run: expected its posterior.nc in it, as "
                                  f"in runs/2026-03{hint}", file=str(path))
             own_manifest(path)  # another run's, under this one's name: refused as by report
+        _check_posterior(path)
         alt_spec = read_scenario(file)
         # said first: an error in resolving the scenario names the run's months
         named = f" ({alt_spec.name})" if alt_spec.name != file.stem else ""
@@ -620,6 +634,29 @@ def scenario(
         return EXIT_OK
 
     _guarded(body)
+
+
+def _check_posterior(run_dir: Path) -> None:
+    """Refuse a run's ``posterior.nc`` that its manifest does not vouch for: not listed among
+    its outputs, or with other bytes than the SHA-256 it records (edited or replaced since:
+    its forecasts would be printed as the run's). A directory without a manifest, a fit saved
+    by hand, has nothing to check against."""
+    from forecast.runfiles import altered_outputs, unlisted_outputs
+    from forecast.runs import read_json_object
+
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        return
+    manifest = read_json_object(path)
+    if unlisted_outputs(run_dir, manifest, ["posterior.nc"]):
+        raise InputError("not among the outputs the run's manifest lists with their SHA-256, "
+                         "as a run lists every file it writes: the manifest was edited, or the "
+                         "posterior put there by hand; expected the run's own",
+                         file=str(run_dir / "posterior.nc"))
+    if altered_outputs(run_dir, manifest, ["posterior.nc"]):
+        raise InputError("altered since the run wrote it (the SHA-256 its manifest records "
+                         "differs): its forecasts would be printed as the run's; expected the "
+                         "posterior as the run wrote it", file=str(run_dir / "posterior.nc"))
 
 
 def _run_settings(run_dir: Path) -> dict[str, int]:

@@ -150,7 +150,8 @@ def read_run(run_dir: str | Path) -> RunData:
     forecast.InputError
         Naming the file, when the directory is not a run (no ``manifest.json``), a file the
         manifest lists as an output and the report reads is gone or no longer has the bytes
-        the manifest's hash records, or a file is unreadable or
+        the manifest's hash records, a file the report reads is there (or one every run
+        writes is not) without the manifest listing it, or a file is unreadable or
         lacks what the report shows: a manifest or ``diagnostics.json`` that is not a JSON
         object, lacks a key or holds a value of another type
         (:mod:`forecast.runfiles`), a CSV that is empty, malformed, lacks a column or holds a
@@ -158,7 +159,7 @@ def read_run(run_dir: str | Path) -> RunData:
     """
     from forecast.errors import InputError
     from forecast.runfiles import (altered_outputs, check_diagnostics, check_manifest,
-                                   missing_outputs)
+                                   missing_outputs, unlisted_outputs, RUN_WRITES)
     from forecast.runs import own_manifest, read_json_object
 
     path = Path(run_dir)
@@ -173,6 +174,12 @@ def read_run(run_dir: str | Path) -> RunData:
         raise InputError(f"{', '.join(gone)} missing: the manifest lists "
                          f"{'them' if len(gone) > 1 else 'it'} among the run's outputs, and "
                          "the report would show what it holds as empty", file=str(path / gone[0]))
+    if unlisted := unlisted_outputs(path, manifest, read, always=RUN_WRITES):
+        raise InputError(f"{', '.join(unlisted)} not among the outputs the manifest lists with "
+                         "their SHA-256, as a run lists every file it writes: the manifest was "
+                         "edited, or the file put there by hand, and the report would show what "
+                         "it holds (or its absence) as the run's; expected the run's files and "
+                         "manifest as it wrote them", file=str(path / unlisted[0]))
     if changed := altered_outputs(path, manifest, read):
         example = (" (a header-only table would read as no early warning, say)"
                    if "early_warnings.csv" in changed else "")

@@ -29,10 +29,18 @@ from forecast.errors import InputError
 from forecast.runs import json_kind
 
 __all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "altered_outputs",
-           "OUTPUTS_OF_RUN"]
+           "unlisted_outputs", "OUTPUTS_OF_RUN", "RUN_WRITES",
+           "SCENARIO_WRITES"]
 
 #: the files of a run that the manifest's ``outputs`` lists (with their sha256)
 OUTPUTS_OF_RUN = "outputs"
+
+#: what every run writes besides its posterior and the report reads (a scenario's tables only
+#: with a scenario)
+RUN_WRITES = ("headline.csv", "forecast.csv", "credibility.csv", "attribution.csv",
+              "early_warnings.csv", "coverage.csv", "outcome.csv", "diagnostics.json")
+#: what a run with a scenario writes besides
+SCENARIO_WRITES = ("scenario.csv", "scenario_overrides.csv")
 
 
 class _Read(BaseModel):
@@ -260,6 +268,31 @@ def altered_outputs(run_dir: Path, manifest: dict, read: Iterable[str]) -> list[
         return []
     return [name for name in read if isinstance(listed.get(name), str)
             and _is_file(run_dir / name) and sha256_file(run_dir / name) != listed[name]]
+
+
+def unlisted_outputs(run_dir: Path, manifest: dict, read: Iterable[str],
+                     always: Iterable[str] = ()) -> list[str]:
+    """Of the files in ``read``, those that the manifest's ``outputs`` does not list with a
+    hash, though they are in ``run_dir`` or among ``always`` (what every run writes): a run
+    lists each file it writes, so nothing vouches for such a file, or for its absence (the
+    manifest was edited, or the file put there by hand).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "scenario.csv").write_text("ally\\n")
+    >>> listed = {"outputs": {"forecast.csv": "…"}}
+    >>> unlisted_outputs(d, listed, ["forecast.csv", "scenario.csv", "outcome.csv"])
+    ['scenario.csv']
+    >>> unlisted_outputs(d, listed, ["forecast.csv", "outcome.csv"], always=["outcome.csv"])
+    ['outcome.csv']
+    """
+    listed = manifest.get(OUTPUTS_OF_RUN)
+    listed = listed if isinstance(listed, dict) else {}
+    always = set(always)
+    return [name for name in read if not isinstance(listed.get(name), str)
+            and (name in always or _is_file(run_dir / name))]
 
 
 def _is_file(path: Path) -> bool:

@@ -279,6 +279,66 @@ def test_an_output_altered_since_the_run_wrote_it_is_refused(runs, tmp_path):
     assert "early warning" not in str(err.value)
 
 
+def test_what_the_manifest_does_not_vouch_for_is_refused(runs, tmp_path):
+    """With the manifest's entry for early_warnings.csv deleted and the file cut to its
+    header, the report said "No ally crosses the warning threshold", exit 0; a stray
+    scenario.csv in a run without a scenario was shown as its scenario; a posterior.nc
+    replaced since was forecast from by ``scenario`` as the run's, and ``list`` showed all
+    of these as sound."""
+    before, copy = runs["before"], tmp_path / runs["before"].name
+    shutil.copytree(before, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["outputs"]["early_warnings.csv"]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for unlisted in ("header only", "gone"):
+        if unlisted == "gone":
+            (copy / "early_warnings.csv").unlink()
+        else:
+            (copy / "early_warnings.csv").write_text("ally,probability,previous,change\n")
+        with pytest.raises(forecast.InputError, match="early_warnings.csv not among the "
+                           "outputs the manifest lists") as err:
+            read_run(copy)
+        assert err.value.file == str(copy / "early_warnings.csv")
+    listing = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
+    assert listing.exit_code == 0, listing.output
+    said = " ".join(listing.output.split())
+    assert "converged; ALTERED 1 file" in said or "(not converged); ALTERED 1 file" in said
+    assert f"warning: {copy.name}: ALTERED early_warnings.csv (not as the run wrote it" in said
+
+    shutil.rmtree(copy)
+    shutil.copytree(before, copy)
+    shutil.copy(runs["last"] / "scenario.csv", copy / "scenario.csv")
+    with pytest.raises(forecast.InputError, match="scenario.csv not among the outputs"):
+        read_run(copy)
+    assert "ALTERED scenario.csv" in " ".join(
+        CliRunner().invoke(app, ["list", "--out", str(tmp_path)]).output.split())
+
+    (copy / "scenario.csv").unlink()
+    read_run(copy)  # as the run wrote it: read, listed as sound, and forecast from
+    clean = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
+    assert clean.exit_code == 0 and "ALTERED" not in clean.output, clean.output
+    scen = tmp_path / "s.csv"
+    scen.write_text(read_scenario_rows(runs["last"]), encoding="utf-8")
+    assert CliRunner().invoke(app, ["scenario", str(scen), "--run", str(copy)]).exit_code == 0
+    with open(copy / "posterior.nc", "r+b") as fh:  # one byte of its data changed
+        fh.seek(-100, 2)
+        byte = fh.read(1)
+        fh.seek(-100, 2)
+        fh.write(bytes([byte[0] ^ 1]))
+    result = CliRunner().invoke(app, ["scenario", str(scen), "--run", str(copy)])
+    assert result.exit_code == 2, result.output
+    assert (f"error: {copy / 'posterior.nc'}: altered since the run wrote it"
+            in " ".join(result.output.split()))
+    assert "ALTERED posterior.nc" in " ".join(
+        CliRunner().invoke(app, ["list", "--out", str(tmp_path)]).output.split())
+
+
+def read_scenario_rows(run_dir: Path) -> str:
+    """The scenario a run was given, as a scenario CSV."""
+    rows = pd.read_csv(run_dir / "scenario_overrides.csv")
+    return rows[["ally", "period", "signal", "value"]].to_csv(index=False)
+
+
 def test_an_interrupted_report_leaves_no_temporary_file(runs, tmp_path, monkeypatch):
     """Ctrl-C while ``forecast report`` replaced report.html left report.html.tmp in the
     published run."""
@@ -403,8 +463,27 @@ def _as_written(run_dir: Path) -> None:
     from forecast.manifest import sha256_file
 
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    manifest["outputs"] = {name: sha256_file(run_dir / name) for name in manifest["outputs"]}
+    manifest["outputs"] = {p.name: sha256_file(p) for p in sorted(run_dir.iterdir())
+                           if p.name not in ("manifest.json", "report.html", "run.log")}
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _bare_run(run_dir: Path) -> Path:
+    """A run directory holding every file a run writes but the posterior, each with no rows
+    (and its manifest's hashes of them)."""
+    run_dir.mkdir()
+    for name, header in (("headline", "ally"), ("forecast", "ally,period,mean,q05,q95"),
+                         ("credibility", "ally,period,horizon,mean"),
+                         ("attribution", "ally,month,change,signal,contribution"),
+                         ("early_warnings", "ally,probability,previous,change"),
+                         ("coverage", "ally,signal,year,share"),
+                         ("outcome", "ally,period,value")):
+        (run_dir / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
+    (run_dir / "diagnostics.json").write_text("{}", encoding="utf-8")
+    (run_dir / "manifest.json").write_text(json.dumps({"month": "2026-03",
+                                                       "settings": _SETTINGS}))
+    _as_written(run_dir)
+    return run_dir
 
 
 def test_a_scenario_that_moves_nobody_still_has_its_section(runs, tmp_path):
@@ -672,10 +751,7 @@ def test_a_report_reads_its_tables_as_a_person_would(tmp_path):
     """A blank name showed as "nan"; a signal whose contribution rounds to 0 was listed as a
     mover ("−0.00"); the quantities of a passing fit were headed by raw column names, R-hat
     to 3 decimals (1.0097 as 1.010, a failure to the eye) and ESS to 3 (1301.033)."""
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "manifest.json").write_text(json.dumps({"month": "2026-03",
-                                                       "settings": _SETTINGS}))
+    run_dir = _bare_run(tmp_path / "run")
     (run_dir / "headline.csv").write_text("ally,name,credibility,p_any_3\nKOR,,-3.7,0.4\n")
     (run_dir / "attribution.csv").write_text(
         "ally,month,change,signal,contribution\nKOR,2026-03,-0.5,consultation_lapse,-0.6\n"
@@ -684,6 +760,7 @@ def test_a_report_reads_its_tables_as_a_person_would(tmp_path):
         "converged": True, "max_rhat": 1.0097, "min_ess_bulk": 1301.0331, "divergences": 0,
         "worst": [{"quantity": "credibility[KOR, 2026-03]", "r_hat": 1.0097,
                    "ess_bulk": 1301.0331, "ess_tail": 938.61}]}))
+    _as_written(run_dir)
     html = " ".join(render_report(run_dir).split())
     assert not re.search(r"\bnan\b", html) and "<b>KOR</b> KOR" in html
     assert "consultation_lapse -0.60" in html and "exercise_tempo" not in html
@@ -700,12 +777,11 @@ def test_a_damaged_run_file_is_an_input_error_naming_it(tmp_path, damage):
     """An empty or malformed CSV, a CSV without its columns, a manifest or diagnostics.json
     that is not an object or lacks what the report shows: each was a traceback (exit 1)."""
     name, text, message = damage
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "manifest.json").write_text(json.dumps({"month": "2026-03",
-                                                       "settings": _SETTINGS}))
+    run_dir = _bare_run(tmp_path / "run")
     assert "<h2>Headline</h2>" in render_report(run_dir)  # sound as it was
     (run_dir / name).write_text(text, encoding="utf-8")
+    if name != "manifest.json":
+        _as_written(run_dir)  # damaged as the run wrote it: not refused as altered
     with pytest.raises(forecast.InputError, match=message) as err:
         render_report(run_dir)
     assert err.value.file == str(run_dir / name)
