@@ -1133,7 +1133,8 @@ def read_previous(previous: PublishedRun | None,
 
     ``headline`` gives each ally's credibility and p_any_3 there; ``forecast`` its
     probability of hedging within ``within`` months, which the early warnings show beside
-    this run's. A table that is missing, damaged or made otherwise (a run published with
+    this run's. A table that is missing, damaged, not as that run wrote it (another SHA-256
+    than its manifest records, or none) or made otherwise (a run published with
     ``--horizon 2`` has no row at 3 months) is left out, and said in the second value: a
     caveat of the baseline, what the report then does not show. The monthly run reads them
     before the fit, so nothing is found wrong after minutes of sampling.
@@ -1143,6 +1144,8 @@ def read_previous(previous: PublishedRun | None,
     >>> read_previous(None, within=3)
     ({}, [])
     """
+    from forecast.runfiles import altered_outputs, unlisted_outputs
+
     if previous is None:
         return {}, []
     checks = {"headline": (_check_previous_headline, "no change in credibility or in p_any_3"),
@@ -1151,6 +1154,11 @@ def read_previous(previous: PublishedRun | None,
     tables, unusable = {}, []
     for name, (check, lost) in checks.items():
         try:
+            files = [f"{name}.csv"]
+            if unlisted_outputs(previous.path, previous.manifest, files, files) or \
+                    altered_outputs(previous.path, previous.manifest, files):
+                raise InputError("not as that run wrote it: the SHA-256 its manifest records "
+                                 "differs, or it records none")
             frame = parse_file(previous.path / f"{name}.csv", "CSV", run_table)
             check(frame)
         except InputError as exc:

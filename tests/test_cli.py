@@ -770,6 +770,10 @@ def test_a_baseline_months_back_says_how_far_and_is_not_called_poor(sim, data_di
     ("horizon inf", "its forecast.csv cannot be compared with (column 'horizon': no row at "
                     "horizon 3 (its horizons: 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12)): no "
                     "previous probability in the early warnings"),
+    # a number edited by hand, sound to read: the change since was computed from it
+    ("edited", "its headline.csv cannot be compared with (not as that run wrote it: the "
+               "SHA-256 its manifest records differs, or it records none): no change in "
+               "credibility or in p_any_3"),
 ])
 def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir, tmp_path,
                                                                    damage, caveat):
@@ -797,7 +801,14 @@ def test_a_baseline_table_that_cannot_be_compared_with_is_a_caveat(sim, data_dir
         table = pd.read_csv(first.path / "forecast.csv", dtype=str)
         table.loc[table["horizon"] == "3", "horizon"] = "inf"
         table.to_csv(first.path / "forecast.csv", index=False)
+    elif damage == "edited":
+        head.loc[0, "credibility"] = "2.5"
     head.to_csv(first.path / "headline.csv", index=False)
+    if damage != "edited":  # as if the run had written them so
+        manifest = json.loads((first.path / "manifest.json").read_text())
+        manifest["outputs"] = {name: sha256_file(first.path / name)
+                               for name in manifest["outputs"]}
+        (first.path / "manifest.json").write_text(json.dumps(manifest))
     now = run_month(RunRequest(data=data_dir, out=out), fitter=fitter)
     assert now.status == "published", now.message
     caveats = list(caveat) if isinstance(caveat, tuple) else [caveat]
@@ -831,7 +842,8 @@ def test_a_short_baseline_is_a_caveat_only_for_a_run_that_could_compare(tmp_path
     (tmp_path / "headline.csv").write_text("ally,period,credibility,p_any_1,p_any_3\n"
                                            "A00,2026-02,0.1,0.2,\n")
     (tmp_path / "forecast.csv").write_text("ally,horizon,p_any_within\nA00,1,0.2\nA00,2,0.3\n")
-    previous = PublishedRun(tmp_path, "2026-02", 1, {})
+    outputs = {name: sha256_file(tmp_path / name) for name in ("headline.csv", "forecast.csv")}
+    previous = PublishedRun(tmp_path, "2026-02", 1, {"outputs": outputs})
     assert read_previous(previous, within=2)[1] == []
     caveats = read_previous(previous, within=3)[1]
     assert caveats[-1].startswith("its headline.csv has no p_any_3") and len(caveats) == 2
