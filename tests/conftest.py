@@ -44,3 +44,39 @@ def refuse_path(monkeypatch):
         monkeypatch.setattr(Path, method, refusing)
 
     return patch
+
+
+@pytest.fixture
+def at_random_point():
+    """``evaluate(model, outputs, seed)``: ``outputs`` (one graph or a list) at the model's
+    initial point moved by standard-normal noise (unconstrained); ``seed`` a list: one such
+    point per seed, compiled once."""
+    import numpy as np
+
+    def evaluate(model, outputs, seed):
+        single = not isinstance(outputs, (list, tuple))
+        # the outputs as functions of the value variables: left as random variables, they
+        # would be drawn afresh from the prior at each call, whatever the point
+        outs = model.replace_rvs_by_values([outputs] if single else list(outputs))
+        fn = model.compile_fn(outs[0] if single else outs, inputs=model.value_vars,
+                              on_unused_input="ignore")
+        start = model.initial_point()
+
+        def at(s):
+            rng = np.random.default_rng(s)
+            return fn({k: v + rng.normal(size=np.shape(v)) for k, v in start.items()})
+        return [at(s) for s in seed] if isinstance(seed, list) else at(seed)
+    return evaluate
+
+
+@pytest.fixture
+def drifting_catalog(tmp_path) -> Path:
+    """The fixtures' catalog (every family; monthly, quarterly and annual signals) with its
+    quarterly count ``meetings`` drifting, written to ``tmp_path``."""
+    text = (Path(__file__).parent / "fixtures" / "signals.toml").read_text(encoding="utf-8")
+    old = 'sign = 0\nunit = "high-level'
+    assert old in text
+    path = tmp_path / "signals.toml"
+    path.write_text(text.replace(old, 'sign = 0\ndrifts = true\nunit = "high-level'),
+                    encoding="utf-8")
+    return path

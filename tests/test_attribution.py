@@ -43,6 +43,56 @@ def test_rows_sum_to_change_and_columns(oracle):
     assert np.allclose(data["contribution"], 0.0)
 
 
+def test_removal_loglik_is_the_models_own(drifting_catalog, at_random_point):
+    """``removal_loglik`` writes each observation's log-likelihood out again, from the draws,
+    for PSIS: checked against the model's own pointwise log-likelihood at draws that differ
+    (an oracle's are all alike), for every family, a quarter's and a year's average, a
+    drifting signal and the outcome (last month's latent): a slip there moved attribution
+    without failing any other test."""
+    from forecast.design import make_design
+    from forecast.model import build_model
+    from forecast.results import Fit
+
+    sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
+    spec = forecast.load_spec("default")
+    design = make_design(sim.panel, spec)
+    model = build_model(design, spec)
+    names = ["credibility", "intercept", "loading", "intercept_drift", "overdispersion",
+             "noise", "outcome_intercept", "outcome_loading", "outcome_overdispersion"]
+    observed = [f"{fam}_indicators" for fam in design.families] + ["outcome"]
+    points = at_random_point(model, [*(model[n] for n in names),
+                                     *model.logp(vars=[model[o] for o in observed],
+                                                 sum=False)], seed=list(range(5)))
+    dims = {n: model.named_vars_to_dims.get(n, ()) for n in names}
+    post = xr.Dataset({n: (("chain", "draw", *dims[n]), np.stack([p[i] for p in points])[None])
+                       for i, n in enumerate(names)},
+                      coords={k: list(v) for k, v in model.coords.items()})
+    fit = Fit(idata=xr.DataTree.from_dict({"posterior": post}), panel=sim.panel, spec=spec,
+              design=design)
+    pointwise = dict(zip(observed, zip(*(p[len(names):] for p in points))))
+    t = design.n_periods - 2  # a month inside the last quarter and the last year
+    checked = set()
+    for a in range(len(design.allies)):
+        for k, signal in enumerate(design.indicators):
+            fam = design.families_of[k]
+            b = design.families[fam]
+            sel = (b.ally == a) & (b.signal == k) & (b.start <= t) & (t < b.stop)
+            got, n_obs = removal_loglik(fit, a, signal, t)
+            assert n_obs == sel.sum()
+            want = np.array(pointwise[f"{fam}_indicators"])[:, sel].sum(axis=1)
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=signal)
+            if sel.any():
+                checked.add((signal, bool((b.stop[sel] - b.start[sel] > 1).any())))
+        sel = (design.outcome_ally == a) & (design.outcome_t == t)
+        got, n_obs = removal_loglik(fit, a, design.outcome_name, t)
+        assert n_obs == sel.sum() == 1
+        np.testing.assert_allclose(got, np.array(pointwise["outcome"])[:, sel].sum(axis=1),
+                                   rtol=1e-9, atol=1e-9)
+    # each family, the drifting quarterly count and the annual series among what was compared
+    assert {("exercise_tempo", False), ("joint_statement", False), ("meetings", True),
+            ("defense_spending", True)} <= checked, checked
+
+
 def test_driver_contribution_is_effect_times_last_month(oracle):
     tab = attribution(oracle).set_index(["ally", "signal"])
     d = oracle.design

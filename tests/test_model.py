@@ -6,8 +6,6 @@ truth is covered (DESIGN §3, issue 4).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pymc as pm
 import pytest
@@ -42,21 +40,8 @@ def test_shipped_specs_build_with_finite_logp(spec, reference):
     assert "credibility" in model.named_vars
 
 
-def _at_random_point(model, outputs, seed: int):
-    """``outputs`` evaluated at the initial point moved by standard-normal noise (unconstrained)."""
-    rng = np.random.default_rng(seed)
-    point = {k: v + rng.normal(size=np.shape(v)) for k, v in model.initial_point().items()}
-    # the outputs as functions of the value variables: left as random variables, they would be
-    # drawn afresh from the prior at each call, whatever the point
-    single = not isinstance(outputs, (list, tuple))
-    outs = model.replace_rvs_by_values([outputs] if single else list(outputs))
-    fn = model.compile_fn(outs[0] if single else outs, inputs=model.value_vars,
-                          on_unused_input="ignore")
-    return fn(point)
-
-
 @pytest.mark.parametrize("reference", ["average", "zero"])
-def test_count_intercepts_at_the_allys_average_latent(reference):
+def test_count_intercepts_at_the_allys_average_latent(reference, at_random_point):
     """With ``intercept_reference = "average"`` a count signal's log-rate, averaged over one
     ally's observed months, is exactly its pooled intercept ``μ_s + τ_s·z[s,a]``: the ally's
     average latent no longer trades off against its intercepts (docs/decisions/0009). With
@@ -66,7 +51,7 @@ def test_count_intercepts_at_the_allys_average_latent(reference):
         update={"intercept_reference": reference, "count_family": "poisson"})
     design = make_design(sim.panel, s)
     model = build_model(design, s)
-    out = _at_random_point(model, [model["poisson_indicators"].owner.inputs[2],
+    out = at_random_point(model, [model["poisson_indicators"].owner.inputs[2],
                                    model["intercept_mu"], model["intercept_tau"],
                                    model["intercept_z"]], seed=7)
     rate, a_mu, a_tau, z = out
@@ -85,11 +70,9 @@ def test_count_intercepts_at_the_allys_average_latent(reference):
         assert np.abs(gaps).max() > 1e-3
 
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
 @pytest.mark.parametrize("update", [{}, {"loadings": "pooled"}, {"intercept_reference": "panel"}])
-def test_every_likelihood_term_is_the_model_written_out(tmp_path, update):
+def test_every_likelihood_term_is_the_model_written_out(drifting_catalog, update,
+                                                       at_random_point):
     """Each observation's log-likelihood, at a random point, against the model written out
     with scipy from the parameters' values: the latent of the observation's month (of its
     quarter or year averaged: ``mean θ[a, start:stop]``), the sign-constrained loading, the
@@ -99,12 +82,7 @@ def test_every_likelihood_term_is_the_model_written_out(tmp_path, update):
     fit (the recovery tests that would also see it are slow)."""
     from scipy import stats
 
-    text = (FIXTURES / "signals.toml").read_text(encoding="utf-8")
-    old = 'sign = 0\nunit = "high-level'
-    assert old in text
-    (tmp_path / "signals.toml").write_text(text.replace(old, 'sign = 0\ndrifts = true\nunit = '
-                                                        '"high-level'), encoding="utf-8")
-    sim = forecast.simulate(n_months=48, catalog=tmp_path / "signals.toml", seed=3)
+    sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
     spec = forecast.load_spec("default").model_copy(update=update)
     design = make_design(sim.panel, spec)
     assert set(design.families) == {"poisson", "bernoulli", "negbin", "normal"}
@@ -114,7 +92,7 @@ def test_every_likelihood_term_is_the_model_written_out(tmp_path, update):
              "intercept_drift", "overdispersion", "noise", "outcome_intercept",
              "outcome_loading", "outcome_overdispersion"]
     observed = [model[f"{fam}_indicators"] for fam in design.families] + [model["outcome"]]
-    got = _at_random_point(model, [*(model[n] for n in names),
+    got = at_random_point(model, [*(model[n] for n in names),
                                    *model.logp(vars=observed, sum=False)], seed=11)
     theta, alpha, lam, walk, od, noise, ho, kappa, h_od = got[:len(names)]
     lam = np.broadcast_to(lam, alpha.shape)
@@ -149,7 +127,7 @@ def test_every_likelihood_term_is_the_model_written_out(tmp_path, update):
 
 
 @pytest.mark.parametrize("reference", ["panel", "zero"])
-def test_intercepts_at_the_panels_average_latent(reference):
+def test_intercepts_at_the_panels_average_latent(reference, at_random_point):
     """With ``intercept_reference = "panel"`` each count observation's log-rate is
     ``μ_s + τ_s·z[s,a] + λ_s·(latent[a,t] − mean latent)``, the mean over every ally and
     month (not over the observations: the model less one observation is then this model less
@@ -165,7 +143,7 @@ def test_intercepts_at_the_panels_average_latent(reference):
     names = ["intercept_mu", "intercept_tau", "intercept_z", "loading", "outcome_intercept_mu",
              "outcome_intercept_tau", "outcome_intercept_z", "outcome_intercept",
              "outcome_loading", "credibility"]
-    rate, *out = _at_random_point(
+    rate, *out = at_random_point(
         model, [model["poisson_indicators"].owner.inputs[2], *[model[n] for n in names]], seed=7)
     a_mu, a_tau, z, lam, h_mu, h_tau, h_z, h_int, kappa, theta = out
     panel = reference == "panel"
@@ -183,13 +161,13 @@ def test_intercepts_at_the_panels_average_latent(reference):
 
 
 @pytest.mark.parametrize("driver_effects, varies", [("shared", False), ("pooled", True)])
-def test_driver_effects_shared_or_pooled(driver_effects, varies):
+def test_driver_effects_shared_or_pooled(driver_effects, varies, at_random_point):
     sim = forecast.simulate(n_allies=4, n_months=30, seed=3)
     s = forecast.load_spec("default").model_copy(update={"driver_effects": driver_effects})
     model = build_model(make_design(sim.panel, s), s)
     assert ("driver_effect_tau" in model.named_vars) is varies
     # at a random point of the prior the ally effects differ only if they are pooled
-    beta = _at_random_point(model, model["driver_effect_ally"], seed=0)
+    beta = at_random_point(model, model["driver_effect_ally"], seed=0)
     assert beta.shape == (4, len(sim.panel.drivers))
     assert bool((np.ptp(beta, axis=0) > 1e-9).all()) == varies
 
@@ -284,7 +262,7 @@ def test_a_spec_saved_without_the_hedging_spread_scale_keeps_the_shared_one():
     assert forecast.load_spec("default").priors.outcome_loading_spread_scale == 0.25
 
 
-def test_normal_series_are_modelled_centred_within_each_ally():
+def test_normal_series_are_modelled_centred_within_each_ally(at_random_point):
     """Normal values are stored centred on each ally's mean; at any parameter value the
     model's mean of a normal series, averaged over one ally's observations, is the series'
     pooled mean ``intercept_mu`` — whatever the ally's latent level (docs/decisions/0004)."""
@@ -293,7 +271,7 @@ def test_normal_series_are_modelled_centred_within_each_ally():
     design = make_design(panel, s)
     model = build_model(design, s)
     mu = model["normal_indicators"].owner.inputs[2]
-    mean, a_mu = _at_random_point(model, [mu, model["intercept_mu"]], seed=5)
+    mean, a_mu = at_random_point(model, [mu, model["intercept_mu"]], seed=5)
     block = design.families["normal"]
     for a, k in set(zip(block.ally.tolist(), block.signal.tolist())):
         sel = (block.ally == a) & (block.signal == k)
