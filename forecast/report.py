@@ -20,7 +20,7 @@ import pandas as pd
 
 __all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png", "scenario_view",
            "unmoved_allies",
-           "fan_chart_figure", "coverage_figure", "ARROWS"]
+           "fan_chart_figure", "coverage_figure", "fan_chart_text", "coverage_text", "ARROWS"]
 
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
 HISTORY_MONTHS = 60  # months of fitted credibility shown before the forecast
@@ -264,7 +264,10 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
         cred = credibility[credibility["ally"] == ally]
         fitted = cred[cred["horizon"] == 0].tail(HISTORY_MONTHS)
         ahead = cred[cred["horizon"] > 0]
-        for part, colour in ((fitted, "#4a6fa5"), (ahead, "#d9822b")):
+        if len(fitted) and len(ahead):  # drawn from the last fitted month: one path, not two
+            ahead = pd.concat([fitted.tail(1), ahead])
+        for part, colour, label in ((fitted, "#4a6fa5", "fitted"),
+                                    (ahead, "#d9822b", "forecast")):
             if not len(part):
                 continue
             x = _month_axis(part["period"])
@@ -272,7 +275,8 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
                 ax_c.fill_between(x, part["q05"], part["q95"], color=colour, alpha=0.18, lw=0)
             if {"q25", "q75"} <= set(part) and part["q25"].notna().all():
                 ax_c.fill_between(x, part["q25"], part["q75"], color=colour, alpha=0.3, lw=0)
-            ax_c.plot(x, part["q50"] if "q50" in part else part["mean"], color=colour, lw=1.6)
+            ax_c.plot(x, part["q50"] if "q50" in part else part["mean"], color=colour, lw=1.6,
+                      label=f"{label} (median, 50% and 90%)")
         if len(fitted):
             ax_c.axvline(_month_axis(fitted["period"].tail(1))[0], color="#777", lw=0.8, ls=":")
         ax_c.axhline(0, color="#bbb", lw=0.6)
@@ -310,6 +314,7 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
             ax.tick_params(labelsize=8)
             ax.spines[["top", "right"]].set_visible(False)
     if len(allies):
+        axes[0, 0].legend(fontsize=7, frameon=False, loc="lower left")
         axes[0, 1].legend(fontsize=7, frameon=False, loc="upper left")
     fig.tight_layout()
     return fig
@@ -342,6 +347,58 @@ def coverage_figure(coverage: pd.DataFrame):
     cbar.ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig
+
+
+def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame) -> str:
+    """What the fan charts show, in words (the figure's alternative text): per ally, the last
+    fitted credibility and the forecast's last month, and the forecast's hedging.
+
+    Examples
+    --------
+    >>> cred = pd.DataFrame({"ally": ["KOR"] * 2, "period": ["2026-03", "2026-04"],
+    ...                      "horizon": [0, 1], "mean": [-6.3, -5.8], "q05": [-9.1, -9.0],
+    ...                      "q50": [-6.2, -5.7], "q95": [-3.4, -2.6]})
+    >>> fc = pd.DataFrame({"ally": ["KOR"], "period": ["2026-04"], "q50": [0.0], "q95": [3.0]})
+    >>> fan_chart_text(cred, fc)
+    'Fan charts per ally. KOR: credibility -6.2 in 2026-03 (90% interval -9.1 to -3.4), forecast median -5.7 by 2026-04 (-9.0 to -2.6); hedging forecast median 0 acts a month, 90% interval up to 3.'
+    """
+    parts = []
+    for ally in dict.fromkeys(credibility["ally"]):
+        cred = credibility[credibility["ally"] == ally]
+        now, end = cred[cred["horizon"] == 0].tail(1), cred[cred["horizon"] > 0].tail(1)
+        text = f"{ally}:"
+        if len(now):
+            r = now.iloc[0]
+            text += (f" credibility {_fmt(r.get('q50', r['mean']), 1)} in {r['period']} (90% "
+                     f"interval {_fmt(r.get('q05'), 1)} to {_fmt(r.get('q95'), 1)})")
+        if len(end):
+            r = end.iloc[0]
+            text += (f", forecast median {_fmt(r.get('q50', r['mean']), 1)} by {r['period']} "
+                     f"({_fmt(r.get('q05'), 1)} to {_fmt(r.get('q95'), 1)})")
+        fc = forecast[forecast["ally"] == ally] if len(forecast) else forecast
+        if len(fc) and {"q50", "q95"} <= set(fc):
+            text += (f"; hedging forecast median {_fmt(fc['q50'].max(), 0)} acts a month, 90% "
+                     f"interval up to {_fmt(fc['q95'].max(), 0)}")
+        parts.append(text + ".")
+    return " ".join(["Fan charts per ally.", *parts])
+
+
+def coverage_text(coverage: pd.DataFrame) -> str:
+    """What the coverage heat map shows, in words: the years covered, and each signal's share
+    of periods observed over them, lowest first (the figure's alternative text).
+
+    Examples
+    --------
+    >>> cov = pd.DataFrame({"ally": ["JPN", "JPN", "KOR"],
+    ...                     "signal": ["troops", "lapses", "troops"],
+    ...                     "year": [2024, 2024, 2024], "share": [0.25, 1.0, 0.75]})
+    >>> coverage_text(cov)
+    'Share of periods observed per ally, signal and year, 2024 to 2024. Over all allies and years: troops 50%, lapses 100%.'
+    """
+    shares = coverage.groupby("signal", sort=False)["share"].mean().sort_values(kind="stable")
+    return (f"Share of periods observed per ally, signal and year, {coverage['year'].min()} to "
+            f"{coverage['year'].max()}. Over all allies and years: "
+            + ", ".join(f"{name} {_fmt(v, pct=True)}" for name, v in shares.items()) + ".")
 
 
 # ---------------------------------------------------------------------- view model
@@ -585,6 +642,15 @@ def _num(value) -> float:
         return math.nan
 
 
+def _latest_months(month) -> str:
+    """``"2026-02 → 2026-03"``: the months the latest month's change is between."""
+    try:
+        now = pd.Period(str(month), "M")
+    except (ValueError, TypeError):
+        return "the month before → the latest month"
+    return f"{now - 1} → {now}"
+
+
 def _view(run: RunData) -> dict:
     from forecast.attribution import K_THRESHOLD
     from forecast.catalog import RESERVED_SIGNAL
@@ -593,12 +659,14 @@ def _view(run: RunData) -> dict:
     drivers = _drivers(run)
     settings = m.get("settings", {})
     names = m.get("catalog", {}).get("allies", {})
-    figures = {}
+    figures, alt = {}, {}
     if len(run.credibility):
         figures["fan"] = figure_png(fan_chart_figure(run.credibility, run.forecast, run.outcome,
                                                      names))
+        alt["fan"] = fan_chart_text(run.credibility, run.forecast)
     if len(run.coverage):
         figures["coverage"] = figure_png(coverage_figure(run.coverage))
+        alt["coverage"] = coverage_text(run.coverage)
     from forecast.monthly import HEADLINE_HORIZONS
 
     diag = run.diagnostics
@@ -634,6 +702,8 @@ def _view(run: RunData) -> dict:
         "unreliable_k": (K_THRESHOLD if any(s["unreliable"] for d in drivers
                                             for s in d["signals"]) else None),
         "figures": figures,
+        "alt": alt,
+        "latest_months": _latest_months(m.get("month")),
         "warnings": _warning_rows(run, names),
         "warning": m.get("early_warning", {"threshold": 0.5, "within": 3}),
         "scenario": _table(scenario_view(run.scenario)),
@@ -718,6 +788,17 @@ TEMPLATE = r"""<!DOCTYPE html>
   code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
   details { margin: 8px 0; }
   .bad { color: #b3261e; font-weight: 600; } .good { color: #1d7a35; }
+  th[scope="row"] { background: none; font-weight: normal; }
+  caption { text-align: left; font-size: 12px; color: #666; padding-bottom: 3px; }
+  /* a table scrolled sideways keeps its first column, the ally, in view */
+  .scroll th:first-child { position: sticky; left: 0; background: #fff; }
+  .scroll tr:first-child th:first-child { background: #f6f7f9; }
+  @media print {
+    body { max-width: none; padding: 0; }
+    .scroll { overflow: visible; }
+    h2 { break-after: avoid; }
+    table, img, .banner { break-inside: avoid; }
+  }
 </style>
 </head>
 <body>
@@ -754,16 +835,18 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2>Headline</h2>
 <div class="scroll"><table>
-  <tr><th class="l">Ally</th><th>Credibility now</th><th>90% interval</th><th>Change</th>
-      <th>Trend</th>
-      {% for h in horizons %}<th>P(hedging ≤ {{ h }} mo)</th>{% endfor %}
-      <th>Δ P(≤ 3 mo)</th></tr>
+  <caption>Per ally: credibility now and the probability of hedging ahead</caption>
+  <tr><th class="l" scope="col">Ally</th><th scope="col">Credibility now</th>
+      <th scope="col">90% interval</th><th scope="col">Change</th><th scope="col">Trend</th>
+      {% for h in horizons %}<th scope="col">P(hedging ≤ {{ h }} mo)</th>{% endfor %}
+      <th scope="col">Δ P(≤ 3 mo)</th></tr>
   {% for r in headline %}
-  <tr><td class="l"><b>{{ r.ally }}</b> {{ r.name }}</td><td>{{ r.credibility }}</td>
+  <tr><th class="l" scope="row"><b>{{ r.ally }}</b> {{ r.name }}</th><td>{{ r.credibility }}</td>
       <td class="small">{{ r.interval }}</td>
       <td class="{{ r.change_class }}">{{ r.change }}</td>
       <td class="arrow {{ 'up' if r.trend == 'up' else ('down' if r.trend == 'down' else '') }}"
-          title="P(credibility rose over the last 3 months) = {{ r.p_up }}">{{ r.arrow }}</td>
+          title="P(credibility rose over the last 3 months) = {{ r.p_up }}">{{ r.arrow }}
+          <span class="small">{{ r.p_up }}</span></td>
       <td>{{ r.p1 }}</td><td>{{ r.p3 }}</td><td>{{ r.p12 }}</td><td>{{ r.p3_change }}</td></tr>
   {% endfor %}
 </table></div>
@@ -772,9 +855,10 @@ TEMPLATE = r"""<!DOCTYPE html>
   credible. The drivers' pushes come on top, so months of lapses can hold an ally several units
   below 0.
   Credibility now: the posterior mean, with its 90% interval (the fan charts draw the median).
-  Change: vs. the previous published run's latest month.
-  Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months is
-  ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
+  Change: vs. the previous published run's latest month{% if not previous_run %} (none in
+  this registry: "–"){% endif %}.
+  Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months (the
+  percentage beside the arrow) is ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
   h months.{% if short_of %} This run forecast {{ horizon }} month{{ "s" if horizon != 1 }}
   ahead: {{ short_of | join(" and ") }} {{ "is" if short_of | length == 1 else "are" }} beyond it
   ("–").{% endif %}</p>
@@ -782,10 +866,11 @@ TEMPLATE = r"""<!DOCTYPE html>
 <h2>What changed and why</h2>
 {% if previous_run %}
 <div class="scroll"><table>
-  <tr><th class="l">Ally</th><th>Credibility change</th><th>Δ P(hedging ≤ 3 mo)</th>
-      <th class="l">The latest month's change = the signals that moved it most + other</th></tr>
+  <tr><th class="l" scope="col">Ally</th><th scope="col">Credibility change</th>
+      <th scope="col">Δ P(hedging ≤ 3 mo)</th>
+      <th class="l">The latest month's change ({{ latest_months }}) = the signals that moved it most + other</th></tr>
   {% for d in drivers %}
-  <tr><td class="l"><b>{{ d.ally }}</b> {{ d.name }}</td>
+  <tr><th class="l" scope="row"><b>{{ d.ally }}</b> {{ d.name }}</th>
       <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
       <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</td></tr>
   {% endfor %}
@@ -796,7 +881,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   {{ timing_note }}</p>
 {% else %}
 <p>No earlier published run in this registry to compare with. Below, per ally: the latest
-  month's change in credibility (posterior mean) = the signals that moved it most + other
+  month's change in credibility ({{ latest_months }}, posterior mean) = the signals that moved it most + other
   (persistence, the common factor, the month's shock and the signals not shown).
   {{ timing_note }}</p>
 <ul>
@@ -811,12 +896,18 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2>Forecasts</h2>
 {% if figures.fan is defined %}
+<p class="small">Future drivers are drawn at each ally's recent rate (the mean of its last 12
+  observed months; the latest month's own value in the first forecast month): the forecast
+  assumes that the recent pace of lapses, say, goes on, and credibility returns toward the ally's
+  usual level (0) at its persistence, held down by those drivers. After a month of more lapses
+  than usual the first forecast month can therefore lie above the last fitted one.
+  <code>forecast scenario</code> tries other assumptions.</p>
 <p class="small">Left: credibility, fitted (blue) and forecast (orange), median with 50% and 90%
   intervals. Right: hedging acts per month, observed (grey bars, a dot on every observed month, 0
   included; no dot: not observed) and forecast (red): median (solid), 50%
   and 90% intervals, and mean (dashed), which a few draws with many acts can lift above the
   90% band.</p>
-<img alt="Fan charts of credibility and hedging per ally" src="data:image/png;base64,{{ figures.fan }}">
+<img alt="{{ alt.fan }}" src="data:image/png;base64,{{ figures.fan }}">
 {% else %}<p>No forecast tables in this run.</p>{% endif %}
 
 <h2>Early warnings</h2>
@@ -824,9 +915,10 @@ TEMPLATE = r"""<!DOCTYPE html>
   {{ warning.within }} months is {{ "%.0f"|format(warning.threshold * 100) }}% or more.</p>
 {% if warnings %}
 <div class="scroll"><table>
-  <tr><th class="l">Ally</th><th>P(hedging ≤ {{ warning.within }} mo)</th><th>Previous run</th><th>Change</th></tr>
+  <tr><th class="l" scope="col">Ally</th><th scope="col">P(hedging ≤ {{ warning.within }} mo)</th>
+      <th scope="col">Previous run</th><th scope="col">Change</th></tr>
   {% for w in warnings %}
-  <tr><td class="l"><b>{{ w.ally }}</b> {{ w.name }}</td><td>{{ w.probability }}</td>
+  <tr><th class="l" scope="row"><b>{{ w.ally }}</b> {{ w.name }}</th><td>{{ w.probability }}</td>
       <td>{{ w.previous }}</td><td class="{{ w.change_class }}">{{ w.change }}</td></tr>
   {% endfor %}
 </table></div>
@@ -839,7 +931,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <p class="small">What it assumes (scenario_overrides.csv{% if scenario_file %}, from
   <code>{{ scenario_file }}</code>{% endif %}): set replaces the driver's forecast value, add adds to it.</p>
 <div class="scroll"><table>
-  <tr>{% for h in scenario_overrides.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
+  <tr>{% for h in scenario_overrides.header %}<th class="l" scope="col">{{ h }}</th>{% endfor %}</tr>
   {% for row in scenario_overrides.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
 </table></div>
 {% if scenario_overrides.more %}<p class="small">… {{ scenario_overrides.more }} more rows in scenario_overrides.csv</p>{% endif %}
@@ -848,7 +940,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   the difference is the scenario's effect alone. h: months ahead.</p>
 {% if scenario.rows %}
 <div class="scroll"><table>
-  <tr>{% for h in scenario.header %}<th class="l">{{ h }}</th>{% endfor %}</tr>
+  <tr>{% for h in scenario.header %}<th class="l" scope="col">{{ h }}</th>{% endfor %}</tr>
   {% for row in scenario.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
 </table></div>
 {% if scenario.more %}<p class="small">… {{ scenario.more }} more rows in scenario.csv</p>{% endif %}
@@ -869,7 +961,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   was applied again to all of them.</p>
 {% endif %}
 <div class="scroll"><table>
-  <tr><th class="l">Check</th><th>Value</th><th>Required</th><th class="l">Result</th></tr>
+  <tr><th class="l" scope="col">Check</th><th scope="col">Value</th><th scope="col">Required</th>
+      <th class="l" scope="col">Result</th></tr>
   {% for r in diag_table %}
   <tr><td class="l">{{ r.check }}</td><td>{{ r.value }}</td><td>{{ r.required }}</td>
       <td class="l {{ 'good' if r.ok else 'bad' }}">{{ 'ok' if r.ok else 'FAILED' }}</td></tr>
@@ -889,13 +982,14 @@ TEMPLATE = r"""<!DOCTYPE html>
   Share of each signal's periods observed per year (white = not observed; a missing row means
   "not observed", never zero).</p>
 {% if figures.coverage is defined %}
-<img alt="Data coverage heat map" src="data:image/png;base64,{{ figures.coverage }}">
+<img alt="{{ alt.coverage }}" src="data:image/png;base64,{{ figures.coverage }}">
 {% endif %}
 
 <h2>Provenance</h2>
 <details open><summary>Inputs</summary>
 <div class="scroll"><table>
-  <tr><th class="l">Role</th><th class="l">File</th><th class="l">SHA-256</th><th>Bytes</th></tr>
+  <tr><th class="l" scope="col">Role</th><th class="l" scope="col">File</th>
+      <th class="l" scope="col">SHA-256</th><th scope="col">Bytes</th></tr>
   {% for f in inputs %}
   <tr><td class="l">{{ f.role }}</td><td class="l"><code>{{ f.path }}</code></td>
       <td class="l"><code>{{ f.sha256[:16] }}…</code></td><td>{{ f.bytes }}</td></tr>

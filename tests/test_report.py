@@ -95,6 +95,24 @@ def test_report_is_self_contained(runs):
     assert all(len(i) > 1000 for i in images)
 
 
+def test_a_screen_reader_hears_what_the_figures_and_tables_show(runs):
+    """The figures' alternative texts named the kind of chart only ("Fan charts of credibility
+    and hedging per ally"), and the tables' ally cells were plain cells."""
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    run = read_run(runs["last"])
+    fan, coverage = re.findall(r'<img alt="([^"]*)" src="data:image/png', html)
+    now = run.credibility[run.credibility["horizon"] == 0].groupby("ally").tail(1)
+    for _, r in now.iterrows():  # each ally's fitted median now, as the chart draws it
+        assert f"{r['ally']}: credibility {_fmt(r['q50'], 1)} in {r['period']}" in fan
+    shares = run.coverage.groupby("signal")["share"].mean()
+    lowest = shares.idxmin()
+    assert coverage.split("Over all allies and years: ")[1].startswith(
+        f"{lowest} {_fmt(shares[lowest], pct=True)}")
+    headline = html.split("<h2>Headline</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<caption>" in headline and headline.count('scope="row"') == len(run.headline)
+    assert "<td class=\"l\"><b>" not in html
+
+
 def test_data_text_is_escaped(runs):
     html = (runs["last"] / "report.html").read_text(encoding="utf-8")
     assert EVIL not in html
@@ -407,7 +425,7 @@ def test_what_a_scenario_assumed_is_kept_with_the_run(runs, data_dirs, tmp_path)
         in section
     # the note is shown, escaped; the source column, blank in every row, is not
     assert '<td class="l">talks &lt;b&gt;off&lt;/b&gt;</td></tr>' in section
-    assert '<th class="l">note</th>' in section and '<th class="l">source</th>' not in section
+    assert '<th class="l" scope="col">note</th>' in section and '<th class="l">source</th>' not in section
     copy = _copy_run(runs, tmp_path)
     manifest["scenario"] = {"name": "<b>A01</b> lapse", "description": "Talks <i>fail</i>"}
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
