@@ -354,7 +354,8 @@ def coverage_table(obs: pd.DataFrame, events: pd.DataFrame, catalog: dict) -> st
     lines.append("")
     lines.append(f"Share = observed ally-periods / periods from {FIRST_YEAR} to {FORECAST_MONTH} "
                  f"({denom}). Event-log signals are observed (zero or positive) in every month "
-                 f"from {log_start} to {log_end}.")
+                 f"from {log_start} to {log_end}. `forecast validate` counts the periods up to "
+                 f"the data's last month, {log_end}, so its shares are a little higher.")
     return "\n".join(lines) + "\n"
 
 
