@@ -553,7 +553,7 @@ def scenario(
     def body() -> int:
         from forecast.report import scenario_view, unmoved_allies
         from forecast.results import load_fit
-        from forecast.scenarios import compare, read_scenario
+        from forecast.scenarios import compare, driver_changes, read_scenario
 
         console, _ = _consoles()
         _check_output(output, run_dir)
@@ -625,6 +625,15 @@ def scenario(
             console.print(f"… {len(view) - MAX_ROWS} more rows"
                           + (" (all in the CSV)" if output is not None
                              else " (--output writes them all)"), soft_wrap=True)
+        changed = driver_changes(base, alt)
+        if len(changed):
+            cells = [f"{r.ally} {r.signal} {r.period}: {r.base:.2f} → {r.alt:.2f}"
+                     for r in changed.head(MAX_CHANGES).itertuples()]
+            more = f", … {len(changed) - MAX_CHANGES} more" if len(changed) > MAX_CHANGES else ""
+            console.print(f"drivers changed, baseline → scenario, mean over draws (the "
+                          f"baseline's values: the observed one in the run's month, then draws "
+                          f"at each ally's recent rate; a set row replaces them, an add row adds "
+                          f"to them): {_escape('; '.join(cells))}{more}", soft_wrap=True)
         unmoved = unmoved_allies(table)
         if unmoved:
             console.print(f"not moved by the scenario (every change 0, not shown): "
@@ -683,6 +692,8 @@ def _run_settings(run_dir: Path) -> dict[str, int]:
 
 #: rows of a table printed to the terminal
 MAX_ROWS = 60
+#: driver values a scenario changed, printed after its table
+MAX_CHANGES = 8
 
 
 def _frame_table(frame, max_rows: int = MAX_ROWS) -> Table:
