@@ -461,7 +461,11 @@ def list_runs(
             console.print(f"[yellow]warning:[/] {_escape(broken.name)} is not listed: "
                           f"{_escape(broken.reason)}", soft_wrap=True)
         if not runs:
-            console.print(f"no published runs in {_escape(str(out))}"
+            others = len(registry.runs()) if month is not None else 0
+            console.print(f"no published runs{f' of {month}' if month else ''} in "
+                          f"{_escape(str(out))}"
+                          + (f" ({others} of other months; without --month: all)" if others
+                             else "")
                           + (f"; {refused}" if refused else ""), soft_wrap=True)
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}

@@ -192,12 +192,14 @@ class Scenario:
             k = pd.Period(rec.period, "M").ordinal - origin.ordinal
             if not 0 <= k < horizon:
                 last = origin + (horizon - 1)
+                why = ("its data, which a scenario does not rewrite, come before it" if k < 0
+                       else f"a longer horizon reaches further; a value in {last} moves "
+                            "credibility in the last forecast month")
                 raise InputError(
                     f"period outside the forecast: a driver can be set from the origin "
                     f"{origin} (the fit's last month) to {last}, {horizon - 1} months after "
-                    f"it, with a horizon of {horizon} months (a longer horizon reaches "
-                    f"further; a value in {last} moves credibility in the last forecast "
-                    f"month)", column="period", value=rec.period, **where)
+                    f"it, with a horizon of {horizon} months ({why})", column="period",
+                    value=rec.period, **where)
             family = catalog.signals[rec.signal].family
             _check_support(rec.value, family, where, rec.op)
             observed = design.driver_raw[:, drivers[rec.signal], :]

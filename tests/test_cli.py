@@ -558,6 +558,10 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
     listing = _cli("list", "--out", str(runs))
     assert listing.exit_code == 0
     assert f"{sim.panel.last_month}-r2" in listing.output and "FORCED" in listing.output
+    # a month without runs is not said as an empty registry
+    none = _cli("list", "--out", str(runs), "--month", "1999-01")
+    assert none.exit_code == 0 and (f"no published runs of 1999-01 in {runs} (3 of other months; "
+                                    "without --month: all)") in " ".join(none.output.split())
 
     scen = tmp_path / "lapse.csv"
     scen.write_text(f"ally,period,signal,value\nA00,{sim.panel.last_month},consultation_lapse,3\n")
