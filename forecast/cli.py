@@ -464,8 +464,8 @@ def list_runs(
             others = len(registry.runs()) if month is not None else 0
             console.print(f"no published runs{f' of {month}' if month else ''} in "
                           f"{_escape(str(out))}"
-                          + (f" ({others} of other months; without --month: all)" if others
-                             else "")
+                          + (f" ({others} run{'s' if others > 1 else ''} of other months: "
+                             "leave out --month to list them)" if others else "")
                           + (f"; {refused}" if refused else ""), soft_wrap=True)
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}
@@ -483,18 +483,28 @@ def list_runs(
                 lost.append(f"[yellow]warning:[/] {_escape(r.name)}: [bold red]MISSING[/] "
                             f"{_escape(', '.join(gone))} (its manifest lists "
                             f"{'them' if len(gone) > 1 else 'it'} among the run's outputs)")
-            # every file's bytes against its hash (about 0.1 s for a posterior of 150 MB):
-            # report and scenario refuse what differs, or what no hash vouches for
-            if changed := [*altered_outputs(r.path, r.manifest,
-                                            list(listed) if isinstance(listed, dict) else []),
-                           *unlisted_outputs(r.path, r.manifest, [*RUN_WRITES, *SCENARIO_WRITES,
-                                                                  "posterior.nc"],
-                                             [*RUN_WRITES, "posterior.nc"])]:
+            # the tables' bytes against their hashes (the posterior, hundreds of megabytes a
+            # run, when scenario reads it), and what no hash vouches for
+            unlisted = unlisted_outputs(r.path, r.manifest,
+                                        [*RUN_WRITES, *SCENARIO_WRITES, "posterior.nc"],
+                                        [*RUN_WRITES, "posterior.nc"])
+            absent = [name for name in unlisted if not (r.path / name).is_file()]
+            if absent:
+                status += f"; MISSING {len(absent)} unlisted"
+                lost.append(f"[yellow]warning:[/] {_escape(r.name)}: [bold red]MISSING[/] "
+                            f"{_escape(', '.join(absent))} (every run writes "
+                            f"{'them' if len(absent) > 1 else 'it'}; its manifest no longer "
+                            "lists it)")
+            tables = [n for n in (listed if isinstance(listed, dict) else []) if n.endswith(
+                (".csv", ".json"))]
+            if changed := [*altered_outputs(r.path, r.manifest, tables),
+                           *(n for n in unlisted if n not in absent)]:
                 status += f"; ALTERED {len(changed)} file{'s' if len(changed) > 1 else ''}"
                 lost.append(f"[yellow]warning:[/] {_escape(r.name)}: [bold red]ALTERED[/] "
                             f"{_escape(', '.join(changed))} (not as the run wrote "
                             f"{'them' if len(changed) > 1 else 'it'}: its manifest records "
-                            "another SHA-256, or none; report and scenario refuse it)")
+                            "another SHA-256, or none; report refuses such a table, scenario "
+                            "such a posterior)")
             created = str(r.manifest.get("created", ""))[:16].replace("T", " ")
             # a manifest's text as written (one edited by hand may hold anything)
             rows.append((

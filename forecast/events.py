@@ -265,7 +265,8 @@ def _warn_undescribed_repeats(table: RawTable, keys: tuple[np.ndarray, ...],
     pairs = [f"row {int(row)} (as row {first[key]})"
              for key, row in zip(joined[repeated], rows[repeated])]
     shown = ", ".join(pairs[:5]) + (f" and {len(pairs) - 5} more" if len(pairs) > 5 else "")
-    warnings.warn(f"{table.file}: {len(pairs)} row(s) repeat an earlier row's date, ally and "
+    rows = "1 row repeats" if len(pairs) == 1 else f"{len(pairs)} rows repeat"
+    warnings.warn(f"{table.file}: {rows} an earlier row's date, ally and "
                   f"event type, neither with a description: {shown}; each is counted as "
                   "another event. If a row was pasted twice, remove it; if the events are "
                   "distinct, a description for each tells them apart", DataWarning,

@@ -642,18 +642,22 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
 @contextmanager
 def _noting(notes: list[str] | None) -> Iterator[None]:
     """Within: :class:`~forecast.errors.DataWarning` texts appended to ``notes`` (each once),
-    not issued; other warnings issued as they were. ``None``: nothing caught."""
+    not shown; other warnings shown as they would be (their filters and registries apply
+    before the display, which alone is replaced). ``None``: nothing caught."""
     if notes is None:
         yield
         return
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings():
         warnings.simplefilter("always", DataWarning)
+        show = warnings.showwarning
+
+        def noted(message, category, filename, lineno, file=None, line=None):
+            if not issubclass(category, DataWarning):
+                show(message, category, filename, lineno, file, line)
+            elif str(message) not in notes:
+                notes.append(str(message))
+        warnings.showwarning = noted
         yield
-    for w in caught:
-        if not issubclass(w.category, DataWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        elif str(w.message) not in notes:
-            notes.append(str(w.message))
 
 
 def _in_the_files(exc: SpecError, panel: Panel, inputs: RunInputs,

@@ -360,8 +360,11 @@ def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame) -> str:
     ...                      "q50": [-6.2, -5.7], "q95": [-3.4, -2.6]})
     >>> fc = pd.DataFrame({"ally": ["KOR"], "period": ["2026-04"], "q50": [0.0], "q95": [3.0]})
     >>> fan_chart_text(cred, fc)
-    'Fan charts per ally. KOR: credibility -6.2 in 2026-03 (90% interval -9.1 to -3.4), forecast median -5.7 by 2026-04 (-9.0 to -2.6); hedging forecast median 0 acts a month, 90% interval up to 3.'
+    'Fan charts per ally. KOR: credibility -6.2 in 2026-03 (90% interval -9.1 to -3.4), forecast median -5.7 by 2026-04 (-9.0 to -2.6); hedging forecast median at most 0 acts a month, 90% interval up to 3.'
     """
+    def middle(r) -> object:
+        return r["q50"] if pd.notna(r.get("q50")) else r.get("mean")
+
     parts = []
     for ally in dict.fromkeys(credibility["ally"]):
         cred = credibility[credibility["ally"] == ally]
@@ -369,16 +372,16 @@ def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame) -> str:
         text = f"{ally}:"
         if len(now):
             r = now.iloc[0]
-            text += (f" credibility {_fmt(r.get('q50', r['mean']), 1)} in {r['period']} (90% "
+            text += (f" credibility {_fmt(middle(r), 1)} in {r['period']} (90% "
                      f"interval {_fmt(r.get('q05'), 1)} to {_fmt(r.get('q95'), 1)})")
         if len(end):
             r = end.iloc[0]
-            text += (f", forecast median {_fmt(r.get('q50', r['mean']), 1)} by {r['period']} "
+            text += (f", forecast median {_fmt(middle(r), 1)} by {r['period']} "
                      f"({_fmt(r.get('q05'), 1)} to {_fmt(r.get('q95'), 1)})")
         fc = forecast[forecast["ally"] == ally] if len(forecast) else forecast
         if len(fc) and {"q50", "q95"} <= set(fc):
-            text += (f"; hedging forecast median {_fmt(fc['q50'].max(), 0)} acts a month, 90% "
-                     f"interval up to {_fmt(fc['q95'].max(), 0)}")
+            text += (f"; hedging forecast median at most {_fmt(fc['q50'].max(), 0)} acts a "
+                     f"month, 90% interval up to {_fmt(fc['q95'].max(), 0)}")
         parts.append(text + ".")
     return " ".join(["Fan charts per ally.", *parts])
 
@@ -703,6 +706,9 @@ def _view(run: RunData) -> dict:
                                             for s in d["signals"]) else None),
         "figures": figures,
         "alt": alt,
+        # a fit with drivers has their rows in the attribution (role "driver")
+        "has_drivers": bool(len(run.attribution) and "role" in run.attribution
+                            and (run.attribution["role"] == "driver").any()),
         "latest_months": _latest_months(m.get("month")),
         "warnings": _warning_rows(run, names),
         "warning": m.get("early_warning", {"threshold": 0.5, "within": 3}),
@@ -791,8 +797,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   th[scope="row"] { background: none; font-weight: normal; }
   caption { text-align: left; font-size: 12px; color: #666; padding-bottom: 3px; }
   /* a table scrolled sideways keeps its first column, the ally, in view */
-  .scroll th:first-child { position: sticky; left: 0; background: #fff; }
-  .scroll tr:first-child th:first-child { background: #f6f7f9; }
+  .scroll table.rows th:first-child { position: sticky; left: 0; background: #fff; }
+  .scroll table.rows tr:first-child th:first-child { background: #f6f7f9; }
   @media print {
     body { max-width: none; padding: 0; }
     .scroll { overflow: visible; }
@@ -834,7 +840,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% endif %}
 
 <h2>Headline</h2>
-<div class="scroll"><table>
+<div class="scroll"><table class="rows">
   <caption>Per ally: credibility now and the probability of hedging ahead</caption>
   <tr><th class="l" scope="col">Ally</th><th scope="col">Credibility now</th>
       <th scope="col">90% interval</th><th scope="col">Change</th><th scope="col">Trend</th>
@@ -865,7 +871,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2>What changed and why</h2>
 {% if previous_run %}
-<div class="scroll"><table>
+<div class="scroll"><table class="rows">
   <tr><th class="l" scope="col">Ally</th><th scope="col">Credibility change</th>
       <th scope="col">Δ P(hedging ≤ 3 mo)</th>
       <th class="l">The latest month's change ({{ latest_months }}) = the signals that moved it most + other</th></tr>
@@ -896,12 +902,14 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2>Forecasts</h2>
 {% if figures.fan is defined %}
+{% if has_drivers %}
 <p class="small">Future drivers are drawn at each ally's recent rate (the mean of its last 12
-  observed months; the latest month's own value in the first forecast month): the forecast
+  observed months), the latest month's own value moving the first forecast month: the forecast
   assumes that the recent pace of lapses, say, goes on, and credibility returns toward the ally's
-  usual level (0) at its persistence, held down by those drivers. After a month of more lapses
-  than usual the first forecast month can therefore lie above the last fitted one.
-  <code>forecast scenario</code> tries other assumptions.</p>
+  usual level (0) as its persistence lets it, held down by those drivers. After a month of
+  lapses and then one without, the first forecast month lies above the last fitted one: the
+  lapse's push has passed. <code>forecast scenario</code> tries other assumptions.</p>
+{% endif %}
 <p class="small">Left: credibility, fitted (blue) and forecast (orange), median with 50% and 90%
   intervals. Right: hedging acts per month, observed (grey bars, a dot on every observed month, 0
   included; no dot: not observed) and forecast (red): median (solid), 50%
@@ -914,7 +922,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <p class="small">Allies whose probability of at least one hedging act within the next
   {{ warning.within }} months is {{ "%.0f"|format(warning.threshold * 100) }}% or more.</p>
 {% if warnings %}
-<div class="scroll"><table>
+<div class="scroll"><table class="rows">
   <tr><th class="l" scope="col">Ally</th><th scope="col">P(hedging ≤ {{ warning.within }} mo)</th>
       <th scope="col">Previous run</th><th scope="col">Change</th></tr>
   {% for w in warnings %}

@@ -115,7 +115,7 @@ def test_validate_and_run_say_an_event_logged_twice_without_a_description(tmp_pa
     n_rows = len(pd.read_csv(data / "events.csv")) + 1  # the header is row 1
     with open(data / "events.csv", "a", encoding="utf-8") as fh:
         fh.write("2025-05-02,KOR,consultation_lapse,,\n" * 2)
-    said = (f"events.csv: 1 row(s) repeat an earlier row's date, ally and event type, neither "
+    said = (f"events.csv: 1 row repeats an earlier row's date, ally and event type, neither "
             f"with a description: row {n_rows + 2} (as row {n_rows + 1}); each is counted")
     result = _cli("validate", "--data", str(data))
     assert result.exit_code == 0, result.output
@@ -138,6 +138,24 @@ def test_validate_and_run_say_an_event_logged_twice_without_a_description(tmp_pa
     with pytest.raises(Sampling):
         run_month(RunRequest(data=data, out=tmp_path / "runs"), progress=progress, fitter=fitter)
     assert [w for w in progress.warnings if said in w], progress.warnings
+
+
+def test_the_loaders_notes_take_its_data_warnings_only():
+    """The validate stage collects the loader's DataWarnings to print and record them; any
+    other warning raised meanwhile is shown as it would be, not swallowed or repeated."""
+    import warnings
+
+    from forecast.errors import DataWarning
+    from forecast.monthly import _noting
+
+    notes: list[str] = []
+    with pytest.warns(FutureWarning, match="pandas says") as shown:
+        with _noting(notes):
+            for _ in range(2):
+                warnings.warn("a doubt", DataWarning)
+            warnings.warn("pandas says", FutureWarning)
+    assert notes == ["a doubt"]
+    assert [str(w.message) for w in shown] == ["pandas says"]
 
 
 @pytest.mark.parametrize("spec", ["default", "static"])
@@ -560,8 +578,9 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
     assert f"{sim.panel.last_month}-r2" in listing.output and "FORCED" in listing.output
     # a month without runs is not said as an empty registry
     none = _cli("list", "--out", str(runs), "--month", "1999-01")
-    assert none.exit_code == 0 and (f"no published runs of 1999-01 in {runs} (3 of other months; "
-                                    "without --month: all)") in " ".join(none.output.split())
+    assert none.exit_code == 0 and (f"no published runs of 1999-01 in {runs} (3 runs of other "
+                                    "months: leave out --month to list them)") in " ".join(
+                                        none.output.split())
 
     scen = tmp_path / "lapse.csv"
     scen.write_text(f"ally,period,signal,value\nA00,{sim.panel.last_month},consultation_lapse,3\n")

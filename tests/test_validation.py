@@ -568,7 +568,7 @@ def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
                       "2020-02-01,JPN,consultation_lapse,summit cancelled,s")
     with pytest.warns(DataWarning, match=r"row 3 \(as row 2\); each is counted") as said:
         panel = load_panel(write_obs(tmp_path), catalog=CATALOG, events=ok, until="2020-12")
-    assert len(said) == 1 and "1 row(s) repeat" in str(said[0].message)
+    assert len(said) == 1 and "1 row repeats" in str(said[0].message)
     counts = panel.to_frame().query("ally == 'JPN' and signal == 'consultation_lapse' "
                                     "and period == '2020-02'")
     assert counts["value"].tolist() == [4.0]
