@@ -110,6 +110,20 @@ def test_a_screen_reader_hears_what_the_figures_and_tables_show(runs):
         f"{lowest} {_fmt(shares[lowest], pct=True)}")
     headline = html.split("<h2>Headline</h2>", 1)[1].split("<h2>", 1)[0]
     assert "<caption>" in headline and headline.count('scope="row"') == len(run.headline)
+
+
+def test_the_forecasts_driver_assumption_is_said_where_there_are_drivers(runs, tmp_path):
+    """The forecast's jump from the last fitted month came from an assumption about future
+    drivers that the report did not state; a fit without drivers assumes none."""
+    said = "Future drivers are drawn at each ally's recent rate"
+    assert said in (runs["last"] / "report.html").read_text(encoding="utf-8")
+    copy = tmp_path / runs["last"].name
+    shutil.copytree(runs["last"], copy)
+    att = pd.read_csv(copy / "attribution.csv")
+    assert (att["role"] == "driver").any()
+    att[att["role"] != "driver"].to_csv(copy / "attribution.csv", index=False)
+    _as_written(copy)
+    assert said not in render_report(copy)
     assert "<td class=\"l\"><b>" not in html
 
 
