@@ -110,6 +110,7 @@ def test_a_screen_reader_hears_what_the_figures_and_tables_show(runs):
         f"{lowest} {_fmt(shares[lowest], pct=True)}")
     headline = html.split("<h2>Headline</h2>", 1)[1].split("<h2>", 1)[0]
     assert "<caption>" in headline and headline.count('scope="row"') == len(run.headline)
+    assert "<td class=\"l\"><b>" not in html
 
 
 def test_the_forecasts_driver_assumption_is_said_where_there_are_drivers(runs, tmp_path):
@@ -124,7 +125,6 @@ def test_the_forecasts_driver_assumption_is_said_where_there_are_drivers(runs, t
     att[att["role"] != "driver"].to_csv(copy / "attribution.csv", index=False)
     _as_written(copy)
     assert said not in render_report(copy)
-    assert "<td class=\"l\"><b>" not in html
 
 
 def test_data_text_is_escaped(runs):
