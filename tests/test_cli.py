@@ -140,6 +140,39 @@ def test_validate_and_run_say_an_event_logged_twice_without_a_description(tmp_pa
     assert [w for w in progress.warnings if said in w], progress.warnings
 
 
+def test_the_headline_trend_and_changes_are_those_of_the_draws(sim):
+    """The trend arrow, its probability and the changes against the previous run, on draws
+    whose movement is known: A00 rose over the last 3 months in every draw, A01 fell in every
+    draw, A02 rose in half of them."""
+    from forecast.monthly import TREND_MONTHS, headline
+
+    fit = oracle_fit(sim, n_draws=40)
+    post = fit.idata["posterior"].to_dataset()
+    cred = post["credibility"].values.copy()  # chain, draw, ally, period
+    back = cred[:, :, :, -1 - TREND_MONTHS]
+    cred[:, :, 0, -1] = back[:, :, 0] + 0.5
+    cred[:, :, 1, -1] = back[:, :, 1] - 0.5
+    cred[:, :, 2, -1] = back[:, :, 2] + np.where(np.arange(40) % 2 == 0, 0.5, -0.5)
+    post["credibility"] = post["credibility"].copy(data=cred)
+    fit = dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}))
+    last = str(sim.panel.last_month)
+    allies = list(sim.panel.allies)
+    now = pd.DataFrame({"ally": allies, "period": last, "horizon": 0,
+                        "mean": cred[0, :, :, -1].mean(axis=0), "q05": -9.0, "q95": 9.0})
+    within = pd.DataFrame([{"ally": a, "horizon": h, "p_any_within": 0.1 * h + 0.01 * i}
+                           for i, a in enumerate(allies) for h in range(1, 13)])
+    before = pd.DataFrame({"ally": allies, "period": "2016-11", "credibility": [0.25, 1.0, -1.0],
+                           "p_any_3": [0.5, 0.1, 0.2]})
+    table = headline(fit, now, within, {"headline": before}).set_index("ally")
+    assert table["trend"].tolist() == ["up", "down", "flat"]
+    np.testing.assert_allclose(table["p_up"], [1.0, 0.0, 0.5])
+    np.testing.assert_allclose(table["credibility_change"],
+                               now["mean"].to_numpy() - [0.25, 1.0, -1.0])
+    np.testing.assert_allclose(table["p_any_3"], [0.3, 0.31, 0.32])
+    np.testing.assert_allclose(table["p_any_3_change"], [0.3 - 0.5, 0.31 - 0.1, 0.32 - 0.2])
+    assert (table["previous_period"] == "2016-11").all()
+
+
 def test_the_loaders_notes_take_its_data_warnings_only():
     """The validate stage collects the loader's DataWarnings to print and record them; any
     other warning raised meanwhile is shown as it would be, not swallowed or repeated."""
