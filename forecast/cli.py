@@ -623,10 +623,20 @@ def scenario(
         alt = fit.forecast(horizon=drawn, scenario=alt_spec, seed=use_seed)
         table = compare(base, alt)
         table = table[table["horizon"] <= use_horizon].reset_index(drop=True)
-        if use_horizon > run_horizon and seed is None:
+        if seed is not None and seed != settings.get("seed"):
+            console.print(f"[bold yellow]note:[/] --seed {seed}, not the run's seed: the "
+                          "baseline is drawn anew, and differs from the run's forecast.csv by "
+                          "Monte Carlo noise", soft_wrap=True)
+        elif use_horizon > run_horizon:
             console.print(f"[bold yellow]note:[/] forecast to {use_horizon} months, past the "
                           f"run's {run_horizon}: the baseline is drawn anew, and differs from "
                           "the run's forecast.csv by Monte Carlo noise", soft_wrap=True)
+        elif settings and (gap := _baseline_gap(table, path / "forecast.csv")) is not None:
+            console.print(f"[yellow]warning:[/] the baseline is not the run's own forecast: "
+                          f"P(hedging) differs from its forecast.csv by up to {gap:.2g}, where "
+                          "the run's seed and horizon give the same draws; its manifest's "
+                          "settings or its forecast.csv are not as the run wrote them",
+                          soft_wrap=True)
         if output is not None:
             table.to_csv(output, index=False, float_format="%.6g")
         view = scenario_view(table)
@@ -657,6 +667,23 @@ def scenario(
         return EXIT_OK
 
     _guarded(body)
+
+
+def _baseline_gap(table, run_forecast: Path) -> float | None:
+    """The largest difference between the scenario's baseline P(hedging) and the run's own
+    ``forecast.csv``, where it is more than the file's rounding (6 significant digits); None
+    where they agree, or there is no such file to compare with."""
+    import pandas as pd
+
+    if not run_forecast.is_file():
+        return None
+    try:
+        own = pd.read_csv(run_forecast, usecols=["ally", "horizon", "p_any"])
+    except (ValueError, OSError):
+        return None  # a file that cannot be read is report's to refuse, by name
+    both = table.merge(own.astype({"ally": str}), on=["ally", "horizon"], how="inner")
+    gap = float((both["p_any_base"] - both["p_any"]).abs().max()) if len(both) else 0.0
+    return gap if gap > 1e-5 or len(both) < len(table) else None
 
 
 def _check_posterior(run_dir: Path) -> None:

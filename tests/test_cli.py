@@ -629,6 +629,19 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
             in " ".join(result.output.split()))
     compared = pd.read_csv(tmp_path / "s.csv")
     assert compared.loc[compared["ally"] == "A00", "p_any_change"].abs().max() > 0
+    assert "not the run's own forecast" not in result.output  # its seed and horizon: the same
+    # a manifest whose seed was edited (nothing hashes the manifest itself): said
+    newest = Registry(runs).runs()[-1]
+    manifest = json.loads((newest.path / "manifest.json").read_text())
+    manifest["settings"]["seed"] += 1
+    (newest.path / "manifest.json").write_text(json.dumps(manifest))
+    edited = _cli("scenario", str(scen), "--run", str(newest.path), "--horizon", "3")
+    assert edited.exit_code == 0, edited.output
+    assert "warning: the baseline is not the run's own forecast: P(hedging) differs from its " \
+        "forecast.csv by up to" in " ".join(edited.output.split())
+    with_seed = _cli("scenario", str(scen), "--run", str(newest.path), "--seed", "5")
+    assert "note: --seed 5, not the run's seed: the baseline is drawn anew" in \
+        " ".join(with_seed.output.split())
 
 
 def _gated(sim, rhat_by_draws: dict[int, float], divergences: int = 0,
