@@ -32,7 +32,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -157,7 +157,8 @@ class Scenario:
         Raises
         ------
         InputError
-            Naming the file, row, column and value of the first bad row.
+            Naming the file, row, column and value of the first bad row, with every bad
+            row's problem in its ``problems``.
         """
         return self.resolve_for(fit.design, fit.panel.catalog, horizon)
 
@@ -167,8 +168,8 @@ class Scenario:
         origin = pd.Period(design.periods[-1], "M")
         allies = {a: i for i, a in enumerate(design.allies)}
         drivers = {d: j for j, d in enumerate(design.drivers)}
-        out = []
-        for rec in self.rows.itertuples(index=False):
+
+        def resolved(rec) -> tuple:
             where = dict(file=self.file, row=int(rec.row))
             if rec.ally not in allies:
                 raise InputError("unknown ally, not in the fitted panel"
@@ -207,7 +208,9 @@ class Scenario:
                 _check_within_reach(rec.value, observed, where)
             elif family == "normal":
                 _check_within_range(rec.value, observed, where, rec.op)
-            out.append((allies[rec.ally], drivers[rec.signal], k, float(rec.value), rec.op))
+            return (allies[rec.ally], drivers[rec.signal], k, float(rec.value), rec.op)
+
+        out = _each_row(self.rows.itertuples(index=False), resolved)
         return Overrides(tuple(out), tuple(catalog.signals[d].family for d in design.drivers))
 
 
@@ -309,6 +312,23 @@ def label_text(value) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
+def _each_row(records, check: Callable) -> list:
+    """``check`` of every record; the problems of every row are gathered and the first raised
+    with them all, as a data file's row checks do (a mistake made in many rows is seen at
+    once)."""
+    out, found = [], []
+    for rec in records:
+        try:
+            out.append(check(rec))
+        except InputError as exc:
+            found.append(exc)
+    if found:
+        first = found[0]
+        first.problems, first.n_problems = tuple(found[:50]), len(found)
+        raise first
+    return out
+
+
 def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
     in_toml = file is not None and str(file).lower().endswith(".toml")
     extra = [c for c in frame.columns if c not in (*COLUMNS, *OPTIONAL, "row")]
@@ -320,8 +340,8 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
         raise InputError("a scenario needs at least one override row", file=file)
     if frame["op"].isna().all():
         frame["op"] = "set"
-    rows = []
-    for rec in frame.to_dict("records"):
+
+    def parsed(rec: dict) -> dict:
         rec = {k: _stripped(v) for k, v in rec.items()}
         where = dict(file=file, row=int(rec["row"]))
         for col in COLUMNS:
@@ -363,11 +383,12 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
         if op not in OPS:
             raise InputError(f"unknown op; expected one of {', '.join(OPS)}", column="op",
                              value=op, **where)
-        rows.append({"ally": rec["ally"], "period": format_month(month),
-                     "signal": rec["signal"], "value": value, "op": op,
-                     **{k: label_text(rec.get(k)) for k in LABELS},
-                     "row": int(rec["row"])})
-    out = pd.DataFrame(rows)
+        return {"ally": rec["ally"], "period": format_month(month),
+                "signal": rec["signal"], "value": value, "op": op,
+                **{k: label_text(rec.get(k)) for k in LABELS},
+                "row": int(rec["row"])}
+
+    out = pd.DataFrame(_each_row(frame.to_dict("records"), parsed))
     dup = out.duplicated(["ally", "period", "signal"], keep="first")
     if dup.any():
         bad = out[dup].iloc[0]

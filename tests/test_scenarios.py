@@ -426,3 +426,23 @@ def test_a_continuous_driver_far_past_its_data_is_refused():
                       (lo - 10.1 * (hi - lo), "set"), (-10.1 * (hi - lo), "add")):
         with pytest.raises(forecast.InputError, match="times the range of this driver"):
             resolve(value, op)
+
+
+def test_every_bad_row_of_a_scenario_is_said_at_once(tmp_path):
+    """A scenario with three bad rows said the first, and the next after it was fixed."""
+    sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
+    fit = forecast.oracle_fit(sim, n_draws=20)
+    path = tmp_path / "s.csv"
+    path.write_text("ally,period,signal,value\nA00,2017-01,consultation_lapse,1\n"
+                    "XYZ,2017-01,consultation_lapse,1\nA01,2017-02,exercise_tempo,1\n"
+                    "A01,2030-01,consultation_lapse,1\n")
+    with pytest.raises(forecast.InputError, match="unknown ally") as err:
+        forecast.read_scenario(path).resolve(fit, 12)
+    assert [(p.row, p.column) for p in err.value.problems] == [(3, "ally"), (4, "signal"),
+                                                                (5, "period")]
+    assert err.value.n_problems == 3
+    path.write_text("ally,period,signal,value\nA00,2017-01,consultation_lapse,x\n"
+                    "A01,2017-01,consultation_lapse,1\nA02,2017-01,consultation_lapse,y\n")
+    with pytest.raises(forecast.InputError, match="expected a number") as err:
+        forecast.read_scenario(path)
+    assert [p.row for p in err.value.problems] == [2, 4]
