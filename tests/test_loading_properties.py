@@ -7,6 +7,7 @@ import io
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forecast.catalog import read_catalog
-from forecast.errors import InputError
+from forecast.errors import DataWarning, InputError
 from forecast.events import events_to_observations
 from forecast.loading import load_panel
 from forecast.panel import Panel
@@ -214,7 +215,15 @@ def test_corrupted_parquet_raises_input_error_only(workdir: Path,
 def test_event_counts_add_up(events: list[tuple[str, str, int, str]]) -> None:
     log = pd.DataFrame([(f"{m}-{d:02d}", a, t) for a, m, d, t in events],
                        columns=["date", "ally", "event_type"])
-    counts = events_to_observations(log, CATALOG, end="2021-12")
+    # rows alike without a description are each counted, and warned of
+    repeats = len(events) - len(set(events))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", DataWarning)
+        counts = events_to_observations(log, CATALOG, end="2021-12")
+    doubts = [str(w.message) for w in said if issubclass(w.category, DataWarning)]
+    assert len(doubts) == (1 if repeats else 0)
+    assert not repeats or (f"{repeats} rows repeat" if repeats > 1 else "1 row repeats") in \
+        doubts[0]
     assert len(counts) == len(ALLIES) * len(MONTHS)  # every covered month observed
     assert counts["value"].sum() == len(events)
     for ally in ALLIES:
