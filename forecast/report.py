@@ -380,7 +380,9 @@ def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame) -> str:
                      f"({_fmt(r.get('q05'), 1)} to {_fmt(r.get('q95'), 1)})")
         fc = forecast[forecast["ally"] == ally] if len(forecast) else forecast
         if len(fc) and {"q50", "q95"} <= set(fc):
-            text += (f"; hedging forecast median at most {_fmt(fc['q50'].max(), 0)} acts a "
+            most = fc["q50"].max()
+            acts = "act" if most == 1 else "acts"
+            text += (f"; hedging forecast median at most {_fmt(most, 0)} {acts} a "
                      f"month, 90% interval up to {_fmt(fc['q95'].max(), 0)}")
         parts.append(text + ".")
     return " ".join(["Fan charts per ally.", *parts])
@@ -788,17 +790,17 @@ TEMPLATE = r"""<!DOCTYPE html>
   th { background: #f6f7f9; font-weight: 600; }
   td.l, th.l { text-align: left; }
   .up { color: #1d7a35; } .down { color: #b3261e; }
-  .arrow { font-size: 17px; }
+  .arrow { font-size: 17px; white-space: nowrap; }
   .small { font-size: 12px; color: #666; }
   img { max-width: 100%; }
   code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
   details { margin: 8px 0; }
   .bad { color: #b3261e; font-weight: 600; } .good { color: #1d7a35; }
   th[scope="row"] { background: none; font-weight: normal; }
-  caption { text-align: left; font-size: 12px; color: #666; padding-bottom: 3px; }
   /* a table scrolled sideways keeps its first column, the ally, in view */
   .scroll table.rows th:first-child { position: sticky; left: 0; background: #fff; }
   .scroll table.rows tr:first-child th:first-child { background: #f6f7f9; }
+  .scroll table.rows td { white-space: nowrap; }
   @media print {
     body { max-width: none; padding: 0; }
     .scroll { overflow: visible; }
@@ -840,8 +842,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% endif %}
 
 <h2>Headline</h2>
-<div class="scroll"><table class="rows">
-  <caption>Per ally: credibility now and the probability of hedging ahead</caption>
+<p class="small" id="headline-about">Per ally: credibility now and the probability of hedging ahead.</p>
+<div class="scroll"><table class="rows" aria-labelledby="headline-about">
   <tr><th class="l" scope="col">Ally</th><th scope="col">Credibility now</th>
       <th scope="col">90% interval</th><th scope="col">Change</th><th scope="col">Trend</th>
       {% for h in horizons %}<th scope="col">P(hedging ≤ {{ h }} mo)</th>{% endfor %}
@@ -852,7 +854,7 @@ TEMPLATE = r"""<!DOCTYPE html>
       <td class="{{ r.change_class }}">{{ r.change }}</td>
       <td class="arrow {{ 'up' if r.trend == 'up' else ('down' if r.trend == 'down' else '') }}"
           title="P(credibility rose over the last 3 months) = {{ r.p_up }}">{{ r.arrow }}
-          <span class="small">{{ r.p_up }}</span></td>
+          <span class="small">P↑&nbsp;{{ r.p_up }}</span></td>
       <td>{{ r.p1 }}</td><td>{{ r.p3 }}</td><td>{{ r.p12 }}</td><td>{{ r.p3_change }}</td></tr>
   {% endfor %}
 </table></div>
@@ -864,7 +866,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   Change: vs. the previous published run's latest month{% if not previous_run %} (none in
   this registry: "–"){% endif %}.
   Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months (the
-  percentage beside the arrow) is ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
+  P↑ beside the arrow) is ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
   h months.{% if short_of %} This run forecast {{ horizon }} month{{ "s" if horizon != 1 }}
   ahead: {{ short_of | join(" and ") }} {{ "is" if short_of | length == 1 else "are" }} beyond it
   ("–").{% endif %}</p>
@@ -874,7 +876,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <div class="scroll"><table class="rows">
   <tr><th class="l" scope="col">Ally</th><th scope="col">Credibility change</th>
       <th scope="col">Δ P(hedging ≤ 3 mo)</th>
-      <th class="l">The latest month's change ({{ latest_months }}) = the signals that moved it most + other</th></tr>
+      <th class="l" scope="col">The latest month's change ({{ latest_months }}) = the signals that moved it most + other</th></tr>
   {% for d in drivers %}
   <tr><th class="l" scope="row"><b>{{ d.ally }}</b> {{ d.name }}</th>
       <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
@@ -947,9 +949,9 @@ TEMPLATE = r"""<!DOCTYPE html>
 <p class="small">Scenario minus baseline on paired draws (same posterior draws, shocks and noise):
   the difference is the scenario's effect alone. h: months ahead.</p>
 {% if scenario.rows %}
-<div class="scroll"><table>
+<div class="scroll"><table class="rows">
   <tr>{% for h in scenario.header %}<th class="l" scope="col">{{ h }}</th>{% endfor %}</tr>
-  {% for row in scenario.rows %}<tr>{% for c in row %}<td class="l">{{ c }}</td>{% endfor %}</tr>{% endfor %}
+  {% for row in scenario.rows %}<tr>{% for c in row %}{% if loop.first %}<th class="l" scope="row">{{ c }}</th>{% else %}<td class="l">{{ c }}</td>{% endif %}{% endfor %}</tr>{% endfor %}
 </table></div>
 {% if scenario.more %}<p class="small">… {{ scenario.more }} more rows in scenario.csv</p>{% endif %}
 {% else %}<p>The scenario moved no ally's forecast: every change is 0 (its values may equal
