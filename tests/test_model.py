@@ -126,6 +126,47 @@ def test_every_likelihood_term_is_the_model_written_out(drifting_catalog, update
                                rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("update", [{}, {"parameterisation": "centred"},
+                                    {"intercepts": "shared", "intercept_reference": "zero"},
+                                    {"common_factor": False}, {"dynamics": "static"}])
+def test_the_state_equation_is_the_model_written_out(update, at_random_point):
+    """The ally's own state at a random point, against the state equation written out:
+    ``own[t] = φ·own[t−1] + Σ β·driver[t−1] + s·√(1−φ²)·ε[t]`` with ``s`` the own state's
+    sd (``v·√(1−w)``) and credibility ``own + γ·g (+ level)``; for the centred
+    parameterisation its density, with scipy. Dropping the drivers' push from either
+    parameterisation, or the factor or level from credibility, passed every fast test."""
+    from scipy import stats
+
+    sim = forecast.simulate(n_allies=4, n_months=36, seed=6)
+    spec = forecast.load_spec("default").model_copy(update=update)
+    design = make_design(sim.panel, spec)
+    model = build_model(design, spec)
+    centred = update.get("parameterisation") == "centred"
+    names = [n for n in ("credibility", "persistence", "credibility_sd", "factor_share",
+                         "common_factor", "factor_loading", "level", "driver_effect_ally",
+                         "state_innovation", "state_ar1") if n in model.named_vars]
+    v = dict(zip(names, at_random_point(model, [model[n] for n in names], seed=4)))
+    A, T = v["credibility"].shape
+    phi = v.get("persistence", np.zeros(A))[:, None]
+    share = v.get("factor_share", np.zeros(A))
+    scale = (v["credibility_sd"] * np.sqrt(1 - share))[:, None]
+    factor = (v["factor_loading"][:, None] * v["common_factor"][None, :]
+              if "common_factor" in v else 0.0)
+    own = v["credibility"] - factor - v.get("level", np.zeros(A))[:, None]
+    push = np.einsum("ad,adt->at", v["driver_effect_ally"], design.driver_values[:, :, :-1])
+    assert np.abs(push).max() > 0.05 and (not spec.common_factor or np.ptp(factor) > 0.05)
+    if centred:
+        want = (stats.norm.logpdf(own[:, 0], 0.0, scale[:, 0]).sum()
+                + stats.norm.logpdf(own[:, 1:], phi * own[:, :-1] + push,
+                                    scale * np.sqrt(1 - phi**2)).sum())
+        np.testing.assert_allclose(v["state_ar1"], want, rtol=1e-10)
+    else:
+        eps = v["state_innovation"]
+        np.testing.assert_allclose(own[:, 0], scale[:, 0] * eps[:, 0], atol=1e-10)
+        np.testing.assert_allclose(own[:, 1:], phi * own[:, :-1] + push
+                                   + scale * np.sqrt(1 - phi**2) * eps[:, 1:], atol=1e-10)
+
+
 @pytest.mark.parametrize("reference", ["panel", "zero"])
 def test_intercepts_at_the_panels_average_latent(reference, at_random_point):
     """With ``intercept_reference = "panel"`` each count observation's log-rate is
