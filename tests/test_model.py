@@ -334,8 +334,7 @@ def test_drift_spec_builds_on_default_data():
     s = forecast.load_spec("drift")
     model = build_model(make_design(panel, s), s)
     assert "intercept_drift" in model.named_vars
-    with pytensor.config.change_flags(mode="FAST_COMPILE"):  # no C to compile: see above
-        assert np.isfinite(model.compile_logp()(model.initial_point()))
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
 
 
 def test_catalog_marks_drifting_signals():
