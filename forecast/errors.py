@@ -12,9 +12,14 @@ import numbers
 import os
 import unicodedata
 from pathlib import Path
+from typing import Sequence
 
 __all__ = ["InputError", "ConvergenceError", "SpecError", "DataWarning", "expected_one_of",
-           "is_real", "whole_number", "check_seed", "as_path", "as_names"]
+           "is_real", "whole_number", "check_seed", "as_path", "as_names", "raise_first",
+           "MAX_REPORTED"]
+
+#: problems kept on an :class:`InputError`'s ``problems`` (its ``n_problems`` counts them all)
+MAX_REPORTED = 50
 
 
 class InputError(ValueError):
@@ -75,6 +80,27 @@ class InputError(ValueError):
         if value is not None:
             where.append(f"value {value!r}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+def raise_first(found: Sequence[InputError], count: int | None = None) -> None:
+    """Raise the first of ``found`` carrying the first :data:`MAX_REPORTED` of them as its
+    ``problems`` and ``count`` (by default, how many were found) as its ``n_problems``: a
+    mistake made in many rows is said at once. Nothing where none was found.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise_first([InputError("bad", row=2), InputError("bad", row=5)])
+    ... except InputError as err:
+    ...     [p.row for p in err.problems], err.n_problems
+    ([2, 5], 2)
+    """
+    if not found:
+        return
+    first = found[0]
+    first.problems = tuple(found[:MAX_REPORTED])
+    first.n_problems = len(found) if count is None else count
+    raise first
 
 
 class SpecError(InputError):

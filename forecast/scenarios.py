@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import read_toml
-from forecast.errors import InputError, as_path, expected_one_of, is_real
+from forecast.errors import InputError, as_path, expected_one_of, is_real, raise_first
 from forecast.tabular import (
     INF_TOKENS,
     NUMBER_RE,
@@ -322,10 +322,7 @@ def _each_row(records, check: Callable) -> list:
             out.append(check(rec))
         except InputError as exc:
             found.append(exc)
-    if found:
-        first = found[0]
-        first.problems, first.n_problems = tuple(found[:50]), len(found)
-        raise first
+    raise_first(found)
     return out
 
 

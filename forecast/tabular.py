@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog, read_catalog
-from forecast.errors import InputError, expected_one_of
+from forecast.errors import MAX_REPORTED, InputError, expected_one_of, raise_first
 
 __all__ = [
     "RawTable",
@@ -48,7 +48,6 @@ __all__ = [
 ]
 
 SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-MAX_REPORTED = 50  # problems kept on an InputError's ``problems`` (the count is exact)
 
 #: A year the data may hold (1000-2999), as a group; and a month ``YYYY-MM`` as two groups
 #: (year, month): the one pattern of every month the package reads (data, event dates, run
@@ -147,13 +146,8 @@ class Problems:
         The raised :class:`InputError` carries ``problems`` (up to 50 of them, first first) and
         ``n_problems`` (how many rows of the file have a problem).
         """
-        if not self._found:
-            return
-        found = sorted(self._found, key=lambda t: (t[0], t[1]))[:MAX_REPORTED]
-        first = found[0][2]
-        first.problems = tuple(f[2] for f in found)
-        first.n_problems = self.count
-        raise first
+        found = sorted(self._found, key=lambda t: (t[0], t[1]))
+        raise_first([f[2] for f in found], self.count)
 
 
 # ---------------------------------------------------------------------- reading
