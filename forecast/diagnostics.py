@@ -86,7 +86,8 @@ class Diagnostics:
             ("ess_tail", "min tail ESS", self.min_ess_tail, f"≥ {t.min_ess_tail:.0f}",
              self.min_ess_tail >= t.min_ess_tail,
              f"tail ESS {self.min_ess_tail:.0f} < {t.min_ess_tail:.0f}"),
-            ("divergences", "divergences", self.divergences, f"≤ {t.max_divergences}",
+            ("divergences", "divergences", self.divergences,
+             "none" if t.max_divergences == 0 else f"≤ {t.max_divergences}",
              self.divergences <= t.max_divergences, f"{self.divergences} divergent transition"
              f"{'' if self.divergences == 1 else 's'}"),
             ("bfmi", "min E-BFMI", self.min_bfmi, f"≥ {t.min_bfmi}", self.min_bfmi >= t.min_bfmi,

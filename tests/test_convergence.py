@@ -153,6 +153,25 @@ def test_failed_checks_name_what_failures_describe(values, failed):
         key not in failed for key in ("rhat", "ess_bulk", "ess_tail", "divergences", "bfmi")]
 
 
+def test_the_table_says_what_each_check_requires():
+    """The report prints the required column as it stands: "divergences ≤ 0" read as if a
+    negative count were allowed; no divergence allowed reads "none"."""
+    import dataclasses
+
+    from forecast.diagnostics import Diagnostics
+
+    diag = Diagnostics(1.0, 900.0, 900.0, 0, 0.9, n_draws=4000)
+    required = dict(zip(diag.table()["check"], diag.table()["required"]))
+    t = diag.thresholds
+    assert required == {"max R-hat": f"≤ {t.max_rhat}", "min bulk ESS": f"≥ {t.min_ess_bulk:.0f}",
+                        "min tail ESS": f"≥ {t.min_ess_tail:.0f}", "divergences": "none",
+                        "min E-BFMI": f"≥ {t.min_bfmi}"}
+    lenient = Diagnostics(1.0, 900.0, 900.0, 2, 0.9, n_draws=4000,
+                          thresholds=dataclasses.replace(t, max_divergences=2))
+    assert lenient.table().set_index("check").loc["divergences", "required"] == "≤ 2"
+    assert lenient.converged
+
+
 def test_one_chain_is_refused_with_a_reason_not_a_nan():
     """R-hat compares chains: with one chain it is undefined and the gate fails on it, saying
     why ("R-hat nan > 1.01" before)."""
