@@ -45,7 +45,8 @@ import xarray as xr
 
 from forecast.cfuncs import compile_model
 
-__all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller", "sample_nutpie"]
+__all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller",
+           "nutpie_option_problem", "sample_nutpie"]
 
 
 def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
@@ -96,6 +97,56 @@ def logp_caller(compiled: Any, x: np.ndarray) -> Callable[[], tuple[float, np.nd
 #: a trace larger than this (bytes of kept draws) is streamed to disk rather than held by
 #: nutpie in memory (docs/decisions/0010-trace-on-disk.md)
 DISK_TRACE_BYTES = 256 * 2**20
+
+
+#: nutpie.sample's keywords that it reads before its sampler's settings (the deprecated ones
+#: too), and those sample_nutpie sets itself
+_NOT_SETTINGS = ("low_rank_modified_mass_matrix", "transform_adapt",
+                 "use_grad_based_mass_matrix", "progress_bar", "save_warmup", "zarr_store")
+
+
+def nutpie_option_problem(options: dict[str, Any]) -> tuple[str, str] | None:
+    """The first of ``options`` that :func:`nutpie.sample` would refuse, as ``(option, what
+    nutpie says)``, or None; nothing is compiled or sampled.
+
+    nutpie checks its sampler's settings (``maxdepth``, ``target_accept``, ...) only when it
+    starts sampling, after the model has compiled (a minute on a new machine); this asks
+    nutpie's own settings object the same question first. Options it names itself
+    (``init_mean``, ``progress_template``, ...) are left to it.
+
+    Examples
+    --------
+    >>> nutpie_option_problem({"adaptation": "draw_diag", "maxdepth": 8}) is None
+    True
+    >>> nutpie_option_problem({"max_depth": 8})
+    ('max_depth', 'Unknown settings attribute: max_depth')
+    """
+    import inspect
+
+    import nutpie
+
+    try:
+        from nutpie import _lib
+
+        kinds = {"nuts": _lib.PyNutsSettings, "mclmc": _lib.PyMclmcSettings}
+    except (ImportError, AttributeError):  # nutpie's internals have moved: nutpie will say
+        return None
+    adaptations = {"diag": "Diag", "draw_diag": "Diag", "low_rank": "LowRank", "flow": "Flow"}
+    chosen = {"sampler": options.get("sampler", "nuts"),
+              "adaptation": options.get("adaptation", "diag")}
+    for key, allowed in (("sampler", kinds), ("adaptation", adaptations)):
+        if not isinstance(chosen[key], str) or chosen[key] not in allowed:
+            return key, f"{chosen[key]!r} is none of {', '.join(map(repr, allowed))}"
+    settings = getattr(kinds[chosen["sampler"]], adaptations[chosen["adaptation"]])(0)
+    named = set(inspect.signature(nutpie.sample).parameters)
+    for key, value in options.items():
+        if key in named or key in _NOT_SETTINGS:
+            continue
+        try:
+            settings.update({key: value})
+        except Exception as err:  # noqa: BLE001 - nutpie raises what its Rust binding raises
+            return key, str(err)
+    return None
 
 
 def sample_nutpie(

@@ -13,7 +13,7 @@ import numpy as np
 import pymc as pm
 from pymc.model.transform.optimization import freeze_dims_and_data
 
-from forecast.backend import compile_nutpie, sample_nutpie
+from forecast.backend import compile_nutpie, nutpie_option_problem, sample_nutpie
 from forecast.cfuncs import available_cores
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
@@ -153,9 +153,10 @@ def check_sampler(sampler: str) -> None:
                          value=sampler)
 
 
-def _check_sampler_kwargs(kwargs: dict) -> None:
+def _check_sampler_kwargs(kwargs: dict, sampler: str = "nutpie") -> None:
     """Refuse, before any compiling, a keyword that is a spec field or a misspelt argument of
-    :func:`fit`; the others go to the sampler, which names what it does not know."""
+    :func:`fit`, or that nutpie's settings refuse; the others go to the sampler, which names
+    what it does not know."""
     import difflib
 
     for key in kwargs:
@@ -172,6 +173,11 @@ def _check_sampler_kwargs(kwargs: dict) -> None:
         near = difflib.get_close_matches(key, _FIT_ARGUMENTS, n=1, cutoff=0.75)
         if near:
             raise InputError(f"unknown argument; did you mean {near[0]!r}?", parameter=key)
+    problem = nutpie_option_problem(kwargs) if sampler == "nutpie" else None
+    if problem:
+        key, said = problem
+        raise InputError(f"not an option of fit, and nutpie's sampler, which gets the others, "
+                         f"refuses it: {said}", parameter=key, value=kwargs.get(key))
 
 
 def fit(
@@ -224,7 +230,7 @@ def fit(
     """
     check_panel(panel)
     check_sampler(sampler)
-    _check_sampler_kwargs(sampler_kwargs)
+    _check_sampler_kwargs(sampler_kwargs, sampler)
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         whole_number(name, value, least)
     check_seed(seed, MAX_SEED)

@@ -107,6 +107,21 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
         with pytest.raises(forecast.InputError, match=message) as err:
             forecast.fit(panel, **{key: 1})
         assert err.value.parameter == key
+    # any other keyword goes to nutpie, which refused an unknown one or a bad value only
+    # after the compile, with its own AttributeError ("Unknown settings attribute: foo_bar")
+    for key, value, message in (("foo_bar", 1, "Unknown settings attribute: foo_bar"),
+                                ("maxdepth", "x", "cannot be interpreted as an integer"),
+                                ("adaptation", "lowrank", "'lowrank' is none of 'diag'"),
+                                ("mass_matrix_gamma", 1e-5, "not available for diag")):
+        with pytest.raises(forecast.InputError, match=message) as err:
+            forecast.fit(panel, **{key: value})
+        assert err.value.parameter == key
+    # and nutpie's real options reach the build
+    for options in ({"maxdepth": 8, "target_accept": 0.8}, {"adaptation": "low_rank",
+                                                           "mass_matrix_gamma": 1e-5},
+                    {"init_mean": None, "progress_template": "x"}):
+        with pytest.raises(AssertionError, match="the model was built"):
+            forecast.fit(panel, **options)
     # a negative seed failed after the compile, in the sampler ("can't convert negative int
     # to unsigned"); a fractional number of draws in the sampler's own check
     for key, value in (("seed", -1), ("draws", 2.5), ("chains", 0), ("tune", -1)):
