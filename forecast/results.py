@@ -398,8 +398,8 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     stored = Panel.from_frame(frame, catalog, start=pds.attrs["first_month"],
                               end=pds.attrs["last_month"])
     if stored.data_hash() != attrs["forecast_data_hash"]:
-        raise InputError("the stored observations do not match the stored data hash "
-                         "(file altered?)", file=str(path), column="forecast_data_hash")
+        raise InputError("the stored observations or catalog do not match the stored data "
+                         "hash (file altered?)", file=str(path), column="forecast_data_hash")
     if panel is not None and panel.data_hash() != attrs["forecast_data_hash"]:
         raise InputError(
             "this fit was made on other data: the panel's hash "
@@ -407,7 +407,7 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
             f"({_how_they_differ(stored, panel)})",
             file=str(path), column="forecast_data_hash")
     del tree["panel"]
-    seed = int(attrs.get("forecast_seed", -1))
+    sampler, seed, timings = _run_attributes(tree, path)
     design = make_design(panel or stored, spec)
     if "forecast_driver_standardisation" in attrs:
         saved = json.loads(attrs["forecast_driver_standardisation"])
@@ -419,11 +419,48 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
                              "finite, or a scale that is not positive")
         if not (np.array_equal(loc, design.driver_loc)
                 and np.array_equal(scale, design.driver_scale)):
+            # what the driver effects are per unit of: the panel's own standardisation, which
+            # every fit is made with but an oracle fit (the simulation's)
+            if sampler != "oracle":
+                raise InputError("the drivers' standardisation stored is not the panel's own, "
+                                 f"which a fit by {sampler} is made with (file altered?)",
+                                 file=str(path), column="forecast_driver_standardisation")
             design = design.with_driver_standardisation(loc, scale)
     _check_coordinates(tree, design, path)
     _check_quantities(tree["posterior"], attrs, design, spec, path)
-    return Fit(
-        idata=tree, panel=panel or stored, spec=spec, design=design,
-        sampler=str(attrs.get("forecast_sampler", "nutpie")), seed=None if seed < 0 else seed,
-        timings=json.loads(attrs.get("forecast_timings", "{}")),
-    )
+    return Fit(idata=tree, panel=panel or stored, spec=spec, design=design, sampler=sampler,
+               seed=seed, timings=timings)
+
+
+#: who makes a Fit: the samplers of :func:`forecast.fit` (the reusable fitter's is nutpie) and
+#: the simulation's truth (:func:`forecast.oracle_fit`)
+_MAKERS = ("nutpie", "pymc", "numpyro", "advi", "oracle")
+#: the samplers whose fits the diagnostics judge by their per-draw statistics
+_MCMC = ("nutpie", "pymc", "numpyro")
+
+
+def _run_attributes(tree: xr.DataTree, path: Path) -> tuple[str, int | None, dict]:
+    """The stored sampler, seed and timings of a fit, refused where no fit can have written
+    them: an MCMC fit's divergences and E-BFMI are read from its sampler statistics, which a
+    file without them would have passed as 0 and 1."""
+    attrs = tree.attrs
+    sampler = attrs.get("forecast_sampler", "nutpie")
+    if sampler not in _MAKERS:
+        raise InputError(f"the stored sampler {sampler!r} is none of {', '.join(_MAKERS)} "
+                         "(file altered?)", file=str(path), column="forecast_sampler")
+    seed = int(attrs.get("forecast_seed", -1))
+    if seed < -1:  # -1 is "no seed"
+        raise InputError(f"the stored seed {seed} is negative (file altered?)", file=str(path),
+                         column="forecast_seed")
+    timings = json.loads(attrs.get("forecast_timings", "{}"))
+    if not isinstance(timings, dict):
+        raise InputError("the stored timings are not a JSON object (file altered?)",
+                         file=str(path), column="forecast_timings")
+    stats = (set(tree["sample_stats"].to_dataset().data_vars)
+             if "sample_stats" in tree.children else set())
+    lacking = [s for s in ("diverging", "energy") if s not in stats]
+    if sampler in _MCMC and lacking:
+        raise InputError(f"the sampler's statistics hold no {' or '.join(lacking)}, which every "
+                         f"fit by {sampler} has: its divergences and E-BFMI could not be "
+                         "checked (file altered?)", file=str(path), column="sample_stats")
+    return sampler, (None if seed < 0 else seed), timings

@@ -141,6 +141,42 @@ def test_a_damaged_driver_standardisation_is_refused(saved, tmp_path, value):
     assert err.value.file == str(bad)
 
 
+@pytest.mark.parametrize("attrs, message", [
+    ({"forecast_sampler": "gibbs"}, "stored sampler 'gibbs' is none of nutpie"),
+    ({"forecast_seed": -5}, "stored seed -5 is negative"),
+    ({"forecast_timings": "[1, 2]"}, "timings are not a JSON object"),
+    # an MCMC fit without its sampler statistics passed the divergence and E-BFMI checks as 0
+    # divergences and an E-BFMI of 1
+    ({"forecast_sampler": "nutpie"}, "hold no diverging or energy, which every fit by nutpie"),
+    # a scale of the drivers other than the panel's changes what every driver effect means
+    ("doubled", "standardisation stored is not the panel's own"),
+])
+def test_what_no_fit_writes_is_refused(saved, tmp_path, attrs, message):
+    """Each loaded without a word before (a helper's trial of load_fit on edited copies)."""
+    _, fit, path = saved
+    if attrs == "doubled":
+        attrs = {"forecast_driver_standardisation": json.dumps({
+            "loc": fit.design.driver_loc.tolist(), "scale": (2 * fit.design.driver_scale).tolist()})}
+    bad = _rewrite(path, tmp_path / "bad.nc", **attrs)
+    with pytest.raises(InputError, match=message) as err:
+        forecast.load_fit(bad)
+    assert err.value.file == str(bad) and "file altered?" in str(err.value)
+    # the same values where a fit can have them load: a simulation's standardisation is the
+    # oracle's, and a fit by nutpie with its statistics
+    if "forecast_driver_standardisation" in attrs:
+        oracle = _rewrite(bad, tmp_path / "oracle.nc", forecast_sampler="oracle")
+        assert forecast.load_fit(oracle).design.driver_scale.tolist() == (
+            2 * fit.design.driver_scale).tolist()
+    if attrs.get("forecast_sampler") == "nutpie":
+        tree = xr.open_datatree(bad, engine="h5netcdf").load()
+        draws = tree["posterior"].sizes["draw"]
+        tree["sample_stats"] = xr.DataTree(xr.Dataset({
+            "diverging": (("chain", "draw"), np.zeros((1, draws), bool)),
+            "energy": (("chain", "draw"), np.random.default_rng(0).normal(size=(1, draws)))}))
+        tree.to_netcdf(tmp_path / "stats.nc", engine="h5netcdf")
+        assert forecast.load_fit(tmp_path / "stats.nc").sampler == "nutpie"
+
+
 def test_fit_saved_before_a_spec_field_existed_loads(saved, tmp_path):
     """A file written before ``intercept_reference`` was added stores JSON without it: its own
     hash still checks, and the missing field takes the behaviour of that time ("zero")."""
