@@ -445,6 +445,9 @@ def check_panel(value: object, name: str = "panel") -> None:
     forecast.errors.InputError: parameter 'panel', value 'observations.csv': expected a Panel (forecast.load_panel(observations, catalog=...) reads one), got str
     """
     if not isinstance(value, Panel):
+        # a simulation holds its panel: say where
+        held = ("; it holds one: pass its .panel" if isinstance(getattr(value, "panel", None),
+                                                                Panel) else "")
         raise InputError("expected a Panel (forecast.load_panel(observations, catalog=...) "
-                         f"reads one), got {type(value).__name__}", parameter=name,
+                         f"reads one), got {type(value).__name__}{held}", parameter=name,
                          value=str(value) if isinstance(value, (str, Path)) else None)

@@ -134,3 +134,13 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
         with pytest.raises(forecast.InputError, match="expected a Panel") as err:
             call()
         assert err.value.parameter == "panel"
+    # a simulation where its panel goes, and a misspelt spec name, each told the way out
+    sim = forecast.simulate(n_allies=2, n_months=12, seed=1)
+    with pytest.raises(forecast.InputError, match="got Simulation; it holds one: pass its "
+                                                  r"\.panel"):
+        forecast.fit(sim)
+    with pytest.raises(forecast.SpecError, match="no shipped spec named 'defualt'; did you mean "
+                                                 r"'default'\? \(available: default, "):
+        forecast.fit(panel, spec="defualt")
+    with pytest.raises(forecast.SpecError, match=r"named 'zzz' \(available"):
+        forecast.fit(panel, spec="zzz")
