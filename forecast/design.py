@@ -158,10 +158,12 @@ class Design:
         )
 
 
-def _from_events(signal) -> str:
-    """What to check when a signal the catalog counts from events has no observation."""
+def _what_to_give(signal) -> str:
+    """What to do when a signal has no observation: give its rows, or (one the catalog
+    counts from events) the event log."""
     if not signal.events:
-        return ""
+        return (": expected its rows in the observations, or the signal taken out of the "
+                "catalog (signals.toml)")
     return (f" (the catalog counts it from an event log, event types {', '.join(signal.events)}:"
             " was the panel loaded without one? load_panel(..., events=PATH))")
 
@@ -216,7 +218,7 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
         a, p, v = sig.long()
         if len(v) == 0:
             raise SpecError(f"indicator {sig.name!r} has no observations in this panel"
-                            + _from_events(sig.spec), column="signal", value=sig.name)
+                            + _what_to_give(sig.spec), column="signal", value=sig.name)
         if fam == "normal":
             # scale: the pooled within-ally sd (what the latent, relative to each ally's own
             # level, can explain). With ally intercepts each ally's values are centred on the
@@ -263,7 +265,8 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
         seen = np.isfinite(block)
         if not seen.any():
             raise SpecError(f"driver {driver.name!r} has no observations in this panel"
-                            + _from_events(driver.spec), column="signal", value=driver.name)
+                            + _what_to_give(driver.spec), column="signal",
+                            value=driver.name)
         loc[j] = float(np.mean(block[seen]))
         scale[j] = float(np.std(block[seen])) or 1.0
         # a missing month takes the ally's mean; an ally with no value at all takes every

@@ -598,6 +598,12 @@ def test_a_driver_or_outcome_without_observations_is_a_clear_error(tmp_path):
     no_driver = _without(tmp_path / "d", sim, lambda f: f["signal"] == "consultation_lapse")
     with pytest.raises(SpecError, match="driver 'consultation_lapse' has no observations"):
         make_design(no_driver, spec)
+    # one read from the observations is told what validate tells of it
+    no_indicator = _without(tmp_path / "i", sim, lambda f: f["signal"] == "joint_statements")
+    with pytest.raises(SpecError, match="indicator 'joint_statements' has no observations in "
+                       r"this panel: expected its rows in the observations, or the signal "
+                       r"taken out of the catalog \(signals.toml\)"):
+        make_design(no_indicator, spec)
     no_outcome = _without(tmp_path / "o", sim, lambda f: f["signal"] == "hedging")
     with pytest.raises(SpecError, match="outcome 'hedging' has no observations"):
         make_design(no_outcome, spec)
