@@ -254,7 +254,46 @@ def load_panel(
         )
     end = until_m if until_m is not None else last
     frame = pd.concat(parts, ignore_index=True)
-    return Panel.from_frame(frame, cat, start=format_month(first), end=format_month(end))
+    panel = Panel.from_frame(frame, cat, start=format_month(first), end=format_month(end))
+    _warn_constant_signals(panel)
+    return panel
+
+
+def _warn_constant_signals(panel: Panel) -> None:
+    """Warn of signals whose values never change within any ally (an indicator stuck at one
+    value, an outcome or a count that is always 0): the model reads a signal's movements
+    within an ally (each ally has its own intercept), so such a signal tells it nothing, and
+    its fit and forecasts look like any other's.
+
+    Examples
+    --------
+    >>> import warnings, forecast
+    >>> sim = forecast.simulate(n_allies=2, n_months=24, seed=1)
+    >>> frame = sim.panel.to_frame()
+    >>> frame.loc[frame["signal"] == "us_troops", "value"] = 1.0
+    >>> with warnings.catch_warnings(record=True) as said:
+    ...     warnings.simplefilter("always")
+    ...     panel = forecast.load_panel(frame, catalog=sim.panel.catalog)
+    >>> print(said[0].message)
+    'us_troops' never changes within an ally (1 for every ally): its values tell the model nothing of credibility's movements
+    """
+    for sig in panel.signals.values():
+        a, _, v = sig.long()
+        if len(v) < 2 or np.bincount(a).max() < 2:
+            continue  # too few values to call them constant
+        lo = np.full(len(panel.allies), np.inf)
+        hi = np.full(len(panel.allies), -np.inf)
+        np.minimum.at(lo, a, v)
+        np.maximum.at(hi, a, v)
+        seen = np.isfinite(lo)
+        if (lo[seen] != hi[seen]).any():
+            continue
+        levels = dict(zip(np.asarray(panel.allies)[seen], lo[seen], strict=True))
+        values = {f"{x:g}" for x in levels.values()}
+        said = (f"{values.pop()} for every ally" if len(values) == 1 else
+                ", ".join(f"{ally} {x:g}" for ally, x in levels.items()))
+        warnings.warn(f"{sig.name!r} never changes within an ally ({said}): its values tell "
+                      "the model nothing of credibility's movements", DataWarning, stacklevel=3)
 
 
 def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | None) -> None:

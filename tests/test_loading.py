@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -477,3 +478,39 @@ def test_load_default_embedded_dataset() -> None:
     panel = datasets.load_default()
     assert isinstance(panel.catalog, Catalog)
     assert panel.n_months > 0 and all(sig.n_observed > 0 for sig in panel.indicators)
+
+
+def test_a_signal_that_never_changes_within_an_ally_is_warned_of() -> None:
+    """A normal indicator stuck at one value, or a count that is always 0, loaded and fitted
+    without a word: the model reads a signal's movements within an ally, so such a signal
+    tells it nothing (a helper's trial of the library on edited data)."""
+    import forecast
+
+    sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
+    frame, catalog = sim.panel.to_frame(), sim.panel.catalog
+
+    def doubts(edited: pd.DataFrame) -> list[str]:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            load_panel(edited, catalog=catalog)
+        return [str(w.message) for w in said if issubclass(w.category, DataWarning)]
+
+    assert doubts(frame) == []
+    troops = frame["signal"] == "us_troops"
+    same = frame.assign(value=frame["value"].where(~troops, 1.0))
+    assert doubts(same) == ["'us_troops' never changes within an ally (1 for every ally): its "
+                            "values tell the model nothing of credibility's movements"]
+    per_ally = frame.assign(value=frame["value"].where(
+        ~troops, frame["ally"].map({a: float(i) for i, a in enumerate(sim.panel.allies)})))
+    assert doubts(per_ally) == [f"'us_troops' never changes within an ally ({sim.panel.allies[0]}"
+                                f" 0, {sim.panel.allies[1]} 1, {sim.panel.allies[2]} 2): its "
+                                "values tell the model nothing of credibility's movements"]
+    hedging = frame["signal"] == "hedging"
+    assert doubts(frame.assign(value=frame["value"].where(~hedging, 0.0))) == [
+        "'hedging' never changes within an ally (0 for every ally): its values tell the model "
+        "nothing of credibility's movements"]
+    # one ally's movement is enough to read
+    moving = same.copy()
+    first = moving.index[troops & (moving["ally"] == sim.panel.allies[1])][0]
+    moving.loc[first, "value"] = 2.0
+    assert doubts(moving) == []
