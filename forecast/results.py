@@ -102,6 +102,14 @@ class Fit:
         -------
         pandas.DataFrame
             Columns ``ally, period, mean, sd, q05, q50, q95``, one row per ally-month.
+
+        Notes
+        -----
+        Every ally has a row for every month of the panel, also before its first observation
+        (an ally that enters late): there its credibility is what the state's persistence
+        carries back from its later data and the prior, and the intervals widen towards the
+        prior's the further back the month lies. ``fit.panel.coverage()`` gives each ally's
+        first and last observed period of every signal.
         """
         return interval_table(self.posterior["credibility"], ("chain", "draw"))
 
