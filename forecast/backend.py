@@ -46,7 +46,7 @@ import xarray as xr
 from forecast.cfuncs import compile_model
 
 __all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller",
-           "nutpie_option_problem", "sample_nutpie"]
+           "check_nutpie_options", "sample_nutpie"]
 
 
 def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
@@ -99,54 +99,68 @@ def logp_caller(compiled: Any, x: np.ndarray) -> Callable[[], tuple[float, np.nd
 DISK_TRACE_BYTES = 256 * 2**20
 
 
-#: nutpie.sample's keywords that it reads before its sampler's settings (the deprecated ones
-#: too), and those sample_nutpie sets itself
-_NOT_SETTINGS = ("low_rank_modified_mass_matrix", "transform_adapt",
-                 "use_grad_based_mass_matrix", "progress_bar", "save_warmup", "zarr_store")
+#: nutpie.sample's deprecated keywords: they change its adaptation, and it says so itself
+_DEPRECATED = ("low_rank_modified_mass_matrix", "transform_adapt", "use_grad_based_mass_matrix")
+#: nutpie.sample's keywords that sample_nutpie sets itself, and what to use instead
+_SET_HERE = {"progress_bar": "progress", "save_warmup": "warmup_stats (their statistics)",
+             "zarr_store": "trace", "blocking": None, "return_raw_trace": None}
 
 
-def nutpie_option_problem(options: dict[str, Any]) -> tuple[str, str] | None:
-    """The first of ``options`` that :func:`nutpie.sample` would refuse, as ``(option, what
-    nutpie says)``, or None; nothing is compiled or sampled.
+def check_nutpie_options(options: dict[str, Any]) -> None:
+    """Refuse, with :class:`~forecast.errors.InputError` naming the option, what
+    :func:`sample_nutpie` or :func:`nutpie.sample` would refuse among ``options`` (the
+    keywords they are passed beyond the draws, tuning steps, chains and seed), without
+    compiling or sampling anything.
 
     nutpie checks its sampler's settings (``maxdepth``, ``target_accept``, ...) only when it
     starts sampling, after the model has compiled (a minute on a new machine); this asks
-    nutpie's own settings object the same question first. Options it names itself
+    nutpie's own settings object the same question first. Options nutpie names itself
     (``init_mean``, ``progress_template``, ...) are left to it.
 
     Examples
     --------
-    >>> nutpie_option_problem({"adaptation": "draw_diag", "maxdepth": 8}) is None
-    True
-    >>> nutpie_option_problem({"max_depth": 8})
-    ('max_depth', 'Unknown settings attribute: max_depth')
+    >>> check_nutpie_options({"adaptation": "draw_diag", "maxdepth": 8, "trace": "memory"})
+    >>> check_nutpie_options({"max_depth": 8})
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'max_depth', value '8': not an option of the sampler: nutpie says "Unknown settings attribute: max_depth"
     """
     import inspect
 
     import nutpie
 
+    from forecast.errors import InputError
+
+    for key, instead in _SET_HERE.items():
+        if key in options:
+            raise InputError("set by forecast itself, not an option here"
+                             + (f": use {instead}" if instead else ""), parameter=key)
+    if any(key in options for key in _DEPRECATED):
+        return  # the adaptation they choose is nutpie's to work out
     try:
         from nutpie import _lib
 
         kinds = {"nuts": _lib.PyNutsSettings, "mclmc": _lib.PyMclmcSettings}
     except (ImportError, AttributeError):  # nutpie's internals have moved: nutpie will say
-        return None
+        return
     adaptations = {"diag": "Diag", "draw_diag": "Diag", "low_rank": "LowRank", "flow": "Flow"}
     chosen = {"sampler": options.get("sampler", "nuts"),
               "adaptation": options.get("adaptation", "diag")}
     for key, allowed in (("sampler", kinds), ("adaptation", adaptations)):
         if not isinstance(chosen[key], str) or chosen[key] not in allowed:
-            return key, f"{chosen[key]!r} is none of {', '.join(map(repr, allowed))}"
+            raise InputError(f"not an option of the sampler: expected one of "
+                             f"{', '.join(allowed)}", parameter=key, value=str(chosen[key]))
     settings = getattr(kinds[chosen["sampler"]], adaptations[chosen["adaptation"]])(0)
-    named = set(inspect.signature(nutpie.sample).parameters)
+    named = {*inspect.signature(nutpie.sample).parameters,
+             *inspect.signature(sample_nutpie).parameters}
     for key, value in options.items():
-        if key in named or key in _NOT_SETTINGS:
+        if key in named:
             continue
         try:
             settings.update({key: value})
         except Exception as err:  # noqa: BLE001 - nutpie raises what its Rust binding raises
-            return key, str(err)
-    return None
+            raise InputError(f'not an option of the sampler: nutpie says "{err}"',
+                             parameter=key, value=str(value)) from None
 
 
 def sample_nutpie(

@@ -48,7 +48,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from forecast.backend import compile_nutpie, nutpie_option_problem, sample_nutpie
+from forecast.backend import check_nutpie_options, compile_nutpie, sample_nutpie
 from forecast.cfuncs import initial_point_function
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
@@ -236,9 +236,7 @@ class CompiledFitter:
         Other parameters are those of :func:`forecast.fit`. Same seed, same panel, same start:
         same draws, whether the model was compiled for this fit or reused.
         """
-        problem = nutpie_option_problem({**sampler_kwargs, "adaptation": self.adaptation})
-        if problem:
-            raise ValueError(f"option {problem[0]!r} of nutpie.sample: {problem[1]}")
+        check_nutpie_options({**sampler_kwargs, "adaptation": self.adaptation})
         t0 = time.perf_counter()
         design = make_design(panel, self.spec)
         model = build_model(design, self.spec)

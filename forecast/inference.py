@@ -13,7 +13,7 @@ import numpy as np
 import pymc as pm
 from pymc.model.transform.optimization import freeze_dims_and_data
 
-from forecast.backend import compile_nutpie, nutpie_option_problem, sample_nutpie
+from forecast.backend import check_nutpie_options, compile_nutpie, sample_nutpie
 from forecast.cfuncs import available_cores
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
@@ -173,11 +173,8 @@ def _check_sampler_kwargs(kwargs: dict, sampler: str = "nutpie") -> None:
         near = difflib.get_close_matches(key, _FIT_ARGUMENTS, n=1, cutoff=0.75)
         if near:
             raise InputError(f"unknown argument; did you mean {near[0]!r}?", parameter=key)
-    problem = nutpie_option_problem(kwargs) if sampler == "nutpie" else None
-    if problem:
-        key, said = problem
-        raise InputError(f"not an option of fit, and nutpie's sampler, which gets the others, "
-                         f"refuses it: {said}", parameter=key, value=kwargs.get(key))
+    if sampler == "nutpie":
+        check_nutpie_options(kwargs)
 
 
 def fit(

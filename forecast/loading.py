@@ -275,7 +275,7 @@ def _warn_constant_signals(panel: Panel) -> None:
     ...     warnings.simplefilter("always")
     ...     panel = forecast.load_panel(frame, catalog=sim.panel.catalog)
     >>> print(said[0].message)
-    'us_troops' never changes within an ally (1 for every ally): its values tell the model nothing of credibility's movements
+    'us_troops' never changes within an ally (1 for every ally observed): its values tell the model nothing of credibility's movements
     """
     for sig in panel.signals.values():
         a, _, v = sig.long()
@@ -288,10 +288,11 @@ def _warn_constant_signals(panel: Panel) -> None:
         seen = np.isfinite(lo)
         if (lo[seen] != hi[seen]).any():
             continue
-        levels = dict(zip(np.asarray(panel.allies)[seen], lo[seen], strict=True))
-        values = {f"{x:g}" for x in levels.values()}
-        said = (f"{values.pop()} for every ally" if len(values) == 1 else
-                ", ".join(f"{ally} {x:g}" for ally, x in levels.items()))
+        levels = [f"{ally} {x:g}" for ally, x in zip(np.asarray(panel.allies)[seen], lo[seen],
+                                                      strict=True)]
+        values = {f"{x:g}" for x in lo[seen]}
+        said = (f"{values.pop()} for every ally observed" if len(values) == 1 else
+                ", ".join(levels[:12]) + (", …" if len(levels) > 12 else ""))
         warnings.warn(f"{sig.name!r} never changes within an ally ({said}): its values tell "
                       "the model nothing of credibility's movements", DataWarning, stacklevel=3)
 

@@ -106,9 +106,10 @@ class Fit:
         Notes
         -----
         Every ally has a row for every month of the panel, also before its first observation
-        (an ally that enters late): there its credibility is what the state's persistence
-        carries back from its later data and the prior, and the intervals widen towards the
-        prior's the further back the month lies. ``fit.panel.coverage()`` gives each ally's
+        (an ally that enters late): there its credibility is what the model's dynamics
+        (persistence, the common factor, drivers) carry back from its own later data and the
+        other allies' data, and the prior; with little of either the intervals are the
+        prior's. ``fit.panel.coverage()`` gives each ally's
         first and last observed period of every signal.
         """
         return interval_table(self.posterior["credibility"], ("chain", "draw"))
@@ -425,14 +426,18 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
         if not (np.isfinite(loc).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise ValueError("forecast_driver_standardisation holds a value that is not "
                              "finite, or a scale that is not positive")
+        # what the driver effects are per unit of: the fitted panel's own standardisation,
+        # which every fit is made with but an oracle fit (the simulation's)
+        own = design if panel is None else make_design(stored, spec)
+        if sampler != "oracle" and not (np.allclose(loc, own.driver_loc, rtol=1e-9, atol=0)
+                                        and np.allclose(scale, own.driver_scale, rtol=1e-9,
+                                                        atol=0)):
+            raise InputError("the drivers' standardisation stored is not the fitted panel's "
+                             f"own, which a fit by {sampler} is made with (file altered, or "
+                             "saved by a version of forecast that standardised otherwise?)",
+                             file=str(path), column="forecast_driver_standardisation")
         if not (np.array_equal(loc, design.driver_loc)
                 and np.array_equal(scale, design.driver_scale)):
-            # what the driver effects are per unit of: the panel's own standardisation, which
-            # every fit is made with but an oracle fit (the simulation's)
-            if sampler != "oracle":
-                raise InputError("the drivers' standardisation stored is not the panel's own, "
-                                 f"which a fit by {sampler} is made with (file altered?)",
-                                 file=str(path), column="forecast_driver_standardisation")
             design = design.with_driver_standardisation(loc, scale)
     _check_coordinates(tree, design, path)
     _check_quantities(tree["posterior"], attrs, design, spec, path)
@@ -440,21 +445,19 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
                seed=seed, timings=timings)
 
 
-#: who makes a Fit: the samplers of :func:`forecast.fit` (the reusable fitter's is nutpie) and
-#: the simulation's truth (:func:`forecast.oracle_fit`)
-_MAKERS = ("nutpie", "pymc", "numpyro", "advi", "oracle")
-#: the samplers whose fits the diagnostics judge by their per-draw statistics
-_MCMC = ("nutpie", "pymc", "numpyro")
-
-
 def _run_attributes(tree: xr.DataTree, path: Path) -> tuple[str, int | None, dict]:
     """The stored sampler, seed and timings of a fit, refused where no fit can have written
     them: an MCMC fit's divergences and E-BFMI are read from its sampler statistics, which a
     file without them would have passed as 0 and 1."""
+    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+
     attrs = tree.attrs
+    # who makes a Fit: the samplers of forecast.fit (the reusable fitter's is nutpie) and the
+    # simulation's truth (forecast.oracle_fit)
+    makers = (*SAMPLERS, "oracle")
     sampler = attrs.get("forecast_sampler", "nutpie")
-    if sampler not in _MAKERS:
-        raise InputError(f"the stored sampler {sampler!r} is none of {', '.join(_MAKERS)} "
+    if sampler not in makers:
+        raise InputError(f"the stored sampler {sampler!r} is none of {', '.join(makers)} "
                          "(file altered?)", file=str(path), column="forecast_sampler")
     seed = int(attrs.get("forecast_seed", -1))
     if seed < -1:  # -1 is "no seed"
@@ -467,7 +470,7 @@ def _run_attributes(tree: xr.DataTree, path: Path) -> tuple[str, int | None, dic
     stats = (set(tree["sample_stats"].to_dataset().data_vars)
              if "sample_stats" in tree.children else set())
     lacking = [s for s in ("diverging", "energy") if s not in stats]
-    if sampler in _MCMC and lacking:
+    if sampler in SAMPLERS and sampler not in APPROXIMATE_SAMPLERS and lacking:
         raise InputError(f"the sampler's statistics hold no {' or '.join(lacking)}, which every "
                          f"fit by {sampler} has: its divergences and E-BFMI could not be "
                          "checked (file altered?)", file=str(path), column="sample_stats")

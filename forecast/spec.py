@@ -336,12 +336,8 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
     if path.suffix != ".toml":
         path = _models_dir() / f"{spec}.toml"
         if not path.exists():
-            import difflib
-
-            near = difflib.get_close_matches(str(spec), available_specs(), n=1)
             raise SpecError(f"no shipped spec named {str(spec)!r}"
-                            + (f"; did you mean {near[0]!r}?" if near else "")
-                            + f" (available: {', '.join(available_specs())})", value=str(spec))
+                            + expected_one_of(str(spec), available_specs()), value=str(spec))
     raw = read_toml(path, "spec", SpecError)
     raw.setdefault("name", path.stem)
     return _checked(ModelSpec, raw, file=path)

@@ -135,3 +135,22 @@ def test_bad_init_is_a_clear_error(panels, reused_and_fresh):
     fitter, _, _, _ = reused_and_fresh
     with pytest.raises(ValueError, match="unconstrained dimensions"):
         fitter.fit(panels[0], init=np.zeros(3), **SAMPLE)
+
+
+def test_a_sampler_option_nutpie_refuses_is_refused_before_compiling(panels, monkeypatch):
+    """As forecast.fit refuses it: an unknown option reached nutpie only after the compile."""
+    import forecast.compiled as compiled
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(compiled, "build_model", no_build)
+    fitter = CompiledFitter("static")
+    with pytest.raises(forecast.InputError, match="Unknown settings attribute") as err:
+        fitter.fit(panels[0], max_depth=8)
+    assert err.value.parameter == "max_depth"
+    with pytest.raises(forecast.InputError, match="expected one of diag") as err:
+        CompiledFitter("static", adaptation="lowrank").fit(panels[0])
+    assert err.value.parameter == "adaptation"
+    with pytest.raises(AssertionError, match="the model was built"):
+        fitter.fit(panels[0], maxdepth=8, trace="memory")

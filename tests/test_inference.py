@@ -111,15 +111,22 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
     # after the compile, with its own AttributeError ("Unknown settings attribute: foo_bar")
     for key, value, message in (("foo_bar", 1, "Unknown settings attribute: foo_bar"),
                                 ("maxdepth", "x", "cannot be interpreted as an integer"),
-                                ("adaptation", "lowrank", "'lowrank' is none of 'diag'"),
-                                ("mass_matrix_gamma", 1e-5, "not available for diag")):
+                                ("adaptation", "lowrank", "expected one of diag, draw_diag, "),
+                                ("mass_matrix_gamma", 1e-5, "not available for diag"),
+                                # what forecast's sampling sets itself
+                                ("progress_bar", True, "did you mean 'progress'"),
+                                ("zarr_store", None, "use trace"),
+                                ("blocking", False, "set by forecast itself")):
         with pytest.raises(forecast.InputError, match=message) as err:
             forecast.fit(panel, **{key: value})
         assert err.value.parameter == key
-    # and nutpie's real options reach the build
+    # and the real options reach the build: nutpie's, those of forecast's sampling, and the
+    # deprecated ones nutpie turns into an adaptation
     for options in ({"maxdepth": 8, "target_accept": 0.8}, {"adaptation": "low_rank",
                                                            "mass_matrix_gamma": 1e-5},
-                    {"init_mean": None, "progress_template": "x"}):
+                    {"init_mean": None, "progress_template": "x"},
+                    {"trace": "memory", "warmup_stats": True, "cores": 1},
+                    {"low_rank_modified_mass_matrix": True, "mass_matrix_gamma": 1e-5}):
         with pytest.raises(AssertionError, match="the model was built"):
             forecast.fit(panel, **options)
     # a negative seed failed after the compile, in the sampler ("can't convert negative int
@@ -139,8 +146,9 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
     with pytest.raises(forecast.InputError, match="got Simulation; it holds one: pass its "
                                                   r"\.panel"):
         forecast.fit(sim)
-    with pytest.raises(forecast.SpecError, match="no shipped spec named 'defualt'; did you mean "
-                                                 r"'default'\? \(available: default, "):
-        forecast.fit(panel, spec="defualt")
-    with pytest.raises(forecast.SpecError, match=r"named 'zzz' \(available"):
+    for name, near in (("defualt", "default"), ("STATIC", "static")):
+        with pytest.raises(forecast.SpecError, match=f"no shipped spec named '{name}': expected "
+                           f"one of default, .*static.* \\(did you mean '{near}'\\?\\)"):
+            forecast.fit(panel, spec=name)
+    with pytest.raises(forecast.SpecError, match=r"named 'zzz': expected one of [a-z, ]+$"):
         forecast.fit(panel, spec="zzz")

@@ -498,8 +498,9 @@ def test_a_signal_that_never_changes_within_an_ally_is_warned_of() -> None:
     assert doubts(frame) == []
     troops = frame["signal"] == "us_troops"
     same = frame.assign(value=frame["value"].where(~troops, 1.0))
-    assert doubts(same) == ["'us_troops' never changes within an ally (1 for every ally): its "
-                            "values tell the model nothing of credibility's movements"]
+    assert doubts(same) == ["'us_troops' never changes within an ally (1 for every ally "
+                            "observed): its values tell the model nothing of credibility's "
+                            "movements"]
     per_ally = frame.assign(value=frame["value"].where(
         ~troops, frame["ally"].map({a: float(i) for i, a in enumerate(sim.panel.allies)})))
     assert doubts(per_ally) == [f"'us_troops' never changes within an ally ({sim.panel.allies[0]}"
@@ -507,8 +508,8 @@ def test_a_signal_that_never_changes_within_an_ally_is_warned_of() -> None:
                                 "values tell the model nothing of credibility's movements"]
     hedging = frame["signal"] == "hedging"
     assert doubts(frame.assign(value=frame["value"].where(~hedging, 0.0))) == [
-        "'hedging' never changes within an ally (0 for every ally): its values tell the model "
-        "nothing of credibility's movements"]
+        "'hedging' never changes within an ally (0 for every ally observed): its values tell "
+        "the model nothing of credibility's movements"]
     # one ally's movement is enough to read
     moving = same.copy()
     first = moving.index[troops & (moving["ally"] == sim.panel.allies[1])][0]
