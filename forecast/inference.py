@@ -211,6 +211,12 @@ def fit(
     warn
         Emit a :class:`~forecast.diagnostics.ConvergenceWarning` naming the quantities that
         failed the diagnostics.
+    **sampler_kwargs
+        Passed to the sampler: for nutpie its options (``adaptation``, ``maxdepth``,
+        ``target_accept``, ...; an option nutpie refuses is refused before the compile) and
+        :func:`forecast.backend.sample_nutpie`'s ``trace`` and ``warmup_stats``; for
+        ``"pymc"`` and ``"numpyro"`` those of :func:`pymc.sample`; for ``"advi"`` ``n``, the
+        optimisation steps (30 000), and those of :func:`pymc.fit`.
 
     Returns
     -------
