@@ -6,7 +6,8 @@ credibility ``Δ[a] = E[θ[a,t] | y] - E[θ[a,t-1] | y]`` is split into
 
 ``state`` rows, one per driver ``d``
     ``E[β[a,d]]·D[a,d,t-1]``: the push the driver's value last month gave this month's state
-    (``D`` standardised, so an average month pushes 0). ``n_obs`` is 0 where last month's
+    (``D`` standardised, so an average month of the whole panel pushes 0, and a month without
+    a lapse pushes a driver that lowers credibility up). ``n_obs`` is 0 where last month's
     value was not observed and the fit used the ally's mean in its place.
 ``data`` rows, one per indicator and the outcome
     How much the signal's newest observations of the ally (those whose period covers month

@@ -64,7 +64,9 @@ __all__ = [
 #: how each assumption draws a driver's mean, by the driver's family, and then its values
 _DRAWN = ("(a count's rate from its Gamma posterior, a 0/1's probability from its Beta, both "
           "with the Jeffreys prior; a normal value's mean from its normal posterior), then the "
-          "month's value at that mean: Poisson counts, 0/1 draws or normal values")
+          "month's value at that mean: Poisson counts (also for a driver the catalog models as "
+          "negbin: the months scatter about the rate no more than Poisson counts do), 0/1 "
+          "draws or normal values")
 DRIVER_ASSUMPTIONS: dict[str, str] = {
     "recent": "each future month's driver value is drawn from the ally's recent rate: per "
               "posterior draw a mean of the ally's last 12 observed months " + _DRAWN,
@@ -403,12 +405,23 @@ def outcome_zero_prob(rate: np.ndarray, od: np.ndarray | None) -> np.ndarray:
 
 
 def outcome_counts(rate: np.ndarray, od: np.ndarray | None, uniform: np.ndarray) -> np.ndarray:
-    """Counts by inverse CDF from common uniforms (monotone in ``rate``: paired scenarios)."""
+    """Counts by inverse CDF from common uniforms (monotone in ``rate``: paired scenarios).
+
+    A uniform of exactly 0 (``Generator.random`` can return it) is SciPy's ``ppf(0) = -1``: it
+    is the count 0.
+
+    Examples
+    --------
+    >>> outcome_counts(np.array([0.5, 0.5]), None, np.array([0.0, 0.99])).tolist()
+    [0, 3]
+    """
     if od is None:
-        return stats.poisson.ppf(uniform, rate).astype(np.int64)
-    r = 1.0 / od**2
-    r = r.reshape(r.shape + (1,) * (rate.ndim - r.ndim))
-    return stats.nbinom.ppf(uniform, r, r / (r + rate)).astype(np.int64)
+        counts = stats.poisson.ppf(uniform, rate)
+    else:
+        r = 1.0 / od**2
+        r = r.reshape(r.shape + (1,) * (rate.ndim - r.ndim))
+        counts = stats.nbinom.ppf(uniform, r, r / (r + rate))
+    return np.maximum(counts, 0).astype(np.int64)
 
 
 def outcome_variance(rate: np.ndarray, od: np.ndarray | None) -> np.ndarray:
