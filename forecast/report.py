@@ -947,7 +947,9 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% if scenario_overrides.more %}<p class="small">… {{ scenario_overrides.more }} more rows in scenario_overrides.csv</p>{% endif %}
 {% elif scenario_file %}<p class="small">From <code>{{ scenario_file }}</code>.</p>{% endif %}
 <p class="small">Scenario minus baseline on paired draws (same posterior draws, shocks and noise):
-  the difference is the scenario's effect alone. h: months ahead.</p>
+  the difference is the scenario's effect alone. A value set replaces what each baseline draw
+  assumed for that month, so an interval holds the baseline's own spread of the driver as well
+  as the effect's uncertainty (a value added does not). h: months ahead.</p>
 {% if scenario.rows %}
 <div class="scroll"><table class="rows">
   <tr>{% for h in scenario.header %}<th class="l" scope="col">{{ h }}</th>{% endfor %}</tr>
