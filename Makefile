@@ -58,7 +58,8 @@ test-all: $(GPU_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py --workload S --repeat 3 --naive-repeat 1
+	$(BIN)/python benchmarks/run.py --workload S --repeat 3 --naive-repeat 1 \
+	  --out benchmarks/results/S.json
 
 data: $(STAMP)
 	$(BIN)/python scripts/build_default_data.py

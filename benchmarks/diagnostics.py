@@ -24,6 +24,8 @@ from arviz_stats.base import array_stats
 
 from forecast.convergence import BLOCK_VALUES, convergence_statistics
 
+from arguments import at_least  # beside this script
+
 
 def simulate(quantities: int, chains: int, draws: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -63,10 +65,10 @@ def peak_mib(fn, x) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quantities", type=int, default=4600)
-    parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quantities", type=at_least(1), default=4600)
+    parser.add_argument("--chains", type=at_least(2), default=4)
+    parser.add_argument("--draws", type=at_least(4), default=1000)
+    parser.add_argument("--repeat", type=at_least(1), default=3)
     parser.add_argument("--no-arviz", action="store_true", help="skip the ArviZ loop")
     args = parser.parse_args()
     x = simulate(args.quantities, args.chains, args.draws)

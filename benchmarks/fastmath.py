@@ -26,6 +26,8 @@ from forecast.design import make_design
 from forecast.model import build_model
 from forecast.spec import load_spec
 
+from arguments import at_least  # beside this script
+
 
 def measure(model, fastmath: bool, repeat: int, evals: int) -> dict:
     t0 = time.perf_counter()
@@ -45,8 +47,8 @@ def measure(model, fastmath: bool, repeat: int, evals: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--evals", type=int, default=2000)
+    parser.add_argument("--repeat", type=at_least(1), default=7)
+    parser.add_argument("--evals", type=at_least(1), default=2000)
     args = parser.parse_args()
     spec = load_spec("default")
     model = freeze_dims_and_data(build_model(make_design(forecast.load_default(), spec), spec))

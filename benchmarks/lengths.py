@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from arguments import at_least  # beside this script
+
 KINDS = ("frozen", "any length")
 
 
@@ -82,17 +84,37 @@ def speeds(evals: int, repeat: int) -> dict[str, list[float]]:
     return result
 
 
+def _months(text: str) -> list[str]:
+    """An argparse type: a comma list of months, each YYYY-MM and within the default data."""
+    import re
+
+    from forecast.datasets import load_default
+
+    cuts = [c.strip() for c in text.split(",") if c.strip()]
+    last = str(load_default().months[-1])
+    for cut in cuts:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cut):
+            raise argparse.ArgumentTypeError(f"expected months YYYY-MM, not {cut!r}")
+        if cut >= last:
+            raise argparse.ArgumentTypeError(f"{cut} cuts nothing: the data end in {last}")
+    if not cuts:
+        raise argparse.ArgumentTypeError("expected at least one month")
+    return cuts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cuts", default="2026-01,2025-10,2025-07")
-    parser.add_argument("--evals", type=int, default=600)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--cuts", type=_months, default="2026-01,2025-10,2025-07",
+                        help="comma list of months YYYY-MM, each within the default data, to "
+                             "cut the panel at (default 2026-01,2025-10,2025-07)")
+    parser.add_argument("--evals", type=at_least(1), default=600)
+    parser.add_argument("--repeat", type=at_least(1), default=7)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1] if len(args.child) > 1 else None)
         return
-    cuts = [c.strip() for c in args.cuts.split(",") if c.strip()]
+    cuts = args.cuts
     for kind in KINDS:  # every operation of the full data cached first
         compile_in_new_process(kind, None)
     rows = {kind: [compile_in_new_process(kind, cut) for cut in cuts] for kind in KINDS}

@@ -20,6 +20,8 @@ import pytensor.tensor as pt
 
 from forecast.recursion import ar1_filter
 
+from arguments import at_least  # beside this script
+
 
 def prefix_sum(u, phi, n: int):
     """The former formulation: ⌈log2 n⌉ vectorised shift-and-add steps."""
@@ -52,9 +54,9 @@ def measure(build, u, phi, w, repeat: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--allies", type=int, default=4)
-    ap.add_argument("--months", type=int, default=315)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--allies", type=at_least(1), default=4)
+    ap.add_argument("--months", type=at_least(2), default=315)
+    ap.add_argument("--repeat", type=at_least(1), default=5)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     u = rng.normal(size=(args.allies, args.months))

@@ -30,6 +30,8 @@ import numpy as np
 import forecast
 from forecast.convergence import convergence_statistics, fold, quantity_draws
 
+from arguments import at_least  # beside this script
+
 GATE = 1.01
 
 
@@ -65,12 +67,15 @@ def chance_max_rhat(bulk: np.ndarray, scale: np.ndarray, chains: int, draws: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("fits", nargs="+", help="saved fits (netCDF)")
-    parser.add_argument("--replicates", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replicates", type=at_least(1), default=20)
+    parser.add_argument("--seed", type=at_least(0), default=0)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     for path in args.fits:
-        x = fit_draws(path)
+        try:
+            x = fit_draws(path)
+        except forecast.InputError as err:  # not a saved fit: say so, without a traceback
+            parser.exit(2, f"rhat_chance.py: error: {err}\n")
         q, chains, draws = x.shape
         rhat, bulk, _ = convergence_statistics(x)
         scale = convergence_statistics(fold(x))[1]

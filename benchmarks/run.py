@@ -1,7 +1,9 @@
 """Benchmark suite of issue 7: speed of inference on simulated workloads.
 
     python benchmarks/run.py [--workload S|M|L[,..]] [--repeat 3] [--sampler nutpie,...]
-                             [--naive S] [--out results.json] [--jobs 1]
+                             [--naive S] [--naive-repeat N] [--draws 1000] [--tune 1000]
+                             [--chains 4] [--timeout 3600] [--out results.json] [--jobs 1]
+    python benchmarks/run.py --merge a.json b.jsonl ... [--out merged.json]
 
 Workloads (6 signals, 30 % of indicator values missing, see :func:`forecast.simulate`):
 S = 8 allies × 144 months, M = 24 × 300, L = 60 × 360.
@@ -44,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from arguments import at_least, positive_float  # noqa: E402 - beside this script
 
 WORKLOADS = {"S": (8, 144), "M": (24, 300), "L": (60, 360),
              "T": (3, 24)}  # T: a tiny smoke-test panel, not a benchmark workload
@@ -493,32 +497,71 @@ def machine_info() -> dict:
     return info
 
 
+#: the smallest value of each plan option that takes a number
+_PLAN_LEAST = {"repeat": 1, "draws": 1, "tune": 0, "chains": 1, "sample": 0}
+DEFAULT_OUT = "benchmarks/results/results.json"
+
+
+def _option_problem(name: str, key: str, value) -> str | None:
+    """What is wrong with a sampler's option ``key=value`` (``name:key=value``), or None."""
+    if key in _PLAN_LEAST:
+        if not isinstance(value, int) or value < _PLAN_LEAST[key]:
+            return f"expected a whole number of at least {_PLAN_LEAST[key]}"
+    elif key == "parameterisation":
+        from typing import get_args
+
+        from forecast.spec import ModelSpec
+
+        allowed = get_args(ModelSpec.model_fields["parameterisation"].annotation)
+        if allowed and value not in allowed:
+            return f"expected one of {', '.join(map(str, allowed))}"
+    elif key == "adaptation" and name == "nutpie":
+        from forecast.backend import check_nutpie_options
+        from forecast.errors import InputError
+
+        try:
+            check_nutpie_options({"adaptation": value})
+        except InputError as err:
+            return str(err)
+    return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workload", default="S", help="S, M, L or a comma list (default S)")
-    ap.add_argument("--repeat", type=int, default=3, help="fits per workload and sampler")
+    ap.add_argument("--repeat", type=at_least(1), default=3,
+                    help="fits per workload and sampler (default 3)")
     ap.add_argument("--sampler", default="nutpie",
                     help="comma list of name[:key=value...] (default nutpie)")
-    ap.add_argument("--naive", default="S",
-                    help="workloads on which the naive baseline is measured ('' for none)")
-    ap.add_argument("--naive-repeat", type=int, default=None,
+    ap.add_argument("--naive", default=None,
+                    help="workloads on which the naive baseline is measured ('' for none; "
+                         "default S where S is run)")
+    ap.add_argument("--naive-repeat", type=at_least(1), default=None,
                     help="repeats of the naive baseline (default --repeat)")
-    ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--tune", type=int, default=1000)
-    ap.add_argument("--chains", type=int, default=4)
-    ap.add_argument("--jobs", type=int, default=1,
+    ap.add_argument("--draws", type=at_least(1), default=1000)
+    ap.add_argument("--tune", type=at_least(0), default=1000)
+    ap.add_argument("--chains", type=at_least(1), default=4)
+    ap.add_argument("--jobs", type=at_least(1), default=1,
                     help="fits run at once, each pinned to its own block of the available "
                          "cores (their number // jobs; default 1)")
-    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per fit")
-    ap.add_argument("--out", default="benchmarks/results/results.json")
+    ap.add_argument("--timeout", type=positive_float, default=3600.0,
+                    help="seconds per fit (default 3600)")
+    ap.add_argument("--out", default=None,
+                    help=f"the results' JSON (a run's default {DEFAULT_OUT}, replaced; with "
+                         "--merge, written only when given); a run also logs each fit to the "
+                         "same name with .jsonl")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
-                    help="combine result files (e.g. from two machines or calls), print one "
-                         "table and the scaling fit, write --out")
+                    help="combine result files (.json, or a run's .jsonl log; e.g. from two "
+                         "machines or calls), print one table and the scaling fit; --out "
+                         "writes the merged JSON")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.merge:
-        return merge(args.merge, args.out)
+        try:
+            return merge(args.merge, args.out)
+        except MergeError as err:
+            ap.error(str(err))
     if args.worker:
         job = json.loads(Path(args.worker[0]).read_text())
         rec = worker(job)
@@ -527,7 +570,12 @@ def main(argv=None) -> int:
 
     workloads = [w.strip().upper() for w in args.workload.split(",") if w.strip()]
     samplers = [s.strip() for s in args.sampler.split(",") if s.strip()]
-    naive_on = {w.strip().upper() for w in args.naive.split(",") if w.strip()}
+    naive_on = ({"S"} & set(workloads) if args.naive is None else
+                {w.strip().upper() for w in args.naive.split(",") if w.strip()})
+    if naive_on - set(workloads):
+        ap.error(f"--naive names {', '.join(sorted(naive_on - set(workloads)))}, not among "
+                 f"--workload {', '.join(workloads)}: the baseline is measured on a workload "
+                 "that is run")
     plan = []
     for w in workloads:
         if w not in WORKLOADS:
@@ -541,12 +589,16 @@ def main(argv=None) -> int:
             if unknown:
                 ap.error(f"unknown option(s) {', '.join(sorted(unknown))} for {name}; it takes "
                          + ", ".join(sorted(SAMPLER_OPTIONS[name] | PLAN_OPTIONS)))
+            for key, value in opts.items():
+                problem = _option_problem(name, key, value)
+                if problem:
+                    ap.error(f"{name}:{key}={value}: {problem}")
             # plan-level options: only=S+M (workloads), repeat, draws, tune
             only = str(opts.pop("only", "")).upper()
             if only and w not in only.split("+"):
                 continue
             reps = int(opts.pop("repeat", args.naive_repeat if (name == "naive" and
-                                                                 args.naive_repeat)
+                                                                 args.naive_repeat is not None)
                                 else args.repeat))
             draws, tune = int(opts.pop("draws", args.draws)), int(opts.pop("tune", args.tune))
             label = ":".join(p for p in sampler.split(":")
@@ -559,6 +611,9 @@ def main(argv=None) -> int:
                              "sampler": name, "options": opts, "draws": draws,
                              "tune": tune, "chains": int(opts.get("chains", args.chains)),
                              "seed": 1000 + r, "repeat": r})
+    if not plan:
+        ap.error("no fit planned: every sampler's only= leaves out every --workload")
+    args.out = args.out or DEFAULT_OUT
     global _JSONL
     _JSONL = str(Path(args.out).with_suffix(".jsonl"))
     Path(_JSONL).parent.mkdir(parents=True, exist_ok=True)
@@ -613,8 +668,9 @@ def main(argv=None) -> int:
     return 0
 
 
-def finish(results: dict, info: dict, args_dict: dict, out_path: str) -> None:
-    """Ratios vs naive, scaling fit, table and JSON for a set of results."""
+def finish(results: dict, info: dict, args_dict: dict, out_path: str | None) -> None:
+    """Ratios vs naive, scaling fit, table and (where ``out_path`` is given) JSON for a set
+    of results."""
     for key, res in results.items():
         w = key.split("|")[0]
         base = results.get(f"{w}|naive")
@@ -630,6 +686,8 @@ def finish(results: dict, info: dict, args_dict: dict, out_path: str) -> None:
     machine = (f"{info.get('cpu_model', '?')}, {info.get('cores', info.get('cpu_count'))} cores"
                + (f", {info['gpu']}" if "gpu" in info else ""))
     print_table(results, machine, scale)
+    if out_path is None:
+        return
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": info, "args": args_dict, "results": results,
@@ -637,19 +695,47 @@ def finish(results: dict, info: dict, args_dict: dict, out_path: str) -> None:
     print(f"wrote {out}")
 
 
-def merge(paths: list[str], out_path: str) -> int:
-    results, infos, argss = {}, [], []
-    for p in paths:
-        if p.endswith(".jsonl"):  # the per-fit log of a run that may not have finished
-            recs = [json.loads(line) for line in Path(p).read_text().splitlines() if line]
+class MergeError(ValueError):
+    """A file --merge cannot read as results."""
+
+
+def _read_results(p: str) -> dict:
+    """A results file as ``{"machine", "args", "results"}``: a run's JSON, or its per-fit
+    ``.jsonl`` log (of a run that may not have finished, which records no machine)."""
+    try:
+        text = Path(p).read_text()
+        if p.endswith(".jsonl"):
             grouped: dict[str, list] = {}
-            for r in recs:
+            for r in (json.loads(line) for line in text.splitlines() if line):
                 grouped.setdefault(r["key"], []).append(r)
-            data = {"machine": {"cpu_model": "see runs", "source": p}, "args": {"jsonl": p},
+            return {"machine": {"source": p}, "args": {"jsonl": p},
                     "results": {k: {"summary": aggregate(v), "runs": v}
                                 for k, v in grouped.items()}}
-        else:
-            data = json.loads(Path(p).read_text())
+        data = json.loads(text)
+        for key in ("machine", "args", "results"):
+            data[key]  # noqa: B018 - each is read below
+        for res in data["results"].values():
+            res["runs"]  # noqa: B018
+        return data
+    except OSError as err:
+        raise MergeError(f"{p}: cannot be read ({err.strerror or err})") from None
+    except json.JSONDecodeError as err:
+        raise MergeError(f"{p}: not JSON ({err.msg}, line {err.lineno})") from None
+    except (KeyError, TypeError, AttributeError):
+        raise MergeError(f"{p}: not a results file of benchmarks/run.py (expected a JSON object "
+                         "with its machine, args and results, each result with its runs)") from None
+
+
+def merge(paths: list[str], out_path: str | None) -> int:
+    """Print one table and the scaling fit from several results files; write it to
+    ``out_path`` where given. A file given twice would count its fits twice: refused."""
+    twice = [p for p in dict.fromkeys(paths) if paths.count(p) > 1 or any(
+        q != p and Path(q).resolve() == Path(p).resolve() for q in paths)]
+    if twice:
+        raise MergeError(f"{twice[0]} is given twice: its fits would count twice")
+    results, infos, argss = {}, [], []
+    for p in paths:
+        data = _read_results(p)
         infos.append(data["machine"])
         argss.append(data["args"])
         for key, res in data["results"].items():
@@ -658,10 +744,12 @@ def merge(paths: list[str], out_path: str) -> int:
                 results[key] = {"summary": aggregate(runs), "runs": runs}
             else:
                 results[key] = res
-    models = {i.get("cpu_model") for i in infos}
+    known = [i for i in infos if "cpu_model" in i]  # a .jsonl log records no machine
+    models = {i.get("cpu_model") for i in known}
     if len(models) > 1:
         print(f"warning: merging results from different machines: {models}")
-    finish(results, infos[0], {"merged": paths, "args": argss}, out_path)
+    finish(results, known[0] if known else {"cpu_model": "machine not recorded (a .jsonl log)"},
+           {"merged": paths, "args": argss}, out_path)
     return 0
 
 

@@ -1,0 +1,73 @@
+"""The benchmark scripts refuse a bad argument or results file with a message, before any fit
+(a contributor's trial: `--repeat 0` ran "0 fits" and replaced the results file with an empty
+one; `--merge` of a missing or malformed file was a traceback)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def run_py():
+    sys.path.insert(0, str(BENCHMARKS))  # as when run as a script: its helpers lie beside it
+    try:
+        spec = importlib.util.spec_from_file_location("benchmarks_run", BENCHMARKS / "run.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--repeat", "0"], "argument --repeat: expected at least 1, not 0"),
+    (["--naive-repeat", "0"], "argument --naive-repeat: expected at least 1, not 0"),
+    (["--timeout", "0"], "expected a number above 0"),
+    (["--sampler", "nutpie:draws=abc"], "nutpie:draws=abc: expected a whole number of at least 1"),
+    (["--sampler", "nutpie:parameterisation=bogus"], "expected one of noncentred, centred"),
+    (["--sampler", "nutpie:adaptation=bogus"], "expected one of diag, draw_diag"),
+    (["--workload", "S", "--naive", "M"], "--naive names M, not among --workload S"),
+    (["--sampler", "nutpie:only=M", "--naive", ""], "no fit planned"),
+    (["--merge", "missing.json"], "missing.json: cannot be read"),
+    (["--merge", "{bad"], "not JSON"),
+    (["--merge", '{"a": 1}'], "not a results file of benchmarks/run.py"),
+    (["--merge", "[]"], "not a results file of benchmarks/run.py"),
+])
+def test_a_bad_argument_is_refused_before_any_fit(run_py, tmp_path, monkeypatch, capsys, argv,
+                                                  message):
+    monkeypatch.chdir(tmp_path)
+    if argv[0] == "--merge" and argv[1] != "missing.json":
+        (tmp_path / "bad.json").write_text(argv[1])
+        argv = ["--merge", "bad.json"]
+    monkeypatch.setattr(run_py, "run_job", lambda *a, **k: pytest.fail("a fit was started"))
+    with pytest.raises(SystemExit) as exit_:
+        run_py.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "benchmarks").exists()  # no results file written or replaced
+
+
+def test_a_file_merged_twice_is_refused_and_a_merge_writes_only_when_told(run_py, tmp_path,
+                                                                         monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run = {"ok": True, "key": "S|nutpie", "workload": "S", "allies": 8, "months": 144,
+           "sampler": "nutpie", "draws": 1000, "tune": 1000, "chains": 4, "compile_s": 30.0,
+           "sampling_s": 60.0, "latent_ess_bulk": 800.0, "latent_ess_tail": 900.0,
+           "params_ess_bulk": 400.0, "params_ess_tail": 400.0, "divergences": 0}
+    results = {"machine": {"cpu_model": "test"}, "args": {},
+               "results": {"S|nutpie": {"summary": run_py.aggregate([run]), "runs": [run]}}}
+    (tmp_path / "S.json").write_text(json.dumps(results))
+    with pytest.raises(SystemExit):
+        run_py.main(["--merge", "S.json", "./S.json"])
+    assert "S.json is given twice" in capsys.readouterr().err
+    assert run_py.main(["--merge", "S.json"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S.json"]  # printed, not written
+    assert run_py.main(["--merge", "S.json", "--out", "merged.json"]) == 0
+    assert json.loads((tmp_path / "merged.json").read_text())["results"]["S|nutpie"]["runs"]
