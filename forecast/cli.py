@@ -599,8 +599,10 @@ def scenario(
                         if any(path.glob("*/manifest.json")) else "")
                 raise InputError(f"not a published run: expected its posterior.nc in it, as "
                                  f"in runs/2026-03{hint}", file=str(path))
-            own_manifest(path)  # another run's, under this one's name: refused as by report
-        _check_posterior(path)
+        # read once for every check below; another run's, under this one's name, is refused
+        # as by report; None for a fit saved by hand
+        manifest = own_manifest(path)
+        _check_posterior(path, manifest)
         alt_spec = read_scenario(file)
         # said first: an error in resolving the scenario names the run's months
         named = f" ({alt_spec.name})" if alt_spec.name != file.stem else ""
@@ -613,7 +615,7 @@ def scenario(
         fit = load_fit(path / "posterior.nc")
         # the run's own seed and horizon, so that the baseline is the run's own forecast: the
         # draws of a forecast depend on its horizon, so a shorter one is the run's cut short
-        settings = _run_settings(path)
+        settings = _run_settings(path, manifest)
         use_seed = seed if seed is not None else settings.get("seed", fit.seed or 0)
         run_horizon = settings.get("horizon", 12)
         use_horizon = horizon if horizon is not None else run_horizon
@@ -686,18 +688,15 @@ def _baseline_gap(table, run_forecast: Path) -> float | None:
     return gap if gap > 1e-5 or len(both) < len(table) else None
 
 
-def _check_posterior(run_dir: Path) -> None:
-    """Refuse a run's ``posterior.nc`` that its manifest does not vouch for: not listed among
-    its outputs, or with other bytes than the SHA-256 it records (edited or replaced since:
-    its forecasts would be printed as the run's). A directory without a manifest, a fit saved
-    by hand, has nothing to check against."""
+def _check_posterior(run_dir: Path, manifest: dict | None) -> None:
+    """Refuse a run's ``posterior.nc`` that its ``manifest`` does not vouch for: not listed
+    among its outputs, or with other bytes than the SHA-256 it records (edited or replaced
+    since: its forecasts would be printed as the run's). A directory without a manifest
+    (``None``), a fit saved by hand, has nothing to check against."""
     from forecast.runfiles import altered_outputs, unlisted_outputs
-    from forecast.runs import read_json_object
 
-    path = run_dir / "manifest.json"
-    if not path.is_file():
+    if manifest is None:
         return
-    manifest = read_json_object(path)
     if unlisted_outputs(run_dir, manifest, ["posterior.nc"]):
         raise InputError("not among the outputs the run's manifest lists with their SHA-256, "
                          "as a run lists every file it writes: the manifest was edited, or the "
@@ -709,9 +708,9 @@ def _check_posterior(run_dir: Path) -> None:
                          "posterior as the run wrote it", file=str(run_dir / "posterior.nc"))
 
 
-def _run_settings(run_dir: Path) -> dict[str, int]:
-    """The seed and horizon the run forecast with, as its manifest states them; none for a
-    directory without a manifest (a fit saved by hand).
+def _run_settings(run_dir: Path, manifest: dict | None) -> dict[str, int]:
+    """The seed and horizon the run forecast with, as its ``manifest`` states them; none for
+    a directory without a manifest (``None``: a fit saved by hand).
 
     Raises
     ------
@@ -720,13 +719,10 @@ def _run_settings(run_dir: Path) -> dict[str, int]:
         baseline would no longer be the run's own forecast.
     """
     from forecast.runfiles import check_manifest
-    from forecast.runs import read_json_object
 
-    path = run_dir / "manifest.json"
-    if not path.is_file():
+    if manifest is None:
         return {}
-    manifest = read_json_object(path)
-    check_manifest(manifest, path, needs="the scenario command reads the run's settings")
+    check_manifest(manifest, run_dir / "manifest.json", needs="the scenario command reads the run's settings")
     settings = manifest["settings"]
     return {k: settings[k] for k in ("seed", "horizon") if settings.get(k) is not None}
 
