@@ -84,6 +84,9 @@ def speeds(evals: int, repeat: int) -> dict[str, list[float]]:
     return result
 
 
+DEFAULT_CUTS = "2026-01,2025-10,2025-07"
+
+
 def _months(text: str) -> list[str]:
     """An argparse type: a comma list of months, each YYYY-MM and within the default data."""
     import re
@@ -104,9 +107,10 @@ def _months(text: str) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cuts", type=_months, default="2026-01,2025-10,2025-07",
+    # no default here: argparse would check a default text in every child process too
+    parser.add_argument("--cuts", type=_months, default=None,
                         help="comma list of months YYYY-MM, each within the default data, to "
-                             "cut the panel at (default 2026-01,2025-10,2025-07)")
+                             f"cut the panel at (default {DEFAULT_CUTS})")
     parser.add_argument("--evals", type=at_least(1), default=600)
     parser.add_argument("--repeat", type=at_least(1), default=7)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -114,7 +118,7 @@ def main() -> None:
     if args.child:
         child(args.child[0], args.child[1] if len(args.child) > 1 else None)
         return
-    cuts = args.cuts
+    cuts = args.cuts or _months(DEFAULT_CUTS)
     for kind in KINDS:  # every operation of the full data cached first
         compile_in_new_process(kind, None)
     rows = {kind: [compile_in_new_process(kind, cut) for cut in cuts] for kind in KINDS}
