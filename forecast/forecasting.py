@@ -959,10 +959,24 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
     # indicators: the design standardises normal signals, so their truth is rescaled too
     alpha = truth["intercept_raw"].values.copy()
     lam = truth["loading_raw"].values.copy()
+    drifting = list(design.drift_signals)
+    walk = np.zeros((len(design.allies), len(drifting), len(design.years)))
+    if drifting:
+        # the model centres each walk on the (possibly truncated) panel's years: the walk's
+        # mean over those years moves into the intercept, as the model has it
+        walk = truth["intercept_drift_raw"].sel(drift_signal=drifting,
+                                                year=list(design.years)).values.copy()
+        level = walk.mean(axis=2)
+        walk -= level[:, :, None]
+        alpha[:, [design.indicators.index(s) for s in drifting]] += level
+    drift_sd = np.full(len(drifting), p.drift_tau)
     for k, name in enumerate(design.indicators):
         if name in design.normal_loc:
             loc, sc = design.normal_loc[name], design.normal_scale[name]
             alpha[:, k], lam[k] = (alpha[:, k] - loc) / sc, lam[k] / sc  # loc: per ally
+            if name in drifting:
+                walk[:, drifting.index(name)] /= sc
+                drift_sd[drifting.index(name)] /= sc
     negbin = [s for s, f in zip(design.indicators, design.families_of) if f == "negbin"]
     normal = [s for s, f in zip(design.indicators, design.families_of) if f == "normal"]
     values.update({
@@ -973,6 +987,9 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
                   np.tile([p.noise / design.normal_scale[s] for s in normal],
                           (len(design.allies), 1))),
     })
+    if drifting:
+        values.update({"intercept_drift": (("ally", "drift_signal", "year"), walk),
+                       "drift_tau": (("drift_signal",), drift_sd)})
     post = xr.Dataset(
         {k: (("chain", "draw", *dims), np.broadcast_to(np.asarray(v, float),
                                                         (1, n_draws, *np.shape(v))))
@@ -980,7 +997,8 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
         coords={"chain": [0], "draw": np.arange(n_draws), "ally": list(design.allies),
                 "period": list(design.periods), "driver": list(design.drivers),
                 "signal": list(design.indicators), "negbin_signal": negbin,
-                "normal_signal": normal},
+                "normal_signal": normal,
+                **({"drift_signal": drifting, "year": list(design.years)} if drifting else {})},
     )
     return Fit(idata=xr.DataTree.from_dict({"posterior": post}), panel=panel, spec=spec,
                design=design, sampler="oracle")

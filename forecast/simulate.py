@@ -4,9 +4,11 @@ Used by recovery tests, simulation-based calibration, demos and benchmarks. The 
 default spec's (partial pooling, AR(1) states, common factor, drivers), with parameters fixed
 by :class:`SimulationParameters` so that tests can check that a fit recovers them, with one
 difference: driver effects vary by ally (spread ``driver_effect_tau``; the default spec fits
-one shared effect). No signal's meaning drifts, and :func:`synthetic_catalog` marks none as
-drifting, so the default spec gives none a walk (``docs/decisions/0020``); a catalog passed in
-that marks some gets the walk in its fit but not in the simulation.
+one shared effect). A signal the catalog marks ``drifts = true`` has its ally intercepts follow
+a yearly random walk (steps of sd ``drift_tau``), as the default spec fits it;
+:func:`synthetic_catalog` marks none (``docs/decisions/0020``). The walk is drawn from a
+generator of its own: with ``drift_tau = 0`` a catalog with marks gives the panel of the same
+catalog without them.
 
 The truth is stated in the model's own coordinates, so that a recovery test compares a
 posterior with the quantity it estimates:
@@ -93,6 +95,7 @@ class SimulationParameters:
     outcome_loading_log_mu: float = -0.5
     outcome_loading_log_tau: float = 0.2
     outcome_overdispersion: float = 0.5
+    drift_tau: float = 0.25
     common_factor: bool = True
 
     def __post_init__(self) -> None:
@@ -280,6 +283,17 @@ def simulate(
     loadings = np.array([(s_.sign if s_.sign else 1) * p.loading * (0.75 ** k)
                          for k, s_ in enumerate(catalog.indicators)])
     intercept = np.zeros((A, len(sig_names)))
+    # the drifting signals' walks, one level a year, centred on their mean over the panel's
+    # years as the model centres them (the intercept is the signal's average level). A child
+    # generator, so that the main one's draws do not depend on which signals are marked
+    year0 = months[0].year
+    n_years = months[-1].year - year0 + 1
+    drifting = [s_.name for s_ in catalog.indicators if s_.drifts]
+    walk = np.zeros((A, len(drifting), n_years))
+    if drifting:
+        steps = p.drift_tau * rng.spawn(1)[0].standard_normal((A, len(drifting), n_years - 1))
+        walk[:, :, 1:] = np.cumsum(steps, axis=2)
+        walk -= walk.mean(axis=2, keepdims=True)
     cum = np.concatenate([np.zeros((A, 1)), np.cumsum(theta, axis=1)], axis=1)
     for k, spec_ in enumerate(catalog.indicators):
         base = p.count_intercept if spec_.is_count else 0.0
@@ -292,6 +306,9 @@ def simulate(
                        for q in periods])
         mean_theta = (cum[:, sp] - cum[:, st]) / (sp - st)
         eta = intercept[:, [k]] + loadings[k] * mean_theta
+        if spec_.name in drifting:
+            year = np.array([months[i].year - year0 for i in np.minimum(st, T - 1)])
+            eta = eta + walk[:, drifting.index(spec_.name)][:, year]
         vals = _draw(spec_.family, eta, p.overdispersion, p.noise, rng)
         keep = rng.random(vals.shape) >= missing
         keep &= st[None, :] >= entry[:, None]
@@ -323,6 +340,9 @@ def simulate(
                              end=format_period(months[-1]))
 
     periods = [format_period(m) for m in months]
+    drift_truth = {}
+    if drifting:  # in the signal's own units, as intercept_raw (the model's for counts)
+        drift_truth["intercept_drift_raw"] = (("ally", "drift_signal", "year"), walk)
     truth = xr.Dataset(
         {
             "credibility": (("ally", "period"), theta),
@@ -347,9 +367,12 @@ def simulate(
             "factor_share_logit_mu": ((), w_logit.mean()),
             "outcome_loading_log_mu": ((), log_kappa.mean()),
             "outcome_intercept_mu": ((), ho.mean()),
+            **drift_truth,
         },
         coords={"ally": allies, "period": periods, "signal": sig_names,
-                "driver": [d.name for d in drivers]},
+                "driver": [d.name for d in drivers],
+                **({"drift_signal": drifting, "year": list(range(year0, year0 + n_years))}
+                   if drifting else {})},
         attrs={"seed": -1 if seed is None else seed, "missing": missing},
     )
     return Simulation(panel=panel, truth=truth, params=p)
