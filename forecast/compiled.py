@@ -22,9 +22,12 @@ first length compiled from its cache. PyTensor still rewrites the graph: about 2
 default data against about 50 s (docs/decisions/0021-shape-generic-graph.md).
 
 Warm start: :meth:`CompiledFitter.fit` with ``init="previous"`` (what :meth:`fit_many` does)
-starts each chain at a posterior draw of the previous fit of the same structure instead of
-PyMC's support point, so adaptation begins in the typical set. Whether a shorter ``tune`` is
-then enough is not measured yet: the benchmark does not time a warm start.
+starts each chain at a posterior draw of the fitter's previous fit instead of PyMC's support
+point, so adaptation begins in the typical set. The previous fit may be of another length (a
+backtest's earlier origin): its draws are matched to the new panel by month (by position when
+the two share no month), and the months or years it did not have start at 0, the prior mean of
+their standardised innovations and drift steps. Whether a shorter ``tune`` is then enough is not
+measured yet: the benchmark does not time a warm start.
 
 Examples
 --------
@@ -47,12 +50,14 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from forecast.backend import check_nutpie_options, compile_nutpie, sample_nutpie
 from forecast.cfuncs import initial_point_function
 from forecast.design import Design, make_design
 from forecast.diagnostics import compute_diagnostics
-from forecast.model import build_model, fix_lengths, intercept_geometry
+from forecast.errors import InputError
+from forecast.model import GROWING_DIMS, build_model, fix_lengths, intercept_geometry
 from forecast.panel import Panel
 from forecast.results import Fit
 from forecast.spec import ModelSpec, load_spec
@@ -135,7 +140,52 @@ class _Transformer:
 class _Entry:
     compiled: Any
     transformer: _Transformer | None = None
-    previous: np.ndarray | None = None  # (k, n_dim) unconstrained draws of the last fit
+
+
+def _picks(posterior, names: list[str], k: int, seed) -> xr.Dataset:
+    """``k`` posterior draws of the variables ``names``, along a ``sample`` dimension."""
+    post = posterior.to_dataset() if hasattr(posterior, "to_dataset") else posterior
+    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    rng = np.random.default_rng(None if seed is None else seed + 7919)
+    flat = rng.choice(n_chain * n_draw, size=min(k, n_chain * n_draw), replace=False)
+    chain, draw = np.divmod(flat, n_draw)
+    picked = post[names].isel(chain=xr.DataArray(chain, dims="sample"),
+                              draw=xr.DataArray(draw, dims="sample"))
+    return picked.drop_vars(["chain", "draw"], errors="ignore")
+
+
+def _along(da: xr.DataArray, dim: str, labels: list) -> xr.DataArray:
+    """``da`` along ``dim`` matched to ``labels`` (by label, or by position where none is
+    shared), 0 where it has no value."""
+    new = [str(x) for x in labels]
+    old = [str(x) for x in da[dim].values] if dim in da.coords else []
+    if not set(old) & set(new):
+        da = da.isel({dim: slice(0, len(new))})
+        old = new[:da.sizes[dim]]
+    return da.assign_coords({dim: old}).reindex({dim: new}, fill_value=0.0)
+
+
+def _aligned(picks: xr.Dataset, model) -> dict[str, np.ndarray] | str:
+    """Each free variable's picked draws, shaped for ``model``: ``{name: (sample, ...)}``.
+
+    Along the dimensions that grow with the panel (:data:`~forecast.model.GROWING_DIMS`) the
+    draws are matched by :func:`_along`. Any other dimension must have the model's length:
+    where one does not (another number of allies, signals or drivers), a text saying so is
+    returned instead.
+    """
+    out = {}
+    for rv in model.free_RVs:
+        if rv.name not in picks:
+            return f"its posterior has no {rv.name!r}"
+        da, dims = picks[rv.name], model.named_vars_to_dims.get(rv.name, ())
+        for dim in dims:
+            labels = list(model.coords[dim])
+            if dim in GROWING_DIMS:
+                da = _along(da, dim, labels)
+            elif da.sizes[dim] != len(labels):
+                return f"its {dim!r} has {da.sizes[dim]} values, this panel's {len(labels)}"
+        out[rv.name] = np.asarray(da.transpose("sample", *dims).values, dtype=float)
+    return out
 
 
 class CompiledFitter:
@@ -164,6 +214,7 @@ class CompiledFitter:
         self._cache = _CACHE if share_cache else OrderedDict()
         self.n_compiles = 0
         self.n_reused = 0
+        self._previous = None  # posterior draws of this fitter's last fit (init="previous")
 
     # ---------------------------------------------------------------- compilation
     def _entry(self, design: Design, model) -> tuple[_Entry, bool, float]:
@@ -228,9 +279,10 @@ class CompiledFitter:
         ----------
         init
             ``None``: nutpie's default start (support point with jitter). ``"previous"``:
-            posterior draws of the previous fit of this structure by this process (falls back
-            to the default when there is none). A :class:`~forecast.results.Fit`: its
-            posterior draws. An array of shape ``(n_dim,)`` or ``(k, n_dim)``: unconstrained
+            posterior draws of this fitter's previous fit, of any length (falls back to the
+            default when there is none, or when it had other allies or signals). A
+            :class:`~forecast.results.Fit` (of any length): its posterior draws. Months or
+            years the earlier fit did not have start at 0. An array of shape ``(n_dim,)`` or ``(k, n_dim)``: unconstrained
             starting points (chain ``c`` starts at row ``c mod k``).
 
         Other parameters are those of :func:`forecast.fit`. Same seed, same panel, same start:
@@ -253,11 +305,8 @@ class CompiledFitter:
                               seed=seed, progress=progress, adaptation=self.adaptation,
                               **sampler_kwargs)
         t_sample = time.perf_counter() - t1
-        try:
-            entry.previous = self._draws_flat(entry, model, idata, k=max(4 * chains, 8),
-                                              seed=seed)
-        except Exception:  # noqa: BLE001 - warm start is an optimisation, never a failure
-            entry.previous = None
+        self._previous = _picks(idata["posterior"], [rv.name for rv in model.free_RVs],
+                                k=max(4 * chains, 8), seed=seed)
         timings = {"build_s": t_build, "compile_s": t_compile, "sampling_s": t_sample,
                    "reused_compiled_model": reused, "warm_start": starts is not None}
         diagnostics = compute_diagnostics(idata, warn=warn)
@@ -286,18 +335,11 @@ class CompiledFitter:
             entry.transformer = _Transformer(model, entry.compiled)
         return entry.transformer
 
-    def _draws_flat(self, entry: _Entry, model, idata, k: int, seed) -> np.ndarray:
-        post = idata["posterior"].to_dataset()
-        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
-        rng = np.random.default_rng(None if seed is None else seed + 7919)
-        picks = rng.choice(n_chain * n_draw, size=min(k, n_chain * n_draw), replace=False)
+    def _flat(self, entry: _Entry, model, points: dict[str, np.ndarray]) -> np.ndarray:
+        """Unconstrained flat starting points, one row per picked draw."""
         tr = self._transformer(entry, model)
-        rows = []
-        for p in picks:
-            c, d = divmod(int(p), n_draw)
-            point = {rv.name: post[rv.name].values[c, d] for rv in tr.rvs}
-            rows.append(tr.flat(point))
-        return np.stack(rows)
+        n = len(next(iter(points.values())))
+        return np.stack([tr.flat({name: v[i] for name, v in points.items()}) for i in range(n)])
 
     def _starts(self, entry: _Entry, model, init) -> np.ndarray | None:
         if init is None:
@@ -305,9 +347,20 @@ class CompiledFitter:
         if isinstance(init, str):
             if init != "previous":
                 raise ValueError(f"init must be None, 'previous', a Fit or an array; got {init!r}")
-            return entry.previous
+            if self._previous is None:
+                return None
+            points = _aligned(self._previous, model)
+            # another panel's shape (other allies or signals): the default start, not a failure
+            return None if isinstance(points, str) else self._flat(entry, model, points)
         if isinstance(init, Fit):
-            return self._draws_flat(entry, model, init.idata, k=16, seed=0)
+            points = _aligned(_picks(init.idata["posterior"],
+                                     [rv.name for rv in model.free_RVs
+                                      if rv.name in init.idata["posterior"]], k=16, seed=0),
+                              model)
+            if isinstance(points, str):
+                raise InputError(f"init: the fit cannot start this one: {points}",
+                                 parameter="init", value=init.spec.name)
+            return self._flat(entry, model, points)
         arr = np.atleast_2d(np.asarray(init, dtype=float))
         if arr.shape[1] != entry.compiled.n_dim:
             raise ValueError(f"init has {arr.shape[1]} values per start; the model has "

@@ -131,6 +131,53 @@ def test_warm_start_from_previous_fit(panels, reused_and_fresh):
     assert np.isfinite(warm.posterior["credibility"].values).all()
 
 
+def test_a_warm_start_carries_a_fit_over_to_a_longer_panel(panels, reused_and_fresh):
+    """A backtest's next origin is a panel one or more months longer: another compiled model,
+    but still a warm start from the fitter's previous fit (its cache key had held the draws, so
+    every new length had started cold), and from a shorter Fit passed as ``init``."""
+    fitter = CompiledFitter(SPEC, share_cache=False)
+    short = fitter.fit(panels[0], seed=1, **SAMPLE)
+    longer = forecast.simulate(n_allies=2, n_months=15, seed=11).panel
+    warm = fitter.fit(longer, seed=2, init="previous", **SAMPLE)
+    assert warm.timings["warm_start"] is True and fitter.n_compiles == 2
+    assert fitter.fit(longer, seed=3, init=short, **SAMPLE).timings["warm_start"] is True
+
+
+def test_a_shorter_fits_draws_are_matched_to_the_new_panels_months(reused_and_fresh):
+    """The months an earlier fit had keep its draws, by month: a longer panel's new months
+    start at 0 (the prior mean of the standardised innovations), a panel starting later drops
+    the months before it, and a panel sharing no month takes the draws by position."""
+    from forecast.compiled import _aligned, _picks
+    from forecast.model import build_model
+
+    _, fit, _, _ = reused_and_fresh  # 2 allies, 2016-05 to 2017-04
+    picks = _picks(fit.posterior, [rv.name for rv in fit.model.free_RVs], k=3, seed=0)
+    old = picks["state_innovation"].transpose("sample", "ally", "period").values
+
+    def aligned(start, months, allies=2):
+        panel = forecast.simulate(n_allies=allies, n_months=months, seed=4, start=start).panel
+        model = build_model(make_design(panel, SPEC), SPEC)
+        return _aligned(picks, model)
+
+    later = aligned("2016-08", 15)["state_innovation"]  # 2016-08 to 2017-10
+    np.testing.assert_array_equal(later[:, :, :9], old[:, :, 3:])
+    assert later.shape == (3, 2, 15) and not later[:, :, 9:].any()
+    elsewhere = aligned("2020-01", 10)["state_innovation"]
+    np.testing.assert_array_equal(elsewhere, old[:, :, :10])
+    np.testing.assert_array_equal(aligned("2016-08", 15)["intercept_z"],
+                                  picks["intercept_z"].values)
+    assert "'ally' has 2 values, this panel's 3" in aligned("2016-05", 12, allies=3)
+
+
+def test_a_fit_of_other_allies_cannot_start_a_fit(panels, reused_and_fresh):
+    _, fit, _, _ = reused_and_fresh
+    fitter = CompiledFitter(SPEC, share_cache=False)
+    three = forecast.simulate(n_allies=3, n_months=12, seed=11).panel
+    with pytest.raises(forecast.InputError, match="init: the fit cannot start this one: its "
+                       "'ally' has 2 values, this panel's 3"):
+        fitter.fit(three, init=fit, **SAMPLE)
+
+
 def test_bad_init_is_a_clear_error(panels, reused_and_fresh):
     fitter, _, _, _ = reused_and_fresh
     with pytest.raises(ValueError, match="unconstrained dimensions"):
