@@ -81,6 +81,12 @@ class Fit:
                 f"{len(self.panel.allies)} allies × {len(self.panel.months)} months to "
                 f"{self.panel.months[-1]}; diagnostics(), credibility(), forecast())")
 
+    def __getstate__(self) -> dict:
+        """What a pickle carries to another process (a Dask task's result): everything but
+        the PyMC model, which does not pickle and is rebuilt on first use (:attr:`model`).
+        On disk a fit is netCDF (:meth:`save`), never a pickle."""
+        return {**self.__dict__, "_model": None}
+
     # ------------------------------------------------------------------ views
     @property
     def posterior(self) -> xr.Dataset:

@@ -37,3 +37,19 @@ def test_a_panel_and_a_fit_show_as_one_line():
                        (fit, "Fit(spec 'default', oracle, 1 chains × 50 draws")):
         text = repr(obj)
         assert text.startswith(start) and "\n" not in text and len(text) < 200, text
+
+
+def test_a_fit_with_its_model_built_crosses_to_another_process():
+    """A backtest's Dask task returns a Fit by pickle; the PyMC model every fit holds does not
+    pickle (``AttributeError`` on a ``functools.partial``). The fit travels without it and
+    rebuilds it on use."""
+    import pickle
+
+    from forecast.forecasting import oracle_fit
+
+    fit = oracle_fit(forecast.simulate(n_allies=3, n_months=24, seed=1), n_draws=5)
+    names = {rv.name for rv in fit.model.free_RVs}  # built, as after forecast.fit
+    back = pickle.loads(pickle.dumps(fit))
+    assert back._model is None and fit._model is not None
+    assert {rv.name for rv in back.model.free_RVs} == names
+    assert back.credibility().equals(fit.credibility()) and back.panel == fit.panel
