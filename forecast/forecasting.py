@@ -556,6 +556,8 @@ def forecast_fit(
         "drivers": (("sample", "ally", "driver", "driver_period"), raw),
         **{k: (("ally", "horizon"), v) for k, v in parts.items()},
     }
+    if od is not None:  # with ``rate``, each draw's predictive distribution (a log score's)
+        data["outcome_overdispersion"] = (("sample",), np.asarray(od, float).reshape(n))
     data.update(_history(fit))
     ds = xr.Dataset(
         data,
@@ -627,8 +629,10 @@ class ForecastResult:
 
     ``draws`` holds per sample (one per posterior draw used), ally and horizon: ``hedging``
     (simulated counts), ``rate`` (expected count given the path), ``p_zero`` (P(no event |
-    path)), ``credibility``, ``own_state``; per sample and horizon ``common_factor``; the driver
-    values used (``drivers``); the variance decomposition and the history needed for plots.
+    path)), ``credibility``, ``own_state``; per sample and horizon ``common_factor``; per
+    sample, for a negative-binomial outcome, ``outcome_overdispersion`` (with ``rate``, each
+    draw's predictive distribution of the count); the driver values used (``drivers``); the
+    variance decomposition and the history needed for plots.
     ``draws.attrs`` records the origin, seed, driver assumption and scenario.
     """
 
@@ -811,7 +815,10 @@ def load_forecast(path: str | Path) -> ForecastResult:
         raise InputError(f"incomplete forecast file (altered?): no {', '.join(missing)}",
                          file=str(path), column=missing[0])
     for name, lo, hi in (("p_zero", 0.0, 1.0), ("rate", 0.0, np.inf), ("var_noise", 0.0, np.inf),
-                         ("var_parameter", 0.0, np.inf), ("var_path", 0.0, np.inf)):
+                         ("var_parameter", 0.0, np.inf), ("var_path", 0.0, np.inf),
+                         ("outcome_overdispersion", 0.0, np.inf)):
+        if name not in ds:  # only an optional one
+            continue
         values = ds[name].values
         if (values.dtype.kind not in "fiu" or not np.isfinite(values).all()  # NaN, inf, text
                 or not ((values >= lo) & (values <= hi)).all()):
@@ -828,6 +835,9 @@ FORECAST_VARIABLES = (
     "history_q05", "history_q25", "history_q50", "history_q75", "history_q95", "own_state",
     "p_zero", "rate", "var_noise", "var_parameter", "var_path",
 )
+#: the draws' variables of some forecasts only: a negative-binomial outcome's overdispersion
+#: (a forecast saved before it was kept has none; :func:`load_forecast` checks it when there)
+OPTIONAL_FORECAST_VARIABLES = ("outcome_overdispersion",)
 
 
 def _previous_probability(previous, within: int) -> pd.Series | None:

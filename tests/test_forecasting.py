@@ -133,6 +133,21 @@ def test_first_month_rate_is_exact(oracle_case):
     assert np.allclose(got, expected[None, :])
 
 
+def test_each_draws_predictive_distribution_is_in_the_forecast(oracle_case):
+    """A log score or an exact PIT of an observed count needs each draw's NegBin: its mean
+    ``rate`` and its overdispersion, the one ``p_zero`` and the counts were drawn with."""
+    from scipy.stats import nbinom
+
+    _, _, fc = oracle_case
+    od = fc.draws["outcome_overdispersion"]
+    assert od.dims == ("sample",)
+    np.testing.assert_allclose(od.values, PARAMS.outcome_overdispersion)
+    r = 1.0 / od.values[:, None, None] ** 2
+    rate = fc.draws["rate"].values
+    np.testing.assert_allclose(nbinom.pmf(0, r, r / (r + rate)), fc.draws["p_zero"].values,
+                               rtol=1e-10)
+
+
 def test_same_seed_same_draws_and_seed_recorded(oracle_case):
     _, fit, fc = oracle_case
     again = fit.forecast(horizon=HORIZON, seed=5)
@@ -316,6 +331,12 @@ def test_save_load_roundtrip(oracle_case, tmp_path):
     pd.testing.assert_frame_equal(back.uncertainty(), fc.uncertainty())
     assert back.origin == fc.origin
     assert isinstance(back.to_dataset(), xr.Dataset)
+    np.testing.assert_array_equal(back.draws["outcome_overdispersion"],
+                                  fc.draws["outcome_overdispersion"])
+    # one saved before the overdispersion was kept still loads
+    older = fc.to_dataset().drop_vars("outcome_overdispersion")
+    older.to_netcdf(tmp_path / "older.nc", engine="h5netcdf")
+    pd.testing.assert_frame_equal(load_forecast(tmp_path / "older.nc").hedging(), fc.hedging())
     with pytest.raises(forecast.InputError, match="not found"):
         load_forecast(tmp_path / "nope.nc")
 
@@ -324,10 +345,11 @@ def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
     """A saved forecast without ``rate`` loaded and raised KeyError in hedging(); one with
     p_zero set to 2 loaded and showed p_any = -1; an infinite rate loaded and showed a mean of
     inf; a p_zero saved as text raised numpy's UFuncTypeError."""
-    from forecast.forecasting import FORECAST_VARIABLES
+    from forecast.forecasting import FORECAST_VARIABLES, OPTIONAL_FORECAST_VARIABLES
 
     _, _, fc = oracle_case
-    assert sorted(fc.draws.data_vars) == sorted(FORECAST_VARIABLES)  # the list is the truth
+    # the lists are the truth: a NegBin outcome's forecast has every variable of both
+    assert sorted(fc.draws.data_vars) == sorted(FORECAST_VARIABLES + OPTIONAL_FORECAST_VARIABLES)
     ds = fc.to_dataset()
     for c in ("ally", "period", "driver", "driver_period", "history_period"):
         ds[c] = ds[c].astype(str)
@@ -339,7 +361,9 @@ def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
             ("nan", ds.assign(rate=ds["rate"] * np.nan), "rate holds values that are not"),
             ("inf", ds.assign(rate=ds["rate"] * np.inf), "rate holds values that are not"),
             ("inf variance", ds.assign(var_path=ds["var_path"] + np.inf), "var_path holds"),
-            ("text", ds.assign(p_zero=ds["p_zero"].astype(str)), "p_zero holds values")):
+            ("text", ds.assign(p_zero=ds["p_zero"].astype(str)), "p_zero holds values"),
+            ("dispersion", ds.assign(outcome_overdispersion=-ds["outcome_overdispersion"]),
+             "outcome_overdispersion holds values")):
         path = tmp_path / f"{name}.nc"
         damaged.to_netcdf(path, engine="h5netcdf")
         with pytest.raises(forecast.InputError, match=says) as err:
