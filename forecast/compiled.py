@@ -116,7 +116,7 @@ def _coords_of(model) -> dict[str, pd.Index]:
 class _Transformer:
     """Maps constrained draws of the free variables to nutpie's flat unconstrained vector."""
 
-    def __init__(self, model, compiled):
+    def __init__(self, model, compiled, names: list[str]):
         import pytensor
         from pymc.initial_point import make_initial_point_expression
 
@@ -128,7 +128,7 @@ class _Transformer:
         self.value_names = [model.rvs_to_values[rv].name for rv in self.rvs]
         self.fn = pytensor.function(list(holders.values()), exprs, on_unused_input="ignore",
                                     mode="FAST_COMPILE")
-        self.layout = list(zip(*_flat_layout(model, compiled)))
+        self.layout = list(zip(*_flat_layout(names, compiled)))
 
     def flat(self, point: dict[str, np.ndarray]) -> np.ndarray:
         out = dict(zip(self.value_names, self.fn(*[point[rv.name] for rv in self.rvs])))
@@ -139,6 +139,9 @@ class _Transformer:
 @dataclasses.dataclass
 class _Entry:
     compiled: Any
+    #: the free variables' value names in the order of nutpie's flat vector: the compiled
+    #: model's own order (fix_lengths' copy orders its free variables otherwise than the model)
+    names: list[str]
     transformer: _Transformer | None = None
 
 
@@ -227,9 +230,10 @@ class CompiledFitter:
             self.n_reused += 1
             return entry, True, 0.0
         t0 = time.perf_counter()
-        compiled = compile_nutpie(fix_lengths(model))
+        fixed = fix_lengths(model)
+        compiled = compile_nutpie(fixed)
         elapsed = time.perf_counter() - t0
-        entry = _Entry(compiled)
+        entry = _Entry(compiled, [fixed.rvs_to_values[rv].name for rv in fixed.free_RVs])
         with _LOCK:
             self._cache[key] = entry
             while len(self._cache) > _CACHE_SIZE:
@@ -244,10 +248,11 @@ class CompiledFitter:
         """
         model = model if model is not None else build_model(design, self.spec)
         entry, reused, elapsed = self._entry(design, model)
-        return self._with_data(entry.compiled, model), reused, elapsed
+        return self._with_data(entry, model), reused, elapsed
 
     @staticmethod
-    def _with_data(compiled, model):
+    def _with_data(entry: _Entry, model):
+        compiled = entry.compiled
         known = {v.name for v in compiled.shared_var_keys}
         data = {k: v for k, v in model_data(model).items() if k in known}
         swapped = compiled.with_data(**data)
@@ -294,7 +299,7 @@ class CompiledFitter:
         model = build_model(design, self.spec)
         t_build = time.perf_counter() - t0
         entry, reused, t_compile = self._entry(design, model)
-        compiled = self._with_data(entry.compiled, model)
+        compiled = self._with_data(entry, model)
 
         starts = self._starts(entry, model, init)
         if starts is not None:
@@ -332,7 +337,7 @@ class CompiledFitter:
     # ---------------------------------------------------------------- warm start
     def _transformer(self, entry: _Entry, model) -> _Transformer:
         if entry.transformer is None:
-            entry.transformer = _Transformer(model, entry.compiled)
+            entry.transformer = _Transformer(model, entry.compiled, entry.names)
         return entry.transformer
 
     def _flat(self, entry: _Entry, model, points: dict[str, np.ndarray]) -> np.ndarray:
@@ -369,18 +374,25 @@ class CompiledFitter:
 
 
 def _initial_point_func(model, compiled):
-    """nutpie's flat initial-point function for ``model`` (support point + U(-1, 1) jitter)."""
+    """nutpie's flat initial-point function for ``model`` (support point + U(-1, 1) jitter),
+    as a compile of ``model`` would have it: of the same model with fixed lengths, whose free
+    variables (and so the jitter's draws and the flat layout) come in another order."""
     from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper
 
-    names, shapes = _flat_layout(model, compiled)
+    model = fix_lengths(model)
+    names, shapes = _flat_layout([model.rvs_to_values[rv].name for rv in model.free_RVs],
+                                 compiled)
     return _rv_dict_to_flat_array_wrapper(initial_point_function(model), names=names,
                                           shapes=shapes)
 
 
-def _flat_layout(model, compiled) -> tuple[list[str], list[tuple[int, ...]]]:
-    """Names and shapes of the value variables in nutpie's flat unconstrained vector."""
-    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
-    return names, [tuple(compiled.shapes[n]) for n in names]
+def _flat_layout(names: list[str], compiled) -> tuple[list[str], list[tuple[int, ...]]]:
+    """Names and shapes of the value variables in nutpie's flat unconstrained vector, in the
+    compiled model's order (``names``, :attr:`_Entry.names`)."""
+    shapes = [tuple(compiled.shapes[n]) for n in names]
+    if sum(int(np.prod(s)) for s in shapes) != compiled.n_dim:
+        raise RuntimeError("the free variables do not lay out nutpie's flat vector")
+    return list(names), shapes
 
 
 def _start_fn(starts: np.ndarray, jitter: float = 0.05):

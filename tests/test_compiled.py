@@ -169,6 +169,45 @@ def test_a_shorter_fits_draws_are_matched_to_the_new_panels_months(reused_and_fr
     assert "'ally' has 2 values, this panel's 3" in aligned("2016-05", 12, allies=3)
 
 
+def _compiled_for(fitter, panel):
+    from forecast.model import build_model
+
+    design = make_design(panel, fitter.spec)
+    model = build_model(design, fitter.spec)
+    entry, _, _ = fitter._entry(design, model)
+    return entry, model, fitter._with_data(entry, model)
+
+
+def test_a_reused_model_starts_where_nutpie_starts_a_fresh_one(panels, reused_and_fresh):
+    """The reused model's start is laid out in the compiled model's order of free variables,
+    which is not the built model's (``fix_lengths`` reorders them): laid out in the built
+    model's, every cold start put each variable's values into another's place."""
+    fitter, _, _, _ = reused_and_fresh
+    a, _ = panels
+    entry, _, compiled = _compiled_for(fitter, a)  # the panel the entry was compiled for
+    for seed in (0, 5):
+        np.testing.assert_array_equal(compiled.initial_point_func(seed),
+                                      entry.compiled.initial_point_func(seed))
+
+
+def test_a_warm_start_is_at_the_earlier_fits_draws(panels, reused_and_fresh):
+    """Each start is a posterior draw, mapped into nutpie's flat vector: its log density is
+    the one nutpie recorded for that draw. Mapped in the wrong order, warm starts were far in
+    the tails (log densities thousands below the draws') and the chains diverged."""
+    from forecast.backend import logp_caller
+    from forecast.compiled import _aligned
+
+    fitter, fit, _, _ = reused_and_fresh
+    _, b = panels
+    entry, model, compiled = _compiled_for(fitter, b)  # the panel ``fit`` was drawn from
+    post = fit.posterior[[rv.name for rv in model.free_RVs]].isel(chain=0, draw=[0, 7, 19])
+    points = _aligned(post.rename(draw="sample").drop_vars(["chain", "sample"]), model)
+    flat = fitter._flat(entry, model, points)
+    logp = [logp_caller(compiled, row)()[0] for row in flat]
+    recorded = fit.idata["sample_stats"]["logp"].values[0, [0, 7, 19]]
+    np.testing.assert_allclose(logp, recorded, rtol=1e-9)
+
+
 def test_a_fit_of_other_allies_cannot_start_a_fit(panels, reused_and_fresh):
     _, fit, _, _ = reused_and_fresh
     fitter = CompiledFitter(SPEC, share_cache=False)
