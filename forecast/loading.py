@@ -256,7 +256,38 @@ def load_panel(
     frame = pd.concat(parts, ignore_index=True)
     panel = Panel.from_frame(frame, cat, start=format_month(first), end=format_month(end))
     _warn_constant_signals(panel)
+    _warn_numeric_sources(obs, obs_file)
     return panel
+
+
+def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:
+    """Warn of rows whose source is a bare number: an unquoted ``1,200`` (a thousands
+    separator) or ``1,8`` (a decimal comma) in a file with a source column splits into the
+    value 1 and the source 200 or 8, which reads without an error.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> rows = pd.DataFrame({"ally": ["KOR", "JPN"], "value": [1.0, 2.0], "row": [7, 9],
+    ...                      "source": ["200", "MND white paper"]})
+    >>> with warnings.catch_warnings(record=True) as said:
+    ...     warnings.simplefilter("always")
+    ...     _warn_numeric_sources(rows, Path("observations.csv"))
+    >>> print(said[0].message)
+    observations.csv, row 7: value 1 with source '200', a number: if 1,200 was one number, the comma split it into value and source; write numbers without a thousands separator, with '.' as the decimal point (or quote the value)
+    """
+    numeric = obs["source"].astype(str).str.fullmatch(r"[0-9]+").to_numpy(dtype=bool)
+    if not numeric.any():
+        return
+    rows = obs.loc[numeric]
+    first = rows.iloc[0]
+    more = f" (and {len(rows) - 1} more row(s) like it)" if len(rows) > 1 else ""
+    warnings.warn(
+        f"{file}, row {int(first['row'])}: value {float(first['value']):g} with source "
+        f"{first['source']!r}, a number{more}: if {float(first['value']):g},{first['source']} "
+        "was one number, the comma split it into value and source; write numbers without a "
+        "thousands separator, with '.' as the decimal point (or quote the value)",
+        DataWarning, stacklevel=3)
 
 
 def _warn_constant_signals(panel: Panel) -> None:

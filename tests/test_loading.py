@@ -515,3 +515,30 @@ def test_a_signal_that_never_changes_within_an_ally_is_warned_of() -> None:
     first = moving.index[troops & (moving["ally"] == sim.panel.allies[1])][0]
     moving.loc[first, "value"] = 2.0
     assert doubts(moving) == []
+
+
+def test_a_number_split_by_its_comma_is_warned_of(tmp_path) -> None:
+    """``TWN,2018-01,exercise_tempo,1,200`` (a thousands separator, unquoted) read as the
+    value 1 with the source 200, and validated without a word (a new user's trial)."""
+    import forecast
+
+    sim = forecast.simulate(n_allies=2, n_months=12, seed=1)
+    obs, cat = sim.panel.write(tmp_path)
+    lines = obs.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "ally,period,signal,value,source"
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_panel(obs, catalog=cat)
+    assert not [w for w in said if issubclass(w.category, DataWarning)]
+    ally, period, signal = lines[5].split(",")[:3]
+    lines[5] = f"{ally},{period},{signal},1,200"
+    obs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        panel = load_panel(obs, catalog=cat)
+    texts = [str(w.message) for w in said if issubclass(w.category, DataWarning)]
+    assert texts == [f"{obs}, row 6: value 1 with source '200', a number: if 1,200 was one "
+                     "number, the comma split it into value and source; write numbers without "
+                     "a thousands separator, with '.' as the decimal point (or quote the value)"]
+    assert panel.to_frame().query("ally == @ally and period == @period and signal == @signal")[
+        "value"].tolist() == [1.0]
