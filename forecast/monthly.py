@@ -310,10 +310,16 @@ def resolve_inputs(data: Path | None, spec: str = "default",
         found = [data / n for n in names if (data / n).is_file()]
         if not found:
             others = sorted(p.name for p in data.glob("observations.*"))
+            # a table under another name (obs.csv, as the data contract's messages call it)
+            tables = sorted(p.name for p in data.iterdir() if p.is_file()
+                            and p.suffix.lower() in (".csv", ".parquet", ".pq")
+                            and p.stem.lower() != "events")
+            hint = (f"; found {', '.join(others)}: save it as CSV (UTF-8) or Parquet" if others
+                    else f"; found {', '.join(tables)}: the observations are read only under "
+                         "the name observations.csv (rename the file)" if tables else "")
             raise InputError(
                 f"no observations file: expected {', '.join(names[:-1])} or {names[-1]} in the "
-                "data directory" + (f"; found {', '.join(others)}: save it as CSV (UTF-8) or "
-                                    "Parquet" if others else ""), file=str(data))
+                "data directory" + hint, file=str(data))
         if len(found) > 1:
             raise InputError(f"two observation files ({', '.join(p.name for p in found)}): "
                              "expected exactly one", file=str(data))

@@ -1539,3 +1539,24 @@ def test_ally_codes_pandas_would_guess_keep_their_change_since_the_last_run(tmp_
     warn = pd.read_csv(out.run.path / "early_warnings.csv", dtype=str, keep_default_na=False)
     assert len(warn) and (warn["previous"] != "").all()
     assert "<b>nan</b>" not in (out.run.path / "report.html").read_text(encoding="utf-8")
+
+
+def test_observations_under_another_name_are_named(tmp_path):
+    """``--data DIR`` reads ``observations.csv``: a folder holding ``obs.csv`` (the name the
+    data contract's example messages use) was told only what was expected, not what was found;
+    a workbook ``observations.xlsx`` is told to be saved as CSV."""
+    sim = forecast.simulate(n_allies=2, n_months=12, seed=1)
+    obs, _ = sim.panel.write(tmp_path)
+    obs.rename(tmp_path / "obs.csv")
+    (tmp_path / "events.csv").write_text("ally,date,type\n", encoding="utf-8")
+    result = _cli("validate", "--data", str(tmp_path))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ("no observations file: expected observations.csv, observations.parquet or "
+            "observations.pq in the data directory; found obs.csv: the observations are read "
+            "only under the name observations.csv (rename the file)") in " ".join(
+                result.output.split()), result.output
+    (tmp_path / "observations.xlsx").write_bytes(b"PK")
+    result = _cli("validate", "--data", str(tmp_path))
+    assert result.exit_code == 2
+    assert "found observations.xlsx: save it as CSV (UTF-8) or Parquet" in " ".join(
+        result.output.split()), result.output
