@@ -245,6 +245,16 @@ class Catalog:
 
 
 #: the keys a [signals.NAME] table may hold
+#: what a catalog's author may write for a family or frequency, and its name here (no
+#: spelling is near enough for "did you mean")
+_OTHER_NAMES = {
+    "frequency": {"yearly": "annual", "annually": "annual", "year": "annual",
+                  "quarter": "quarterly", "month": "monthly"},
+    "family": {"gaussian": "normal", "binary": "bernoulli", "binomial": "bernoulli",
+               "negative_binomial": "negbin", "negativebinomial": "negbin",
+               "negative binomial": "negbin", "nb": "negbin", "count": "poisson"},
+}
+
 SIGNAL_KEYS = ("role", "family", "frequency", "sign", "unit", "description", "events", "source",
                "drifts")
 
@@ -323,9 +333,12 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     choices = {"role": ROLES, "family": FAMILIES, "frequency": FREQUENCIES}
     for key, allowed in choices.items():
         if table[key] not in allowed:
+            other = _OTHER_NAMES.get(key, {}).get(str(table[key]).strip().lower())
             raise InputError(
-                f"unknown {key}" + expected_one_of(str(table[key]), list(allowed)), file=file,
-                column=f"{col}.{key}", value=table[key],
+                f"unknown {key}" + (f": expected one of {', '.join(allowed)} (did you mean "
+                                    f"{other!r}?)" if other else
+                                    expected_one_of(str(table[key]), list(allowed))),
+                file=file, column=f"{col}.{key}", value=table[key],
             )
     sign = table["sign"]
     if isinstance(sign, bool) or sign not in (-1, 0, 1):

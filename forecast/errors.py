@@ -74,7 +74,9 @@ class InputError(ValueError):
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
-            where.append(f"column {column!r}")
+            # a TOML file (catalog, spec) has keys, not columns
+            kind = "key" if str(file).lower().endswith(".toml") else "column"
+            where.append(f"{kind} {column!r}")
         if parameter is not None:
             where.append(f"parameter {parameter!r}")
         if value is not None:

@@ -495,6 +495,11 @@ def _check_values(
     problems.check(np.abs(np.where(np.isfinite(numbers), numbers, 0.0)) > MAX_VALUE, "value",
                    value, f"a value beyond ±{MAX_VALUE:g}, too large to compute with: expected "
                    "a measurement (a typo, or another unit?)")
+    percent = text.str.fullmatch(r"\s*[-+]?[0-9]*\.?[0-9]+\s*%\s*").to_numpy(dtype=bool)
+    problems.check(percent, "value", value, lambda i: (
+        f"not a number: a percent sign; expected the number alone "
+        f"({text.iloc[i].strip().rstrip('%').strip()} for {text.iloc[i].strip()}: the unit is "
+        "the catalog's)"))
     problems.check(~is_number & ~is_missing & ~is_inf, "value", value,
                    "not a number: expected a decimal number such as 3 or 0.25 "
                    "('.' as the decimal point, no thousands separator)")

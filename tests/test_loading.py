@@ -346,11 +346,11 @@ def test_an_ally_the_log_covers_from_later_is_unobserved_before(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("table, says", [
-    ('XYZ = "2020-03"', "column 'event_log.ally_start', value 'XYZ': unknown ally: expected "
+    ('XYZ = "2020-03"', "key 'event_log.ally_start', value 'XYZ': unknown ally: expected "
                         "one of JPN, KOR, PHL"),
     ('KOR = "2020-01"', "not after the log's start '2020-01'"),
     ("KOR = 2020-03-01", 'expected a month as "YYYY-MM", in quotes'),
-    ('KOR = "2020-3"', "column 'event_log.ally_start.KOR', value '2020-3': expected a month"),
+    ('KOR = "2020-3"', "key 'event_log.ally_start.KOR', value '2020-3': expected a month"),
 ])
 def test_a_bad_ally_start_is_named(tmp_path: Path, table: str, says: str) -> None:
     with pytest.raises(InputError, match=re.escape(says)):

@@ -49,8 +49,9 @@ def check(err: InputError, file: Path | str, row: int | None, column: str | None
     if row is not None:
         assert f"row {row}," in msg or f"row {row}:" in msg, msg
     assert err.column == column, msg
-    if column is not None:
-        assert f"column {column!r}" in msg, msg
+    if column is not None:  # a TOML file's place is a key
+        kind = "key" if str(file).endswith(".toml") else "column"
+        assert f"{kind} {column!r}" in msg, msg
     assert err.value == value, msg
     if value is not None:
         assert f"value {value!r}" in msg, msg
@@ -163,6 +164,15 @@ def test_not_a_number(tmp_path: Path, token: str) -> None:
     path = write_obs(tmp_path, f"KOR,2020,defense_spending,{token},s")
     check(load_error(path), path, 5, "value", token.strip('"'),
           "not a number", "'.' as the decimal point")
+
+
+@pytest.mark.parametrize("token, number", [("1.79%", "1.79"), ("\"2 %\"", "2")])
+def test_a_percent_sign_is_named(tmp_path: Path, token: str, number: str) -> None:
+    """``1.79%`` was told of a thousands separator (a new user's trial)."""
+    path = write_obs(tmp_path, f"KOR,2020,defense_spending,{token},s")
+    check(load_error(path), path, 5, "value", token.strip('"'),
+          f"not a number: a percent sign; expected the number alone ({number} for "
+          f"{token.strip(chr(34)).strip()}: the unit is the catalog's)")
 
 
 @pytest.mark.parametrize("line, value, expected", [
@@ -593,3 +603,32 @@ def test_catalog_names_no_row_could_match_are_refused(tmp_path: Path, old: str, 
     with pytest.raises(InputError, match=says) as info:
         read_catalog(cat)
     assert info.value.column.endswith(column) and info.value.file == str(cat)
+
+
+def test_a_toml_files_problem_is_at_a_key_not_a_column(tmp_path):
+    """A catalog's problem said ``column 'signals.x.famly'``: a TOML file has keys."""
+    path = tmp_path / "signals.toml"
+    path.write_text('[allies]\nJPN = "Japan"\n\n[signals.x]\nrole = "indicator"\n'
+                    'famly = "poisson"\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_catalog(path)
+    assert str(err.value).startswith(f"{path}, key 'signals.x.famly'"), str(err.value)
+    csv = InputError("unknown ally", file="obs.csv", row=3, column="ally")
+    assert str(csv) == "obs.csv, row 3, column 'ally': unknown ally"
+
+
+@pytest.mark.parametrize("key, written, meant", [
+    ("frequency", "yearly", "annual"), ("frequency", "Quarter", "quarterly"),
+    ("family", "gaussian", "normal"), ("family", "negative_binomial", "negbin"),
+    ("family", "binary", "bernoulli")])
+def test_a_family_or_frequency_by_another_name_is_named(tmp_path, key, written, meant):
+    """``frequency = "yearly"`` was "unknown frequency: expected one of monthly, quarterly,
+    annual" with no suggestion: no spelling of "annual" is near "yearly"."""
+    table = {"role": "indicator", "family": "poisson", "frequency": "monthly", "sign": 1}
+    table[key] = written
+    body = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in table.items())
+    path = tmp_path / "signals.toml"
+    path.write_text(f'[allies]\nJPN = "Japan"\n\n[signals.x]\n{body}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=f"unknown {key}: expected one of .* \\(did you mean "
+                       f"'{meant}'\\?\\)"):
+        read_catalog(path)
