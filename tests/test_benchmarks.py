@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,25 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def run_py():
-    sys.path.insert(0, str(BENCHMARKS))  # as when run as a script: its helpers lie beside it
+@contextmanager
+def _script(name: str):
+    """The benchmark script ``name`` as a module, its folder on the path meanwhile (as when run
+    as a script: its helpers lie beside it)."""
+    sys.path.insert(0, str(BENCHMARKS))
     try:
-        spec = importlib.util.spec_from_file_location("benchmarks_run", BENCHMARKS / "run.py")
+        spec = importlib.util.spec_from_file_location(f"benchmarks_{Path(name).stem}",
+                                                      BENCHMARKS / name)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         yield module
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture(scope="module")
+def run_py():
+    with _script("run.py") as module:
+        yield module
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -71,3 +81,17 @@ def test_a_file_merged_twice_is_refused_and_a_merge_writes_only_when_told(run_py
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S.json"]  # printed, not written
     assert run_py.main(["--merge", "S.json", "--out", "merged.json"]) == 0
     assert json.loads((tmp_path / "merged.json").read_text())["results"]["S|nutpie"]["runs"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--origins", "1"], "argument --origins: expected at least 2, not 1"),
+    (["--warm-tune", "0"], "argument --warm-tune: expected at least 1, not 0"),
+    (["--draws", "x"], "argument --draws: expected a whole number, not 'x'"),
+])
+def test_the_warm_start_benchmark_refuses_a_bad_argument_before_any_fit(monkeypatch, capsys,
+                                                                         argv, message):
+    with _script("warm_start.py") as module:
+        monkeypatch.setattr(module, "run", lambda *a, **k: pytest.fail("a fit was started"))
+        with pytest.raises(SystemExit) as exit_:
+            module.main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -240,3 +240,23 @@ def test_a_sampler_option_nutpie_refuses_is_refused_before_compiling(panels, mon
     assert err.value.parameter == "adaptation"
     with pytest.raises(AssertionError, match="the model was built"):
         fitter.fit(panels[0], maxdepth=8, trace="memory")
+
+
+def test_fit_many_tunes_a_warm_started_fit_less(monkeypatch):
+    """A warm start saves time only with a shorter warm-up: ``fit_many`` tuned every fit for
+    ``tune`` steps. By default it now tunes a warm-started one for WARM_TUNE (decision 0024),
+    ``tune`` where that is fewer, or what ``warm_tune`` says."""
+    from forecast.compiled import WARM_TUNE
+
+    fitter = CompiledFitter(SPEC, share_cache=False)
+    calls = []
+    monkeypatch.setattr(fitter, "fit", lambda panel, **kw: calls.append(kw))
+    for kwargs, tunes in (({}, [None, WARM_TUNE, WARM_TUNE]), ({"tune": 30}, [30, 30, 30]),
+                          ({"warm_tune": 500}, [None, 500, 500])):
+        calls.clear()
+        fitter.fit_many(["p1", "p2", "p3"], draws=10, **kwargs)
+        assert [c.get("tune") for c in calls] == tunes
+        assert [c.get("init") for c in calls] == [None, "previous", "previous"]
+    calls.clear()
+    fitter.fit_many(["p1", "p2"], warm_start=False, draws=10)
+    assert calls == [{"draws": 10}, {"draws": 10}]
