@@ -47,7 +47,8 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import MAX_SEED, DataWarning, InputError, SpecError, check_seed, whole_number
+from forecast.errors import (MAX_SEED, DataWarning, InputError, SpecError, check_seed,
+                             expected_one_of, whole_number)
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -345,9 +346,11 @@ def _spec_path(spec: str, models_dir: Path) -> Path:
         return candidate
     shipped = models_dir / f"{spec}.toml"
     if not shipped.is_file():
-        names = ", ".join(sorted(p.stem for p in models_dir.glob("*.toml")))
-        raise InputError(f"unknown spec: expected one of {names} or a path to a .toml spec",
-                         column="spec", value=spec)
+        names = sorted(p.stem for p in models_dir.glob("*.toml"))
+        said = expected_one_of(spec, names)  # its "did you mean", if any, after the paths
+        close = said[said.find(" (did you mean"):] if " (did you mean" in said else ""
+        raise InputError(f"unknown spec: expected one of {', '.join(names)} or a path to a "
+                         f".toml spec{close}", parameter="spec", value=spec)
     return shipped
 
 

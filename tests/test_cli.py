@@ -282,6 +282,8 @@ def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
     (["--month", "2０26-03"], "malformed month"),  # a full-width digit was a month
     (["--data", "/no/such/dir"], "data directory not found"),
     (["--spec", "nonexistent"], "unknown spec"),
+    (["--spec", "defualt"], "parameter 'spec', value 'defualt': unknown spec: expected one of "
+     "default, drift, static, unpooled or a path to a .toml spec (did you mean 'default'?)"),
     (["--scenario", "/no/such/scenario.csv"], "scenario file not found"),
     (["--seed", "-1"], "--seed"),  # was a traceback after the compile (exit 1)
 ])
