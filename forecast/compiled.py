@@ -25,9 +25,9 @@ Warm start: :meth:`CompiledFitter.fit` with ``init="previous"`` (what :meth:`fit
 starts each chain at a posterior draw of the fitter's previous fit instead of PyMC's support
 point, so adaptation begins in the typical set. The previous fit may be of another length (a
 backtest's earlier origin): its draws are matched to the new panel by month (by position when
-the two share no month), and the months or years it did not have start at 0, the prior mean of
-their standardised innovations and drift steps. :meth:`fit_many` then tunes for
-:data:`WARM_TUNE` steps, not 1000: measured on the embedded data's last origins, every warm fit
+the two share no month), and the months or years it did not have start at 0: the prior mean of
+the standardised innovations and drift steps, and the stationary mean of a centred state.
+:meth:`fit_many` then tunes for :data:`WARM_TUNE` steps, not 1000: measured on the embedded data's last origins, every warm fit
 passed the monthly run's gate in 0.58 of a cold fit's sampling time
 (``benchmarks/warm_start.py``, docs/decisions/0024-warm-start.md).
 
@@ -161,12 +161,17 @@ def _picks(posterior, names: list[str], k: int, seed) -> xr.Dataset:
     return picked.drop_vars(["chain", "draw"], errors="ignore")
 
 
-def _along(da: xr.DataArray, dim: str, labels: list) -> xr.DataArray:
-    """``da`` along ``dim`` matched to ``labels`` (by label, or by position where none is
-    shared), 0 where it has no value."""
-    new = [str(x) for x in labels]
-    old = [str(x) for x in da[dim].values] if dim in da.coords else []
-    if not set(old) & set(new):
+def _labels(values) -> list[str]:
+    return [str(x) for x in values]
+
+
+def _along(da: xr.DataArray, dim: str, labels: list, by_label: bool) -> xr.DataArray:
+    """``da`` along ``dim`` matched to ``labels``, by label or else by position, 0 where it has
+    no value."""
+    new = _labels(labels)
+    if by_label:
+        old = _labels(da[dim].values)
+    else:
         da = da.isel({dim: slice(0, len(new))})
         old = new[:da.sizes[dim]]
     return da.assign_coords({dim: old}).reindex({dim: new}, fill_value=0.0)
@@ -176,21 +181,27 @@ def _aligned(picks: xr.Dataset, model) -> dict[str, np.ndarray] | str:
     """Each free variable's picked draws, shaped for ``model``: ``{name: (sample, ...)}``.
 
     Along the dimensions that grow with the panel (:data:`~forecast.model.GROWING_DIMS`) the
-    draws are matched by :func:`_along`. Any other dimension must have the model's length:
-    where one does not (another number of allies, signals or drivers), a text saying so is
-    returned instead.
+    draws are matched by label where the two share a month, else by position (every growing
+    dimension alike), and what they lack is 0. Any other dimension must have the model's
+    labels: where one does not (other allies, signals or drivers, or another intercept
+    geometry), a text saying so is returned instead.
     """
+    months = _labels(picks["period"].values) if "period" in picks.coords else []
+    by_label = bool(set(months) & set(_labels(model.coords.get("period", ()))))
     out = {}
     for rv in model.free_RVs:
         if rv.name not in picks:
             return f"its posterior has no {rv.name!r}"
-        da, dims = picks[rv.name], model.named_vars_to_dims.get(rv.name, ())
+        da, dims = picks[rv.name], tuple(model.named_vars_to_dims.get(rv.name, ()))
+        if set(da.dims) != {"sample", *dims}:
+            return f"its {rv.name!r} has dimensions {da.dims[1:]}, this panel's {dims}"
         for dim in dims:
             labels = list(model.coords[dim])
             if dim in GROWING_DIMS:
-                da = _along(da, dim, labels)
-            elif da.sizes[dim] != len(labels):
-                return f"its {dim!r} has {da.sizes[dim]} values, this panel's {len(labels)}"
+                da = _along(da, dim, labels, by_label)
+            elif _labels(da[dim].values) != _labels(labels):
+                return (f"its {dim!r} is {', '.join(_labels(da[dim].values))}, this panel's "
+                        f"{', '.join(_labels(labels))}")
         out[rv.name] = np.asarray(da.transpose("sample", *dims).values, dtype=float)
     return out
 

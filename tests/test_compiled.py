@@ -166,7 +166,31 @@ def test_a_shorter_fits_draws_are_matched_to_the_new_panels_months(reused_and_fr
     np.testing.assert_array_equal(elsewhere, old[:, :, :10])
     np.testing.assert_array_equal(aligned("2016-08", 15)["intercept_z"],
                                   picks["intercept_z"].values)
-    assert "'ally' has 2 values, this panel's 3" in aligned("2016-05", 12, allies=3)
+    assert aligned("2016-05", 12, allies=3).startswith("its 'ally' is A00, A01, this panel's "
+                                                       "A00, A01, A02")
+    # as many allies, other ones; a variable of other dimensions (another intercept geometry)
+    other = picks.assign_coords(ally=["X", "Y"])
+    model = build_model(make_design(forecast.simulate(n_allies=2, n_months=12, seed=4).panel,
+                                    SPEC), SPEC)
+    assert _aligned(other, model).startswith("its 'ally' is X, Y, this panel's A00, A01")
+    renamed = picks.assign(intercept_z=picks["intercept_z"].rename(ally="member"))
+    assert _aligned(renamed, model).startswith("its 'intercept_z' has dimensions")
+
+
+def test_a_years_drift_steps_follow_its_months():
+    """The drift steps (labelled by year) are matched as the months are: by label where the
+    panels share a month, else by position, so that a panel starting later does not take the
+    step into an earlier year as the step into its own."""
+    import xarray as xr
+
+    from forecast.compiled import _along
+
+    steps = xr.DataArray(np.array([[1.0, 2.0, 3.0]]), dims=("sample", "drift_step"),
+                         coords={"drift_step": [2015, 2016, 2017]})
+    later = _along(steps, "drift_step", [2017, 2018], by_label=True)
+    np.testing.assert_array_equal(later.values, [[3.0, 0.0]])
+    elsewhere = _along(steps, "drift_step", [2021, 2022, 2023, 2024], by_label=False)
+    np.testing.assert_array_equal(elsewhere.values, [[1.0, 2.0, 3.0, 0.0]])
 
 
 def _compiled_for(fitter, panel):
@@ -213,7 +237,7 @@ def test_a_fit_of_other_allies_cannot_start_a_fit(panels, reused_and_fresh):
     fitter = CompiledFitter(SPEC, share_cache=False)
     three = forecast.simulate(n_allies=3, n_months=12, seed=11).panel
     with pytest.raises(forecast.InputError, match="init: the fit cannot start this one: its "
-                       "'ally' has 2 values, this panel's 3"):
+                       "'ally' is A00, A01, this panel's A00, A01, A02"):
         fitter.fit(three, init=fit, **SAMPLE)
 
 
