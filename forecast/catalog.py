@@ -244,17 +244,16 @@ class Catalog:
             )
 
 
-#: the keys a [signals.NAME] table may hold
 #: what a catalog's author may write for a family or frequency, and its name here (no
 #: spelling is near enough for "did you mean")
 _OTHER_NAMES = {
     "frequency": {"yearly": "annual", "annually": "annual", "year": "annual",
                   "quarter": "quarterly", "month": "monthly"},
-    "family": {"gaussian": "normal", "binary": "bernoulli", "binomial": "bernoulli",
-               "negative_binomial": "negbin", "negativebinomial": "negbin",
-               "negative binomial": "negbin", "nb": "negbin", "count": "poisson"},
+    "family": {"gaussian": "normal", "binary": "bernoulli", "negative_binomial": "negbin",
+               "negativebinomial": "negbin", "negative binomial": "negbin", "nb": "negbin"},
 }
 
+#: the keys a [signals.NAME] table may hold
 SIGNAL_KEYS = ("role", "family", "frequency", "sign", "unit", "description", "events", "source",
                "drifts")
 

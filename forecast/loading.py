@@ -261,9 +261,10 @@ def load_panel(
 
 
 def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:
-    """Warn of rows whose source is a bare number: an unquoted ``1,200`` (a thousands
-    separator) or ``1,8`` (a decimal comma) in a file with a source column splits into the
-    value 1 and the source 200 or 8, which reads without an error.
+    """Warn of CSV rows whose source is one to three digits: an unquoted ``1,200`` (a
+    thousands separator) or ``1,8`` (a decimal comma) in a file with a source column splits
+    into the value 1 and the source 200 or 8, which reads without an error. A DataFrame or
+    Parquet file has no commas to split, and a source of four digits is more likely a year.
 
     Examples
     --------
@@ -276,7 +277,9 @@ def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:
     >>> print(said[0].message)
     observations.csv, row 7: value 1 with source '200', a number: if 1,200 was one number, the comma split it into value and source; write numbers without a thousands separator, with '.' as the decimal point (or quote the value)
     """
-    numeric = obs["source"].astype(str).str.fullmatch(r"[0-9]+").to_numpy(dtype=bool)
+    if str(file) == FRAME_LABEL or file.suffix.lower() in (".parquet", ".pq"):
+        return
+    numeric = obs["source"].astype(str).str.fullmatch(r"[0-9]{1,3}").to_numpy(dtype=bool)
     if not numeric.any():
         return
     rows = obs.loc[numeric]

@@ -315,9 +315,10 @@ def resolve_inputs(data: Path | None, spec: str = "default",
             tables = sorted(p.name for p in data.iterdir() if p.is_file()
                             and p.suffix.lower() in (".csv", ".parquet", ".pq")
                             and p.stem.lower() != "events")
+            shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
             hint = (f"; found {', '.join(others)}: save it as CSV (UTF-8) or Parquet" if others
-                    else f"; found {', '.join(tables)}: the observations are read only under "
-                         "the name observations.csv (rename the file)" if tables else "")
+                    else f"; found {shown}: the observations are read only under the name "
+                         "observations.csv (or .parquet, .pq)" if tables else "")
             raise InputError(
                 f"no observations file: expected {', '.join(names[:-1])} or {names[-1]} in the "
                 "data directory" + hint, file=str(data))

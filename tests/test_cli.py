@@ -1555,7 +1555,7 @@ def test_observations_under_another_name_are_named(tmp_path):
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert ("no observations file: expected observations.csv, observations.parquet or "
             "observations.pq in the data directory; found obs.csv: the observations are read "
-            "only under the name observations.csv (rename the file)") in " ".join(
+            "only under the name observations.csv (or .parquet, .pq)") in " ".join(
                 result.output.split()), result.output
     (tmp_path / "observations.xlsx").write_bytes(b"PK")
     result = _cli("validate", "--data", str(tmp_path))

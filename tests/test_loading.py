@@ -542,3 +542,12 @@ def test_a_number_split_by_its_comma_is_warned_of(tmp_path) -> None:
                      "a thousands separator, with '.' as the decimal point (or quote the value)"]
     assert panel.to_frame().query("ally == @ally and period == @period and signal == @signal")[
         "value"].tolist() == [1.0]
+    # a source that is a year, or a table with no commas to split, is no doubt
+    lines[5] = f"{ally},{period},{signal},1,2023"
+    obs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame = pd.read_csv(obs, dtype={"source": str}).assign(source="200")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_panel(obs, catalog=cat)
+        load_panel(frame, catalog=cat)
+    assert not [w for w in said if issubclass(w.category, DataWarning)]
