@@ -47,6 +47,19 @@ def interval_table(samples: xr.DataArray, sample_dims: tuple[str, ...],
     return frame[keep + list(stats)]
 
 
+def lacking_statistics(sampler: str, tree) -> list[str]:
+    """The sampler statistics that every MCMC fit by ``sampler`` holds (:func:`load_fit` checks
+    its divergences and E-BFMI with them) and that ``tree`` lacks; none for an approximate or
+    an oracle fit."""
+    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+
+    if sampler not in SAMPLERS or sampler in APPROXIMATE_SAMPLERS:
+        return []
+    stats = (set(tree["sample_stats"].to_dataset().data_vars)
+             if "sample_stats" in tree.children else set())
+    return [s for s in ("diverging", "energy") if s not in stats]
+
+
 @dataclass
 class Fit:
     """A fitted model: posterior, panel, spec and diagnostics.
@@ -173,6 +186,11 @@ class Fit:
         """
         from forecast import __version__
 
+        if lacking := lacking_statistics(self.sampler, self.idata):
+            raise InputError(f"a fit by {self.sampler} without {' or '.join(lacking)} in its "
+                             "sampler statistics cannot be saved: load_fit would refuse it (its "
+                             "divergences and E-BFMI could not be checked)",
+                             parameter="fit", value=self.sampler)
         tree = self.idata.copy()
         for name in list(tree.children):
             ds = tree[name].to_dataset()
@@ -455,7 +473,7 @@ def _run_attributes(tree: xr.DataTree, path: Path) -> tuple[str, int | None, dic
     """The stored sampler, seed and timings of a fit, refused where no fit can have written
     them: an MCMC fit's divergences and E-BFMI are read from its sampler statistics, which a
     file without them would have passed as 0 and 1."""
-    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+    from forecast.inference import SAMPLERS
 
     attrs = tree.attrs
     # who makes a Fit: the samplers of forecast.fit (the reusable fitter's is nutpie) and the
@@ -473,10 +491,7 @@ def _run_attributes(tree: xr.DataTree, path: Path) -> tuple[str, int | None, dic
     if not isinstance(timings, dict):
         raise InputError("the stored timings are not a JSON object (file altered?)",
                          file=str(path), column="forecast_timings")
-    stats = (set(tree["sample_stats"].to_dataset().data_vars)
-             if "sample_stats" in tree.children else set())
-    lacking = [s for s in ("diverging", "energy") if s not in stats]
-    if sampler in SAMPLERS and sampler not in APPROXIMATE_SAMPLERS and lacking:
+    if lacking := lacking_statistics(sampler, tree):
         raise InputError(f"the sampler's statistics hold no {' or '.join(lacking)}, which every "
                          f"fit by {sampler} has: its divergences and E-BFMI could not be "
                          "checked (file altered?)", file=str(path), column="sample_stats")

@@ -292,3 +292,17 @@ def test_a_fit_in_a_folder_that_cannot_be_searched_is_an_input_error(saved, refu
         with pytest.raises(InputError) as err:
             load(path)
         assert str(err.value) == f"{path}: cannot be read (Permission denied)"
+
+
+def test_a_fit_that_would_not_load_is_not_saved(tmp_path):
+    """``Fit.save`` wrote an MCMC fit without sampler statistics (only a hand-built one can be
+    such), which ``load_fit`` then refused: it is refused when saved, and nothing is written."""
+    import dataclasses
+
+    oracle = forecast.oracle_fit(forecast.simulate(n_allies=2, n_months=12, seed=1), n_draws=4)
+    assert oracle.save(tmp_path / "oracle.nc").is_file()  # the truth needs no statistics
+    handmade = dataclasses.replace(oracle, sampler="nutpie")
+    with pytest.raises(InputError, match="a fit by nutpie without diverging or energy in its "
+                       "sampler statistics cannot be saved: load_fit would refuse it"):
+        handmade.save(tmp_path / "handmade.nc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["oracle.nc"]
