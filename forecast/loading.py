@@ -257,7 +257,54 @@ def load_panel(
     panel = Panel.from_frame(frame, cat, start=format_month(first), end=format_month(end))
     _warn_constant_signals(panel)
     _warn_numeric_sources(obs, obs_file)
+    _warn_outlying_values(obs, cat, obs_file)
     return panel
+
+
+#: how far from an ally's other values of a normal signal a value is doubted, in robust
+#: standard deviations (1.4826 × the median absolute deviation). The embedded data's farthest
+#: is 8.5 (South Korea's defence spending); a slipped decimal point is hundreds away.
+OUTLYING_Z = 25.0
+
+
+def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
+    """Warn of a normal signal's value far from the same ally's other values: ``180`` typed
+    for ``1.80`` reads as a measurement, and moves the latent.
+
+    Examples
+    --------
+    >>> import warnings, forecast
+    >>> cat = forecast.synthetic_catalog(1)
+    >>> rows = pd.DataFrame({"ally": "A00", "signal": "milex_share_gdp", "row": range(2, 12),
+    ...                      "value": [1.8, 1.9, 1.7, 1.8, 2.0, 1.9, 1.8, 180.0, 1.7, 1.9]})
+    >>> with warnings.catch_warnings(record=True) as said:
+    ...     warnings.simplefilter("always")
+    ...     _warn_outlying_values(rows, cat, Path("observations.csv"))
+    >>> print(said[0].message)
+    observations.csv, row 9: 'milex_share_gdp' 180 for A00, far from A00's other values (median 1.85, 2403 robust standard deviations away): a typo or another unit?
+    """
+    normal = [name for name, s in cat.signals.items() if s.family == "normal"]
+    found = []
+    for (signal, ally), group in obs[obs["signal"].isin(normal)].groupby(["signal", "ally"],
+                                                                          sort=False):
+        x = group["value"].to_numpy(dtype=float)
+        if len(x) < 8:  # too few for a spread
+            continue
+        median = float(np.median(x))
+        spread = 1.4826 * float(np.median(np.abs(x - median)))
+        if spread == 0:
+            continue
+        z = np.abs(x - median) / spread
+        for i in np.flatnonzero(z > OUTLYING_Z):
+            found.append((int(group["row"].iloc[i]), signal, ally, x[i], median, z[i]))
+    if not found:
+        return
+    row, signal, ally, value, median, z = min(found)
+    more = f" (and {len(found) - 1} more value(s) like it)" if len(found) > 1 else ""
+    warnings.warn(
+        f"{file}, row {row}: {signal!r} {value:g} for {ally}, far from {ally}'s other values "
+        f"(median {median:.3g}, {z:.0f} robust standard deviations away){more}: a typo or "
+        "another unit?", DataWarning, stacklevel=3)
 
 
 def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:
