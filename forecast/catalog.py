@@ -332,11 +332,9 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     choices = {"role": ROLES, "family": FAMILIES, "frequency": FREQUENCIES}
     for key, allowed in choices.items():
         if table[key] not in allowed:
-            other = _OTHER_NAMES.get(key, {}).get(str(table[key]).strip().lower())
             raise InputError(
-                f"unknown {key}" + (f": expected one of {', '.join(allowed)} (did you mean "
-                                    f"{other!r}?)" if other else
-                                    expected_one_of(str(table[key]), list(allowed))),
+                f"unknown {key}" + expected_one_of(str(table[key]), list(allowed),
+                                                   other_names=_OTHER_NAMES.get(key)),
                 file=file, column=f"{col}.{key}", value=table[key],
             )
     sign = table["sign"]

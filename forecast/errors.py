@@ -119,27 +119,37 @@ class DataWarning(UserWarning):
     ``forecast validate`` and ``forecast run``, and a run's manifest records it."""
 
 
-def expected_one_of(value: str, choices: list[str]) -> str:
+def expected_one_of(value: str, choices: list[str], *, also: str | None = None,
+                    other_names: dict[str, str] | None = None) -> str:
     """The end of a message about a value that is not among ``choices``: what is expected
-    (the first 12) and the nearest choice, if one is close (case aside, or by spelling); ``""``
-    where there is no choice.
+    (the first 12, then ``also``, what else is accepted) and the nearest choice, if one is
+    close (case aside, or by spelling, or as ``other_names`` maps a lower-case name no
+    spelling is near to its choice); ``""`` where there is no choice.
 
     Examples
     --------
     >>> "unknown ally" + expected_one_of("KRO", ["JPN", "KOR", "PHL"])
     "unknown ally: expected one of JPN, KOR, PHL (did you mean 'KOR'?)"
+    >>> "unknown spec" + expected_one_of("defualt", ["default", "static"], also="a path")
+    "unknown spec: expected one of default, static or a path (did you mean 'default'?)"
+    >>> "unknown frequency" + expected_one_of("Yearly", ["monthly", "annual"],
+    ...                                       other_names={"yearly": "annual"})
+    "unknown frequency: expected one of monthly, annual (did you mean 'annual'?)"
     """
     if not choices:
         return ""
-    shown = ", ".join(choices[:12]) + (", …" if len(choices) > 12 else "")
+    shown = (", ".join(choices[:12]) + (", …" if len(choices) > 12 else "")
+             + (f" or {also}" if also else ""))
     composed = [c for c in choices
                 if unicodedata.normalize("NFC", c) == unicodedata.normalize("NFC", value)]
     if composed:  # the same text to the eye: say why it differs
         return (f": expected one of {shown} ({composed[0]!r} written with other Unicode "
                 "code points, e.g. an accent as a separate mark: save the file with "
                 "composed characters, NFC)")
+    named = (other_names or {}).get(value.strip().lower())
     folded = [c for c in choices if c.casefold() == value.casefold()]
-    close = folded or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    close = ([named] if named else folded
+             or difflib.get_close_matches(value, choices, n=1, cutoff=0.6))
     return f": expected one of {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 

@@ -348,10 +348,9 @@ def _spec_path(spec: str, models_dir: Path) -> Path:
     shipped = models_dir / f"{spec}.toml"
     if not shipped.is_file():
         names = sorted(p.stem for p in models_dir.glob("*.toml"))
-        said = expected_one_of(spec, names)  # its "did you mean", if any, after the paths
-        close = said[said.find(" (did you mean"):] if " (did you mean" in said else ""
-        raise InputError(f"unknown spec: expected one of {', '.join(names)} or a path to a "
-                         f".toml spec{close}", parameter="spec", value=spec)
+        raise InputError("unknown spec" + expected_one_of(spec, names,
+                                                          also="a path to a .toml spec"),
+                         parameter="spec", value=spec)
     return shipped
 
 
