@@ -722,7 +722,8 @@ def _run_settings(run_dir: Path, manifest: dict | None) -> dict[str, int]:
 
     if manifest is None:
         return {}
-    check_manifest(manifest, run_dir / "manifest.json", needs="the scenario command reads the run's settings")
+    check_manifest(manifest, run_dir / "manifest.json",
+                   needs="the scenario command reads the run's settings")
     settings = manifest["settings"]
     return {k: settings[k] for k in ("seed", "horizon") if settings.get(k) is not None}
 

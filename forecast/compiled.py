@@ -303,8 +303,9 @@ class CompiledFitter:
             posterior draws of this fitter's previous fit, of any length (falls back to the
             default when there is none, or when it had other allies or signals). A
             :class:`~forecast.results.Fit` (of any length): its posterior draws. Months or
-            years the earlier fit did not have start at 0. An array of shape ``(n_dim,)`` or ``(k, n_dim)``: unconstrained
-            starting points (chain ``c`` starts at row ``c mod k``).
+            years the earlier fit did not have start at 0. An array of shape ``(n_dim,)`` or
+            ``(k, n_dim)``: unconstrained starting points (chain ``c`` starts at row
+            ``c mod k``).
 
         Other parameters are those of :func:`forecast.fit`. Same seed, same panel, same start:
         same draws, whether the model was compiled for this fit or reused.
