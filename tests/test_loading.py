@@ -480,6 +480,14 @@ def test_load_default_embedded_dataset() -> None:
     assert panel.n_months > 0 and all(sig.n_observed > 0 for sig in panel.indicators)
 
 
+def _doubts(observations, catalog=None) -> list[str]:
+    """The ``DataWarning`` messages of loading ``observations`` (a path or a frame)."""
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_panel(observations, catalog=catalog)
+    return [str(w.message) for w in said if issubclass(w.category, DataWarning)]
+
+
 def test_a_signal_that_never_changes_within_an_ally_is_warned_of() -> None:
     """A normal indicator stuck at one value, or a count that is always 0, loaded and fitted
     without a word: the model reads a signal's movements within an ally, so such a signal
@@ -489,32 +497,27 @@ def test_a_signal_that_never_changes_within_an_ally_is_warned_of() -> None:
     sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
     frame, catalog = sim.panel.to_frame(), sim.panel.catalog
 
-    def doubts(edited: pd.DataFrame) -> list[str]:
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
-            load_panel(edited, catalog=catalog)
-        return [str(w.message) for w in said if issubclass(w.category, DataWarning)]
-
-    assert doubts(frame) == []
+    assert _doubts(frame, catalog) == []
     troops = frame["signal"] == "us_troops"
     same = frame.assign(value=frame["value"].where(~troops, 1.0))
-    assert doubts(same) == ["'us_troops' never changes within an ally (1 for every ally "
-                            "observed): its values tell the model nothing of credibility's "
-                            "movements"]
+    assert _doubts(same, catalog) == [
+        "'us_troops' never changes within an ally (1 for every ally observed): its values tell "
+        "the model nothing of credibility's movements"]
     per_ally = frame.assign(value=frame["value"].where(
         ~troops, frame["ally"].map({a: float(i) for i, a in enumerate(sim.panel.allies)})))
-    assert doubts(per_ally) == [f"'us_troops' never changes within an ally ({sim.panel.allies[0]}"
-                                f" 0, {sim.panel.allies[1]} 1, {sim.panel.allies[2]} 2): its "
-                                "values tell the model nothing of credibility's movements"]
+    assert _doubts(per_ally, catalog) == [
+        f"'us_troops' never changes within an ally ({sim.panel.allies[0]} 0, "
+        f"{sim.panel.allies[1]} 1, {sim.panel.allies[2]} 2): its values tell the model nothing "
+        "of credibility's movements"]
     hedging = frame["signal"] == "hedging"
-    assert doubts(frame.assign(value=frame["value"].where(~hedging, 0.0))) == [
+    assert _doubts(frame.assign(value=frame["value"].where(~hedging, 0.0)), catalog) == [
         "'hedging' never changes within an ally (0 for every ally observed): its values tell "
         "the model nothing of credibility's movements"]
     # one ally's movement is enough to read
     moving = same.copy()
     first = moving.index[troops & (moving["ally"] == sim.panel.allies[1])][0]
     moving.loc[first, "value"] = 2.0
-    assert doubts(moving) == []
+    assert _doubts(moving, catalog) == []
 
 
 def test_a_number_split_by_its_comma_is_warned_of(tmp_path) -> None:
@@ -526,31 +529,23 @@ def test_a_number_split_by_its_comma_is_warned_of(tmp_path) -> None:
     obs, cat = sim.panel.write(tmp_path)
     lines = obs.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "ally,period,signal,value,source"
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        load_panel(obs, catalog=cat)
-    assert not [w for w in said if issubclass(w.category, DataWarning)]
+    assert _doubts(obs, cat) == []
     ally, period, signal = lines[5].split(",")[:3]
     lines[5] = f"{ally},{period},{signal},1,200"
     obs.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
+    assert _doubts(obs, cat) == [
+        f"{obs}, row 6: value 1 with source '200', a number: if 1,200 was one number, the comma "
+        "split it into value and source; write numbers without a thousands separator, with '.' "
+        "as the decimal point (or quote the value)"]
+    with pytest.warns(DataWarning):
         panel = load_panel(obs, catalog=cat)
-    texts = [str(w.message) for w in said if issubclass(w.category, DataWarning)]
-    assert texts == [f"{obs}, row 6: value 1 with source '200', a number: if 1,200 was one "
-                     "number, the comma split it into value and source; write numbers without "
-                     "a thousands separator, with '.' as the decimal point (or quote the value)"]
     assert panel.to_frame().query("ally == @ally and period == @period and signal == @signal")[
         "value"].tolist() == [1.0]
     # a source that is a year, or a table with no commas to split, is no doubt
     lines[5] = f"{ally},{period},{signal},1,2023"
     obs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     frame = pd.read_csv(obs, dtype={"source": str}).assign(source="200")
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        load_panel(obs, catalog=cat)
-        load_panel(frame, catalog=cat)
-    assert not [w for w in said if issubclass(w.category, DataWarning)]
+    assert _doubts(obs, cat) == [] and _doubts(frame, cat) == []
 
 
 def test_a_value_far_from_its_allys_others_is_warned_of(tmp_path) -> None:
@@ -565,15 +560,9 @@ def test_a_value_far_from_its_allys_others_is_warned_of(tmp_path) -> None:
     frame.loc[troops[3], "value"] = str(float(frame.loc[troops[3], "value"]) * 100 + 50)
     frame.to_csv(obs, index=False)
 
-    def doubts(load) -> list[str]:
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
-            load()
-        return [str(w.message) for w in said if issubclass(w.category, DataWarning)]
-
-    said = doubts(lambda: load_panel(obs, catalog=cat))
+    said = _doubts(obs, cat)
     assert len(said) == 1 and said[0].startswith(
         f"{obs}, row {troops[3] + 2}: 'us_troops' "), said
     assert "for A01, far from A01's other values" in said[0] and said[0].endswith(
         "robust standard deviations away): a typo or another unit?")
-    assert not [m for m in doubts(datasets.load_default) if "far from" in m]
+    assert not [m for m in _doubts(default_paths().observations) if "far from" in m]
