@@ -56,7 +56,8 @@ class Diagnostics:
         Lowest E-BFMI over chains.
     worst
         The quantities that fail, at most the seven with the highest R-hat and the seven with
-        the lowest bulk and tail ESS each (or, if none fail, the five lowest bulk ESS), with
+        the lowest bulk and tail ESS each (or, if none fail, those nearest each check's gate:
+        the five lowest bulk ESS, the two highest R-hats and the two lowest tail ESS), with
         their values, ordered by bulk ESS.
     thresholds
         What was required.

@@ -1218,7 +1218,7 @@ def _check_previous_headline(frame: pd.DataFrame) -> None:
 
 def _check_previous_forecast(frame: pd.DataFrame, within: int) -> None:
     """Refuse a forecast table without rows at horizon ``within`` or with values that are no
-    probabilities (:func:`forecast.forecasting.early_warning`'s own checks)."""
+    probabilities (:meth:`forecast.forecasting.ForecastResult.early_warning`'s own checks)."""
     from forecast.forecasting import _previous_from_table, horizons_shown
 
     if "horizon" not in frame:
