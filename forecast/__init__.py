@@ -28,6 +28,7 @@ _SOURCES = {
     "ConvergenceError": "errors", "DataWarning": "errors", "InputError": "errors",
     "SpecError": "errors",
     "attribution": "attribution",
+    "compare_fits": "comparison",
     "ForecastResult": "forecasting", "forecast_fit": "forecasting",
     "load_forecast": "forecasting", "oracle_fit": "forecasting",
     "fit": "inference",
@@ -44,6 +45,7 @@ __all__ = ["__version__", *sorted(_SOURCES)]
 if TYPE_CHECKING:  # what static tools see: the names as eager imports
     from forecast.attribution import attribution
     from forecast.catalog import Catalog, SignalSpec, read_catalog
+    from forecast.comparison import compare_fits
     from forecast.datasets import default_paths, load_default
     from forecast.diagnostics import ConvergenceWarning, Diagnostics
     from forecast.errors import ConvergenceError, DataWarning, InputError, SpecError

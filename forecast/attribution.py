@@ -38,10 +38,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from forecast.catalog import RESERVED_SIGNAL
 from forecast.errors import InputError
+from forecast.pointwise import count_loglik, flat_draws, outcome_loglik
 from forecast.tabular import month_text
 
 if TYPE_CHECKING:
@@ -50,25 +51,6 @@ if TYPE_CHECKING:
 __all__ = ["attribution", "removal_loglik", "psis_weights", "K_THRESHOLD"]
 
 K_THRESHOLD = 0.7
-
-
-def _flat(post, name: str) -> np.ndarray:
-    da = post[name]
-    rest = [d for d in da.dims if d not in ("chain", "draw")]
-    arr = da.transpose("chain", "draw", *rest).values
-    return arr.reshape((-1,) + arr.shape[2:])
-
-
-def _count_loglik(family: str, y: np.ndarray, eta: np.ndarray, alpha: np.ndarray | None,
-                  sigma: np.ndarray | None) -> np.ndarray:
-    if family == "poisson":
-        return stats.poisson.logpmf(y, np.exp(eta))
-    if family == "negbin":
-        mu = np.exp(eta)
-        return stats.nbinom.logpmf(y, alpha, alpha / (alpha + mu))
-    if family == "bernoulli":
-        return np.where(y > 0, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
-    return stats.norm.logpdf(y, eta, sigma)
 
 
 def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarray, int]:
@@ -83,21 +65,13 @@ def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarr
     """
     design = fit.design
     post = fit.posterior
-    theta = _flat(post, "credibility")
+    theta = flat_draws(post, "credibility")
     n = theta.shape[0]
     if signal == design.outcome_name:
         sel = (design.outcome_ally == ally) & (design.outcome_t == t)
         if not sel.any():
             return np.zeros(n), 0
-        y = design.outcome_value[sel]
-        ho = _flat(post, "outcome_intercept")[:, ally]
-        kappa = _flat(post, "outcome_loading")[:, ally]
-        eta = (ho + kappa * theta[:, ally, t - 1])[:, None]
-        od = _flat(post, "outcome_overdispersion")[:, None] \
-            if design.outcome_family == "negbin" else None
-        fam = design.outcome_family
-        ll = _count_loglik(fam, y[None, :], eta, None if od is None else 1.0 / od**2, None)
-        return ll.sum(axis=1), int(sel.sum())
+        return outcome_loglik(fit, sel).sum(axis=1), int(sel.sum())
     if signal not in design.indicators:
         raise InputError("not an indicator or the outcome of this fit", column="signal",
                          value=signal)
@@ -110,22 +84,22 @@ def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarr
     start, stop, year, y = block.start[sel], block.stop[sel], block.year[sel], block.value[sel]
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(theta[:, ally, :], axis=1)], axis=1)
     lat = (cum[:, stop] - cum[:, start]) / (stop - start)[None, :]
-    alpha = (_flat(post, "intercept")[:, ally, k] if "intercept" in post
-             else _flat(post, "intercept_mu")[:, k])
-    lam = (_flat(post, "loading_ally")[:, ally, k] if "loading_ally" in post
-           else _flat(post, "loading")[:, k])
+    alpha = (flat_draws(post, "intercept")[:, ally, k] if "intercept" in post
+             else flat_draws(post, "intercept_mu")[:, k])
+    lam = (flat_draws(post, "loading_ally")[:, ally, k] if "loading_ally" in post
+           else flat_draws(post, "loading")[:, k])
     eta = alpha[:, None] + lam[:, None] * lat
     if "intercept_drift" in post and signal in design.drift_signals:
         j = design.drift_signals.index(signal)
-        eta = eta + _flat(post, "intercept_drift")[:, ally, j, :][:, year]
+        eta = eta + flat_draws(post, "intercept_drift")[:, ally, j, :][:, year]
     a_nb = sigma = None
     if fam == "negbin":
         j = list(post["negbin_signal"].values).index(signal)
-        a_nb = 1.0 / _flat(post, "overdispersion")[:, j][:, None] ** 2
+        a_nb = 1.0 / flat_draws(post, "overdispersion")[:, j][:, None] ** 2
     elif fam == "normal":
         j = list(post["normal_signal"].values).index(signal)
-        sigma = _flat(post, "noise")[:, ally, j][:, None]
-    ll = _count_loglik(fam, y[None, :], eta, a_nb, sigma)
+        sigma = flat_draws(post, "noise")[:, ally, j][:, None]
+    ll = count_loglik(fam, y[None, :], eta, a_nb, sigma)
     return ll.sum(axis=1), int(sel.sum())
 
 
@@ -216,8 +190,8 @@ def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFr
         raise InputError("attribution needs a previous month in the fit", parameter="month",
                          value=month)
     post = fit.posterior
-    theta = _flat(post, "credibility")
-    beta = _flat(post, "driver_effect_ally") if design.drivers and \
+    theta = flat_draws(post, "credibility")
+    beta = flat_draws(post, "driver_effect_ally") if design.drivers and \
         "driver_effect_ally" in post else None
     catalog = fit.panel.catalog
     data_signals = [*design.indicators, design.outcome_name]

@@ -51,6 +51,7 @@ def test_removal_loglik_is_the_models_own(drifting_catalog, at_random_point):
     without failing any other test."""
     from forecast.design import make_design
     from forecast.model import build_model
+    from forecast.pointwise import outcome_loglik
     from forecast.results import Fit
 
     sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
@@ -88,6 +89,9 @@ def test_removal_loglik_is_the_models_own(drifting_catalog, at_random_point):
         assert n_obs == sel.sum() == 1
         np.testing.assert_allclose(got, np.array(pointwise["outcome"])[:, sel].sum(axis=1),
                                    rtol=1e-9, atol=1e-9)
+    # every observed count at once, as PSIS-LOO reads them (forecast.comparison)
+    np.testing.assert_allclose(outcome_loglik(fit), np.array(pointwise["outcome"]), rtol=1e-9,
+                               atol=1e-9)
     # each family, the drifting quarterly count and the annual series among what was compared
     assert {("exercise_tempo", False), ("joint_statement", False), ("meetings", True),
             ("defense_spending", True)} <= checked, checked

@@ -17,7 +17,7 @@ DATA = {"errors", "files", "catalog", "panel", "tabular", "loading", "events", "
 MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
 INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled",
              "precompile"}
-OUTPUTS = {"forecasting", "scenarios", "attribution", "plots"}
+OUTPUTS = {"forecasting", "scenarios", "attribution", "plots", "comparison", "pointwise"}
 OPERATIONS = {"runs", "runfiles", "manifest", "report", "monthly"}
 TOP = {"cli", "__main__", "__init__"}
 

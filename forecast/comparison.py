@@ -1,0 +1,141 @@
+"""Comparison of fits of one panel by PSIS-LOO: which spec predicts the hedging counts best.
+
+Leave-one-out predicts each month's count from every other month, later ones included: it
+measures how well a spec explains the panel, not how well it forecasts from an origin (a
+backtest measures that). Both are needed to choose a spec; this module gives the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.errors import InputError, expected_one_of
+from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+from forecast.pointwise import outcome_loglik
+from forecast.results import Fit, check_fit
+
+__all__ = ["compare_fits", "log_likelihood"]
+
+#: the samplers whose draws are the posterior's
+MCMC = tuple(s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS)
+
+
+def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd.DataFrame:
+    """Rank fits of one panel by the expected log predictive density of its hedging counts.
+
+    Each fit's pointwise log-likelihood (:func:`log_likelihood`) is computed and compared
+    by Pareto-smoothed importance-sampling leave-one-out cross-validation (ArviZ's
+    ``compare``). ArviZ warns where an observation's Pareto k says its estimate is unreliable.
+
+    Parameters
+    ----------
+    fits
+        Name → :class:`~forecast.results.Fit`, at least two, all of the same hedging counts
+        (one panel fitted with several specs, say ``default``, ``static`` and ``unpooled``),
+        each by MCMC (an ADVI preview's draws are not the posterior's).
+    reference
+        The name the differences are taken against; default the best fit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit, best first: ``rank``, ``elpd`` (its sum over the observed counts)
+        and ``se``, ``elpd_diff`` and its standard error ``dse`` against the reference, ``p``
+        (the effective number of parameters), ``weight`` (stacking) and ArviZ's other
+        columns; raw, not rounded.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> sim = forecast.simulate(n_allies=2, n_months=24, seed=1)
+    >>> fits = {s: forecast.fit(sim.panel, spec=s, draws=50, tune=100, chains=2, seed=1,
+    ...                         warn=False) for s in ("default", "static")}  # doctest: +SKIP
+    >>> forecast.compare_fits(fits)[["rank", "elpd_diff", "dse"]]  # doctest: +SKIP
+    """
+    import arviz as az
+
+    if not isinstance(fits, Mapping):
+        raise InputError("expected a mapping of names to fits, e.g. {'default': fit_a, "
+                         "'static': fit_b}", parameter="fits", value=type(fits).__name__)
+    if len(fits) < 2:
+        raise InputError("a comparison needs at least two fits", parameter="fits",
+                         value=list(fits))
+    names = [str(name) for name in fits]
+    if reference is not None and reference not in names:
+        raise InputError("not a name of the fits compared" + expected_one_of(reference, names),
+                         parameter="reference", value=reference)
+    first = None
+    for name, fit in zip(names, fits.values()):
+        check_fit(fit, f"fits[{name!r}]")
+        if fit.sampler not in MCMC:
+            raise InputError(f"fits[{name!r}] is a fit by {fit.sampler}: leave-one-out "
+                             "reweights posterior draws, which needs a sampler's ("
+                             f"{', '.join(MCMC)})", parameter="fits", value=name)
+        counts = _counts(fit)
+        if first is None:
+            first = (name, counts)
+        elif not counts.equals(first[1]):
+            raise InputError(f"fits[{name!r}] is of other hedging counts than "
+                             f"fits[{first[0]!r}] ({_first_difference(first[1], counts)}): "
+                             "leave-one-out compares fits of the same observations",
+                             parameter="fits", value=name)
+    trees = {name: xr.DataTree.from_dict({"posterior": fit.idata["posterior"].to_dataset(),
+                                          "log_likelihood": log_likelihood(fit)})
+             for name, fit in zip(names, fits.values())}
+    return az.compare(trees, reference=reference, round_to="none")
+
+
+def log_likelihood(fit: Fit) -> xr.Dataset:
+    """Log-likelihood of each observed hedging count under each posterior draw.
+
+    What PSIS-LOO needs (:func:`compare_fits`; ``arviz.loo`` on a tree of the fit's
+    posterior and this as ``log_likelihood``). Computed from the posterior's quantities
+    (:func:`forecast.pointwise.outcome_loglik`), not stored with the fit: one value per draw
+    and count (40 MB for the embedded data's 4 000 draws).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``outcome`` with dims ``(chain, draw, observation)``; the coordinates ``ally`` and
+        ``period`` name each observation's ally and month, ally by ally, month by month.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.forecasting import oracle_fit
+    >>> fit = oracle_fit(forecast.simulate(n_allies=2, n_months=12, seed=1), n_draws=3)
+    >>> ll = log_likelihood(fit)
+    >>> ll["outcome"].dims, ll["period"].values[:2].tolist()
+    (('chain', 'draw', 'observation'), ['2014-02', '2014-03'])
+    """
+    check_fit(fit)
+    d, post = fit.design, fit.idata["posterior"]
+    shape = (post.sizes["chain"], post.sizes["draw"], len(d.outcome_value))
+    return xr.Dataset(
+        {"outcome": (("chain", "draw", "observation"), outcome_loglik(fit).reshape(shape))},
+        coords={"chain": post["chain"].values, "draw": post["draw"].values,
+                "ally": ("observation", np.asarray(d.allies)[d.outcome_ally]),
+                "period": ("observation", np.asarray(d.periods)[d.outcome_t])})
+
+
+def _counts(fit: Fit) -> pd.DataFrame:
+    """The observed hedging counts a fit's likelihood holds, one row per ally-month."""
+    d = fit.design
+    return pd.DataFrame({"ally": np.asarray(d.allies)[d.outcome_ally],
+                         "period": np.asarray(d.periods)[d.outcome_t],
+                         "value": np.asarray(d.outcome_value, dtype=float)})
+
+
+def _first_difference(a: pd.DataFrame, b: pd.DataFrame) -> str:
+    if len(a) != len(b):
+        return f"{len(b)} observed counts against {len(a)}"
+    row = int(np.flatnonzero((a != b).any(axis=1))[0])
+    x, y = a.iloc[row], b.iloc[row]
+    if (x["ally"], x["period"]) != (y["ally"], y["period"]):
+        return f"observation {row + 1} is {y['ally']} {y['period']} against {x['ally']} " \
+               f"{x['period']}"
+    return f"{y['ally']} {y['period']} is {y['value']:g} against {x['value']:g}"

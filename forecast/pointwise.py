@@ -1,0 +1,64 @@
+"""Per-draw log-likelihoods of observations, written out from a fit's posterior quantities.
+
+The model's likelihood again, in numpy and scipy: no compiled graph, so it holds for every
+kind of fit (an oracle's too) and costs no compilation in a backtest's worker.
+``tests/test_attribution.py`` checks it against the model's own log-density.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import stats
+
+if TYPE_CHECKING:
+    from forecast.results import Fit
+
+__all__ = ["flat_draws", "count_loglik", "outcome_loglik"]
+
+
+def flat_draws(post, name: str) -> np.ndarray:
+    """The draws of ``post[name]`` with chain and draw as one leading axis."""
+    da = post[name]
+    rest = [d for d in da.dims if d not in ("chain", "draw")]
+    arr = da.transpose("chain", "draw", *rest).values
+    return arr.reshape((-1,) + arr.shape[2:])
+
+
+def count_loglik(family: str, y: np.ndarray, eta: np.ndarray, alpha: np.ndarray | None,
+                 sigma: np.ndarray | None) -> np.ndarray:
+    """Log-likelihood of ``y`` under a catalog family with linear predictor ``eta``
+    (``alpha``: the negative binomial's dispersion; ``sigma``: the normal's sd)."""
+    if family == "poisson":
+        return stats.poisson.logpmf(y, np.exp(eta))
+    if family == "negbin":
+        mu = np.exp(eta)
+        return stats.nbinom.logpmf(y, alpha, alpha / (alpha + mu))
+    if family == "bernoulli":
+        return np.where(y > 0, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
+    return stats.norm.logpdf(y, eta, sigma)
+
+
+def outcome_loglik(fit: "Fit", which: np.ndarray | None = None) -> np.ndarray:
+    """Log-likelihood of observed hedging counts, one row per draw (chains one after another)
+    and one column per count: those of the fit's design that ``which`` selects (a boolean
+    mask or indices over ``design.outcome_value``), all by default.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> from forecast.forecasting import oracle_fit
+    >>> fit = oracle_fit(forecast.simulate(n_allies=2, n_months=12, seed=1), n_draws=3)
+    >>> outcome_loglik(fit).shape, bool((outcome_loglik(fit) <= 0).all())
+    ((3, 22), True)
+    """
+    d, post = fit.design, fit.posterior
+    which = slice(None) if which is None else which
+    a, t, y = d.outcome_ally[which], d.outcome_t[which], d.outcome_value[which]
+    theta = flat_draws(post, "credibility")
+    eta = (flat_draws(post, "outcome_intercept")[:, a]
+           + flat_draws(post, "outcome_loading")[:, a] * theta[:, a, t - 1])
+    alpha = (1.0 / flat_draws(post, "outcome_overdispersion")[:, None] ** 2
+             if d.outcome_family == "negbin" else None)
+    return count_loglik(d.outcome_family, y[None, :], eta, alpha, None)

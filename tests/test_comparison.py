@@ -1,0 +1,98 @@
+"""Pointwise log-likelihoods and PSIS-LOO comparison of fits (forecast.comparison)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
+
+import forecast
+from forecast.comparison import compare_fits, log_likelihood
+from forecast.errors import InputError
+from forecast.forecasting import oracle_fit
+
+
+def test_an_oracle_fits_log_likelihood_is_each_counts_mass_under_the_truth():
+    """Each value is the negative binomial's log-mass of the count named by its ``ally`` and
+    ``period`` coordinates, at the simulation's own intercept, loading, dispersion and the
+    ally's true credibility the month before: a count read against another month's latent,
+    or labelled with another ally, fails."""
+    sim = forecast.simulate(n_allies=3, n_months=36, ragged=True, seed=5)
+    ll = log_likelihood(oracle_fit(sim, n_draws=4))
+    truth, od = sim.truth, sim.params.outcome_overdispersion
+    frame = sim.panel.to_frame()
+    counts = frame[frame["signal"] == sim.panel.catalog.outcome.name] \
+        .set_index(["ally", "period"])["value"]
+    periods = list(truth["period"].values)
+    allies, months = ll["ally"].values, ll["period"].values
+    y = counts.loc[list(zip(allies, months))].to_numpy()
+    before = [periods[periods.index(m) - 1] for m in months]
+    at_ally = xr.DataArray(allies, dims="observation")
+    theta = truth["credibility"].sel(ally=at_ally,
+                                     period=xr.DataArray(before, dims="observation")).values
+    mu = np.exp(truth["outcome_intercept"].sel(ally=at_ally).values
+                + truth["outcome_loading"].sel(ally=at_ally).values * theta)
+    r = 1.0 / od**2
+    want = stats.nbinom.logpmf(y, r, r / (r + mu))
+    assert ll["outcome"].dims == ("chain", "draw", "observation")
+    # every count but the panel's first month's (no month before it); an ally that enters
+    # late is read from its first month on, against the model's latent the month before
+    assert len(y) == (counts.index.get_level_values("period") != periods[0]).sum() < len(counts)
+    assert min(months[allies == "A02"]) == periods[18]  # ragged: the last ally enters then
+    for draw in ll["outcome"].values.reshape(-1, len(y)):
+        np.testing.assert_allclose(draw, want, rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def two_fits():
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=3)
+    kw = {"draws": 100, "tune": 200, "chains": 2, "seed": 1, "sampler": "pymc", "warn": False}
+    return sim, {spec: forecast.fit(sim.panel, spec=spec, **kw)
+                 for spec in ("default", "static")}
+
+
+def test_each_fit_is_scored_by_its_own_log_likelihood(two_fits):
+    """Each row's ``elpd`` and ``p`` are its own fit's: the in-sample log predictive density
+    (from its draws' log-likelihoods) is ``elpd + p``, and leaving a count out can only lower
+    what it predicts, so ``p > 0``. Fits swapped between names fail."""
+    _, fits = two_fits
+    table = compare_fits(fits)
+    assert sorted(table.index) == ["default", "static"]
+    assert table["elpd_diff"].iloc[0] == 0 and table["elpd_diff"].iloc[1] <= 0
+    for name, fit in fits.items():
+        ll = log_likelihood(fit)["outcome"].values.reshape(-1, len(fit.design.outcome_value))
+        lppd = float(np.sum(np.log(np.mean(np.exp(ll), axis=0))))
+        assert table.loc[name, "p"] > 0
+        np.testing.assert_allclose(table.loc[name, "elpd"] + table.loc[name, "p"], lppd,
+                                   rtol=1e-9)
+    assert compare_fits(fits, reference="static").loc["static", "elpd_diff"] == 0
+
+
+def test_what_cannot_be_compared_is_refused(two_fits):
+    sim, fits = two_fits
+    fit = fits["default"]
+    other = forecast.fit(sim.panel.truncate("2015-06"), draws=20, tune=50, chains=2, seed=1,
+                         sampler="pymc", warn=False)
+    oracle = oracle_fit(sim, n_draws=5)
+    cases = [
+        ([fit, fit], "expected a mapping of names to fits"),
+        ({"default": fit}, "at least two fits"),
+        ({**fits, "x": sim.panel}, r"fits\['x'\].*expected a Fit"),
+        ({**fits, "oracle": oracle}, r"fits\['oracle'\] is a fit by oracle.*nutpie, pymc"),
+        ({**fits, "short": other}, r"fits\['short'\] is of other hedging counts than "
+                                   r"fits\['default'\] \(51 observed counts against 69\)"),
+    ]
+    for value, message in cases:
+        with pytest.raises(InputError, match=message):
+            compare_fits(value)
+    with pytest.raises(InputError, match="parameter 'reference'.*did you mean 'static'"):
+        compare_fits(fits, reference="statics")
+    changed = sim.panel.to_frame()
+    changed.loc[changed.index[-1], "value"] += 1  # the last hedging count, one more
+    moved = dataclasses.replace(fits["static"], design=forecast.design.make_design(
+        forecast.Panel.from_frame(changed, sim.panel.catalog), fits["static"].spec))
+    with pytest.raises(InputError, match=r"A02 2015-12 is \d+ against \d+"):
+        compare_fits({"default": fit, "static": moved})
