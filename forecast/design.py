@@ -182,7 +182,7 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     spec.validated()
     contradictions = spec.contradictions()
     if contradictions:
-        raise SpecError(f"spec {spec.name!r}: {contradictions[0]}", column="spec",
+        raise SpecError(f"spec {spec.name!r}: {contradictions[0]}", parameter="spec",
                         value=spec.name)
     n_a, n_t = panel.n_allies, panel.n_months
     years_all = np.array([p.year for p in panel.months])
@@ -203,7 +203,7 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     if unknown:
         raise SpecError(
             f"spec {spec.name!r} asks for drift in {', '.join(unknown)}, which the catalog does "
-            f"not declare as indicators", column="drift", value=list(unknown))
+            f"not declare as indicators", key="drift", value=list(unknown))
 
     fam_of: list[str] = []
     centers: list[float] = []

@@ -34,6 +34,9 @@ class InputError(ValueError):
         line 1), so an editor jumps straight to it.
     parameter
         The argument or command-line option at fault, when the problem is not in a file.
+    key
+        The setting at fault, of a spec built in code (a TOML file's keys come as ``column``
+        and are called keys).
 
     Attributes
     ----------
@@ -59,6 +62,7 @@ class InputError(ValueError):
         column: str | None = None,
         value: object = None,
         parameter: str | None = None,
+        key: str | None = None,
     ) -> None:
         self.reason = message
         self.file = file
@@ -66,6 +70,7 @@ class InputError(ValueError):
         self.column = column
         self.value = value
         self.parameter = parameter
+        self.key = key
         self.problems: tuple[InputError, ...] = (self,)
         self.n_problems = 1
         where = []
@@ -77,6 +82,8 @@ class InputError(ValueError):
             # a TOML file (catalog, spec) has keys, not columns
             kind = "key" if str(file).lower().endswith(".toml") else "column"
             where.append(f"{kind} {column!r}")
+        if key is not None:
+            where.append(f"key {key!r}")
         if parameter is not None:
             where.append(f"parameter {parameter!r}")
         if value is not None:

@@ -220,7 +220,7 @@ class ModelSpec(BaseModel):
         >>> spec.model_copy(update={"dynamic": "static"}).validated()
         Traceback (most recent call last):
         ...
-        forecast.errors.SpecError: column 'dynamic': unknown setting of spec 'default': expected one of name, description, dynamics, pooling, common_factor, drivers, driver_effects, loadings, intercepts, intercept_reference, count_family, drift, … (did you mean 'dynamics'?)
+        forecast.errors.SpecError: key 'dynamic': unknown setting of spec 'default': expected one of name, description, dynamics, pooling, common_factor, drivers, driver_effects, loadings, intercepts, intercept_reference, count_family, drift, … (did you mean 'dynamics'?)
         """
         values = _settings(self, "")
         if not isinstance(values["priors"], Priors):
@@ -228,7 +228,7 @@ class ModelSpec(BaseModel):
                 f"spec {self.name!r}: priors must be a Priors, not "
                 f"{type(values['priors']).__name__}: change one with "
                 "spec.priors.model_copy(update={...}), so the spec's other priors stay",
-                column="priors")
+                key="priors")
         values["priors"] = _checked(Priors, _settings(values["priors"], "priors."),
                                     self.name, "priors.")
         return _checked(ModelSpec, values, self.name)
@@ -268,7 +268,7 @@ def _settings(model: BaseModel, prefix: str) -> dict:
         if name not in fields:
             of = "the priors" if prefix else f"spec {values.get('name')!r}"
             raise SpecError(f"unknown setting of {of}" + expected_one_of(name, fields),
-                            column=prefix + name)
+                            key=prefix + name)
     return values
 
 
@@ -283,7 +283,8 @@ def _checked(kind: type[BaseModel], values: dict, spec_name: str | None = None,
         where = prefix + ".".join(str(part) for part in err["loc"])
         of = f"spec {spec_name!r}: " if spec_name is not None else ""
         raise SpecError(of + err["msg"], file=None if file is None else str(file),
-                        column=where, value=err.get("input")) from None
+                        column=where if file is not None else None,
+                        key=None if file is not None else where, value=err.get("input")) from None
 
 
 def json_hash(text: str) -> str:

@@ -794,7 +794,7 @@ def test_a_spec_changed_with_model_copy_is_checked(update, where, message):
     for call in (lambda: forecast.load_spec(spec), lambda: make_design(panel, spec)):
         with pytest.raises(SpecError, match=message) as caught:
             call()
-        assert f"column {where!r}" in str(caught.value)
+        assert f"key {where!r}" in str(caught.value)  # a setting: no table's column
 
 
 def test_a_prior_changed_with_model_copy_is_checked_and_kept():
@@ -804,7 +804,7 @@ def test_a_prior_changed_with_model_copy_is_checked_and_kept():
     for update, where in (({"drift_scal": 0.3}, "priors.drift_scal"),
                           ({"drift_scale": -1.0}, "priors.drift_scale")):
         bad = spec.model_copy(update={"priors": spec.priors.model_copy(update=update)})
-        with pytest.raises(SpecError, match=f"column {where!r}"):
+        with pytest.raises(SpecError, match=f"key {where!r}"):
             forecast.load_spec(bad)
     good = forecast.load_spec(spec.model_copy(
         update={"priors": spec.priors.model_copy(update={"drift_scale": 0.3})}))
