@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog, SignalSpec
-from forecast.errors import InputError, as_path
+from forecast.errors import InputError, as_path, expected_one_of
 from forecast.tabular import format_month, month_text, parse_month
 
 __all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_period",
@@ -406,6 +406,47 @@ class Panel:
             keep.append(sub[last.asi8 <= end_m.ordinal])
         return Panel.from_frame(pd.concat(keep), self.catalog, start=format_period(self.months[0]),
                                 end=end)
+
+    def without(self, *names: str) -> "Panel":
+        """The panel with the signals ``names`` left out of its data and its catalog.
+
+        A held-out-signal check fits this panel and asks how well the fit predicts what was
+        left out; months and allies stay as they are.
+
+        Raises
+        ------
+        forecast.InputError
+            For a name that is not a signal of the panel, for the outcome (what the model
+            forecasts) and where no indicator with a sign would be left (the latent's
+            orientation, as the catalog requires).
+
+        Examples
+        --------
+        >>> import forecast
+        >>> panel = forecast.simulate(n_allies=2, n_months=24, seed=1).panel
+        >>> list(panel.signals)
+        ['exercise_tempo', 'joint_statements', 'us_troops', 'milex_share_gdp', 'consultation_lapse', 'hedging']
+        >>> list(panel.without("us_troops", "consultation_lapse").signals)
+        ['exercise_tempo', 'joint_statements', 'milex_share_gdp', 'hedging']
+        """
+        for name in names:
+            if name not in self.signals:
+                raise InputError("not a signal of the panel"
+                                 + expected_one_of(str(name), list(self.signals)),
+                                 parameter="names", value=name)
+            if name == self.catalog.outcome.name:
+                raise InputError("the outcome cannot be left out: it is what the model "
+                                 "forecasts", parameter="names", value=name)
+        raw = self.catalog.to_dict()
+        raw["signals"] = {n: t for n, t in raw["signals"].items() if n not in names}
+        try:
+            catalog = Catalog.from_dict(raw, path=self.catalog.path)
+        except InputError as exc:
+            raise InputError(f"cannot leave these out: {exc.reason}",
+                             parameter="names", value=list(names)) from None
+        return Panel(catalog=catalog, allies=self.allies, months=self.months,
+                     signals={n: s for n, s in self.signals.items() if n not in names},
+                     sources=self.sources)  # read by row: the left-out rows' are never asked
 
     def write(self, directory: str | Path) -> tuple[Path, Path]:
         """Write ``observations.csv`` and ``signals.toml`` in the documented format.

@@ -92,6 +92,29 @@ def test_truncate_refuses_a_month_outside_the_panel(panel: Panel) -> None:
         assert err.value.parameter == "end"
 
 
+def test_a_panel_without_signals_is_the_one_built_without_them(panel: Panel) -> None:
+    """``without`` (a held-out-signal check's panel) gives what a catalog and data never
+    holding those signals give: same data hash, sources and months; the outcome, an unknown
+    name and a catalog left with no signed indicator are refused."""
+    dropped = [panel.indicators[0].name, panel.drivers[0].name]
+    got = panel.without(*dropped)
+    raw = panel.catalog.to_dict()
+    raw["signals"] = {n: t for n, t in raw["signals"].items() if n not in dropped}
+    frame = panel.to_frame(sources=True)
+    want = Panel.from_frame(frame[~frame["signal"].isin(dropped)], Catalog.from_dict(raw),
+                            start=str(panel.months[0]), end=str(panel.months[-1]))
+    assert got == want and got.data_hash() == want.data_hash() != panel.data_hash()
+    assert got.to_frame(sources=True).equals(want.to_frame(sources=True))
+    assert got.catalog == want.catalog and dropped[0] not in got.catalog.signals
+    signed = [s.name for s in panel.catalog.indicators if s.sign != 0]
+    for names, says in (([panel.catalog.outcome.name], "the outcome cannot be left out"),
+                        (["exercise_temp"], "not a signal of the panel.*did you mean"),
+                        (signed, "cannot leave these out: .*sign = 1 or -1|no indicator")):
+        with pytest.raises(InputError, match=says) as err:
+            panel.without(*names)
+        assert err.value.parameter == "names"
+
+
 def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:
     frame = pd.read_csv(OBS, dtype=str).astype({"value": float})
     parquet = tmp_path / "obs.parquet"
