@@ -289,7 +289,7 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
             (lambda: forecast.ModelSpec.from_json("{"), "not a spec's JSON"),
             (lambda: forecast.ModelSpec.from_json("[]"), "expected an object, found list"),
             (lambda: forecast.ModelSpec.from_json('{"name": "x", "dynamics": "nope"}'),
-             "column 'dynamics', value 'nope': spec 'x'"),
+             "key 'dynamics', value 'nope': spec 'x'"),
             # a quarter was read as its last month
             (lambda: sim.panel.truncate(pd.Period("2016Q2", "Q")), "malformed end")):
         with pytest.raises((forecast.InputError, forecast.SpecError), match=says):
