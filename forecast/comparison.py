@@ -14,18 +14,14 @@ import pandas as pd
 import xarray as xr
 
 from forecast.errors import InputError, expected_one_of
-from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
-from forecast.pointwise import outcome_loglik
+from forecast.pointwise import OUTCOME_QUANTITIES, outcome_loglik
 from forecast.results import Fit, check_fit
 
 __all__ = ["compare_fits", "log_likelihood"]
 
-#: the samplers whose draws are the posterior's
-MCMC = tuple(s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS)
-
 
 def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd.DataFrame:
-    """Rank fits of one panel by the expected log predictive density of its hedging counts.
+    """Rank fits by the expected log predictive density of the same hedging counts.
 
     Each fit's pointwise log-likelihood (:func:`log_likelihood`) is computed and compared
     by Pareto-smoothed importance-sampling leave-one-out cross-validation (ArviZ's
@@ -34,9 +30,10 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
     Parameters
     ----------
     fits
-        Name → :class:`~forecast.results.Fit`, at least two, all of the same hedging counts
-        (one panel fitted with several specs, say ``default``, ``static`` and ``unpooled``),
-        each by MCMC (an ADVI preview's draws are not the posterior's).
+        Name → :class:`~forecast.results.Fit`, at least two, all of the same hedging counts,
+        each by MCMC (an ADVI preview's draws are not the posterior's): one panel fitted with
+        several specs (say ``default``, ``static`` and ``unpooled``), or with and without a
+        signal (``panel.without(name)``: does it help explain hedging?).
     reference
         The name the differences are taken against; default the best fit.
 
@@ -47,6 +44,13 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
         and ``se``, ``elpd_diff`` and its standard error ``dse`` against the reference, ``p``
         (the effective number of parameters), ``weight`` (stacking) and ArviZ's other
         columns; raw, not rounded.
+
+    Notes
+    -----
+    For a spec with ``intercept_reference = "average"`` the hedging intercepts are set at
+    each ally's average latent over its observed months, which leaving one out would move
+    (docs/decisions/0009): its leave-one-out is then approximate beyond PSIS's own error.
+    The default (``"zero"``) and ``"panel"`` are exact.
 
     Examples
     --------
@@ -64,17 +68,24 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
     if len(fits) < 2:
         raise InputError("a comparison needs at least two fits", parameter="fits",
                          value=list(fits))
-    names = [str(name) for name in fits]
-    if reference is not None and reference not in names:
-        raise InputError("not a name of the fits compared" + expected_one_of(reference, names),
+    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+
+    names = list(fits)
+    for name in names:
+        if not isinstance(name, str):
+            raise InputError("a fit's name must be a string", parameter="fits", value=name)
+    if reference is not None and (not isinstance(reference, str) or reference not in names):
+        raise InputError("not a name of the fits compared"
+                         + expected_one_of(str(reference), names),
                          parameter="reference", value=reference)
+    mcmc = [s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS]
     first = None
-    for name, fit in zip(names, fits.values()):
+    for name, fit in fits.items():
         check_fit(fit, f"fits[{name!r}]")
-        if fit.sampler not in MCMC:
+        if fit.sampler not in mcmc:
             raise InputError(f"fits[{name!r}] is a fit by {fit.sampler}: leave-one-out "
                              "reweights posterior draws, which needs a sampler's ("
-                             f"{', '.join(MCMC)})", parameter="fits", value=name)
+                             f"{', '.join(mcmc)})", parameter="fits", value=name)
         counts = _counts(fit)
         if first is None:
             first = (name, counts)
@@ -85,7 +96,7 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                              parameter="fits", value=name)
     trees = {name: xr.DataTree.from_dict({"posterior": fit.idata["posterior"].to_dataset(),
                                           "log_likelihood": log_likelihood(fit)})
-             for name, fit in zip(names, fits.values())}
+             for name, fit in fits.items()}
     return az.compare(trees, reference=reference, round_to="none")
 
 
@@ -113,7 +124,12 @@ def log_likelihood(fit: Fit) -> xr.Dataset:
     (('chain', 'draw', 'observation'), ['2014-02', '2014-03'])
     """
     check_fit(fit)
-    d, post = fit.design, fit.idata["posterior"]
+    d, post = fit.design, fit.posterior
+    lacking = [q for q in OUTCOME_QUANTITIES[d.outcome_family] if q not in post.data_vars]
+    if lacking:
+        raise InputError(f"the fit's posterior lacks {', '.join(lacking)}, which the hedging "
+                         "counts' likelihood is written from", parameter="fit",
+                         value=fit.sampler)
     shape = (post.sizes["chain"], post.sizes["draw"], len(d.outcome_value))
     return xr.Dataset(
         {"outcome": (("chain", "draw", "observation"), outcome_loglik(fit).reshape(shape))},

@@ -44,6 +44,7 @@ import xarray as xr
 from scipy import stats
 
 from forecast.errors import InputError, check_seed, is_real, whole_number
+from forecast.pointwise import flat_draws
 from forecast.tabular import run_table
 
 if TYPE_CHECKING:
@@ -149,10 +150,7 @@ class StateDraws:
 
 
 def _flat(post: xr.Dataset, name: str, rows: np.ndarray) -> np.ndarray:
-    da = post[name]
-    rest = [d for d in da.dims if d not in ("chain", "draw")]
-    arr = da.transpose("chain", "draw", *rest).values
-    return arr.reshape((-1,) + arr.shape[2:])[rows]
+    return flat_draws(post, name)[rows]
 
 
 def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:

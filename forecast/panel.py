@@ -430,6 +430,9 @@ class Panel:
         ['exercise_tempo', 'joint_statements', 'milex_share_gdp', 'hedging']
         """
         for name in names:
+            if not isinstance(name, str):
+                raise InputError("expected signal names, each its own argument: "
+                                 "panel.without('a', 'b')", parameter="names", value=name)
             if name not in self.signals:
                 raise InputError("not a signal of the panel"
                                  + expected_one_of(str(name), list(self.signals)),
@@ -440,7 +443,7 @@ class Panel:
         raw = self.catalog.to_dict()
         raw["signals"] = {n: t for n, t in raw["signals"].items() if n not in names}
         try:
-            catalog = Catalog.from_dict(raw, path=self.catalog.path)
+            catalog = Catalog.from_dict(raw)  # no longer the file's
         except InputError as exc:
             raise InputError(f"cannot leave these out: {exc.reason}",
                              parameter="names", value=list(names)) from None

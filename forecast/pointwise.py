@@ -15,7 +15,13 @@ from scipy import stats
 if TYPE_CHECKING:
     from forecast.results import Fit
 
-__all__ = ["flat_draws", "count_loglik", "outcome_loglik"]
+__all__ = ["flat_draws", "count_loglik", "outcome_loglik", "OUTCOME_QUANTITIES"]
+
+#: the posterior's quantities :func:`outcome_loglik` reads, by the outcome's family
+OUTCOME_QUANTITIES = {
+    "negbin": ("credibility", "outcome_intercept", "outcome_loading", "outcome_overdispersion"),
+    "poisson": ("credibility", "outcome_intercept", "outcome_loading"),
+}
 
 
 def flat_draws(post, name: str) -> np.ndarray:

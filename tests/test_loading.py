@@ -113,6 +113,8 @@ def test_a_panel_without_signals_is_the_one_built_without_them(panel: Panel) -> 
         with pytest.raises(InputError, match=says) as err:
             panel.without(*names)
         assert err.value.parameter == "names"
+    with pytest.raises(InputError, match="each its own argument"):
+        panel.without(dropped)  # a list where the names go one by one
 
 
 def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:
