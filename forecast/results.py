@@ -26,7 +26,7 @@ from forecast.spec import ModelSpec, json_hash
 if TYPE_CHECKING:
     from forecast.forecasting import ForecastResult
 
-__all__ = ["Fit", "load_fit", "interval_table", "FORMAT_VERSION"]
+__all__ = ["Fit", "load_fit", "load_fitted_panel", "interval_table", "FORMAT_VERSION"]
 
 FORMAT_VERSION = "1"
 QUANTILES = {"q05": 0.05, "q50": 0.5, "q95": 0.95}
@@ -266,19 +266,7 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     # read_saved refuses what is no path, naming the parameter
     tree = read_saved(path, lambda p: xr.open_datatree(p, engine="h5netcdf").load(), "fit")
     path = Path(path)
-    attrs = tree.attrs
-    if "forecast_spec" not in attrs or "panel" not in tree.children:
-        raise InputError("not a fit saved by forecast (missing spec or panel)", file=str(path))
-    version = attrs.get("forecast_format_version")
-    if version != FORMAT_VERSION:
-        raise InputError(f"saved in format {version!r}, which this version of forecast (format "
-                         f"{FORMAT_VERSION!r}) does not read; refit or use the version that "
-                         f"saved it ({attrs.get('forecast_version', '?')})", file=str(path),
-                         column="forecast_format_version")
-    missing = [a for a in _REQUIRED_ATTRS if a not in attrs]
-    if missing or "posterior" not in tree.children:
-        raise InputError("incomplete fit file (altered?): missing "
-                         + ", ".join(missing or ["the posterior group"]), file=str(path))
+    _check_header(tree.attrs, set(tree.children), path)
     try:
         return _rebuild(tree, path, panel)
     except SpecError as exc:  # the spec stored in the file: the file is what is damaged
@@ -292,8 +280,76 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
                          file=str(path)) from None
 
 
+def load_fitted_panel(path: str | Path) -> Panel:
+    """The panel a fit saved by :meth:`Fit.save` was fitted to, without reading its draws.
+
+    A published run's ``posterior.nc`` holds the data as they stood that month: reading
+    each run's panel replays the data's vintages (a backtest on what was known when) at the
+    cost of the observations alone. The checks are :func:`load_fit`'s: the format, and the
+    observations and catalog against the stored data hash.
+
+    Examples
+    --------
+    >>> import forecast, tempfile, pathlib
+    >>> from forecast.forecasting import oracle_fit
+    >>> sim = forecast.simulate(n_allies=2, n_months=24, seed=1)
+    >>> p = oracle_fit(sim, n_draws=5).save(pathlib.Path(tempfile.mkdtemp()) / "fit.nc")
+    >>> load_fitted_panel(p) == sim.panel
+    True
+    """
+    def read(p: Path) -> tuple[dict, set, xr.Dataset | None]:
+        with xr.open_datatree(p, engine="h5netcdf") as tree:
+            children = set(tree.children)
+            stored = tree["panel"].to_dataset().load() if "panel" in children else None
+            return dict(tree.attrs), children, stored
+
+    attrs, children, stored = read_saved(path, read, "fit")
+    path = Path(path)
+    _check_header(attrs, children, path)
+    try:
+        return _stored_panel(attrs, stored, path)
+    except InputError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:  # TOML errors are ValueErrors
+        raise InputError(f"damaged fit file (altered?): {type(exc).__name__}: {exc}",
+                         file=str(path)) from None
+
+
 #: root attributes a saved fit cannot be rebuilt without
 _REQUIRED_ATTRS = ("forecast_spec_hash", "forecast_catalog", "forecast_data_hash")
+
+
+def _check_header(attrs, children: set, path: Path) -> None:
+    """Refuse a file that is no fit saved by this format: its spec, panel, format version,
+    required attributes and posterior group."""
+    if "forecast_spec" not in attrs or "panel" not in children:
+        raise InputError("not a fit saved by forecast (missing spec or panel)", file=str(path))
+    version = attrs.get("forecast_format_version")
+    if version != FORMAT_VERSION:
+        raise InputError(f"saved in format {version!r}, which this version of forecast (format "
+                         f"{FORMAT_VERSION!r}) does not read; refit or use the version that "
+                         f"saved it ({attrs.get('forecast_version', '?')})", file=str(path),
+                         column="forecast_format_version")
+    missing = [a for a in _REQUIRED_ATTRS if a not in attrs]
+    if missing or "posterior" not in children:
+        raise InputError("incomplete fit file (altered?): missing "
+                         + ", ".join(missing or ["the posterior group"]), file=str(path))
+
+
+def _stored_panel(attrs, pds: xr.Dataset, path: Path) -> Panel:
+    """The observations a file holds as a panel, refused where they or its catalog do not
+    match the stored data hash."""
+    import tomllib
+
+    catalog = Catalog.from_dict(tomllib.loads(attrs["forecast_catalog"]), path=str(path))
+    frame = pd.DataFrame({c: pds[c].values for c in pds.data_vars})
+    frame["value"] = frame["value"].astype(float)
+    stored = Panel.from_frame(frame, catalog, start=pds.attrs["first_month"],
+                              end=pds.attrs["last_month"])
+    if stored.data_hash() != attrs["forecast_data_hash"]:
+        raise InputError("the stored observations or catalog do not match the stored data "
+                         "hash (file altered?)", file=str(path), column="forecast_data_hash")
+    return stored
 
 
 def _first_difference(a, b, where: str = "") -> str | None:
@@ -411,8 +467,6 @@ def _check_coordinates(tree: xr.DataTree, design, path: Path) -> None:
 
 def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     """The fit of a file :func:`load_fit` has opened and checked for its parts."""
-    import tomllib
-
     attrs = tree.attrs
     try:
         spec = ModelSpec.from_json(attrs["forecast_spec"])
@@ -424,15 +478,7 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
     if json_hash(attrs["forecast_spec"]) != attrs.get("forecast_spec_hash"):
         raise InputError("the stored spec does not match its hash (file altered?)",
                          file=str(path), column="forecast_spec_hash")
-    catalog = Catalog.from_dict(tomllib.loads(attrs["forecast_catalog"]), path=str(path))
-    pds = tree["panel"].to_dataset()
-    frame = pd.DataFrame({c: pds[c].values for c in pds.data_vars})
-    frame["value"] = frame["value"].astype(float)
-    stored = Panel.from_frame(frame, catalog, start=pds.attrs["first_month"],
-                              end=pds.attrs["last_month"])
-    if stored.data_hash() != attrs["forecast_data_hash"]:
-        raise InputError("the stored observations or catalog do not match the stored data "
-                         "hash (file altered?)", file=str(path), column="forecast_data_hash")
+    stored = _stored_panel(attrs, tree["panel"].to_dataset(), path)
     if panel is not None and panel.data_hash() != attrs["forecast_data_hash"]:
         raise InputError(
             "this fit was made on other data: the panel's hash "

@@ -306,3 +306,29 @@ def test_a_fit_that_would_not_load_is_not_saved(tmp_path):
                        "sampler statistics cannot be saved: load_fit would refuse it"):
         handmade.save(tmp_path / "handmade.nc")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["oracle.nc"]
+
+
+def test_the_fitted_panel_is_read_without_the_draws_and_checked_as_load_fit_does(saved,
+                                                                                tmp_path):
+    """A registry's data vintages are replayed from each run's posterior.nc: the panel comes
+    back equal to the fitted one, and a file whose observations no longer match their hash,
+    that is no fit, or that is missing is refused as load_fit refuses it."""
+    from forecast.results import load_fitted_panel
+
+    sim, _, path = saved
+    assert load_fitted_panel(path) == sim.panel
+    tree = xr.open_datatree(path, engine="h5netcdf").load()
+    values = tree["panel"]["value"].values.copy()
+    values[0] += 1.0
+    tree["panel"] = xr.DataTree(tree["panel"].to_dataset().assign(
+        value=("obs", values)))
+    tree.to_netcdf(tmp_path / "edited.nc", engine="h5netcdf")
+    del tree["panel"]
+    tree.to_netcdf(tmp_path / "nopanel.nc", engine="h5netcdf")
+    for bad, says in ((tmp_path / "edited.nc", "do not match the stored data hash"),
+                      (tmp_path / "nopanel.nc", "not a fit saved by forecast"),
+                      (tmp_path / "missing.nc", "saved fit not found")):
+        for load in (load_fitted_panel, forecast.load_fit):
+            with pytest.raises(InputError, match=says) as err:
+                load(bad)
+            assert err.value.file == str(bad)
