@@ -7,6 +7,7 @@ backtest measures that). Both are needed to choose a spec; this module gives the
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -17,15 +18,16 @@ from forecast.errors import InputError, expected_one_of
 from forecast.pointwise import OUTCOME_QUANTITIES, outcome_loglik
 from forecast.results import Fit, check_fit
 
-__all__ = ["compare_fits", "log_likelihood"]
+__all__ = ["compare_fits", "log_likelihood", "loo_data"]
 
 
 def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd.DataFrame:
     """Rank fits by the expected log predictive density of the same hedging counts.
 
     Each fit's pointwise log-likelihood (:func:`log_likelihood`) is computed and compared
-    by Pareto-smoothed importance-sampling leave-one-out cross-validation (ArviZ's
-    ``compare``). ArviZ warns where an observation's Pareto k says its estimate is unreliable.
+    by Pareto-smoothed importance-sampling leave-one-out cross-validation (ArviZ's ``loo``
+    and ``compare``). Where a count's Pareto k̂ says its estimate is unreliable, one warning
+    names each fit concerned and how many of its counts.
 
     Parameters
     ----------
@@ -40,10 +42,14 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
     Returns
     -------
     pandas.DataFrame
-        One row per fit, best first: ``rank``, ``elpd`` (its sum over the observed counts)
-        and ``se``, ``elpd_diff`` and its standard error ``dse`` against the reference, ``p``
-        (the effective number of parameters), ``weight`` (stacking) and ArviZ's other
-        columns; raw, not rounded.
+        One row per fit, best first, raw (not rounded): ``rank``; ``elpd``, the sum over the
+        counts of each one's log predictive density when it is left out, and its standard
+        error ``se``; ``elpd_diff`` against the reference and its standard error ``dse``;
+        ``p_worse``, the probability that the fit predicts worse than the reference
+        (``p_better`` where the reference is not the best); ``diag_diff``, ArviZ's note
+        where a difference is too small (under 4) or too uncertain to read; ``diag_elpd``,
+        its note of counts with a high k̂; ``p``, the effective number of parameters;
+        ``weight``, the stacking weight.
 
     Notes
     -----
@@ -94,19 +100,39 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                              f"fits[{first[0]!r}] ({_first_difference(first[1], counts)}): "
                              "leave-one-out compares fits of the same observations",
                              parameter="fits", value=name)
-    trees = {name: xr.DataTree.from_dict({"posterior": fit.idata["posterior"].to_dataset(),
-                                          "log_likelihood": log_likelihood(fit)})
-             for name, fit in fits.items()}
-    return az.compare(trees, reference=reference, round_to="none")
+    loos, unreliable = {}, []
+    for name, fit in fits.items():
+        with warnings.catch_warnings():
+            # ArviZ's warning names no fit: the one below does, with its counts
+            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
+                                    category=UserWarning)
+            loos[name] = loo = az.loo(loo_data(fit), pointwise=True)
+        k = np.asarray(loo.pareto_k)
+        if (bad := int((k > loo.good_k).sum())) > 0:
+            unreliable.append(f"{name} {bad} of {k.size} (k̂ > {loo.good_k:.2f})")
+    if unreliable:
+        warnings.warn("PSIS-LOO is unreliable for some counts, whose left-out posterior the "
+                      f"draws do not represent: {'; '.join(unreliable)}. Their fits' elpd is "
+                      "more uncertain than its se says; refitting without those counts would "
+                      "check it", UserWarning, stacklevel=2)
+    return az.compare(loos, reference=reference, round_to="none")
+
+
+def loo_data(fit: Fit) -> xr.DataTree:
+    """The fit's posterior and its :func:`log_likelihood` as one tree: what ``arviz.loo``
+    and ``arviz.compare`` read, e.g. ``arviz.loo(loo_data(fit))``."""
+    return xr.DataTree.from_dict({"posterior": fit.posterior,
+                                  "log_likelihood": log_likelihood(fit)})
 
 
 def log_likelihood(fit: Fit) -> xr.Dataset:
     """Log-likelihood of each observed hedging count under each posterior draw.
 
-    What PSIS-LOO needs (:func:`compare_fits`; ``arviz.loo`` on a tree of the fit's
-    posterior and this as ``log_likelihood``). Computed from the posterior's quantities
-    (:func:`forecast.pointwise.outcome_loglik`), not stored with the fit: one value per draw
-    and count (40 MB for the embedded data's 4 000 draws).
+    What PSIS-LOO needs (:func:`compare_fits`; ``arviz.loo(loo_data(fit))``). Computed from
+    the posterior's quantities (:func:`forecast.pointwise.outcome_loglik`), not stored with
+    the fit: one value per draw and count (40 MB for the embedded data's 4 000 draws). Any
+    fit's draws are read as they are, an ADVI preview's too, though those are not the
+    posterior's (:func:`compare_fits` refuses them).
 
     Returns
     -------

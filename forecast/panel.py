@@ -445,7 +445,8 @@ class Panel:
         try:
             catalog = Catalog.from_dict(raw)  # no longer the file's
         except InputError as exc:
-            raise InputError(f"cannot leave these out: {exc.reason}",
+            raise InputError(f"cannot leave these out, the catalog left would be refused: "
+                             f"{exc.reason}",
                              parameter="names", value=list(names)) from None
         return Panel(catalog=catalog, allies=self.allies, months=self.months,
                      signals={n: s for n, s in self.signals.items() if n not in names},
