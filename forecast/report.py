@@ -884,12 +884,14 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% endfor %}
 </table></div>
 <p class="small">Credibility change: against the previous run's latest month. The latest
-  month's change (posterior mean) splits into the signals that moved it (leave-one-out) and
+  month's change (posterior mean, on the credibility scale above: 1 is about one ally's
+  long-run standard deviation) splits into the signals that moved it (leave-one-out) and
   other: persistence, the common factor, the month's shock and the signals not shown.
   {{ timing_note }}</p>
 {% else %}
 <p>No earlier published run in this registry to compare with. Below, per ally: the latest
-  month's change in credibility ({{ latest_months }}, posterior mean) = the signals that moved it most + other
+  month's change in credibility ({{ latest_months }}, posterior mean, on the credibility scale
+  above: 1 is about one ally's long-run standard deviation) = the signals that moved it most + other
   (persistence, the common factor, the month's shock and the signals not shown).
   {{ timing_note }}</p>
 <ul>
