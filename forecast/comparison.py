@@ -1,4 +1,6 @@
-"""Comparison of fits of one panel by PSIS-LOO: which spec predicts the hedging counts best.
+"""Leave-one-out checks of fits by PSIS: which spec predicts the hedging counts best
+(:func:`compare_fits`), and whether a fit's predictive distributions are calibrated
+(:func:`loo_pit`).
 
 Leave-one-out predicts each month's count from every other month, later ones included: it
 measures how well a spec explains the panel, not how well it forecasts from an origin (a
@@ -15,10 +17,11 @@ import pandas as pd
 import xarray as xr
 
 from forecast.errors import InputError, expected_one_of
-from forecast.pointwise import OUTCOME_QUANTITIES, outcome_loglik
+from forecast.errors import check_seed
+from forecast.pointwise import OUTCOME_QUANTITIES, outcome_loglik, outcome_replicates
 from forecast.results import Fit, check_fit
 
-__all__ = ["compare_fits", "log_likelihood", "loo_data"]
+__all__ = ["compare_fits", "log_likelihood", "loo_data", "loo_pit"]
 
 
 def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd.DataFrame:
@@ -74,8 +77,6 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
     if len(fits) < 2:
         raise InputError("a comparison needs at least two fits", parameter="fits",
                          value=list(fits))
-    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
-
     names = list(fits)
     for name in names:
         if not isinstance(name, str):
@@ -84,14 +85,10 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
         raise InputError("not a name of the fits compared"
                          + expected_one_of(str(reference), names),
                          parameter="reference", value=reference)
-    mcmc = [s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS]
     first = None
     for name, fit in fits.items():
         check_fit(fit, f"fits[{name!r}]")
-        if fit.sampler not in mcmc:
-            raise InputError(f"fits[{name!r}] is a fit by {fit.sampler}: leave-one-out "
-                             "reweights posterior draws, which needs a sampler's ("
-                             f"{', '.join(mcmc)})", parameter="fits", value=name)
+        _refuse_approximate(fit, f"fits[{name!r}]", "fits", name)
         counts = _counts(fit)
         if first is None:
             first = (name, counts)
@@ -116,6 +113,71 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                       "more uncertain than its se says; refitting without those counts would "
                       "check it", UserWarning, stacklevel=2)
     return az.compare(loos, reference=reference, round_to="none")
+
+
+def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
+    """Leave-one-out probability integral transform of each observed hedging count.
+
+    For each count, the probability that a count drawn from the fit's predictive with that
+    count left out falls below it (ties split at random, the counts being discrete):
+    ``arviz.loo_pit`` on the posterior predictive replicates
+    (:func:`forecast.pointwise.outcome_replicates`), reweighted by PSIS. Where the model's
+    predictive distributions are calibrated the values are uniform on [0, 1]; too many near
+    0 and 1 say the predictive is too narrow, a hump in the middle too wide. A check of how
+    the fit explains each month given the others; a backtest's PIT checks the forecasts.
+
+    Parameters
+    ----------
+    fit
+        A fit by MCMC (an ADVI preview's draws are not the posterior's).
+    seed
+        For the replicates and the ties.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ally, period, count, pit``, one row per observed count.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> sim = forecast.simulate(n_allies=2, n_months=24, seed=1)
+    >>> fit = forecast.fit(sim.panel, draws=100, tune=200, chains=2, seed=1,
+    ...                    warn=False)  # doctest: +SKIP
+    >>> loo_pit(fit, seed=1).head()  # doctest: +SKIP
+    """
+    import arviz as az
+
+    check_fit(fit)
+    check_seed(seed)
+    _refuse_approximate(fit, "the fit", "fit", fit.sampler)
+    tree = loo_data(fit)
+    rng = np.random.default_rng(seed)
+    ll = tree["log_likelihood"].to_dataset()
+    replicates = outcome_replicates(fit, rng).reshape(ll["outcome"].shape)
+    tree["posterior_predictive"] = xr.DataTree(xr.Dataset(
+        {"outcome": (("chain", "draw", "observation"), replicates)}, coords=ll.coords))
+    counts = np.asarray(fit.design.outcome_value, dtype=float)
+    tree["observed_data"] = xr.DataTree(xr.Dataset({"outcome": ("observation", counts)}))
+    with warnings.catch_warnings():
+        # the Pareto k̂ of each count is compare_fits' to report; here it would be said again
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
+                                category=UserWarning)
+        pit = az.loo_pit(tree, var_names="outcome", random_state=rng)
+    values = np.asarray(pit["outcome"] if isinstance(pit, (xr.Dataset, xr.DataTree)) else pit)
+    return pd.DataFrame({"ally": ll["ally"].values, "period": ll["period"].values,
+                         "count": counts, "pit": values.ravel()})
+
+
+def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> None:
+    """An InputError for a fit whose draws are not a sampler's (ADVI, the oracle)."""
+    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+
+    mcmc = [s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS]
+    if fit.sampler not in mcmc:
+        raise InputError(f"{who} is a fit by {fit.sampler}: leave-one-out reweights "
+                         f"posterior draws, which needs a sampler's ({', '.join(mcmc)})",
+                         parameter=parameter, value=value)
 
 
 def loo_data(fit: Fit) -> xr.DataTree:

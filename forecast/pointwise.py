@@ -15,7 +15,8 @@ from scipy import stats
 if TYPE_CHECKING:
     from forecast.results import Fit
 
-__all__ = ["flat_draws", "count_loglik", "outcome_loglik", "OUTCOME_QUANTITIES"]
+__all__ = ["flat_draws", "count_loglik", "outcome_loglik", "outcome_replicates",
+           "OUTCOME_QUANTITIES"]
 
 #: the posterior's quantities :func:`outcome_loglik` reads, by the outcome's family
 OUTCOME_QUANTITIES = {
@@ -59,12 +60,40 @@ def outcome_loglik(fit: "Fit", which: np.ndarray | None = None) -> np.ndarray:
     >>> outcome_loglik(fit).shape, bool((outcome_loglik(fit) <= 0).all())
     ((3, 22), True)
     """
-    d, post = fit.design, fit.posterior
+    d = fit.design
     which = slice(None) if which is None else which
-    a, t, y = d.outcome_ally[which], d.outcome_t[which], d.outcome_value[which]
+    eta, alpha = _outcome_predictor(fit, which)
+    return count_loglik(d.outcome_family, d.outcome_value[which][None, :], eta, alpha, None)
+
+
+def outcome_replicates(fit: "Fit", rng: np.random.Generator) -> np.ndarray:
+    """One replicate of every observed hedging count per draw (rows as
+    :func:`outcome_loglik`'s), from the model's own distribution at that draw: the posterior
+    predictive of the counts.
+
+    Examples
+    --------
+    >>> import numpy as np, forecast
+    >>> from forecast.forecasting import oracle_fit
+    >>> fit = oracle_fit(forecast.simulate(n_allies=2, n_months=12, seed=1), n_draws=3)
+    >>> outcome_replicates(fit, np.random.default_rng(1)).shape
+    (3, 22)
+    """
+    eta, alpha = _outcome_predictor(fit, slice(None))
+    mu = np.exp(eta)
+    if alpha is None:
+        return rng.poisson(mu).astype(float)
+    return rng.negative_binomial(alpha, alpha / (alpha + mu)).astype(float)
+
+
+def _outcome_predictor(fit: "Fit", which) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each draw's log mean of the selected counts (the hedging intercept plus the loading
+    times last month's credibility) and, for a negative binomial, its dispersion."""
+    d, post = fit.design, fit.posterior
+    a, t = d.outcome_ally[which], d.outcome_t[which]
     theta = flat_draws(post, "credibility")
     eta = (flat_draws(post, "outcome_intercept")[:, a]
            + flat_draws(post, "outcome_loading")[:, a] * theta[:, a, t - 1])
     alpha = (1.0 / flat_draws(post, "outcome_overdispersion")[:, None] ** 2
              if d.outcome_family == "negbin" else None)
-    return count_loglik(d.outcome_family, y[None, :], eta, alpha, None)
+    return eta, alpha

@@ -23,7 +23,23 @@ def test_an_oracle_fits_log_likelihood_is_each_counts_mass_under_the_truth():
     or labelled with another ally, fails."""
     sim = forecast.simulate(n_allies=3, n_months=36, ragged=True, seed=5)
     ll = log_likelihood(oracle_fit(sim, n_draws=4))
-    truth, od = sim.truth, sim.params.outcome_overdispersion
+    counts, y, mu, r = _truth_at(sim, ll)
+    periods = list(sim.truth["period"].values)
+    allies, months = ll["ally"].values, ll["period"].values
+    want = stats.nbinom.logpmf(y, r, r / (r + mu))
+    assert ll["outcome"].dims == ("chain", "draw", "observation")
+    # every count but the panel's first month's (no month before it); an ally that enters
+    # late is read from its first month on, against the model's latent the month before
+    assert len(y) == (counts.index.get_level_values("period") != periods[0]).sum() < len(counts)
+    assert min(months[allies == "A02"]) == periods[18]  # ragged: the last ally enters then
+    for draw in ll["outcome"].values.reshape(-1, len(y)):
+        np.testing.assert_allclose(draw, want, rtol=1e-9)
+
+
+def _truth_at(sim, ll):
+    """The simulation's hedging counts (all, and at ``ll``'s observations), and at those its
+    true mean (from last month's true credibility) and negative binomial dispersion."""
+    truth = sim.truth
     frame = sim.panel.to_frame()
     counts = frame[frame["signal"] == sim.panel.catalog.outcome.name] \
         .set_index(["ally", "period"])["value"]
@@ -36,15 +52,25 @@ def test_an_oracle_fits_log_likelihood_is_each_counts_mass_under_the_truth():
                                      period=xr.DataArray(before, dims="observation")).values
     mu = np.exp(truth["outcome_intercept"].sel(ally=at_ally).values
                 + truth["outcome_loading"].sel(ally=at_ally).values * theta)
-    r = 1.0 / od**2
-    want = stats.nbinom.logpmf(y, r, r / (r + mu))
-    assert ll["outcome"].dims == ("chain", "draw", "observation")
-    # every count but the panel's first month's (no month before it); an ally that enters
-    # late is read from its first month on, against the model's latent the month before
-    assert len(y) == (counts.index.get_level_values("period") != periods[0]).sum() < len(counts)
-    assert min(months[allies == "A02"]) == periods[18]  # ragged: the last ally enters then
-    for draw in ll["outcome"].values.reshape(-1, len(y)):
-        np.testing.assert_allclose(draw, want, rtol=1e-9)
+    return counts, y, mu, 1.0 / sim.params.outcome_overdispersion**2
+
+
+def test_an_oracle_fits_replicates_follow_the_truths_distribution():
+    """The posterior predictive replicates of an oracle fit (every draw the truth) are draws
+    of each count's true negative binomial: their randomised PIT under it is uniform. A
+    dispersion read as the model's ``outcome_overdispersion`` itself, not ``1/od²``, or the
+    mean of another month, fails."""
+    from forecast.pointwise import outcome_replicates
+
+    sim = forecast.simulate(n_allies=8, n_months=144, seed=11)
+    fit = oracle_fit(sim, n_draws=50)
+    rng = np.random.default_rng(2)
+    rep = outcome_replicates(fit, rng)
+    _, _, mu, r = _truth_at(sim, log_likelihood(fit))
+    p = r / (r + mu)
+    u = stats.nbinom.cdf(rep - 1, r, p) + rng.random(rep.shape) * stats.nbinom.pmf(rep, r, p)
+    assert rep.shape == (50, len(mu)) and len(mu) > 1000
+    assert stats.kstest(u.ravel(), "uniform").pvalue > 0.01
 
 
 @pytest.mark.parametrize("reference, family", [("zero", "negbin"), ("average", "negbin"),
@@ -127,6 +153,26 @@ def test_each_fit_is_scored_by_its_own_log_likelihood(two_fits):
                                    rtol=1e-9)
     assert abs(lppds[0] - lppds[1]) > 1e-3
     assert compare_fits(fits, reference="static").loc["static", "elpd_diff"] == 0
+
+
+def test_the_loo_pit_of_a_fit_of_its_own_model_is_uniform(two_fits):
+    """One value in [0, 1] per count, labelled as the log-likelihood, the same for the same
+    seed; on a panel the model simulated, calibrated: no departure from uniform a KS test
+    sees at 1%. An oracle's draws are refused (they are no sampler's)."""
+    from forecast.comparison import loo_pit
+
+    sim, fits = two_fits
+    fit = fits["default"]
+    pit = loo_pit(fit, seed=3)
+    ll = log_likelihood(fit)
+    assert list(pit.columns) == ["ally", "period", "count", "pit"]
+    assert (pit["ally"].to_numpy() == ll["ally"].values).all()
+    assert (pit["period"].to_numpy() == ll["period"].values).all()
+    assert np.array_equal(pit["count"], fit.design.outcome_value)
+    assert pit["pit"].between(0, 1).all() and pit.equals(loo_pit(fit, seed=3))
+    assert stats.kstest(pit["pit"], "uniform").pvalue > 0.01
+    with pytest.raises(InputError, match="the fit is a fit by oracle"):
+        loo_pit(oracle_fit(sim, n_draws=5))
 
 
 def test_what_cannot_be_compared_is_refused(two_fits):
