@@ -170,7 +170,9 @@ def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
 
 
 def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> None:
-    """An InputError for a fit whose draws are not a sampler's (ADVI, the oracle)."""
+    """An InputError for a fit whose draws are not a sampler's (ADVI, the oracle), or too
+    few for PSIS to smooth their weights."""
+    from forecast.attribution import MIN_PSIS_DRAWS
     from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
 
     mcmc = [s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS]
@@ -178,6 +180,10 @@ def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> No
         raise InputError(f"{who} is a fit by {fit.sampler}: leave-one-out reweights "
                          f"posterior draws, which needs a sampler's ({', '.join(mcmc)})",
                          parameter=parameter, value=value)
+    post = fit.idata["posterior"]
+    if (n := post.sizes.get("chain", 1) * post.sizes.get("draw", 1)) < MIN_PSIS_DRAWS:
+        raise InputError(f"{who} has {n} draws: leave-one-out smooths the largest weights of "
+                         f"at least {MIN_PSIS_DRAWS}", parameter=parameter, value=value)
 
 
 def loo_data(fit: Fit) -> xr.DataTree:

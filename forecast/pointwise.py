@@ -83,7 +83,9 @@ def outcome_replicates(fit: "Fit", rng: np.random.Generator) -> np.ndarray:
     mu = np.exp(eta)
     if alpha is None:
         return rng.poisson(mu).astype(float)
-    return rng.negative_binomial(alpha, alpha / (alpha + mu)).astype(float)
+    # the negative binomial as a gamma mixture of Poissons: exact for every dispersion
+    # (numpy's negative_binomial(alpha, p) rounds p to 1 for alpha above about 1e14)
+    return rng.poisson(rng.gamma(alpha, mu / alpha)).astype(float)
 
 
 def _outcome_predictor(fit: "Fit", which) -> tuple[np.ndarray, np.ndarray | None]:

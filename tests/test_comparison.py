@@ -155,24 +155,43 @@ def test_each_fit_is_scored_by_its_own_log_likelihood(two_fits):
     assert compare_fits(fits, reference="static").loc["static", "elpd_diff"] == 0
 
 
-def test_the_loo_pit_of_a_fit_of_its_own_model_is_uniform(two_fits):
-    """One value in [0, 1] per count, labelled as the log-likelihood, the same for the same
-    seed; on a panel the model simulated, calibrated: no departure from uniform a KS test
-    sees at 1%. An oracle's draws are refused (they are no sampler's)."""
-    from forecast.comparison import loo_pit
+def test_the_loo_pit_is_the_psis_weighted_share_of_replicates_below_each_count(two_fits):
+    """Each value lies between the PSIS-weighted share of the seed's replicates below its
+    count and the share at or below it (ties split at random), and equals the first where no
+    replicate ties: weights of another count, replicates of another, or plain weights fall
+    outside. The same seed gives the same table. An oracle's draws, and too few draws for
+    PSIS, are refused."""
+    import arviz as az
+
+    from forecast.comparison import loo_data, loo_pit
+    from forecast.pointwise import outcome_replicates
 
     sim, fits = two_fits
     fit = fits["default"]
     pit = loo_pit(fit, seed=3)
-    ll = log_likelihood(fit)
-    assert list(pit.columns) == ["ally", "period", "count", "pit"]
-    assert (pit["ally"].to_numpy() == ll["ally"].values).all()
-    assert (pit["period"].to_numpy() == ll["period"].values).all()
-    assert np.array_equal(pit["count"], fit.design.outcome_value)
-    assert pit["pit"].between(0, 1).all() and pit.equals(loo_pit(fit, seed=3))
-    assert stats.kstest(pit["pit"], "uniform").pvalue > 0.01
+    assert pit.equals(loo_pit(fit, seed=3)) and list(pit.columns) == ["ally", "period",
+                                                                       "count", "pit"]
+    rep = outcome_replicates(fit, np.random.default_rng(3))  # what loo_pit drew first
+    y = fit.design.outcome_value
+    log_w = np.asarray(az.loo(loo_data(fit), pointwise=True).log_weights
+                       .transpose("observation", "chain", "draw")).reshape(len(y), -1)
+    below, upto = [], []
+    for w in (np.exp(log_w - log_w.max(axis=1, keepdims=True)), np.ones_like(log_w)):
+        w = w / w.sum(axis=1, keepdims=True)
+        below.append((w * (rep.T < y[:, None])).sum(axis=1))
+        upto.append((w * (rep.T <= y[:, None])).sum(axis=1))
+    values = pit["pit"].to_numpy()
+    assert ((values >= below[0] - 1e-9) & (values <= upto[0] + 1e-9)).all()
+    untied = np.isclose(below[0], upto[0])  # none in this small panel of mostly 0 and 1
+    np.testing.assert_allclose(values[untied], below[0][untied], atol=1e-9)
+    # the weights matter here: plain shares would put some values outside
+    assert not ((values >= below[1] - 1e-9) & (values <= upto[1] + 1e-9)).all()
     with pytest.raises(InputError, match="the fit is a fit by oracle"):
         loo_pit(oracle_fit(sim, n_draws=5))
+    few = dataclasses.replace(fit, idata=xr.DataTree.from_dict(
+        {"posterior": fit.posterior.isel(draw=slice(0, 10))}))
+    with pytest.raises(InputError, match="has 20 draws: .* at least 30"):
+        loo_pit(few)
 
 
 def test_what_cannot_be_compared_is_refused(two_fits):
