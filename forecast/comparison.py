@@ -10,14 +10,14 @@ backtest measures that). Both are needed to choose a spec; this module gives the
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.errors import InputError, expected_one_of
-from forecast.errors import check_seed
+from forecast.errors import InputError, check_seed, expected_one_of
 from forecast.pointwise import OUTCOME_QUANTITIES, outcome_loglik, outcome_replicates
 from forecast.results import Fit, check_fit
 
@@ -99,10 +99,7 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                              parameter="fits", value=name)
     loos, unreliable = {}, []
     for name, fit in fits.items():
-        with warnings.catch_warnings():
-            # ArviZ's warning names no fit: the one below does, with its counts
-            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
-                                    category=UserWarning)
+        with _pareto_said_below():
             loos[name] = loo = az.loo(loo_data(fit), pointwise=True)
         k = np.asarray(loo.pareto_k)
         if (bad := int((k > loo.good_k).sum())) > 0:
@@ -159,14 +156,21 @@ def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
         {"outcome": (("chain", "draw", "observation"), replicates)}, coords=ll.coords))
     counts = np.asarray(fit.design.outcome_value, dtype=float)
     tree["observed_data"] = xr.DataTree(xr.Dataset({"outcome": ("observation", counts)}))
-    with warnings.catch_warnings():
-        # the Pareto k̂ of each count is compare_fits' to report; here it would be said again
-        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
-                                category=UserWarning)
+    with _pareto_said_below():  # compare_fits reports each count's k̂
         pit = az.loo_pit(tree, var_names="outcome", random_state=rng)
     values = np.asarray(pit["outcome"] if isinstance(pit, (xr.Dataset, xr.DataTree)) else pit)
     return pd.DataFrame({"ally": ll["ally"].values, "period": ll["period"].values,
                          "count": counts, "pit": values.ravel()})
+
+
+@contextmanager
+def _pareto_said_below() -> Iterator[None]:
+    """ArviZ's warning of a high Pareto k̂, which names no fit, held back: compare_fits says
+    it once, naming the fits and their counts."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
+                                category=UserWarning)
+        yield
 
 
 def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> None:
@@ -225,11 +229,12 @@ def log_likelihood(fit: Fit) -> xr.Dataset:
                          "counts' likelihood is written from", parameter="fit",
                          value=fit.sampler)
     shape = (post.sizes["chain"], post.sizes["draw"], len(d.outcome_value))
+    counts = _counts(fit)
     return xr.Dataset(
         {"outcome": (("chain", "draw", "observation"), outcome_loglik(fit).reshape(shape))},
         coords={"chain": post["chain"].values, "draw": post["draw"].values,
-                "ally": ("observation", np.asarray(d.allies)[d.outcome_ally]),
-                "period": ("observation", np.asarray(d.periods)[d.outcome_t])})
+                "ally": ("observation", counts["ally"].to_numpy()),
+                "period": ("observation", counts["period"].to_numpy())})
 
 
 def _counts(fit: Fit) -> pd.DataFrame:
