@@ -65,8 +65,7 @@ def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarr
     """
     design = fit.design
     post = fit.posterior
-    theta = flat_draws(post, "credibility")
-    n = theta.shape[0]
+    n = post.sizes["chain"] * post.sizes["draw"]
     if signal == design.outcome_name:
         sel = (design.outcome_ally == ally) & (design.outcome_t == t)
         if not sel.any():
@@ -82,6 +81,7 @@ def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarr
     if not sel.any():
         return np.zeros(n), 0
     start, stop, year, y = block.start[sel], block.stop[sel], block.year[sel], block.value[sel]
+    theta = flat_draws(post, "credibility")
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(theta[:, ally, :], axis=1)], axis=1)
     lat = (cum[:, stop] - cum[:, start]) / (stop - start)[None, :]
     alpha = (flat_draws(post, "intercept")[:, ally, k] if "intercept" in post
