@@ -7,6 +7,8 @@ A saved fit carries its spec, catalog, observations and a hash of the data as at
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -267,9 +269,17 @@ def load_fit(path: str | Path, panel: Panel | None = None) -> Fit:
     tree = read_saved(path, lambda p: xr.open_datatree(p, engine="h5netcdf").load(), "fit")
     path = Path(path)
     _check_header(tree.attrs, set(tree.children), path)
-    try:
+    with _damage_said(path):
         return _rebuild(tree, path, panel)
-    except SpecError as exc:  # the spec stored in the file: the file is what is damaged
+
+
+@contextmanager
+def _damage_said(path: Path) -> Iterator[None]:
+    """What reading a saved fit's parts raises, as an InputError naming the file: the file is
+    what is damaged (a stored spec that does not validate, TOML or JSON that does not parse)."""
+    try:
+        yield
+    except SpecError as exc:  # the spec stored in the file
         if exc.file is not None:
             raise
         raise InputError(f"damaged fit file (altered?): {exc}", file=str(path)) from None
@@ -306,13 +316,8 @@ def load_fitted_panel(path: str | Path) -> Panel:
     attrs, children, stored = read_saved(path, read, "fit")
     path = Path(path)
     _check_header(attrs, children, path)
-    try:
+    with _damage_said(path):
         return _stored_panel(attrs, stored, path)
-    except InputError:
-        raise
-    except (KeyError, ValueError, TypeError) as exc:  # TOML errors are ValueErrors
-        raise InputError(f"damaged fit file (altered?): {type(exc).__name__}: {exc}",
-                         file=str(path)) from None
 
 
 #: root attributes a saved fit cannot be rebuilt without
