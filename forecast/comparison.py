@@ -21,7 +21,7 @@ from forecast.errors import InputError, check_seed, expected_one_of
 from forecast.pointwise import OUTCOME_QUANTITIES, outcome_loglik, outcome_replicates
 from forecast.results import Fit, check_fit
 
-__all__ = ["compare_fits", "log_likelihood", "loo_data", "loo_pit"]
+__all__ = ["compare_fits", "log_likelihood", "loo_data", "loo_pit", "loo_p_any"]
 
 
 def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd.DataFrame:
@@ -161,6 +161,46 @@ def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
     values = np.asarray(pit["outcome"] if isinstance(pit, (xr.Dataset, xr.DataTree)) else pit)
     return pd.DataFrame({"ally": ll["ally"].values, "period": ll["period"].values,
                          "count": counts, "pit": values.ravel()})
+
+
+def loo_p_any(fit: Fit) -> pd.DataFrame:
+    """Each month's leave-one-out probability of at least one hedging act, beside what
+    happened: the reliability of the headline ``p_any`` within the panel.
+
+    For each observed count, one minus the probability of none, averaged over the draws with
+    the PSIS weights that leave that count out. Grouped by predicted probability, the share
+    of months with an act should match the mean prediction (a reliability table; the Brier
+    score is the mean of ``(p_any - any)²``). With most counts 0 this is a sharper check
+    than :func:`loo_pit`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ally, period, count, any, p_any``, one row per observed count.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> fit = forecast.load_fit("runs/2026-03/posterior.nc")  # doctest: +SKIP
+    >>> table = loo_p_any(fit)  # doctest: +SKIP
+    >>> table.groupby(pd.cut(table["p_any"], [0, .05, .1, .2, 1]))[["p_any", "any"]].mean()  # doctest: +SKIP
+    """
+    import arviz as az
+
+    check_fit(fit)
+    _refuse_approximate(fit, "the fit", "fit", fit.sampler)
+    with _pareto_said_below():
+        loo = az.loo(loo_data(fit), pointwise=True)
+    counts = _counts(fit)
+    log_w = np.asarray(loo.log_weights.transpose("observation", "chain", "draw"))
+    log_w = log_w.reshape(len(counts), -1)
+    w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    p_none = np.exp(outcome_loglik(fit, at=np.zeros(1)))  # draws × counts
+    counts["count"] = counts.pop("value")
+    counts["any"] = (counts["count"] > 0).astype(float)
+    counts["p_any"] = 1.0 - (w * p_none.T).sum(axis=1)
+    return counts
 
 
 @contextmanager

@@ -47,10 +47,12 @@ def count_loglik(family: str, y: np.ndarray, eta: np.ndarray, alpha: np.ndarray 
     return stats.norm.logpdf(y, eta, sigma)
 
 
-def outcome_loglik(fit: "Fit", which: np.ndarray | None = None) -> np.ndarray:
+def outcome_loglik(fit: "Fit", which: np.ndarray | None = None,
+                   at: np.ndarray | None = None) -> np.ndarray:
     """Log-likelihood of observed hedging counts, one row per draw (chains one after another)
     and one column per count: those of the fit's design that ``which`` selects (a boolean
-    mask or indices over ``design.outcome_value``), all by default.
+    mask or indices over ``design.outcome_value``), all by default; with ``at``, of those
+    values in their place (e.g. zeros: each month's log-probability of no hedging act).
 
     Examples
     --------
@@ -63,7 +65,8 @@ def outcome_loglik(fit: "Fit", which: np.ndarray | None = None) -> np.ndarray:
     d = fit.design
     which = slice(None) if which is None else which
     eta, alpha = _outcome_predictor(fit, which)
-    return count_loglik(d.outcome_family, d.outcome_value[which][None, :], eta, alpha, None)
+    y = d.outcome_value[which] if at is None else np.broadcast_to(at, eta.shape[1:])
+    return count_loglik(d.outcome_family, y[None, :], eta, alpha, None)
 
 
 def outcome_replicates(fit: "Fit", rng: np.random.Generator) -> np.ndarray:

@@ -194,6 +194,35 @@ def test_the_loo_pit_is_the_psis_weighted_share_of_replicates_below_each_count(t
         loo_pit(few)
 
 
+def test_the_loo_p_any_is_the_psis_weighted_chance_of_an_act(two_fits):
+    """Each month's value is one minus the PSIS-weighted mean over draws of the negative
+    binomial's mass at 0, written here with scipy from the draws' own mean and dispersion:
+    weights of another count, the mass at the observed count, or plain weights differ."""
+    import arviz as az
+
+    from forecast.comparison import loo_data, loo_p_any
+    from forecast.pointwise import flat_draws
+
+    _, fits = two_fits
+    fit = fits["default"]
+    table = loo_p_any(fit)
+    d, post = fit.design, fit.posterior
+    a, t = d.outcome_ally, d.outcome_t
+    theta = flat_draws(post, "credibility")
+    mu = np.exp(flat_draws(post, "outcome_intercept")[:, a]
+                + flat_draws(post, "outcome_loading")[:, a] * theta[:, a, t - 1])
+    r = 1.0 / flat_draws(post, "outcome_overdispersion")[:, None] ** 2
+    p_none = stats.nbinom.pmf(0, r, r / (r + mu))
+    log_w = np.asarray(az.loo(loo_data(fit), pointwise=True).log_weights
+                       .transpose("chain", "draw", "observation")).reshape(-1, len(a))
+    w = np.exp(log_w - log_w.max(axis=0))
+    want = 1.0 - (w * p_none).sum(axis=0) / w.sum(axis=0)
+    np.testing.assert_allclose(table["p_any"], want, rtol=1e-9)
+    assert np.abs(want - (1.0 - p_none.mean(axis=0))).max() > 1e-3  # the weights matter
+    assert list(table.columns) == ["ally", "period", "count", "any", "p_any"]
+    assert np.array_equal(table["any"], (d.outcome_value > 0).astype(float))
+
+
 def test_what_cannot_be_compared_is_refused(two_fits):
     sim, fits = two_fits
     fit = fits["default"]
