@@ -1,6 +1,6 @@
 """Leave-one-out checks of fits by PSIS: which spec predicts the hedging counts best
 (:func:`compare_fits`), and whether a fit's predictive distributions are calibrated
-(:func:`loo_pit`).
+(:func:`loo_pit`, :func:`loo_p_any`).
 
 Leave-one-out predicts each month's count from every other month, later ones included: it
 measures how well a spec explains the panel, not how well it forecasts from an origin (a
@@ -10,8 +10,7 @@ backtest measures that). Both are needed to choose a spec; this module gives the
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -97,18 +96,10 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                              f"fits[{first[0]!r}] ({_first_difference(first[1], counts)}): "
                              "leave-one-out compares fits of the same observations",
                              parameter="fits", value=name)
-    loos, unreliable = {}, []
-    for name, fit in fits.items():
-        with _pareto_said_below():
-            loos[name] = loo = az.loo(loo_data(fit), pointwise=True)
-        k = np.asarray(loo.pareto_k)
-        if (bad := int((k > loo.good_k).sum())) > 0:
-            unreliable.append(f"{name} {bad} of {k.size} (k̂ > {loo.good_k:.2f})")
-    if unreliable:
-        warnings.warn("PSIS-LOO is unreliable for some counts, whose left-out posterior the "
-                      f"draws do not represent: {'; '.join(unreliable)}. Their fits' elpd is "
-                      "more uncertain than its se says; refitting without those counts would "
-                      "check it", UserWarning, stacklevel=2)
+    loos = {name: _psis(fit) for name, fit in fits.items()}
+    _warn_unreliable({name: loo for name, loo in loos.items()},
+                     "Their fits' elpd is more uncertain than its se says; refitting without "
+                     "those counts would check it")
     return az.compare(loos, reference=reference, round_to="none")
 
 
@@ -133,7 +124,14 @@ def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``ally, period, count, pit``, one row per observed count.
+        ``ally, period, count, pit, pareto_k``, one row per observed count; a count whose
+        ``pareto_k`` is above ArviZ's threshold (0.7 from about 2 200 draws, lower with
+        fewer) has a value PSIS cannot vouch for, and a warning says how many there are.
+
+    Notes
+    -----
+    As :func:`compare_fits` notes, with ``intercept_reference = "average"`` leaving a count
+    out would move the hedging intercepts, which PSIS does not: approximate beyond its error.
 
     Examples
     --------
@@ -148,6 +146,8 @@ def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
     check_fit(fit)
     check_seed(seed)
     _refuse_approximate(fit, "the fit", "fit", fit.sampler)
+    loo = _psis(fit)
+    _warn_unreliable({"the fit": loo}, "The pareto_k column marks them")
     tree = loo_data(fit)
     rng = np.random.default_rng(seed)
     ll = tree["log_likelihood"].to_dataset()
@@ -156,11 +156,13 @@ def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
         {"outcome": (("chain", "draw", "observation"), replicates)}, coords=ll.coords))
     counts = np.asarray(fit.design.outcome_value, dtype=float)
     tree["observed_data"] = xr.DataTree(xr.Dataset({"outcome": ("observation", counts)}))
-    with _pareto_said_below():  # compare_fits reports each count's k̂
-        pit = az.loo_pit(tree, var_names="outcome", random_state=rng)
+    pit = az.loo_pit(tree, var_names="outcome", random_state=rng,
+                     log_weights=xr.Dataset({"outcome": loo.log_weights}),
+                     pareto_k=xr.Dataset({"outcome": loo.pareto_k}))
     values = np.asarray(pit["outcome"] if isinstance(pit, (xr.Dataset, xr.DataTree)) else pit)
     return pd.DataFrame({"ally": ll["ally"].values, "period": ll["period"].values,
-                         "count": counts, "pit": values.ravel()})
+                         "count": counts, "pit": values.ravel(),
+                         "pareto_k": np.asarray(loo.pareto_k)})
 
 
 def loo_p_any(fit: Fit) -> pd.DataFrame:
@@ -176,7 +178,8 @@ def loo_p_any(fit: Fit) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``ally, period, count, any, p_any``, one row per observed count.
+        ``ally, period, count, any, p_any, pareto_k``, one row per observed count (``pareto_k``
+        as in :func:`loo_pit`; the same note on ``intercept_reference = "average"``).
 
     Examples
     --------
@@ -189,8 +192,8 @@ def loo_p_any(fit: Fit) -> pd.DataFrame:
 
     check_fit(fit)
     _refuse_approximate(fit, "the fit", "fit", fit.sampler)
-    with _pareto_said_below():
-        loo = az.loo(loo_data(fit), pointwise=True)
+    loo = _psis(fit)
+    _warn_unreliable({"the fit": loo}, "The pareto_k column marks them")
     counts = _counts(fit)
     log_w = np.asarray(loo.log_weights.transpose("observation", "chain", "draw"))
     log_w = log_w.reshape(len(counts), -1)
@@ -200,17 +203,33 @@ def loo_p_any(fit: Fit) -> pd.DataFrame:
     counts["count"] = counts.pop("value")
     counts["any"] = (counts["count"] > 0).astype(float)
     counts["p_any"] = 1.0 - (w * p_none.T).sum(axis=1)
+    counts["pareto_k"] = np.asarray(loo.pareto_k)
     return counts
 
 
-@contextmanager
-def _pareto_said_below() -> Iterator[None]:
-    """ArviZ's warning of a high Pareto k̂, which names no fit, held back: compare_fits says
-    it once, naming the fits and their counts."""
+def _psis(fit: Fit):
+    """ArviZ's PSIS-LOO of the fit's hedging counts, pointwise. Its own warning of a high
+    Pareto k̂ names no fit and is held back: :func:`_warn_unreliable` says it."""
+    import arviz as az
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
                                 category=UserWarning)
-        yield
+        return az.loo(loo_data(fit), pointwise=True)
+
+
+def _warn_unreliable(loos: dict, consequence: str) -> None:
+    """One warning naming each fit with counts whose Pareto k̂ is too high for PSIS, and how
+    many."""
+    found = []
+    for name, loo in loos.items():
+        k = np.asarray(loo.pareto_k)
+        if (bad := int((k > loo.good_k).sum())) > 0:
+            found.append(f"{name} {bad} of {k.size} (k̂ > {loo.good_k:.2f})")
+    if found:
+        warnings.warn("PSIS-LOO is unreliable for some counts, whose left-out posterior the "
+                      f"draws do not represent: {'; '.join(found)}. {consequence}",
+                      UserWarning, stacklevel=3)
 
 
 def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> None:

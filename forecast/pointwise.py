@@ -52,7 +52,8 @@ def outcome_loglik(fit: "Fit", which: np.ndarray | None = None,
     """Log-likelihood of observed hedging counts, one row per draw (chains one after another)
     and one column per count: those of the fit's design that ``which`` selects (a boolean
     mask or indices over ``design.outcome_value``), all by default; with ``at``, of those
-    values in their place (e.g. zeros: each month's log-probability of no hedging act).
+    values in their place, one per selected count or one for all (e.g. ``[0]``: each
+    month's log-probability of no hedging act).
 
     Examples
     --------

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from scipy import stats
+from scipy import special, stats
 
 import forecast
 from forecast.comparison import compare_fits, log_likelihood
@@ -169,12 +169,21 @@ def test_the_loo_pit_is_the_psis_weighted_share_of_replicates_below_each_count(t
     sim, fits = two_fits
     fit = fits["default"]
     pit = loo_pit(fit, seed=3)
-    assert pit.equals(loo_pit(fit, seed=3)) and list(pit.columns) == ["ally", "period",
-                                                                       "count", "pit"]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        again = loo_pit(fit, seed=3)
+    assert pit.equals(again) and list(pit.columns) == ["ally", "period", "count", "pit",
+                                                        "pareto_k"]
+    loo = az.loo(loo_data(fit), pointwise=True)
+    np.testing.assert_allclose(pit["pareto_k"], loo.pareto_k)
+    high = int((pit["pareto_k"] > loo.good_k).sum())
+    assert high > 0  # 2 × 100 draws: some, so the warning is shown, once
+    assert [str(w.message).count(f"the fit {high} of {len(pit)}") for w in said
+            if "PSIS" in str(w.message) or "Pareto" in str(w.message)] == [1]
     rep = outcome_replicates(fit, np.random.default_rng(3))  # what loo_pit drew first
     y = fit.design.outcome_value
-    log_w = np.asarray(az.loo(loo_data(fit), pointwise=True).log_weights
-                       .transpose("observation", "chain", "draw")).reshape(len(y), -1)
+    log_w = np.asarray(loo.log_weights.transpose("observation", "chain", "draw")).reshape(
+        len(y), -1)
     below, upto = [], []
     for w in (np.exp(log_w - log_w.max(axis=1, keepdims=True)), np.ones_like(log_w)):
         w = w / w.sum(axis=1, keepdims=True)
@@ -205,7 +214,9 @@ def test_the_loo_p_any_is_the_psis_weighted_chance_of_an_act(two_fits):
 
     _, fits = two_fits
     fit = fits["default"]
-    table = loo_p_any(fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its high k̂ are loo_pit's test's
+        table = loo_p_any(fit)
     d, post = fit.design, fit.posterior
     a, t = d.outcome_ally, d.outcome_t
     theta = flat_draws(post, "credibility")
@@ -213,13 +224,18 @@ def test_the_loo_p_any_is_the_psis_weighted_chance_of_an_act(two_fits):
                 + flat_draws(post, "outcome_loading")[:, a] * theta[:, a, t - 1])
     r = 1.0 / flat_draws(post, "outcome_overdispersion")[:, None] ** 2
     p_none = stats.nbinom.pmf(0, r, r / (r + mu))
-    log_w = np.asarray(az.loo(loo_data(fit), pointwise=True).log_weights
-                       .transpose("chain", "draw", "observation")).reshape(-1, len(a))
+    loo = az.loo(loo_data(fit), pointwise=True)
+    log_w = np.asarray(loo.log_weights.transpose("chain", "draw", "observation")).reshape(
+        -1, len(a))
+    # what log_weights hold: the normalised PSIS weights without the count's likelihood, so
+    # that adding it back gives each count's elpd
+    ll = log_likelihood(fit)["outcome"].values.reshape(-1, len(a))
+    np.testing.assert_allclose(special.logsumexp(log_w + ll, axis=0), loo.elpd_i, rtol=1e-9)
     w = np.exp(log_w - log_w.max(axis=0))
     want = 1.0 - (w * p_none).sum(axis=0) / w.sum(axis=0)
     np.testing.assert_allclose(table["p_any"], want, rtol=1e-9)
     assert np.abs(want - (1.0 - p_none.mean(axis=0))).max() > 1e-3  # the weights matter
-    assert list(table.columns) == ["ally", "period", "count", "any", "p_any"]
+    assert list(table.columns) == ["ally", "period", "count", "any", "p_any", "pareto_k"]
     assert np.array_equal(table["any"], (d.outcome_value > 0).astype(float))
 
 
