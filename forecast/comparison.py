@@ -96,7 +96,7 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                              f"fits[{first[0]!r}] ({_first_difference(first[1], counts)}): "
                              "leave-one-out compares fits of the same observations",
                              parameter="fits", value=name)
-    loos = {name: _psis(fit) for name, fit in fits.items()}
+    loos = {name: _psis(loo_data(fit)) for name, fit in fits.items()}
     _warn_unreliable({name: loo for name, loo in loos.items()},
                      "Their fits' elpd is more uncertain than its se says; refitting without "
                      "those counts would check it")
@@ -146,9 +146,9 @@ def loo_pit(fit: Fit, seed: int | None = None) -> pd.DataFrame:
     check_fit(fit)
     check_seed(seed)
     _refuse_approximate(fit, "the fit", "fit", fit.sampler)
-    loo = _psis(fit)
-    _warn_unreliable({"the fit": loo}, "The pareto_k column marks them")
     tree = loo_data(fit)
+    loo = _psis(tree)
+    _warn_unreliable({"the fit": loo}, "The pareto_k column marks them")
     rng = np.random.default_rng(seed)
     ll = tree["log_likelihood"].to_dataset()
     replicates = outcome_replicates(fit, rng).reshape(ll["outcome"].shape)
@@ -192,7 +192,7 @@ def loo_p_any(fit: Fit) -> pd.DataFrame:
 
     check_fit(fit)
     _refuse_approximate(fit, "the fit", "fit", fit.sampler)
-    loo = _psis(fit)
+    loo = _psis(loo_data(fit))
     _warn_unreliable({"the fit": loo}, "The pareto_k column marks them")
     counts = _counts(fit)
     log_w = np.asarray(loo.log_weights.transpose("observation", "chain", "draw"))
@@ -207,15 +207,15 @@ def loo_p_any(fit: Fit) -> pd.DataFrame:
     return counts
 
 
-def _psis(fit: Fit):
-    """ArviZ's PSIS-LOO of the fit's hedging counts, pointwise. Its own warning of a high
+def _psis(tree: xr.DataTree):
+    """ArviZ's PSIS-LOO, pointwise, of a fit's :func:`loo_data`. Its own warning of a high
     Pareto k̂ names no fit and is held back: :func:`_warn_unreliable` says it."""
     import arviz as az
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
                                 category=UserWarning)
-        return az.loo(loo_data(fit), pointwise=True)
+        return az.loo(tree, pointwise=True)
 
 
 def _warn_unreliable(loos: dict, consequence: str) -> None:
