@@ -236,12 +236,11 @@ def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> No
     """An InputError for a fit whose draws are not a sampler's (ADVI, the oracle), or too
     few for PSIS to smooth their weights."""
     from forecast.attribution import MIN_PSIS_DRAWS
-    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+    from forecast.inference import MCMC_SAMPLERS
 
-    mcmc = [s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS]
-    if fit.sampler not in mcmc:
+    if fit.sampler not in MCMC_SAMPLERS:
         raise InputError(f"{who} is a fit by {fit.sampler}: leave-one-out reweights "
-                         f"posterior draws, which needs a sampler's ({', '.join(mcmc)})",
+                         f"posterior draws, which needs a sampler's ({', '.join(MCMC_SAMPLERS)})",
                          parameter=parameter, value=value)
     post = fit.idata["posterior"]
     if (n := post.sizes.get("chain", 1) * post.sizes.get("draw", 1)) < MIN_PSIS_DRAWS:

@@ -24,7 +24,7 @@ from forecast.results import Fit
 from forecast.spec import ModelSpec, Priors, load_spec
 
 __all__ = ["fit", "sample_model", "check_sampler", "SAMPLERS", "FROZEN_SAMPLERS",
-           "APPROXIMATE_SAMPLERS"]
+           "APPROXIMATE_SAMPLERS", "MCMC_SAMPLERS"]
 
 Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro", "advi")
@@ -33,6 +33,8 @@ SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro", "advi")
 FROZEN_SAMPLERS: tuple[str, ...] = ("nutpie", "numpyro")
 #: the samplers whose fit is an approximation, which the convergence checks never pass
 APPROXIMATE_SAMPLERS: tuple[str, ...] = ("advi",)
+#: the samplers whose draws are the posterior's, with sampler statistics (divergences, energy)
+MCMC_SAMPLERS: tuple[str, ...] = tuple(s for s in SAMPLERS if s not in APPROXIMATE_SAMPLERS)
 
 
 def sample_model(

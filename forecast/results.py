@@ -53,9 +53,9 @@ def lacking_statistics(sampler: str, tree) -> list[str]:
     """The sampler statistics that every MCMC fit by ``sampler`` holds (:func:`load_fit` checks
     its divergences and E-BFMI with them) and that ``tree`` lacks; none for an approximate or
     an oracle fit."""
-    from forecast.inference import APPROXIMATE_SAMPLERS, SAMPLERS
+    from forecast.inference import MCMC_SAMPLERS
 
-    if sampler not in SAMPLERS or sampler in APPROXIMATE_SAMPLERS:
+    if sampler not in MCMC_SAMPLERS:
         return []
     stats = (set(tree["sample_stats"].to_dataset().data_vars)
              if "sample_stats" in tree.children else set())
