@@ -32,7 +32,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from forecast.errors import InputError
+from forecast.errors import InputError, shortlist
 from forecast.monthly import (
     EXIT_ERROR,
     EXIT_INPUT,
@@ -654,12 +654,13 @@ def scenario(
         changed = driver_changes(base, alt)
         if len(changed):
             cells = [f"{r.ally} {r.signal} {r.period}: {r.base:.2f} → {r.alt:.2f}"
-                     for r in changed.head(MAX_CHANGES).itertuples()]
-            more = f", … {len(changed) - MAX_CHANGES} more" if len(changed) > MAX_CHANGES else ""
+                     for r in changed.itertuples()]
             console.print(f"drivers changed, baseline → scenario, mean over draws (the "
                           f"baseline's values: the observed one in the run's month, then draws "
                           f"at each ally's recent rate; a set row replaces them, an add row adds "
-                          f"to them): {_escape('; '.join(cells))}{more}", soft_wrap=True)
+                          f"to them): "
+                          f"{_escape(shortlist(cells, MAX_CHANGES, counted=True, sep='; '))}",
+                          soft_wrap=True)
         unmoved = unmoved_allies(table)
         if unmoved:
             console.print(f"not moved by the scenario (every change 0, not shown): "

@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.convergence import quantity_statistics
+from forecast.errors import PACKAGE_FRAMES
 
 __all__ = ["Diagnostics", "Thresholds", "compute_diagnostics", "ConvergenceWarning", "runs_on",
            "RUN_ON_BELOW_RHAT"]
@@ -189,7 +190,7 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
     if approximate:
         diag = Diagnostics(np.nan, np.nan, np.nan, 0, np.nan, n_draws, [], thresholds, True)
         if warn:
-            warnings.warn(diag.failures[0], ConvergenceWarning, stacklevel=2)
+            warnings.warn(diag.failures[0], ConvergenceWarning, skip_file_prefixes=PACKAGE_FRAMES)
         return diag
     table = quantity_statistics(post)
     divergences = 0
@@ -237,5 +238,5 @@ def compute_diagnostics(idata, thresholds: Thresholds | None = None, *, warn: bo
                 if runs_on(diag) else "")
         warnings.warn(
             f"the fit did not converge ({'; '.join(diag.failures)}); worst: {names}{hint}",
-            ConvergenceWarning, stacklevel=2)
+            ConvergenceWarning, skip_file_prefixes=PACKAGE_FRAMES)
     return diag

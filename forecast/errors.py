@@ -126,6 +126,31 @@ class DataWarning(UserWarning):
     ``forecast validate`` and ``forecast run``, and a run's manifest records it."""
 
 
+# the package's own source files: a warning it issues is attributed to the first frame outside
+# them, the line of the user's code that called into the package, however deep the call
+PACKAGE_FRAMES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+
+
+def shortlist(items: Sequence, limit: int, *, counted: bool = False, sep: str = ", ") -> str:
+    """The first ``limit`` of ``items`` joined for a message, then ``", …"`` or, ``counted``,
+    ``" and K more"`` where there are more.
+
+    Examples
+    --------
+    >>> shortlist(["JPN", "KOR", "PHL"], 2)
+    'JPN, KOR, …'
+    >>> shortlist(["row 3", "row 8", "row 9"], 2, counted=True)
+    'row 3, row 8 and 1 more'
+    >>> shortlist([1, 2], 2)
+    '1, 2'
+    """
+    shown = sep.join(str(item) for item in items[:limit])
+    rest = len(items) - limit
+    if rest <= 0:
+        return shown
+    return shown + (f" and {rest} more" if counted else f"{sep.rstrip()} …")
+
+
 def expected_one_of(value: str, choices: list[str], *, also: str | None = None,
                     other_names: dict[str, str] | None = None) -> str:
     """The end of a message about a value that is not among ``choices``: what is expected
@@ -145,8 +170,7 @@ def expected_one_of(value: str, choices: list[str], *, also: str | None = None,
     """
     if not choices:
         return ""
-    shown = (", ".join(choices[:12]) + (", …" if len(choices) > 12 else "")
-             + (f" or {also}" if also else ""))
+    shown = shortlist(choices, 12) + (f" or {also}" if also else "")
     composed = [c for c in choices
                 if unicodedata.normalize("NFC", c) == unicodedata.normalize("NFC", value)]
     if composed:  # the same text to the eye: say why it differs

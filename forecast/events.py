@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog
-from forecast.errors import DataWarning, InputError
+from forecast.errors import PACKAGE_FRAMES, DataWarning, InputError, shortlist
 from forecast.tabular import (
     MONTH_PATTERN,
     REPLAY_HINT,
@@ -264,13 +264,13 @@ def _warn_undescribed_repeats(table: RawTable, keys: tuple[np.ndarray, ...],
         first.setdefault(key, int(row))
     pairs = [f"row {int(row)} (as row {first[key]})"
              for key, row in zip(joined[repeated], rows[repeated])]
-    shown = ", ".join(pairs[:5]) + (f" and {len(pairs) - 5} more" if len(pairs) > 5 else "")
+    shown = shortlist(pairs, 5, counted=True)
     rows = "1 row repeats" if len(pairs) == 1 else f"{len(pairs)} rows repeat"
     warnings.warn(f"{table.file}: {rows} an earlier row's date, ally and "
                   f"event type, neither with a description: {shown}; each is counted as "
                   "another event. If a row was pasted twice, remove it; if the events are "
                   "distinct, a description for each tells them apart", DataWarning,
-                  stacklevel=2)
+                  skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _date_parts(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

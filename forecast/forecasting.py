@@ -43,7 +43,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast.errors import InputError, check_seed, is_real, whole_number
+from forecast.errors import InputError, check_seed, is_real, shortlist, whole_number
 from forecast.pointwise import flat_draws
 from forecast.tabular import run_table
 
@@ -872,7 +872,7 @@ def horizons_shown(horizons: pd.Series) -> str:
     """
     finite = pd.to_numeric(horizons, errors="coerce")
     shown = sorted({int(h) for h in finite[np.isfinite(finite)]})
-    return ", ".join(map(str, shown[:12])) + (", …" if len(shown) > 12 else "") or "none"
+    return shortlist(shown, 12) or "none"
 
 
 def _previous_from_table(frame: pd.DataFrame, within: int) -> pd.Series:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import Catalog
-from forecast.errors import DataWarning, InputError
+from forecast.errors import PACKAGE_FRAMES, DataWarning, InputError, shortlist
 from forecast.catalog import SignalSpec
 from forecast.events import count_events, validated_events
 from forecast.panel import Panel
@@ -304,7 +304,7 @@ def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
     warnings.warn(
         f"{file}, row {row}: {signal!r} {value:g} for {ally}, far from {ally}'s other values "
         f"(median {median:.3g}, {z:.0f} robust standard deviations away){more}: a typo or "
-        "another unit?", DataWarning, stacklevel=3)
+        "another unit?", DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:
@@ -337,7 +337,7 @@ def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:
         f"{first['source']!r}, a number{more}: if {float(first['value']):g},{first['source']} "
         "was one number, the comma split it into value and source; write numbers without a "
         "thousands separator, with '.' as the decimal point (or quote the value)",
-        DataWarning, stacklevel=3)
+        DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _warn_constant_signals(panel: Panel) -> None:
@@ -373,9 +373,9 @@ def _warn_constant_signals(panel: Panel) -> None:
                                                       strict=True)]
         values = {f"{x:g}" for x in lo[seen]}
         said = (f"{values.pop()} for every ally observed" if len(values) == 1 else
-                ", ".join(levels[:12]) + (", …" if len(levels) > 12 else ""))
+                shortlist(levels, 12))
         warnings.warn(f"{sig.name!r} never changes within an ally ({said}): its values tell "
-                      "the model nothing of credibility's movements", DataWarning, stacklevel=3)
+                      "the model nothing of credibility's movements", DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | None) -> None:
@@ -392,7 +392,7 @@ def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | No
                   f"log was given {where} and the observations have no row of "
                   f"{'it' if len(empty) == 1 else 'them'}: unobserved in this panel. Pass "
                   "events=PATH or a DataFrame, or events=False to leave the log out on purpose",
-                  DataWarning, stacklevel=3)
+                  DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _log_start(cat: Catalog) -> int:

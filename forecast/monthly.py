@@ -48,7 +48,7 @@ import pandas as pd
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
 from forecast.errors import (MAX_SEED, DataWarning, InputError, SpecError, check_seed,
-                             expected_one_of, whole_number)
+                             expected_one_of, shortlist, whole_number)
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -315,7 +315,7 @@ def resolve_inputs(data: Path | None, spec: str = "default",
             tables = sorted(p.name for p in data.iterdir() if p.is_file()
                             and p.suffix.lower() in (".csv", ".parquet", ".pq")
                             and p.stem.lower() != "events")
-            shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+            shown = shortlist(tables, 3)
             hint = (f"; found {', '.join(others)}: save it as CSV (UTF-8) or Parquet" if others
                     else f"; found {shown}: the observations are read only under the name "
                          "observations.csv (or .parquet, .pq)" if tables else "")
@@ -415,8 +415,7 @@ def _coarse_values(panel: Panel, reaches: Callable[[int, int], bool]) -> str:
              if reaches(start, stop)]
     if not found:
         return ""
-    return (", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
-            + " (a mistyped period?)")
+    return shortlist(found, 3, counted=True) + " (a mistyped period?)"
 
 
 def _labelled_values(panel: Panel, monthly: bool,
@@ -489,7 +488,7 @@ def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
     log_ahead = end is not None and pd.Period(end, "M") > today
     if not found and not log_ahead:
         return None
-    named = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+    named = shortlist(found, 3, counted=True)
     said = [f"{len(found)} value{'s are' if len(found) > 1 else ' is'} dated after the current "
             f"month, {today}: {named} (a mistyped period?)"] if found else []
     if log_ahead:

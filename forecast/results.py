@@ -20,7 +20,7 @@ import xarray as xr
 from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
-from forecast.errors import InputError, SpecError, as_names, expected_one_of
+from forecast.errors import InputError, SpecError, as_names, expected_one_of, shortlist
 from forecast.files import read_saved, write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
@@ -465,8 +465,7 @@ def _check_coordinates(tree: xr.DataTree, design, path: Path) -> None:
             if got != values:
                 raise InputError(
                     f"the posterior's {dim} coordinates are not the fitted panel's "
-                    f"({', '.join(got[:4])}{', …' if len(got) > 4 else ''} against "
-                    f"{', '.join(values[:4])}{', …' if len(values) > 4 else ''}; file altered?)",
+                    f"({shortlist(got, 4)} against {shortlist(values, 4)}; file altered?)",
                     file=str(path), column=f"posterior.{dim}")
 
 

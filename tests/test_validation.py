@@ -579,6 +579,7 @@ def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
     with pytest.warns(DataWarning, match=r"row 3 \(as row 2\); each is counted") as said:
         panel = load_panel(write_obs(tmp_path), catalog=CATALOG, events=ok, until="2020-12")
     assert len(said) == 1 and "1 row repeats" in str(said[0].message)
+    assert said[0].filename == __file__  # the caller's line, not the package's
     counts = panel.to_frame().query("ally == 'JPN' and signal == 'consultation_lapse' "
                                     "and period == '2020-02'")
     assert counts["value"].tolist() == [4.0]
