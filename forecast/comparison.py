@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.errors import InputError, check_seed, expected_one_of
+from forecast.diagnostics import ConvergenceWarning
+from forecast.errors import PACKAGE_FRAMES, InputError, check_seed, expected_one_of
 from forecast.pointwise import OUTCOME_QUANTITIES, outcome_loglik, outcome_replicates
 from forecast.results import Fit, check_fit
 
@@ -29,7 +30,8 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
     Each fit's pointwise log-likelihood (:func:`log_likelihood`) is computed and compared
     by Pareto-smoothed importance-sampling leave-one-out cross-validation (ArviZ's ``loo``
     and ``compare``). Where a count's Pareto k̂ says its estimate is unreliable, one warning
-    names each fit concerned and how many of its counts.
+    names each fit concerned and how many of its counts; a
+    :class:`~forecast.diagnostics.ConvergenceWarning` names each fit that did not converge.
 
     Parameters
     ----------
@@ -96,6 +98,14 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                              f"fits[{first[0]!r}] ({_first_difference(first[1], counts)}): "
                              "leave-one-out compares fits of the same observations",
                              parameter="fits", value=name)
+    unsettled = {name: fit.diagnostics().failures for name, fit in fits.items()
+                 if not fit.diagnostics().converged}
+    if unsettled:
+        said = "; ".join(f"{name}: {', '.join(failed)}" for name, failed in unsettled.items())
+        warnings.warn(f"compared fits that did not converge ({said}): their elpd is of draws "
+                      "that may not follow the posterior, and the ranking may change with "
+                      "another seed or more draws", ConvergenceWarning,
+                      skip_file_prefixes=PACKAGE_FRAMES)
     loos = {name: _psis(loo_data(fit)) for name, fit in fits.items()}
     _warn_unreliable({name: loo for name, loo in loos.items()},
                      "Their fits' elpd is more uncertain than its se says; refitting without "
@@ -229,7 +239,7 @@ def _warn_unreliable(loos: dict, consequence: str) -> None:
     if found:
         warnings.warn("PSIS-LOO is unreliable for some counts, whose left-out posterior the "
                       f"draws do not represent: {'; '.join(found)}. {consequence}",
-                      UserWarning, stacklevel=3)
+                      UserWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> None:

@@ -12,6 +12,7 @@ from scipy import special, stats
 
 import forecast
 from forecast.comparison import compare_fits, log_likelihood
+from forecast.diagnostics import ConvergenceWarning
 from forecast.errors import InputError
 from forecast.forecasting import oracle_fit
 
@@ -145,6 +146,13 @@ def test_each_fit_is_scored_by_its_own_log_likelihood(two_fits):
     assert len(texts) == (1 if any(flagged.values()) else 0), texts
     for name, n_bad in flagged.items():
         assert (f"{name} {n_bad} of " in "".join(texts)) == (n_bad > 0)
+    # and one naming each fit that did not converge, with what failed
+    verdicts = [str(w.message) for w in said if issubclass(w.category, ConvergenceWarning)]
+    unsettled = [name for name, fit in fits.items() if not fit.diagnostics().converged]
+    assert unsettled  # 2 × 100 draws of PyMC: so the warning is shown
+    assert len(verdicts) == 1 and all(f"{name}: {fits[name].diagnostics().failures[0]}"
+                                      in verdicts[0] for name in unsettled), verdicts
+    assert [w.filename for w in said if issubclass(w.category, ConvergenceWarning)] == [__file__]
     assert sum(flagged.values()) > 0  # 2 × 100 draws: k̂ above 0.57 somewhere, so it is shown
     assert sorted(table.index) == ["default", "rerun"]
     for name, loo in loos.items():
