@@ -416,7 +416,7 @@ class Panel:
         Raises
         ------
         forecast.InputError
-            For a name that is not a signal of the panel, for the outcome (what the model
+            For no name, for a name that is not a signal of the panel, for the outcome (what the model
             forecasts) and where no indicator with a sign would be left (the latent's
             orientation, as the catalog requires).
 
@@ -429,6 +429,9 @@ class Panel:
         >>> list(panel.without("us_troops", "consultation_lapse").signals)
         ['exercise_tempo', 'joint_statements', 'milex_share_gdp', 'hedging']
         """
+        if not names:  # e.g. an empty list unpacked: the check would compare a panel to itself
+            raise InputError("name at least one signal to leave out: panel.without('a', 'b')",
+                             parameter="names", value=[])
         for name in names:
             if not isinstance(name, str):
                 raise InputError("expected signal names, each its own argument: "

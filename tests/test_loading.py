@@ -109,6 +109,7 @@ def test_a_panel_without_signals_is_the_one_built_without_them(panel: Panel) -> 
     signed = [s.name for s in panel.catalog.indicators if s.sign != 0]
     for names, says in (([panel.catalog.outcome.name], "the outcome cannot be left out"),
                         (["exercise_temp"], "not a signal of the panel.*did you mean"),
+                        ([], "name at least one signal to leave out"),
                         (signed, "cannot leave these out, the catalog left would be refused: "
                                  ".*sign = 1 or -1|no indicator")):
         with pytest.raises(InputError, match=says) as err:
