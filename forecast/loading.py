@@ -10,6 +10,7 @@ expected; nothing is built from bad input. The rules are listed in ``docs/data-c
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -473,6 +474,48 @@ def _read_observations(
     return frame
 
 
+# what a period written by another tool looks like: a date (a spreadsheet's, or pandas'
+# Timestamp), "2022Q2" (str of a pandas quarter), a year read as a float ("2022.0"), a month
+# without its zero ("2022-1") or with another separator ("2022/01")
+_OTHER_PERIOD = re.compile(
+    r"\s*(?P<year>[12][0-9]{3})(?:\.0+"
+    r"|\s*[-/.]?\s*[Qq](?P<quarter>[1-4])"
+    r"|[-/.](?P<month>[0-9]{1,2})(?:[-/.](?P<day>[0-9]{1,2})(?:[ T]00:00(?::00)?)?)?)?\s*")
+
+
+def meant_period(text: str, frequency: str) -> str | None:
+    """The period that ``text``, written another way, most likely means for a signal of
+    ``frequency``, in the data contract's form; ``None`` where there is none (or it is
+    ``text`` itself). A date is read as the period it falls in.
+
+    Examples
+    --------
+    >>> meant_period("2022Q2", "quarterly"), meant_period("2022-01-01", "monthly")
+    ('2022-Q2', '2022-01')
+    >>> meant_period("2022.0", "annual"), meant_period("2022-07-01", "quarterly")
+    ('2022', '2022-Q3')
+    >>> meant_period("2020-13", "monthly") is None
+    True
+    """
+    parts = _OTHER_PERIOD.fullmatch(text)
+    if parts is None:
+        return None
+    year, quarter, month, day = (parts[k] for k in ("year", "quarter", "month", "day"))
+    if month is not None and not (1 <= int(month) <= 12 and (day is None or 1 <= int(day) <= 31)):
+        return None
+    if frequency == "annual":
+        meant = year if quarter is None and (month is None or day is not None) else None
+    elif quarter is not None:
+        meant = f"{year}-Q{quarter}" if frequency == "quarterly" else None
+    elif month is None:
+        meant = None  # a year alone says no month or quarter
+    elif frequency == "quarterly":
+        meant = f"{year}-Q{(int(month) - 1) // 3 + 1}" if day is not None else None
+    else:
+        meant = f"{year}-{int(month):02d}"
+    return meant if meant != text else None
+
+
 def _check_periods(
     problems: Problems,
     period: np.ndarray,
@@ -511,7 +554,9 @@ def _check_periods(
         if other is not None:
             return (f"{other} period for {f} signal {signal[i]!r} (the catalog declares "
                     f"frequency = \"{f}\"): expected {shape}")
-        return f"malformed period for {f} signal {signal[i]!r}: expected {shape}"
+        meant = meant_period(text.iloc[i], f)
+        return (f"malformed period for {f} signal {signal[i]!r}: expected {shape}"
+                + (f" (did you mean {meant!r}?)" if meant else ""))
 
     problems.check(known & ~good, "period", period, why)
     return first, last

@@ -105,6 +105,35 @@ def test_malformed_period(tmp_path: Path) -> None:
     check(err, path, 5, "period", "2020-13")
 
 
+@pytest.mark.parametrize(("signal", "period", "meant"), [
+    ("meetings", "2020Q2", "2020-Q2"),  # str() of a pandas quarter
+    ("meetings", "2020-05-01", "2020-Q2"),  # a date: the quarter it falls in
+    ("exercise_tempo", "2020-02-01 00:00:00", "2020-02"),  # a pandas Timestamp
+    ("exercise_tempo", "2020/2", "2020-02"),
+    ("defense_spending", "2020.0", "2020"),  # a year read as a float
+    ("defense_spending", "2020-01-01", "2020"),
+])
+def test_a_period_written_another_way_is_refused_with_its_meaning(
+        tmp_path: Path, signal: str, period: str, meant: str) -> None:
+    """A new user's first mistake: pandas writes a quarter as '2022Q2' and a date column as
+    '2022-01-01'. The row is refused (the contract has one form), naming what was meant."""
+    path = write_obs(tmp_path, f"JPN,{period},{signal},1,s")
+    check(load_error(path), path, 5, "period", period, "malformed period",
+          f"(did you mean {meant!r}?)")
+
+
+@pytest.mark.parametrize(("signal", "period"), [
+    ("exercise_tempo", "2020"), ("exercise_tempo", "2020Q2"), ("meetings", "2020.0"),
+    ("exercise_tempo", "2020-13-01"), ("exercise_tempo", "2020-02-32"), ("meetings", "2020Q5"),
+    ("exercise_tempo", "2０20-02-01"),
+])
+def test_no_meaning_is_guessed_where_none_is_clear(tmp_path: Path, signal: str,
+                                                   period: str) -> None:
+    path = write_obs(tmp_path, f"JPN,{period},{signal},1,s")
+    err = load_error(path)
+    assert "did you mean" not in str(err) and err.row == 5, str(err)
+
+
 @pytest.mark.parametrize("period", ["2０20-02", "２０２０-02", "2020-٠2"])
 def test_a_period_in_other_digits_is_malformed(tmp_path: Path, period: str) -> None:
     """A regular expression's \\d matches any script's digits: '2０20-02' was a month."""
