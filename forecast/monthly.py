@@ -1307,7 +1307,11 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
                  "data_hash": panel.data_hash()},
         "catalog": {"path": str(files["catalog"].path), "sha256": files["catalog"].sha256,
                     "allies": dict(panel.catalog.allies),
-                    "signals": {n: s.role for n, s in panel.catalog.signals.items()}},
+                    "signals": {n: s.role for n, s in panel.catalog.signals.items()},
+                    # what each signal is, for the report's reader (who sees only names)
+                    "about": {n: {"family": s.family, "frequency": s.frequency, "unit": s.unit,
+                                  "description": s.description}
+                              for n, s in panel.catalog.signals.items()}},
         "spec": {"name": settings.spec_name, "hash": settings.spec_hash},
         "previous_run": str(previous.path.name) if previous is not None else None,
         # a baseline that is forced or quick is said so wherever the comparison is shown

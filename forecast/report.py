@@ -656,6 +656,28 @@ def _latest_months(month) -> str:
     return f"{now - 1} → {now}"
 
 
+def _signal_rows(catalog: dict) -> list[dict]:
+    """What each signal of the run's catalog is (role, family, frequency, unit, description),
+    in the catalog's order; none where the manifest does not say (a run published before
+    2026-12-02).
+
+    Examples
+    --------
+    >>> rows = _signal_rows({"signals": {"hedging": "outcome", "lapse": "driver"},
+    ...                      "about": {"hedging": {"family": "negbin", "unit": "acts"}}})
+    >>> [(r["signal"], r["role"], r["family"], r["unit"], r["frequency"]) for r in rows]
+    [('hedging', 'outcome', 'negbin', 'acts', '')]
+    """
+    about = catalog.get("about") or {}
+    return [{"signal": name, "role": role,
+             **{key: str(about[name].get(key, "")) for key in _ABOUT}}
+            for name, role in (catalog.get("signals") or {}).items() if name in about]
+
+
+#: what the report says of each signal, as the manifest's ``catalog.about`` records it
+_ABOUT = ("family", "frequency", "unit", "description")
+
+
 def _view(run: RunData) -> dict:
     from forecast.attribution import K_THRESHOLD
     from forecast.catalog import RESERVED_SIGNAL
@@ -730,6 +752,7 @@ def _view(run: RunData) -> dict:
         "git": git,
         "timings": {k: _fmt(v, 1) for k, v in m.get("timings", {}).items()},
         "data": data,
+        "signals": _signal_rows(m.get("catalog", {})),
         # what validate warned of (read_run checked a list of text); none before 2026-12-01
         "data_warnings": data.get("warnings") or [],
         "input_key": m.get("input_key", ""),
@@ -997,6 +1020,16 @@ TEMPLATE = r"""<!DOCTYPE html>
   "not observed", never zero).</p>
 {% if figures.coverage is defined %}
 <img alt="{{ alt.coverage }}" src="data:image/png;base64,{{ figures.coverage }}">
+{% endif %}
+{% if signals %}
+<details><summary>What each signal measures ({{ signals|length }} signals, from the catalog)</summary>
+<div class="scroll"><table>
+  <tr><th class="l" scope="col">Signal</th><th class="l" scope="col">Role</th><th class="l" scope="col">Family</th><th class="l" scope="col">Frequency</th><th class="l" scope="col">Unit</th><th class="l" scope="col">Description</th></tr>
+{% for s in signals %}
+  <tr><th class="l" scope="row">{{ s.signal }}</th><td class="l">{{ s.role }}</td><td class="l">{{ s.family }}</td><td class="l">{{ s.frequency }}</td><td class="l">{{ s.unit }}</td><td class="l">{{ s.description }}</td></tr>
+{% endfor %}
+</table></div>
+</details>
 {% endif %}
 
 <h2>Provenance</h2>

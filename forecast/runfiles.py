@@ -87,9 +87,17 @@ class _Data(_Read):
     warnings: list[str] = []
 
 
+class _SignalAbout(_Read):
+    family: str = ""
+    frequency: str = ""
+    unit: str = ""
+    description: str = ""
+
+
 class _Catalog(_Read):
     allies: dict[str, str] = {}
     signals: dict[str, str] = {}
+    about: dict[str, _SignalAbout] = {}  # none in a run published before 2026-12-02
 
 
 class _Git(_Read):

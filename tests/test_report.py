@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ from forecast.report import _fmt, render_report, read_run
 #: an ally's name with markup for the page and mathtext for matplotlib (whose parser raised
 #: on ``$\frac{1}$`` in a fan chart's title: the run failed after its fit)
 EVIL = '<script>alert("x")</script> & <b>Co</b> $\\frac{1}$'
+#: a signal's description with markup (the catalog's text reaches the report too)
+EVIL_ABOUT = "Exercises <b>started</b> & <i>counted</i>"
 
 
 def _oracle(sim):
@@ -55,7 +58,8 @@ def data_dirs(sim, tmp_path_factory):
         text = cat.read_text(encoding="utf-8")
         cat.write_text(text.replace('A01 = "Synthetic ally 1"',
                                     'A01 = ' + '"' + EVIL.replace("\\", "\\\\")
-                                    .replace('"', '\\"') + '"'),
+                                    .replace('"', '\\"') + '"')
+                       .replace('"Simulated exercise tempo"', f'"{EVIL_ABOUT}"'),
                        encoding="utf-8")
         dirs[name] = d
     dirs["months"] = (before, last)
@@ -133,6 +137,31 @@ def test_data_text_is_escaped(runs):
     assert EVIL not in html
     assert ("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;Co&lt;/b&gt; "
             "$\\frac{1}$") in html
+
+
+def test_the_report_says_what_each_signal_measures(runs, sim, tmp_path):
+    """A reader saw only signal names (``defence_pledge``): the catalog's unit and description
+    never reached the report (a new user's trial). A run published before the manifest kept
+    them has no such table, and its report is still rendered."""
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    table = html.split("What each signal measures", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr><th class="l" scope="row">(.*?)</th>(.*?)</tr>', table)
+    catalog = sim.panel.catalog.signals
+    assert [name for name, _ in rows] == list(catalog)
+    for name, cells in rows:
+        sig = catalog[name]
+        description = EVIL_ABOUT if name == "exercise_tempo" else sig.description
+        assert re.findall(r'<td class="l">(.*?)</td>', cells) == [
+            sig.role, sig.family, sig.frequency, html_escape(sig.unit),
+            html_escape(description)], name
+    assert EVIL_ABOUT not in html
+    manifest = json.loads((runs["last"] / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["catalog"]["about"]
+    copy = tmp_path / runs["last"].name
+    shutil.copytree(runs["last"], copy)
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    old = render_report(copy)
+    assert "<h2>Data coverage</h2>" in old and "What each signal measures" not in old
 
 
 def test_a_dollar_in_a_name_is_drawn_as_text():
