@@ -548,13 +548,15 @@ def late_entry(panel: Panel) -> str | None:
     True
     """
     counted = [s for s in panel.signals.values() if s.spec.events]
-    others = [s for s in panel.signals.values() if not s.spec.events]
+    first = panel.first_data_months()
     late = []
     for a, ally in enumerate(panel.allies):
-        starts = [int(s.month_start[s.mask[a]].min()) for s in others if s.mask[a].any()]
         logged = [int(s.month_start[s.mask[a]].min()) for s in counted if s.mask[a].any()]
-        if starts and logged and min(starts) - min(logged) > LATE_ENTRY_MONTHS:
-            late.append((ally, min(logged), min(starts)))
+        if first[ally] is None or not logged:
+            continue
+        start = panel.months.get_loc(pd.Period(first[ally], "M"))
+        if start - min(logged) > LATE_ENTRY_MONTHS:
+            late.append((ally, min(logged), start))
     if not late:
         return None
     month = lambda i: str(panel.months[i])  # noqa: E731 - a grid index as YYYY-MM
@@ -1302,6 +1304,8 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
                  "signals": list(panel.signals), "first_month": str(panel.months[0]),
                  "last_month": str(panel.months[-1]),
                  "last_observed_month": panel.last_observed_month,
+                 # before these, an ally's credibility rests on the priors (the fan charts)
+                 "first_data": panel.first_data_months(),
                  # what validate warned of, for the report (the origin's: the month above)
                  "warnings": warnings,
                  "data_hash": panel.data_hash()},

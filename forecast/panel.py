@@ -246,6 +246,26 @@ class Panel:
         seen = self.monthly_observed()
         return format_period(self.months[seen[-1]]) if seen.size else None
 
+    def first_data_months(self) -> dict[str, str | None]:
+        """Each ally's first month with data other than an event log's counts (which read 0
+        in every month the log covers, the months before an ally joined included): before
+        it, the ally's credibility rests on the priors and the other allies alone. ``None``
+        for an ally with no such data. A quarterly or annual value's month is its first.
+
+        Examples
+        --------
+        >>> import forecast
+        >>> sim = forecast.simulate(n_allies=2, n_months=24, ragged=True, seed=1)
+        >>> sim.panel.first_data_months()
+        {'A00': '2014-01', 'A01': '2015-01'}
+        """
+        first: dict[str, str | None] = {}
+        for a, ally in enumerate(self.allies):
+            starts = [int(s.month_start[s.mask[a]].min()) for s in self.signals.values()
+                      if not s.spec.events and s.mask[a].any()]
+            first[ally] = format_period(self.months[min(starts)]) if starts else None
+        return first
+
     def monthly_observed(self) -> np.ndarray:
         """Grid indices (ascending) of the months in which some monthly signal is observed.
 

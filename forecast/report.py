@@ -226,12 +226,25 @@ def _date_ticks(ax) -> None:
     from matplotlib import dates
 
     locator = dates.AutoDateLocator(minticks=3, maxticks=6)
+    # a span of 31 to 35 months, under 3 years and over 5 steps of 6 months, had no interval
+    # (matplotlib warned, into run.log, for an ally that joined late): steps of a year serve
+    locator.intervald[dates.MONTHLY] = [1, 2, 3, 4, 6, 12]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
 
 
+def _no_data_until(first_data: dict[str, str | None] | None, ally: str,
+                   fitted: pd.DataFrame) -> str | None:
+    """The ally's first month with data where the fitted months shown begin before it."""
+    start = (first_data or {}).get(ally)
+    if start is None or not len(fitted) or start <= str(fitted["period"].iloc[0]):
+        return None
+    return start
+
+
 def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome: pd.DataFrame,
-                     names: dict[str, str] | None = None):
+                     names: dict[str, str] | None = None,
+                     first_data: dict[str, str | None] | None = None):
     """Per ally: credibility (fitted, then forecast) and hedging (observed, then forecast).
 
     Parameters
@@ -244,6 +257,9 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
         ``outcome.csv``: observed hedging, ally, period, value.
     names
         Ally code → name for the panel titles.
+    first_data
+        Ally code → its first month with data (the manifest's ``data.first_data``): the
+        fitted months shown before it are shaded, "no data yet".
 
     Returns
     -------
@@ -279,6 +295,13 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
                       label=f"{label} (median, 50% and 90%)")
         if len(fitted):
             ax_c.axvline(_month_axis(fitted["period"].tail(1))[0], color="#777", lw=0.8, ls=":")
+        if (start := _no_data_until(first_data, ally, fitted)) is not None:
+            # months the ally had no data in: its credibility there is the priors' and the
+            # other allies', which the band's width shows but the eye may not read
+            x0, x1 = _month_axis(pd.Series([fitted["period"].iloc[0], start]))
+            ax_c.axvspan(x0, x1, color="#e9e9e9", lw=0, zorder=0)
+            ax_c.text(x0, 0.97, f" no data yet (first: {start})", fontsize=7, color="#555",
+                      va="top", transform=ax_c.get_xaxis_transform())
         ax_c.axhline(0, color="#bbb", lw=0.6)
         ax_c.set_title(f"{names.get(ally, ally)} ({ally}) — credibility", fontsize=10,
                        loc="left", parse_math=False)  # a "$" in a name is text
@@ -349,9 +372,12 @@ def coverage_figure(coverage: pd.DataFrame):
     return fig
 
 
-def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame) -> str:
+def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame,
+                   first_data: dict[str, str | None] | None = None) -> str:
     """What the fan charts show, in words (the figure's alternative text): per ally, the last
-    fitted credibility and the forecast's last month, and the forecast's hedging.
+    fitted credibility and the forecast's last month, the forecast's hedging, and the first
+    month with data where the chart shades the months before it (``first_data``, as for
+    :func:`fan_chart_figure`).
 
     Examples
     --------
@@ -370,6 +396,9 @@ def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame) -> str:
         cred = credibility[credibility["ally"] == ally]
         now, end = cred[cred["horizon"] == 0].tail(1), cred[cred["horizon"] > 0].tail(1)
         text = f"{ally}:"
+        shown = cred[cred["horizon"] == 0].tail(HISTORY_MONTHS)
+        if (start := _no_data_until(first_data, ally, shown)) is not None:
+            text += f" no data before {start} (shaded);"
         if len(now):
             r = now.iloc[0]
             text += (f" credibility {_fmt(middle(r), 1)} in {r['period']} (90% "
@@ -688,9 +717,10 @@ def _view(run: RunData) -> dict:
     names = m.get("catalog", {}).get("allies", {})
     figures, alt = {}, {}
     if len(run.credibility):
+        first_data = m.get("data", {}).get("first_data") or {}
         figures["fan"] = figure_png(fan_chart_figure(run.credibility, run.forecast, run.outcome,
-                                                     names))
-        alt["fan"] = fan_chart_text(run.credibility, run.forecast)
+                                                     names, first_data))
+        alt["fan"] = fan_chart_text(run.credibility, run.forecast, first_data)
     if len(run.coverage):
         figures["coverage"] = figure_png(coverage_figure(run.coverage))
         alt["coverage"] = coverage_text(run.coverage)

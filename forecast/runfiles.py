@@ -84,6 +84,7 @@ class _Data(_Read):
     first_month: str = ""
     last_month: str = ""
     last_observed_month: Optional[str] = None
+    first_data: dict[str, Optional[str]] = {}  # none in a run published before 2026-12-02
     warnings: list[str] = []
 
 

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 from html import escape as html_escape
 from pathlib import Path
 
@@ -162,6 +163,52 @@ def test_the_report_says_what_each_signal_measures(runs, sim, tmp_path):
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     old = render_report(copy)
     assert "<h2>Data coverage</h2>" in old and "What each signal measures" not in old
+
+
+def test_the_months_before_an_allys_first_data_are_shaded(tmp_path):
+    """A trial's ally that joined a year into the panel had a fan chart of fitted credibility
+    from the panel's first month, with nothing to tell the months without its data from the
+    rest. The manifest records each ally's first month with data; the chart shades the months
+    before it and its alternative text says so."""
+    from matplotlib import dates
+
+    from forecast.report import fan_chart_figure
+
+    sim = forecast.simulate(n_allies=2, n_months=36, ragged=True, seed=4)
+    sim.panel.write(tmp_path / "data")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        result = run_month(RunRequest(data=tmp_path / "data", out=tmp_path / "runs",
+                                      force=True), fitter=_oracle(sim))
+    # A01's hedging axis spans 31 to 35 months, for which matplotlib's date ticks warned
+    # (on the terminal of `forecast run`)
+    assert not [str(w.message) for w in said if "AutoDateLocator" in str(w.message)]
+    manifest = json.loads((result.run.path / "manifest.json").read_text(encoding="utf-8"))
+    months = [str(m) for m in sim.panel.months]
+    first = manifest["data"]["first_data"]
+    assert first == {"A00": months[0], "A01": months[18]}  # ragged: the last ally halfway
+    html = (result.run.path / "report.html").read_text(encoding="utf-8")
+    fan = re.findall(r'<img alt="([^"]*)" src="data:image/png', html)[0]
+    assert f"A01: no data before {months[18]} (shaded);" in fan
+    assert "A00: credibility" in fan
+    run = read_run(result.run.path)
+    fig = fan_chart_figure(run.credibility, run.forecast, run.outcome, {}, first)
+    spans = [[(p.get_x(), p.get_x() + p.get_width()) for p in ax.patches]
+             for ax in fig.axes[::2]]  # the credibility panels, one per ally
+    at = [dates.date2num(pd.Period(m, "M").to_timestamp()) for m in (months[0], months[18])]
+    assert spans == [[], [tuple(at)]]
+    assert "no data before" not in render_report(_without_first_data(result.run.path, tmp_path))
+
+
+def _without_first_data(run_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the run whose manifest has no ``data.first_data`` (a run published before
+    it was recorded)."""
+    copy = tmp_path / "copy" / run_dir.name
+    shutil.copytree(run_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["data"]["first_data"]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return copy
 
 
 def test_a_dollar_in_a_name_is_drawn_as_text():
