@@ -227,7 +227,7 @@ def _date_ticks(ax) -> None:
 
     locator = dates.AutoDateLocator(minticks=3, maxticks=6)
     # a span of 31 to 35 months, under 3 years and over 5 steps of 6 months, had no interval
-    # (matplotlib warned, into run.log, for an ally that joined late): steps of a year serve
+    # (matplotlib warned on the terminal, for an ally that joined late): steps of a year serve
     locator.intervald[dates.MONTHLY] = [1, 2, 3, 4, 6, 12]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))

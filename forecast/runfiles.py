@@ -23,10 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from forecast.errors import InputError
 from forecast.runs import json_kind
+from forecast.tabular import parse_month
 
 __all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "altered_outputs",
            "unlisted_outputs", "OUTPUTS_OF_RUN", "RUN_WRITES",
@@ -85,6 +86,16 @@ class _Data(_Read):
     last_month: str = ""
     last_observed_month: Optional[str] = None
     first_data: dict[str, Optional[str]] = {}  # none in a run published before 2026-12-02
+
+    @field_validator("first_data")
+    @classmethod
+    def _months(cls, value: dict[str, Optional[str]]) -> dict[str, Optional[str]]:
+        """The fan charts draw from these months: each must be one."""
+        for ally, month in value.items():
+            if month is not None and parse_month(month) is None:
+                raise ValueError(f"expected a month YYYY-MM or null for {ally!r}, found "
+                                 f"{month!r}")
+        return value
     warnings: list[str] = []
 
 

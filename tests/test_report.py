@@ -842,6 +842,10 @@ _DAMAGE = {
     "allies-list": ("manifest.json", json.dumps({"settings": _SETTINGS,
                                                  "catalog": {"allies": ["JPN"]}}),
                     "expected a JSON object for 'catalog.allies'"),
+    # the fan charts draw from it (a traceback from the month's parse)
+    "first-data-text": ("manifest.json", json.dumps({"settings": _SETTINGS, "data": {
+        "first_data": {"A01": "June"}}}), "'data.first_data': expected a month YYYY-MM or null "
+                                          "for 'A01', found 'June'"),
     "month-number": ("manifest.json", json.dumps({"settings": _SETTINGS, "month": 202605}),
                      "expected text for 'month'"),
     "threshold-text": ("manifest.json", json.dumps({"settings": _SETTINGS, "early_warning": {
