@@ -7,6 +7,7 @@ The catalog is a TOML file (``signals.toml``) with an ``[allies]`` table, an opt
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
@@ -319,6 +320,12 @@ def _bare(text: str, what: str, matched: str, alone: str, file: str, column: str
         raise InputError(f"{what} with spaces around it (or empty): data cells are read without "
                          f"them, so {matched} could match; write {alone} alone", file=file,
                          column=column, value=text)
+    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise InputError(f"{what} with a control character (U+{ord(control):04X}) in it: no "
+                         f"cell of a CSV file written by hand holds it, and tools differ on "
+                         f"keeping it; write {alone} in plain text", file=file, column=column,
+                         value=text)
 
 
 def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
@@ -363,6 +370,10 @@ def _parse_signal(name: str, table: object, file: str) -> SignalSpec:
     if table["role"] == "outcome" and table["family"] not in COUNT_FAMILIES:
         raise InputError("the outcome must be a count (poisson or negbin)", file=file,
                          column=f"{col}.family", value=table["family"])
+    for key in ("unit", "description", "source"):
+        if not isinstance(table.get(key, ""), str):  # a list or table was written as str()
+            raise InputError("expected text in quotes", file=file, column=f"{col}.{key}",
+                             value=table[key])
     drifts = table.get("drifts", False)
     if not isinstance(drifts, bool):
         raise InputError("expected drifts = true or false", file=file, column=f"{col}.drifts",

@@ -22,6 +22,10 @@ __all__ = ["InputError", "ConvergenceError", "SpecError", "DataWarning", "expect
 MAX_REPORTED = 50
 
 
+#: the longest value an error shows whole (its repr, in characters)
+MAX_VALUE_SHOWN = 200
+
+
 class InputError(ValueError):
     """Invalid observations, event log, catalog or scenario.
 
@@ -87,7 +91,10 @@ class InputError(ValueError):
         if parameter is not None:
             where.append(f"parameter {parameter!r}")
         if value is not None:
-            where.append(f"value {value!r}")
+            shown = repr(value)
+            if len(shown) > MAX_VALUE_SHOWN:  # a 2 MB cell is not shown whole
+                shown = f"{shown[:MAX_VALUE_SHOWN - 40]}… ({len(shown):,} characters)"
+            where.append(f"value {shown}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 

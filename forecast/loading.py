@@ -295,7 +295,8 @@ def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
         spread = 1.4826 * float(np.median(np.abs(x - median)))
         if spread == 0:
             continue
-        z = np.abs(x - median) / spread
+        with np.errstate(over="ignore"):  # a spread of 1e-300 and a value of 1e100
+            z = np.abs(x - median) / spread
         for i in np.flatnonzero(z > OUTLYING_Z):
             found.append((int(group["row"].iloc[i]), signal, ally, x[i], median, z[i]))
     if not found:
@@ -304,8 +305,22 @@ def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
     more = f" (and {len(found) - 1} more value(s) like it)" if len(found) > 1 else ""
     warnings.warn(
         f"{file}, row {row}: {signal!r} {value:g} for {ally}, far from {ally}'s other values "
-        f"(median {median:.3g}, {z:.0f} robust standard deviations away){more}: a typo or "
+        f"(median {median:.3g}, {_many(z)} robust standard deviations away){more}: a typo or "
         "another unit?", DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
+
+
+def _many(z: float) -> str:
+    """A number of standard deviations for a message: whole below a million, then in
+    powers of ten; ``inf`` said in words.
+
+    Examples
+    --------
+    >>> _many(2403.4), _many(3.2e12), _many(float("inf"))
+    ('2403', '3.2e+12', 'over 1e308')
+    """
+    if not np.isfinite(z):
+        return "over 1e308"
+    return f"{z:.0f}" if z < 1e6 else f"{z:.2g}"
 
 
 def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:

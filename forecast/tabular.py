@@ -460,7 +460,11 @@ def check_choice(
     """Flag cells not among ``choices``; the message suggests a close match."""
     choices = list(choices)
     cells = table.column(column)
-    bad = ~np.isin(cells.astype(str), np.asarray(choices, dtype=str)) & (cells != "")
+    # Python's strings, not numpy's fixed-width ones, which drop trailing NULs: 'JPN\x00'
+    # passed as JPN, and a catalog name ending in one failed a lookup later (a KeyError)
+    allowed = set(choices)
+    bad = np.fromiter((str(c) not in allowed for c in cells), dtype=bool,
+                      count=len(cells)) & (cells != "")
 
     def why(i: int) -> str:
         header = " (a header line repeated, as where two files were pasted together?)" \

@@ -596,3 +596,14 @@ def test_a_value_far_from_its_allys_others_is_warned_of(tmp_path) -> None:
     assert "for A01, far from A01's other values" in said[0] and said[0].endswith(
         "robust standard deviations away): a typo or another unit?")
     assert not [m for m in _doubts(default_paths().observations) if "far from" in m]
+    # a spread of 1e-300 and a value of 1e100: numpy warned of an overflow, and the
+    # message said "inf robust standard deviations"
+    frame.loc[troops, "value"] = [repr(float(v)) for v in
+                                  np.where(np.arange(len(troops)) % 2, 0.0, 1e-300)]
+    frame.loc[troops[3], "value"] = "1e100"
+    frame.to_csv(obs, index=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_panel(obs, catalog=cat)
+    assert [type(w.message) for w in said] == [DataWarning], [str(w.message) for w in said]
+    assert "(median 1e-300, over 1e308 robust standard deviations away)" in str(said[0].message)

@@ -7,6 +7,7 @@ one valid row per ally on lines 2-4, so a bad row appended to it is line 5.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -622,6 +623,14 @@ def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
     ('JPN = "Japan"', 'JPN = " "', "allies", "CODE = \"Name\""),
     ('events = ["consultation_lapse",', 'events = ["consultation_lapse ",', ".events",
      "an event type with spaces around it"),
+    # numpy's strings drop a trailing NUL: 'JPN\x00' in a cell passed as JPN, and a name
+    # ending in one stopped the loading with a KeyError (a fuzzing helper's finds)
+    ('JPN = "Japan"', '"JPN\\u0000" = "Japan"', "allies",
+     r"an ally code with a control character \(U\+0000\)"),
+    ("[signals.exercise_tempo]", '[signals."exercise_tempo\\u0000"]', "signals",
+     r"a signal name with a control character \(U\+0000\)"),
+    ('events = ["consultation_lapse",', 'events = ["consultation\\u0007lapse",', ".events",
+     r"an event type with a control character \(U\+0007\)"),
 ])
 def test_catalog_names_no_row_could_match_are_refused(tmp_path: Path, old: str, new: str,
                                                       column: str, says: str) -> None:
@@ -633,6 +642,35 @@ def test_catalog_names_no_row_could_match_are_refused(tmp_path: Path, old: str, 
     with pytest.raises(InputError, match=says) as info:
         read_catalog(cat)
     assert info.value.column.endswith(column) and info.value.file == str(cat)
+
+
+def test_a_catalog_text_that_is_not_text_is_refused(tmp_path: Path) -> None:
+    """``unit = [1, 2]`` or a table as a description was kept as Python's str() of it, and
+    shown so in the report."""
+    for written in ("[1, 2]", "{ a = 1 }", "3"):
+        cat = tmp_path / "signals.toml"
+        cat.write_text(CATALOG.read_text(encoding="utf-8").replace(
+            'unit = "percent of GDP"', f"unit = {written}", 1), encoding="utf-8")
+        with pytest.raises(InputError, match="expected text in quotes") as info:
+            read_catalog(cat)
+        assert info.value.column == "signals.defense_spending.unit"
+
+
+def test_a_cell_ending_in_a_nul_is_not_read_as_the_name_before_it() -> None:
+    """numpy's fixed-width strings drop a trailing NUL: a Parquet cell 'JPN\\x00' was read as
+    JPN, and another ally's row became Japan's (a fuzzing helper's find)."""
+    frame = pd.read_csv(io.StringIO("\n".join([HEADER, *BASE])), dtype=str)
+    frame.loc[1, "ally"] = "KOR\x00"
+    with pytest.raises(InputError, match="unknown ally.*did you mean 'KOR'") as info:
+        load_panel(frame, catalog=CATALOG)
+    assert info.value.row == 2 and info.value.value == "KOR\x00"  # a frame counts from 1
+
+
+def test_a_long_value_is_not_shown_whole() -> None:
+    """A 2 MB cell made a 2 MB message."""
+    said = str(InputError("not a number", file="obs.csv", row=2, column="value",
+                          value="7" * 2_000_000))
+    assert len(said) < 300 and said.endswith("… (2,000,002 characters): not a number"), said
 
 
 def test_a_toml_files_problem_is_at_a_key_not_a_column(tmp_path):
