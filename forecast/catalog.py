@@ -452,4 +452,7 @@ def read_toml(path: str | Path, what: str, error: type[InputError] = InputError)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"not valid TOML: {exc}", file=file) from None
+        # tomllib's words for a key or table written twice name neither
+        twice = (": a key or table written twice" if "overwrite" in str(exc)
+                 or "twice" in str(exc) else "")
+        raise error(f"not valid TOML: {exc}{twice}", file=file) from None

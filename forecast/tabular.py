@@ -306,7 +306,9 @@ def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
     except csv.Error as exc:
         hint = ("; a field that begins with a double quote must end with one: quote the whole "
                 'field and double each quote inside it, as in """bad"" news, again"'
-                if '"' in str(exc) or "unexpected end of data" in str(exc) else "")
+                if '"' in str(exc) or "unexpected end of data" in str(exc)
+                else "; a double quote never closed runs the rest of the file into one cell"
+                if "field limit" in str(exc) else "")
         raise InputError(f"malformed CSV: {exc}{hint}", file=file, row=prev_line + 1) from None
     if header is None:
         raise InputError("the file is empty: expected a header line and data rows", file=file)

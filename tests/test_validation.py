@@ -340,6 +340,33 @@ def test_catalog_and_spec_with_a_byte_order_mark_are_read(tmp_path: Path) -> Non
     assert load_spec(spec).model_copy(update={"name": "default"}) == load_spec("default")
 
 
+@pytest.mark.parametrize("written", [
+    'JPN = "Japan"\nJPN = "Japon"',  # a key twice
+    'JPN = "Japan"\n\n[allies]\nKOR = "Korea"',  # a table twice
+])
+def test_a_key_or_table_written_twice_is_said_so(tmp_path: Path, written: str) -> None:
+    """tomllib says "Cannot overwrite a value" or "Cannot declare ... twice", naming neither
+    a key nor a table (a fuzzing helper's read of the messages)."""
+    cat = tmp_path / "signals.toml"
+    cat.write_text(CATALOG.read_text(encoding="utf-8").replace('JPN = "Japan"', written, 1),
+                   encoding="utf-8")
+    with pytest.raises(InputError, match=r"^.*not valid TOML: .*: a key or table written "
+                                         r"twice$"):
+        read_catalog(cat)
+
+
+def test_a_quote_never_closed_is_named_where_the_cell_outgrows_the_limit(tmp_path: Path) -> None:
+    """The csv module's 'field larger than field limit (131072)' is, in a file written by hand,
+    a double quote that was never closed and ran on to the end."""
+    rows = [f'JPN,2020-{m:02d},exercise_tempo,1,"source {m}' if m == 2 else
+            f"JPN,2020-{m:02d},exercise_tempo,1,s" for m in range(2, 13)]
+    path = write_obs(tmp_path, *rows, *[f"KOR,{y}-01,exercise_tempo,1,{'x' * 200}"
+                                        for y in range(2021, 2800)])
+    err = load_error(path)
+    assert "field larger than field limit" in str(err) and str(err).endswith(
+        "a double quote never closed runs the rest of the file into one cell"), str(err)
+
+
 def test_a_directory_for_a_catalog_or_spec_is_an_input_error(tmp_path: Path) -> None:
     """``load_panel(obs, catalog=some_dir)`` raised IsADirectoryError."""
     from forecast.errors import SpecError
