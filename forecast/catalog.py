@@ -158,6 +158,8 @@ class Catalog:
                 raise InputError("ally entries must be CODE = \"Name\"", file=file,
                                  column="allies", value=code)
             _bare(str(code), "an ally code", "no row", "the code", file, "allies")
+            _printable(name, "an ally's name", "the report's titles would show it as a missing "
+                       "glyph; write the name in plain text", file, f"allies.{code}")
             allies[str(code)] = name
         signals_raw = raw.get("signals")
         if not isinstance(signals_raw, Mapping) or not signals_raw:
@@ -315,17 +317,22 @@ def _check_month(text: str, file: str, column: str) -> None:
 
 def _bare(text: str, what: str, matched: str, alone: str, file: str, column: str) -> None:
     """Refuse a catalog name that data cells, read without surrounding spaces, cannot match:
-    one with spaces around it, or an empty one."""
+    one with a control character (which strip() may take for a space), with spaces around
+    it, or an empty one."""
+    _printable(text, what, f"no cell of a CSV file written by hand holds it, and tools differ "
+               f"on keeping it; write {alone} in plain text", file, column)
     if text != text.strip() or not text:
         raise InputError(f"{what} with spaces around it (or empty): data cells are read without "
                          f"them, so {matched} could match; write {alone} alone", file=file,
                          column=column, value=text)
+
+
+def _printable(text: str, what: str, why: str, file: str, column: str) -> None:
+    """Refuse ``text`` with a control character (a NUL, a tab, U+001F …), saying ``why``."""
     control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
     if control is not None:
-        raise InputError(f"{what} with a control character (U+{ord(control):04X}) in it: no "
-                         f"cell of a CSV file written by hand holds it, and tools differ on "
-                         f"keeping it; write {alone} in plain text", file=file, column=column,
-                         value=text)
+        raise InputError(f"{what} with a control character (U+{ord(control):04X}) in it: {why}",
+                         file=file, column=column, value=text)
 
 
 def _parse_signal(name: str, table: object, file: str) -> SignalSpec:

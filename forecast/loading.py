@@ -391,7 +391,8 @@ def _warn_constant_signals(panel: Panel) -> None:
         said = (f"{values.pop()} for every ally observed" if len(values) == 1 else
                 shortlist(levels, 12))
         warnings.warn(f"{sig.name!r} never changes within an ally ({said}): its values tell "
-                      "the model nothing of credibility's movements", DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
+                      "the model nothing of credibility's movements", DataWarning,
+                      skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | None) -> None:
@@ -495,7 +496,8 @@ def _read_observations(
 _OTHER_PERIOD = re.compile(
     r"\s*(?P<year>[12][0-9]{3})(?:\.0+"
     r"|\s*[-/.]?\s*[Qq](?P<quarter>[1-4])"
-    r"|[-/.](?P<month>[0-9]{1,2})(?:[-/.](?P<day>[0-9]{1,2})(?:[ T]00:00(?::00)?)?)?)?\s*")
+    r"|(?P<sep>[-/.])(?P<month>[0-9]{1,2})(?:[-/.](?P<day>[0-9]{1,2})(?:[ T]00:00(?::00)?)?)?)?"
+    r"\s*")
 
 
 def meant_period(text: str, frequency: str) -> str | None:
@@ -518,6 +520,8 @@ def meant_period(text: str, frequency: str) -> str | None:
     year, quarter, month, day = (parts[k] for k in ("year", "quarter", "month", "day"))
     if month is not None and not (1 <= int(month) <= 12 and (day is None or 1 <= int(day) <= 31)):
         return None
+    if parts["sep"] == "." and day is None and len(month) < 2:
+        return None  # 2022.1: October read as a float as much as January
     if frequency == "annual":
         meant = year if quarter is None and (month is None or day is not None) else None
     elif quarter is not None:

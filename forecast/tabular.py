@@ -307,7 +307,8 @@ def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
         hint = ("; a field that begins with a double quote must end with one: quote the whole "
                 'field and double each quote inside it, as in """bad"" news, again"'
                 if '"' in str(exc) or "unexpected end of data" in str(exc)
-                else "; a double quote never closed runs the rest of the file into one cell"
+                else "; where no cell is that long, a double quote never closed ran the rest of "
+                "the file into one"
                 if "field limit" in str(exc) else "")
         raise InputError(f"malformed CSV: {exc}{hint}", file=file, row=prev_line + 1) from None
     if header is None:

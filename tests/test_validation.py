@@ -111,6 +111,7 @@ def test_malformed_period(tmp_path: Path) -> None:
     ("meetings", "2020-05-01", "2020-Q2"),  # a date: the quarter it falls in
     ("exercise_tempo", "2020-02-01 00:00:00", "2020-02"),  # a pandas Timestamp
     ("exercise_tempo", "2020/2", "2020-02"),
+    ("exercise_tempo", "2020.10", "2020-10"),
     ("defense_spending", "2020.0", "2020"),  # a year read as a float
     ("defense_spending", "2020-01-01", "2020"),
 ])
@@ -124,7 +125,8 @@ def test_a_period_written_another_way_is_refused_with_its_meaning(
 
 
 @pytest.mark.parametrize(("signal", "period"), [
-    ("exercise_tempo", "2020"), ("exercise_tempo", "2020Q2"), ("meetings", "2020.0"),
+    ("exercise_tempo", "2020.1"),  # October read as a float as much as January
+    ("exercise_tempo", "2020Q2"), ("meetings", "2020.0"),
     ("exercise_tempo", "2020-13-01"), ("exercise_tempo", "2020-02-32"), ("meetings", "2020Q5"),
     ("exercise_tempo", "2０20-02-01"),
 ])
@@ -364,7 +366,8 @@ def test_a_quote_never_closed_is_named_where_the_cell_outgrows_the_limit(tmp_pat
                                         for y in range(2021, 2800)])
     err = load_error(path)
     assert "field larger than field limit" in str(err) and str(err).endswith(
-        "a double quote never closed runs the rest of the file into one cell"), str(err)
+        "where no cell is that long, a double quote never closed ran the rest of the file into "
+        "one"), str(err)
 
 
 def test_a_directory_for_a_catalog_or_spec_is_an_input_error(tmp_path: Path) -> None:
@@ -658,6 +661,11 @@ def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
      r"a signal name with a control character \(U\+0000\)"),
     ('events = ["consultation_lapse",', 'events = ["consultation\\u0007lapse",', ".events",
      r"an event type with a control character \(U\+0007\)"),
+    # one that strip() takes for a space was said to be "with spaces around it"
+    ('JPN = "Japan"', '"JPN\\u001f" = "Japan"', "allies",
+     r"an ally code with a control character \(U\+001F\)"),
+    ('JPN = "Japan"', 'JPN = "Ja\\u0000pan"', "allies.JPN",
+     r"an ally's name with a control character \(U\+0000\).*missing glyph"),
 ])
 def test_catalog_names_no_row_could_match_are_refused(tmp_path: Path, old: str, new: str,
                                                       column: str, says: str) -> None:
