@@ -1285,6 +1285,8 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
               warnings: list[str], timings: dict,
               run_on: dict | None = None, scenario=None,
               previous_gap: str | None = None) -> dict:
+    from forecast.runfiles import SIGNAL_ABOUT
+
     return {
         "manifest_version": MANIFEST_VERSION,
         "month": settings.month,
@@ -1313,8 +1315,7 @@ def _manifest(request: RunRequest, settings: RunSettings, files: dict[str, Input
                     "allies": dict(panel.catalog.allies),
                     "signals": {n: s.role for n, s in panel.catalog.signals.items()},
                     # what each signal is, for the report's reader (who sees only names)
-                    "about": {n: {"family": s.family, "frequency": s.frequency, "unit": s.unit,
-                                  "description": s.description}
+                    "about": {n: {key: getattr(s, key) for key in SIGNAL_ABOUT}
                               for n, s in panel.catalog.signals.items()}},
         "spec": {"name": settings.spec_name, "hash": settings.spec_hash},
         "previous_run": str(previous.path.name) if previous is not None else None,

@@ -233,13 +233,21 @@ def _date_ticks(ax) -> None:
     ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
 
 
-def _no_data_until(first_data: dict[str, str | None] | None, ally: str,
-                   fitted: pd.DataFrame) -> str | None:
-    """The ally's first month with data where the fitted months shown begin before it."""
-    start = (first_data or {}).get(ally)
-    if start is None or not len(fitted) or start <= str(fitted["period"].iloc[0]):
+def _without_data(first_data: dict[str, str | None] | None, ally: str,
+                  fitted: pd.DataFrame) -> tuple[str, str, str] | None:
+    """The fitted months shown in which the ally had no data, as (first, end, in words):
+    those before its first month with data, or all of them for an ally whose only
+    data are an event log's counts (``None`` in ``first_data``); ``None`` where there are
+    none, or ``first_data`` does not say (a run published before it was recorded)."""
+    first_data = first_data or {}
+    if ally not in first_data or not len(fitted):
         return None
-    return start
+    shown = str(fitted["period"].iloc[0])
+    start = first_data[ally]
+    if start is None:
+        end = str(pd.Period(str(fitted["period"].iloc[-1]), "M") + 1)
+        return shown, end, "no data but the event log's counts"
+    return (shown, start, f"no data before {start}") if start > shown else None
 
 
 def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome: pd.DataFrame,
@@ -259,7 +267,8 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
         Ally code → name for the panel titles.
     first_data
         Ally code → its first month with data (the manifest's ``data.first_data``): the
-        fitted months shown before it are shaded, "no data yet".
+        fitted months shown before it are shaded (all of them for ``None``: an ally whose only
+        data are an event log's counts; an ally not in it is not shaded).
 
     Returns
     -------
@@ -295,13 +304,13 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
                       label=f"{label} (median, 50% and 90%)")
         if len(fitted):
             ax_c.axvline(_month_axis(fitted["period"].tail(1))[0], color="#777", lw=0.8, ls=":")
-        if (start := _no_data_until(first_data, ally, fitted)) is not None:
+        if (span := _without_data(first_data, ally, fitted)) is not None:
             # months the ally had no data in: its credibility there is the priors' and the
             # other allies', which the band's width shows but the eye may not read
-            x0, x1 = _month_axis(pd.Series([fitted["period"].iloc[0], start]))
+            x0, x1 = _month_axis(pd.Series(span[:2]))
             ax_c.axvspan(x0, x1, color="#e9e9e9", lw=0, zorder=0)
-            ax_c.text(x0, 0.97, f" no data yet (first: {start})", fontsize=7, color="#555",
-                      va="top", transform=ax_c.get_xaxis_transform())
+            ax_c.text(x0, 0.97, f" {span[2]}", fontsize=7, color="#555", va="top",
+                      transform=ax_c.get_xaxis_transform())
         ax_c.axhline(0, color="#bbb", lw=0.6)
         ax_c.set_title(f"{names.get(ally, ally)} ({ally}) — credibility", fontsize=10,
                        loc="left", parse_math=False)  # a "$" in a name is text
@@ -397,8 +406,8 @@ def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame,
         now, end = cred[cred["horizon"] == 0].tail(1), cred[cred["horizon"] > 0].tail(1)
         text = f"{ally}:"
         shown = cred[cred["horizon"] == 0].tail(HISTORY_MONTHS)
-        if (start := _no_data_until(first_data, ally, shown)) is not None:
-            text += f" no data before {start} (shaded);"
+        if (span := _without_data(first_data, ally, shown)) is not None:
+            text += f" {span[2]} (shaded);"
         if len(now):
             r = now.iloc[0]
             text += (f" credibility {_fmt(middle(r), 1)} in {r['period']} (90% "
@@ -697,14 +706,13 @@ def _signal_rows(catalog: dict) -> list[dict]:
     >>> [(r["signal"], r["role"], r["family"], r["unit"], r["frequency"]) for r in rows]
     [('hedging', 'outcome', 'negbin', 'acts', '')]
     """
+    from forecast.runfiles import SIGNAL_ABOUT
+
     about = catalog.get("about") or {}
     return [{"signal": name, "role": role,
-             **{key: str(about[name].get(key, "")) for key in _ABOUT}}
+             **{key: str(about[name].get(key, "")) for key in SIGNAL_ABOUT}}
             for name, role in (catalog.get("signals") or {}).items() if name in about]
 
-
-#: what the report says of each signal, as the manifest's ``catalog.about`` records it
-_ABOUT = ("family", "frequency", "unit", "description")
 
 
 def _view(run: RunData) -> dict:

@@ -30,7 +30,7 @@ from forecast.runs import json_kind
 from forecast.tabular import parse_month
 
 __all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "altered_outputs",
-           "unlisted_outputs", "OUTPUTS_OF_RUN", "RUN_WRITES",
+           "unlisted_outputs", "OUTPUTS_OF_RUN", "RUN_WRITES", "SIGNAL_ABOUT",
            "SCENARIO_WRITES"]
 
 #: the files of a run that the manifest's ``outputs`` lists (with their sha256)
@@ -92,7 +92,7 @@ class _Data(_Read):
     def _months(cls, value: dict[str, Optional[str]]) -> dict[str, Optional[str]]:
         """The fan charts draw from these months: each must be one."""
         for ally, month in value.items():
-            if month is not None and parse_month(month) is None:
+            if month is not None and (parse_month(month) is None or month != month.strip()):
                 raise ValueError(f"expected a month YYYY-MM or null for {ally!r}, found "
                                  f"{month!r}")
         return value
@@ -104,6 +104,10 @@ class _SignalAbout(_Read):
     frequency: str = ""
     unit: str = ""
     description: str = ""
+
+
+#: what the manifest's ``catalog.about`` says of each signal (the report's table of signals)
+SIGNAL_ABOUT = tuple(_SignalAbout.model_fields)
 
 
 class _Catalog(_Read):

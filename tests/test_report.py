@@ -172,7 +172,7 @@ def test_the_months_before_an_allys_first_data_are_shaded(tmp_path):
     before it and its alternative text says so."""
     from matplotlib import dates
 
-    from forecast.report import fan_chart_figure
+    from forecast.report import fan_chart_figure, fan_chart_text
 
     sim = forecast.simulate(n_allies=2, n_months=36, ragged=True, seed=4)
     sim.panel.write(tmp_path / "data")
@@ -197,6 +197,15 @@ def test_the_months_before_an_allys_first_data_are_shaded(tmp_path):
              for ax in fig.axes[::2]]  # the credibility panels, one per ally
     at = [dates.date2num(pd.Period(m, "M").to_timestamp()) for m in (months[0], months[18])]
     assert spans == [[], [tuple(at)]]
+    # an ally whose only data are the event log's counts: every month shown
+    only_log = {**first, "A00": None}
+    fig = fan_chart_figure(run.credibility, run.forecast, run.outcome, {}, only_log)
+    fitted = run.credibility.query("ally == 'A00' and horizon == 0")
+    end = pd.Period(fitted["period"].iloc[-1], "M") + 1
+    assert [(p.get_x(), p.get_x() + p.get_width()) for p in fig.axes[0].patches] == [
+        (at[0], dates.date2num(end.to_timestamp()))]
+    assert fan_chart_text(run.credibility, run.forecast, only_log).startswith(
+        "Fan charts per ally. A00: no data but the event log's counts (shaded); credibility")
     assert "no data before" not in render_report(_without_first_data(result.run.path, tmp_path))
 
 
@@ -846,6 +855,9 @@ _DAMAGE = {
     "first-data-text": ("manifest.json", json.dumps({"settings": _SETTINGS, "data": {
         "first_data": {"A01": "June"}}}), "'data.first_data': expected a month YYYY-MM or null "
                                           "for 'A01', found 'June'"),
+    # the charts compare it as written: ' 2020-07' would shade nothing
+    "first-data-spaced": ("manifest.json", json.dumps({"settings": _SETTINGS, "data": {
+        "first_data": {"A01": " 2020-07"}}}), "expected a month YYYY-MM or null for 'A01'"),
     "month-number": ("manifest.json", json.dumps({"settings": _SETTINGS, "month": 202605}),
                      "expected text for 'month'"),
     "threshold-text": ("manifest.json", json.dumps({"settings": _SETTINGS, "early_warning": {
