@@ -101,7 +101,8 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
     unsettled = {name: fit.diagnostics().failures for name, fit in fits.items()
                  if not fit.diagnostics().converged}
     if unsettled:
-        said = "; ".join(f"{name}: {', '.join(failed)}" for name, failed in unsettled.items())
+        # a check's own text may hold commas: checks apart by '; ', fits by ' | '
+        said = " | ".join(f"{name}: {'; '.join(failed)}" for name, failed in unsettled.items())
         warnings.warn(f"compared fits that did not converge ({said}): their elpd is of draws "
                       "that may not follow the posterior, and the ranking may change with "
                       "another seed or more draws", ConvergenceWarning,

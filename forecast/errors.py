@@ -151,6 +151,8 @@ def shortlist(items: Sequence, limit: int, *, counted: bool = False, sep: str = 
     >>> shortlist([1, 2], 2)
     '1, 2'
     """
+    if isinstance(items, str) or limit < 1:
+        raise ValueError("shortlist takes a sequence of items and a limit of at least 1")
     shown = sep.join(str(item) for item in items[:limit])
     rest = len(items) - limit
     if rest <= 0:

@@ -436,9 +436,9 @@ class Panel:
         Raises
         ------
         forecast.InputError
-            For no name, for a name that is not a signal of the panel, for the outcome (what the model
-            forecasts) and where no indicator with a sign would be left (the latent's
-            orientation, as the catalog requires).
+            For no name, for a name that is not a signal of the panel, for the outcome (what
+            the model forecasts) and where no indicator with a sign would be left (the
+            latent's orientation, as the catalog requires).
 
         Examples
         --------

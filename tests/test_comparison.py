@@ -150,7 +150,7 @@ def test_each_fit_is_scored_by_its_own_log_likelihood(two_fits):
     verdicts = [str(w.message) for w in said if issubclass(w.category, ConvergenceWarning)]
     unsettled = [name for name, fit in fits.items() if not fit.diagnostics().converged]
     assert unsettled  # 2 × 100 draws of PyMC: so the warning is shown
-    assert len(verdicts) == 1 and all(f"{name}: {fits[name].diagnostics().failures[0]}"
+    assert len(verdicts) == 1 and all(f"{name}: {'; '.join(fits[name].diagnostics().failures)}"
                                       in verdicts[0] for name in unsettled), verdicts
     assert [w.filename for w in said if issubclass(w.category, ConvergenceWarning)] == [__file__]
     assert sum(flagged.values()) > 0  # 2 × 100 draws: k̂ above 0.57 somewhere, so it is shown
