@@ -463,3 +463,6 @@ def read_toml(path: str | Path, what: str, error: type[InputError] = InputError)
         twice = (": a key or table written twice" if "overwrite" in str(exc)
                  or "twice" in str(exc) else "")
         raise error(f"not valid TOML: {exc}{twice}", file=file) from None
+    except ValueError:  # tomllib's int() of a number past Python's limit of digits
+        raise error("not valid TOML: a whole number of more than 4 300 digits",
+                    file=file) from None

@@ -264,6 +264,12 @@ def as_names(value, what: str, parameter: str) -> list:
 
 #: the largest seed: nutpie takes an unsigned 64-bit integer
 MAX_SEED = 2**64 - 1
+#: the most draws (and tuning steps) per chain, and chains, a fit takes: a number past what
+#: the sampler's integers hold failed after minutes of compiling, with nutpie's traceback;
+#: memory ends a real fit long before (4 chains of a million draws of the embedded data's
+#: 5 000 quantities are 160 GB)
+MAX_DRAWS = 1_000_000
+MAX_CHAINS = 64
 
 
 def check_seed(seed, most: int | None = None) -> None:

@@ -209,6 +209,8 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
 
 
 MAX_HORIZON = 60
+#: the most inner paths per draw of the uncertainty decomposition
+MAX_INNER = 1000
 
 
 def check_horizon(horizon) -> int:
@@ -493,7 +495,8 @@ def forecast_fit(
         Use at most this many posterior draws (evenly spaced); all by default, and all when
         the fit holds fewer.
     n_inner
-        Inner paths per draw for the uncertainty decomposition (on up to 1000 draws).
+        Inner paths per draw for the uncertainty decomposition (on up to 1000 draws), 2 to
+        1000.
 
     Returns
     -------
@@ -519,7 +522,8 @@ def forecast_fit(
         raise InputError(f"unknown driver assumption; expected one of "
                          f"{', '.join(DRIVER_ASSUMPTIONS)}", parameter="driver_assumption",
                          value=driver_assumption)
-    whole_number("n_inner", n_inner, 2)  # a variance over each draw's inner paths
+    # a variance over each draw's inner paths; a million killed the process for its memory
+    whole_number("n_inner", n_inner, 2, MAX_INNER)
     check_seed(seed)
     design = fit.design
     origin = pd.Period(design.periods[-1], "M")

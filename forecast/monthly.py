@@ -47,8 +47,8 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import (MAX_SEED, DataWarning, InputError, SpecError, check_seed,
-                             expected_one_of, shortlist, whole_number)
+from forecast.errors import (MAX_CHAINS, MAX_DRAWS, MAX_SEED, DataWarning, InputError,
+                             SpecError, check_seed, expected_one_of, shortlist, whole_number)
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -157,7 +157,7 @@ class RunRequest:
         given = {"draws": self.draws, "tune": self.tune, "chains": self.chains}
         for k, v in given.items():
             if v is not None:
-                base[k] = whole_number(f"--{k}", v, 1)
+                base[k] = whole_number(f"--{k}", v, 1, MAX_CHAINS if k == "chains" else MAX_DRAWS)
         # --quick with sizes of its own is custom, as the docs say: labelled quick, a run of
         # 4 x 1000 draws had the smoke test's banner, was never run on and never a baseline
         if base == DEFAULT:

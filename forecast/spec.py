@@ -27,7 +27,8 @@ class Priors(BaseModel):
     normal signals.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     persistence_logit_mean: float = Field(2.0, description="Prior mean of logit φ (φ≈0.88)")
     persistence_logit_sd: float = Field(
@@ -110,7 +111,8 @@ class ModelSpec(BaseModel):
     'static'
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = "default"
     description: str = ""
@@ -341,4 +343,8 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
                             + expected_one_of(str(spec), available_specs()), value=str(spec))
     raw = read_toml(path, "spec", SpecError)
     raw.setdefault("name", path.stem)
-    return _checked(ModelSpec, raw, file=path)
+    spec = _checked(ModelSpec, raw, file=path)
+    # here as well as in make_design, so that the message names the file
+    if said := spec.contradictions():
+        raise SpecError(f"spec {spec.name!r}: {said[0]}", file=str(path))
+    return spec

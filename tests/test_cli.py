@@ -729,12 +729,17 @@ def test_a_run_the_gate_refuses_whatever_it_draws_is_refused_before_the_fit(sim,
     for request, parameter in ((RunRequest(data=data_dir, out=tmp_path, sampler="advi"),
                                 "sampler"),
                                (RunRequest(data=data_dir, out=tmp_path, chains=1), "chains"),
-                               (RunRequest(data=data_dir, out=tmp_path, seed=2**64), "seed")):
+                               (RunRequest(data=data_dir, out=tmp_path, seed=2**64), "seed"),
+                               # past nutpie's integers: its traceback after minutes of compile
+                               (RunRequest(data=data_dir, out=tmp_path, draws=10**23),
+                                "--draws"),
+                               (RunRequest(data=data_dir, out=tmp_path, chains=10**4),
+                                "--chains")):
         with pytest.raises(forecast.InputError) as err:
             run_month(request, fitter=fitter)
         assert err.value.parameter == parameter, str(err.value)
-        assert parameter == "seed" or "expected --force" in str(err.value) or \
-            "or --force" in str(err.value), str(err.value)
+        assert parameter in ("seed", "--draws", "--chains") or "expected --force" in \
+            str(err.value) or "or --force" in str(err.value), str(err.value)
     assert fitter.calls == [] and Registry(tmp_path).runs() == []
     one = run_month(RunRequest(data=data_dir, out=tmp_path, chains=1, force=True),
                     fitter=fitter)

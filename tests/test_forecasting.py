@@ -612,7 +612,9 @@ def test_bad_forecast_parameters_are_input_errors(oracle_case):
         "n_draws": [lambda: fit.forecast(horizon=3, n_draws=2.5),
                     lambda: fit.forecast(horizon=3, n_draws=1)],
         "n_inner": [lambda: fit.forecast(horizon=3, n_inner=1),
-                    lambda: fit.forecast(horizon=3, n_inner=0)],
+                    lambda: fit.forecast(horizon=3, n_inner=0),
+                    # a million inner paths per draw: the process was killed for its memory
+                    lambda: fit.forecast(horizon=3, n_inner=10**6)],
         "within": [lambda: fc.early_warning(within=2.5), lambda: fc.early_warning(within=0)],
         "horizon": [lambda: fit.forecast(horizon=True)],
         "level": [lambda: compare(fc, fc, level=90), lambda: compare(fc, fc, level=0)],

@@ -116,6 +116,11 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
         with pytest.raises(forecast.InputError, match=message) as err:
             forecast.fit(panel, **{key: 1})
         assert err.value.parameter == key
+    # sizes past the sampler's integers failed after the compile, with nutpie's OverflowError
+    for key, value in (("draws", 10**23), ("tune", 10**7), ("chains", 65)):
+        with pytest.raises(forecast.InputError, match=f"{key} must be an integer from") as err:
+            forecast.fit(panel, **{key: value})
+        assert err.value.parameter == key
     # any other keyword goes to nutpie, which refused an unknown one or a bad value only
     # after the compile, with its own AttributeError ("Unknown settings attribute: foo_bar")
     for key, value, message in (("foo_bar", 1, "Unknown settings attribute: foo_bar"),

@@ -843,6 +843,28 @@ def test_a_spec_file_starts_from_the_default(tmp_path):
                                                "dynamics": "static"})
 
 
+@pytest.mark.parametrize("written, says", [
+    # a contradiction was found only when the model was built, by the spec's name alone
+    ('pooling = "none"\ndriver_effects = "pooled"\n',
+     "spec 'mine': driver_effects = \"pooled\" needs pooling = \"partial\""),
+    # nan and inf were priors, and the model's log-density nan
+    ("[priors]\npersistence_logit_mean = nan\n", "key 'priors.persistence_logit_mean'"),
+    ("[priors]\npooling_scale = inf\n", "key 'priors.pooling_scale'"),
+    # tomllib's int() of 5 000 digits raised Python's ValueError: exit 1 and a traceback
+    ("[priors]\npooling_scale = " + "9" * 5000 + "\n",
+     "not valid TOML: a whole number of more than 4 300 digits"),
+])
+def test_a_spec_file_at_fault_is_named_when_it_is_read(tmp_path, written, says):
+    """Cases a fuzzing helper found: each passed load_spec, or left it with another error."""
+    from forecast.errors import SpecError
+
+    path = tmp_path / "mine.toml"
+    path.write_text(written, encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        forecast.load_spec(path)
+    assert str(caught.value).startswith(f"{path}") and says in str(caught.value), caught.value
+
+
 def test_shipped_specs_have_no_contradictions():
     assert all(not forecast.load_spec(name).contradictions()
                for name in forecast.available_specs())
