@@ -13,7 +13,7 @@ import numpy as np
 
 from forecast.errors import SpecError
 from forecast.panel import Panel, format_period
-from forecast.spec import ModelSpec
+from forecast.spec import ModelSpec, refuse_contradictions
 
 __all__ = ["Design", "FamilyBlock", "make_design"]
 
@@ -180,10 +180,7 @@ def make_design(panel: Panel, spec: ModelSpec) -> Design:
     (3, 24)
     """
     spec.validated()
-    contradictions = spec.contradictions()
-    if contradictions:
-        raise SpecError(f"spec {spec.name!r}: {contradictions[0]}", parameter="spec",
-                        value=spec.name)
+    refuse_contradictions(spec, parameter="spec", value=spec.name)
     n_a, n_t = panel.n_allies, panel.n_months
     years_all = np.array([p.year for p in panel.months])
     year0 = int(years_all[0])

@@ -714,7 +714,6 @@ def _signal_rows(catalog: dict) -> list[dict]:
             for name, role in (catalog.get("signals") or {}).items() if name in about]
 
 
-
 def _view(run: RunData) -> dict:
     from forecast.attribution import K_THRESHOLD
     from forecast.catalog import RESERVED_SIGNAL

@@ -344,7 +344,17 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
     raw = read_toml(path, "spec", SpecError)
     raw.setdefault("name", path.stem)
     spec = _checked(ModelSpec, raw, file=path)
-    # here as well as in make_design, so that the message names the file
-    if said := spec.contradictions():
-        raise SpecError(f"spec {spec.name!r}: {said[0]}", file=str(path))
+    refuse_contradictions(spec, file=str(path))  # here too, so that the message names the file
     return spec
+
+
+def refuse_contradictions(spec: ModelSpec, **where) -> None:
+    """A :class:`SpecError` for the first of the spec's :meth:`~ModelSpec.contradictions`,
+    at ``where`` (the spec's file, or the parameter it came by); nothing where there is none.
+
+    Examples
+    --------
+    >>> refuse_contradictions(load_spec("default"), parameter="spec")
+    """
+    if said := spec.contradictions():
+        raise SpecError(f"spec {spec.name!r}: {said[0]}", **where)
