@@ -1521,7 +1521,7 @@ def test_run_request_refuses_a_sampler_setting_that_is_not_a_positive_whole_numb
     """A library caller's ``RunRequest(draws=1.5)`` was truncated to 1 draw without a word; it
     is refused with the option's name, as the command line refuses it."""
     request = RunRequest(**{field: value})
-    with pytest.raises(forecast.InputError, match=f"--{field} must be an integer of at least 1"):
+    with pytest.raises(forecast.InputError, match=f"--{field} must be an integer from 1 to"):
         request.sampler_settings()
     assert RunRequest(**{field: 7}).sampler_settings()[0][field] == 7
 
