@@ -309,9 +309,9 @@ def _parse_ally_start(raw: object, allies: Mapping[str, str], start: str | None,
 def _check_month(text: str, file: str, column: str) -> None:
     # the data's own reading of a month; imported here because the tabular layer reads
     # catalogs, so a module-level import would be circular
-    from forecast.tabular import parse_month
+    from forecast.tabular import exact_month
 
-    if parse_month(text) is None or text != text.strip():
+    if exact_month(text) is None:
         raise InputError("expected a month as YYYY-MM", file=file, column=column, value=text)
 
 

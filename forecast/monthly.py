@@ -62,7 +62,7 @@ from forecast.manifest import (
 from forecast.panel import Panel, format_period
 from forecast.files import write_text_atomically
 from forecast.runs import COMPARED_WITHIN, Publication, PublishedRun, Registry, parse_file
-from forecast.tabular import parse_month, run_table
+from forecast.tabular import exact_month, parse_month, run_table
 
 if TYPE_CHECKING:
     from forecast.design import Design
@@ -600,7 +600,7 @@ def check_month(month: str) -> str:
     >>> check_month("2026-03")
     '2026-03'
     """
-    if parse_month(month) is None or month != month.strip():
+    if exact_month(month) is None:
         raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", parameter="month",
                          value=month)
     return month

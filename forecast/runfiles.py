@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from forecast.errors import InputError
 from forecast.runs import json_kind
-from forecast.tabular import parse_month
+from forecast.tabular import exact_month
 
 __all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "altered_outputs",
            "unlisted_outputs", "OUTPUTS_OF_RUN", "RUN_WRITES", "SIGNAL_ABOUT",
@@ -92,7 +92,7 @@ class _Data(_Read):
     def _months(cls, value: dict[str, Optional[str]]) -> dict[str, Optional[str]]:
         """The fan charts draw from these months: each must be one."""
         for ally, month in value.items():
-            if month is not None and (parse_month(month) is None or month != month.strip()):
+            if month is not None and exact_month(month) is None:
                 raise ValueError(f"expected a month YYYY-MM or null for {ally!r}, found "
                                  f"{month!r}")
         return value

@@ -491,6 +491,20 @@ def parse_month(text: str) -> int | None:
     return int(m.group(1)) * 12 + int(m.group(2)) - 1
 
 
+def exact_month(text: str) -> int | None:
+    """A month written exactly ``YYYY-MM``, with no space around it, as its month number; else None.
+
+    :func:`parse_month` reads a data cell, whose surrounding spaces do not matter; a month the user
+    names (a run's month, a catalog's start) or one a run file records must be written as is.
+
+    Examples
+    --------
+    >>> exact_month("2020-01"), exact_month(" 2020-01"), exact_month("2020-1")
+    (24240, None, None)
+    """
+    return parse_month(text) if isinstance(text, str) and text == text.strip() else None
+
+
 def run_table(text: str) -> pd.DataFrame:
     r"""A CSV table a run wrote (``forecast.csv``, ``headline.csv``, …), read back as written.
 

@@ -452,7 +452,8 @@ def test_read_events_maps_types_to_signals() -> None:
 def test_header_only_event_log_means_all_zero(tmp_path: Path) -> None:
     events = tmp_path / "events.csv"
     events.write_text("date,ally,event_type\n", encoding="utf-8")
-    lapses = load_panel(OBS, catalog=CATALOG, events=events).signals["consultation_lapse"]
+    with pytest.warns(DataWarning, match="'consultation_lapse' never changes within an ally"):
+        lapses = load_panel(OBS, catalog=CATALOG, events=events).signals["consultation_lapse"]
     assert lapses.mask[:, :6].all() and (lapses.values[:, :6] == 0).all()
     assert not lapses.mask[:, 6:].any()  # after the last monthly observation: not covered
 
