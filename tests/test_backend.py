@@ -74,7 +74,7 @@ def test_a_longer_panel_reads_the_compiled_callbacks_and_gives_its_own_density()
     models = [fix_lengths(build_model(make_design(panel, spec), spec))
               for panel in (sim.panel.truncate("2015-09"), sim.panel)]
     assert len(models[0].coords["drift_step"]) < len(models[1].coords["drift_step"])
-    compile_nutpie(models[0])
+    shorter = compile_nutpie(models[0])
     compiled = compile_nutpie(models[1])
     assert compiled.compiled_logp_func.cache_hits == 1
     assert compiled.compiled_expand_func.cache_hits == 1
@@ -83,13 +83,15 @@ def test_a_longer_panel_reads_the_compiled_callbacks_and_gives_its_own_density()
     x = np.concatenate([np.ravel(point[model.rvs_to_values[rv].name]) for rv in model.free_RVs])
     assert x.size == compiled.n_dim
     logp, grad = logp_caller(compiled, x)()
-    np.testing.assert_allclose(logp, model.compile_logp()(point), rtol=1e-12)
-    np.testing.assert_allclose(grad, model.compile_dlogp()(point), rtol=1e-9, atol=1e-12)
+    # PyMC's density and gradient in one function: one cold compile, not two (36 s less)
+    ref_logp, ref_grad = model.compile_fn([model.logp(), model.dlogp()], point_fn=True)(point)
+    np.testing.assert_allclose(logp, ref_logp, rtol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-12)
     # a point of the first panel's length, with the longer panel's data, is refused, not read
     # from the wrong slices
-    shorter = compile_nutpie(models[0]).n_dim
+    n = shorter.n_dim
     with pytest.raises(RuntimeError, match="could not be evaluated"):
-        logp_caller(dataclasses.replace(compiled, _n_dim=shorter), x[:shorter])()
+        logp_caller(dataclasses.replace(compiled, _n_dim=n), x[:n])()
 
 
 @pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "shared-data"])
