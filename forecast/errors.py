@@ -270,6 +270,8 @@ MAX_SEED = 2**64 - 1
 #: 5 000 quantities are 160 GB)
 MAX_DRAWS = 1_000_000
 MAX_CHAINS = 64
+#: the most of each sampler setting, for ``fit`` and ``forecast run`` alike
+SAMPLER_MOST = {"draws": MAX_DRAWS, "tune": MAX_DRAWS, "chains": MAX_CHAINS}
 
 
 def check_seed(seed, most: int | None = None) -> None:

@@ -17,8 +17,7 @@ from forecast.backend import check_nutpie_options, compile_nutpie, sample_nutpie
 from forecast.cfuncs import available_cores
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
-from forecast.errors import (MAX_CHAINS, MAX_DRAWS, MAX_SEED, InputError, check_seed,
-                             whole_number)
+from forecast.errors import MAX_SEED, SAMPLER_MOST, InputError, check_seed, whole_number
 from forecast.model import build_model
 from forecast.panel import Panel, check_panel
 from forecast.results import Fit
@@ -237,9 +236,8 @@ def fit(
     check_panel(panel)
     check_sampler(sampler)
     _check_sampler_kwargs(sampler_kwargs, sampler)
-    for name, value, least, most in (("draws", draws, 1, MAX_DRAWS), ("tune", tune, 0, MAX_DRAWS),
-                                     ("chains", chains, 1, MAX_CHAINS)):
-        whole_number(name, value, least, most)
+    for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
+        whole_number(name, value, least, SAMPLER_MOST[name])
     check_seed(seed, MAX_SEED)
     spec_obj = load_spec(spec)
     t0 = time.perf_counter()

@@ -47,8 +47,8 @@ import pandas as pd
 
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
-from forecast.errors import (MAX_CHAINS, MAX_DRAWS, MAX_SEED, DataWarning, InputError,
-                             SpecError, check_seed, expected_one_of, shortlist, whole_number)
+from forecast.errors import (MAX_SEED, SAMPLER_MOST, DataWarning, InputError, SpecError,
+                             check_seed, expected_one_of, shortlist, whole_number)
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -62,7 +62,7 @@ from forecast.manifest import (
 from forecast.panel import Panel, format_period
 from forecast.files import write_text_atomically
 from forecast.runs import COMPARED_WITHIN, Publication, PublishedRun, Registry, parse_file
-from forecast.tabular import exact_month, parse_month, run_table
+from forecast.tabular import check_month, parse_month, run_table
 
 if TYPE_CHECKING:
     from forecast.design import Design
@@ -157,7 +157,7 @@ class RunRequest:
         given = {"draws": self.draws, "tune": self.tune, "chains": self.chains}
         for k, v in given.items():
             if v is not None:
-                base[k] = whole_number(f"--{k}", v, 1, MAX_CHAINS if k == "chains" else MAX_DRAWS)
+                base[k] = whole_number(f"--{k}", v, 1, SAMPLER_MOST[k])
         # --quick with sizes of its own is custom, as the docs say: labelled quick, a run of
         # 4 x 1000 draws had the smoke test's banner, was never run on and never a baseline
         if base == DEFAULT:
@@ -590,20 +590,6 @@ def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     return [w for w in (unobserved_origin(panel) if origin else None, unobserved_start(panel),
                         monthly_gap(panel), future_values(panel), allies_without(panel),
                         late_entry(panel)) if w]
-
-
-def check_month(month: str) -> str:
-    """``month`` if it is ``YYYY-MM``, else :class:`InputError`.
-
-    Examples
-    --------
-    >>> check_month("2026-03")
-    '2026-03'
-    """
-    if exact_month(month) is None:
-        raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", parameter="month",
-                         value=month)
-    return month
 
 
 def load_inputs(inputs: RunInputs, month: str | None = None,

@@ -39,7 +39,7 @@ from typing import Callable, Iterator, Mapping, TypeVar
 from filelock import FileLock, Timeout
 
 from forecast.errors import InputError
-from forecast.tabular import MONTH_PATTERN, exact_month, parse_month
+from forecast.tabular import MONTH_PATTERN, check_month, parse_month
 
 __all__ = [
     "PublishedRun",
@@ -545,9 +545,7 @@ class Registry:
         >>> reg.gap("2026-02", run) is None, reg.gap("2026-04", run)
         (True, 'a change over 3 months, from 2026-01: no run in between')
         """
-        if exact_month(month) is None:
-            raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03",
-                             parameter="month", value=month)
+        check_month(month)
         if chosen is None:
             return None
         span = parse_month(month) - parse_month(chosen.month)

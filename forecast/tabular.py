@@ -505,6 +505,20 @@ def exact_month(text: str) -> int | None:
     return parse_month(text) if isinstance(text, str) and text == text.strip() else None
 
 
+def check_month(month: str) -> str:
+    """``month`` if it is ``YYYY-MM`` (:func:`exact_month`), else :class:`InputError`.
+
+    Examples
+    --------
+    >>> check_month("2026-03")
+    '2026-03'
+    """
+    if exact_month(month) is None:
+        raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", parameter="month",
+                         value=month)
+    return month
+
+
 def run_table(text: str) -> pd.DataFrame:
     r"""A CSV table a run wrote (``forecast.csv``, ``headline.csv``, …), read back as written.
 
