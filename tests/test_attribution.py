@@ -49,6 +49,8 @@ def test_removal_loglik_is_the_models_own(drifting_catalog, at_random_point):
     (an oracle's are all alike), for every family, a quarter's and a year's average, a
     drifting signal and the outcome (last month's latent): a slip there moved attribution
     without failing any other test."""
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
     from forecast.design import make_design
     from forecast.model import build_model
     from forecast.pointwise import outcome_loglik
@@ -57,13 +59,13 @@ def test_removal_loglik_is_the_models_own(drifting_catalog, at_random_point):
     sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
     spec = forecast.load_spec("default")
     design = make_design(sim.panel, spec)
-    model = build_model(design, spec)
+    model = freeze_dims_and_data(build_model(design, spec))
     names = ["credibility", "intercept", "loading", "intercept_drift", "overdispersion",
              "noise", "outcome_intercept", "outcome_loading", "outcome_overdispersion"]
     observed = [f"{fam}_indicators" for fam in design.families] + ["outcome"]
     points = at_random_point(model, [*(model[n] for n in names),
                                      *model.logp(vars=[model[o] for o in observed],
-                                                 sum=False)], seed=list(range(5)))
+                                                 sum=False)], seed=list(range(5)), mode="JAX")
     dims = {n: model.named_vars_to_dims.get(n, ()) for n in names}
     post = xr.Dataset({n: (("chain", "draw", *dims[n]), np.stack([p[i] for p in points])[None])
                        for i, n in enumerate(names)},

@@ -86,6 +86,7 @@ def test_every_likelihood_term_is_the_model_written_out(drifting_catalog, update
     NegBin with its rate at ``ho[a] + κ[a]·θ[a, t−1]``, last month's latent, κ of the
     catalog's sign. A lag, sign, drift or averaging slip in the graph fails here, without a
     fit (the recovery tests that would also see it are slow)."""
+    from pymc.model.transform.optimization import freeze_dims_and_data
     from scipy import stats
 
     sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
@@ -93,13 +94,13 @@ def test_every_likelihood_term_is_the_model_written_out(drifting_catalog, update
     design = make_design(sim.panel, spec)
     assert set(design.families) == {"poisson", "bernoulli", "negbin", "normal"}
     assert not design.families["negbin"].single_month and design.drift_signals == ("meetings",)
-    model = build_model(design, spec)
+    model = freeze_dims_and_data(build_model(design, spec))  # for JAX: lengths as constants
     names = ["credibility", "intercept", "loading_ally" if update.get("loadings") else "loading",
              "intercept_drift", "overdispersion", "noise", "outcome_intercept",
              "outcome_loading", "outcome_overdispersion"]
     observed = [model[f"{fam}_indicators"] for fam in design.families] + [model["outcome"]]
     got = at_random_point(model, [*(model[n] for n in names),
-                                   *model.logp(vars=observed, sum=False)], seed=11)
+                                   *model.logp(vars=observed, sum=False)], seed=11, mode="JAX")
     theta, alpha, lam, walk, od, noise, ho, kappa, h_od = got[:len(names)]
     lam = np.broadcast_to(lam, alpha.shape)
     drift = np.zeros((*alpha.shape, len(design.years)))
