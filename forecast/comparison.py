@@ -98,6 +98,8 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                              f"fits[{first[0]!r}] ({_first_difference(first[1], counts)}): "
                              "leave-one-out compares fits of the same observations",
                              parameter="fits", value=name)
+    # leave-one-out first: a fit it cannot score is refused before any warning of the others
+    loos = {name: _psis(loo_data(fit)) for name, fit in fits.items()}
     unsettled = {name: fit.diagnostics().failures for name, fit in fits.items()
                  if not fit.diagnostics().converged}
     if unsettled:
@@ -107,7 +109,6 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
                       "that may not follow the posterior, and the ranking may change with "
                       "another seed or more draws", ConvergenceWarning,
                       skip_file_prefixes=PACKAGE_FRAMES)
-    loos = {name: _psis(loo_data(fit)) for name, fit in fits.items()}
     _warn_unreliable({name: loo for name, loo in loos.items()},
                      "Their fits' elpd is more uncertain than its se says; refitting without "
                      "those counts would check it")

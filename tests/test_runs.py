@@ -31,11 +31,6 @@ from forecast.runs import (
 )
 
 
-# The forked children only touch files and locks; the fork-with-threads warning is moot here.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:This process .* is multi-threaded:DeprecationWarning")
-
-
 def _stage_files(path: Path, key: str, content: str = "x", data: str | None = None) -> None:
     """A run's files; ``data`` stands for its observations' SHA-256 in the manifest."""
     (path / "forecast.csv").write_text(content)
@@ -56,9 +51,10 @@ def _published_state(root: Path) -> dict[str, str]:
 
 
 def _mp():
-    """Fork where available: the children need no fresh import of the package."""
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
+    """Children started afresh, not forked: a worker of the suite may have started threads
+    (JAX's, numba's, PyMC's samplers') before these tests, and a fork copies their locks in
+    whatever state they are. A fresh child imports the registry alone (under a second)."""
+    return mp.get_context("spawn")
 
 
 # ---------------------------------------------------------------------- names
