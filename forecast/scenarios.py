@@ -123,6 +123,8 @@ class Scenario:
             if not isinstance(rec, dict):
                 raise InputError("each scenario row must be a table/dict with keys "
                                  + ", ".join(COLUMNS), file=file, row=numbers[i])
+            if "row" in rec:  # the table's own column: a record's would be replaced unread
+                raise _unexpected_key("row", file, numbers[i])
         frame = pd.DataFrame(records, columns=list(dict.fromkeys(
             [*COLUMNS, "op", *(k for r in records for k in r)])))
         frame["row"] = np.asarray(numbers, dtype=np.int64)

@@ -162,6 +162,25 @@ def test_read_errors_name_file_row_column(tmp_path, text, row, column, match):
     assert err.value.column == column
 
 
+def test_a_row_key_is_refused_not_replaced_by_the_row_number(tmp_path):
+    """Each override carries its row number in the table's ``row`` column: an override's own
+    ``row`` key (a TOML entry's, a record's) was replaced by it unread, and the scenario
+    accepted; a CSV's ``row`` column was refused."""
+    toml = _write(tmp_path, "row.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
+                  'signal = "consultation_lapse"\nvalue = 1\n[[override]]\nally = "A00"\n'
+                  'period = "2019-02"\nsignal = "consultation_lapse"\nvalue = 1\nrow = 7\n')
+    csv = _write(tmp_path, "row.csv", "ally,period,signal,value,row\n"
+                 "A00,2019-01,consultation_lapse,1,7\n")
+    for path, row in ((toml, 2), (csv, 1)):
+        with pytest.raises(forecast.InputError, match="unexpected key") as err:
+            read_scenario(path)
+        assert (err.value.file, err.value.row, err.value.column) == (str(path), row, "row")
+    with pytest.raises(forecast.InputError, match="unexpected key") as err:
+        Scenario.from_records([{"ally": "A00", "period": "2019-01", "signal": "x", "value": 1,
+                                "row": 7}])
+    assert (err.value.row, err.value.column) == (1, "row")
+
+
 def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="not found"):
         read_scenario(tmp_path / "none.csv")
