@@ -93,3 +93,34 @@ def drifting_catalog(tmp_path) -> Path:
     path.write_text(text.replace(old, 'sign = 0\ndrifts = true\nunit = "high-level'),
                     encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def drifting_model_at(drifting_catalog, at_random_point):
+    """``evaluate(seed, update=None)``: the default spec (``update`` applied to it) on a
+    48-month panel of :func:`drifting_catalog`, and at random points (``seed`` as for
+    :func:`at_random_point`) the values of the parameters that its observations'
+    log-likelihoods read, ``names``, then each family's and the outcome's pointwise
+    log-likelihoods. Returns ``(sim, spec, design, model, names, values)``; the model is
+    frozen, for JAX, which evaluates it in seconds."""
+    import forecast
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    from forecast.design import make_design
+    from forecast.model import build_model
+
+    def evaluate(seed, update=None):
+        sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
+        spec = forecast.load_spec("default").model_copy(update=update or {})
+        design = make_design(sim.panel, spec)
+        model = freeze_dims_and_data(build_model(design, spec))
+        names = ["credibility", "intercept",
+                 "loading_ally" if spec.loadings == "pooled" else "loading",
+                 "intercept_drift", "overdispersion", "noise", "outcome_intercept",
+                 "outcome_loading", "outcome_overdispersion"]
+        observed = [model[f"{fam}_indicators"] for fam in design.families] + [model["outcome"]]
+        values = at_random_point(model, [*(model[n] for n in names),
+                                         *model.logp(vars=observed, sum=False)],
+                                 seed=seed, mode="JAX")
+        return sim, spec, design, model, names, values
+    return evaluate

@@ -43,29 +43,17 @@ def test_rows_sum_to_change_and_columns(oracle):
     assert np.allclose(data["contribution"], 0.0)
 
 
-def test_removal_loglik_is_the_models_own(drifting_catalog, at_random_point):
+def test_removal_loglik_is_the_models_own(drifting_model_at):
     """``removal_loglik`` writes each observation's log-likelihood out again, from the draws,
     for PSIS: checked against the model's own pointwise log-likelihood at draws that differ
     (an oracle's are all alike), for every family, a quarter's and a year's average, a
     drifting signal and the outcome (last month's latent): a slip there moved attribution
     without failing any other test."""
-    from pymc.model.transform.optimization import freeze_dims_and_data
-
-    from forecast.design import make_design
-    from forecast.model import build_model
     from forecast.pointwise import outcome_loglik
     from forecast.results import Fit
 
-    sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
-    spec = forecast.load_spec("default")
-    design = make_design(sim.panel, spec)
-    model = freeze_dims_and_data(build_model(design, spec))
-    names = ["credibility", "intercept", "loading", "intercept_drift", "overdispersion",
-             "noise", "outcome_intercept", "outcome_loading", "outcome_overdispersion"]
+    sim, spec, design, model, names, points = drifting_model_at(seed=list(range(5)))
     observed = [f"{fam}_indicators" for fam in design.families] + ["outcome"]
-    points = at_random_point(model, [*(model[n] for n in names),
-                                     *model.logp(vars=[model[o] for o in observed],
-                                                 sum=False)], seed=list(range(5)), mode="JAX")
     dims = {n: model.named_vars_to_dims.get(n, ()) for n in names}
     post = xr.Dataset({n: (("chain", "draw", *dims[n]), np.stack([p[i] for p in points])[None])
                        for i, n in enumerate(names)},

@@ -77,8 +77,7 @@ def test_count_intercepts_at_the_allys_average_latent(reference, at_random_point
 # the intercepts are the model's own (its Deterministic): the references' arithmetic is checked
 # by the intercept tests below
 @pytest.mark.parametrize("update", [{}, {"loadings": "pooled"}])
-def test_every_likelihood_term_is_the_model_written_out(drifting_catalog, update,
-                                                       at_random_point):
+def test_every_likelihood_term_is_the_model_written_out(drifting_model_at, update):
     """Each observation's log-likelihood, at a random point, against the model written out
     with scipy from the parameters' values: the latent of the observation's month (of its
     quarter or year averaged: ``mean θ[a, start:stop]``), the sign-constrained loading, the
@@ -86,21 +85,11 @@ def test_every_likelihood_term_is_the_model_written_out(drifting_catalog, update
     NegBin with its rate at ``ho[a] + κ[a]·θ[a, t−1]``, last month's latent, κ of the
     catalog's sign. A lag, sign, drift or averaging slip in the graph fails here, without a
     fit (the recovery tests that would also see it are slow)."""
-    from pymc.model.transform.optimization import freeze_dims_and_data
     from scipy import stats
 
-    sim = forecast.simulate(n_months=48, catalog=drifting_catalog, seed=3)
-    spec = forecast.load_spec("default").model_copy(update=update)
-    design = make_design(sim.panel, spec)
+    _, _, design, _, names, got = drifting_model_at(seed=11, update=update)
     assert set(design.families) == {"poisson", "bernoulli", "negbin", "normal"}
     assert not design.families["negbin"].single_month and design.drift_signals == ("meetings",)
-    model = freeze_dims_and_data(build_model(design, spec))  # for JAX: lengths as constants
-    names = ["credibility", "intercept", "loading_ally" if update.get("loadings") else "loading",
-             "intercept_drift", "overdispersion", "noise", "outcome_intercept",
-             "outcome_loading", "outcome_overdispersion"]
-    observed = [model[f"{fam}_indicators"] for fam in design.families] + [model["outcome"]]
-    got = at_random_point(model, [*(model[n] for n in names),
-                                   *model.logp(vars=observed, sum=False)], seed=11, mode="JAX")
     theta, alpha, lam, walk, od, noise, ho, kappa, h_od = got[:len(names)]
     lam = np.broadcast_to(lam, alpha.shape)
     drift = np.zeros((*alpha.shape, len(design.years)))
