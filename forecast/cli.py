@@ -513,12 +513,12 @@ def list_runs(
                 _escape(f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}"
                         + (f" → {run_on.get('draws', '?')} (run on)"
                            if isinstance(run_on := r.manifest.get("run_on"), dict) else "")),
-                _escape(str(s.get("preset", "")))))
+                _escape(str(s.get("horizon", ""))), _escape(str(s.get("preset", "")))))
         # what tells the runs apart and their state come first and are never cut (a narrow
         # terminal cuts the table's right side); a lost file's name, however long, is said
         # under the table; the month and revision are in the run's name
         for i, col in enumerate(("run (✓ latest)", "status", "created", "spec", "sampler",
-                                 "preset")):
+                                 "months ahead", "preset")):
             table.add_column(col, no_wrap=True, min_width=max(
                 len(col), *(len(row[i]) for row in rows)) if i < 2 else None)
         for row in rows:

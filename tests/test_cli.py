@@ -568,6 +568,25 @@ def test_pipeline_gate_refuses_without_force(sim, data_dir, tmp_path):
     assert "NOT converged" in (kept[0] / "run.log").read_text()
 
 
+def test_list_says_how_many_months_each_run_forecasts(sim, data_dir, tmp_path):
+    """Runs of one month told apart by their horizon alone (``--horizon``) were listed alike."""
+    runs = tmp_path / "runs"
+    for horizon in (3, 12):
+        out = run_month(RunRequest(data=data_dir, out=runs, force=True, horizon=horizon),
+                        fitter=_oracle(sim))
+        assert out.status == "published"
+    listing = _cli("list", "--out", str(runs))
+    assert listing.exit_code == 0, listing.output
+    lines = listing.output.splitlines()
+    header = next(line for line in lines if "run (✓ latest)" in line).split("┃")
+    column = next(i for i, cell in enumerate(header) if cell.strip() == "months ahead")
+    ahead = {cells[1].split()[0]: cells[column].strip()
+             for cells in (line.split("│") for line in lines)
+             if len(cells) == len(header) and cells[1].strip().startswith(sim.panel.last_month)}
+    assert ahead == {sim.panel.last_month: "3", f"{sim.panel.last_month}-r2": "12"}, \
+        listing.output
+
+
 def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monkeypatch):
     fitter = _oracle(sim)
     runs = tmp_path / "runs"
