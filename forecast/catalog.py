@@ -309,10 +309,12 @@ def _parse_ally_start(raw: object, allies: Mapping[str, str], start: str | None,
 def _check_month(text: str, file: str, column: str) -> None:
     # the data's own reading of a month; imported here because the tabular layer reads
     # catalogs, so a module-level import would be circular
-    from forecast.tabular import exact_month
+    from forecast.tabular import exact_month, outside_the_years
 
     if exact_month(text) is None:
-        raise InputError("expected a month as YYYY-MM", file=file, column=column, value=text)
+        why = outside_the_years(text)
+        raise InputError("expected a month as YYYY-MM" + (f"; {why}" if why else ""), file=file,
+                         column=column, value=text)
 
 
 def _bare(text: str, what: str, matched: str, alone: str, file: str, column: str) -> None:

@@ -28,6 +28,7 @@ from forecast.tabular import (
     check_filled,
     check_repeated,
     format_month,
+    outside_the_years,
     parse_month,
     parse_until,
     read_table,
@@ -188,7 +189,9 @@ def validated_events(
     check_filled(problems, table, "date", "date")
     parts = pd.Series(dates, dtype=object).astype(str).str.fullmatch(_DATE_RE)
     problems.check(~parts.to_numpy(dtype=bool), "date", dates,
-                   "malformed date: expected YYYY-MM-DD or YYYY-MM")
+                   lambda i: f"date out of range: {why}"
+                   if (why := outside_the_years(str(dates[i]), _DATE_RE))
+                   else "malformed date: expected YYYY-MM-DD or YYYY-MM")
     year, month, day = _date_parts(dates)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     days_in = _DAYS[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)

@@ -36,6 +36,7 @@ from forecast.tabular import (
     check_filled,
     check_repeated,
     format_month,
+    outside_the_years,
     parse_until,
     read_table,
     table_from_frame,
@@ -573,6 +574,8 @@ def _check_periods(
         if other is not None:
             return (f"{other} period for {f} signal {signal[i]!r} (the catalog declares "
                     f"frequency = \"{f}\"): expected {shape}")
+        if why := outside_the_years(text.iloc[i], PERIOD_FORMATS[f][0]):
+            return f"period out of range for {f} signal {signal[i]!r}: {why}"
         meant = meant_period(text.iloc[i], f)
         return (f"malformed period for {f} signal {signal[i]!r}: expected {shape}"
                 + (f" (did you mean {meant!r}?)" if meant else ""))

@@ -44,6 +44,7 @@ from forecast.tabular import (
     NUMBER_RE,
     format_month,
     month_text,
+    outside_the_years,
     parse_month,
     read_table,
 )
@@ -361,9 +362,10 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
                 raise InputError("expected text", column=col, value=rec[col], **where)
         month = parse_month(rec["period"])
         if month is None:
-            raise InputError("malformed period; expected YYYY-MM, a month such as 2026-04 "
-                             "(driver overrides are monthly: no quarters or years)",
-                             column="period", value=rec["period"], **where)
+            raise InputError(f"period out of range: {why}" if (why := outside_the_years(
+                rec["period"])) else "malformed period; expected YYYY-MM, a month such as "
+                "2026-04 (driver overrides are monthly: no quarters or years)",
+                column="period", value=rec["period"], **where)
         try:
             if isinstance(rec["value"], (bool, np.bool_)):
                 raise TypeError  # TOML's true or a bool column: 1 by accident, not a count

@@ -35,6 +35,7 @@ __all__ = [
     "check_filled",
     "check_repeated",
     "parse_month",
+    "outside_the_years",
     "format_month",
     "SUFFIXES",
     "NUMBER_RE",
@@ -505,6 +506,24 @@ def exact_month(text: str) -> int | None:
     return parse_month(text) if isinstance(text, str) and text == text.strip() else None
 
 
+def outside_the_years(text: object, pattern: str = MONTH_PATTERN) -> str | None:
+    """Why ``text``, written as ``pattern`` asks (a month by default) but with a year outside
+    1000-2999, is not read; None for any other text. Such a period is said so, not "malformed".
+
+    Examples
+    --------
+    >>> outside_the_years("9999-12")
+    'year 9999 is outside 1000 to 2999, the years the package reads'
+    >>> outside_the_years("2026-12") is None, outside_the_years("9999-13") is None
+    (True, True)
+    """
+    if not isinstance(text, str) or re.fullmatch(pattern, text) is not None:
+        return None
+    shaped = re.fullmatch(pattern.replace(YEAR_PATTERN, "([0-9]{4})", 1), text)
+    return (f"year {shaped.group(1)} is outside 1000 to 2999, the years the package reads"
+            if shaped is not None else None)
+
+
 def check_month(month: str) -> str:
     """``month`` if it is ``YYYY-MM`` (:func:`exact_month`), else :class:`InputError`.
 
@@ -514,8 +533,9 @@ def check_month(month: str) -> str:
     '2026-03'
     """
     if exact_month(month) is None:
-        raise InputError("malformed month: expected YYYY-MM, e.g. 2026-03", parameter="month",
-                         value=month)
+        raise InputError(f"month out of range: {why}" if (why := outside_the_years(month))
+                         else "malformed month: expected YYYY-MM, e.g. 2026-03",
+                         parameter="month", value=month)
     return month
 
 

@@ -280,6 +280,7 @@ def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
 @pytest.mark.parametrize("args, text", [
     (["--month", "2026-3"], "malformed month"),
     (["--month", "2０26-03"], "malformed month"),  # a full-width digit was a month
+    (["--month", "9999-12"], "month out of range: year 9999 is outside 1000 to 2999"),
     (["--data", "/no/such/dir"], "data directory not found"),
     (["--spec", "nonexistent"], "unknown spec"),
     (["--spec", "defualt"], "parameter 'spec', value 'defualt': unknown spec: expected one of "

@@ -245,6 +245,11 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="malformed period") as err:
         read_scenario(gap)
     assert err.value.row == 4
+    far = _write(tmp_path, "f.csv", "ally,period,signal,value\nA00,3026-01,x,1\n")
+    with pytest.raises(forecast.InputError, match="period out of range: year 3026 is outside "
+                       "1000 to 2999") as err:  # was "malformed", though written right
+        read_scenario(far)
+    assert (err.value.row, err.value.column) == (2, "period")
     assert read_scenario(_write(tmp_path, "h.csv", "ally,period,signal,value\n\n"
                                 "A00,2019-02,x,1\n")).rows["row"].tolist() == [3]
 

@@ -106,6 +106,21 @@ def test_malformed_period(tmp_path: Path) -> None:
     check(err, path, 5, "period", "2020-13")
 
 
+@pytest.mark.parametrize(("signal", "frequency", "period", "year"), [
+    ("exercise_tempo", "monthly", "3000-01", "3000"), ("meetings", "quarterly", "0999-Q4", "0999"),
+    ("defense_spending", "annual", "9999", "9999"),
+])
+def test_a_period_of_a_year_the_package_does_not_read_says_so(
+        tmp_path: Path, signal: str, frequency: str, period: str, year: str) -> None:
+    """A period written right but for its year was called malformed, leaving the reader to
+    find what was wrong with it."""
+    path = write_obs(tmp_path, f"JPN,{period},{signal},1,s")
+    err = load_error(path)
+    check(err, path, 5, "period", period, f"period out of range for {frequency} signal "
+          f"{signal!r}: year {year} is outside 1000 to 2999, the years the package reads")
+    assert "malformed" not in str(err)
+
+
 @pytest.mark.parametrize(("signal", "period", "meant"), [
     ("meetings", "2020Q2", "2020-Q2"),  # str() of a pandas quarter
     ("meetings", "2020-05-01", "2020-Q2"),  # a date: the quarter it falls in
@@ -478,6 +493,7 @@ def test_event_unknown_type(tmp_path: Path) -> None:
     ("14/02/2020", "malformed date: expected YYYY-MM-DD or YYYY-MM"),
     ("2020-02-30", "not a calendar date"),
     ("", "missing date"),
+    ("3020-02-14", "date out of range: year 3020 is outside 1000 to 2999"),  # not "malformed"
 ])
 def test_event_bad_date(tmp_path: Path, date: str, expected: str) -> None:
     path, err = events_error(tmp_path, f"{date},KOR,consultation_lapse,d,s")
@@ -533,6 +549,7 @@ def test_the_event_log_months_are_read_as_the_data_reads_months(tmp_path: Path,
     with pytest.raises(InputError) as info:
         read_catalog(cat)
     check(info.value, cat, None, "event_log.start", month, "expected a month as YYYY-MM")
+    assert ("year 0999 is outside 1000 to 2999" in str(info.value)) == (month == "0999-01")
 
 
 def test_event_after_end(tmp_path: Path) -> None:
