@@ -660,8 +660,13 @@ def _in_the_files(exc: SpecError, panel: Panel, inputs: RunInputs,
                   month: str | None) -> SpecError:
     """A signal the spec needs and the panel lacks (:func:`forecast.design.make_design`'s "has
     no observations"), said of the run's files: the months read, and what to change, in the
-    observations or the catalog. Any other error is returned as it is. (A signal counted from
-    an event log given has a count, if 0, in every month the log covers.)"""
+    observations or the catalog. A setting of the spec the catalog does not answer (a drift
+    asked of a signal it lacks) is said of the spec's file, naming the catalog. Any other
+    error is returned as it is. (A signal counted from an event log given has a count, if 0,
+    in every month the log covers.)"""
+    if exc.key is not None and exc.file is None and inputs.spec_path is not None:
+        return SpecError(f"{exc.reason} (the catalog read: {inputs.catalog})",
+                         file=str(inputs.spec_path), column=exc.key, value=exc.value)
     name = exc.value
     if (exc.file is not None or exc.column != "signal" or not isinstance(name, str)
             or name not in panel.catalog.signals or "has no observations" not in exc.reason):

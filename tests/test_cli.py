@@ -229,6 +229,10 @@ def test_validate_checks_only_what_the_spec_uses(data_dir):
     drift = _cli("validate", "--data", str(data_dir), "--spec", str(spec))
     assert drift.exit_code == 2 and "no_such_signal" in drift.output, drift.output
     assert "Traceback" not in drift.output
+    # said of the spec's file and the catalog read, as a file's key (it named neither)
+    said = " ".join(drift.output.split())
+    assert f"{spec}, key 'drift', value ['no_such_signal']:" in said, said
+    assert f"(the catalog read: {data_dir / 'signals.toml'})" in said, said
 
 
 def _break_row(data_dir: Path, line: int, column: str, value: str) -> None:
