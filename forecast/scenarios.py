@@ -449,6 +449,13 @@ def _read_toml(path: Path, file: str) -> Scenario:
     if not isinstance(records, list):
         raise InputError("'override' must be an array of tables ([[override]])",
                          file=file, column="override")
+    # TOML's nan is written, not left out: not "missing", as a key not given is
+    for row, rec in enumerate(records, start=1):
+        for key, v in rec.items() if isinstance(rec, dict) else ():
+            if isinstance(v, float) and math.isnan(v):
+                raise InputError("nan is not a value: expected a number; leave the override "
+                                 "out where the forecast's own value should stay", file=file,
+                                 row=row, column=key, value=v)
     return Scenario.from_records(records, name=str(raw.get("name", path.stem)),
                                  description=str(raw.get("description", "")), file=file)
 

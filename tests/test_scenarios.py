@@ -202,6 +202,12 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="missing value") as err:
         read_scenario(toml)
     assert err.value.row == 2
+    # a nan written in the file is no key left out: it was said as "missing value"
+    nan = _write(tmp_path, "nan.toml", toml.read_text(encoding="utf-8") + "value = nan\n")
+    with pytest.raises(forecast.InputError, match="nan is not a value: expected a number") \
+            as err:
+        read_scenario(nan)
+    assert (err.value.row, err.value.column) == (2, "value")
     typo = _write(tmp_path, "t.toml", '[[override]]\nally = "A00"\nperiod = "2019-01"\n'
                   'signal = "consultation_lapse"\nvalue = 1\n[[override]]\nally = "A00"\n'
                   'period = "2019-02"\nsignal = "consultation_lapse"\nvalu = 2\n')
