@@ -43,7 +43,7 @@ from scipy import special
 from forecast.catalog import RESERVED_SIGNAL
 from forecast.errors import InputError
 from forecast.pointwise import count_loglik, flat_draws, outcome_loglik
-from forecast.tabular import month_text
+from forecast.tabular import month_text, not_a_month
 
 if TYPE_CHECKING:
     from forecast.results import Fit
@@ -180,7 +180,8 @@ def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFr
     given = month
     month = periods[-1] if month is None else month_text(month)
     if month is None:
-        raise InputError("malformed month: expected YYYY-MM (text) or a monthly pd.Period",
+        raise InputError(not_a_month("month", given,
+                                     "expected YYYY-MM (text) or a monthly pd.Period"),
                          parameter="month", value=given)
     if month not in periods:
         raise InputError(f"month not in the fit ({periods[0]} to {periods[-1]})",

@@ -28,7 +28,7 @@ from forecast.tabular import (
     check_filled,
     check_repeated,
     format_month,
-    outside_the_years,
+    not_a_month,
     parse_month,
     parse_until,
     read_table,
@@ -189,9 +189,8 @@ def validated_events(
     check_filled(problems, table, "date", "date")
     parts = pd.Series(dates, dtype=object).astype(str).str.fullmatch(_DATE_RE)
     problems.check(~parts.to_numpy(dtype=bool), "date", dates,
-                   lambda i: f"date out of range: {why}"
-                   if (why := outside_the_years(str(dates[i]), _DATE_RE))
-                   else "malformed date: expected YYYY-MM-DD or YYYY-MM")
+                   lambda i: not_a_month("date", str(dates[i]), "expected YYYY-MM-DD or YYYY-MM",
+                                         _DATE_RE))
     year, month, day = _date_parts(dates)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     days_in = _DAYS[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)

@@ -18,10 +18,10 @@ import pandas as pd
 
 from forecast.catalog import Catalog, SignalSpec
 from forecast.errors import InputError, as_path, expected_one_of
-from forecast.tabular import format_month, month_text, parse_month
+from forecast.tabular import format_month, month_text, not_a_month, parse_month
 
 __all__ = ["Panel", "SignalData", "check_panel", "format_period", "month_period",
-           "month_index"]
+           "month_argument", "month_index"]
 
 OBS_COLUMNS = ("ally", "period", "signal", "value", "source")
 
@@ -52,6 +52,25 @@ def month_period(text: object) -> pd.Period | None:
         text = month_text(text)
     number = parse_month(text)  # the data contract's YYYY-MM, as the loader reads it
     return None if number is None else pd.Period(format_month(number), "M")
+
+
+def month_argument(value: object, parameter: str) -> pd.Period:
+    """The month a caller passed as ``parameter`` (:func:`month_period`), or
+    :class:`~forecast.InputError` saying whether its year is out of range or it is malformed.
+
+    Examples
+    --------
+    >>> month_argument("2026-02", "start")
+    Period('2026-02', 'M')
+    >>> month_argument("9999-02", "start")
+    Traceback (most recent call last):
+    forecast.errors.InputError: parameter 'start', value '9999-02': start out of range: year 9999 is outside 1000 to 2999, the years the package reads
+    """
+    period = month_period(value)
+    if period is None:
+        raise InputError(not_a_month(parameter, value, "expected a month as YYYY-MM"),
+                         parameter=parameter, value=value)
+    return period
 
 
 def month_index(start: str, end: str) -> pd.PeriodIndex:
@@ -410,10 +429,7 @@ class Panel:
         first, last = format_period(self.months[0]), format_period(self.months[-1])
         # a Period of the panel's months is one (not a quarter); pandas reads a number as a
         # year, and will as an ordinal
-        end_m = month_period(end)
-        if end_m is None:
-            raise InputError("malformed end: expected a month as YYYY-MM", parameter="end",
-                             value=end)
+        end_m = month_argument(end, "end")
         if not first <= format_period(end_m) <= last:
             raise InputError(f"end outside the panel: expected a month from {first} to {last}",
                              parameter="end", value=end)

@@ -44,7 +44,7 @@ from forecast.tabular import (
     NUMBER_RE,
     format_month,
     month_text,
-    outside_the_years,
+    not_a_month,
     parse_month,
     read_table,
 )
@@ -362,9 +362,9 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
                 raise InputError("expected text", column=col, value=rec[col], **where)
         month = parse_month(rec["period"])
         if month is None:
-            raise InputError(f"period out of range: {why}" if (why := outside_the_years(
-                rec["period"])) else "malformed period; expected YYYY-MM, a month such as "
-                "2026-04 (driver overrides are monthly: no quarters or years)",
+            raise InputError(not_a_month(
+                "period", rec["period"], "expected YYYY-MM, a month such as 2026-04 (driver "
+                "overrides are monthly: no quarters or years)"),
                 column="period", value=rec["period"], **where)
         try:
             if isinstance(rec["value"], (bool, np.bool_)):

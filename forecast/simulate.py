@@ -33,7 +33,7 @@ import xarray as xr
 from forecast.catalog import Catalog, read_catalog
 from forecast.errors import InputError, check_seed, expected_one_of, is_real, whole_number
 from forecast.recursion import ar1_filter
-from forecast.panel import Panel, format_period, month_period
+from forecast.panel import Panel, format_period, month_argument
 
 __all__ = ["simulate", "Simulation", "SimulationParameters", "synthetic_catalog"]
 
@@ -210,9 +210,7 @@ def simulate(
     if not is_real(missing) or not 0 <= missing < 1:
         raise InputError("missing must be a share of values from 0 to less than 1",
                          parameter="missing", value=missing)
-    if month_period(start) is None:
-        raise InputError("malformed start: expected a month as YYYY-MM", parameter="start",
-                         value=start)
+    first = month_argument(start, "start")
     rng = np.random.default_rng(seed)
     if isinstance(params, dict):  # the fields by name, as a notebook would write them
         unknown = [k for k in params if k not in SimulationParameters.__dataclass_fields__]
@@ -233,7 +231,7 @@ def simulate(
     catalog = catalog or synthetic_catalog(n_allies)
     allies = list(catalog.allies)
     A, T = len(allies), n_months
-    months = pd.period_range(pd.Period(start, "M"), periods=T, freq="M")
+    months = pd.period_range(first, periods=T, freq="M")
 
     # ally parameters
     phi_logit = p.persistence_logit_mu + p.persistence_logit_tau * rng.standard_normal(A)

@@ -36,6 +36,7 @@ __all__ = [
     "check_repeated",
     "parse_month",
     "outside_the_years",
+    "not_a_month",
     "format_month",
     "SUFFIXES",
     "NUMBER_RE",
@@ -524,6 +525,21 @@ def outside_the_years(text: object, pattern: str = MONTH_PATTERN) -> str | None:
             if shaped is not None else None)
 
 
+def not_a_month(what: str, text: object, expected: str, pattern: str = MONTH_PATTERN) -> str:
+    """What is wrong with ``text``, given as ``what`` and not read as a month: its year is out of
+    range (:func:`outside_the_years`), or it is malformed and ``expected`` says what was meant.
+
+    Examples
+    --------
+    >>> not_a_month("start", "9999-01", "expected YYYY-MM")
+    'start out of range: year 9999 is outside 1000 to 2999, the years the package reads'
+    >>> not_a_month("start", "2026-1", "expected YYYY-MM")
+    'malformed start: expected YYYY-MM'
+    """
+    why = outside_the_years(text.strip() if isinstance(text, str) else text, pattern)
+    return f"{what} out of range: {why}" if why else f"malformed {what}: {expected}"
+
+
 def check_month(month: str) -> str:
     """``month`` if it is ``YYYY-MM`` (:func:`exact_month`), else :class:`InputError`.
 
@@ -533,8 +549,7 @@ def check_month(month: str) -> str:
     '2026-03'
     """
     if exact_month(month) is None:
-        raise InputError(f"month out of range: {why}" if (why := outside_the_years(month))
-                         else "malformed month: expected YYYY-MM, e.g. 2026-03",
+        raise InputError(not_a_month("month", month, "expected YYYY-MM, e.g. 2026-03"),
                          parameter="month", value=month)
     return month
 
@@ -607,6 +622,6 @@ def parse_until(until: object) -> int | None:
         return None
     month = parse_month(str(until))
     if month is None:
-        raise InputError("malformed forecast month: expected YYYY-MM", parameter="until",
-                         value=str(until))
+        raise InputError(not_a_month("forecast month", str(until), "expected YYYY-MM"),
+                         parameter="until", value=str(until))
     return month

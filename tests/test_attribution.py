@@ -117,6 +117,9 @@ def test_month_argument_and_errors(oracle):
         attribution(oracle, month="1999-01")
     with pytest.raises(forecast.InputError, match="malformed month"):  # was the last month
         attribution(oracle, month="")
+    with pytest.raises(forecast.InputError, match="month out of range: year 9999 is outside "
+                       "1000 to 2999"):  # a month in form, not "malformed"
+        attribution(oracle, month="9999-01")
     # a pd.Period, or text with spaces, is the month it names (both were "not in the fit")
     import pandas as pd
 

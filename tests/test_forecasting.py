@@ -291,7 +291,11 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
             (lambda: forecast.ModelSpec.from_json('{"name": "x", "dynamics": "nope"}'),
              "key 'dynamics', value 'nope': spec 'x'"),
             # a quarter was read as its last month
-            (lambda: sim.panel.truncate(pd.Period("2016Q2", "Q")), "malformed end")):
+            (lambda: sim.panel.truncate(pd.Period("2016Q2", "Q")), "malformed end"),
+            # a month in form with a year the package does not read (both were "malformed")
+            (lambda: sim.panel.truncate("3016-02"), "end out of range: year 3016 is outside"),
+            (lambda: forecast.simulate(n_allies=2, n_months=12, start="0999-12"),
+             "start out of range: year 0999 is outside")):
         with pytest.raises((forecast.InputError, forecast.SpecError), match=says):
             call()
     # a numpy float is a level as a float is (it was "must be a probability"); a month as a

@@ -255,6 +255,10 @@ def test_malformed_forecast_month(tmp_path: Path) -> None:
     # an argument, not a column of a file
     assert str(err) == ("parameter 'until', value '2020-6': malformed forecast month: expected "
                         "YYYY-MM")
+    # a month in form whose year the package does not read is said so, not "malformed"
+    err = load_error(write_obs(tmp_path), until=" 0999-06")
+    assert str(err) == ("parameter 'until', value ' 0999-06': forecast month out of range: year "
+                        "0999 is outside 1000 to 2999, the years the package reads")
 
 
 def test_ally_without_observations(tmp_path: Path) -> None:
