@@ -121,6 +121,18 @@ def _arviz_loo(fit):
     return _psis(loo_data(fit))
 
 
+def _saying_unreliable(loo, call):
+    """``call()``, which must warn that PSIS-LOO is unreliable where ``loo`` has a count of
+    high k̂, and must not warn of it where it has none. Which it is depends on the draws, and
+    so on the machine: the same seed's 2 × 100 draws of PyMC differ between processors."""
+    if (np.asarray(loo.pareto_k) > loo.good_k).any():
+        with pytest.warns(UserWarning, match="PSIS-LOO is unreliable"):
+            return call()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="PSIS-LOO is unreliable")
+        return call()
+
+
 @pytest.fixture(scope="module")
 def two_fits():
     """Two fits of one panel by the default spec, two seeds apart: the mechanics of a
@@ -187,19 +199,19 @@ def test_the_loo_pit_is_the_psis_weighted_share_of_replicates_below_each_count(t
 
     sim, fits = two_fits
     fit = fits["default"]
-    with pytest.warns(UserWarning, match="PSIS-LOO is unreliable"):
-        pit = loo_pit(fit, seed=3)
+    loo = _arviz_loo(fit)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        again = loo_pit(fit, seed=3)
+        pit = loo_pit(fit, seed=3)
+    again = _saying_unreliable(loo, lambda: loo_pit(fit, seed=3))
     assert pit.equals(again) and list(pit.columns) == ["ally", "period", "count", "pit",
                                                         "pareto_k"]
-    loo = _arviz_loo(fit)
     np.testing.assert_allclose(pit["pareto_k"], loo.pareto_k)
+    # the warning, once, with the count of high k̂ where there are any (2 × 100 draws of
+    # PyMC: on most machines, not all), and none where there are none
     high = int((pit["pareto_k"] > loo.good_k).sum())
-    assert high > 0  # 2 × 100 draws: some, so the warning is shown, once
     assert [str(w.message).count(f"the fit {high} of {len(pit)}") for w in said
-            if "PSIS" in str(w.message) or "Pareto" in str(w.message)] == [1]
+            if "PSIS" in str(w.message) or "Pareto" in str(w.message)] == ([1] if high else [])
     rep = outcome_replicates(fit, np.random.default_rng(3))  # what loo_pit drew first
     y = fit.design.outcome_value
     log_w = np.asarray(loo.log_weights.transpose("observation", "chain", "draw")).reshape(
@@ -232,8 +244,8 @@ def test_the_loo_p_any_is_the_psis_weighted_chance_of_an_act(two_fits):
 
     _, fits = two_fits
     fit = fits["default"]
-    with pytest.warns(UserWarning, match="PSIS-LOO is unreliable"):  # loo_pit's test's k̂
-        table = loo_p_any(fit)
+    loo = _arviz_loo(fit)
+    table = _saying_unreliable(loo, lambda: loo_p_any(fit))
     d, post = fit.design, fit.posterior
     a, t = d.outcome_ally, d.outcome_t
     theta = flat_draws(post, "credibility")
@@ -241,7 +253,6 @@ def test_the_loo_p_any_is_the_psis_weighted_chance_of_an_act(two_fits):
                 + flat_draws(post, "outcome_loading")[:, a] * theta[:, a, t - 1])
     r = 1.0 / flat_draws(post, "outcome_overdispersion")[:, None] ** 2
     p_none = stats.nbinom.pmf(0, r, r / (r + mu))
-    loo = _arviz_loo(fit)
     log_w = np.asarray(loo.log_weights.transpose("chain", "draw", "observation")).reshape(
         -1, len(a))
     # what log_weights hold: the normalised PSIS weights without the count's likelihood, so
