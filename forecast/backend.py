@@ -45,8 +45,26 @@ import xarray as xr
 
 from forecast.cfuncs import compile_model
 
-__all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller",
+__all__ = ["DISK_TRACE_BYTES", "compile_nutpie", "logp_caller", "strict_floats",
            "check_nutpie_options", "sample_nutpie"]
+
+
+def strict_floats(fastmath: bool = False) -> Any:
+    """The context every compile of the package runs in: PyTensor's numba functions without
+    ``fastmath`` (the module's note), so that a cold and a warm cache give the same draws.
+
+    PyTensor 3 compiles with numba by default, so PyMC's own NUTS and ADVI
+    (:func:`forecast.inference.sample_model`) need it as nutpie does. Scoped to the ``with``
+    block: no process-wide setting changes.
+
+    Examples
+    --------
+    >>> import pytensor
+    >>> with strict_floats():
+    ...     pytensor.config.numba__fastmath
+    False
+    """
+    return pytensor.config.change_flags(numba__fastmath=fastmath)
 
 
 def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
@@ -68,7 +86,7 @@ def compile_nutpie(model: pm.Model, *, fastmath: bool = False) -> Any:
     nutpie.compiled_pyfunc.CompiledPyMCModel
         Ready for :func:`nutpie.sample` (and ``with_data`` when the model is not frozen).
     """
-    with pytensor.config.change_flags(numba__fastmath=fastmath):
+    with strict_floats(fastmath):
         return compile_model(model)
 
 

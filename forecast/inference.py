@@ -13,7 +13,7 @@ import numpy as np
 import pymc as pm
 from pymc.model.transform.optimization import freeze_dims_and_data
 
-from forecast.backend import check_nutpie_options, compile_nutpie, sample_nutpie
+from forecast.backend import check_nutpie_options, compile_nutpie, sample_nutpie, strict_floats
 from forecast.cfuncs import available_cores
 from forecast.design import make_design
 from forecast.diagnostics import compute_diagnostics
@@ -66,7 +66,7 @@ def sample_model(
                               seed=seed, progress=progress, **kwargs)
     elif sampler in ("pymc", "numpyro"):
         t1 = t0
-        with model:
+        with strict_floats(), model:  # PyMC compiles with numba too (PyTensor 3)
             idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
                               random_seed=seed, progressbar=progress,
                               nuts_sampler=sampler, compute_convergence_checks=False, **kwargs)
@@ -75,7 +75,7 @@ def sample_model(
         n = kwargs.pop("n", 30_000)
         watch = _Interruption()
         callbacks = [watch.stopping(c) for c in kwargs.pop("callbacks", None) or ()]
-        with model:
+        with strict_floats(), model:
             approx = pm.fit(n=n, method="advi", random_seed=seed, progressbar=progress,
                             callbacks=[*callbacks, watch.reached], **kwargs)
             # PyMC answers Ctrl-C (and so SIGTERM, see forecast.__main__) by returning the

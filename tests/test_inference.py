@@ -78,6 +78,31 @@ def test_an_advi_preview_stopped_early_is_refused():
         assert idata["posterior"].sizes["draw"] == 10
 
 
+@pytest.mark.parametrize("sampler", ["pymc", "advi"])
+def test_pymc_compiles_without_fastmath(sampler, monkeypatch):
+    """PyTensor 3 compiles PyMC's NUTS and ADVI with numba, whose default fastmath made the
+    same seed's draws differ between a cold and a warm cache (docs/decisions/0006): both
+    compile inside the package's strict context, which ends with the call."""
+    import pymc as pm
+    import pytensor
+
+    from forecast.inference import sample_model
+
+    seen = []
+
+    def compiling(*args, **kwargs):
+        seen.append(pytensor.config.numba__fastmath)
+        raise KeyboardInterrupt  # nothing to sample: the flag is what is asked of the call
+
+    monkeypatch.setattr(pm, "sample" if sampler == "pymc" else "fit", compiling)
+    with pm.Model() as model:
+        pm.Normal("x")
+    before = pytensor.config.numba__fastmath
+    with pytest.raises(KeyboardInterrupt):
+        sample_model(model, sampler=sampler, draws=10, chains=2)
+    assert seen == [False] and pytensor.config.numba__fastmath == before
+
+
 def test_unknown_sampler_is_a_clear_error(small_panel):
     with pytest.raises(InputError, match="unknown sampler"):
         forecast.fit(small_panel, sampler="gibbs")
