@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from forecast.catalog import read_toml
 from forecast.errors import SpecError, expected_one_of
@@ -27,8 +27,9 @@ class Priors(BaseModel):
     normal signals.
     """
 
-    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper)
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper);
+    # strict: a TOML value has its own type, and a quoted "2" or a true was read as a number
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     persistence_logit_mean: float = Field(2.0, description="Prior mean of logit φ (φ≈0.88)")
     persistence_logit_sd: float = Field(
@@ -111,8 +112,10 @@ class ModelSpec(BaseModel):
     'static'
     """
 
-    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper)
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper);
+    # strict: common_factor = "no" or drivers = 1 was read as a switch (the catalog's
+    # drifts = "no" is refused too)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     name: str = "default"
     description: str = ""
@@ -172,6 +175,15 @@ class ModelSpec(BaseModel):
         "summit_tempo 17, spending_pledges 1, rival_arms 0; in the simulated panels that "
         "centred offsets helped, 74 and more)")
     priors: Priors = Priors()
+
+    @field_validator("drift", mode="before")
+    @classmethod
+    def _drift_list(cls, value: object) -> object:
+        """A TOML or JSON array is a list; strict validation takes only a tuple. A lone name
+        is refused in the file's own terms, not as 'a valid tuple'."""
+        if isinstance(value, str):
+            raise ValueError(f'expected a list of names, e.g. drift = ["{value}"]')
+        return tuple(value) if isinstance(value, list) else value
 
     def contradictions(self) -> list[str]:
         """Settings that another setting makes meaningless: the model would be built as if

@@ -831,6 +831,11 @@ def test_a_spec_file_starts_from_the_default(tmp_path):
     mine = forecast.load_spec(one)
     assert mine == default.model_copy(update={"name": "mine", "description": "",
                                                "dynamics": "static"})
+    # a whole number where a prior scale is a float, and an array of names, as TOML writes them
+    one.write_text('drift = ["coarse"]\n[priors]\nloading_scale = 2\n', encoding="utf-8")
+    mine = forecast.load_spec(one)
+    assert mine.drift == ("coarse",) and mine.priors.loading_scale == 2.0
+    assert forecast.ModelSpec.from_json(mine.to_json()) == mine
 
 
 @pytest.mark.parametrize("written, says", [
@@ -843,6 +848,14 @@ def test_a_spec_file_starts_from_the_default(tmp_path):
     # tomllib's int() of 5 000 digits raised Python's ValueError: exit 1 and a traceback
     ("[priors]\npooling_scale = " + "9" * 5000 + "\n",
      "not valid TOML: a whole number of more than 4 300 digits"),
+    # a TOML value has its own type: each of these was read as another (common_factor =
+    # "no" as false, drivers = 1 as true, "2" and true as the numbers 2 and 1)
+    ('common_factor = "no"\n', "key 'common_factor', value 'no'"),
+    ("drivers = 1\n", "key 'drivers', value 1"),
+    ('centred_intercept_events = "50"\n', "key 'centred_intercept_events'"),
+    ('[priors]\nloading_scale = "2"\n', "key 'priors.loading_scale'"),
+    ("[priors]\nloading_scale = true\n", "key 'priors.loading_scale'"),
+    ('drift = "coarse"\n', 'expected a list of names, e.g. drift = ["coarse"]'),
 ])
 def test_a_spec_file_at_fault_is_named_when_it_is_read(tmp_path, written, says):
     """Cases a fuzzing helper found: each passed load_spec, or left it with another error."""
