@@ -10,6 +10,29 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+
+def _share_cores() -> None:
+    """Each pytest-xdist worker runs on its own share of the cores (on 2 cores with 2 workers,
+    one each), and so does every process it starts. A first compile starts a helper process
+    only where it sees a second core (forecast.cfuncs.available_cores, docs/decisions/0016):
+    the helper pays where that core is idle, and in a suite whose other worker keeps it busy
+    it only competes (tests/test_backend.py with every cache new, 2 workers on 2 cores:
+    633 s with the helpers, 592 s without, 2026-12-04). Its own tests ask for it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or count < 2 or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    index = int(worker[2:])
+    mine = cores[index::count] if len(cores) >= count else [cores[index % len(cores)]]
+    try:
+        os.sched_setaffinity(0, mine)
+    except OSError:  # a system that refuses it: the workers share the cores as before
+        pass
+
+
+_share_cores()
+
 # The docstrings' examples run as tests (pyproject's --doctest-modules over forecast/). These
 # compile a model: minutes each on 2 cores, so they run with the slow tests.
 SLOW_DOCTESTS = {
