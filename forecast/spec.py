@@ -27,7 +27,7 @@ class Priors(BaseModel):
     normal signals.
     """
 
-    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper);
+    # nan and inf were read as priors, and the model's log-density was nan;
     # strict: a TOML value has its own type, and a quoted "2" or a true was read as a number
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
@@ -112,7 +112,7 @@ class ModelSpec(BaseModel):
     'static'
     """
 
-    # nan and inf were read as priors, and the model's log-density was nan (a fuzzing helper);
+    # nan and inf were read as priors, and the model's log-density was nan;
     # strict: common_factor = "no" or drivers = 1 was read as a switch (the catalog's
     # drifts = "no" is refused too)
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)

@@ -260,7 +260,7 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
             (lambda: forecast.simulate(n_allies=2, n_months=12, start="2020"), "malformed start"),
             (lambda: forecast.simulate(n_allies=2, n_months=12, start="2020-01-15"),
              "malformed start"),
-            # session 18's trial: AttributeErrors, TypeErrors and numpy's errors
+            # these left AttributeErrors, TypeErrors and numpy's errors
             (lambda: forecast.forecast_fit(sim.panel), "parameter 'fit'.*expected a Fit"),
             (lambda: forecast.compare(fc, "x"), "parameter 'alt'.*expected a forecast"),
             (lambda: forecast.Scenario(rows=pd.DataFrame([{"ally": "A01"}])),
@@ -275,7 +275,7 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
             (lambda: fit.save(3), "parameter 'path'"),
             (lambda: forecast.synthetic_catalog("3"), "n_allies"),
             (lambda: fc.plot(allies=["KOR"]), "parameter 'allies'.*unknown ally"),
-            # session 21's trial: pathlib's and Python's TypeErrors, json's decoder error
+            # these left pathlib's and Python's TypeErrors, json's decoder error
             (lambda: forecast.load_fit(None), "parameter 'path'.*a saved fit"),
             (lambda: forecast.load_forecast(5), "parameter 'path'.*a saved forecast"),
             (lambda: forecast.read_scenario(None), "parameter 'path'.*a scenario file"),

@@ -858,7 +858,7 @@ def test_a_spec_file_starts_from_the_default(tmp_path):
     ('drift = "coarse"\n', 'expected a list of names, e.g. drift = ["coarse"]'),
 ])
 def test_a_spec_file_at_fault_is_named_when_it_is_read(tmp_path, written, says):
-    """Cases a fuzzing helper found: each passed load_spec, or left it with another error."""
+    """Each of these passed load_spec, or left it with an error naming neither file nor key."""
     from forecast.errors import SpecError
 
     path = tmp_path / "mine.toml"

@@ -367,7 +367,7 @@ def test_catalog_and_spec_with_a_byte_order_mark_are_read(tmp_path: Path) -> Non
 ])
 def test_a_key_or_table_written_twice_is_said_so(tmp_path: Path, written: str) -> None:
     """tomllib says "Cannot overwrite a value" or "Cannot declare ... twice", naming neither
-    a key nor a table (a fuzzing helper's read of the messages)."""
+    a key nor a table."""
     cat = tmp_path / "signals.toml"
     cat.write_text(CATALOG.read_text(encoding="utf-8").replace('JPN = "Japan"', written, 1),
                    encoding="utf-8")
@@ -675,7 +675,7 @@ def test_an_event_pasted_twice_is_refused(tmp_path: Path) -> None:
     ('events = ["consultation_lapse",', 'events = ["consultation_lapse ",', ".events",
      "an event type with spaces around it"),
     # numpy's strings drop a trailing NUL: 'JPN\x00' in a cell passed as JPN, and a name
-    # ending in one stopped the loading with a KeyError (a fuzzing helper's finds)
+    # ending in one stopped the loading with a KeyError
     ('JPN = "Japan"', '"JPN\\u0000" = "Japan"', "allies",
      r"an ally code with a control character \(U\+0000\)"),
     ("[signals.exercise_tempo]", '[signals."exercise_tempo\\u0000"]', "signals",
@@ -714,7 +714,7 @@ def test_a_catalog_text_that_is_not_text_is_refused(tmp_path: Path) -> None:
 
 def test_a_cell_ending_in_a_nul_is_not_read_as_the_name_before_it() -> None:
     """numpy's fixed-width strings drop a trailing NUL: a Parquet cell 'JPN\\x00' was read as
-    JPN, and another ally's row became Japan's (a fuzzing helper's find)."""
+    JPN, and another ally's row became Japan's."""
     frame = pd.read_csv(io.StringIO("\n".join([HEADER, *BASE])), dtype=str)
     frame.loc[1, "ally"] = "KOR\x00"
     with pytest.raises(InputError, match="unknown ally.*did you mean 'KOR'") as info:
