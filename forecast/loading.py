@@ -25,6 +25,7 @@ from forecast.events import count_events, validated_events
 from forecast.panel import Panel
 from forecast.tabular import (
     INF_TOKENS,
+    MAX_COUNT,
     MAX_VALUE,
     MONTH_PATTERN,
     NUMBER_RE,
@@ -628,6 +629,9 @@ def _check_values(
     problems.check(counts & (finite != np.round(finite)), "value", value, lambda i: (
         f"fractional count for {family[i]} signal {signal[i]!r}: expected a non-negative "
         "integer"))
+    problems.check(counts & (finite > MAX_COUNT), "value", value, lambda i: (
+        f"a count beyond 2**53 ({MAX_COUNT:.3g}) for {family[i]} signal {signal[i]!r}, too "
+        "large to count exactly: expected the number of events in one period (a typo?)"))
     problems.check((family == "bernoulli") & ~np.isin(finite, (0.0, 1.0)), "value", value,
                    lambda i: f"value outside the support of bernoulli signal {signal[i]!r}: "
                              "expected 0 or 1")

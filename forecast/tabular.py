@@ -65,6 +65,9 @@ INF_TOKENS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infini
 #: the largest magnitude a data value may have: a sum of squares of larger ones overflows (a
 #: normal signal's scale became inf and its every value 0), and no measurement comes near it
 MAX_VALUE = 1e100
+#: the largest count a data value may give: floats count exactly up to 2**53, and a count
+#: beyond 2**63 became -9223372036854775808 in the model's integer arrays without a word
+MAX_COUNT = 2**53
 
 
 @dataclass(frozen=True)

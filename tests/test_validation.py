@@ -179,6 +179,16 @@ def test_fractional_count(tmp_path: Path) -> None:
           "expected a non-negative integer")
 
 
+@pytest.mark.parametrize("signal, token", [("exercise_tempo", "1e20"),
+                                           ("hedging", "9007199254740994")])
+def test_a_count_too_large_to_hold_is_refused(tmp_path: Path, signal: str, token: str) -> None:
+    """1e20 passed as a whole number and became -9223372036854775808 in the model's integer
+    arrays; beyond 2**53 a float no longer counts one by one."""
+    path = write_obs(tmp_path, f"KOR,2020-02,{signal},{token},s")
+    check(load_error(path), path, 5, "value", token, "a count beyond 2**53 (9.01e+15)",
+          "too large to count exactly")
+
+
 def test_value_outside_family_support(tmp_path: Path) -> None:
     path = write_obs(tmp_path, "KOR,2020-02,joint_statement,2,s")
     check(load_error(path), path, 5, "value", "2",
