@@ -238,6 +238,19 @@ def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_pa
                     load_spec("default"))
 
 
+def test_missing_observations_are_said_so_without_a_catalog(tmp_path: Path) -> None:
+    """Without catalog=, a missing file was told to give a catalog (no signals.toml next to
+    it), not that the file itself was not there."""
+    (tmp_path / "signals.toml").write_text(CATALOG.read_text(encoding="utf-8"), encoding="utf-8")
+    for path, says in ((tmp_path / "nope.csv", "file not found"),
+                       (tmp_path / "no_folder" / "obs.csv", "file not found"),
+                       (tmp_path, "a folder, not an observations file: expected the path "
+                                  "of a CSV or Parquet table")):
+        with pytest.raises(InputError) as err:
+            load_panel(path)
+        assert str(err.value) == f"{path}: {says}", str(err.value)
+
+
 def test_observations_may_be_a_dataframe(tmp_path: Path) -> None:
     """As the event log may: a notebook's table loads like its file, errors name the frame."""
     frame = pd.read_csv(OBS, dtype=str)
