@@ -214,6 +214,11 @@ def _check_output(path: Path | None, run: Path | None = None) -> None:
     if path.is_dir():
         raise InputError("--output must be a file, not a directory", file=str(path))
     if not path.parent.is_dir():
+        # the nearest folder above that exists in some form: a file there is no folder
+        taken = next((p for p in path.parents if p.exists()), None)
+        if taken is not None and not taken.is_dir():
+            raise InputError(f"--output's directory {taken} is a file, not a directory",
+                             file=str(path))
         raise InputError("--output's directory does not exist", file=str(path))
     mine = run.resolve() if run is not None else None
     for folder in path.resolve().parents:

@@ -317,6 +317,9 @@ def test_bad_places_exit_2_before_any_work(data_dir, sim, tmp_path):
         (["list", "--out", str(tmp_path), "--month", "2026-13"], "malformed month"),
         (["scenario", str(scen), "--out", str(tmp_path), "-o", str(tmp_path / "no" / "x.csv")],
          "--output's directory does not exist"),
+        # a file where the folder should be was said not to exist
+        (["scenario", str(scen), "--out", str(tmp_path), "-o", str(a_file / "x.csv")],
+         f"--output's directory {a_file} is a file, not a directory"),
         # not a run: said first (it was "--output must be a file" of the folder given)
         (["report", str(tmp_path), "-o", str(tmp_path)], "not a run directory"),
     ]
