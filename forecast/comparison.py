@@ -237,7 +237,7 @@ def _warn_unreliable(loos: dict, consequence: str) -> None:
     for name, loo in loos.items():
         k = np.asarray(loo.pareto_k)
         if (bad := int((k > loo.good_k).sum())) > 0:
-            found.append(f"{name} {bad} of {k.size} (k̂ > {loo.good_k:.2f})")
+            found.append(f"{name}: {bad} of {k.size} counts (k̂ > {loo.good_k:.2f})")
     if found:
         warnings.warn("PSIS-LOO is unreliable for some counts, whose left-out posterior the "
                       f"draws do not represent: {'; '.join(found)}. {consequence}",

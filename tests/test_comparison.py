@@ -133,6 +133,22 @@ def _saying_unreliable(loo, call):
         return call()
 
 
+def test_the_unreliable_warning_reads_as_a_sentence():
+    """It read "…: the fit 1 of 105 (k̂ > 0.62)." """
+    from types import SimpleNamespace
+
+    from forecast.comparison import _warn_unreliable
+
+    loos = {"the fit": SimpleNamespace(pareto_k=np.array([0.1, 0.9, 0.3]), good_k=0.62),
+            "static": SimpleNamespace(pareto_k=np.array([0.1, 0.2]), good_k=0.7),
+            "default": SimpleNamespace(pareto_k=np.array([0.8, 0.9]), good_k=0.7)}
+    with pytest.warns(UserWarning) as said:
+        _warn_unreliable(loos, "The pareto_k column marks them")
+    assert str(said[0].message).endswith(
+        "represent: the fit: 1 of 3 counts (k̂ > 0.62); default: 2 of 2 counts (k̂ > 0.70). "
+        "The pareto_k column marks them"), str(said[0].message)
+
+
 @pytest.fixture(scope="module")
 def two_fits():
     """Two fits of one panel by the default spec, two seeds apart: the mechanics of a
