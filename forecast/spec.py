@@ -296,9 +296,25 @@ def _checked(kind: type[BaseModel], values: dict, spec_name: str | None = None,
         err = exc.errors()[0]
         where = prefix + ".".join(str(part) for part in err["loc"])
         of = f"spec {spec_name!r}: " if spec_name is not None else ""
-        raise SpecError(of + err["msg"], file=None if file is None else str(file),
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":  # pydantic's "Extra inputs are not permitted"
+            message = _unknown_setting(kind, err["loc"], prefix)
+        raise SpecError(of + message, file=None if file is None else str(file),
                         column=where if file is not None else None,
                         key=None if file is not None else where, value=err.get("input")) from None
+
+
+def _unknown_setting(kind: type[BaseModel], loc: tuple, prefix: str) -> str:
+    """What :func:`_settings` says of a name that is no field, for the model at ``loc``
+    (``("priors", "loading_scal")`` is a setting of the priors)."""
+    for part in loc[:-1]:
+        field = kind.model_fields.get(str(part))
+        if field is None or not (isinstance(field.annotation, type)
+                                 and issubclass(field.annotation, BaseModel)):
+            break
+        kind = field.annotation
+    of = "the priors" if kind is Priors else "the spec"
+    return f"unknown setting of {of}" + expected_one_of(str(loc[-1]), list(kind.model_fields))
 
 
 def json_hash(text: str) -> str:

@@ -856,6 +856,14 @@ def test_a_spec_file_starts_from_the_default(tmp_path):
     ('[priors]\nloading_scale = "2"\n', "key 'priors.loading_scale'"),
     ("[priors]\nloading_scale = true\n", "key 'priors.loading_scale'"),
     ('drift = "coarse"\n', 'expected a list of names, e.g. drift = ["coarse"]'),
+    # a misspelt setting was "Extra inputs are not permitted", with no name to use instead
+    ('dynamcs = "ar1"\n', "key 'dynamcs', value 'ar1': unknown setting of the spec: expected "
+     "one of name, description, dynamics"),
+    ('dynamcs = "ar1"\n', "(did you mean 'dynamics'?)"),
+    ("[priors]\noutcome_loadng_pooling_scale = 0.3\n",
+     "unknown setting of the priors: expected one of persistence_logit_mean"),
+    ("[priors]\noutcome_loadng_pooling_scale = 0.3\n",
+     "(did you mean 'outcome_loading_pooling_scale'?)"),
 ])
 def test_a_spec_file_at_fault_is_named_when_it_is_read(tmp_path, written, says):
     """Each of these passed load_spec, or left it with an error naming neither file nor key."""
