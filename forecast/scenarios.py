@@ -456,6 +456,10 @@ def _read_toml(path: Path, file: str) -> Scenario:
                 raise InputError("nan is not a value: expected a number; leave the override "
                                  "out where the forecast's own value should stay", file=file,
                                  row=row, column=key, value=v)
+        # a TOML value has its own type, as in spec files: "2" is text, not the number 2
+        if isinstance(rec, dict) and isinstance(rec.get("value"), str):
+            raise InputError("expected a number without quotes (value = 2, not \"2\")",
+                             file=file, row=row, column="value", value=rec["value"])
     return Scenario.from_records(records, name=str(raw.get("name", path.stem)),
                                  description=str(raw.get("description", "")), file=file)
 

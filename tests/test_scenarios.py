@@ -216,6 +216,11 @@ def test_read_errors_files(tmp_path):
     with pytest.raises(forecast.InputError, match="expected a number") as err:
         read_scenario(yes)  # TOML's true is no count of lapses, though Python reads it as 1
     assert (err.value.row, err.value.column, err.value.value) == (1, "value", True)
+    # a quoted number is text in TOML, as spec files read it: it was read as the number 2
+    quoted = _write(tmp_path, "q.toml", yes.read_text(encoding="utf-8").replace("true", '"2"'))
+    with pytest.raises(forecast.InputError, match="expected a number without quotes") as err:
+        read_scenario(quoted)
+    assert (err.value.row, err.value.column, err.value.value) == (1, "value", "2")
     with pytest.raises(forecast.InputError, match="expected a number"):
         Scenario.from_frame(pd.DataFrame({"ally": ["A00"], "period": ["2019-01"],
                                           "signal": ["consultation_lapse"], "value": [True]}))
