@@ -572,6 +572,7 @@ def scenario(
     def body() -> int:
         from forecast.report import scenario_view, unmoved_allies
         from forecast.results import load_fit
+        from forecast.runfiles import missing_outputs
         from forecast.scenarios import compare, driver_changes, read_scenario
 
         console, _ = _consoles()
@@ -638,6 +639,12 @@ def scenario(
             console.print(f"[bold yellow]note:[/] forecast to {use_horizon} months, past the "
                           f"run's {run_horizon}: the baseline is drawn anew, and differs from "
                           "the run's forecast.csv by Monte Carlo noise", soft_wrap=True)
+        elif manifest is not None and missing_outputs(path, manifest, ["forecast.csv"]):
+            # as list says MISSING: nothing to check the baseline against
+            console.print("[yellow]warning:[/] the run's forecast.csv is MISSING (its manifest "
+                          "lists it among the run's outputs): the baseline is drawn from the "
+                          "run's posterior with its seed and horizon, and cannot be checked "
+                          "against the forecast it published", soft_wrap=True)
         elif settings and (gap := _baseline_gap(table, path / "forecast.csv")) is not None:
             console.print(f"[yellow]warning:[/] the baseline is not the run's own forecast: "
                           f"P(hedging) differs from its forecast.csv by up to {gap:.2g}, where "

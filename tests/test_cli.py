@@ -671,6 +671,12 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
     with_seed = _cli("scenario", str(scen), "--run", str(newest.path), "--seed", "5")
     assert "note: --seed 5, not the run's seed: the baseline is drawn anew" in \
         " ".join(with_seed.output.split())
+    # a run whose forecast.csv is gone (list says MISSING): it was used without a word
+    (newest.path / "forecast.csv").unlink()
+    gone = _cli("scenario", str(scen), "--run", str(newest.path), "--horizon", "3")
+    assert gone.exit_code == 0, gone.output
+    assert "warning: the run's forecast.csv is MISSING (its manifest lists it among the run's " \
+        "outputs)" in " ".join(gone.output.split())
 
 
 def _gated(sim, rhat_by_draws: dict[int, float], divergences: int = 0,
