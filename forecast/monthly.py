@@ -342,8 +342,9 @@ def _spec_path(spec: str, models_dir: Path) -> Path:
     candidate = Path(spec)
     if candidate.suffix == ".toml" or candidate.parent != Path("."):
         if not candidate.is_file():
-            raise InputError("spec file not found: expected a shipped spec name or a path to "
-                             "a .toml spec", file=str(candidate))
+            what = "a folder, not a spec file" if candidate.is_dir() else "spec file not found"
+            raise InputError(f"{what}: expected a shipped spec name or a path to a .toml spec",
+                             file=str(candidate))
         return candidate
     shipped = models_dir / f"{spec}.toml"
     if not shipped.is_file():

@@ -290,6 +290,8 @@ def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
     (["--spec", "defualt"], "parameter 'spec', value 'defualt': unknown spec: expected one of "
      "default, drift, static, unpooled or a path to a .toml spec (did you mean 'default'?)"),
     (["--scenario", "/no/such/scenario.csv"], "scenario file not found"),
+    (["--spec", "/no/such/spec.toml"], "spec file not found"),
+    (["--spec", "/"], "/: a folder, not a spec file"),  # said "not found", of a folder
     (["--seed", "-1"], "--seed"),  # was a traceback after the compile (exit 1)
 ])
 def test_bad_options_exit_2(args, text, data_dir, tmp_path):
