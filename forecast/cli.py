@@ -143,6 +143,29 @@ class RichProgress:
 MORE_PROBLEMS = 4
 
 
+#: the commands' options that pass a value of the same name to the library, whose errors
+#: name it as a parameter: said to a command-line user as the option they typed
+_OPTIONS = frozenset({"chains", "data", "draws", "horizon", "month", "out", "output", "run",
+                      "sampler", "scenario", "seed", "spec", "tune"})
+
+
+def _as_option(exc: InputError) -> str:
+    """``exc``'s message, with a library parameter that is one of the commands' options named
+    as the option (``parameter 'month'`` → ``option '--month'``).
+
+    Examples
+    --------
+    >>> _as_option(InputError("malformed month", parameter="month", value="2026-3"))
+    "option '--month', value '2026-3': malformed month"
+    >>> _as_option(InputError("expected a Fit", parameter="fit"))
+    "parameter 'fit': expected a Fit"
+    """
+    text = str(exc)
+    if exc.parameter in _OPTIONS:
+        text = text.replace(f"parameter {exc.parameter!r}", f"option '--{exc.parameter}'", 1)
+    return text
+
+
 def _guarded(body: Callable[[], int]) -> None:
     """Run a command body and turn its outcome into an exit code.
 
@@ -154,7 +177,7 @@ def _guarded(body: Callable[[], int]) -> None:
     try:
         code = body()
     except InputError as exc:
-        err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {_escape(_as_option(exc))}", soft_wrap=True)
         # the next few, so that a mistake made in many rows is seen as one in a single run
         further = exc.problems[1:1 + MORE_PROBLEMS]
         for problem in further:

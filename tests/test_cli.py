@@ -287,7 +287,8 @@ def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
     (["--month", "9999-12"], "month out of range: year 9999 is outside 1000 to 2999"),
     (["--data", "/no/such/dir"], "data directory not found"),
     (["--spec", "nonexistent"], "unknown spec"),
-    (["--spec", "defualt"], "parameter 'spec', value 'defualt': unknown spec: expected one of "
+    # said as the option typed, where it was "parameter 'spec'"
+    (["--spec", "defualt"], "option '--spec', value 'defualt': unknown spec: expected one of "
      "default, drift, static, unpooled or a path to a .toml spec (did you mean 'default'?)"),
     (["--scenario", "/no/such/scenario.csv"], "scenario file not found"),
     (["--spec", "/no/such/spec.toml"], "spec file not found"),
