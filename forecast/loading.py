@@ -268,11 +268,18 @@ def load_panel(
 #: standard deviations (1.4826 × the median absolute deviation). The embedded data's farthest
 #: is 8.5 (South Korea's defence spending); a slipped decimal point is hundreds away.
 OUTLYING_Z = 25.0
+#: a count is doubted from this many events in one period, where it is more than
+#: :data:`OUTLYING_COUNT_RATIO` times the largest of the same ally's other values of the signal
+#: (at least 1): 500 typed for 5, not a burst of a dozen hedging acts in a month. The embedded
+#: data's largest monthly count is 3.
+OUTLYING_COUNT = 100
+OUTLYING_COUNT_RATIO = 10.0
 
 
 def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
     """Warn of a normal signal's value far from the same ally's other values: ``180`` typed
-    for ``1.80`` reads as a measurement, and moves the latent.
+    for ``1.80`` reads as a measurement, and moves the latent. A count is warned of where it is
+    far above the ally's others (:data:`OUTLYING_COUNT`).
 
     Examples
     --------
@@ -301,14 +308,28 @@ def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
             z = np.abs(x - median) / spread
         for i in np.flatnonzero(z > OUTLYING_Z):
             found.append((int(group["row"].iloc[i]), signal, ally, x[i], median, z[i]))
+    # a count has no spread to measure against where most months are 0: its ally's next
+    # largest value of the signal is the yardstick
+    counted = [name for name, s in cat.signals.items() if s.family in ("poisson", "negbin")]
+    for (signal, ally), group in obs[obs["signal"].isin(counted)].groupby(["signal", "ally"],
+                                                                           sort=False):
+        x = group["value"].to_numpy(dtype=float)
+        if len(x) < 8:
+            continue
+        order = np.argsort(x, kind="stable")
+        top, second = x[order[-1]], x[order[-2]]
+        if top >= OUTLYING_COUNT and top > OUTLYING_COUNT_RATIO * max(second, 1.0):
+            found.append((int(group["row"].iloc[order[-1]]), signal, ally, top, second, None))
     if not found:
         return
     row, signal, ally, value, median, z = min(found)
     more = f" (and {len(found) - 1} more value(s) like it)" if len(found) > 1 else ""
+    far = (f"median {median:.3g}, {_many(z)} robust standard deviations away" if z is not None
+           else f"{value / max(median, 1.0):.3g} times the most of the others, {median:g}")
     warnings.warn(
         f"{file}, row {row}: {signal!r} {value:g} for {ally}, far from {ally}'s other values "
-        f"(median {median:.3g}, {_many(z)} robust standard deviations away){more}: a typo or "
-        "another unit?", DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
+        f"({far}){more}: a typo or another unit?", DataWarning,
+        skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _many(z: float) -> str:

@@ -621,3 +621,27 @@ def test_a_value_far_from_its_allys_others_is_warned_of(tmp_path) -> None:
         load_panel(obs, catalog=cat)
     assert [type(w.message) for w in said] == [DataWarning], [str(w.message) for w in said]
     assert "(median 1e-300, over 1e308 robust standard deviations away)" in str(said[0].message)
+
+
+@pytest.mark.parametrize("typed, says", [("500", "500 for A01, far from A01's other values"),
+                                         ("1e12", "1e+12 for A01, far from A01's other values")])
+def test_a_count_far_above_its_allys_others_is_warned_of(tmp_path, typed, says) -> None:
+    """A count of 500 or 1e12 among months of 0 to 5 passed validate without a word; a
+    month's burst is not doubted."""
+    import forecast
+
+    sim = forecast.simulate(n_allies=2, n_months=48, seed=1, missing=0.0)
+    obs, cat = sim.panel.write(tmp_path)
+    frame = pd.read_csv(obs, dtype=str, keep_default_na=False)
+    counts = frame.index[(frame["signal"] == "exercise_tempo") & (frame["ally"] == "A01")]
+    most = max(1.0, frame.loc[counts, "value"].astype(float).max())
+    frame.loc[counts[3], "value"] = typed
+    frame.to_csv(obs, index=False)
+    said = _doubts(obs, cat)
+    assert len(said) == 1 and said[0].startswith(
+        f"{obs}, row {counts[3] + 2}: 'exercise_tempo' {says} ("), said
+    assert f"times the most of the others, {most:g}): a typo or another unit?" in said[0]
+    # a burst: 9 times the most, or under 100 events, is read as it is
+    frame.loc[counts[3], "value"] = str(int(9 * most))
+    frame.to_csv(obs, index=False)
+    assert _doubts(obs, cat) == []
