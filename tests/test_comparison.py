@@ -179,7 +179,7 @@ def test_each_fit_is_scored_by_its_own_log_likelihood(two_fits):
              or "PSIS-LOO is unreliable" in str(w.message)]
     assert len(texts) == (1 if any(flagged.values()) else 0), texts
     for name, n_bad in flagged.items():
-        assert (f"{name} {n_bad} of " in "".join(texts)) == (n_bad > 0)
+        assert (f"{name}: {n_bad} of " in "".join(texts)) == (n_bad > 0)
     # and one naming each fit that did not converge, with what failed
     verdicts = [str(w.message) for w in said if issubclass(w.category, ConvergenceWarning)]
     unsettled = [name for name, fit in fits.items() if not fit.diagnostics().converged]
@@ -226,7 +226,7 @@ def test_the_loo_pit_is_the_psis_weighted_share_of_replicates_below_each_count(t
     # the warning, once, with the count of high k̂ where there are any (2 × 100 draws of
     # PyMC: on most machines, not all), and none where there are none
     high = int((pit["pareto_k"] > loo.good_k).sum())
-    assert [str(w.message).count(f"the fit {high} of {len(pit)}") for w in said
+    assert [str(w.message).count(f"the fit: {high} of {len(pit)} counts") for w in said
             if "PSIS" in str(w.message) or "Pareto" in str(w.message)] == ([1] if high else [])
     rep = outcome_replicates(fit, np.random.default_rng(3))  # what loo_pit drew first
     y = fit.design.outcome_value
