@@ -298,13 +298,13 @@ def _checked(kind: type[BaseModel], values: dict, spec_name: str | None = None,
         of = f"spec {spec_name!r}: " if spec_name is not None else ""
         message = err["msg"]
         if err["type"] == "extra_forbidden":  # pydantic's "Extra inputs are not permitted"
-            message = _unknown_setting(kind, err["loc"], prefix)
+            message = _unknown_setting(kind, err["loc"])
         raise SpecError(of + message, file=None if file is None else str(file),
                         column=where if file is not None else None,
                         key=None if file is not None else where, value=err.get("input")) from None
 
 
-def _unknown_setting(kind: type[BaseModel], loc: tuple, prefix: str) -> str:
+def _unknown_setting(kind: type[BaseModel], loc: tuple) -> str:
     """What :func:`_settings` says of a name that is no field, for the model at ``loc``
     (``("priors", "loading_scal")`` is a setting of the priors)."""
     for part in loc[:-1]:
