@@ -40,6 +40,7 @@ from forecast.tabular import (
     outside_the_years,
     parse_until,
     read_table,
+    require_file,
     table_from_frame,
 )
 
@@ -446,9 +447,7 @@ def _log_start(cat: Catalog) -> int:
 def _resolve_catalog(catalog: str | Path | Catalog | None, obs_file: Path) -> Catalog:
     if catalog is not None:
         return as_catalog(catalog)
-    if not obs_file.is_file():  # said of the observations, not of a catalog beside them
-        raise InputError("file not found" if not obs_file.exists() else "not a file",
-                         file=str(obs_file))
+    require_file(obs_file)  # said of the observations, not of a catalog beside them
     sibling = obs_file.parent / "signals.toml"
     if not sibling.is_file():
         raise InputError(

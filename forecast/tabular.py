@@ -30,6 +30,7 @@ __all__ = [
     "RawTable",
     "Problems",
     "read_table",
+    "require_file",
     "table_from_frame",
     "check_choice",
     "check_filled",
@@ -156,6 +157,21 @@ class Problems:
 
 
 # ---------------------------------------------------------------------- reading
+def require_file(path: Path) -> None:
+    """Refuse ``path`` unless it is a file: ``file not found``, or ``not a file``.
+
+    Examples
+    --------
+    >>> require_file(Path("/no/such/table.csv"))
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: /no/such/table.csv: file not found
+    """
+    if not path.is_file():
+        raise InputError("file not found" if not path.exists() else "not a file",
+                         file=str(path))
+
+
 def read_table(
     path: str | Path,
     *,
@@ -202,8 +218,7 @@ def read_table(
             "expected .csv, .parquet or .pq",
             file=file,
         )
-    if not path.is_file():
-        raise InputError("file not found" if not path.exists() else "not a file", file=file)
+    require_file(path)
     if kind == "csv":
         header, records, rows = _read_csv(path, file, set(optional) if short_rows else set())
     else:
