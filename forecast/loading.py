@@ -308,7 +308,8 @@ def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
         with np.errstate(over="ignore"):  # a spread of 1e-300 and a value of 1e100
             z = np.abs(x - median) / spread
         for i in np.flatnonzero(z > OUTLYING_Z):
-            found.append((int(group["row"].iloc[i]), signal, ally, x[i], median, z[i]))
+            found.append((int(group["row"].iloc[i]), signal, ally, x[i],
+                          f"median {median:.3g}, {_many(z[i])} robust standard deviations away"))
     # a count has no spread to measure against where most months are 0: its ally's next
     # largest value of the signal is the yardstick
     counted = [name for name, s in cat.signals.items() if s.family in ("poisson", "negbin")]
@@ -320,13 +321,13 @@ def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
         order = np.argsort(x, kind="stable")
         top, second = x[order[-1]], x[order[-2]]
         if top >= OUTLYING_COUNT and top > OUTLYING_COUNT_RATIO * max(second, 1.0):
-            found.append((int(group["row"].iloc[order[-1]]), signal, ally, top, second, None))
+            found.append((int(group["row"].iloc[order[-1]]), signal, ally, top,
+                          f"{top / max(second, 1.0):.3g} times the most of the others, "
+                          f"{second:g}"))
     if not found:
         return
-    row, signal, ally, value, median, z = min(found)
+    row, signal, ally, value, far = min(found)
     more = f" (and {len(found) - 1} more value(s) like it)" if len(found) > 1 else ""
-    far = (f"median {median:.3g}, {_many(z)} robust standard deviations away" if z is not None
-           else f"{value / max(median, 1.0):.3g} times the most of the others, {median:g}")
     warnings.warn(
         f"{file}, row {row}: {signal!r} {value:g} for {ally}, far from {ally}'s other values "
         f"({far}){more}: a typo or another unit?", DataWarning,
