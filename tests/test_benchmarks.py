@@ -95,3 +95,37 @@ def test_the_warm_start_benchmark_refuses_a_bad_argument_before_any_fit(monkeypa
         with pytest.raises(SystemExit) as exit_:
             module.main(argv)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--tune", "0"], "argument --tune: expected at least 1, not 0"),
+    (["--tune", "500", "500"], "--tune: each number once"),
+    (["--seeds", "0"], "argument --seeds: expected at least 1, not 0"),
+    (["--first-seed", "-1"], "argument --first-seed: expected at least 0, not -1"),
+])
+def test_the_tuning_benchmark_refuses_a_bad_argument_before_any_fit(monkeypatch, capsys, argv,
+                                                                    message):
+    with _script("tuning.py") as module:
+        monkeypatch.setattr(module, "run", lambda *a, **k: pytest.fail("a fit was started"))
+        with pytest.raises(SystemExit) as exit_:
+            module.main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_tuning_benchmark_pairs_each_setting_with_the_baseline_of_its_seed(capsys):
+    """The ratios are of fits with the same seed: seed 2's baseline was slow, so a pairing by
+    position or a ratio of medians would not give 0.5 and 0.8."""
+    def row(seed, tune, seconds, ess, gate):
+        return {"seed": seed, "tune": tune, "sampling_s": seconds, "min_ess_bulk": ess,
+                "min_ess_tail": ess, "max_rhat": 1.005, "divergences": 0, "gate": gate,
+                "ess_per_s": ess / seconds, "warm_start": False}
+    result = {"tunes": [1000, 300], "draws": 1000, "seeds": [1, 2, 3], "rows": [
+        row(1, 300, 10.0, 900, True), row(1, 1000, 20.0, 1000, True),
+        row(2, 1000, 80.0, 1000, False), row(2, 300, 40.0, 800, True),
+        row(3, 1000, 20.0, 1000, True), row(3, 300, 16.0, 1000, False)]}
+    with _script("tuning.py") as module:
+        module.report(result)
+    out = capsys.readouterr().out
+    assert "tune   300 sampling time            0.50  (0.50, 0.50, 0.80)" in out
+    assert "tune   300 min bulk ESS             0.90  (0.90, 0.80, 1.00)" in out
+    assert " 1000       20.0      1000" in out and "2/3" in out
