@@ -1,10 +1,11 @@
-"""Tuning steps of a cold fit: the monthly run's 1000 against fewer, on the embedded data, with
-the same seeds in the same run.
+"""Tuning steps of a cold fit: the monthly run's 1000 against fewer, with the same seeds in the
+same run.
 
     python benchmarks/tuning.py [--tune 1000 500 300] [--seeds 6] [--first-seed 202603]
-                                [--draws 1000] [--out FILE]
+                                [--draws 1000] [--data DIR] [--out FILE]
 
-The embedded data are fitted with the default spec through one
+The embedded data (or ``--data``: a folder with ``observations.csv`` and ``signals.toml``, as
+``forecast run --data`` reads it) are fitted with the default spec through one
 :class:`forecast.compiled.CompiledFitter` (compiled once), 4 chains × ``--draws`` draws, from
 nutpie's default start, once per seed and number of tuning steps. The first number of
 ``--tune`` is the baseline; the seeds are ``--seeds`` in a row from ``--first-seed`` (by
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 
@@ -28,11 +30,13 @@ from warm_start import _row  # beside this script
 FIRST_SEED = 202603  # the monthly run's seed
 
 
-def run(tunes: list[int], seeds: int, draws: int, first_seed: int = FIRST_SEED) -> dict:
+def run(tunes: list[int], seeds: int, draws: int, first_seed: int = FIRST_SEED,
+        data: str | None = None) -> dict:
     import forecast
     from forecast.compiled import CompiledFitter
 
-    panel = forecast.load_default()
+    panel = (forecast.load_default() if data is None
+             else forecast.load_panel(f"{data}/observations.csv"))
     fitter = CompiledFitter("default", share_cache=False)
     rows = []
     for i in range(seeds):
@@ -45,14 +49,14 @@ def run(tunes: list[int], seeds: int, draws: int, first_seed: int = FIRST_SEED) 
             print(f"seed {seed} tune {tune:>5}: {row['sampling_s']:.1f} s, "
                   f"bulk ESS {row['min_ess_bulk']:.0f}, R-hat {row['max_rhat']:.4f}, "
                   f"{'pass' if row['gate'] else 'fail'}", flush=True)
-    return {"tunes": tunes, "draws": draws, "seeds": [first_seed + i for i in range(seeds)],
+    return {"data": data or "embedded", "tunes": tunes, "draws": draws, "seeds": [first_seed + i for i in range(seeds)],
             "rows": rows}
 
 
 def report(result: dict) -> None:
     base = result["tunes"][0]
     rows = result["rows"]
-    print(f"embedded data, default spec, 4 x {result['draws']} draws, seeds "
+    print(f"{result.get('data', 'embedded')} data, default spec, 4 x {result['draws']} draws, seeds "
           f"{result['seeds'][0]}-{result['seeds'][-1]}; baseline tune {base}")
     print(f"{'tune':>5} {'sampling s':>10} {'bulk ESS':>9} {'tail ESS':>9} {'R-hat':>7} "
           f"{'div':>4} {'ESS/s':>7} {'gate':>6}   (medians; gate: fits that pass)")
@@ -82,11 +86,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=at_least(1), default=6)
     parser.add_argument("--first-seed", type=at_least(0), default=FIRST_SEED)
     parser.add_argument("--draws", type=at_least(1), default=1000)
+    parser.add_argument("--data", help="a folder with observations.csv and signals.toml "
+                        "(default: the embedded data)")
     parser.add_argument("--out", help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     if len(set(args.tune)) != len(args.tune):
         parser.error("--tune: each number once")
-    result = run(args.tune, args.seeds, args.draws, args.first_seed)
+    if args.data is not None and not os.path.isfile(os.path.join(args.data, "observations.csv")):
+        parser.error(f"--data {args.data}: no observations.csv in it")
+    result = run(args.tune, args.seeds, args.draws, args.first_seed, args.data)
     report(result)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:

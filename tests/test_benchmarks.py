@@ -102,6 +102,7 @@ def test_the_warm_start_benchmark_refuses_a_bad_argument_before_any_fit(monkeypa
     (["--tune", "500", "500"], "--tune: each number once"),
     (["--seeds", "0"], "argument --seeds: expected at least 1, not 0"),
     (["--first-seed", "-1"], "argument --first-seed: expected at least 0, not -1"),
+    (["--data", "/nonexistent"], "--data /nonexistent: no observations.csv in it"),
 ])
 def test_the_tuning_benchmark_refuses_a_bad_argument_before_any_fit(monkeypatch, capsys, argv,
                                                                     message):
