@@ -19,13 +19,12 @@ medians of the paired ratios against the baseline and the count of fits that pas
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 
 from arguments import at_least  # beside this script
-from warm_start import _row  # beside this script
+from results import finish, fit_row  # beside this script
 
 FIRST_SEED = 202603  # the monthly run's seed
 
@@ -44,7 +43,7 @@ def run(tunes: list[int], seeds: int, draws: int, first_seed: int = FIRST_SEED,
         order = tunes[i % len(tunes):] + tunes[:i % len(tunes)]
         for tune in order:
             fit = fitter.fit(panel, draws=draws, tune=tune, chains=4, seed=seed, warn=False)
-            row = {"seed": seed, "tune": tune, **_row(fit)}
+            row = {"seed": seed, "tune": tune, **fit_row(fit)}
             rows.append(row)
             print(f"seed {seed} tune {tune:>5}: {row['sampling_s']:.1f} s, "
                   f"bulk ESS {row['min_ess_bulk']:.0f}, R-hat {row['max_rhat']:.4f}, "
@@ -94,11 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--tune: each number once")
     if args.data is not None and not os.path.isfile(os.path.join(args.data, "observations.csv")):
         parser.error(f"--data {args.data}: no observations.csv in it")
-    result = run(args.tune, args.seeds, args.draws, args.first_seed, args.data)
-    report(result)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=1)
+    finish(run(args.tune, args.seeds, args.draws, args.first_seed, args.data), report, args.out)
 
 
 if __name__ == "__main__":

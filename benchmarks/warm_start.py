@@ -16,21 +16,13 @@ cold. Whether a warm fit would pass the monthly run's gate is the ``gate`` colum
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 
 from arguments import at_least  # beside this script
+from results import finish, fit_row  # beside this script
 
 COLD_TUNE = 1000
-
-
-def _row(fit) -> dict:
-    d = fit.diagnostics()
-    t = fit.timings["sampling_s"]
-    return {"sampling_s": t, "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail,
-            "max_rhat": d.max_rhat, "divergences": d.divergences, "gate": d.converged,
-            "ess_per_s": d.min_ess_bulk / t, "warm_start": fit.timings["warm_start"]}
 
 
 def run(origins: int, warm_tune: int, draws: int, seed: int) -> dict:
@@ -47,7 +39,7 @@ def run(origins: int, warm_tune: int, draws: int, seed: int) -> dict:
         panel = full.truncate(month)
         cold = fitter.fit(panel, tune=COLD_TUNE, **common)
         warm = fitter.fit(panel, tune=warm_tune, init=previous, **common)
-        rows.append({"origin": month, "cold": _row(cold), "warm": _row(warm)})
+        rows.append({"origin": month, "cold": fit_row(cold), "warm": fit_row(warm)})
         previous = warm
     return {"origins": months, "warm_tune": warm_tune, "cold_tune": COLD_TUNE, "draws": draws,
             "seed": seed, "rows": rows}
@@ -85,11 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=at_least(0), default=20261202)
     parser.add_argument("--out", help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
-    result = run(args.origins, args.warm_tune, args.draws, args.seed)
-    report(result)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=1)
+    finish(run(args.origins, args.warm_tune, args.draws, args.seed), report, args.out)
 
 
 if __name__ == "__main__":

@@ -130,3 +130,12 @@ def test_the_tuning_benchmark_pairs_each_setting_with_the_baseline_of_its_seed(c
     assert "tune   300 sampling time            0.50  (0.50, 0.50, 0.80)" in out
     assert "tune   300 min bulk ESS             0.90  (0.90, 0.80, 1.00)" in out
     assert " 1000       20.0      1000" in out and "2/3" in out
+
+
+def test_results_are_written_only_when_asked(tmp_path, capsys):
+    with _script("results.py") as module:
+        module.finish({"rows": [1]}, lambda r: print("rows:", r["rows"]), None)
+        assert capsys.readouterr().out == "rows: [1]\n" and not list(tmp_path.iterdir())
+        module.finish({"rows": [2]}, lambda r: print("rows:", r["rows"]), str(tmp_path / "r.json"))
+    assert capsys.readouterr().out == "rows: [2]\n"
+    assert json.loads((tmp_path / "r.json").read_text()) == {"rows": [2]}
