@@ -18,9 +18,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from forecast.catalog import Catalog
+from forecast.catalog import COUNT_FAMILIES, Catalog, SignalSpec
 from forecast.errors import PACKAGE_FRAMES, DataWarning, InputError, shortlist
-from forecast.catalog import SignalSpec
 from forecast.events import count_events, validated_events
 from forecast.panel import Panel
 from forecast.tabular import (
@@ -312,7 +311,7 @@ def _warn_outlying_values(obs: pd.DataFrame, cat: Catalog, file: Path) -> None:
                           f"median {median:.3g}, {_many(z[i])} robust standard deviations away"))
     # a count has no spread to measure against where most months are 0: its ally's next
     # largest value of the signal is the yardstick
-    counted = [name for name, s in cat.signals.items() if s.family in ("poisson", "negbin")]
+    counted = [name for name, s in cat.signals.items() if s.is_count]
     for (signal, ally), group in obs[obs["signal"].isin(counted)].groupby(["signal", "ally"],
                                                                            sort=False):
         x = group["value"].to_numpy(dtype=float)
@@ -645,7 +644,7 @@ def _check_values(
     problems.check(~is_number & ~is_missing & ~is_inf, "value", value,
                    "not a number: expected a decimal number such as 3 or 0.25 "
                    "('.' as the decimal point, no thousands separator)")
-    counts = np.isin(family, ("poisson", "negbin"))
+    counts = np.isin(family, COUNT_FAMILIES)
     finite = np.where(np.isfinite(numbers), numbers, 0.0)
     problems.check(counts & (finite < 0), "value", value, lambda i: (
         f"negative count for {family[i]} signal {signal[i]!r}: expected a non-negative "
