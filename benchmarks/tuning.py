@@ -37,9 +37,9 @@ def run(tunes: list[int], seeds: int, draws: int, first_seed: int = FIRST_SEED,
     panel = (forecast.load_default() if data is None
              else forecast.load_panel(f"{data}/observations.csv"))
     fitter = CompiledFitter("default", share_cache=False)
+    seed_list = list(range(first_seed, first_seed + seeds))
     rows = []
-    for i in range(seeds):
-        seed = first_seed + i
+    for i, seed in enumerate(seed_list):
         order = tunes[i % len(tunes):] + tunes[:i % len(tunes)]
         for tune in order:
             fit = fitter.fit(panel, draws=draws, tune=tune, chains=4, seed=seed, warn=False)
@@ -48,15 +48,15 @@ def run(tunes: list[int], seeds: int, draws: int, first_seed: int = FIRST_SEED,
             print(f"seed {seed} tune {tune:>5}: {row['sampling_s']:.1f} s, "
                   f"bulk ESS {row['min_ess_bulk']:.0f}, R-hat {row['max_rhat']:.4f}, "
                   f"{'pass' if row['gate'] else 'fail'}", flush=True)
-    return {"data": data or "embedded", "tunes": tunes, "draws": draws, "seeds": [first_seed + i for i in range(seeds)],
+    return {"data": data or "embedded", "tunes": tunes, "draws": draws, "seeds": seed_list,
             "rows": rows}
 
 
 def report(result: dict) -> None:
     base = result["tunes"][0]
     rows = result["rows"]
-    print(f"{result.get('data', 'embedded')} data, default spec, 4 x {result['draws']} draws, seeds "
-          f"{result['seeds'][0]}-{result['seeds'][-1]}; baseline tune {base}")
+    print(f"{result.get('data', 'embedded')} data, default spec, 4 x {result['draws']} draws, "
+          f"seeds {result['seeds'][0]}-{result['seeds'][-1]}; baseline tune {base}")
     print(f"{'tune':>5} {'sampling s':>10} {'bulk ESS':>9} {'tail ESS':>9} {'R-hat':>7} "
           f"{'div':>4} {'ESS/s':>7} {'gate':>6}   (medians; gate: fits that pass)")
     for tune in result["tunes"]:
