@@ -43,6 +43,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from forecast.catalog import COUNT_FAMILIES
 from forecast.errors import InputError, check_seed, is_real, shortlist, whole_number
 from forecast.pointwise import flat_draws
 from forecast.tabular import run_table
@@ -259,7 +260,7 @@ def _rate_draws(values: list[np.ndarray], family: str, n: int, rng: np.random.Ge
         if v.size == 0:
             out[:, a] = 0.0
             continue
-        if family in ("poisson", "negbin"):
+        if family in COUNT_FAMILIES:
             out[:, a] = rng.gamma(0.5 + v.sum(), 1.0 / v.size, size=n)
         elif family == "bernoulli":
             out[:, a] = rng.beta(0.5 + v.sum(), 0.5 + v.size - v.sum(), size=n)
@@ -296,7 +297,7 @@ def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
         raw = design.driver_raw[:, j, :]
         window = observed_window(raw, RECENT_MONTHS if assumption == "recent" else None)
         rate = _rate_draws(window, fam, n, rng, pooled=raw)
-        if fam in ("poisson", "negbin"):
+        if fam in COUNT_FAMILIES:
             draws = rng.poisson(rate[..., None], size=(n, A, horizon)).astype(float)
         elif fam == "bernoulli":
             draws = (rng.random((n, A, horizon)) < rate[..., None]).astype(float)

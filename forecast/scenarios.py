@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from forecast.catalog import read_toml
+from forecast.catalog import COUNT_FAMILIES, read_toml
 from forecast.errors import InputError, as_path, expected_one_of, is_real, raise_first
 from forecast.tabular import (
     INF_TOKENS,
@@ -207,7 +207,7 @@ class Scenario:
             family = catalog.signals[rec.signal].family
             _check_support(rec.value, family, where, rec.op)
             observed = design.driver_raw[:, drivers[rec.signal], :]
-            if family in ("poisson", "negbin"):
+            if family in COUNT_FAMILIES:
                 _check_within_reach(rec.value, observed, where)
             elif family == "normal":
                 _check_within_range(rec.value, observed, where, rec.op)
@@ -232,7 +232,7 @@ class Overrides:
                 out[:, a, j, k] = value
             else:
                 out[:, a, j, k] = out[:, a, j, k] + value
-                if self.families and self.families[j] in ("poisson", "negbin"):
+                if self.families and self.families[j] in COUNT_FAMILIES:
                     out[:, a, j, k] = np.maximum(out[:, a, j, k], 0.0)
                 elif self.families and self.families[j] == "bernoulli":
                     out[:, a, j, k] = np.clip(out[:, a, j, k], 0.0, 1.0)
@@ -243,7 +243,7 @@ def _check_support(value: float, family: str, where: dict, op: str = "set") -> N
     """A set value must be a value of the driver; an added one must keep the drawn values
     values of the driver (added to a count: a whole number, the sum floored at 0; added to
     a binary driver: -1, 0 or 1, the sum kept within 0 and 1)."""
-    if family in ("poisson", "negbin"):
+    if family in COUNT_FAMILIES:
         if op == "set" and (value < 0 or value != math.floor(value)):
             raise InputError("a count driver needs a non-negative integer", column="value",
                              value=f"{value:.12g}", **where)
