@@ -61,6 +61,7 @@ __all__ = [
     "DRIVER_ASSUMPTIONS",
     "StateDraws",
     "state_draws",
+    "tail_k",
 ]
 
 #: how each assumption draws a driver's mean, by the driver's family, and then its values
@@ -511,8 +512,9 @@ def forecast_fit(
     >>> import forecast
     >>> sim = forecast.simulate(n_allies=3, n_months=36, seed=1)
     >>> fc = forecast.oracle_fit(sim, n_draws=50).forecast(horizon=6, seed=7)
-    >>> fc.hedging().columns.tolist()
-    ['ally', 'period', 'horizon', 'mean', 'p_any', 'q05', 'q25', 'q50', 'q75', 'q95']
+    >>> fc.hedging().columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['ally', 'period', 'horizon', 'mean', 'p_any', 'q05', 'q25', 'q50', 'q75', 'q95',
+     'mean_pareto_k']
     """
     from forecast.results import check_fit
     from forecast.scenarios import as_scenario
@@ -614,6 +616,36 @@ def _quantiles(x: np.ndarray, method: str) -> np.ndarray:
     return np.quantile(x, list(QUANTILES.values()), axis=0, method=method)
 
 
+def tail_k(draws: np.ndarray) -> np.ndarray:
+    """The Pareto k̂ of the upper tail of ``draws`` along the first axis, per other index.
+
+    How heavy the tail of a sample is, as ArviZ's Pareto-smoothing diagnostic measures it: below
+    0.5 a mean of the draws converges as usual; above 0.7 its variance is effectively infinite
+    and a few draws decide it. NaN where the tail has too few draws to fit (about fewer than 25
+    draws) or its values are all equal. The draws are taken as independent (``r_eff = 1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> draws = np.stack([rng.gamma(2.0, size=4000), 1 + rng.pareto(1.0, size=4000)], axis=1)
+    >>> [bool(k > 0.7) for k in tail_k(draws)]
+    [False, True]
+    """
+    from arviz_stats.base import array_stats
+
+    x = np.asarray(draws, dtype=float)
+    flat = x.reshape(x.shape[0], -1)
+    out = np.full(flat.shape[1], np.nan)
+    for j in range(flat.shape[1]):
+        try:
+            out[j] = array_stats.pareto_khat(flat[None, :, j], chain_axis=-2, draw_axis=-1,
+                                             tail="right", r_eff=1.0)
+        except ValueError:  # too few draws for a tail, or a tail of equal values
+            pass
+    return out.reshape(x.shape[1:])
+
+
 def _ally_horizon_frame(ds: xr.Dataset, cols: dict[str, np.ndarray]) -> pd.DataFrame:
     A, H = ds.sizes["ally"], ds.sizes["horizon"]
     frame = pd.DataFrame({
@@ -662,12 +694,17 @@ class ForecastResult:
         Returns
         -------
         pandas.DataFrame
-            ``ally, period, horizon, mean, p_any, q05, q25, q50, q75, q95``. ``mean`` and
-            ``p_any`` (P(at least one event)) average the conditional mean and probability over
-            draws (Rao-Blackwellised); quantiles are of the simulated counts (integers: the
-            smallest count whose forecast CDF reaches the level), except that whether one is 0
-            follows ``p_any``: a quantile is 0 exactly when ``1 - p_any`` reaches its level, so
-            the two columns never disagree by the simulation's noise.
+            ``ally, period, horizon, mean, p_any, q05, q25, q50, q75, q95, mean_pareto_k``.
+            ``mean`` and ``p_any`` (P(at least one event)) average the conditional mean and
+            probability over draws (Rao-Blackwellised); quantiles are of the simulated counts
+            (integers: the smallest count whose forecast CDF reaches the level), except that
+            whether one is 0 follows ``p_any``: a quantile is 0 exactly when ``1 - p_any``
+            reaches its level, so the two columns never disagree by the simulation's noise.
+            ``mean_pareto_k`` is the Pareto k̂ of the conditional means' upper tail
+            (:func:`tail_k`): above :data:`forecast.attribution.K_THRESHOLD` (0.7) ``mean``
+            rests on a few draws, its Monte Carlo error is unknown and another seed can give a
+            very different value (a month of many driver events, exponentiated; see
+            docs/decisions/0027); the quantiles and ``p_any`` are then the figures to read.
         """
         ds = self.draws
         q = _quantiles(ds["hedging"].values, "inverted_cdf")
@@ -677,6 +714,7 @@ class ForecastResult:
         # reaches has quantile 0, one it does not at least 1, whatever the simulated share
         cols.update({k: np.where(p_zero >= level, 0, np.maximum(q[i], 1))
                      for i, (k, level) in enumerate(QUANTILES.items())})
+        cols["mean_pareto_k"] = tail_k(ds["rate"].values)
         return _ally_horizon_frame(ds, cols)
 
     def cumulative(self) -> pd.DataFrame:

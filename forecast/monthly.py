@@ -8,6 +8,7 @@ Files of a run directory (all written in staging first):
 
 =====================  ==================================================================
 ``forecast.csv``       hedging forecast: ally, period, horizon, mean, p_any, q05…q95,
+                       mean_pareto_k (above 0.7 a few draws decide ``mean``),
                        p_any_within (P(at least one hedging act within ``horizon`` months))
 ``credibility.csv``    credibility path: ally, period, horizon (0 = fitted history,
                        1…12 = forecast), mean, sd, q05, q25, q50, q75, q95

@@ -43,7 +43,7 @@ def test_hedging_table_shape_and_columns(oracle_case):
     sim, fit, fc = oracle_case
     tab = fc.hedging()
     assert list(tab.columns) == ["ally", "period", "horizon", "mean", "p_any", "q05", "q25",
-                                 "q50", "q75", "q95"]
+                                 "q50", "q75", "q95", "mean_pareto_k"]
     assert len(tab) == sim.panel.n_allies * HORIZON
     first = tab[tab["ally"] == "A00"]
     assert first["horizon"].tolist() == list(range(1, HORIZON + 1))
@@ -52,6 +52,24 @@ def test_hedging_table_shape_and_columns(oracle_case):
     assert tab["p_any"].between(0, 1).all()
     q = tab[["q05", "q25", "q50", "q75", "q95"]].to_numpy()
     assert (np.diff(q, axis=1) >= 0).all() and (q == np.round(q)).all()
+
+
+def test_a_mean_that_a_few_draws_decide_is_marked(oracle_case):
+    """The embedded data's forecast means at 6-12 months ahead rest on a few draws (one draw
+    gave 45% of AUS's mean at 8 months; docs/decisions/0027): the table says so per row. Here
+    one ally-month's conditional means get a tail with infinite variance, the others a light
+    one, and only that row's ``mean_pareto_k`` is above 0.7."""
+    _, _, fc = oracle_case
+    rng = np.random.default_rng(11)
+    rate = fc.draws["rate"]
+    light = rng.gamma(4.0, 0.25, size=rate.shape)
+    light[:, 1, 4] = 1.0 + rng.pareto(0.9, size=rate.sizes["sample"])
+    heavy = dataclasses.replace(fc, draws=fc.draws.assign(rate=rate.copy(data=light)))
+    tab = heavy.hedging()
+    k = tab["mean_pareto_k"].to_numpy().reshape(rate.shape[1:])
+    assert k[1, 4] > 0.7
+    assert (np.delete(k.ravel(), np.ravel_multi_index((1, 4), k.shape)) < 0.5).all()
+    np.testing.assert_allclose(tab["mean"].to_numpy().reshape(k.shape), light.mean(axis=0))
 
 
 def test_a_count_quantile_is_zero_exactly_when_p_any_says_so(oracle_case):
