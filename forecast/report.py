@@ -73,7 +73,7 @@ _Q = ("q05", "q25", "q50", "q75", "q95")
 _FIGURES: dict[str, tuple[str, ...]] = {
     "headline": ("credibility", "credibility_q05", "credibility_q95", "p_up", "p_any_1",
                  "p_any_3", "p_any_12", "credibility_change", "p_any_3_change"),
-    "forecast": ("horizon", "mean", "p_any", *_Q, "p_any_within"),
+    "forecast": ("horizon", "mean", "p_any", *_Q, "p_any_within", "mean_pareto_k"),
     "credibility": ("horizon", "mean", "sd", *_Q),
     "attribution": ("change", "contribution", "n_obs", "pareto_k"),
     "early_warnings": ("probability", "previous", "change"),
@@ -337,7 +337,7 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
             if "q50" in fc:
                 ax_h.step(x, fc["q50"], color="#c0392b", lw=1.6, where="mid", label="median",
                           clip_on=False, zorder=3)
-            ax_h.plot(x, fc["mean"], color="#c0392b", lw=1.0, ls="--", label="mean")
+            ax_h.plot(x, _reliable_mean(fc), color="#c0392b", lw=1.0, ls="--", label="mean")
         ax_h.set_title("hedging acts per month", fontsize=10, loc="left")
         ax_h.set_ylim(bottom=0)
         ax_h.yaxis.set_major_locator(MaxNLocator(integer=True))  # acts are whole numbers
@@ -549,6 +549,25 @@ def _sign_class(value) -> str:
     if not math.isfinite(v) or abs(v) < 0.005:
         return ""
     return "up" if v > 0 else "down"
+
+
+def _reliable_mean(forecast: pd.DataFrame) -> pd.Series:
+    """The forecast's ``mean`` column, blank where its ``mean_pareto_k`` is above
+    :data:`forecast.attribution.K_THRESHOLD`: a mean that a few draws decide is not drawn (a
+    run from before the column keeps every mean).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _reliable_mean(pd.DataFrame({"mean": [0.2, 0.9], "mean_pareto_k": [0.3, 0.95]})).tolist()
+    [0.2, nan]
+    """
+    from forecast.attribution import K_THRESHOLD
+
+    mean = forecast["mean"]
+    if "mean_pareto_k" not in forecast:
+        return mean
+    return mean.where(~(forecast["mean_pareto_k"] > K_THRESHOLD))
 
 
 def _unreliable(row, threshold: float) -> bool:
@@ -978,7 +997,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   intervals. Right: hedging acts per month, observed (grey bars, a dot on every observed month, 0
   included; no dot: not observed) and forecast (red): median (solid), 50%
   and 90% intervals, and mean (dashed), which a few draws with many acts can lift above the
-  90% band.</p>
+  90% band; where a few draws decide it (Pareto k̂ of its draws above 0.7, the
+  <code>mean_pareto_k</code> column of <code>forecast.csv</code>) the mean is not drawn.</p>
 <img alt="{{ alt.fan }}" src="data:image/png;base64,{{ figures.fan }}">
 {% else %}<p>No forecast tables in this run.</p>{% endif %}
 

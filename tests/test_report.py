@@ -669,6 +669,28 @@ def test_observed_zero_hedging_months_are_marked(runs):
     assert np.array_equal(dots[0].get_ydata(), obs["value"].to_numpy())
 
 
+def test_a_mean_that_a_few_draws_decide_is_not_drawn(runs):
+    """The fan chart's dashed mean line stops where the forecast's ``mean_pareto_k`` is above
+    0.7 (docs/decisions/0027), and a run written before that column draws every mean."""
+    from forecast.report import fan_chart_figure
+
+    run = read_run(runs["last"])
+    rows = run.forecast["ally"] == "A00"
+    assert "mean_pareto_k" in run.forecast
+    marked = run.forecast.copy()
+    marked["mean_pareto_k"] = np.where(rows & (marked["horizon"] >= 3), 0.9, 0.2)
+    older = run.forecast.drop(columns="mean_pareto_k")
+    means = []
+    for table in (marked, older):
+        hedging = fan_chart_figure(run.credibility, table, run.outcome, {}).axes[1]
+        [line] = [ln for ln in hedging.get_lines() if ln.get_linestyle() == "--"]
+        means.append(np.asarray(line.get_ydata(), dtype=float))
+    expected = run.forecast.loc[rows, "mean"].to_numpy()
+    horizon = run.forecast.loc[rows, "horizon"].to_numpy()
+    np.testing.assert_array_equal(means[0], np.where(horizon >= 3, np.nan, expected))
+    np.testing.assert_array_equal(means[1], expected)
+
+
 def test_scenario_command_takes_the_runs_horizon_and_says_what_it_cut(runs, data_dirs,
                                                                      tmp_path):
     """Without --horizon it forecast 12 months whatever the run's horizon, so its baseline was
