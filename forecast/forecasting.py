@@ -62,6 +62,7 @@ __all__ = [
     "StateDraws",
     "state_draws",
     "tail_k",
+    "reliable_mean",
 ]
 
 #: how each assumption draws a driver's mean, by the driver's family, and then its values
@@ -644,6 +645,25 @@ def tail_k(draws: np.ndarray) -> np.ndarray:
         except ValueError:  # too few draws for a tail, or a tail of equal values
             pass
     return out.reshape(x.shape[1:])
+
+
+def reliable_mean(hedging: pd.DataFrame) -> pd.Series:
+    """A hedging table's ``mean`` column, blank where its ``mean_pareto_k`` is above
+    :data:`forecast.attribution.K_THRESHOLD` (a mean that a few draws decide,
+    docs/decisions/0027): what a figure draws. A table from before that column keeps every mean.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> reliable_mean(pd.DataFrame({"mean": [0.2, 0.9], "mean_pareto_k": [0.3, 0.95]})).tolist()
+    [0.2, nan]
+    """
+    from forecast.attribution import K_THRESHOLD
+
+    mean = hedging["mean"]
+    if "mean_pareto_k" not in hedging:
+        return mean
+    return mean.where(~(hedging["mean_pareto_k"] > K_THRESHOLD))
 
 
 def _ally_horizon_frame(ds: xr.Dataset, cols: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from forecast.errors import InputError, as_names, whole_number
+from forecast.forecasting import reliable_mean
 
 if TYPE_CHECKING:
     from forecast.forecasting import ForecastResult
@@ -62,7 +63,8 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     """One row per ally: credibility (left) and hedging (right), history then forecast.
 
     Credibility: posterior mean and 50%/90% bands of the fitted months (grey) and of the
-    forecast (blue). Hedging: observed counts (dots), forecast mean and 50%/90% bands, and
+    forecast (blue). Hedging: observed counts (dots), forecast mean (not drawn where a few
+    draws decide it: :func:`forecast.forecasting.reliable_mean`) and 50%/90% bands, and
     P(at least one event) on a secondary axis.
 
     Parameters
@@ -140,7 +142,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
         ax_c.set_ylabel(f"{ally}\ncredibility", parse_math=False)  # a "$" is text
         h = hed.loc[ally]
         _bands(ax_h, t_fc, h, HEDGING_COLOR, labelled=False, step="mid")
-        ax_h.plot(t_fc, h["mean"], color=HEDGING_COLOR, lw=1.5, marker=marker, ms=4,
+        ax_h.plot(t_fc, reliable_mean(h), color=HEDGING_COLOR, lw=1.5, marker=marker, ms=4,
                   label="forecast mean")
         ax_h.axvline(t_origin[0], color="k", lw=0.6, ls=":")
         ax_h.set_ylabel("hedging / month")

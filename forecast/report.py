@@ -280,6 +280,8 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    from forecast.forecasting import reliable_mean
+
     names = names or {}
     allies = list(dict.fromkeys(credibility["ally"]))
     fig, axes = plt.subplots(len(allies), 2, figsize=(11, 2.6 * len(allies)), squeeze=False,
@@ -337,7 +339,7 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
             if "q50" in fc:
                 ax_h.step(x, fc["q50"], color="#c0392b", lw=1.6, where="mid", label="median",
                           clip_on=False, zorder=3)
-            ax_h.plot(x, _reliable_mean(fc), color="#c0392b", lw=1.0, ls="--", label="mean")
+            ax_h.plot(x, reliable_mean(fc), color="#c0392b", lw=1.0, ls="--", label="mean")
         ax_h.set_title("hedging acts per month", fontsize=10, loc="left")
         ax_h.set_ylim(bottom=0)
         ax_h.yaxis.set_major_locator(MaxNLocator(integer=True))  # acts are whole numbers
@@ -549,25 +551,6 @@ def _sign_class(value) -> str:
     if not math.isfinite(v) or abs(v) < 0.005:
         return ""
     return "up" if v > 0 else "down"
-
-
-def _reliable_mean(forecast: pd.DataFrame) -> pd.Series:
-    """The forecast's ``mean`` column, blank where its ``mean_pareto_k`` is above
-    :data:`forecast.attribution.K_THRESHOLD`: a mean that a few draws decide is not drawn (a
-    run from before the column keeps every mean).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> _reliable_mean(pd.DataFrame({"mean": [0.2, 0.9], "mean_pareto_k": [0.3, 0.95]})).tolist()
-    [0.2, nan]
-    """
-    from forecast.attribution import K_THRESHOLD
-
-    mean = forecast["mean"]
-    if "mean_pareto_k" not in forecast:
-        return mean
-    return mean.where(~(forecast["mean_pareto_k"] > K_THRESHOLD))
 
 
 def _unreliable(row, threshold: float) -> bool:

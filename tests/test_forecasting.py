@@ -70,6 +70,13 @@ def test_a_mean_that_a_few_draws_decide_is_marked(oracle_case):
     assert k[1, 4] > 0.7
     assert (np.delete(k.ravel(), np.ravel_multi_index((1, 4), k.shape)) < 0.5).all()
     np.testing.assert_allclose(tab["mean"].to_numpy().reshape(k.shape), light.mean(axis=0))
+    # the fan chart's hedging mean stops at that month
+    ally = str(fc.draws["ally"].values[1])
+    [line] = [ln for ln in heavy.plot(allies=[ally]).axes[1].get_lines()
+              if ln.get_label() == "forecast mean"]
+    drawn = np.asarray(line.get_ydata(), dtype=float)
+    assert np.isnan(drawn[4]) and np.isfinite(np.delete(drawn, 4)).all()
+    np.testing.assert_allclose(np.delete(drawn, 4), np.delete(light[:, 1].mean(axis=0), 4))
 
 
 def test_a_count_quantile_is_zero_exactly_when_p_any_says_so(oracle_case):
