@@ -777,7 +777,9 @@ class ForecastResult:
         -------
         pandas.DataFrame
             ``ally, period, horizon, variance, parameter, path, noise``; the last three are
-            shares summing to 1.
+            shares summing to 1. Where :meth:`hedging`'s ``mean_pareto_k`` is above 0.5 the
+            conditional means' variance is itself effectively infinite, and a few draws decide
+            these figures (docs/decisions/0027).
         """
         ds = self.draws
         parts = np.stack([ds[k].values for k in ("var_parameter", "var_path", "var_noise")])
