@@ -723,8 +723,9 @@ class ForecastResult:
             ``mean_pareto_k`` is the Pareto k̂ of the conditional means' upper tail
             (:func:`tail_k`): above :data:`forecast.attribution.K_THRESHOLD` (0.7) ``mean``
             rests on a few draws, its Monte Carlo error is unknown and another seed can give a
-            very different value (a month of many driver events, exponentiated; see
-            docs/decisions/0027); the quantiles and ``p_any`` are then the figures to read.
+            very different value (runs of driver events at a high drawn rate, through the log
+            link; docs/decisions/0027); the quantiles and ``p_any`` are then the figures to
+            read.
         """
         ds = self.draws
         q = _quantiles(ds["hedging"].values, "inverted_cdf")
