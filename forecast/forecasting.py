@@ -621,9 +621,11 @@ def tail_k(draws: np.ndarray) -> np.ndarray:
     """The Pareto k̂ of the upper tail of ``draws`` along the first axis, per other index.
 
     How heavy the tail of a sample is, as ArviZ's Pareto-smoothing diagnostic measures it: below
-    0.5 a mean of the draws converges as usual; above 0.7 its variance is effectively infinite
-    and a few draws decide it. NaN where the tail has too few draws to fit (about fewer than 25
-    draws) or its values are all equal. The draws are taken as independent (``r_eff = 1``).
+    0.5 the draws have a finite variance and their mean converges as usual; above 0.5 it
+    converges slowly, and above 0.7 (:data:`forecast.attribution.K_THRESHOLD`) no practical
+    number of draws makes it reliable: a few draws decide it. NaN where there is no tail to
+    judge: fewer than :data:`forecast.attribution.MIN_PSIS_DRAWS` (30) draws, or a tail of
+    equal values. The draws are taken as independent (``r_eff = 1``).
 
     Examples
     --------
@@ -632,38 +634,47 @@ def tail_k(draws: np.ndarray) -> np.ndarray:
     >>> draws = np.stack([rng.gamma(2.0, size=4000), 1 + rng.pareto(1.0, size=4000)], axis=1)
     >>> [bool(k > 0.7) for k in tail_k(draws)]
     [False, True]
+    >>> bool(np.isnan(tail_k(draws[:29])).all())
+    True
     """
     from arviz_stats.base import array_stats
 
+    from forecast.attribution import MIN_PSIS_DRAWS
+
     x = np.asarray(draws, dtype=float)
-    flat = x.reshape(x.shape[0], -1)
-    out = np.full(flat.shape[1], np.nan)
+    out = np.full(x.shape[1:], np.nan)
+    if x.shape[0] < MIN_PSIS_DRAWS:  # a tail of under 5 draws: ArviZ fits nothing
+        return out
+    flat, k = x.reshape(x.shape[0], -1), out.reshape(-1)
     for j in range(flat.shape[1]):
         try:
-            out[j] = array_stats.pareto_khat(flat[None, :, j], chain_axis=-2, draw_axis=-1,
-                                             tail="right", r_eff=1.0)
-        except ValueError:  # too few draws for a tail, or a tail of equal values
+            k[j] = array_stats.pareto_khat(flat[None, :, j], chain_axis=-2, draw_axis=-1,
+                                           tail="right", r_eff=1.0)
+        except ValueError:  # a tail of equal values
             pass
-    return out.reshape(x.shape[1:])
+    return out
 
 
 def reliable_mean(hedging: pd.DataFrame) -> pd.Series:
     """A hedging table's ``mean`` column, blank where its ``mean_pareto_k`` is above
     :data:`forecast.attribution.K_THRESHOLD` (a mean that a few draws decide,
-    docs/decisions/0027): what a figure draws. A table from before that column keeps every mean.
+    docs/decisions/0027): what a figure draws. A NaN k̂ (no tail to judge) keeps the mean, as
+    does a table from before that column.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> reliable_mean(pd.DataFrame({"mean": [0.2, 0.9], "mean_pareto_k": [0.3, 0.95]})).tolist()
-    [0.2, nan]
+    >>> table = pd.DataFrame({"mean": [0.2, 0.9, 0.4], "mean_pareto_k": [0.3, 0.95, None]})
+    >>> reliable_mean(table).tolist()
+    [0.2, nan, 0.4]
     """
     from forecast.attribution import K_THRESHOLD
 
     mean = hedging["mean"]
     if "mean_pareto_k" not in hedging:
         return mean
-    return mean.where(~(hedging["mean_pareto_k"] > K_THRESHOLD))
+    k = pd.to_numeric(hedging["mean_pareto_k"], errors="coerce")  # a hand-edited "nan" is text
+    return mean.where(~(k > K_THRESHOLD))
 
 
 def _ally_horizon_frame(ds: xr.Dataset, cols: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -721,11 +732,11 @@ class ForecastResult:
             whether one is 0 follows ``p_any``: a quantile is 0 exactly when ``1 - p_any``
             reaches its level, so the two columns never disagree by the simulation's noise.
             ``mean_pareto_k`` is the Pareto k̂ of the conditional means' upper tail
-            (:func:`tail_k`): above :data:`forecast.attribution.K_THRESHOLD` (0.7) ``mean``
-            rests on a few draws, its Monte Carlo error is unknown and another seed can give a
-            very different value (runs of driver events at a high drawn rate, through the log
-            link; docs/decisions/0027); the quantiles and ``p_any`` are then the figures to
-            read.
+            (:func:`tail_k`; NaN under 30 draws): above
+            :data:`forecast.attribution.K_THRESHOLD` (0.7) ``mean`` rests on a few draws, its
+            Monte Carlo error is unknown and another seed can give a very different value
+            (runs of driver events at a high drawn rate, through the log link;
+            docs/decisions/0027); the quantiles and ``p_any`` are then the figures to read.
         """
         ds = self.draws
         q = _quantiles(ds["hedging"].values, "inverted_cdf")
@@ -735,7 +746,7 @@ class ForecastResult:
         # reaches has quantile 0, one it does not at least 1, whatever the simulated share
         cols.update({k: np.where(p_zero >= level, 0, np.maximum(q[i], 1))
                      for i, (k, level) in enumerate(QUANTILES.items())})
-        cols["mean_pareto_k"] = tail_k(ds["rate"].values)
+        cols["mean_pareto_k"] = tail_k(ds["rate"].transpose("sample", ...).values)
         return _ally_horizon_frame(ds, cols)
 
     def cumulative(self) -> pd.DataFrame:
