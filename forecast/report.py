@@ -260,7 +260,9 @@ def fan_chart_figure(credibility: pd.DataFrame, forecast: pd.DataFrame, outcome:
     credibility
         ``credibility.csv``: ally, period, horizon, mean, q05, q25, q50, q75, q95.
     forecast
-        ``forecast.csv``: ally, period, horizon, mean, q05…q95 of monthly hedging acts.
+        ``forecast.csv``: ally, period, horizon, mean, q05…q95 of monthly hedging acts, and
+        ``mean_pareto_k`` where there (the mean is not drawn where it is above 0.7:
+        :func:`forecast.forecasting.reliable_mean`).
     outcome
         ``outcome.csv``: observed hedging, ally, period, value.
     names
