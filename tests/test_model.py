@@ -17,6 +17,10 @@ from forecast.catalog import Catalog
 from forecast.design import make_design
 from forecast.model import build_model
 
+# JAX (the ``quick_mode`` fixture) draws from a copy of each random generator, which PyTensor
+# says once per compile; the draws still differ from one another and repeat with the seed
+JAX_DRAWS = pytest.mark.filterwarnings("ignore:The RandomType SharedVariables:UserWarning")
+
 
 def _interval_covers(samples, truth, level=0.9):
     lo, hi = np.quantile(samples, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
@@ -231,9 +235,7 @@ def test_hedging_loading_spread_has_its_own_prior_scale(scale):
     assert abs(tau.std() - expected / 1.2 / np.sqrt(2)) < 0.03 * expected
 
 
-# JAX (``quick_mode``) draws from a copy of each random generator, which it says once per
-# compile; the draws still differ from one another and repeat with the seed
-@pytest.mark.filterwarnings("ignore:The RandomType SharedVariables:UserWarning")
+@JAX_DRAWS
 def test_centred_intercept_offsets_have_the_same_prior(quick_mode):
     """``intercept_parameterisation = "centred"`` samples each ally's count and binary intercept
     offsets directly (``ZeroSumNormal(τ)``) instead of ``τ·z``: a different geometry of the same
@@ -373,9 +375,7 @@ def test_drift_on_unknown_signal_is_a_clear_error():
         make_design(sim.panel, spec)
 
 
-# JAX (``quick_mode``) draws from a copy of each random generator, which it says once per
-# compile; the draws still differ from one another and repeat with the seed
-@pytest.mark.filterwarnings("ignore:The RandomType SharedVariables:UserWarning")
+@JAX_DRAWS
 def test_prior_predictive_is_plausible(quick_mode):
     """Prior draws of hedging counts and indicators stay in a plausible range.
 
@@ -896,7 +896,7 @@ def test_shipped_specs_have_no_contradictions():
                for name in forecast.available_specs())
 
 
-@pytest.mark.filterwarnings("ignore:The RandomType SharedVariables:UserWarning")  # as above
+@JAX_DRAWS
 @pytest.mark.parametrize("spec, shared", [("unpooled", False), ("default", True)])
 def test_unpooled_allies_share_nothing_a_priori(spec, shared, quick_mode):
     """Without pooling no ally's intercepts inform another's: their prior draws are
