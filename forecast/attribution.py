@@ -33,15 +33,14 @@ an ``other`` row
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from forecast.catalog import RESERVED_SIGNAL
 from forecast.errors import InputError
+from forecast.pareto import K_THRESHOLD, psis_weights
 from forecast.pointwise import count_loglik, flat_draws, outcome_loglik
 from forecast.tabular import month_text, not_a_month
 
@@ -49,8 +48,6 @@ if TYPE_CHECKING:
     from forecast.results import Fit
 
 __all__ = ["attribution", "removal_loglik", "psis_weights", "K_THRESHOLD"]
-
-K_THRESHOLD = 0.7
 
 
 def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarray, int]:
@@ -101,43 +98,6 @@ def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarr
         sigma = flat_draws(post, "noise")[:, ally, j][:, None]
     ll = count_loglik(fam, y[None, :], eta, a_nb, sigma)
     return ll.sum(axis=1), int(sel.sum())
-
-
-#: the fewest draws whose largest weights PSIS fits a Pareto to (arviz_stats: below 25 it
-#: refuses, and from 25 to 29 its tail of 5 gives no k̂)
-MIN_PSIS_DRAWS = 30
-
-
-def psis_weights(loglik: np.ndarray) -> tuple[np.ndarray, float]:
-    """Normalised PSIS weights that remove observations with per-draw log-likelihood
-    ``loglik``, and the Pareto ``k̂`` of the reweighting.
-
-    With fewer than :data:`MIN_PSIS_DRAWS` draws the tail holds too few to fit a Pareto
-    (PSIS smooths the largest ``min(n/5, 3√n)`` weights): the weights are then the plain
-    importance weights, and ``k̂`` is inf, which marks them unreliable (as it does a tail
-    whose fit gives no ``k̂``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> w, k = psis_weights(np.zeros(100))
-    >>> round(float(w.sum()), 6), bool(np.allclose(w, 0.01))
-    (1.0, True)
-    >>> w, k = psis_weights(np.array([0.0, 1.0]))  # two draws: plain weights, unreliable
-    >>> [round(float(x), 3) for x in w], k
-    ([0.731, 0.269], inf)
-    """
-    from arviz_stats.base import array_stats
-
-    loglik = np.asarray(loglik, float)
-    if np.ptp(loglik) < 1e-12:  # the observations do not discriminate between draws
-        return np.full(loglik.shape, 1.0 / loglik.size), 0.0
-    if loglik.size < MIN_PSIS_DRAWS:
-        log_w = -loglik - special.logsumexp(-loglik)
-        return np.exp(log_w), math.inf
-    log_w, khat = array_stats.psislw(loglik, r_eff=1.0, axis=-1)
-    log_w = log_w - special.logsumexp(log_w)
-    return np.exp(log_w), float(khat) if np.isfinite(khat) else math.inf
 
 
 def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFrame:

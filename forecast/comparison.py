@@ -247,7 +247,7 @@ def _warn_unreliable(loos: dict, consequence: str) -> None:
 def _refuse_approximate(fit: Fit, who: str, parameter: str, value: object) -> None:
     """An InputError for a fit whose draws are not a sampler's (ADVI, the oracle), or too
     few for PSIS to smooth their weights."""
-    from forecast.attribution import MIN_PSIS_DRAWS
+    from forecast.pareto import MIN_PSIS_DRAWS
     from forecast.inference import MCMC_SAMPLERS
 
     if fit.sampler not in MCMC_SAMPLERS:

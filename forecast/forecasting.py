@@ -45,6 +45,7 @@ from scipy import stats
 
 from forecast.catalog import COUNT_FAMILIES
 from forecast.errors import InputError, check_seed, is_real, shortlist, whole_number
+from forecast.pareto import K_THRESHOLD, tail_k
 from forecast.pointwise import flat_draws
 from forecast.tabular import run_table
 
@@ -61,7 +62,6 @@ __all__ = [
     "DRIVER_ASSUMPTIONS",
     "StateDraws",
     "state_draws",
-    "tail_k",
     "reliable_mean",
 ]
 
@@ -617,47 +617,9 @@ def _quantiles(x: np.ndarray, method: str) -> np.ndarray:
     return np.quantile(x, list(QUANTILES.values()), axis=0, method=method)
 
 
-def tail_k(draws: np.ndarray) -> np.ndarray:
-    """The Pareto k̂ of the upper tail of ``draws`` along the first axis, per other index.
-
-    How heavy the tail of a sample is, as ArviZ's Pareto-smoothing diagnostic measures it: below
-    0.5 the draws have a finite variance and their mean converges as usual; above 0.5 it
-    converges slowly, and above 0.7 (:data:`forecast.attribution.K_THRESHOLD`) no practical
-    number of draws makes it reliable: a few draws decide it. NaN where there is no tail to
-    judge: fewer than :data:`forecast.attribution.MIN_PSIS_DRAWS` (30) draws, or a tail of
-    equal values. The draws are taken as independent (``r_eff = 1``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> draws = np.stack([rng.gamma(2.0, size=4000), 1 + rng.pareto(1.0, size=4000)], axis=1)
-    >>> [bool(k > 0.7) for k in tail_k(draws)]
-    [False, True]
-    >>> bool(np.isnan(tail_k(draws[:29])).all())
-    True
-    """
-    from arviz_stats.base import array_stats
-
-    from forecast.attribution import MIN_PSIS_DRAWS
-
-    x = np.asarray(draws, dtype=float)
-    out = np.full(x.shape[1:], np.nan)
-    if x.shape[0] < MIN_PSIS_DRAWS:  # a tail of under 5 draws: ArviZ fits nothing
-        return out
-    flat, k = x.reshape(x.shape[0], -1), out.reshape(-1)
-    for j in range(flat.shape[1]):
-        try:
-            k[j] = array_stats.pareto_khat(flat[None, :, j], chain_axis=-2, draw_axis=-1,
-                                           tail="right", r_eff=1.0)
-        except ValueError:  # a tail of equal values
-            pass
-    return out
-
-
 def reliable_mean(hedging: pd.DataFrame) -> pd.Series:
     """A hedging table's ``mean`` column, blank where its ``mean_pareto_k`` is above
-    :data:`forecast.attribution.K_THRESHOLD` (a mean that a few draws decide,
+    :data:`forecast.pareto.K_THRESHOLD` (a mean that a few draws decide,
     docs/decisions/0027): what a figure draws. A NaN k̂ (no tail to judge) keeps the mean, as
     does a table from before that column.
 
@@ -668,8 +630,6 @@ def reliable_mean(hedging: pd.DataFrame) -> pd.Series:
     >>> reliable_mean(table).tolist()
     [0.2, nan, 0.4]
     """
-    from forecast.attribution import K_THRESHOLD
-
     mean = hedging["mean"]
     if "mean_pareto_k" not in hedging:
         return mean
@@ -732,8 +692,8 @@ class ForecastResult:
             whether one is 0 follows ``p_any``: a quantile is 0 exactly when ``1 - p_any``
             reaches its level, so the two columns never disagree by the simulation's noise.
             ``mean_pareto_k`` is the Pareto k̂ of the conditional means' upper tail
-            (:func:`tail_k`; NaN under 30 draws): above
-            :data:`forecast.attribution.K_THRESHOLD` (0.7) ``mean`` rests on a few draws, its
+            (:func:`forecast.pareto.tail_k`; NaN under 30 draws): above
+            :data:`forecast.pareto.K_THRESHOLD` (0.7) ``mean`` rests on a few draws, its
             Monte Carlo error is unknown and another seed can give a very different value
             (runs of driver events at a high drawn rate, through the log link;
             docs/decisions/0027); the quantiles and ``p_any`` are then the figures to read.

@@ -567,7 +567,7 @@ def _unreliable(row, threshold: float) -> bool:
 def _drivers(run: RunData, top: int = 3) -> list[dict]:
     """Per ally: what changed and the signals that moved credibility most (the remainder,
     ``other``: persistence, the common factor and the month's shock, is not a signal)."""
-    from forecast.attribution import K_THRESHOLD
+    from forecast.pareto import K_THRESHOLD
     from forecast.catalog import RESERVED_SIGNAL
 
     att = run.attribution
@@ -719,7 +719,7 @@ def _signal_rows(catalog: dict) -> list[dict]:
 
 
 def _view(run: RunData) -> dict:
-    from forecast.attribution import K_THRESHOLD
+    from forecast.pareto import K_THRESHOLD
     from forecast.catalog import RESERVED_SIGNAL
 
     m = run.manifest

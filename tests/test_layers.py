@@ -17,7 +17,8 @@ DATA = {"errors", "files", "catalog", "panel", "tabular", "loading", "events", "
 MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
 INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled",
              "precompile"}
-OUTPUTS = {"forecasting", "scenarios", "attribution", "plots", "comparison", "pointwise"}
+OUTPUTS = {"forecasting", "scenarios", "attribution", "plots", "comparison", "pointwise",
+           "pareto"}
 OPERATIONS = {"runs", "runfiles", "manifest", "report", "monthly"}
 TOP = {"cli", "__main__", "__init__"}
 
