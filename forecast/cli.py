@@ -143,10 +143,23 @@ class RichProgress:
 MORE_PROBLEMS = 4
 
 
-#: the commands' options that pass a value of the same name to the library, whose errors
-#: name it as a parameter: said to a command-line user as the option they typed
-_OPTIONS = frozenset({"chains", "data", "draws", "horizon", "month", "out", "output", "run",
-                      "sampler", "scenario", "seed", "spec", "tune"})
+def _option_names() -> frozenset[str]:
+    """The long options of every command, without their dashes (``month``, ``run``, ...).
+
+    A library error that names one of them as its parameter is said to a command-line user as
+    the option they typed. Read from the commands themselves, so that an option added to a
+    command is named so without a list to keep.
+
+    Examples
+    --------
+    >>> {"month", "run", "output"} <= _option_names()
+    True
+    """
+    from typer.main import get_command
+
+    return frozenset(option[2:] for command in get_command(app).commands.values()
+                     for param in command.params for option in param.opts
+                     if option.startswith("--"))
 
 
 def _as_option(exc: InputError) -> str:
@@ -161,7 +174,7 @@ def _as_option(exc: InputError) -> str:
     "parameter 'fit': expected a Fit"
     """
     text = str(exc)
-    if exc.parameter in _OPTIONS:
+    if exc.parameter in _option_names():
         text = text.replace(f"parameter {exc.parameter!r}", f"option '--{exc.parameter}'", 1)
     return text
 

@@ -281,6 +281,24 @@ def test_bad_data_in_a_real_process_has_no_traceback(data_dir, tmp_path):
     assert "Traceback" not in out.stderr + out.stdout
 
 
+def test_a_library_error_names_each_option_as_typed():
+    """A library error whose parameter has the name of a command's option is said as that
+    option, for every option of every command: the names were a hand-kept list, which an
+    option added to a command could miss (it held neither --quick nor --force)."""
+    from typer.main import get_command
+
+    from forecast.cli import _as_option
+    from forecast.errors import InputError
+
+    options = {o[2:] for c in get_command(app).commands.values() for p in c.params
+               for o in p.opts if o.startswith("--")}
+    assert {"month", "data", "run", "output", "sampler", "quick"} <= options
+    for name in options:
+        said = _as_option(InputError("refused", parameter=name, value="x"))
+        assert said == f"option '--{name}', value 'x': refused"
+    assert _as_option(InputError("refused", parameter="fit")) == "parameter 'fit': refused"
+
+
 @pytest.mark.parametrize("args, text", [
     (["--month", "2026-3"], "malformed month"),
     (["--month", "2０26-03"], "malformed month"),  # a full-width digit was a month
