@@ -574,13 +574,51 @@ def late_entry(panel: Panel) -> str | None:
             f"e.g. {fix}")
 
 
+def log_only(panel: Panel) -> str | None:
+    """A warning naming the allies with no data but the event log's counts: the log reads
+    each as observed, 0 where nothing was logged, in every month it covers, so an ally added
+    to the catalog with a few events gets years of months without one; else ``None``.
+    (:func:`late_entry` warns of an ally whose other data begin late.)
+
+    Examples
+    --------
+    >>> import forecast
+    >>> log_only(forecast.load_default()) is None
+    True
+    """
+    counted = [s for s in panel.signals.values() if s.spec.events]
+    first = panel.first_data_months()
+    only = []  # (ally, the month the log counts it from, its first event's month)
+    for a, ally in enumerate(panel.allies):
+        if first[ally] is not None:
+            continue
+        # an ally with no row at all is refused on loading: this one has an event
+        logged = [int(s.month_start[s.mask[a]].min()) for s in counted if s.mask[a].any()]
+        events = [int(s.month_start[s.mask[a] & (s.values[a] > 0)].min()) for s in counted
+                  if (s.mask[a] & (s.values[a] > 0)).any()]
+        if logged and events:
+            only.append((ally, panel.months[min(logged)], panel.months[min(events)]))
+    if not only:
+        return None
+    said = "; ".join(f"{ally} (counted from {logged}, its first event of {event})"
+                     for ally, logged, event in only)
+    ally, _, event = only[0]
+    return (f"{said}: no data but the event log's counts "
+            f"({', '.join(s.name for s in counted)}), read as observed, 0 where nothing was "
+            "logged, in every month the log covers, and no other data measure "
+            f"{'its' if len(only) == 1 else 'their'} credibility. Say from when the log covers "
+            f'an ally in the catalog, e.g. [event_log.ally_start] {ally} = "{event}", and add '
+            "its other signals' rows, or leave it out of [allies]")
+
+
 def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     """What the validate stage warns of in data it accepts: a panel whose last months or first
     months hold no monthly signal (:func:`unobserved_origin`, :func:`unobserved_start`), or
     with years of months between that hold none (:func:`monthly_gap`); values dated after the
     current month (:func:`future_values`); allies without outcome
     or indicator rows (:func:`allies_without`), or whose data begin long after the event log
-    counts them (:func:`late_entry`). ``origin=False`` leaves out the first, which
+    counts them (:func:`late_entry`), or who have no data but its counts (:func:`log_only`).
+    ``origin=False`` leaves out the first, which
     the manifest records as ``data.last_observed_month``.
 
     Examples
@@ -591,7 +629,7 @@ def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     """
     return [w for w in (unobserved_origin(panel) if origin else None, unobserved_start(panel),
                         monthly_gap(panel), future_values(panel), allies_without(panel),
-                        late_entry(panel)) if w]
+                        late_entry(panel), log_only(panel)) if w]
 
 
 def load_inputs(inputs: RunInputs, month: str | None = None,

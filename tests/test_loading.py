@@ -427,6 +427,42 @@ def test_an_ally_whose_data_begin_long_after_the_log_is_warned_of(tmp_path: Path
                 if "event log" in w]
 
 
+def test_an_ally_with_no_data_but_the_logs_counts_is_warned_of(tmp_path: Path) -> None:
+    """An ally added to the catalog with one event and no other rows had every month the log
+    covers read as observed (0 lapses) without a word: a user's trial (New Zealand, one
+    exercise in 2025, 26 years of zeros), as neither the late-entry nor the missing-rows
+    warning looks at an ally without other data."""
+    from forecast.monthly import data_warnings
+
+    cat = tmp_path / "signals.toml"
+    cat.write_text(CATALOG.read_text(encoding="utf-8").replace(
+        'PHL = "Philippines"', 'PHL = "Philippines"\nNZL = "New Zealand"\nAUS = "Australia"'),
+        encoding="utf-8")
+    events = tmp_path / "events.csv"
+    events.write_text(EVENTS.read_text(encoding="utf-8")
+                      + "2020-04-20,NZL,consultation_lapse,x,y\n"
+                      + "2020-03-02,AUS,consultation_lapse,x,y\n", encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=events)
+    nzl = p.allies.index("NZL")
+    assert p.signals["consultation_lapse"].mask[nzl, :6].all()  # the log's zeros: observed
+    warned = [w for w in data_warnings(p) if "no data but the event log" in w]
+    assert warned == [
+        "NZL (counted from 2020-01, its first event of 2020-04); AUS (counted from 2020-01, its "
+        "first event of 2020-03): no data but the event log's counts (consultation_lapse), read as "
+        "observed, 0 where nothing was logged, in every month the log covers, and no other "
+        "data measure their credibility. Say from when the log covers an ally in the "
+        'catalog, e.g. [event_log.ally_start] NZL = "2020-04", and add its other signals\' '
+        "rows, or leave it out of [allies]"]
+    # with its other rows the ally is the late-entry warning's, not this one's
+    rows = pd.read_csv(OBS, dtype=str)
+    rows = pd.concat([rows, rows[rows["ally"] == "JPN"].assign(ally="NZL"),
+                      rows[rows["ally"] == "JPN"].assign(ally="AUS")])
+    rows.to_csv(tmp_path / "observations.csv", index=False)
+    assert not [w for w in data_warnings(load_panel(tmp_path / "observations.csv", catalog=cat,
+                                                     events=events))
+                if "no data but the event log" in w]
+
+
 def test_a_frame_without_the_log_its_catalog_counts_from_is_warned_of() -> None:
     """Observations given as a DataFrame have no folder to find events.csv in: the driver
     counted from it was left unobserved without a word, and the model's build failed later."""
