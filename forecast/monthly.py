@@ -464,6 +464,37 @@ def monthly_gap(panel: Panel) -> str | None:
     return f"{gap}; {side} them come only {', '.join(found)} (a mistyped period?)"
 
 
+def current_month() -> pd.Period:
+    """The month of the machine's clock, UTC: no value, and no run, can be of a later one.
+
+    Examples
+    --------
+    >>> current_month().freqstr
+    'M'
+    """
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M")
+
+
+def check_not_ahead(month: str, today: "pd.Period | None" = None) -> None:
+    """Refuse a run's month after the current month (``today``, by default
+    :func:`current_month`): its signals cannot be in yet, and the run would be published
+    under that month (e.g. 2062-03 typed for 2026-03: 36 years of empty months fitted).
+
+    Examples
+    --------
+    >>> check_not_ahead("2026-03")
+    >>> check_not_ahead("2062-03", today=pd.Period("2026-12", "M"))
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'month', value '2062-03': after the current month, 2026-12 (this machine's clock, UTC): a run's month is one whose signals are in (a mistyped year?)
+    """
+    today = current_month() if today is None else today
+    if pd.Period(month, "M") > today:
+        raise InputError(f"after the current month, {today} (this machine's clock, UTC): a "
+                         "run's month is one whose signals are in (a mistyped year?)",
+                         parameter="month", value=month)
+
+
 def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
     """A warning naming the values dated after the current month (``today``, by default the
     month of the machine's clock, UTC), which no one can have observed yet (e.g. 2027-06
@@ -478,8 +509,7 @@ def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
     >>> future_values(forecast.load_default(), today=pd.Period("2026-02", "M")).split(":")[0]
     "the catalog's [event_log] end, 2026-03, is after the current month, 2026-02"
     """
-    today = pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M") if today is None \
-        else today
+    today = current_month() if today is None else today
     first = today.ordinal - panel.months[0].ordinal + 1  # the grid index of next month
     if first >= panel.n_months:
         return None
@@ -640,8 +670,9 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
     outcome must have some after the panel's first month
     (:func:`forecast.design.make_design` says which).
 
-    ``month`` given: data after it are an error and the grid ends there. ``None``: the grid
-    ends at the data's last month. ``spec``: the run's spec where the caller has read it
+    ``month`` given: data after it are an error and the grid ends there; a month after the
+    current one is an error (:func:`check_not_ahead`). ``None``: the grid ends at the data's
+    last month. ``spec``: the run's spec where the caller has read it
     already; ``None`` reads ``inputs.spec_path``. ``notes``: a list that the loader's
     :class:`~forecast.errors.DataWarning` texts are appended to, for the caller to show,
     instead of being issued.
@@ -660,6 +691,7 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
 
     if month is not None:
         check_month(month)
+        check_not_ahead(month)
     spec = load_spec(inputs.spec_path) if spec is None else spec
     # no log in the directory: events=False, since _check_counted_without_a_log says so
     # naming the directory, and only where the spec uses such a signal

@@ -303,6 +303,8 @@ def test_a_library_error_names_each_option_as_typed():
     (["--month", "2026-3"], "malformed month"),
     (["--month", "2０26-03"], "malformed month"),  # a full-width digit was a month
     (["--month", "9999-12"], "month out of range: year 9999 is outside 1000 to 2999"),
+    # was accepted: a run of 2999-12 fitted and published 973 years of empty months
+    (["--month", "2999-12"], "option '--month', value '2999-12': after the current month, "),
     (["--data", "/no/such/dir"], "data directory not found"),
     (["--spec", "nonexistent"], "unknown spec"),
     # said as the option typed, where it was "parameter 'spec'"
