@@ -102,11 +102,12 @@ def read_observations(
 
 
 #: the names an event log may have in a data directory, as the monthly run's ``--data`` reads it
-EVENT_LOG_NAMES = ("events.csv", "events.parquet")
+EVENT_LOG_NAMES = ("events.csv", "events.parquet", "events.pq")
 
 
 def event_log_in(directory: str | Path) -> Path | None:
-    """The event log of a data directory: its ``events.csv`` or ``events.parquet``, or None.
+    """The event log of a data directory: its ``events.csv``, ``events.parquet`` or
+    ``events.pq``, or None.
 
     Raises
     ------
@@ -121,8 +122,8 @@ def event_log_in(directory: str | Path) -> Path | None:
     """
     found = [Path(directory) / n for n in EVENT_LOG_NAMES if (Path(directory) / n).is_file()]
     if len(found) > 1:
-        raise InputError("two event logs (events.csv and events.parquet): expected at most "
-                         "one", file=str(directory))
+        raise InputError(f"two event logs ({' and '.join(p.name for p in found)}): expected "
+                         "at most one", file=str(directory))
     return found[0] if found else None
 
 
@@ -427,7 +428,7 @@ def _warn_counted_without_a_log(cat: Catalog, obs: pd.DataFrame, file: Path | No
     empty = [s.name for s in cat.signals.values() if s.events and s.name not in seen]
     if not empty:
         return
-    where = (f"nor found beside {file.name} (events.csv or events.parquet)" if file is not None
+    where = (f"nor found beside {file.name} (events.csv, .parquet or .pq)" if file is not None
              else "(observations given as a DataFrame have no folder to find one in)")
     warnings.warn(f"the catalog counts {', '.join(map(repr, empty))} from an event log, but no "
                   f"log was given {where} and the observations have no row of "

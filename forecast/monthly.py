@@ -768,12 +768,15 @@ def _check_counted_without_a_log(panel: Panel, inputs: RunInputs, spec: "ModelSp
     if not empty:
         return
     first = empty[0]
+    # a log under a name not read (events.xlsx, a folder or a dead link named events.csv)
+    others = sorted(p.name for p in inputs.observations.parent.glob("events.*"))
     raise InputError(
         f"{inputs.catalog.name} counts signal {first.name!r} from an event log (event types "
-        f"{', '.join(first.events)}), but the data directory has no events.csv (or "
-        "events.parquet) and the observations have no row of it: expected the event log "
-        "there" + (f"; also counted from events: {', '.join(s.name for s in empty[1:])}"
-                   if len(empty) > 1 else ""),
+        f"{', '.join(first.events)}), but the data directory has no events.csv (or .parquet, "
+        ".pq) and the observations have no row of it: expected the event log there"
+        + (f"; found {', '.join(others)}, not a CSV (UTF-8) or Parquet file" if others else "")
+        + (f"; also counted from events: {', '.join(s.name for s in empty[1:])}"
+           if len(empty) > 1 else ""),
         file=str(inputs.observations.parent), column="signal", value=first.name)
 
 

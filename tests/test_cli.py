@@ -477,8 +477,14 @@ def test_a_data_directory_without_its_event_log_is_named(tmp_path):
     assert result.exit_code == 2, result.output
     assert (f"error: {data}, column 'signal', value 'consultation_lapse': signals.toml counts "
             "signal 'consultation_lapse' from an event log (event types consultation_lapse, "
-            "unilateral_announcement), but the data directory has no events.csv (or "
-            "events.parquet) and the observations have no row of it") in said, said
+            "unilateral_announcement), but the data directory has no events.csv (or .parquet, "
+            ".pq) and the observations have no row of it: expected the event log there") \
+        in said, said
+    # a log under a name not read was not named (a user's trial: events.xlsx)
+    (data / "events.xlsx").write_bytes(b"PK")
+    said = " ".join(_cli("validate", "--data", str(data)).output.split())
+    assert "there; found events.xlsx, not a CSV (UTF-8) or Parquet file" in said, said
+    (data / "events.xlsx").unlink()
     # a spec without drivers does not use the driver counted from events: no log needed
     static = tmp_path / "no_drivers.toml"
     static.write_text('description = "without drivers"\ndrivers = false\n')

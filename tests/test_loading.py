@@ -209,7 +209,9 @@ def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_pa
     with pytest.warns(DataWarning, match=r"the catalog counts 'consultation_lapse' from an "
                       r"event log, but no log was given nor found beside observations.csv"):
         assert_panels_equal(load_panel(copy, catalog=CATALOG), without)  # no log beside it
-    pd.read_csv(EVENTS).to_parquet(tmp_path / "events.parquet")
+    pd.read_csv(EVENTS).to_parquet(tmp_path / "events.pq")  # as observations.pq is read
+    assert_panels_equal(load_panel(copy, catalog=CATALOG), with_log)
+    (tmp_path / "events.pq").rename(tmp_path / "events.parquet")
     assert_panels_equal(load_panel(copy, catalog=CATALOG), with_log)
     (tmp_path / "events.csv").write_bytes(EVENTS.read_bytes())
     with pytest.raises(InputError, match="two event logs") as err:
