@@ -365,10 +365,15 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
                         + "), a .toml path or a ModelSpec", value=repr(spec))
     path = Path(spec)
     if path.suffix != ".toml":
-        path = _models_dir() / f"{spec}.toml"
-        if not path.exists():
+        shipped = _models_dir() / f"{spec}.toml"
+        if not shipped.exists() and path.is_file():  # README.md was "no shipped spec named"
+            raise SpecError("not a .toml spec file: expected a shipped spec name ("
+                            + ", ".join(available_specs()) + ") or a path to a .toml spec",
+                            file=str(path))
+        if not shipped.exists():
             raise SpecError(f"no shipped spec named {str(spec)!r}"
                             + expected_one_of(str(spec), available_specs()), value=str(spec))
+        path = shipped
     raw = read_toml(path, "spec", SpecError)
     raw.setdefault("name", path.stem)
     spec = _checked(ModelSpec, raw, file=path)

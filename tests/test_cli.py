@@ -313,6 +313,9 @@ def test_a_library_error_names_each_option_as_typed():
     (["--scenario", "/no/such/scenario.csv"], "scenario file not found"),
     (["--spec", "/no/such/spec.toml"], "spec file not found"),
     (["--spec", "/"], "/: a folder, not a spec file"),  # said "not found", of a folder
+    # said "no shipped spec named '.../README.md'" of a file that is there
+    (["--spec", str(Path(__file__).resolve().parents[1] / "README.md")],
+     "README.md: not a .toml spec file: expected a shipped spec name (default, "),
     (["--seed", "-1"], "--seed"),  # was a traceback after the compile (exit 1)
 ])
 def test_bad_options_exit_2(args, text, data_dir, tmp_path):
