@@ -64,8 +64,8 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
 
     Credibility: posterior mean and 50%/90% bands of the fitted months (grey) and of the
     forecast (blue). Hedging: observed counts (dots), forecast mean (not drawn where a few
-    draws decide it: :func:`forecast.forecasting.reliable_mean`) and 50%/90% bands, and
-    P(at least one event) on a secondary axis.
+    draws decide it: :func:`forecast.forecasting.reliable_mean`, and the panel says in how
+    many months) and 50%/90% bands, and P(at least one event) on a secondary axis.
 
     Parameters
     ----------
@@ -142,8 +142,13 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
         ax_c.set_ylabel(f"{ally}\ncredibility", parse_math=False)  # a "$" is text
         h = hed.loc[ally]
         _bands(ax_h, t_fc, h, HEDGING_COLOR, labelled=False, step="mid")
-        ax_h.plot(t_fc, reliable_mean(h), color=HEDGING_COLOR, lw=1.5, marker=marker, ms=4,
+        mean = reliable_mean(h)
+        ax_h.plot(t_fc, mean, color=HEDGING_COLOR, lw=1.5, marker=marker, ms=4,
                   label="forecast mean")
+        if (gone := int((mean.isna() & h["mean"].notna()).sum())):  # said, not a line that stops
+            ax_h.set_title(f"mean not drawn in {gone} month{'s' * (gone > 1)}: a few draws "
+                           "decide it (tail k̂ > 0.7); read the bands", loc="right", fontsize=7,
+                           color=HEDGING_COLOR, parse_math=False)
         ax_h.axvline(t_origin[0], color="k", lw=0.6, ls=":")
         ax_h.set_ylabel("hedging / month")
         ax_p = ax_h.twinx()

@@ -70,10 +70,14 @@ def test_a_mean_that_a_few_draws_decide_is_marked(oracle_case):
     assert k[1, 4] > 0.7
     assert (np.delete(k.ravel(), np.ravel_multi_index((1, 4), k.shape)) < 0.5).all()
     np.testing.assert_allclose(tab["mean"].to_numpy().reshape(k.shape), light.mean(axis=0))
-    # the fan chart's hedging mean stops at that month
+    # the fan chart's hedging mean stops at that month, and the panel says why (a user's
+    # trial: the line stopped part-way with nothing on the figure to say so)
     ally = str(fc.draws["ally"].values[1])
-    [line] = [ln for ln in heavy.plot(allies=[ally]).axes[1].get_lines()
-              if ln.get_label() == "forecast mean"]
+    panel = heavy.plot(allies=[ally]).axes[1]
+    assert panel.get_title(loc="right") == \
+        "mean not drawn in 1 month: a few draws decide it (tail k̂ > 0.7); read the bands"
+    assert not fc.plot(allies=[ally]).axes[1].get_title(loc="right")
+    [line] = [ln for ln in panel.get_lines() if ln.get_label() == "forecast mean"]
     drawn = np.asarray(line.get_ydata(), dtype=float)
     assert np.isnan(drawn[4]) and np.isfinite(np.delete(drawn, 4)).all()
     np.testing.assert_allclose(np.delete(drawn, 4), np.delete(light[:, 1].mean(axis=0), 4))
