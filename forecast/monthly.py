@@ -311,13 +311,13 @@ def resolve_inputs(data: Path | None, spec: str = "default",
         names = ("observations.csv", "observations.parquet", "observations.pq")
         found = [data / n for n in names if (data / n).is_file()]
         if not found:
-            others = sorted(p.name for p in data.glob("observations.*"))
+            others = _found(data, "observations")
             # a table under another name (obs.csv, as the data contract's messages call it)
             tables = sorted(p.name for p in data.iterdir() if p.is_file()
                             and p.suffix.lower() in (".csv", ".parquet", ".pq")
                             and p.stem.lower() != "events")
             shown = shortlist(tables, 3)
-            hint = (f"; found {', '.join(others)}: save it as CSV (UTF-8) or Parquet" if others
+            hint = (f"; found {', '.join(others)}, not a CSV (UTF-8) or Parquet file" if others
                     else f"; found {shown}: the observations are read only under the name "
                          "observations.csv (or .parquet, .pq)" if tables else "")
             raise InputError(
@@ -337,6 +337,17 @@ def resolve_inputs(data: Path | None, spec: str = "default",
         raise InputError("scenario file not found", file=str(scenario))
     return RunInputs(observations=obs, catalog=cat, events=events, spec_path=spec_path,
                      scenario=Path(scenario) if scenario is not None else None)
+
+
+def _found(directory: Path, stem: str) -> list[str]:
+    """The names ``stem.*`` in ``directory`` that were not read, each with what it is where
+    that is not a file: a folder, or a link to nothing (which the directory's listing shows
+    as a file of that name)."""
+    def what(p: Path) -> str:
+        if p.is_symlink() and not p.exists():
+            return f"{p.name} (a link to nothing)"
+        return f"{p.name} (a folder)" if p.is_dir() else p.name
+    return sorted(what(p) for p in directory.glob(f"{stem}.*"))
 
 
 def _spec_path(spec: str, models_dir: Path) -> Path:
@@ -769,7 +780,7 @@ def _check_counted_without_a_log(panel: Panel, inputs: RunInputs, spec: "ModelSp
         return
     first = empty[0]
     # a log under a name not read (events.xlsx, a folder or a dead link named events.csv)
-    others = sorted(p.name for p in inputs.observations.parent.glob("events.*"))
+    others = _found(inputs.observations.parent, "events")
     raise InputError(
         f"{inputs.catalog.name} counts signal {first.name!r} from an event log (event types "
         f"{', '.join(first.events)}), but the data directory has no events.csv (or .parquet, "

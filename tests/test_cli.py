@@ -488,6 +488,16 @@ def test_a_data_directory_without_its_event_log_is_named(tmp_path):
     said = " ".join(_cli("validate", "--data", str(data)).output.split())
     assert "there; found events.xlsx, not a CSV (UTF-8) or Parquet file" in said, said
     (data / "events.xlsx").unlink()
+    (data / "events.csv").mkdir()
+    (data / "observations.csv").rename(data / "kept.csv")
+    (data / "observations.csv").symlink_to("gone.csv")
+    said = " ".join(_cli("validate", "--data", str(data)).output.split())
+    assert "found observations.csv (a link to nothing), not a CSV (UTF-8) or Parquet" in said
+    (data / "observations.csv").unlink()
+    (data / "kept.csv").rename(data / "observations.csv")
+    said = " ".join(_cli("validate", "--data", str(data)).output.split())
+    assert "there; found events.csv (a folder), not a CSV (UTF-8) or Parquet file" in said, said
+    (data / "events.csv").rmdir()
     # a spec without drivers does not use the driver counted from events: no log needed
     static = tmp_path / "no_drivers.toml"
     static.write_text('description = "without drivers"\ndrivers = false\n')
@@ -1630,5 +1640,5 @@ def test_observations_under_another_name_are_named(tmp_path):
     (tmp_path / "observations.xlsx").write_bytes(b"PK")
     result = _cli("validate", "--data", str(tmp_path))
     assert result.exit_code == 2
-    assert "found observations.xlsx: save it as CSV (UTF-8) or Parquet" in " ".join(
+    assert "found observations.xlsx, not a CSV (UTF-8) or Parquet file" in " ".join(
         result.output.split()), result.output
