@@ -32,7 +32,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from forecast.errors import InputError, shortlist
+from forecast.errors import SAMPLER_MOST, InputError, shortlist
 from forecast.monthly import (
     EXIT_ERROR,
     EXIT_INPUT,
@@ -338,15 +338,17 @@ def run(
     force: Annotated[bool, typer.Option(
         "--force", metavar=_FLAG, help="Publish even if the fit fails the convergence checks (the run is "
         "marked as forced).")] = False,
+    # the ranges are the library's (forecast.errors), shown in --help and checked by typer
     draws: Annotated[Optional[int], typer.Option(help="Draws per chain (overrides the preset).",
-                                                 min=1)] = None,
-    tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.", min=1)] = None,
+                                                 min=1, max=SAMPLER_MOST["draws"])] = None,
+    tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.", min=1,
+                                                max=SAMPLER_MOST["tune"])] = None,
     chains: Annotated[Optional[int], typer.Option(
         help="Number of chains (at least 2 unless --force: R-hat compares chains).",
-        min=1)] = None,
+        min=1, max=SAMPLER_MOST["chains"])] = None,
     seed: Annotated[Optional[int], typer.Option(
         help="Random seed, 0 to 2^64 - 1. Default: the month as a number (2026-03 → 202603).",
-        min=0)] = None,
+        min=0)] = None,  # its most, 2^64 - 1, is the library's to say: a wide column here
     sampler: Annotated[str, typer.Option(help="nutpie, pymc, numpyro (needs the optional 'gpu' extra) or advi (a preview: never passes the convergence checks, so it publishes only with --force).")] = "nutpie",
     horizon: Annotated[int, typer.Option(help="Months to forecast.", min=1,
                                          max=HORIZON_MAX)] = 12,

@@ -158,7 +158,7 @@ class RunRequest:
         given = {"draws": self.draws, "tune": self.tune, "chains": self.chains}
         for k, v in given.items():
             if v is not None:
-                base[k] = whole_number(f"--{k}", v, 1, SAMPLER_MOST[k])
+                base[k] = whole_number(k, v, 1, SAMPLER_MOST[k])
         # --quick with sizes of its own is custom, as the docs say: labelled quick, a run of
         # 4 x 1000 draws had the smoke test's banner, was never run on and never a baseline
         if base == DEFAULT:

@@ -317,6 +317,9 @@ def test_a_library_error_names_each_option_as_typed():
     (["--spec", str(Path(__file__).resolve().parents[1] / "README.md")],
      "README.md: not a .toml spec file: expected a shipped spec name (default, "),
     (["--seed", "-1"], "--seed"),  # was a traceback after the compile (exit 1)
+    # as 0 is refused (typer's box, the range in --help), not by the library in another form
+    (["--draws", "2000000"], "Input should be less than or equal to 1000000"),
+    (["--chains", "65"], "Input should be less than or equal to 64"),
 ])
 def test_bad_options_exit_2(args, text, data_dir, tmp_path):
     base = ["run", "--out", str(tmp_path / "runs"), "--quick"]
@@ -1594,9 +1597,10 @@ def test_concurrent_runs_publish_distinct_complete_revisions(data_dir, tmp_path)
                                           ("draws", True)])
 def test_run_request_refuses_a_sampler_setting_that_is_not_a_positive_whole_number(field, value):
     """A library caller's ``RunRequest(draws=1.5)`` was truncated to 1 draw without a word; it
-    is refused with the option's name, as the command line refuses it."""
+    is refused naming the field (which the command line says as its option)."""
     request = RunRequest(**{field: value})
-    with pytest.raises(forecast.InputError, match=f"--{field} must be an integer from 1 to"):
+    with pytest.raises(forecast.InputError, match=f"parameter '{field}', value '?{value}'?: "
+                       f"{field} must be an integer from 1 to"):
         request.sampler_settings()
     assert RunRequest(**{field: 7}).sampler_settings()[0][field] == 7
 
