@@ -61,6 +61,11 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         write(tmp)
         tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename in (tmp, str(tmp)):  # said of the file asked for, not of a hidden name
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

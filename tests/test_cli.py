@@ -1090,6 +1090,29 @@ def test_a_file_system_refusal_is_a_message_not_a_traceback(tmp_path, monkeypatc
     assert "the file system refused" not in result.output
 
 
+def test_a_refused_save_names_the_file_asked_for(tmp_path):
+    """``report -o`` on a read-only disk named the hidden name the save writes through first
+    (".r.html.fd44d0….partial", a user's trial), not the file the user asked for."""
+    import errno
+
+    from forecast.files import write_atomically
+
+    def refused(tmp):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp))
+
+    target = tmp_path / "r.html"
+    with pytest.raises(OSError) as err:
+        write_atomically(target, refused, "report")
+    assert (err.value.errno, err.value.filename) == (errno.EROFS, str(target))
+    assert list(tmp_path.iterdir()) == []  # nothing left under either name
+
+    def other(tmp):  # an error of another file is said as it is
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/elsewhere")
+
+    with pytest.raises(FileNotFoundError, match="/elsewhere"):
+        write_atomically(target, other, "report")
+
+
 # ---------------------------------------------------------------------- real fits
 @pytest.mark.slow
 def test_not_converged_is_exit_3_and_not_published(data_dir, tmp_path):
