@@ -76,7 +76,7 @@ app = typer.Typer(
 _FLAG = ""
 DataOpt = Annotated[Optional[Path], typer.Option(
     "--data", help="Directory with observations.csv (or .parquet, .pq), signals.toml and optionally "
-    "events.csv (or .parquet). Default: the embedded dataset.", file_okay=False)]
+    "events.csv (or .parquet, .pq). Default: the embedded dataset.", file_okay=False)]
 OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
 SpecOpt = Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
 
@@ -325,7 +325,8 @@ def _root(
 @app.command()
 def run(
     month: Annotated[Optional[str], typer.Option(
-        help="Forecast origin YYYY-MM. Default: the last month of the data.")] = None,
+        help="Forecast origin YYYY-MM, not after the current month. Default: the last month "
+        "of the data.")] = None,
     data: DataOpt = None,
     out: OutOpt = Path("runs"),
     spec: SpecOpt = "default",
@@ -407,7 +408,8 @@ def _print_outcome(outcome: "RunOutcome") -> None:
 def validate(
     data: DataOpt = None,
     month: Annotated[Optional[str], typer.Option(
-        help="Forecast month YYYY-MM: data after it are an error.")] = None,
+        help="Forecast month YYYY-MM, not after the current month: data after it are an "
+        "error.")] = None,
     spec: SpecOpt = "default",
 ) -> None:
     """Check observations, catalog and event log, and that the spec can be fitted to them

@@ -7,6 +7,7 @@ its report). Reading one back (:func:`read_saved`) turns every way it can fail i
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from pathlib import Path
@@ -63,7 +64,9 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if exc.filename in (tmp, str(tmp)):  # said of the file asked for, not of a hidden name
+        # said of the file asked for, not of the hidden name (whose own length is no fault
+        # of the name asked for)
+        if exc.filename in (tmp, str(tmp)) and exc.errno != errno.ENAMETOOLONG:
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     except BaseException:

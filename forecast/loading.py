@@ -122,8 +122,8 @@ def event_log_in(directory: str | Path) -> Path | None:
     """
     found = [Path(directory) / n for n in EVENT_LOG_NAMES if (Path(directory) / n).is_file()]
     if len(found) > 1:
-        raise InputError(f"two event logs ({' and '.join(p.name for p in found)}): expected "
-                         "at most one", file=str(directory))
+        raise InputError(f"{len(found)} event logs ({', '.join(p.name for p in found)}): "
+                         "expected at most one", file=str(directory))
     return found[0] if found else None
 
 
@@ -152,7 +152,7 @@ def load_panel(
         signals the catalog maps them to, with 0 for months without an event from the
         catalog's ``[event_log] start`` to its ``end`` (or to the grid's end). Such signals must
         then not appear in the observations file. By default, where the catalog counts signals
-        from events, the ``events.csv`` (or ``events.parquet``) next to the observations file,
+        from events, the ``events.csv`` (or ``.parquet``, ``.pq``) next to the observations file,
         as the monthly run's data directory holds it; ``False`` (or no log there) leaves those
         signals to the observations, unobserved where it has no rows for them. Where no log
         was given or found and the observations have no row of such a signal, a

@@ -120,8 +120,8 @@ class RunRequest:
     month
         Forecast origin ``YYYY-MM``; ``None`` = the last month of the data.
     data
-        Directory with ``observations.csv`` (or ``.parquet``), ``signals.toml`` and optionally
-        ``events.csv``; ``None`` = the embedded dataset.
+        Directory with ``observations.csv`` (or ``.parquet``, ``.pq``), ``signals.toml`` and
+        optionally ``events.csv`` (or ``.parquet``, ``.pq``); ``None`` = the embedded dataset.
     out
         Registry directory.
     spec
@@ -317,7 +317,7 @@ def resolve_inputs(data: Path | None, spec: str = "default",
                             and p.suffix.lower() in (".csv", ".parquet", ".pq")
                             and p.stem.lower() != "events")
             shown = shortlist(tables, 3)
-            hint = (f"; found {', '.join(others)}, not a CSV (UTF-8) or Parquet file" if others
+            hint = (f"; found {', '.join(others)}{_NOT_READ}" if others
                     else f"; found {shown}: the observations are read only under the name "
                          "observations.csv (or .parquet, .pq)" if tables else "")
             raise InputError(
@@ -339,6 +339,10 @@ def resolve_inputs(data: Path | None, spec: str = "default",
                      scenario=Path(scenario) if scenario is not None else None)
 
 
+#: said after the files :func:`_found` names
+_NOT_READ = ", not read: a CSV (UTF-8) or Parquet file is read under one of those names"
+
+
 def _found(directory: Path, stem: str) -> list[str]:
     """The names ``stem.*`` in ``directory`` that were not read, each with what it is where
     that is not a file: a folder, or a link to nothing (which the directory's listing shows
@@ -346,7 +350,11 @@ def _found(directory: Path, stem: str) -> list[str]:
     def what(p: Path) -> str:
         if p.is_symlink() and not p.exists():
             return f"{p.name} (a link to nothing)"
-        return f"{p.name} (a folder)" if p.is_dir() else p.name
+        if p.is_dir():
+            return f"{p.name} (a folder)"
+        if p.suffix != p.suffix.lower() and p.suffix.lower() in (".csv", ".parquet", ".pq"):
+            return f"{p.name} (read only as {p.stem}{p.suffix.lower()}: rename it)"
+        return p.name
     return sorted(what(p) for p in directory.glob(f"{stem}.*"))
 
 
@@ -359,6 +367,8 @@ def _spec_path(spec: str, models_dir: Path) -> Path:
                              file=str(candidate))
         return candidate
     shipped = models_dir / f"{spec}.toml"
+    if not shipped.is_file() and candidate.is_file():  # README.md: no shipped name, a file
+        return candidate  # which load_spec refuses as no .toml spec, naming it
     if not shipped.is_file():
         names = sorted(p.stem for p in models_dir.glob("*.toml"))
         raise InputError("unknown spec" + expected_one_of(spec, names,
@@ -486,10 +496,13 @@ def current_month() -> pd.Period:
     return pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M")
 
 
-def check_not_ahead(month: str, today: "pd.Period | None" = None) -> None:
+def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
+                    data: "Path | None" = None) -> None:
     """Refuse a run's month after the current month (``today``, by default
     :func:`current_month`): its signals cannot be in yet, and the run would be published
     under that month (e.g. 2062-03 typed for 2026-03: 36 years of empty months fitted).
+    ``data``: the month is the last of the data in that file (no ``--month`` given), and the
+    error is said of it. The current month is allowed (a run on its first day, UTC).
 
     Examples
     --------
@@ -500,10 +513,16 @@ def check_not_ahead(month: str, today: "pd.Period | None" = None) -> None:
     forecast.errors.InputError: parameter 'month', value '2062-03': after the current month, 2026-12 (this machine's clock, UTC): a run's month is one whose signals are in (a mistyped year?)
     """
     today = current_month() if today is None else today
-    if pd.Period(month, "M") > today:
-        raise InputError(f"after the current month, {today} (this machine's clock, UTC): a "
-                         "run's month is one whose signals are in (a mistyped year?)",
-                         parameter="month", value=month)
+    if pd.Period(month, "M") <= today:
+        return
+    if data is not None:
+        raise InputError(f"the data run to {month}, after the current month, {today} (this "
+                         "machine's clock, UTC), and a run's month is the data's last: a "
+                         "value dated in the future (a mistyped period? `forecast validate` "
+                         "names it)", file=str(data))
+    raise InputError(f"after the current month, {today} (this machine's clock, UTC): a "
+                     "run's month is one whose signals are in (a mistyped year?)",
+                     parameter="month", value=month)
 
 
 def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
@@ -578,6 +597,17 @@ def allies_without(panel: Panel) -> str | None:
 LATE_ENTRY_MONTHS = 12
 
 
+def _counted(panel: Panel) -> list:
+    """The panel's signals counted from the event log."""
+    return [s for s in panel.signals.values() if s.spec.events]
+
+
+def _log_start(counted: list, a: int) -> int | None:
+    """The grid index of the first month the event log counts ally ``a`` in, or ``None``."""
+    starts = [int(s.month_start[s.mask[a]].min()) for s in counted if s.mask[a].any()]
+    return min(starts) if starts else None
+
+
 def late_entry(panel: Panel) -> str | None:
     """A warning naming the allies whose first data come more than :data:`LATE_ENTRY_MONTHS`
     months after the event log began to count them: an ally that joined late is read as one
@@ -590,16 +620,15 @@ def late_entry(panel: Panel) -> str | None:
     >>> late_entry(forecast.load_default()) is None
     True
     """
-    counted = [s for s in panel.signals.values() if s.spec.events]
+    counted = _counted(panel)
     first = panel.first_data_months()
     late = []
     for a, ally in enumerate(panel.allies):
-        logged = [int(s.month_start[s.mask[a]].min()) for s in counted if s.mask[a].any()]
-        if first[ally] is None or not logged:
+        if first[ally] is None or (logged := _log_start(counted, a)) is None:
             continue
         start = panel.months.get_loc(pd.Period(first[ally], "M"))
-        if start - min(logged) > LATE_ENTRY_MONTHS:
-            late.append((ally, min(logged), start))
+        if start - logged > LATE_ENTRY_MONTHS:
+            late.append((ally, logged, start))
     if not late:
         return None
     month = lambda i: str(panel.months[i])  # noqa: E731 - a grid index as YYYY-MM
@@ -627,29 +656,27 @@ def log_only(panel: Panel) -> str | None:
     >>> log_only(forecast.load_default()) is None
     True
     """
-    counted = [s for s in panel.signals.values() if s.spec.events]
+    counted = _counted(panel)
     first = panel.first_data_months()
     only = []  # (ally, the month the log counts it from, its first event's month)
     for a, ally in enumerate(panel.allies):
-        if first[ally] is not None:
+        if first[ally] is not None or (logged := _log_start(counted, a)) is None:
             continue
         # an ally with no row at all is refused on loading: this one has an event
-        logged = [int(s.month_start[s.mask[a]].min()) for s in counted if s.mask[a].any()]
         events = [int(s.month_start[s.mask[a] & (s.values[a] > 0)].min()) for s in counted
                   if (s.mask[a] & (s.values[a] > 0)).any()]
-        if logged and events:
-            only.append((ally, panel.months[min(logged)], panel.months[min(events)]))
+        only.append((ally, panel.months[logged], panel.months[min(events)]))
     if not only:
         return None
     said = "; ".join(f"{ally} (counted from {logged}, its first event of {event})"
                      for ally, logged, event in only)
-    ally, _, event = only[0]
     return (f"{said}: no data but the event log's counts "
             f"({', '.join(s.name for s in counted)}), read as observed, 0 where nothing was "
             "logged, in every month the log covers, and no other data measure "
-            f"{'its' if len(only) == 1 else 'their'} credibility. Say from when the log covers "
-            f'an ally in the catalog, e.g. [event_log.ally_start] {ally} = "{event}", and add '
-            "its other signals' rows, or leave it out of [allies]")
+            f"{'its' if len(only) == 1 else 'their'} credibility: add "
+            f"{'its' if len(only) == 1 else 'their'} other signals' rows, or leave "
+            f"{'it' if len(only) == 1 else 'them'} out of [allies] (where the log did not "
+            "cover an ally from its start, [event_log.ally_start] says from when it does)")
 
 
 def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
@@ -785,7 +812,7 @@ def _check_counted_without_a_log(panel: Panel, inputs: RunInputs, spec: "ModelSp
         f"{inputs.catalog.name} counts signal {first.name!r} from an event log (event types "
         f"{', '.join(first.events)}), but the data directory has no events.csv (or .parquet, "
         ".pq) and the observations have no row of it: expected the event log there"
-        + (f"; found {', '.join(others)}, not a CSV (UTF-8) or Parquet file" if others else "")
+        + (f"; found {', '.join(others)}{_NOT_READ}" if others else "")
         + (f"; also counted from events: {', '.join(s.name for s in empty[1:])}"
            if len(empty) > 1 else ""),
         file=str(inputs.observations.parent), column="signal", value=first.name)
@@ -867,6 +894,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
         notes: list[str] = []  # what the loader warns of, said and recorded below
         panel, design = load_inputs(inputs, request.month, spec, notes)
         month = request.month or panel.last_month
+        if request.month is None:  # a value dated in the future: warned of, not published
+            check_not_ahead(month, data=inputs.observations)
         scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
         from forecast.forecasting import check_horizon
         from forecast.inference import check_sampler

@@ -3,8 +3,8 @@
 ArviZ's Pareto-smoothing diagnostic, as the outputs use it: the smoothed importance weights
 that leave observations out (:func:`forecast.attribution.attribution`), the k̂ of a
 forecast's upper tail (the ``mean_pareto_k`` of :meth:`forecast.ForecastResult.hedging`,
-docs/decisions/0027), and the threshold above which either is unreliable. No compiled graph: numpy, scipy and
-``arviz_stats`` only.
+docs/decisions/0027), and the threshold above which either is unreliable. No compiled
+graph: numpy, scipy and ``arviz_stats`` only.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from forecast.errors import InputError, as_names, whole_number
 from forecast.forecasting import reliable_mean
+from forecast.pareto import K_THRESHOLD
 
 if TYPE_CHECKING:
     from forecast.forecasting import ForecastResult
@@ -147,7 +148,8 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
                   label="forecast mean")
         if (gone := int((mean.isna() & h["mean"].notna()).sum())):  # said, not a line that stops
             ax_h.set_title(f"mean not drawn in {gone} month{'s' * (gone > 1)}: a few draws "
-                           "decide it (tail k̂ > 0.7); read the bands", loc="right", fontsize=7,
+                           f"decide it (tail k̂ > {K_THRESHOLD}); read the bands", loc="right",
+                           fontsize=7,
                            color=HEDGING_COLOR, parse_math=False)
         ax_h.axvline(t_origin[0], color="k", lw=0.6, ls=":")
         ax_h.set_ylabel("hedging / month")

@@ -290,9 +290,10 @@ def test_a_library_error_names_each_option_as_typed():
     from forecast.cli import _as_option
     from forecast.errors import InputError
 
-    options = {o[2:] for c in get_command(app).commands.values() for p in c.params
-               for o in p.opts if o.startswith("--")}
-    assert {"month", "data", "run", "output", "sampler", "quick"} <= options
+    options = {"chains", "data", "draws", "force", "horizon", "month", "out", "output", "quick",
+               "run", "sampler", "scenario", "seed", "spec", "tune"}  # every command's, by hand
+    assert options == {o[2:] for c in get_command(app).commands.values() for p in c.params
+                       for o in p.opts if o.startswith("--")}
     for name in options:
         said = _as_option(InputError("refused", parameter=name, value="x"))
         assert said == f"option '--{name}', value 'x': refused"
@@ -329,6 +330,32 @@ def test_bad_options_exit_2(args, text, data_dir, tmp_path):
     assert result.exit_code == 2, result.output
     assert text in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_month_after_the_current_one_is_refused_given_or_read(tmp_path):
+    """The current month is a run's month (its first day, UTC); the next is not, given as
+    --month or read from the data as their last month (a value dated in the future, which
+    validate warns of, was published under that month)."""
+    import shutil
+
+    from forecast.monthly import check_not_ahead, current_month
+
+    now = pd.Period("2026-12", "M")
+    check_not_ahead("2026-12", today=now)
+    with pytest.raises(forecast.InputError, match="value '2027-01': after the current month, "
+                       "2026-12 ") as err:
+        check_not_ahead("2027-01", today=now)
+    assert err.value.parameter == "month"
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent / "fixtures", data)
+    ahead = str(current_month() + 1)
+    with open(data / "observations.csv", "a", encoding="utf-8") as rows:
+        rows.write(f"JPN,{ahead},exercise_tempo,3,a mistyped year\n")
+    result = _cli("run", "--data", str(data), "--out", str(tmp_path / "runs"), "--quick")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"the data run to {ahead}, after the current month, {current_month()}" in said, said
+    assert not (tmp_path / "runs" / ahead).exists()
 
 
 def test_bad_places_exit_2_before_any_work(data_dir, sim, tmp_path):
@@ -489,17 +516,21 @@ def test_a_data_directory_without_its_event_log_is_named(tmp_path):
     # a log under a name not read was not named (a user's trial: events.xlsx)
     (data / "events.xlsx").write_bytes(b"PK")
     said = " ".join(_cli("validate", "--data", str(data)).output.split())
-    assert "there; found events.xlsx, not a CSV (UTF-8) or Parquet file" in said, said
+    assert ("there; found events.xlsx, not read: a CSV (UTF-8) or Parquet file is read under "
+            "one of those names") in said, said
     (data / "events.xlsx").unlink()
     (data / "events.csv").mkdir()
     (data / "observations.csv").rename(data / "kept.csv")
     (data / "observations.csv").symlink_to("gone.csv")
     said = " ".join(_cli("validate", "--data", str(data)).output.split())
-    assert "found observations.csv (a link to nothing), not a CSV (UTF-8) or Parquet" in said
+    assert "found observations.csv (a link to nothing), not read: a CSV (UTF-8)" in said
     (data / "observations.csv").unlink()
-    (data / "kept.csv").rename(data / "observations.csv")
+    (data / "kept.csv").rename(data / "observations.CSV")  # a CSV, read only in lower case
     said = " ".join(_cli("validate", "--data", str(data)).output.split())
-    assert "there; found events.csv (a folder), not a CSV (UTF-8) or Parquet file" in said, said
+    assert "found observations.CSV (read only as observations.csv: rename it)" in said, said
+    (data / "observations.CSV").rename(data / "observations.csv")
+    said = " ".join(_cli("validate", "--data", str(data)).output.split())
+    assert "there; found events.csv (a folder), not read: a CSV (UTF-8)" in said, said
     (data / "events.csv").rmdir()
     # a spec without drivers does not use the driver counted from events: no log needed
     static = tmp_path / "no_drivers.toml"
@@ -1098,8 +1129,8 @@ def test_a_refused_save_names_the_file_asked_for(tmp_path):
 
     from forecast.files import write_atomically
 
-    def refused(tmp):
-        raise OSError(errno.EROFS, "Read-only file system", str(tmp))
+    def refused(tmp):  # as os.open gives it: the Path itself
+        raise OSError(errno.EROFS, "Read-only file system", tmp)
 
     target = tmp_path / "r.html"
     with pytest.raises(OSError) as err:
@@ -1112,6 +1143,13 @@ def test_a_refused_save_names_the_file_asked_for(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="/elsewhere"):
         write_atomically(target, other, "report")
+
+    def too_long(tmp):  # the hidden name's own length is no fault of the name asked for
+        raise OSError(errno.ENAMETOOLONG, "File name too long", str(tmp))
+
+    with pytest.raises(OSError, match=r"\.partial") as err:
+        write_atomically(target, too_long, "report")
+    assert err.value.errno == errno.ENAMETOOLONG
 
 
 # ---------------------------------------------------------------------- real fits
@@ -1668,5 +1706,5 @@ def test_observations_under_another_name_are_named(tmp_path):
     (tmp_path / "observations.xlsx").write_bytes(b"PK")
     result = _cli("validate", "--data", str(tmp_path))
     assert result.exit_code == 2
-    assert "found observations.xlsx, not a CSV (UTF-8) or Parquet file" in " ".join(
+    assert "found observations.xlsx, not read: a CSV (UTF-8) or Parquet file" in " ".join(
         result.output.split()), result.output

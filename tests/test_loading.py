@@ -214,7 +214,7 @@ def test_the_event_log_beside_the_observations_is_read_unless_told_not_to(tmp_pa
     (tmp_path / "events.pq").rename(tmp_path / "events.parquet")
     assert_panels_equal(load_panel(copy, catalog=CATALOG), with_log)
     (tmp_path / "events.csv").write_bytes(EVENTS.read_bytes())
-    with pytest.raises(InputError, match="two event logs") as err:
+    with pytest.raises(InputError, match=r"2 event logs \(events.csv, events.parquet\)") as err:
         load_panel(copy, catalog=CATALOG)
     assert err.value.file == str(tmp_path)
     # a log read by default that the observations contradict says where it came from
@@ -452,9 +452,9 @@ def test_an_ally_with_no_data_but_the_logs_counts_is_warned_of(tmp_path: Path) -
         "NZL (counted from 2020-01, its first event of 2020-04); AUS (counted from 2020-01, its "
         "first event of 2020-03): no data but the event log's counts (consultation_lapse), read as "
         "observed, 0 where nothing was logged, in every month the log covers, and no other "
-        "data measure their credibility. Say from when the log covers an ally in the "
-        'catalog, e.g. [event_log.ally_start] NZL = "2020-04", and add its other signals\' '
-        "rows, or leave it out of [allies]"]
+        "data measure their credibility: add their other signals' rows, or leave them out of "
+        "[allies] (where the log did not cover an ally from its start, "
+        "[event_log.ally_start] says from when it does)"]
     # with its other rows the ally is the late-entry warning's, not this one's
     rows = pd.read_csv(OBS, dtype=str)
     rows = pd.concat([rows, rows[rows["ally"] == "JPN"].assign(ally="NZL"),
