@@ -62,15 +62,13 @@ def write_atomically(path: str | Path, write: Callable[[Path], object], what: st
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         write(tmp)
         tmp.replace(path)
-    except OSError as exc:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        # said of the file asked for, not of the hidden name (whose own length is no fault
-        # of the name asked for)
-        if exc.filename in (tmp, str(tmp)) and exc.errno != errno.ENAMETOOLONG:
+        # a refusal is said of the file asked for, not of the hidden name (whose own length
+        # is no fault of the name asked for)
+        if (isinstance(exc, OSError) and exc.filename in (tmp, str(tmp))
+                and exc.errno != errno.ENAMETOOLONG):
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
         raise
     return path
 
