@@ -29,6 +29,16 @@ credibility ``Δ[a] = E[θ[a,t] | y] - E[θ[a,t-1] | y]`` is split into
 an ``other`` row
     The remainder: persistence (mean reversion), the common factor (including other allies'
     news), the month's own shock and interactions; the rows sum to ``Δ[a]``.
+
+Each row's ``mcse`` is the Monte Carlo standard error of its contribution: the error that a
+finite number of draws leaves, not the posterior's uncertainty. Every contribution is a
+mean over draws (a reweighted one for ``data`` rows), so its error is the standard deviation
+of the draws' influence on it over the square root of their effective sample size (ArviZ's
+``mcse`` of a mean, which counts the autocorrelation within chains). For a ``data`` row the
+influence is the delta method's for a self-normalised importance-sampling mean,
+``(x - x̄) - n·w·(x - Σ w x)`` with ``x`` the draws' change and ``w`` the PSIS weights; where
+``k̂`` is above 0.7 that error is as unreliable as the estimate. A contribution within about
+twice its ``mcse`` of zero is one that more draws could reverse.
 """
 
 from __future__ import annotations
@@ -100,6 +110,48 @@ def removal_loglik(fit: "Fit", ally: int, signal: str, t: int) -> tuple[np.ndarr
     return ll.sum(axis=1), int(sel.sum())
 
 
+def _left_out(change: np.ndarray, loglik: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """How much observations with per-draw log-likelihood ``loglik`` moved the posterior mean
+    of ``change`` (one value per draw), by PSIS: ``mean(change) - Σ w·change`` with ``w`` the
+    weights that leave them out.
+
+    Returns
+    -------
+    (contribution, pareto_k, influence)
+        ``influence``: each draw's influence on ``contribution`` as a mean over draws, the
+        delta method's for the self-normalised weights (its :func:`_mcse` is the
+        contribution's Monte Carlo standard error).
+
+    Examples
+    --------
+    Draws of ``x | y`` for ``x ~ N(0, 1)`` and ``y = 2 ~ N(x, 2²)`` (the posterior is
+    N(0.4, 0.8)): the observation moved the mean from 0 to 0.4.
+
+    >>> import numpy as np
+    >>> x = 0.4 + np.sqrt(0.8) * np.random.default_rng(0).standard_normal(4000)
+    >>> moved, k, influence = _left_out(x, -0.5 * ((2.0 - x) / 2.0) ** 2)
+    >>> mcse = _mcse(influence, chains=1)
+    >>> bool(abs(moved - 0.4) < 3 * mcse), bool(k < 0.7), round(mcse, 2)
+    (True, True, 0.02)
+    """
+    change = np.asarray(change, float)
+    w, k = psis_weights(loglik)
+    without = float(w @ change)
+    influence = (change - change.mean()) - change.size * w * (change - without)
+    return float(change.mean()) - without, k, influence
+
+
+def _mcse(influence: np.ndarray, chains: int) -> float:
+    """Monte Carlo standard error of an estimate whose per-draw influence (as a mean over
+    draws) is ``influence``, flattened chain by chain: 0 where every draw has the same."""
+    from arviz_stats.base import array_stats
+
+    z = np.asarray(influence, float).reshape(chains, -1)
+    if np.ptp(z) <= 1e-12 * max(1.0, float(np.abs(z).max())):
+        return 0.0
+    return float(array_stats.mcse(z, method="mean"))
+
+
 def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFrame:
     """Decompose each ally's change in posterior mean credibility in ``month``.
 
@@ -114,9 +166,11 @@ def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFr
     -------
     pandas.DataFrame
         One row per ally × (driver, indicator, outcome, ``other``): ``ally, month, change,
-        signal, role, channel, contribution, n_obs, pareto_k``. Per ally, ``contribution``
-        sums to ``change``. ``pareto_k`` is NaN for state and other rows, and for a signal
-        with no observation in the month (``n_obs`` 0).
+        signal, role, channel, contribution, n_obs, pareto_k, mcse``. Per ally,
+        ``contribution`` sums to ``change``. ``pareto_k`` is NaN for state and other rows,
+        and for a signal with no observation in the month (``n_obs`` 0). ``mcse`` is each
+        contribution's Monte Carlo standard error (0 for a signal with no observation in the
+        month; NaN where the draws are too few to estimate it).
 
     Examples
     --------
@@ -151,6 +205,7 @@ def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFr
         raise InputError("attribution needs a previous month in the fit", parameter="month",
                          value=month)
     post = fit.posterior
+    chains = post.sizes["chain"]
     theta = flat_draws(post, "credibility")
     beta = flat_draws(post, "driver_effect_ally") if design.drivers and \
         "driver_effect_ally" in post else None
@@ -158,26 +213,32 @@ def attribution(fit: "Fit", month: "str | pd.Period | None" = None) -> pd.DataFr
     data_signals = [*design.indicators, design.outcome_name]
     rows: list[tuple] = []
     for a, ally in enumerate(design.allies):
-        change = float(theta[:, a, t].mean() - theta[:, a, t - 1].mean())
+        x = theta[:, a, t] - theta[:, a, t - 1]
+        change = float(x.mean())
         mine: list[tuple] = []
+        # each row's per-draw influence on its contribution; the remainder's is what is left
+        rest = x - change
         for j, d in enumerate(design.drivers):
-            c = float(beta[:, a, j].mean() * design.driver_values[a, j, t - 1]) \
-                if beta is not None else 0.0
+            push = beta[:, a, j] * design.driver_values[a, j, t - 1] if beta is not None \
+                else np.zeros_like(x)
             # an unobserved month pushes with the value the fit filled in (the ally's mean)
             seen = 0 if design.driver_imputed[a, j, t - 1] else 1
-            mine.append((d, "driver", "state", c, seen, np.nan))
+            mine.append((d, "driver", "state", float(push.mean()), seen, np.nan,
+                         _mcse(push, chains)))
+            rest = rest - (push - push.mean())
         for s in data_signals:
             ll, n_obs = removal_loglik(fit, a, s, t)
             if n_obs == 0:
-                mine.append((s, catalog.signals[s].role, "data", 0.0, 0, np.nan))
+                mine.append((s, catalog.signals[s].role, "data", 0.0, 0, np.nan, 0.0))
                 continue
-            w, k = psis_weights(ll)
-            change_without = float(w @ theta[:, a, t] - w @ theta[:, a, t - 1])
-            mine.append((s, catalog.signals[s].role, "data", change - change_without, n_obs, k))
+            moved, k, influence = _left_out(x, ll)
+            mine.append((s, catalog.signals[s].role, "data", moved, n_obs, k,
+                         _mcse(influence, chains)))
+            rest = rest - influence
         other = change - sum(r[3] for r in mine)
-        mine.append((RESERVED_SIGNAL, "other", "other", other, 0, np.nan))
+        mine.append((RESERVED_SIGNAL, "other", "other", other, 0, np.nan, _mcse(rest, chains)))
         rows.extend((ally, change, *r) for r in mine)
     frame = pd.DataFrame(rows, columns=["ally", "change", "signal", "role", "channel",
-                                        "contribution", "n_obs", "pareto_k"])
+                                        "contribution", "n_obs", "pareto_k", "mcse"])
     frame.insert(1, "month", month)
     return frame

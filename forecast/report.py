@@ -75,7 +75,7 @@ _FIGURES: dict[str, tuple[str, ...]] = {
                  "p_any_3", "p_any_12", "credibility_change", "p_any_3_change"),
     "forecast": ("horizon", "mean", "p_any", *_Q, "p_any_within", "mean_pareto_k"),
     "credibility": ("horizon", "mean", "sd", *_Q),
-    "attribution": ("change", "contribution", "n_obs", "pareto_k"),
+    "attribution": ("change", "contribution", "n_obs", "pareto_k", "mcse"),
     "early_warnings": ("probability", "previous", "change"),
     "coverage": ("year", "share"),
     "outcome": ("value",),
@@ -564,6 +564,31 @@ def _unreliable(row, threshold: float) -> bool:
         return False
 
 
+#: a contribution within this many Monte Carlo standard errors of zero is not called a rise
+#: or a fall: as many draws again could reverse it
+NOISE_MCSE = 2.0
+
+
+def _within_noise(row, value_col: str) -> bool:
+    """Whether a contribution lies within :data:`NOISE_MCSE` of its Monte Carlo standard
+    errors (the ``mcse`` column, absent from runs before 2026-12-04) of zero.
+
+    Examples
+    --------
+    >>> _within_noise({"contribution": -0.01, "mcse": 0.008}, "contribution")
+    True
+    >>> _within_noise({"contribution": -0.04, "mcse": 0.008}, "contribution")
+    False
+    >>> _within_noise({"contribution": -0.01}, "contribution")  # an earlier run's table
+    False
+    """
+    try:
+        value, error = float(row.get(value_col)), float(row.get("mcse"))
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(error) and abs(value) < NOISE_MCSE * error
+
+
 def _drivers(run: RunData, top: int = 3) -> list[dict]:
     """Per ally: what changed and the signals that moved credibility most (the remainder,
     ``other``: persistence, the common factor and the month's shock, is not a signal)."""
@@ -583,7 +608,9 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             # one that rounds to ±0.00 moved nothing worth naming: it joins the remainder
             sub = sub[pd.to_numeric(sub[value_col], errors="coerce").abs() >= 0.005]
             signals = [{"signal": str(s["signal"]), "value": _fmt(s[value_col], signed=True),
-                        "cls": _sign_class(s[value_col]), "unreliable": _unreliable(s, K_THRESHOLD)}
+                        "noise": _within_noise(s, value_col),
+                        "cls": "" if _within_noise(s, value_col) else _sign_class(s[value_col]),
+                        "unreliable": _unreliable(s, K_THRESHOLD)}
                        for _, s in sub.iterrows()]
             if "change" in mine and len(mine):
                 month_change = _fmt(mine["change"].iloc[0], signed=True)
@@ -769,6 +796,8 @@ def _view(run: RunData) -> dict:
         "drivers": drivers,
         "unreliable_k": (K_THRESHOLD if any(s["unreliable"] for d in drivers
                                             for s in d["signals"]) else None),
+        "noise_mcse": (NOISE_MCSE if any(s["noise"] for d in drivers for s in d["signals"])
+                       else None),
         "figures": figures,
         "alt": alt,
         # a fit with drivers has their rows in the attribution (role "driver")
@@ -936,6 +965,9 @@ TEMPLATE = r"""<!DOCTYPE html>
   ("–").{% endif %}</p>
 
 <h2>What changed and why</h2>
+{% macro parts(d) -%}
+{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}{% if s.noise %}&nbsp;‡{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}
+{%- endmacro %}
 {% if previous_run %}
 <div class="scroll"><table class="rows">
   <tr><th class="l" scope="col">Ally</th><th scope="col">Credibility change</th>
@@ -944,7 +976,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% for d in drivers %}
   <tr><th class="l" scope="row"><b>{{ d.ally }}</b> {{ d.name }}</th>
       <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
-      <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</td></tr>
+      <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{{ parts(d) }}</td></tr>
   {% endfor %}
 </table></div>
 <p class="small">Credibility change: against the previous run's latest month. The latest
@@ -960,13 +992,17 @@ TEMPLATE = r"""<!DOCTYPE html>
   {{ timing_note }}</p>
 <ul>
   {% for d in drivers %}
-  <li><b>{{ d.ally }}</b>: {% if d.month_change %}{{ d.month_change }} = {% endif %}{% for s in d.signals %}<span class="{{ s.cls }}">{{ s.signal }} {{ s.value }}{% if s.unreliable %}&nbsp;†{% endif %}</span>{% if not loop.last %}, {% endif %}{% else %}–{% endfor %}{% if d.other %}, other {{ d.other }}{% endif %}</li>
+  <li><b>{{ d.ally }}</b>: {% if d.month_change %}{{ d.month_change }} = {% endif %}{{ parts(d) }}</li>
   {% endfor %}
 </ul>
 {% endif %}
 {% if unreliable_k %}<p class="small">† Pareto k̂ above {{ unreliable_k }}: the signal's newest observations are
   influential enough that this estimate without refitting is not to be trusted; only a refit
   without those observations measures its contribution.</p>{% endif %}
+{% if noise_mcse %}<p class="small">‡ Within {{ noise_mcse|int }} Monte Carlo standard errors of zero (the
+  <code>mcse</code> column of <code>attribution.csv</code>): the draws cannot tell this
+  contribution from none, and as many draws again could reverse its sign; it is not coloured
+  as a rise or a fall.</p>{% endif %}
 
 <h2>Forecasts</h2>
 {% if figures.fan is defined %}

@@ -30,7 +30,7 @@ def oracle():
 def test_rows_sum_to_change_and_columns(oracle):
     tab = attribution(oracle)
     assert list(tab.columns) == ["ally", "month", "change", "signal", "role", "channel",
-                                 "contribution", "n_obs", "pareto_k"]
+                                 "contribution", "n_obs", "pareto_k", "mcse"]
     assert (tab["month"] == oracle.design.periods[-1]).all()
     sums = tab.groupby("ally")["contribution"].sum()
     change = tab.groupby("ally")["change"].first()
@@ -41,6 +41,8 @@ def test_rows_sum_to_change_and_columns(oracle):
     # the oracle's draws are identical: no observation can move its posterior
     data = tab[tab["channel"] == "data"]
     assert np.allclose(data["contribution"], 0.0)
+    # nor can more of them: no Monte Carlo error anywhere
+    assert (tab["mcse"] == 0.0).all()
 
 
 def test_removal_loglik_is_the_models_own(drifting_model_at):
@@ -174,6 +176,71 @@ def test_too_few_draws_for_psis_give_plain_weights_marked_unreliable():
     assert len(data) and (data["pareto_k"] == np.inf).all()
     assert np.allclose(table.groupby("ally")["contribution"].sum(),
                        table.groupby("ally")["change"].first())
+
+
+def _ar1_draws(rho: float, chains: int, n: int, rng) -> np.ndarray:
+    """``chains`` stationary AR(1) chains of ``n`` standard normal draws, autocorrelation
+    ``rho`` (a sampler's chains whose effective size is ``(1 - rho) / (1 + rho)`` of ``n``)."""
+    from scipy import signal
+
+    e = rng.standard_normal((chains, n))
+    e[:, 0] /= np.sqrt(1 - rho ** 2)  # start in the stationary distribution
+    return signal.lfilter([np.sqrt(1 - rho ** 2)], [1, -rho], e, axis=1)
+
+
+# the Monte Carlo standard error must match the spread of the estimate over repeated sets of
+# draws to within this factor: 200 repeats give that spread to about ±5% (one sd), and the
+# error's own estimate from each set of 4 × 1000 autocorrelated draws is biased low by a few %
+MCSE_FACTOR = 1.25
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.8])
+def test_a_left_out_contribution_says_its_monte_carlo_error(rho):
+    """A contribution is a mean over draws: as many draws again would move it by about its
+    ``mcse``. Known truth: draws of ``x | y`` for ``x ~ N(0, 1)`` and one ``y = 2 ~ N(x, 2²)``
+    (the posterior is N(0.4, 0.8)); leaving ``y`` out moves the mean by 0.4. Over 200 sets of
+    draws the estimates spread as their median ``mcse`` says, with draws as autocorrelated as
+    a sampler's (the error of independent draws, ``sd / √n``, would be half the spread at
+    ``rho`` 0.8)."""
+    from forecast.attribution import _left_out, _mcse
+
+    rng = np.random.default_rng(7)
+    moved, errors = [], []
+    for _ in range(200):
+        x = (0.4 + np.sqrt(0.8) * _ar1_draws(rho, 4, 1000, rng)).ravel()
+        m, k, influence = _left_out(x, -0.5 * ((2.0 - x) / 2.0) ** 2)
+        assert k < 0.7
+        moved.append(m)
+        errors.append(_mcse(influence, chains=4))
+    spread = np.std(moved)
+    assert abs(np.mean(moved) - 0.4) < 3 * spread / np.sqrt(len(moved)) + 0.01  # PSIS: ~0.003
+    assert 1 / MCSE_FACTOR < spread / np.median(errors) < MCSE_FACTOR
+
+
+def test_each_row_says_its_monte_carlo_error():
+    """With draws that differ, every row has a finite error: a driver's is the error of
+    ``E[β]`` times last month's value; a signal with nothing to leave out has none; the
+    remainder's counts what the other rows' errors leave of the change's."""
+    from arviz_stats.base import array_stats
+
+    rng = np.random.default_rng(3)
+    fit = oracle_fit(forecast.simulate(n_allies=3, n_months=36, seed=41), n_draws=200)
+    post = fit.idata["posterior"].to_dataset()
+    for name in ("credibility", "driver_effect_ally"):
+        post[name] = post[name] + 0.1 * rng.normal(size=post[name].shape)
+    fit = dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}))
+    tab = attribution(fit)
+    assert np.isfinite(tab["mcse"]).all() and (tab["mcse"] >= 0).all()
+    data = tab[tab["channel"] == "data"]
+    assert (data.loc[data["n_obs"] == 0, "mcse"] == 0).all()
+    seen = data[data["n_obs"] > 0]
+    assert len(seen) and (seen["mcse"] > 0).all()
+    assert (tab.loc[tab["signal"] == "other", "mcse"] > 0).all()
+    beta = post["driver_effect_ally"].transpose("chain", "draw", ...).values
+    for a, ally in enumerate(fit.design.allies):
+        push = beta[:, :, a, 0] * fit.design.driver_values[a, 0, -2]
+        row = tab[(tab["ally"] == ally) & (tab["signal"] == "consultation_lapse")]
+        assert np.isclose(row["mcse"].item(), float(array_stats.mcse(push, method="mean")))
 
 
 def _drop(panel: Panel, ally: str, signal: str, period: str) -> Panel:

@@ -654,6 +654,45 @@ def test_an_unreliable_attribution_is_flagged(runs, tmp_path):
     assert "Pareto k̂ above 0.7" in changed
 
 
+def test_a_contribution_within_its_monte_carlo_error_is_not_called_a_rise_or_fall(runs,
+                                                                                  tmp_path):
+    """An attribution of -0.01 was coloured as a fall with nothing to say that as many draws
+    again could make it +0.01. Within twice its ``mcse`` of zero it is now uncoloured and
+    marked; one further out keeps its colour, and a run written before the column (no
+    ``mcse``) colours as before."""
+    copy = _copy_run(runs, tmp_path)
+    att = pd.read_csv(copy / "attribution.csv")
+    assert "mcse" in att and att["mcse"].notna().all()
+    att["mcse"] = att["mcse"].astype(float)  # the oracle's draws are alike: all 0
+    mine = att[(att["ally"] == "A00") & (att["signal"] != "other")]
+    clear, noisy = mine["contribution"].abs().sort_values(ascending=False).index[:2]
+    assert abs(att.loc[clear, "contribution"]) >= 0.05
+    other = att.index[(att["ally"] == "A00") & (att["signal"] == "other")]
+    # -0.01 with an error of 0.008 (the rows still sum to the change)
+    att.loc[other, "contribution"] += att.loc[noisy, "contribution"] + 0.01
+    att.loc[noisy, ["contribution", "mcse"]] = [-0.01, 0.008]
+    att.loc[clear, "mcse"] = abs(att.loc[clear, "contribution"]) / 10
+    att.to_csv(copy / "attribution.csv", index=False)
+    _as_written(copy)
+
+    def spans(html):
+        changed = html.split("What changed and why", 1)[1].split("<h2>", 1)[0]
+        a00 = changed.split("<b>A00</b>", 1)[1].split("</tr>", 1)[0].split("</li>", 1)[0]
+        return dict((name, (cls, "‡" in text)) for cls, name, text in
+                    re.findall(r'<span class="([a-z]*)">([a-z_]+) ([^<]*)</span>', a00)), changed
+
+    found, changed = spans(render_report(copy))
+    assert found[att.loc[noisy, "signal"]] == ("", True)
+    assert found[att.loc[clear, "signal"]][0] in ("up", "down")
+    assert not found[att.loc[clear, "signal"]][1]
+    assert "Monte Carlo standard errors of zero" in changed
+    att.drop(columns="mcse").to_csv(copy / "attribution.csv", index=False)
+    _as_written(copy)
+    found, changed = spans(render_report(copy))
+    assert found[att.loc[noisy, "signal"]][0] in ("up", "down")
+    assert "‡" not in changed
+
+
 def test_observed_zero_hedging_months_are_marked(runs):
     """Bars alone drew a month with 0 acts like a month not observed; every observed month now
     has a dot, at 0 too."""
