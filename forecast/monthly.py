@@ -49,7 +49,7 @@ import pandas as pd
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
 from forecast.errors import (MAX_SEED, SAMPLER_MOST, DataWarning, InputError, SpecError,
-                             check_seed, expected_one_of, shortlist, whole_number)
+                             check_seed, shortlist, whole_number)
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -332,7 +332,9 @@ def resolve_inputs(data: Path | None, spec: str = "default",
                              file=str(data))
         from forecast.loading import event_log_in
         events = event_log_in(data)
-    spec_path = _spec_path(spec, paths.models_dir)
+    from forecast.spec import spec_file
+
+    spec_path = spec_file(spec)
     if scenario is not None and not Path(scenario).is_file():
         raise InputError("scenario file not found", file=str(scenario))
     return RunInputs(observations=obs, catalog=cat, events=events, spec_path=spec_path,
@@ -356,25 +358,6 @@ def _found(directory: Path, stem: str) -> list[str]:
             return f"{p.name} (read only as {p.stem}{p.suffix.lower()}: rename it)"
         return p.name
     return sorted(what(p) for p in directory.glob(f"{stem}.*"))
-
-
-def _spec_path(spec: str, models_dir: Path) -> Path:
-    candidate = Path(spec)
-    if candidate.suffix == ".toml" or candidate.parent != Path("."):
-        if not candidate.is_file():
-            what = "a folder, not a spec file" if candidate.is_dir() else "spec file not found"
-            raise InputError(f"{what}: expected a shipped spec name or a path to a .toml spec",
-                             file=str(candidate))
-        return candidate
-    shipped = models_dir / f"{spec}.toml"
-    if not shipped.is_file() and candidate.is_file():  # README.md: no shipped name, a file
-        return candidate  # which load_spec refuses as no .toml spec, naming it
-    if not shipped.is_file():
-        names = sorted(p.stem for p in models_dir.glob("*.toml"))
-        raise InputError("unknown spec" + expected_one_of(spec, names,
-                                                          also="a path to a .toml spec"),
-                         parameter="spec", value=spec)
-    return shipped
 
 
 def unobserved_origin(panel: Panel) -> str | None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from forecast.catalog import read_toml
 from forecast.errors import SpecError, expected_one_of
 
-__all__ = ["ModelSpec", "Priors", "load_spec", "available_specs"]
+__all__ = ["ModelSpec", "Priors", "load_spec", "spec_file", "available_specs"]
 
 
 class Priors(BaseModel):
@@ -350,6 +350,46 @@ def available_specs() -> list[str]:
     return sorted(p.stem for p in _models_dir().glob("*.toml"))
 
 
+def spec_file(spec: "str | Path") -> Path:
+    """The TOML file that a spec name or path means: ``models/NAME.toml`` for a shipped name,
+    the file itself for a path (one that ends in ``.toml`` or names a folder).
+
+    Raises
+    ------
+    forecast.SpecError
+        Naming the file or the name: a path to nothing or to a folder, a file that is not
+        ``.toml`` (``README.md``), a name no spec is shipped under (with the nearest).
+
+    Examples
+    --------
+    >>> spec_file("static").name
+    'static.toml'
+    >>> spec_file("statci")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.SpecError: parameter 'spec', value 'statci': unknown spec: expected one of default, drift, static, unpooled or a path to a .toml spec (did you mean 'static'?)
+    """
+    path = Path(spec)
+    expected = ("expected a shipped spec name (" + ", ".join(available_specs())
+                + ") or a path to a .toml spec")
+    if path.suffix == ".toml" or path.parent != Path("."):
+        if path.is_dir():
+            raise SpecError(f"a folder, not a spec file: {expected}", file=str(path))
+        if not path.is_file():
+            raise SpecError(f"spec file not found: {expected}", file=str(path))
+    else:
+        shipped = _models_dir() / f"{spec}.toml"
+        if shipped.is_file():
+            return shipped
+        if not path.is_file():
+            raise SpecError("unknown spec" + expected_one_of(str(spec), available_specs(),
+                                                             also="a path to a .toml spec"),
+                            parameter="spec", value=str(spec))
+    if path.suffix != ".toml":  # README.md was "no shipped spec named"
+        raise SpecError(f"not a .toml spec file: {expected}", file=str(path))
+    return path
+
+
 def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
     """A spec from a shipped name (``"default"``), a TOML path, or a :class:`ModelSpec`.
 
@@ -363,17 +403,7 @@ def load_spec(spec: "str | Path | ModelSpec") -> ModelSpec:
     if not isinstance(spec, (str, Path)):
         raise SpecError("expected a spec: a shipped name (" + ", ".join(available_specs())
                         + "), a .toml path or a ModelSpec", value=repr(spec))
-    path = Path(spec)
-    if path.suffix != ".toml":
-        shipped = _models_dir() / f"{spec}.toml"
-        if not shipped.exists() and path.is_file():  # README.md was "no shipped spec named"
-            raise SpecError("not a .toml spec file: expected a shipped spec name ("
-                            + ", ".join(available_specs()) + ") or a path to a .toml spec",
-                            file=str(path))
-        if not shipped.exists():
-            raise SpecError(f"no shipped spec named {str(spec)!r}"
-                            + expected_one_of(str(spec), available_specs()), value=str(spec))
-        path = shipped
+    path = spec_file(spec)
     raw = read_toml(path, "spec", SpecError)
     raw.setdefault("name", path.stem)
     spec = _checked(ModelSpec, raw, file=path)

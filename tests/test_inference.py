@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,8 +188,24 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
                                                   r"\.panel"):
         forecast.fit(sim)
     for name, near in (("defualt", "default"), ("STATIC", "static")):
-        with pytest.raises(forecast.SpecError, match=f"no shipped spec named '{name}': expected "
+        with pytest.raises(forecast.SpecError, match=f"value '{name}': unknown spec: expected "
                            f"one of default, .*static.* \\(did you mean '{near}'\\?\\)"):
             forecast.fit(panel, spec=name)
-    with pytest.raises(forecast.SpecError, match=r"named 'zzz': expected one of [a-z, ]+$"):
+    with pytest.raises(forecast.SpecError, match=r"value 'zzz': unknown spec: expected one of "
+                       r"[a-z, ]+ or a path to a \.toml spec$") as err:
         forecast.fit(panel, spec="zzz")
+    assert err.value.parameter == "spec"
+
+
+@pytest.mark.parametrize("where, says", [
+    # a folder and a file that is not TOML were "no shipped spec named '/'" in the library (the
+    # command line, which resolved the spec itself, named them)
+    ("/", "/: a folder, not a spec file: expected a shipped spec name (default, "),
+    (str(Path(__file__).resolve().parents[1] / "README.md"), "README.md: not a .toml spec file"),
+    ("/no/such/spec.toml", "spec.toml: spec file not found: expected a shipped spec name"),
+    ("no/such", "such: spec file not found"),
+])
+def test_a_spec_path_is_named_as_what_it_is(where, says):
+    with pytest.raises(forecast.SpecError, match=re.escape(says)) as err:
+        forecast.load_spec(where)
+    assert err.value.file == where
