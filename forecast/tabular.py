@@ -610,7 +610,8 @@ def month_text(value: object) -> str | None:
 
 #: the end of a message about data after the forecast month: the way to run an earlier month
 REPLAY_HINT = ("; to replay an earlier month, run on a copy of the data cut at it "
-               "(docs/monthly-run.md)")
+               "(docs/monthly-run.md), or in Python load without until and cut the panel: "
+               "panel.truncate(month)")
 
 
 def format_month(number: int) -> str:

@@ -15,7 +15,7 @@ from forecast.catalog import Catalog, read_catalog
 from forecast.datasets import DataPaths, default_paths, load_from
 from forecast.errors import DataWarning, InputError
 from forecast.events import events_to_observations, read_events
-from forecast.loading import load_panel, read_observations
+from forecast.loading import UNOBSERVED_END, load_panel, read_observations
 from forecast.panel import Panel
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -184,6 +184,32 @@ def test_grid_ends_at_last_month_covered_or_until(panel: Panel) -> None:
     assert not hedging.mask[:, 12:].any()  # months without data are unobserved
     lapses = later.signals["consultation_lapse"]
     assert lapses.mask.all() and (lapses.values[:, 12:] == 0).all()  # the log runs to until
+
+
+def test_months_past_the_last_monthly_signal_are_warned_of(panel: Panel) -> None:
+    """``until`` a year past the data moved the forecast's origin there without a word (a
+    forecast "through December" started in December, from a year of extrapolated months); so
+    did an annual value of the current year, which runs the grid to December. An event log
+    without a declared end counts to ``until``: its zeros are data, and nothing is said."""
+    import forecast
+
+    sim = forecast.simulate(n_allies=2, n_months=24, seed=1)  # monthly data to 2015-12
+    frame, catalog = sim.panel.to_frame(), sim.panel.catalog
+    with pytest.warns(DataWarning) as said:
+        load_panel(frame, catalog=catalog, until="2016-09")
+    assert [str(w.message) for w in said] == [
+        "no monthly signal is observed after 2015-12: the panel runs 9 months further, to "
+        "2016-09 (until), which a fit reads no data of; a forecast starts from 2016-09 "
+        "(horizon 1 is 2016-10); to forecast from the data's last month, leave until out, or "
+        "cut the panel there: panel.truncate('2015-12')"]
+    assert panel.last_observed_month == "2020-06" and panel.last_month == "2020-12"
+    with pytest.warns(DataWarning, match=r"after 2020-06: the panel runs 6 months further, to "
+                      r"2020-12 \(the event log's end or a quarterly or annual period\)"):
+        load_panel(OBS, catalog=CATALOG, events=EVENTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # data to the grid's last month: nothing to say
+        load_panel(frame, catalog=catalog, until="2015-12")
+        load_panel(OBS, catalog=CATALOG, events=EVENTS, until="2021-03")  # the log's zeros
 
 
 def test_grid_without_coarse_data_ends_at_last_month(tmp_path: Path) -> None:
@@ -477,7 +503,8 @@ def test_a_frame_without_the_log_its_catalog_counts_from_is_warned_of() -> None:
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # said on purpose, or given: no warning
+        warnings.simplefilter("error")  # said on purpose, or given: no warning of a log
+        warnings.filterwarnings("ignore", UNOBSERVED_END)  # the fixture's, said of every load
         load_panel(frame, catalog=CATALOG, events=False)
         load_panel(frame, catalog=CATALOG, events=EVENTS)
 

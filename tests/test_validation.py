@@ -408,7 +408,7 @@ def test_a_directory_for_a_catalog_or_spec_is_an_input_error(tmp_path: Path) -> 
     with pytest.raises(InputError) as info:
         load_panel(write_obs(tmp_path), catalog=tmp_path)
     check(info.value, tmp_path, None, None, None, "a directory, not a catalog file")
-    with pytest.raises(SpecError, match="a directory, not a spec file"):
+    with pytest.raises(SpecError, match="a folder, not a spec file"):
         load_spec(tmp_path / "dir.toml")
 
 
