@@ -589,6 +589,28 @@ def _within_noise(row, value_col: str) -> bool:
     return math.isfinite(error) and abs(value) < NOISE_MCSE * error
 
 
+def _part(row, value_col: str, threshold: float) -> dict:
+    """One signal's part of an ally's change, as the report shows it: coloured as a rise or a
+    fall only where it can be told from none: neither unreliable (k̂ above ``threshold``,
+    marked †; its Monte Carlo error is then no better) nor within its Monte Carlo error
+    (marked ‡).
+
+    Examples
+    --------
+    >>> row = {"signal": "summit_tempo", "contribution": -0.04, "mcse": 0.008, "pareto_k": 0.2}
+    >>> _part(row, "contribution", 0.7)["cls"]
+    'down'
+    >>> [_part({**row, **c}, "contribution", 0.7)["cls"] for c in ({"mcse": 0.03},
+    ...                                                             {"pareto_k": 1.4})]
+    ['', '']
+    """
+    unreliable = _unreliable(row, threshold)
+    noise = not unreliable and _within_noise(row, value_col)
+    return {"signal": str(row["signal"]), "value": _fmt(row[value_col], signed=True),
+            "cls": "" if noise or unreliable else _sign_class(row[value_col]),
+            "unreliable": unreliable, "noise": noise}
+
+
 def _drivers(run: RunData, top: int = 3) -> list[dict]:
     """Per ally: what changed and the signals that moved credibility most (the remainder,
     ``other``: persistence, the common factor and the month's shock, is not a signal)."""
@@ -607,11 +629,7 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             sub = sub.reindex(sub[value_col].abs().sort_values(ascending=False).index).head(top)
             # one that rounds to ±0.00 moved nothing worth naming: it joins the remainder
             sub = sub[pd.to_numeric(sub[value_col], errors="coerce").abs() >= 0.005]
-            signals = [{"signal": str(s["signal"]), "value": _fmt(s[value_col], signed=True),
-                        "noise": _within_noise(s, value_col),
-                        "cls": "" if _within_noise(s, value_col) else _sign_class(s[value_col]),
-                        "unreliable": _unreliable(s, K_THRESHOLD)}
-                       for _, s in sub.iterrows()]
+            signals = [_part(s, value_col, K_THRESHOLD) for _, s in sub.iterrows()]
             if "change" in mine and len(mine):
                 month_change = _fmt(mine["change"].iloc[0], signed=True)
             rest = mine.loc[mine["signal"] == RESERVED_SIGNAL, value_col]
@@ -997,8 +1015,9 @@ TEMPLATE = r"""<!DOCTYPE html>
 </ul>
 {% endif %}
 {% if unreliable_k %}<p class="small">† Pareto k̂ above {{ unreliable_k }}: the signal's newest observations are
-  influential enough that this estimate without refitting is not to be trusted; only a refit
-  without those observations measures its contribution.</p>{% endif %}
+  influential enough that this estimate without refitting is not to be trusted (it is not
+  coloured as a rise or a fall); only a refit without those observations measures its
+  contribution.</p>{% endif %}
 {% if noise_mcse %}<p class="small">‡ Within {{ noise_mcse|int }} Monte Carlo standard errors of zero (the
   <code>mcse</code> column of <code>attribution.csv</code>): the draws cannot tell this
   contribution from none, and as many draws again could reverse its sign; it is not coloured
