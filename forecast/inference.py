@@ -207,7 +207,10 @@ def fit(
     seed
         Random seed (same seed, same panel, same spec: same draws).
     sampler
-        ``"nutpie"`` (default), ``"pymc"``, ``"numpyro"`` or ``"advi"`` (fast preview).
+        ``"nutpie"`` (default), ``"pymc"``, ``"numpyro"`` or ``"advi"`` (a variational
+        preview, never converged by the diagnostics: quicker than NUTS on a large panel once
+        compiled, but a machine's first ADVI compiles its objective for minutes, and on a
+        small panel NUTS is quicker; docs/decisions/0028).
     progress
         Show the sampler's progress bar.
     warn

@@ -91,6 +91,9 @@ class Fit:
         """One line (a notebook shows it instead of the whole posterior)."""
         post = self.idata["posterior"]
         draws = f"{post.sizes.get('chain', 0)} chains × {post.sizes.get('draw', 0)} draws"
+        if self.sampler == "advi":  # split into "chains" for the tables, drawn as one
+            draws = f"{post.sizes.get('chain', 0) * post.sizes.get('draw', 0)} draws from " \
+                    "its approximation"
         seed = "" if self.seed is None else f", seed {self.seed}"
         return (f"Fit(spec {self.spec.name!r}, {self.sampler}, {draws}{seed}; "
                 f"{len(self.panel.allies)} allies × {len(self.panel.months)} months to "

@@ -37,6 +37,14 @@ def test_roundtrip_gives_the_same_posterior(saved):
                                   fit.credibility()[["mean", "q05", "q95"]])
 
 
+def test_an_advi_fit_shows_its_draws_as_one_sample(saved):
+    """Its repr said "4 chains × 40 draws": the approximation's 160 draws, split into chains
+    for the tables, are not chains (a user's trial)."""
+    sim, fit, path = saved
+    for f in (fit, forecast.load_fit(path, panel=sim.panel)):
+        assert "advi, 160 draws from its approximation, seed 1;" in repr(f), repr(f)
+
+
 def test_other_data_is_refused(saved):
     _, _, path = saved
     other = forecast.simulate(n_allies=3, n_months=24, seed=4).panel
