@@ -284,6 +284,13 @@ def check_seed(seed, most: int | None = None) -> None:
     --------
     >>> check_seed(None), check_seed(202603)
     (None, None)
+    >>> check_seed("202603")  # a forecast's drawn seed is kept as text (attrs["seed"])
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: parameter 'seed', value '202603': seed must be an integer of at least 0, not text: pass int('202603')
     """
+    if isinstance(seed, str) and seed.strip().isdecimal():
+        raise InputError(f"seed must be an integer of at least 0, not text: pass "
+                         f"int({seed!r})", parameter="seed", value=seed)
     if seed is not None:
         whole_number("seed", seed, 0, most)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,8 @@ import xarray as xr
 from scipy import stats
 
 from forecast.catalog import COUNT_FAMILIES
-from forecast.errors import InputError, check_seed, is_real, shortlist, whole_number
+from forecast.errors import (PACKAGE_FRAMES, InputError, check_seed, is_real, shortlist,
+                             whole_number)
 from forecast.pareto import K_THRESHOLD, tail_k
 from forecast.pointwise import flat_draws
 from forecast.tabular import run_table
@@ -490,8 +492,9 @@ def forecast_fit(
         DataFrame or a list of ``{ally, period, signal, value}`` records.
     seed
         Seed of all random numbers. Two forecasts of one fit with one seed are paired draws.
-        Without a seed one is drawn and stored (``attrs["seed"]``), so any forecast can be
-        reproduced.
+        Without a seed one is drawn and stored, as text (``draws.attrs["seed"]``: netCDF
+        holds no 128-bit integer), so any forecast can be reproduced:
+        ``fit.forecast(seed=int(fc.draws.attrs["seed"]))``.
     driver_assumption
         ``"recent"`` (default), ``"history"`` or ``"hold"``; see the module docstring.
     n_draws
@@ -781,7 +784,8 @@ class ForecastResult:
         -------
         pandas.DataFrame
             ``ally, probability, previous, change`` for the flagged allies, highest first
-            (``previous``/``change`` NaN without a previous forecast).
+            (``previous``/``change`` NaN without a previous forecast, and for an ally it
+            lacks; a warning where it holds none of the allies).
         """
         if not is_real(threshold) or not 0.0 <= threshold <= 1.0:
             raise InputError("threshold must be a probability in [0, 1]",
@@ -789,6 +793,11 @@ class ForecastResult:
         within = whole_number("within", within, 1, self.horizon)
         prob = pd.Series(self._within()[:, within - 1], index=self.allies)
         prev = _previous_probability(previous, within)
+        if prev is not None and not set(prob.index) & set(prev.index):
+            warnings.warn(f"the previous forecast holds none of this forecast's allies (it has "
+                          f"{shortlist(list(prev.index), 6)}; this one "
+                          f"{shortlist(list(prob.index), 6)}): previous and change are NaN",
+                          UserWarning, skip_file_prefixes=PACKAGE_FRAMES)
         frame = pd.DataFrame({"ally": prob.index, "probability": prob.values})
         frame["previous"] = frame["ally"].map(prev) if prev is not None else np.nan
         frame["change"] = frame["probability"] - frame["previous"]

@@ -8,6 +8,8 @@ marked slow.
 from __future__ import annotations
 
 import dataclasses
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -198,6 +200,11 @@ def test_same_seed_same_draws_and_seed_recorded(oracle_case):
     unseeded = fit.forecast(horizon=3)
     redo = fit.forecast(horizon=3, seed=int(unseeded.draws.attrs["seed"]))
     assert np.array_equal(unseeded.draws["hedging"].values, redo.draws["hedging"].values)
+    # the seed as stored (text) is refused with the way to pass it: it said "must be an
+    # integer" of a number
+    stored = unseeded.draws.attrs["seed"]
+    with pytest.raises(forecast.InputError, match=re.escape(f"not text: pass int({stored!r})")):
+        fit.forecast(horizon=3, seed=stored)
 
 
 def test_future_drivers_follow_recent_rate_not_zero(oracle_case):
@@ -281,6 +288,18 @@ def test_early_warning(oracle_case, tmp_path):
     for threshold in (1.5, "0.5", None):  # a string raised TypeError from the comparison
         with pytest.raises(forecast.InputError, match="threshold"):
             fc.early_warning(threshold=threshold)
+    # a previous forecast of other allies (another panel's) gave NaN everywhere, unsaid
+    other = table.assign(ally=table["ally"].map(lambda a: f"X{a}"))
+    with pytest.warns(UserWarning, match="the previous forecast holds none of this "
+                      "forecast's allies"):
+        quiet = fc.early_warning(threshold=0.0, within=3, previous=other)
+    assert quiet["previous"].isna().all()
+    one = other.assign(ally=other["ally"].where(other["ally"] != f"X{fc.allies[0]}",
+                                                fc.allies[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one ally to compare: NaN for the others, as before
+        some = fc.early_warning(threshold=0.0, within=3, previous=one)
+    assert some["previous"].notna().sum() == 1
 
 
 def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
