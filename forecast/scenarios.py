@@ -30,6 +30,7 @@ import datetime
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -509,11 +510,18 @@ _PAIRED_BY = (
 def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
     from forecast.forecasting import ForecastResult
 
+    from forecast.results import Fit
+
     for name, value in (("base", base), ("alt", alt)):
         if not isinstance(value, ForecastResult):
+            fits = isinstance(value, Fit) or (isinstance(value, Mapping) and any(
+                isinstance(v, Fit) for v in value.values()))
             raise InputError("expected a forecast (fit.forecast(...) or "
                              f"forecast.load_forecast(path) gives one), got "
-                             f"{type(value).__name__}", parameter=name)
+                             f"{type(value).__name__}"
+                             + ("; to compare fits by their predictive accuracy: "
+                                "forecast.compare_fits({'name': fit, ...})" if fits else ""),
+                             parameter=name)
     a, b = base.draws, alt.draws
     if a.sizes["horizon"] != b.sizes["horizon"]:
         raise InputError(f"the two forecasts are not paired: their horizons differ "
@@ -531,7 +539,8 @@ def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
                 f"({a.attrs.get(key)!r} vs {b.attrs.get(key)!r}); {advice}", parameter=key)
 
 
-def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -> pd.DataFrame:
+def compare(base: "ForecastResult", alt: "ForecastResult | None" = None,
+            level: float = 0.9) -> pd.DataFrame:
     """Difference ``alt - base`` in hedging probability and credibility, on paired draws.
 
     Both forecasts must come from the same fit with the same seed (and ``n_draws``): each
@@ -542,7 +551,8 @@ def compare(base: "ForecastResult", alt: "ForecastResult", level: float = 0.9) -
     Parameters
     ----------
     base, alt
-        Forecasts (e.g. without and with a scenario).
+        Forecasts (e.g. without and with a scenario); both are needed (one given alone, or
+        fits, are refused saying what to pass).
     level
         Width of the reported interval of the difference across draws.
 

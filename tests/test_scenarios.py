@@ -97,6 +97,14 @@ def test_compare_identical_is_zero_and_refuses_unpaired(fit):
     earlier = oracle_fit(sim, end=fit.design.periods[-4], n_draws=100)
     with pytest.raises(forecast.InputError, match="their origin differs.*same fit"):
         compare(a, earlier.forecast(horizon=3, seed=1))
+    # fits where forecasts go, as a dict (a TypeError: no alt) or two, are pointed to
+    # compare_fits; one forecast alone is refused for its missing alt
+    for call in (lambda: compare({"a": fit, "b": earlier}), lambda: compare(fit, earlier)):
+        with pytest.raises(forecast.InputError, match=r"got (dict|Fit); to compare fits by "
+                           r"their predictive accuracy: forecast\.compare_fits"):
+            call()
+    with pytest.raises(forecast.InputError, match="parameter 'alt'.*got NoneType$"):
+        compare(a)
 
 
 def test_compare_refuses_forecasts_from_two_posteriors(fit):
