@@ -146,7 +146,11 @@ class Fit:
         return self._diagnostics
 
     def summary(self, var_names: list[str] | None = None) -> pd.DataFrame:
-        """ArviZ summary of the population parameters (or of ``var_names``)."""
+        """ArviZ summary of ``var_names``, by default of every quantity without a month:
+        the population parameters and each ally's own (intercepts, loadings, noise; a
+        drifting signal's yearly intercepts), not the monthly latent and its innovations. On
+        the embedded data that is hundreds of rows: name the quantities for fewer
+        (``var_names=["persistence", "loading"]``)."""
         import arviz as az
 
         post = self.posterior

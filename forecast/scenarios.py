@@ -203,7 +203,8 @@ class Scenario:
                 raise InputError(
                     f"period outside the forecast: a driver can be set from the origin "
                     f"{origin} (the fit's last month) to {last}, {horizon - 1} months after "
-                    f"it, with a horizon of {horizon} months ({why})", column="period",
+                    f"it, with a horizon of {horizon} month{'' if horizon == 1 else 's'} "
+                    f"({why})", column="period",
                     value=rec.period, **where)
             family = catalog.signals[rec.signal].family
             _check_support(rec.value, family, where, rec.op)

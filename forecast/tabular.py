@@ -632,7 +632,7 @@ def as_catalog(catalog: str | Path | Catalog) -> Catalog:
     if isinstance(catalog, (str, Path)):
         return read_catalog(catalog)
     raise InputError(f"expected a catalog path or a Catalog, got {type(catalog).__name__}",
-                     column="catalog")
+                     parameter="catalog")
 
 
 def parse_until(until: object) -> int | None:

@@ -154,6 +154,11 @@ def test_parquet_nulls_are_empty_cells(tmp_path: Path) -> None:
 def test_catalog_object_or_path() -> None:
     assert_panels_equal(load_panel(OBS, catalog=read_catalog(CATALOG)),
                         load_panel(OBS, catalog=str(CATALOG)))
+    # anything else is named as the parameter it is (it said "column 'catalog'")
+    with pytest.raises(InputError, match=r"^parameter 'catalog': expected a catalog path or a "
+                       r"Catalog, got dict$") as err:
+        load_panel(OBS, catalog={"allies": {"JPN": "Japan"}})
+    assert err.value.parameter == "catalog" and err.value.column is None
 
 
 def test_ragged_panel_ally_starting_late(panel: Panel) -> None:
