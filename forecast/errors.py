@@ -133,6 +133,12 @@ class DataWarning(UserWarning):
     ``forecast validate`` and ``forecast run``, and a run's manifest records it."""
 
 
+class UnobservedEndWarning(DataWarning):
+    """A panel whose months run past the last one with a monthly signal: a fit reads no data
+    of those months and a forecast starts from the last (the monthly run says it in its own
+    words, with the command line's advice, and leaves this one out)."""
+
+
 # the package's own source files: a warning it issues is attributed to the first frame outside
 # them, the line of the user's code that called into the package, however deep the call
 PACKAGE_FRAMES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from forecast.catalog import COUNT_FAMILIES, Catalog, SignalSpec
-from forecast.errors import PACKAGE_FRAMES, DataWarning, InputError, shortlist
+from forecast.errors import (PACKAGE_FRAMES, DataWarning, InputError,
+                             UnobservedEndWarning, shortlist)
 from forecast.events import count_events, validated_events
 from forecast.panel import Panel, format_period
 from forecast.tabular import (
@@ -259,7 +260,10 @@ def load_panel(
     end = until_m if until_m is not None else last
     frame = pd.concat(parts, ignore_index=True)
     panel = Panel.from_frame(frame, cat, start=format_month(first), end=format_month(end))
-    _warn_unobserved_end(panel, until_m is not None)
+    # past the last monthly signal: until, or a quarterly or annual period (an event log's
+    # zeros are monthly data up to its end)
+    _warn_unobserved_end(panel, "until" if until_m is not None and until_m > last
+                         else "the last quarterly or annual period")
     _warn_constant_signals(panel)
     _warn_numeric_sources(obs, obs_file)
     _warn_outlying_values(obs, cat, obs_file)
@@ -382,15 +386,10 @@ def _warn_numeric_sources(obs: pd.DataFrame, file: Path) -> None:
         DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
-#: how the warning of months past the last monthly signal begins (the monthly run says it
-#: with the command line's advice instead: forecast.monthly.unobserved_origin)
-UNOBSERVED_END = "no monthly signal is observed after"
-
-
-def _warn_unobserved_end(panel: Panel, until: bool) -> None:
-    """Warn where the panel's months run past the last one with a monthly signal: a fit reads
-    nothing of those months and a forecast starts from the panel's last (``until`` set a month
-    after the data, or the event log's end or a quarterly or annual period reached it).
+def _warn_unobserved_end(panel: Panel, why: str) -> None:
+    """Warn where the panel's months run past the last one with a monthly signal, which
+    ``why`` ran them to: a fit reads nothing of those months and a forecast starts from the
+    panel's last.
 
     Examples
     --------
@@ -402,23 +401,22 @@ def _warn_unobserved_end(panel: Panel, until: bool) -> None:
     ...                                 until="2016-03")
     >>> print(said[0].message)  # doctest: +NORMALIZE_WHITESPACE
     no monthly signal is observed after 2015-12: the panel runs 3 months further, to 2016-03
-    (until), which a fit reads no data of; a forecast starts from 2016-03 (horizon 1 is
-    2016-04); to forecast from the data's last month, leave until out, or cut the panel there:
-    panel.truncate('2015-12')
+    (until), months with no data for a fit to read; a forecast starts from 2016-03 (horizon 1
+    is 2016-04); to forecast from the data's last month, leave until out, or cut the panel
+    there: panel.truncate('2015-12')
     """
     observed, last = panel.last_observed_month, panel.last_month
     if observed is None or observed >= last:
         return
     n = panel.n_months - 1 - panel.months.get_loc(pd.Period(observed, "M"))
-    why = "until" if until else "the event log's end or a quarterly or annual period"
     after = format_period(panel.months[-1] + 1)
-    leave = "leave until out, or " if until else ""
+    leave = "leave until out, or " if why == "until" else ""
     warnings.warn(
-        f"{UNOBSERVED_END} {observed}: the panel runs {n} month"
-        f"{'' if n == 1 else 's'} further, to {last} ({why}), which a fit reads no data of; a "
-        f"forecast starts from {last} (horizon 1 is {after}); to forecast from the data's "
-        f"last month, {leave}cut the panel there: panel.truncate({observed!r})",
-        DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
+        f"no monthly signal is observed after {observed}: the panel runs {n} month"
+        f"{'' if n == 1 else 's'} further, to {last} ({why}), months with no data for a fit "
+        f"to read; a forecast starts from {last} (horizon 1 is {after}); to forecast from "
+        f"the data's last month, {leave}cut the panel there: panel.truncate({observed!r})",
+        UnobservedEndWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def _warn_constant_signals(panel: Panel) -> None:

@@ -49,7 +49,7 @@ import pandas as pd
 from forecast.datasets import default_paths
 from forecast.diagnostics import Diagnostics, runs_on
 from forecast.errors import (MAX_SEED, SAMPLER_MOST, DataWarning, InputError, SpecError,
-                             check_seed, shortlist, whole_number)
+                             UnobservedEndWarning, check_seed, shortlist, whole_number)
 from forecast.manifest import (
     MANIFEST_VERSION,
     InputFile,
@@ -60,7 +60,6 @@ from forecast.manifest import (
     input_key,
     sha256_file,
 )
-from forecast.loading import UNOBSERVED_END
 from forecast.panel import Panel, format_period
 from forecast.files import write_text_atomically
 from forecast.runs import COMPARED_WITHIN, Publication, PublishedRun, Registry, parse_file
@@ -383,7 +382,7 @@ def unobserved_origin(panel: Panel) -> str | None:
     else:
         advice = ("the run's month or the event log's end ([event_log] end) lies beyond the "
                   f"data; --month {observed} runs the last month with data")
-    return (f"{UNOBSERVED_END} {observed}: the credibility of "
+    return (f"no monthly signal is observed after {observed}: the credibility of "
             f"{panel.last_month} is a forecast from earlier months, not a reading of new "
             f"data; {advice}")
 
@@ -719,7 +718,7 @@ def load_inputs(inputs: RunInputs, month: str | None = None,
     # naming the directory, and only where the spec uses such a signal
     with _noting(notes), warnings.catch_warnings():
         # said by unobserved_origin, with the command line's advice
-        warnings.filterwarnings("ignore", f"{UNOBSERVED_END} ", DataWarning)
+        warnings.simplefilter("ignore", UnobservedEndWarning)
         panel = load_panel(inputs.observations, catalog=inputs.catalog,
                            events=inputs.events if inputs.events is not None else False,
                            until=month)

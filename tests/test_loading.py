@@ -13,9 +13,9 @@ import pytest
 from forecast import datasets
 from forecast.catalog import Catalog, read_catalog
 from forecast.datasets import DataPaths, default_paths, load_from
-from forecast.errors import DataWarning, InputError
+from forecast.errors import DataWarning, InputError, UnobservedEndWarning
 from forecast.events import events_to_observations, read_events
-from forecast.loading import UNOBSERVED_END, load_panel, read_observations
+from forecast.loading import load_panel, read_observations
 from forecast.panel import Panel
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -194,23 +194,27 @@ def test_grid_ends_at_last_month_covered_or_until(panel: Panel) -> None:
 def test_months_past_the_last_monthly_signal_are_warned_of(panel: Panel) -> None:
     """``until`` a year past the data moved the forecast's origin there without a word (a
     forecast "through December" started in December, from a year of extrapolated months); so
-    did an annual value of the current year, which runs the grid to December. An event log
-    without a declared end counts to ``until``: its zeros are data, and nothing is said."""
+    did an annual value of the current year, which runs the grid to December. The warning
+    names what ran the grid on, and advises leaving ``until`` out only where that was it. An
+    event log without a declared end counts to ``until``: its zeros are data, nothing said."""
     import forecast
 
     sim = forecast.simulate(n_allies=2, n_months=24, seed=1)  # monthly data to 2015-12
     frame, catalog = sim.panel.to_frame(), sim.panel.catalog
-    with pytest.warns(DataWarning) as said:
+    with pytest.warns(UnobservedEndWarning) as said:
         load_panel(frame, catalog=catalog, until="2016-09")
     assert [str(w.message) for w in said] == [
         "no monthly signal is observed after 2015-12: the panel runs 9 months further, to "
-        "2016-09 (until), which a fit reads no data of; a forecast starts from 2016-09 "
-        "(horizon 1 is 2016-10); to forecast from the data's last month, leave until out, or "
-        "cut the panel there: panel.truncate('2015-12')"]
+        "2016-09 (until), months with no data for a fit to read; a forecast starts from "
+        "2016-09 (horizon 1 is 2016-10); to forecast from the data's last month, leave until "
+        "out, or cut the panel there: panel.truncate('2015-12')"]
     assert panel.last_observed_month == "2020-06" and panel.last_month == "2020-12"
-    with pytest.warns(DataWarning, match=r"after 2020-06: the panel runs 6 months further, to "
-                      r"2020-12 \(the event log's end or a quarterly or annual period\)"):
-        load_panel(OBS, catalog=CATALOG, events=EVENTS)
+    for until in (None, "2020-12"):  # the annual 2020 value ran it to December, not until
+        with pytest.warns(UnobservedEndWarning) as said:
+            load_panel(OBS, catalog=CATALOG, events=False, until=until)
+        text = str(said[0].message)
+        assert ("after 2020-06: the panel runs 6 months further, to 2020-12 (the last "
+                "quarterly or annual period)") in text and "leave until out" not in text
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # data to the grid's last month: nothing to say
         load_panel(frame, catalog=catalog, until="2015-12")
@@ -509,7 +513,7 @@ def test_a_frame_without_the_log_its_catalog_counts_from_is_warned_of() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # said on purpose, or given: no warning of a log
-        warnings.filterwarnings("ignore", UNOBSERVED_END)  # the fixture's, said of every load
+        warnings.simplefilter("ignore", UnobservedEndWarning)  # the fixture's, of every load
         load_panel(frame, catalog=CATALOG, events=False)
         load_panel(frame, catalog=CATALOG, events=EVENTS)
 
