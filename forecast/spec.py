@@ -352,7 +352,8 @@ def available_specs() -> list[str]:
 
 def spec_file(spec: "str | Path") -> Path:
     """The TOML file that a spec name or path means: ``models/NAME.toml`` for a shipped name,
-    the file itself for a path (one that ends in ``.toml`` or names a folder).
+    the file itself for a path (one that ends in ``.toml`` or has a folder part, or a file of
+    that name in the working folder).
 
     Raises
     ------
@@ -369,24 +370,24 @@ def spec_file(spec: "str | Path") -> Path:
     ...
     forecast.errors.SpecError: parameter 'spec', value 'statci': unknown spec: expected one of default, drift, static, unpooled or a path to a .toml spec (did you mean 'static'?)
     """
-    path = Path(spec)
-    expected = ("expected a shipped spec name (" + ", ".join(available_specs())
-                + ") or a path to a .toml spec")
-    if path.suffix == ".toml" or path.parent != Path("."):
-        if path.is_dir():
-            raise SpecError(f"a folder, not a spec file: {expected}", file=str(path))
-        if not path.is_file():
-            raise SpecError(f"spec file not found: {expected}", file=str(path))
-    else:
+    path, said = Path(spec), str(spec)  # errors name the file as it was given
+    toml = path.suffix.lower() == ".toml"
+    if not toml and path.parent == Path("."):  # a name: a shipped spec's, or a file here
         shipped = _models_dir() / f"{spec}.toml"
         if shipped.is_file():
             return shipped
-        if not path.is_file():
-            raise SpecError("unknown spec" + expected_one_of(str(spec), available_specs(),
+        if not path.exists():
+            raise SpecError("unknown spec" + expected_one_of(said, available_specs(),
                                                              also="a path to a .toml spec"),
-                            parameter="spec", value=str(spec))
-    if path.suffix != ".toml":  # README.md was "no shipped spec named"
-        raise SpecError(f"not a .toml spec file: {expected}", file=str(path))
+                            parameter="spec", value=said)
+    expected = ("expected a shipped spec name (" + ", ".join(available_specs())
+                + ") or a path to a .toml spec")
+    if path.is_dir():
+        raise SpecError(f"a folder, not a spec file: {expected}", file=said)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {expected}", file=said)
+    if not toml:  # README.md was "no shipped spec named"
+        raise SpecError(f"not a .toml spec file: {expected}", file=said)
     return path
 
 

@@ -204,8 +204,22 @@ def test_a_misspelt_argument_or_a_spec_field_is_refused_before_compiling(monkeyp
     (str(Path(__file__).resolve().parents[1] / "README.md"), "README.md: not a .toml spec file"),
     ("/no/such/spec.toml", "spec.toml: spec file not found: expected a shipped spec name"),
     ("no/such", "such: spec file not found"),
+    (".", ".: a folder, not a spec file"),  # was "unknown spec", as a name
+    ("/no/such/spec.TOML", "spec.TOML: spec file not found"),  # was "unknown spec"
 ])
 def test_a_spec_path_is_named_as_what_it_is(where, says):
     with pytest.raises(forecast.SpecError, match=re.escape(says)) as err:
         forecast.load_spec(where)
     assert err.value.file == where
+
+
+def test_a_spec_file_with_a_capital_suffix_is_read(tmp_path):
+    """``x.TOML`` was refused as "not a .toml spec file"."""
+    from forecast.spec import spec_file
+
+    shipped = spec_file("static")
+    copy = tmp_path / "mine.TOML"
+    copy.write_bytes(shipped.read_bytes())
+    mine = forecast.load_spec(copy)
+    assert mine.name == "mine"
+    assert mine.model_copy(update={"name": "static"}) == forecast.load_spec(shipped)
