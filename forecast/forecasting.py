@@ -795,7 +795,7 @@ class ForecastResult:
         prev = _previous_probability(previous, within)
         if prev is not None and not set(prob.index) & set(prev.index):
             warnings.warn(f"the previous forecast holds none of this forecast's allies (it has "
-                          f"{shortlist(list(prev.index), 6)}; this one "
+                          f"{shortlist(list(prev.index), 6) or 'none'}; this one "
                           f"{shortlist(list(prob.index), 6)}): previous and change are NaN",
                           UserWarning, skip_file_prefixes=PACKAGE_FRAMES)
         frame = pd.DataFrame({"ally": prob.index, "probability": prob.values})

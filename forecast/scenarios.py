@@ -510,16 +510,16 @@ _PAIRED_BY = (
 
 def _check_paired(base: "ForecastResult", alt: "ForecastResult") -> None:
     from forecast.forecasting import ForecastResult
-
     from forecast.results import Fit
 
     for name, value in (("base", base), ("alt", alt)):
         if not isinstance(value, ForecastResult):
             fits = isinstance(value, Fit) or (isinstance(value, Mapping) and any(
                 isinstance(v, Fit) for v in value.values()))
+            got = ("nothing: compare(base, alt) takes two forecasts" if value is None
+                   else type(value).__name__)
             raise InputError("expected a forecast (fit.forecast(...) or "
-                             f"forecast.load_forecast(path) gives one), got "
-                             f"{type(value).__name__}"
+                             f"forecast.load_forecast(path) gives one), got {got}"
                              + ("; to compare fits by their predictive accuracy: "
                                 "forecast.compare_fits({'name': fit, ...})" if fits else ""),
                              parameter=name)

@@ -103,7 +103,8 @@ def test_compare_identical_is_zero_and_refuses_unpaired(fit):
         with pytest.raises(forecast.InputError, match=r"got (dict|Fit); to compare fits by "
                            r"their predictive accuracy: forecast\.compare_fits"):
             call()
-    with pytest.raises(forecast.InputError, match="parameter 'alt'.*got NoneType$"):
+    with pytest.raises(forecast.InputError, match="parameter 'alt'.*got nothing: "
+                       r"compare\(base, alt\) takes two forecasts$"):
         compare(a)
 
 
