@@ -37,8 +37,10 @@ of the draws' influence on it over the square root of their effective sample siz
 ``mcse`` of a mean, which counts the autocorrelation within chains). For a ``data`` row the
 influence is the delta method's for a self-normalised importance-sampling mean,
 ``(x - x̄) - n·w·(x - Σ w x)`` with ``x`` the draws' change and ``w`` the PSIS weights; where
-``k̂`` is above 0.7 that error is as unreliable as the estimate. A contribution within about
-twice its ``mcse`` of zero is one that more draws could reverse.
+``k̂`` is above 0.5 the weights' variance is infinite and that error understates the spread
+by about a third, and above 0.7 it is as unreliable as the estimate (the ``other`` row's error
+counts every data row's influence, unreliable ones too). A contribution within about twice
+its ``mcse`` of zero is one that more draws could reverse (docs/decisions/0029).
 """
 
 from __future__ import annotations

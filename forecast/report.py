@@ -567,11 +567,17 @@ def _unreliable(row, threshold: float) -> bool:
 #: a contribution within this many Monte Carlo standard errors of zero is not called a rise
 #: or a fall: as many draws again could reverse it
 NOISE_MCSE = 2.0
+#: how much wider the Monte Carlo error is taken where PSIS's k̂ lies between 0.5 and 0.7: the
+#: weights' variance is infinite, and with autocorrelated draws the error understated the
+#: spread of the estimates by about a third (docs/decisions/0029)
+HEAVY_TAIL_WIDENING = 1.5
 
 
 def _within_noise(row, value_col: str) -> bool:
     """Whether a contribution lies within :data:`NOISE_MCSE` of its Monte Carlo standard
-    errors (the ``mcse`` column, absent from runs before 2026-12-04) of zero.
+    errors (the ``mcse`` column, absent from runs before 2026-12-04) of zero, or has none to
+    tell it by; each error widened by :data:`HEAVY_TAIL_WIDENING` where the row's
+    ``pareto_k`` is above 0.5.
 
     Examples
     --------
@@ -581,12 +587,26 @@ def _within_noise(row, value_col: str) -> bool:
     False
     >>> _within_noise({"contribution": -0.01}, "contribution")  # an earlier run's table
     False
+    >>> _within_noise({"contribution": -0.04, "mcse": float("nan")}, "contribution")
+    True
+    >>> _within_noise({"contribution": -0.02, "mcse": 0.008, "pareto_k": 0.6}, "contribution")
+    True
     """
+    from forecast.pareto import K_FINITE_VARIANCE
+
+    if row.get("mcse") is None:  # a run written before the column: shown as it was
+        return False
     try:
         value, error = float(row.get(value_col)), float(row.get("mcse"))
     except (TypeError, ValueError):
         return False
-    return math.isfinite(error) and abs(value) < NOISE_MCSE * error
+    try:
+        heavy = float(row.get("pareto_k")) > K_FINITE_VARIANCE
+    except (TypeError, ValueError):
+        heavy = False
+    # no error to tell it by (too few draws): it cannot be told from none either
+    return not math.isfinite(error) or \
+        abs(value) < NOISE_MCSE * error * (HEAVY_TAIL_WIDENING if heavy else 1.0)
 
 
 def _part(row, value_col: str, threshold: float) -> dict:
