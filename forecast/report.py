@@ -836,6 +836,7 @@ def _view(run: RunData) -> dict:
                                             for s in d["signals"]) else None),
         "noise_mcse": (NOISE_MCSE if any(s["noise"] for d in drivers for s in d["signals"])
                        else None),
+        "noise_widening": HEAVY_TAIL_WIDENING,
         "figures": figures,
         "alt": alt,
         # a fit with drivers has their rows in the attribution (role "driver")
@@ -1039,9 +1040,9 @@ TEMPLATE = r"""<!DOCTYPE html>
   coloured as a rise or a fall); only a refit without those observations measures its
   contribution.</p>{% endif %}
 {% if noise_mcse %}<p class="small">‡ Within {{ noise_mcse|int }} Monte Carlo standard errors of zero (the
-  <code>mcse</code> column of <code>attribution.csv</code>): the draws cannot tell this
-  contribution from none, and as many draws again could reverse its sign; it is not coloured
-  as a rise or a fall.</p>{% endif %}
+  <code>mcse</code> column of <code>attribution.csv</code>, widened by {{ noise_widening }} where
+  Pareto k̂ is above 0.5): the draws cannot tell this contribution from none, and as many draws
+  again could reverse its sign; it is not coloured as a rise or a fall.</p>{% endif %}
 
 <h2>Forecasts</h2>
 {% if figures.fan is defined %}
