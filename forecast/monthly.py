@@ -585,9 +585,11 @@ def _counted(panel: Panel) -> list:
     return [s for s in panel.signals.values() if s.spec.events]
 
 
-def _log_start(counted: list, a: int) -> int | None:
-    """The grid index of the first month the event log counts ally ``a`` in, or ``None``."""
-    starts = [int(s.month_start[s.mask[a]].min()) for s in counted if s.mask[a].any()]
+def _log_start(counted: list, a: int, logged: bool = False) -> int | None:
+    """The grid index of the first month the event log counts ally ``a`` in (``logged``: the
+    first with an event logged), or ``None``."""
+    seen = [s.mask[a] & (s.values[a] > 0) if logged else s.mask[a] for s in counted]
+    starts = [int(s.month_start[m].min()) for s, m in zip(counted, seen) if m.any()]
     return min(starts) if starts else None
 
 
@@ -646,9 +648,8 @@ def log_only(panel: Panel) -> str | None:
         if first[ally] is not None or (logged := _log_start(counted, a)) is None:
             continue
         # an ally with no row at all is refused on loading: this one has an event
-        events = [int(s.month_start[s.mask[a] & (s.values[a] > 0)].min()) for s in counted
-                  if (s.mask[a] & (s.values[a] > 0)).any()]
-        only.append((ally, panel.months[logged], panel.months[min(events)]))
+        only.append((ally, panel.months[logged],
+                     panel.months[_log_start(counted, a, logged=True)]))
     if not only:
         return None
     said = "; ".join(f"{ally} (counted from {logged}, its first event of {event})"
