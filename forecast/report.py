@@ -600,10 +600,7 @@ def _within_noise(row, value_col: str) -> bool:
         value, error = float(row.get(value_col)), float(row.get("mcse"))
     except (TypeError, ValueError):
         return False
-    try:
-        heavy = float(row.get("pareto_k")) > K_FINITE_VARIANCE
-    except (TypeError, ValueError):
-        heavy = False
+    heavy = _unreliable(row, K_FINITE_VARIANCE)  # k̂ above 0.5: the error understated
     # no error to tell it by (too few draws): it cannot be told from none either
     return not math.isfinite(error) or \
         abs(value) < NOISE_MCSE * error * (HEAVY_TAIL_WIDENING if heavy else 1.0)
