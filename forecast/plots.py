@@ -149,8 +149,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
         if (gone := int((mean.isna() & h["mean"].notna()).sum())):  # said, not a line that stops
             ax_h.set_title(f"mean not drawn in {gone} month{'s' * (gone > 1)}: a few draws "
                            f"decide it (tail k̂ > {K_THRESHOLD}); read the bands", loc="right",
-                           fontsize=7,
-                           color=HEDGING_COLOR, parse_math=False)
+                           fontsize=7, color=HEDGING_COLOR, parse_math=False)
         ax_h.axvline(t_origin[0], color="k", lw=0.6, ls=":")
         ax_h.set_ylabel("hedging / month")
         ax_p = ax_h.twinx()
