@@ -441,14 +441,14 @@ def read_toml(path: str | Path, what: str, error: type[InputError] = InputError)
     >>> read_toml(f.parent, "catalog")
     Traceback (most recent call last):
     ...
-    forecast.errors.InputError: ...: a directory, not a catalog file
+    forecast.errors.InputError: ...: a folder, not a catalog file
     """
     path = as_path(path, f"a {what} file")
     file = str(path)
     if not path.exists():
         raise error(f"{what} file not found", file=file)
     if path.is_dir():
-        raise error(f"a directory, not a {what} file", file=file)
+        raise error(f"a folder, not a {what} file", file=file)
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -407,7 +407,7 @@ def test_a_directory_for_a_catalog_or_spec_is_an_input_error(tmp_path: Path) -> 
     (tmp_path / "dir.toml").mkdir()
     with pytest.raises(InputError) as info:
         load_panel(write_obs(tmp_path), catalog=tmp_path)
-    check(info.value, tmp_path, None, None, None, "a directory, not a catalog file")
+    check(info.value, tmp_path, None, None, None, "a folder, not a catalog file")
     with pytest.raises(SpecError, match="a folder, not a spec file"):
         load_spec(tmp_path / "dir.toml")
 
