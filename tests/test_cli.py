@@ -1215,6 +1215,10 @@ def _wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
     return False
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _threads(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/task"))
@@ -1616,7 +1620,11 @@ def test_ctrl_c_mid_sampling_publishes_nothing(data_dir, tmp_path, sig, code):
     proc = subprocess.Popen(
         [sys.executable, "-m", "forecast", "run", "--data", str(data_dir), "--out", str(out),
          "--chains", "2", "--tune", "200", "--draws", "100000", "--force"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        # a shell without job control starts a background job (`pytest ... &`, nohup) with
+        # SIGINT ignored, and Python then installs no Ctrl-C handler: the run, as it should,
+        # ignored the signal and sampled on. A terminal's Ctrl-C reaches a default handler.
+        preexec_fn=_default_sigint)
     try:
         def fitting() -> bool:
             logs = list((out / STAGING_NAME).glob("*/run.log"))
