@@ -40,6 +40,7 @@ from forecast.monthly import (
     RunOutcome,
     RunRequest,
     check_month,
+    check_not_ahead,
     data_warnings,
     load_inputs,
     resolve_inputs,
@@ -433,15 +434,19 @@ def validate(
                           str(sub["frequency"].iloc[0]),
                           *[f"{shares.get(a, 0.0):.0%}" for a in panel.allies])
         out.print(table)
+        said = [*notes, *data_warnings(panel)]
+        for warning in said:
+            out.print(f"[yellow]warning:[/] {_escape(warning)}", soft_wrap=True)
+        if month is None:  # `forecast run` would refuse data that run past today
+            check_not_ahead(panel.last_month, data=inputs.observations, said_above=True)
         n_obs = sum(s.n_observed for s in panel.signals.values())
-        out.print(f"OK: {panel.n_allies} allies, {len(panel.signals)} signals, "
+        heed = f" ({len(said)} warning{'s' if len(said) > 1 else ''} above)" if said else ""
+        out.print(f"OK{heed}: {panel.n_allies} allies, {len(panel.signals)} signals, "
                   f"{panel.n_months} months ({panel.months[0]} to {panel.months[-1]}), "
                   f"{n_obs} observed values; files: {_escape(str(inputs.observations))}, "
                   f"{_escape(str(inputs.catalog))}"
                   + (f", {_escape(str(inputs.events))}" if inputs.events else ""),
                   soft_wrap=True)
-        for warning in [*notes, *data_warnings(panel)]:
-            out.print(f"[yellow]warning:[/] {_escape(warning)}", soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)

@@ -480,12 +480,13 @@ def current_month() -> pd.Period:
 
 
 def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
-                    data: "Path | None" = None) -> None:
+                    data: "Path | None" = None, said_above: bool = False) -> None:
     """Refuse a run's month after the current month (``today``, by default
     :func:`current_month`): its signals cannot be in yet, and the run would be published
     under that month (e.g. 2062-03 typed for 2026-03: 36 years of empty months fitted).
     ``data``: the month is the last of the data in that file (no ``--month`` given), and the
-    error is said of it. The current month is allowed (a run on its first day, UTC).
+    error is said of it, and ``said_above``: a warning printed before it named the values
+    (``forecast validate``). The current month is allowed (a run on its first day, UTC).
 
     Examples
     --------
@@ -499,10 +500,11 @@ def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
     if pd.Period(month, "M") <= today:
         return
     if data is not None:
+        where = "the warning above names it" if said_above else "`forecast validate` names it"
         raise InputError(f"the data run to {month}, after the current month, {today} (this "
                          "machine's clock, UTC), and a run's month is the data's last: a "
-                         "value dated in the future (a mistyped period? `forecast validate` "
-                         "names it)", file=str(data))
+                         f"value dated in the future (a mistyped period? {where})",
+                         file=str(data))
     raise InputError(f"after the current month, {today} (this machine's clock, UTC): a "
                      "run's month is one whose signals are in (a mistyped year?)",
                      parameter="month", value=month)

@@ -97,6 +97,17 @@ def test_validate_prints_coverage(data_dir):
     assert "OK: 3 allies, 6 signals, 36 months" in result.output
 
 
+def test_validate_says_ok_after_its_warnings(data_dir):
+    """The warnings came after "OK": a reader who stopped there missed them."""
+    with open(data_dir / "observations.csv", "a", encoding="utf-8") as fh:
+        fh.write("A01,1990-01,exercise_tempo,2,typo\n")  # decades before the data
+    result = _cli("validate", "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "warning:" in text and "OK (1 warning above): 3 allies" in text, text
+    assert text.rindex("warning:") < text.index("OK (1 warning above)")
+
+
 def test_validate_embedded_data():
     result = _cli("validate")
     assert result.exit_code == 0, result.output
@@ -437,11 +448,12 @@ def test_the_warning_names_what_runs_past_the_monthly_data(data_dir, sim):
     assert refused.exit_code == 2 and "observation after the forecast month" in refused.output
 
 
-@pytest.mark.parametrize("years", [18, -12])
+@pytest.mark.parametrize("years", [9, -12])
 def test_the_warning_names_a_monthly_value_years_away_from_the_rest(data_dir, sim, years):
     """A monthly value typed 2042-03 for 2024-03 (or 2004-03) stretched the panel by years of
     months, which the fit samples, and validate said nothing: the months at either end held
-    a monthly signal, the typo itself."""
+    a monthly signal, the typo itself. (9 years after the simulated data's end is still in
+    the past: a value after the current month is refused, as `forecast run` refuses it.)"""
     edge = sim.panel.months[-1] if years > 0 else sim.panel.months[0]
     typo = edge + 12 * years
     with open(data_dir / "observations.csv", "a", encoding="utf-8") as fh:
@@ -465,10 +477,18 @@ def test_the_warning_names_a_value_dated_after_the_current_month(data_dir):
     with open(data_dir / "observations.csv", "a", encoding="utf-8") as fh:
         fh.write(f"A01,{now + 1},exercise_tempo,2,typo\n")
     result = _cli("validate", "--data", str(data_dir))
-    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
     assert (f"warning: 1 value is dated after the current month, {now}: A01 exercise_tempo "
-            f"{now + 1} (a mistyped period?); the panel runs to {now + 1}") in " ".join(
-                result.output.split())
+            f"{now + 1} (a mistyped period?); the panel runs to {now + 1}") in text
+    # `forecast run` refuses such data (exit 2): validate said OK and exited 0
+    assert result.exit_code == 2, result.output
+    assert "OK" not in text
+    assert (f"the data run to {now + 1}, after the current month, {now} (this machine's "
+            "clock, UTC), and a run's month is the data's last: a value dated in the future "
+            "(a mistyped period? the warning above names it)") in text
+    # with a month given, the value after it is refused as after the run's month
+    given = _cli("validate", "--data", str(data_dir), "--month", str(now))
+    assert given.exit_code == 2 and "OK" not in given.output
     # an event log's months are counts of the log, not values typed: its end is said instead
     from forecast.monthly import future_values
 
@@ -489,7 +509,8 @@ def test_the_warning_names_allies_without_outcome_or_indicator_rows(data_dir, si
     text = " ".join(result.output.split())
     run = run_month(RunRequest(data=data_dir, out=data_dir.parent / "runs", force=True),
                     fitter=_oracle(sim)).run
-    assert run.manifest["data"]["warnings"] == [text.split("warning: ")[1].strip()]
+    assert run.manifest["data"]["warnings"] == [
+        text.split("warning: ")[1].split(" OK (1 warning above):")[0].strip()]
     html = " ".join((run.path / "report.html").read_text(encoding="utf-8").split())
     assert "Data: A01, A02 have no hedging (outcome) rows" in html
     assert ("warning: A01, A02 have no hedging (outcome) rows: no data measure that hedging, so "
