@@ -639,7 +639,7 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
     out = []
     for _, r in run.headline.iterrows():
         ally = str(r["ally"])
-        signals, month_change, other = [], None, None
+        signals, month_change, other, revision = [], None, None, None
         if value_col is not None and "ally" in att and "signal" in att:
             mine = att[att["ally"] == ally]
             sub = mine[mine["signal"] != RESERVED_SIGNAL].copy()
@@ -649,6 +649,7 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             signals = [_part(s, value_col, K_THRESHOLD) for _, s in sub.iterrows()]
             if "change" in mine and len(mine):
                 month_change = _fmt(mine["change"].iloc[0], signed=True)
+                revision = _revision(r, mine)
             rest = mine.loc[mine["signal"] == RESERVED_SIGNAL, value_col]
             if len(rest):
                 # the signals not shown join the remainder, so the row adds up to the change
@@ -667,8 +668,34 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             "signals": signals,
             "month_change": month_change,
             "other": other,
+            "revision": revision,
         })
     return out
+
+
+def _revision(headline_row, attribution_rows: pd.DataFrame) -> str | None:
+    """How far the refit moved its estimate of the previous run's month: the credibility
+    change less the latest month's change, as printed (so the two printed add up to it);
+    ``None`` unless the previous run's month is the month before this run's.
+
+    Examples
+    --------
+    >>> att = pd.DataFrame({"month": ["2026-04"], "change": [0.40]})
+    >>> _revision({"previous_period": "2026-03", "credibility_change": -0.12}, att)
+    '-0.52'
+    >>> _revision({"previous_period": "2026-02", "credibility_change": -0.12}, att) is None
+    True
+    """
+    previous = headline_row.get("previous_period")
+    change = _num(headline_row.get("credibility_change"))
+    try:
+        before = pd.Period(str(attribution_rows["month"].iloc[0]), "M") - 1
+    except (KeyError, ValueError, TypeError):
+        return None
+    if previous is None or pd.isna(previous) or str(previous) != str(before) \
+            or not math.isfinite(change):
+        return None
+    return _fmt(_rounded(change) - _rounded(attribution_rows["change"].iloc[0]), signed=True)
 
 
 def scenario_view(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1011,11 +1038,14 @@ TEMPLATE = r"""<!DOCTYPE html>
       <th class="l" scope="col">The latest month's change ({{ latest_months }}) = the signals that moved it most + other</th></tr>
   {% for d in drivers %}
   <tr><th class="l" scope="row"><b>{{ d.ally }}</b> {{ d.name }}</th>
-      <td class="{{ d.change_class }}">{{ d.change }}</td><td>{{ d.p3_change }}</td>
+      <td class="{{ d.change_class }}">{{ d.change }}{% if d.revision %}<br><span class="small">{{ d.month_change }} in the month, {{ d.revision }} revised</span>{% endif %}</td><td>{{ d.p3_change }}</td>
       <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{{ parts(d) }}</td></tr>
   {% endfor %}
 </table></div>
-<p class="small">Credibility change: against the previous run's latest month. The latest
+<p class="small">Credibility change: against the previous run's latest month. Where that is
+  the month before, it is the latest month's change plus the revision: how far this fit, with
+  the new month's data, moved its estimate of that month from the previous run's (each
+  month's estimate also reads the months after it, so a new month revises the last). The latest
   month's change (posterior mean, on the credibility scale above: 1 is about one ally's
   long-run standard deviation) splits into the signals that moved it (leave-one-out) and
   other: persistence, the common factor, the month's shock and the signals not shown.

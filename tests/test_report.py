@@ -989,3 +989,27 @@ def test_a_damaged_run_file_is_an_input_error_naming_it(tmp_path, damage):
     result = CliRunner().invoke(app, ["report", str(run_dir)])
     assert result.exit_code == 2, result.output
     assert name in result.output and "Traceback" not in result.output
+
+
+def test_the_change_since_the_previous_run_says_how_much_is_revision():
+    """A new user read JPN's change of -0.12 beside its month's change of +0.40 with nothing
+    to reconcile them: the refit had moved its estimate of the previous month by -0.52."""
+    from types import SimpleNamespace
+
+    from forecast.report import _drivers
+
+    att = pd.DataFrame({"ally": "JPN", "month": "2026-04", "change": 0.4012,
+                        "signal": ["lapse", "other"], "contribution": [0.04, 0.3612]})
+
+    def drivers(previous_period):
+        headline = pd.DataFrame({"ally": ["JPN"], "name": ["Japan"],
+                                 "previous_period": [previous_period],
+                                 "credibility_change": [-0.1189], "p_any_3_change": [0.01]})
+        (d,) = _drivers(SimpleNamespace(attribution=att, headline=headline))
+        return d
+
+    d = drivers("2026-03")
+    assert (d["change"], d["month_change"], d["revision"]) == ("-0.12", "+0.40", "-0.52")
+    assert float(d["month_change"]) + float(d["revision"]) == pytest.approx(float(d["change"]))
+    # against an earlier month the change spans more than one month's: no revision is said
+    assert drivers("2026-02")["revision"] is None and drivers(None)["revision"] is None
