@@ -1187,9 +1187,13 @@ def headline(result, credibility: pd.DataFrame, forecast_table: pd.DataFrame,
 
     Columns: ``ally, name, period, credibility, credibility_q05, credibility_q95,
     credibility_change, p_up, trend, p_any_1, p_any_3, p_any_12`` and, against the previous
-    published run, ``previous_period, p_any_3_change``. ``trend`` is ``up``/``down`` when the
-    posterior probability that credibility rose over the last :data:`TREND_MONTHS` months
-    (``p_up``) is at least :data:`TREND_PROB` / at most ``1 - TREND_PROB``, else ``flat``.
+    published run, ``previous_period, p_rose, p_any_3_change``. ``trend`` is ``up``/``down``
+    when the posterior probability that credibility rose over the last :data:`TREND_MONTHS`
+    months (``p_up``) is at least :data:`TREND_PROB` / at most ``1 - TREND_PROB``, else
+    ``flat``. ``p_rose`` is this fit's posterior probability that credibility now is above its
+    level in ``previous_period``: what tells a change since the previous run from the
+    posterior's noise (NaN where that month is this one, a revision of the same month, or
+    outside the fit).
     """
     post = result.posterior["credibility"]
     allies = [str(a) for a in post["ally"].values]
@@ -1223,6 +1227,9 @@ def headline(result, credibility: pd.DataFrame, forecast_table: pd.DataFrame,
                 if ally in within.index and h in within.columns else math.nan
         prev = prev_now.get(ally)
         row["previous_period"] = prev["period"] if prev else None
+        then = periods.index(prev["period"]) if prev and prev["period"] in periods else None
+        row["p_rose"] = float((draws[:, i, -1] > draws[:, i, then]).mean()) \
+            if then is not None and then < len(periods) - 1 else math.nan
         row["credibility_change"] = row["credibility"] - prev["credibility"] if prev else math.nan
         row["p_any_3_change"] = row["p_any_3"] - prev["p_any_3"] \
             if prev and prev.get("p_any_3") is not None else math.nan

@@ -72,7 +72,7 @@ _Q = ("q05", "q25", "q50", "q75", "q95")
 #: the figures of each table that the report reads, checked as numbers where they are there
 _FIGURES: dict[str, tuple[str, ...]] = {
     "headline": ("credibility", "credibility_q05", "credibility_q95", "p_up", "p_any_1",
-                 "p_any_3", "p_any_12", "credibility_change", "p_any_3_change"),
+                 "p_any_3", "p_any_12", "credibility_change", "p_rose", "p_any_3_change"),
     "forecast": ("horizon", "mean", "p_any", *_Q, "p_any_within", "mean_pareto_k"),
     "credibility": ("horizon", "mean", "sd", *_Q),
     "attribution": ("change", "contribution", "n_obs", "pareto_k", "mcse"),
@@ -516,6 +516,38 @@ def _worst_table(worst: list[dict]) -> dict:
     return {"header": ["quantity", *(h for _, h, _ in _WORST_COLUMNS)], "rows": rows}
 
 
+def _change(row) -> dict:
+    """An ally's credibility change since the previous run, as the report shows it: coloured
+    as a rise or a fall only where this fit puts at least :data:`TREND_PROB
+    <forecast.monthly.TREND_PROB>` on credibility having moved that way since the previous
+    run's month (``p_rose``); within the posterior's uncertainty it is left uncoloured, as is
+    a change that no such probability tells (a revision of the same month). A run written
+    before the column colours by the sign alone, as it was.
+
+    Examples
+    --------
+    >>> _change({"credibility_change": 0.32, "p_rose": 0.62})
+    {'change': '+0.32', 'change_class': '', 'p_rose': '62%'}
+    >>> _change({"credibility_change": -0.5, "p_rose": 0.04})["change_class"]
+    'down'
+    >>> _change({"credibility_change": 0.32})["change_class"]  # an earlier run's table
+    'up'
+    """
+    from forecast.monthly import TREND_PROB
+
+    change = row.get("credibility_change")
+    cls = _sign_class(change)
+    p_rose = row.get("p_rose")
+    if p_rose is not None:
+        p = _num(p_rose)
+        if not math.isfinite(p) or not (p >= TREND_PROB if cls == "up" else
+                                        p <= 1 - TREND_PROB):
+            cls = ""
+    return {"change": _fmt(change, signed=True), "change_class": cls,
+            "p_rose": None if p_rose is None or not math.isfinite(_num(p_rose))
+            else _fmt(p_rose, pct=True)}
+
+
 def _headline_rows(run: RunData) -> list[dict]:
     rows = []
     for _, r in run.headline.iterrows():
@@ -525,8 +557,7 @@ def _headline_rows(run: RunData) -> list[dict]:
             "name": _name(r),
             "credibility": _fmt(r.get("credibility")),
             "interval": f"{_fmt(r.get('credibility_q05'))} to {_fmt(r.get('credibility_q95'))}",
-            "change": _fmt(r.get("credibility_change"), signed=True),
-            "change_class": _sign_class(r.get("credibility_change")),
+            **_change(r),
             "p1": _fmt(r.get("p_any_1"), pct=True),
             "p3": _fmt(r.get("p_any_3"), pct=True),
             "p12": _fmt(r.get("p_any_12"), pct=True),
@@ -662,8 +693,7 @@ def _drivers(run: RunData, top: int = 3) -> list[dict]:
             "ally": ally, "name": _name(r),
             "previous": None if pd.isna(r.get("previous_period")) else
             str(r.get("previous_period")),
-            "change": _fmt(r.get("credibility_change"), signed=True),
-            "change_class": _sign_class(r.get("credibility_change")),
+            **_change(r),
             "p3_change": _fmt(r.get("p_any_3_change"), signed=True, pct=True),
             "signals": signals,
             "month_change": month_change,
@@ -1007,7 +1037,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% for r in headline %}
   <tr><th class="l" scope="row"><b>{{ r.ally }}</b> {{ r.name }}</th><td>{{ r.credibility }}</td>
       <td class="small">{{ r.interval }}</td>
-      <td class="{{ r.change_class }}">{{ r.change }}</td>
+      <td class="{{ r.change_class }}"{% if r.p_rose %} title="P(credibility now above the previous run's month) = {{ r.p_rose }}"{% endif %}>{{ r.change }}</td>
       <td class="arrow {{ 'up' if r.trend == 'up' else ('down' if r.trend == 'down' else '') }}"
           title="P(credibility rose over the last 3 months) = {{ r.p_up }}">{{ r.arrow }}
           <span class="small">P↑&nbsp;{{ r.p_up }}</span></td>
@@ -1020,7 +1050,9 @@ TEMPLATE = r"""<!DOCTYPE html>
   below 0.
   Credibility now: the posterior mean, with its 90% interval (the fan charts draw the median).
   Change: vs. the previous published run's latest month{% if not previous_run %} (none in
-  this registry: "–"){% endif %}.
+  this registry: "–"){% else %}, coloured as a rise or a fall only where this fit's posterior
+  probability that credibility moved that way since that month is ≥ 80% (in the cell's
+  tooltip); a change within the posterior's uncertainty is left uncoloured{% endif %}.
   Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months (the
   P↑ beside the arrow) is ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
   h months.{% if short_of %} This run forecast {{ horizon }} month{{ "s" if horizon != 1 }}
@@ -1038,7 +1070,7 @@ TEMPLATE = r"""<!DOCTYPE html>
       <th class="l" scope="col">The latest month's change ({{ latest_months }}) = the signals that moved it most + other</th></tr>
   {% for d in drivers %}
   <tr><th class="l" scope="row"><b>{{ d.ally }}</b> {{ d.name }}</th>
-      <td class="{{ d.change_class }}">{{ d.change }}{% if d.revision %}<br><span class="small">{{ d.month_change }} in the month, {{ d.revision }} revised</span>{% endif %}</td><td>{{ d.p3_change }}</td>
+      <td class="{{ d.change_class }}"{% if d.p_rose %} title="P(credibility now above the previous run's month) = {{ d.p_rose }}"{% endif %}>{{ d.change }}{% if d.revision %}<br><span class="small">{{ d.month_change }} in the month, {{ d.revision }} revised</span>{% endif %}</td><td>{{ d.p3_change }}</td>
       <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{{ parts(d) }}</td></tr>
   {% endfor %}
 </table></div>

@@ -182,6 +182,16 @@ def test_the_headline_trend_and_changes_are_those_of_the_draws(sim):
     np.testing.assert_allclose(table["p_any_3"], [0.3, 0.31, 0.32])
     np.testing.assert_allclose(table["p_any_3_change"], [0.3 - 0.5, 0.31 - 0.1, 0.32 - 0.2])
     assert (table["previous_period"] == "2016-11").all()
+    # how sure this fit is that credibility rose since the previous run's month: A00 rose
+    # since TREND_MONTHS back in every draw; the same month (a revision) and a month outside
+    # the fit have no such probability
+    months = [str(p) for p in post["period"].values]
+    since = before.assign(period=[months[-1 - TREND_MONTHS], last, "1990-01"])
+    table = headline(fit, now, within, {"headline": since}).set_index("ally")
+    np.testing.assert_allclose(table["p_rose"], [1.0, np.nan, np.nan])
+    since = before.assign(period=months[-1 - TREND_MONTHS])
+    table = headline(fit, now, within, {"headline": since}).set_index("ally")
+    np.testing.assert_allclose(table["p_rose"], [1.0, 0.0, 0.5])
 
 
 def test_the_loaders_notes_take_its_data_warnings_only():

@@ -1013,3 +1013,32 @@ def test_the_change_since_the_previous_run_says_how_much_is_revision():
     assert float(d["month_change"]) + float(d["revision"]) == pytest.approx(float(d["change"]))
     # against an earlier month the change spans more than one month's: no revision is said
     assert drivers("2026-02")["revision"] is None and drivers(None)["revision"] is None
+
+
+def test_a_change_within_the_posteriors_uncertainty_is_not_coloured(runs, tmp_path):
+    """A new user read KOR's +0.32 in green as a rise where the fit gave it 62%: the change is
+    coloured only where the fit puts 80% or more on credibility having moved that way since the
+    previous run's month; a run written before ``p_rose`` colours by the sign, as it did."""
+    copy = tmp_path / "last"
+    shutil.copytree(runs["last"], copy)
+    head = pd.read_csv(copy / "headline.csv")
+    assert "p_rose" in head and head["p_rose"].between(0, 1).all()
+    head["credibility_change"] = [0.32, -0.5, 0.4]
+    head["p_rose"] = [0.62, 0.04, 0.97]
+    head.to_csv(copy / "headline.csv", index=False)
+    _as_written(copy)
+
+    def classes(html):
+        top = html.split("<h2>Headline</h2>", 1)[1].split("<h2>", 1)[0]
+        why = html.split("What changed and why", 1)[1].split("<h2>", 1)[0]
+        return [re.findall(r'<td class="(up|down|)"(?: title="[^"]*")?>([+-][0-9.]+)', part)
+                for part in (top, why)]
+
+    top, why = classes(render_report(copy))
+    assert top == why == [("", "+0.32"), ("down", "-0.50"), ("up", "+0.40")]
+    assert "title=\"P(credibility now above the previous run's month) = 62%\"" in \
+        render_report(copy)
+    head.drop(columns="p_rose").to_csv(copy / "headline.csv", index=False)
+    _as_written(copy)
+    top, why = classes(render_report(copy))
+    assert top == why == [("up", "+0.32"), ("down", "-0.50"), ("up", "+0.40")]
