@@ -480,13 +480,16 @@ def current_month() -> pd.Period:
 
 
 def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
-                    data: "Path | None" = None, said_above: bool = False) -> None:
+                    data: "Path | None" = None, panel: Panel | None = None,
+                    said_above: bool = False) -> None:
     """Refuse a run's month after the current month (``today``, by default
     :func:`current_month`): its signals cannot be in yet, and the run would be published
     under that month (e.g. 2062-03 typed for 2026-03: 36 years of empty months fitted).
     ``data``: the month is the last of the data in that file (no ``--month`` given), and the
-    error is said of it, and ``said_above``: a warning printed before it named the values
-    (``forecast validate``). The current month is allowed (a run on its first day, UTC).
+    error is said of it, naming the values dated after today in ``panel``
+    (:func:`future_values`), or, with ``said_above``, saying that a warning printed before it
+    named them (``forecast validate``). The current month is allowed (a run on its first day,
+    UTC).
 
     Examples
     --------
@@ -500,10 +503,11 @@ def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
     if pd.Period(month, "M") <= today:
         return
     if data is not None:
-        where = "the warning above names it" if said_above else "`forecast validate` names it"
+        found = None if said_above or panel is None else future_values(panel, today)
+        said = found or "a value dated in the future (a mistyped period? " + (
+            "the warning above names it)" if said_above else "`forecast validate` names it)")
         raise InputError(f"the data run to {month}, after the current month, {today} (this "
-                         "machine's clock, UTC), and a run's month is the data's last: a "
-                         f"value dated in the future (a mistyped period? {where})",
+                         f"machine's clock, UTC), and a run's month is the data's last: {said}",
                          file=str(data))
     raise InputError(f"after the current month, {today} (this machine's clock, UTC): a "
                      "run's month is one whose signals are in (a mistyped year?)",
@@ -883,7 +887,7 @@ def _run_month(request: RunRequest, progress: Progress | None,
         panel, design = load_inputs(inputs, request.month, spec, notes)
         month = request.month or panel.last_month
         if request.month is None:  # a value dated in the future: warned of, not published
-            check_not_ahead(month, data=inputs.observations)
+            check_not_ahead(month, data=inputs.observations, panel=panel)
         scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
         from forecast.forecasting import check_horizon
         from forecast.inference import check_sampler

@@ -376,6 +376,9 @@ def test_a_month_after_the_current_one_is_refused_given_or_read(tmp_path):
     said = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
     assert f"the data run to {ahead}, after the current month, {current_month()}" in said, said
+    # and it names the value, where it sent the user to `forecast validate` to learn which
+    assert (f"a run's month is the data's last: 1 value is dated after the current month, "
+            f"{current_month()}: JPN exercise_tempo {ahead} (a mistyped period?)") in said, said
     assert not (tmp_path / "runs" / ahead).exists()
 
 
