@@ -710,7 +710,8 @@ def scenario(
                              else " (--output writes them all)"), soft_wrap=True)
         changed = driver_changes(base, alt)
         if len(changed):
-            cells = [f"{r.ally} {r.signal} {r.period}: {r.base:.2f} → {r.alt:.2f}"
+            cells = [f"{r.ally} {r.signal} {r.period}: {r.base:.2f}"
+                     f"{' (observed)' if r.observed else ''} → {r.alt:.2f}"
                      for r in changed.itertuples()]
             console.print(f"drivers changed, baseline → scenario, mean over draws (the "
                           f"baseline's values: the observed one in the run's month, then draws "

@@ -563,6 +563,8 @@ def forecast_fit(
         "own_state": (dims3, paths["own"]),
         "common_factor": (("sample", "horizon"), paths["common_factor"]),
         "drivers": (("sample", "ally", "driver", "driver_period"), raw),
+        # which origin values were observed (the rest of offset 0, and every later month, drawn)
+        "drivers_observed": (("ally", "driver"), np.isfinite(design.driver_raw[:, :, -1])),
         **{k: (("ally", "horizon"), v) for k, v in parts.items()},
     }
     if od is not None:  # with ``rate``, each draw's predictive distribution (a log score's)
@@ -661,7 +663,8 @@ class ForecastResult:
     path)), ``credibility``, ``own_state``; per sample and horizon ``common_factor``; per
     sample, for a negative-binomial outcome, ``outcome_overdispersion`` (with ``rate``, each
     draw's predictive distribution of the count); the driver values used (``drivers``); the
-    variance decomposition and the history needed for plots.
+    variance decomposition and the history needed for plots; per ally and driver, whether the
+    origin month's value was observed (``drivers_observed``).
     ``draws.attrs`` records the origin, seed, driver assumption and scenario.
     """
 
@@ -869,6 +872,9 @@ def load_forecast(path: str | Path) -> ForecastResult:
             raise InputError(f"damaged forecast file (altered?): {name} holds values that are "
                              f"not finite numbers from {lo:g} to {hi:g}", file=str(path),
                              column=name)
+    if "drivers_observed" in ds and ds["drivers_observed"].dtype != bool:
+        raise InputError("damaged forecast file (altered?): drivers_observed holds values that "
+                         "are not true or false", file=str(path), column="drivers_observed")
     return ForecastResult(ds)
 
 
@@ -879,9 +885,10 @@ FORECAST_VARIABLES = (
     "history_q05", "history_q25", "history_q50", "history_q75", "history_q95", "own_state",
     "p_zero", "rate", "var_noise", "var_parameter", "var_path",
 )
-#: the draws' variables of some forecasts only: a negative-binomial outcome's overdispersion
-#: (a forecast saved before it was kept has none; :func:`load_forecast` checks it when there)
-OPTIONAL_FORECAST_VARIABLES = ("outcome_overdispersion",)
+#: the draws' variables of some forecasts only: a negative-binomial outcome's overdispersion,
+#: and which origin values of the drivers were observed (a forecast saved before either was
+#: kept has none; :func:`load_forecast` checks them when there)
+OPTIONAL_FORECAST_VARIABLES = ("outcome_overdispersion", "drivers_observed")
 
 
 def _previous_probability(previous, within: int) -> pd.Series | None:

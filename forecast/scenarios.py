@@ -621,9 +621,12 @@ def driver_changes(base: "ForecastResult", alt: "ForecastResult") -> pd.DataFram
     Returns
     -------
     pandas.DataFrame
-        ``ally, period, signal, base, alt``: one row per ally, month and driver where the two
-        forecasts' driver values differ in any draw; ``base`` and ``alt`` are their means over
-        draws.
+        ``ally, period, signal, base, alt, observed``: one row per ally, month and driver where
+        the two forecasts' driver values differ in any draw; ``base`` and ``alt`` are their
+        means over draws; ``observed`` says the baseline's value is the data's (the origin
+        month's, where observed), not a draw: a scenario that sets it asks what if that month
+        had gone otherwise (false throughout for a forecast saved before 2026-12-04, which
+        does not record it).
 
     Examples
     --------
@@ -632,15 +635,23 @@ def driver_changes(base: "ForecastResult", alt: "ForecastResult") -> pd.DataFram
     >>> fit = forecast.oracle_fit(sim, n_draws=100)
     >>> base = fit.forecast(horizon=3, seed=1)
     >>> alt = fit.forecast(horizon=3, seed=1, scenario=[
-    ...     {"ally": "A00", "period": "2017-02", "signal": "consultation_lapse", "value": 3}])
-    >>> driver_changes(base, alt)[["ally", "period", "signal", "alt"]].to_dict("records")
-    [{'ally': 'A00', 'period': '2017-02', 'signal': 'consultation_lapse', 'alt': 3.0}]
+    ...     {"ally": "A00", "period": month, "signal": "consultation_lapse", "value": 3}
+    ...     for month in ("2016-12", "2017-02")])  # the last observed month, and one ahead
+    >>> changed = driver_changes(base, alt)
+    >>> for r in changed.itertuples():
+    ...     print(r.ally, r.period, r.signal, r.alt, r.observed)
+    A00 2016-12 consultation_lapse 3.0 True
+    A00 2017-02 consultation_lapse 3.0 False
     """
     _check_paired(base, alt)
     b, a = base.draws["drivers"], alt.draws["drivers"]
+    # ally, driver: at offset 0 only; a forecast saved before it was kept: none known
+    seen = base.draws["drivers_observed"].values if "drivers_observed" in base.draws \
+        else np.zeros(b.shape[1:3], bool)
     changed = (b.values != a.values).any(axis=0)  # ally, driver, period
     rows = [{"ally": str(b["ally"].values[i]), "period": str(b["driver_period"].values[t]),
              "signal": str(b["driver"].values[j]),
-             "base": float(b.values[:, i, j, t].mean()), "alt": float(a.values[:, i, j, t].mean())}
+             "base": float(b.values[:, i, j, t].mean()), "alt": float(a.values[:, i, j, t].mean()),
+             "observed": bool(t == 0 and seen[i, j])}
             for i, j, t in zip(*np.nonzero(changed))]
-    return pd.DataFrame(rows, columns=["ally", "period", "signal", "base", "alt"])
+    return pd.DataFrame(rows, columns=["ally", "period", "signal", "base", "alt", "observed"])

@@ -766,7 +766,7 @@ def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monke
     # what the baseline had there: in the run's month, the observed value
     seen = sim.panel.to_frame().query(f"ally == 'A00' and signal == 'consultation_lapse' and "
                                       f"period == '{sim.panel.last_month}'")["value"].item()
-    assert (f"A00 consultation_lapse {sim.panel.last_month}: {seen:.2f} → 3.00"
+    assert (f"A00 consultation_lapse {sim.panel.last_month}: {seen:.2f} (observed) → 3.00"
             in " ".join(result.output.split()))
     compared = pd.read_csv(tmp_path / "s.csv")
     assert compared.loc[compared["ally"] == "A00", "p_any_change"].abs().max() > 0

@@ -427,7 +427,9 @@ def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
             ("inf variance", ds.assign(var_path=ds["var_path"] + np.inf), "var_path holds"),
             ("text", ds.assign(p_zero=ds["p_zero"].astype(str)), "p_zero holds values"),
             ("dispersion", ds.assign(outcome_overdispersion=-ds["outcome_overdispersion"]),
-             "outcome_overdispersion holds values")):
+             "outcome_overdispersion holds values"),
+            ("observed", ds.assign(drivers_observed=ds["drivers_observed"].astype(str)),
+             "drivers_observed holds values that are not true or false")):
         path = tmp_path / f"{name}.nc"
         damaged.to_netcdf(path, engine="h5netcdf")
         with pytest.raises(forecast.InputError, match=says) as err:

@@ -490,3 +490,28 @@ def test_every_bad_row_of_a_scenario_is_said_at_once(tmp_path):
     with pytest.raises(forecast.InputError, match="expected a number") as err:
         forecast.read_scenario(path)
     assert [p.row for p in err.value.problems] == [2, 4]
+
+
+def test_a_replaced_driver_value_is_said_observed_where_the_data_held_it(fit, tmp_path):
+    """A scenario that set a lapse count in the run's own month printed the observed value it
+    replaced like a drawn one: the change now says which it was, through a save and load too;
+    a forecast saved before the flag was kept has it false throughout."""
+    from forecast.forecasting import load_forecast
+    from forecast.scenarios import driver_changes
+
+    j = fit.design.drivers.index(DRIVER)
+    seen = np.isfinite(fit.design.driver_raw[:, j, -1])
+    allies = [a for a, s in zip(fit.design.allies, seen) if s]
+    base = fit.forecast(horizon=HORIZON, seed=2)
+    saved = load_forecast(base.save(tmp_path / "base.nc"))
+    alt = fit.forecast(horizon=HORIZON, seed=2, scenario=_lapses(fit, ally=allies[0], n=9))
+    for baseline in (base, saved):
+        changed = driver_changes(baseline, alt)
+        assert changed["period"].tolist() == _months(fit, (0, 1, 2))
+        assert changed["observed"].tolist() == [True, False, False]
+        # the observed month's baseline is the data's value in every draw
+        assert changed["base"].iloc[0] == fit.design.driver_raw[
+            list(fit.design.allies).index(allies[0]), j, -1]
+    old = load_forecast(base.save(tmp_path / "old.nc"))
+    old = type(old)(old.draws.drop_vars("drivers_observed"))
+    assert not driver_changes(old, alt)["observed"].any()
