@@ -63,7 +63,27 @@ HORIZON_MAX = 60
 
 __all__ = ["app", "RichProgress", "main"]
 
+class _FlagHelp:
+    """Lists a command's ``--help`` as the flag it is: typer gives click's own help option the
+    type ``<bool>``, which reads as if it took a value."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = _FLAG
+        return option
+
+
+class _Command(_FlagHelp, typer.core.TyperCommand):
+    """A command of :data:`app`."""
+
+
+class _Group(_FlagHelp, typer.core.TyperGroup):
+    """The command group :data:`app`."""
+
+
 app = typer.Typer(
+    cls=_Group,
     name="forecast",
     help="Bayesian forecasts of U.S. alliance credibility and allies' hedging.",
     add_completion=False,
@@ -323,7 +343,7 @@ def _root(
 
 
 # ---------------------------------------------------------------------- run
-@app.command()
+@app.command(cls=_Command)
 def run(
     month: Annotated[Optional[str], typer.Option(
         help="Forecast origin YYYY-MM, not after the current month. Default: the last month "
@@ -405,7 +425,7 @@ def _print_outcome(outcome: "RunOutcome") -> None:
 
 
 # ---------------------------------------------------------------------- validate
-@app.command()
+@app.command(cls=_Command)
 def validate(
     data: DataOpt = None,
     month: Annotated[Optional[str], typer.Option(
@@ -453,7 +473,7 @@ def validate(
 
 
 # ---------------------------------------------------------------------- report
-@app.command()
+@app.command(cls=_Command)
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory, e.g. runs/2026-03.",
                                             file_okay=False, metavar="RUN_DIR")],
@@ -483,7 +503,7 @@ def report(
 
 
 # ---------------------------------------------------------------------- list
-@app.command("list")
+@app.command("list", cls=_Command)
 def list_runs(
     out: OutOpt = Path("runs"),
     month: Annotated[Optional[str], typer.Option(help="Only this month YYYY-MM.")] = None,
@@ -584,7 +604,7 @@ def list_runs(
 
 
 # ---------------------------------------------------------------------- scenario
-@app.command()
+@app.command(cls=_Command)
 def scenario(
     file: Annotated[Path, typer.Argument(help="Scenario file of assumed U.S. actions: a CSV "
                                               "(ally, period, signal, value[, op, source, "
