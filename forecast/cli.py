@@ -587,8 +587,8 @@ def list_runs(
         # what tells the runs apart and their state come first and are never cut (a narrow
         # terminal cuts the table's right side); a lost file's name, however long, is said
         # under the table; the month and revision are in the run's name
-        for i, col in enumerate(("run (✓ latest)", "status", "created", "spec", "sampler",
-                                 "months ahead", "preset")):
+        for i, col in enumerate(("run (✓ month's latest)", "status", "created", "spec",
+                                 "sampler", "months ahead", "preset")):
             table.add_column(col, no_wrap=True, min_width=max(
                 len(col), *(len(row[i]) for row in rows)) if i < 2 else None)
         for row in rows:

@@ -697,7 +697,7 @@ def test_list_says_how_many_months_each_run_forecasts(sim, data_dir, tmp_path):
     listing = _cli("list", "--out", str(runs))
     assert listing.exit_code == 0, listing.output
     lines = listing.output.splitlines()
-    header = next(line for line in lines if "run (✓ latest)" in line).split("┃")
+    header = next(line for line in lines if "run (✓ month's latest)" in line).split("┃")
     column = next(i for i, cell in enumerate(header) if cell.strip() == "months ahead")
     ahead = {cells[1].split()[0]: cells[column].strip()
              for cells in (line.split("│") for line in lines)
