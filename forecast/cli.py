@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Annotated, Callable, Iterator, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -420,8 +421,44 @@ def _print_outcome(outcome: "RunOutcome") -> None:
     else:
         stdout.print(_escape(outcome.message), soft_wrap=True)
         if outcome.status == "published" and outcome.run is not None:
+            if (table := _headline_table(outcome.run.path)) is not None:
+                stdout.print(table)
             stdout.print(f"report: {_escape(str(outcome.run.path / 'report.html'))}",
                          soft_wrap=True)
+
+
+#: the colour of a change told from the posterior's noise (the report's colours)
+_CHANGE_STYLE = {"up": "green", "down": "red"}
+
+
+def _headline_table(run_dir: Path) -> Table | None:
+    """A published run's headline, as its report shows it (the change coloured only where it
+    is told from the posterior's noise): where it stands, without opening the report. None
+    where the run cannot be read (the report, then, says why)."""
+    from forecast.monthly import HEADLINE_HORIZONS
+    from forecast.report import headline_rows, read_run
+
+    try:
+        run = read_run(run_dir)
+    except InputError:
+        return None
+    horizons = "/".join(str(h) for h in HEADLINE_HORIZONS)
+    # no vertical rules: it fits an 80-column terminal
+    table = Table(title=f"Headline, {_escape(str(run.manifest.get('month', '')))}",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption_justify="left",
+                  caption=f"change: since the previous run; trend: P(rose over 3 months); "
+                          f"P: of hedging within {horizons} months, ΔP: its change within 3")
+    for col in ("ally", "credibility", "90% interval", "change", "trend",
+                f"P {horizons} mo", "ΔP 3 mo"):
+        table.add_column(col, justify="left" if col == "ally" else "right", no_wrap=True)
+    for r in headline_rows(run):
+        style = _CHANGE_STYLE.get(r["change_class"], "")
+        table.add_row(_escape(r["ally"]), r["credibility"], r["interval"],
+                      f"[{style}]{r['change']}[/]" if style else r["change"],
+                      f"{r['arrow']} {r['p_up']}", f"{r['p1']} {r['p3']} {r['p12']}",
+                      r["p3_change"])
+    return table
 
 
 # ---------------------------------------------------------------------- validate

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png", "scenario_view",
-           "unmoved_allies",
+           "unmoved_allies", "headline_rows",
            "fan_chart_figure", "coverage_figure", "fan_chart_text", "coverage_text", "ARROWS"]
 
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
@@ -548,7 +548,11 @@ def _change(row) -> dict:
             else _fmt(p_rose, pct=True)}
 
 
-def _headline_rows(run: RunData) -> list[dict]:
+def headline_rows(run: RunData) -> list[dict]:
+    """The headline table of a run as display strings, one dict per ally (the report's, and
+    what ``forecast run`` prints): ``ally, name, credibility, interval, change, change_class``
+    (``up``/``down`` where the change is told from the posterior's noise, else empty),
+    ``p_rose, p1, p3, p12, p3_change, arrow, trend, p_up``."""
     rows = []
     for _, r in run.headline.iterrows():
         trend = str(r.get("trend", "flat"))
@@ -884,7 +888,7 @@ def _view(run: RunData) -> dict:
                         "against its average month: a month with less of it than usual (fewer "
                         "lapses, say) raises credibility, so a driver that can only lower it "
                         "may show a positive contribution."),
-        "headline": _headline_rows(run),
+        "headline": headline_rows(run),
         "drivers": drivers,
         "unreliable_k": (K_THRESHOLD if any(s["unreliable"] for d in drivers
                                             for s in d["signals"]) else None),

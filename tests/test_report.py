@@ -1042,3 +1042,43 @@ def test_a_change_within_the_posteriors_uncertainty_is_not_coloured(runs, tmp_pa
     _as_written(copy)
     top, why = classes(render_report(copy))
     assert top == why == [("up", "+0.32"), ("down", "-0.50"), ("up", "+0.40")]
+
+
+def test_a_published_run_prints_its_headline(runs, tmp_path, capsys):
+    """A monthly run printed only "published" and the report's path: where each ally stands
+    and what changed is now printed too, as the report's headline has it (a change within the
+    posterior's noise uncoloured), and fits an 80-column terminal."""
+    from rich.console import Console
+
+    from forecast.cli import _headline_table, _print_outcome
+    from forecast.monthly import RunOutcome
+    from forecast.runs import PublishedRun
+
+    run = read_run(runs["last"])
+    outcome = RunOutcome(status="published", month=run.manifest["month"],
+                         run=PublishedRun.read(runs["last"]), message="published")
+    _print_outcome(outcome)
+    printed = capsys.readouterr().out
+    assert printed.index("published") < printed.index(f"Headline, {run.manifest['month']}") \
+        < printed.index("report: ")
+    for _, r in run.headline.iterrows():
+        row = next(line for line in printed.splitlines() if line.split()[:1] == [r["ally"]])
+        cells = row.split()
+        assert cells[1] == _fmt(r["credibility"])
+        assert cells[5] == _fmt(r["credibility_change"], signed=True)
+        assert cells[8:11] == [_fmt(r[f"p_any_{h}"], pct=True) for h in (1, 3, 12)]
+    narrow = Console(width=80, record=True, color_system="truecolor")
+    copy = tmp_path / "last"
+    shutil.copytree(runs["last"], copy)
+    head = pd.read_csv(copy / "headline.csv")
+    head["credibility_change"], head["p_rose"] = [0.32, -0.5, 0.4], [0.62, 0.04, 0.97]
+    head.to_csv(copy / "headline.csv", index=False)
+    _as_written(copy)
+    narrow.print(_headline_table(copy))
+    text = narrow.export_text(clear=False)
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+    assert "…" not in text  # nothing cut
+    html = narrow.export_html(inline_styles=True)
+    assert re.search(r'<span style="color: #[0-9a-f]+;[^"]*">-0.50</span>', html)
+    assert re.search(r'<span style="color: #[0-9a-f]+;[^"]*">\+0.40</span>', html)
+    assert not re.search(r'<span style="color: #[0-9a-f]+;[^"]*">\+0.32</span>', html)
