@@ -411,7 +411,7 @@ def run(
 
 def _print_outcome(outcome: "RunOutcome") -> None:
     """What a finished ``forecast run`` says: its message (on stdout, or on stderr with the
-    worst quantities for a refused fit) and the path of a published run's report."""
+    worst quantities for a refused fit) and a published run's headline and report's path."""
     stdout, err = _consoles()
     if outcome.status == "not_converged":
         err.print(f"[bold red]not converged:[/] {_escape(outcome.message)}", soft_wrap=True)
@@ -421,8 +421,11 @@ def _print_outcome(outcome: "RunOutcome") -> None:
     else:
         stdout.print(_escape(outcome.message), soft_wrap=True)
         if outcome.status == "published" and outcome.run is not None:
-            if (table := _headline_table(outcome.run.path)) is not None:
-                stdout.print(table)
+            try:
+                stdout.print(_headline_table(outcome.run.path))
+            except (InputError, OSError) as exc:  # published all the same: no failure
+                stdout.print(f"(its headline could not be read back: {_escape(str(exc))})",
+                             soft_wrap=True)
             stdout.print(f"report: {_escape(str(outcome.run.path / 'report.html'))}",
                          soft_wrap=True)
 
@@ -431,31 +434,40 @@ def _print_outcome(outcome: "RunOutcome") -> None:
 _CHANGE_STYLE = {"up": "green", "down": "red"}
 
 
-def _headline_table(run_dir: Path) -> Table | None:
-    """A published run's headline, as its report shows it (the change coloured only where it
-    is told from the posterior's noise): where it stands, without opening the report. None
-    where the run cannot be read (the report, then, says why)."""
-    from forecast.monthly import HEADLINE_HORIZONS
+def _headline_table(run_dir: Path) -> Table:
+    """A published run's headline, as its report shows it: where it stands, without opening
+    the report. A change told from the posterior's noise is coloured and marked ``*`` (a log
+    has no colour).
+
+    Raises
+    ------
+    forecast.InputError
+        Where the run cannot be read (:func:`forecast.report.read_run`).
+    """
+    from forecast.monthly import HEADLINE_HORIZONS, TREND_MONTHS, TREND_PROB
     from forecast.report import headline_rows, read_run
 
-    try:
-        run = read_run(run_dir)
-    except InputError:
-        return None
+    run = read_run(run_dir)
     horizons = "/".join(str(h) for h in HEADLINE_HORIZONS)
+    told = "p_rose" in run.headline
     # no vertical rules: it fits an 80-column terminal
     table = Table(title=f"Headline, {_escape(str(run.manifest.get('month', '')))}",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption_justify="left",
-                  caption=f"change: since the previous run; trend: P(rose over 3 months); "
-                          f"P: of hedging within {horizons} months, ΔP: its change within 3")
+                  caption="change: since the previous run"
+                          + (f" (*: this fit puts ≥ {TREND_PROB:.0%} on credibility having "
+                             "moved that way since)" if told else "")
+                          + f"; trend: P(rose over {TREND_MONTHS} months); P: of hedging "
+                            f"within {horizons} months; ΔP 3 mo: that within 3 months' change "
+                            "since the previous run")
     for col in ("ally", "credibility", "90% interval", "change", "trend",
                 f"P {horizons} mo", "ΔP 3 mo"):
         table.add_column(col, justify="left" if col == "ally" else "right", no_wrap=True)
     for r in headline_rows(run):
         style = _CHANGE_STYLE.get(r["change_class"], "")
+        change = r["change"] + ("*" if r["told"] else "")
         table.add_row(_escape(r["ally"]), r["credibility"], r["interval"],
-                      f"[{style}]{r['change']}[/]" if style else r["change"],
+                      f"[{style}]{change}[/]" if style else change,
                       f"{r['arrow']} {r['p_up']}", f"{r['p1']} {r['p3']} {r['p12']}",
                       r["p3_change"])
     return table
@@ -576,7 +588,8 @@ def list_runs(
                           + (f"; {refused}" if refused else ""), soft_wrap=True)
             return EXIT_OK
         latest = {r.month: r.revision for r in runs}
-        table = Table(title=f"Published runs in {_escape(str(out))}", title_justify="left")
+        table = Table(title=f"Published runs in {_escape(str(out))}", title_justify="left",
+                      caption="✓: the latest revision of its month", caption_justify="left")
         rows, lost = [], []
         for r in runs:
             s = r.manifest.get("settings", {})
@@ -624,8 +637,8 @@ def list_runs(
         # what tells the runs apart and their state come first and are never cut (a narrow
         # terminal cuts the table's right side); a lost file's name, however long, is said
         # under the table; the month and revision are in the run's name
-        for i, col in enumerate(("run (✓ month's latest)", "status", "created", "spec",
-                                 "sampler", "months ahead", "preset")):
+        for i, col in enumerate(("run", "status", "created", "spec", "sampler",
+                                 "months ahead", "preset")):
             table.add_column(col, no_wrap=True, min_width=max(
                 len(col), *(len(row[i]) for row in rows)) if i < 2 else None)
         for row in rows:
@@ -771,7 +784,7 @@ def scenario(
                      f"{' (observed)' if r.observed else ''} → {r.alt:.2f}"
                      for r in changed.itertuples()]
             console.print(f"drivers changed, baseline → scenario, mean over draws (the "
-                          f"baseline's values: the observed one in the run's month, then draws "
+                          f"baseline's values: the data's where marked (observed), else draws "
                           f"at each ally's recent rate; a set row replaces them, an add row adds "
                           f"to them): "
                           f"{_escape(shortlist(cells, MAX_CHANGES, counted=True, sep='; '))}",

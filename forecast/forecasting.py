@@ -664,7 +664,8 @@ class ForecastResult:
     sample, for a negative-binomial outcome, ``outcome_overdispersion`` (with ``rate``, each
     draw's predictive distribution of the count); the driver values used (``drivers``); the
     variance decomposition and the history needed for plots; per ally and driver, whether the
-    origin month's value was observed (``drivers_observed``).
+    data held the origin month's value (``drivers_observed``: of the data, so a scenario that
+    sets that value leaves it true).
     ``draws.attrs`` records the origin, seed, driver assumption and scenario.
     """
 
@@ -872,9 +873,11 @@ def load_forecast(path: str | Path) -> ForecastResult:
             raise InputError(f"damaged forecast file (altered?): {name} holds values that are "
                              f"not finite numbers from {lo:g} to {hi:g}", file=str(path),
                              column=name)
-    if "drivers_observed" in ds and ds["drivers_observed"].dtype != bool:
+    if "drivers_observed" in ds and (ds["drivers_observed"].dtype != bool or
+                                     ds["drivers_observed"].dims != ("ally", "driver")):
         raise InputError("damaged forecast file (altered?): drivers_observed holds values that "
-                         "are not true or false", file=str(path), column="drivers_observed")
+                         "are not true or false per ally and driver", file=str(path),
+                         column="drivers_observed")
     return ForecastResult(ds)
 
 

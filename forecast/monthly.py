@@ -99,6 +99,19 @@ HEADLINE_HORIZONS: tuple[int, ...] = (1, 3, 12)
 #: Months over which the headline trend is judged, and the posterior probability that makes a
 #: rise or fall an arrow.
 TREND_MONTHS, TREND_PROB = 3, 0.8
+
+
+def direction(p_rose: float) -> str:
+    """``up`` where the posterior probability of a rise is at least :data:`TREND_PROB`,
+    ``down`` where that of a fall is (so 0.2 is a fall, to the last bit), else ``flat`` (NaN
+    too): the headline's rule for its trend and for its change since the previous run.
+
+    Examples
+    --------
+    >>> [direction(p) for p in (0.8, 0.2, 0.5, float("nan"))]
+    ['up', 'down', 'flat', 'flat']
+    """
+    return "up" if p_rose >= TREND_PROB else "down" if 1 - p_rose >= TREND_PROB else "flat"
 #: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD;
 #: the window is the one the change since last month compares (a baseline without it is a
 #: poor one: :meth:`forecast.runs.PublishedRun.differences`).
@@ -1196,8 +1209,8 @@ def headline(result, credibility: pd.DataFrame, forecast_table: pd.DataFrame,
     months (``p_up``) is at least :data:`TREND_PROB` / at most ``1 - TREND_PROB``, else
     ``flat``. ``p_rose`` is this fit's posterior probability that credibility now is above its
     level in ``previous_period``: what tells a change since the previous run from the
-    posterior's noise (NaN where that month is this one, a revision of the same month, or
-    outside the fit).
+    posterior's noise (NaN where there is no previous run, or its month is this one, a
+    revision of the same month, or outside the fit).
     """
     post = result.posterior["credibility"]
     allies = [str(a) for a in post["ally"].values]
@@ -1223,8 +1236,7 @@ def headline(result, credibility: pd.DataFrame, forecast_table: pd.DataFrame,
             "credibility_q05": float(now.loc[ally, "q05"]),
             "credibility_q95": float(now.loc[ally, "q95"]),
             "p_up": float(p_up[i]),
-            "trend": "up" if p_up[i] >= TREND_PROB else
-                     "down" if p_up[i] <= 1 - TREND_PROB else "flat",
+            "trend": direction(p_up[i]),
         }
         for h in HEADLINE_HORIZONS:
             row[f"p_any_{h}"] = float(within.loc[ally, h]) \

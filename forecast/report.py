@@ -520,30 +520,33 @@ def _change(row) -> dict:
     """An ally's credibility change since the previous run, as the report shows it: coloured
     as a rise or a fall only where this fit puts at least :data:`TREND_PROB
     <forecast.monthly.TREND_PROB>` on credibility having moved that way since the previous
-    run's month (``p_rose``); within the posterior's uncertainty it is left uncoloured, as is
-    a change that no such probability tells (a revision of the same month). A run written
-    before the column colours by the sign alone, as it was.
+    run's month (``p_rose``, :func:`forecast.monthly.direction`). Within the posterior's
+    uncertainty it is left uncoloured, as is a change that no such probability tells (a
+    revision of the same month) and one whose sign this fit's own difference does not share
+    (-0.12 where the refit revised the month before down by 0.52 and puts 93% on a rise
+    since). ``told`` says which were coloured so. A run written before the column colours
+    by the sign alone, as it was.
 
     Examples
     --------
     >>> _change({"credibility_change": 0.32, "p_rose": 0.62})
-    {'change': '+0.32', 'change_class': '', 'p_rose': '62%'}
-    >>> _change({"credibility_change": -0.5, "p_rose": 0.04})["change_class"]
-    'down'
+    {'change': '+0.32', 'change_class': '', 'told': False, 'p_rose': '62%'}
+    >>> [_change({"credibility_change": c, "p_rose": p})["change_class"]
+    ...  for c, p in ((-0.5, 0.2), (0.4, 0.8), (-0.12, 0.93))]
+    ['down', 'up', '']
     >>> _change({"credibility_change": 0.32})["change_class"]  # an earlier run's table
     'up'
     """
-    from forecast.monthly import TREND_PROB
+    from forecast.monthly import direction
 
     change = row.get("credibility_change")
     cls = _sign_class(change)
     p_rose = row.get("p_rose")
+    told = False
     if p_rose is not None:
-        p = _num(p_rose)
-        if not math.isfinite(p) or not (p >= TREND_PROB if cls == "up" else
-                                        p <= 1 - TREND_PROB):
-            cls = ""
-    return {"change": _fmt(change, signed=True), "change_class": cls,
+        told = cls != "" and direction(_num(p_rose)) == cls
+        cls = cls if told else ""
+    return {"change": _fmt(change, signed=True), "change_class": cls, "told": told,
             "p_rose": None if p_rose is None or not math.isfinite(_num(p_rose))
             else _fmt(p_rose, pct=True)}
 
@@ -858,7 +861,7 @@ def _view(run: RunData) -> dict:
     if len(run.coverage):
         figures["coverage"] = figure_png(coverage_figure(run.coverage))
         alt["coverage"] = coverage_text(run.coverage)
-    from forecast.monthly import HEADLINE_HORIZONS
+    from forecast.monthly import HEADLINE_HORIZONS, TREND_PROB
 
     diag = run.diagnostics
     horizon = int(settings.get("horizon", 12))
@@ -889,6 +892,8 @@ def _view(run: RunData) -> dict:
                         "lapses, say) raises credibility, so a driver that can only lower it "
                         "may show a positive contribution."),
         "headline": headline_rows(run),
+        # a run written before p_rose colours its changes by the sign alone
+        "change_told": "p_rose" in run.headline, "trend_prob": TREND_PROB,
         "drivers": drivers,
         "unreliable_k": (K_THRESHOLD if any(s["unreliable"] for d in drivers
                                             for s in d["signals"]) else None),
@@ -1041,7 +1046,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% for r in headline %}
   <tr><th class="l" scope="row"><b>{{ r.ally }}</b> {{ r.name }}</th><td>{{ r.credibility }}</td>
       <td class="small">{{ r.interval }}</td>
-      <td class="{{ r.change_class }}"{% if r.p_rose %} title="P(credibility now above the previous run's month) = {{ r.p_rose }}"{% endif %}>{{ r.change }}</td>
+      <td class="{{ r.change_class }}"{% if r.p_rose %} title="This fit's probability that credibility rose since the previous run's month: {{ r.p_rose }}"{% endif %}>{{ r.change }}</td>
       <td class="arrow {{ 'up' if r.trend == 'up' else ('down' if r.trend == 'down' else '') }}"
           title="P(credibility rose over the last 3 months) = {{ r.p_up }}">{{ r.arrow }}
           <span class="small">P↑&nbsp;{{ r.p_up }}</span></td>
@@ -1054,9 +1059,11 @@ TEMPLATE = r"""<!DOCTYPE html>
   below 0.
   Credibility now: the posterior mean, with its 90% interval (the fan charts draw the median).
   Change: vs. the previous published run's latest month{% if not previous_run %} (none in
-  this registry: "–"){% else %}, coloured as a rise or a fall only where this fit's posterior
-  probability that credibility moved that way since that month is ≥ 80% (in the cell's
-  tooltip); a change within the posterior's uncertainty is left uncoloured{% endif %}.
+  this registry: "–"){% elif change_told %}, coloured as a rise or a fall only where this
+  fit's posterior probability that credibility moved that way since that month is ≥ {{
+  "%.0f"|format(100 * trend_prob) }}% (in the cell's tooltip); a change within the posterior's
+  uncertainty, or whose sign this fit's own estimate of that month does not share (a
+  revision), is left uncoloured{% endif %}.
   Trend: ↑/↓ when the posterior probability that credibility rose over the last 3 months (the
   P↑ beside the arrow) is ≥ 80% / ≤ 20%, else →. P(hedging ≤ h mo): probability of at least one hedging act within the next
   h months.{% if short_of %} This run forecast {{ horizon }} month{{ "s" if horizon != 1 }}
@@ -1074,7 +1081,7 @@ TEMPLATE = r"""<!DOCTYPE html>
       <th class="l" scope="col">The latest month's change ({{ latest_months }}) = the signals that moved it most + other</th></tr>
   {% for d in drivers %}
   <tr><th class="l" scope="row"><b>{{ d.ally }}</b> {{ d.name }}</th>
-      <td class="{{ d.change_class }}"{% if d.p_rose %} title="P(credibility now above the previous run's month) = {{ d.p_rose }}"{% endif %}>{{ d.change }}{% if d.revision %}<br><span class="small">{{ d.month_change }} in the month, {{ d.revision }} revised</span>{% endif %}</td><td>{{ d.p3_change }}</td>
+      <td class="{{ d.change_class }}"{% if d.p_rose %} title="This fit's probability that credibility rose since the previous run's month: {{ d.p_rose }}"{% endif %}>{{ d.change }}{% if d.revision %}<br><span class="small">{{ d.month_change }} in the month, {{ d.revision }} revised</span>{% endif %}</td><td>{{ d.p3_change }}</td>
       <td class="l">{% if d.month_change %}{{ d.month_change }} = {% endif %}{{ parts(d) }}</td></tr>
   {% endfor %}
 </table></div>

@@ -645,9 +645,10 @@ def driver_changes(base: "ForecastResult", alt: "ForecastResult") -> pd.DataFram
     """
     _check_paired(base, alt)
     b, a = base.draws["drivers"], alt.draws["drivers"]
-    # ally, driver: at offset 0 only; a forecast saved before it was kept: none known
-    seen = base.draws["drivers_observed"].values if "drivers_observed" in base.draws \
-        else np.zeros(b.shape[1:3], bool)
+    # ally, driver: at offset 0 only; of the data, so either forecast's (paired: one fit);
+    # both saved before it was kept: none known
+    kept = [f.draws["drivers_observed"] for f in (base, alt) if "drivers_observed" in f.draws]
+    seen = kept[0].values if kept else np.zeros(b.shape[1:3], bool)
     changed = (b.values != a.values).any(axis=0)  # ally, driver, period
     rows = [{"ally": str(b["ally"].values[i]), "period": str(b["driver_period"].values[t]),
              "signal": str(b["driver"].values[j]),

@@ -191,6 +191,11 @@ def test_the_headline_trend_and_changes_are_those_of_the_draws(sim):
     since = before.assign(period=months[-1 - TREND_MONTHS])
     table = headline(fit, now, within, {"headline": since}).set_index("ally")
     np.testing.assert_allclose(table["p_rose"], [1.0, 0.0, 0.5])
+    # since the month before: the draws' own comparison there, not the trend's
+    rose = (cred[:, :, :, -1] > cred[:, :, :, -2]).mean(axis=(0, 1))
+    assert not np.allclose(rose, [1.0, 0.0, 0.5])
+    table = headline(fit, now, within, {"headline": before.assign(period=months[-2])})
+    np.testing.assert_allclose(table["p_rose"], rose)
 
 
 def test_the_loaders_notes_take_its_data_warnings_only():
@@ -697,7 +702,8 @@ def test_list_says_how_many_months_each_run_forecasts(sim, data_dir, tmp_path):
     listing = _cli("list", "--out", str(runs))
     assert listing.exit_code == 0, listing.output
     lines = listing.output.splitlines()
-    header = next(line for line in lines if "run (✓ month's latest)" in line).split("┃")
+    header = next(line for line in lines if "┃ run " in line).split("┃")
+    assert "✓: the latest revision of its month" in listing.output
     column = next(i for i, cell in enumerate(header) if cell.strip() == "months ahead")
     ahead = {cells[1].split()[0]: cells[column].strip()
              for cells in (line.split("│") for line in lines)

@@ -429,7 +429,9 @@ def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
             ("dispersion", ds.assign(outcome_overdispersion=-ds["outcome_overdispersion"]),
              "outcome_overdispersion holds values"),
             ("observed", ds.assign(drivers_observed=ds["drivers_observed"].astype(str)),
-             "drivers_observed holds values that are not true or false")):
+             "drivers_observed holds values that are not true or false"),
+            ("observed dims", ds.assign(drivers_observed=ds["drivers_observed"].T),
+             "drivers_observed holds values that are not true or false per ally and driver")):
         path = tmp_path / f"{name}.nc"
         damaged.to_netcdf(path, engine="h5netcdf")
         with pytest.raises(forecast.InputError, match=says) as err:

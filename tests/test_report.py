@@ -1017,31 +1017,37 @@ def test_the_change_since_the_previous_run_says_how_much_is_revision():
 
 def test_a_change_within_the_posteriors_uncertainty_is_not_coloured(runs, tmp_path):
     """A new user read KOR's +0.32 in green as a rise where the fit gave it 62%: the change is
-    coloured only where the fit puts 80% or more on credibility having moved that way since the
-    previous run's month; a run written before ``p_rose`` colours by the sign, as it did."""
+    coloured only where the fit puts 80% or more (0.8 and 0.2 included) on credibility having
+    moved that way since the previous run's month, and not where the change's sign is not the
+    fit's (a revision) or no probability tells it; a run written before ``p_rose`` colours by
+    the sign, as it did, and its note does not say otherwise."""
     copy = tmp_path / "last"
     shutil.copytree(runs["last"], copy)
     head = pd.read_csv(copy / "headline.csv")
     assert "p_rose" in head and head["p_rose"].between(0, 1).all()
-    head["credibility_change"] = [0.32, -0.5, 0.4]
-    head["p_rose"] = [0.62, 0.04, 0.97]
-    head.to_csv(copy / "headline.csv", index=False)
-    _as_written(copy)
 
-    def classes(html):
+    def classes(changes, p_rose):
+        edited = head.assign(credibility_change=changes)
+        edited = edited.drop(columns="p_rose") if p_rose is None else \
+            edited.assign(p_rose=p_rose)
+        edited.to_csv(copy / "headline.csv", index=False)
+        _as_written(copy)
+        html = render_report(copy)
         top = html.split("<h2>Headline</h2>", 1)[1].split("<h2>", 1)[0]
         why = html.split("What changed and why", 1)[1].split("<h2>", 1)[0]
-        return [re.findall(r'<td class="(up|down|)"(?: title="[^"]*")?>([+-][0-9.]+)', part)
-                for part in (top, why)]
+        found = [re.findall(r'<td class="(up|down|)"(?: title="[^"]*")?>([+-][0-9.]+)', part)
+                 for part in (top, why)]
+        assert found[0] == found[1]
+        return [cls for cls, _ in found[0]], " ".join(top.split())
 
-    top, why = classes(render_report(copy))
-    assert top == why == [("", "+0.32"), ("down", "-0.50"), ("up", "+0.40")]
-    assert "title=\"P(credibility now above the previous run's month) = 62%\"" in \
-        render_report(copy)
-    head.drop(columns="p_rose").to_csv(copy / "headline.csv", index=False)
-    _as_written(copy)
-    top, why = classes(render_report(copy))
-    assert top == why == [("up", "+0.32"), ("down", "-0.50"), ("up", "+0.40")]
+    said = "coloured as a rise or a fall only where this fit's posterior probability"
+    found, top = classes([0.32, -0.5, 0.4], [0.62, 0.2, 0.8])
+    assert found == ["", "down", "up"] and said in top
+    assert ("title=\"This fit's probability that credibility rose since the previous run's "
+            "month: 62%\"") in top
+    assert classes([-0.12, 0.3, 0.25], [0.93, np.nan, 0.99])[0] == ["", "", "up"]
+    found, top = classes([0.32, -0.5, 0.4], None)
+    assert found == ["up", "down", "up"] and said not in top
 
 
 def test_a_published_run_prints_its_headline(runs, tmp_path, capsys):
@@ -1065,7 +1071,7 @@ def test_a_published_run_prints_its_headline(runs, tmp_path, capsys):
         row = next(line for line in printed.splitlines() if line.split()[:1] == [r["ally"]])
         cells = row.split()
         assert cells[1] == _fmt(r["credibility"])
-        assert cells[5] == _fmt(r["credibility_change"], signed=True)
+        assert cells[5].rstrip("*") == _fmt(r["credibility_change"], signed=True)
         assert cells[8:11] == [_fmt(r[f"p_any_{h}"], pct=True) for h in (1, 3, 12)]
     narrow = Console(width=80, record=True, color_system="truecolor")
     copy = tmp_path / "last"
@@ -1079,6 +1085,10 @@ def test_a_published_run_prints_its_headline(runs, tmp_path, capsys):
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
     assert "…" not in text  # nothing cut
     html = narrow.export_html(inline_styles=True)
-    assert re.search(r'<span style="color: #[0-9a-f]+;[^"]*">-0.50</span>', html)
-    assert re.search(r'<span style="color: #[0-9a-f]+;[^"]*">\+0.40</span>', html)
-    assert not re.search(r'<span style="color: #[0-9a-f]+;[^"]*">\+0.32</span>', html)
+    assert re.search(r'<span style="color: #[0-9a-f]+;[^"]*">-0.50\*</span>', html)
+    assert re.search(r'<span style="color: #[0-9a-f]+;[^"]*">\+0.40\*</span>', html)
+    assert not re.search(r'<span style="color: #[0-9a-f]+;[^"]*">\+0.32', html)
+    # a log has no colour: the mark says which changes the fit tells from noise
+    assert [line.split()[5] for line in text.splitlines()
+            if line.split()[:1] in (["A00"], ["A01"], ["A02"])] == ["+0.32", "-0.50*", "+0.40*"]
+    assert "*: this fit puts ≥ 80% on credibility having moved that way" in " ".join(text.split())
