@@ -794,6 +794,11 @@ class ForecastResult:
         if not is_real(threshold) or not 0.0 <= threshold <= 1.0:
             raise InputError("threshold must be a probability in [0, 1]",
                              parameter="threshold", value=threshold)
+        if is_real(within) and float(within).is_integer() and within > self.horizon >= 1:
+            raise InputError(f"the forecast runs {self.horizon} month"
+                             f"{'s' if self.horizon > 1 else ''} ahead: within at most that "
+                             f"(a forecast with horizon={int(within)} or more has it)",
+                             parameter="within", value=within)
         within = whole_number("within", within, 1, self.horizon)
         prob = pd.Series(self._within()[:, within - 1], index=self.allies)
         prev = _previous_probability(previous, within)

@@ -470,8 +470,12 @@ class Panel:
                              parameter="names", value=[])
         for name in names:
             if not isinstance(name, str):
+                # a signal itself (panel.indicators holds them): its name, not its repr
+                its = f" (a {type(name).__name__}: pass its .name)" \
+                    if isinstance(getattr(name, "name", None), str) else ""
                 raise InputError("expected signal names, each its own argument: "
-                                 "panel.without('a', 'b')", parameter="names", value=name)
+                                 f"panel.without('a', 'b'){its}", parameter="names",
+                                 value=type(name).__name__)
             if name not in self.signals:
                 raise InputError("not a signal of the panel"
                                  + expected_one_of(str(name), list(self.signals)),

@@ -494,7 +494,8 @@ def _rebuild(tree: xr.DataTree, path: Path, panel: Panel | None) -> Fit:
         raise InputError(
             "this fit was made on other data: the panel's hash "
             f"{panel.data_hash()[:12]}… differs from the fitted {attrs['forecast_data_hash'][:12]}… "
-            f"({_how_they_differ(stored, panel)})",
+            f"({_how_they_differ(stored, panel)}): refit on this panel, or load without "
+            "panel= to use the fit's own",
             file=str(path), column="forecast_data_hash")
     del tree["panel"]
     sampler, seed, timings = _run_attributes(tree, path)

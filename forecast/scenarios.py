@@ -421,6 +421,10 @@ def read_scenario(path: str | Path) -> Scenario:
     >>> read_scenario(p).rows[["ally", "value"]].to_dict("records")
     [{'ally': 'KOR', 'value': 2.0}]
     """
+    if isinstance(path, pd.DataFrame):  # rows in hand: no file to read
+        raise InputError("expected the path of a scenario file; a DataFrame of rows is a "
+                         "scenario as it is (fit.forecast(scenario=frame), or "
+                         "Scenario.from_frame(frame))", parameter="path", value="DataFrame")
     path = as_path(path, "a scenario file")
     file = str(path)
     if not path.exists():

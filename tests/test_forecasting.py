@@ -339,6 +339,12 @@ def test_a_notebooks_slips_are_input_errors(oracle_case, tmp_path):
             (lambda: forecast.load_fit(None), "parameter 'path'.*a saved fit"),
             (lambda: forecast.load_forecast(5), "parameter 'path'.*a saved forecast"),
             (lambda: forecast.read_scenario(None), "parameter 'path'.*a scenario file"),
+            (lambda: forecast.read_scenario(pd.DataFrame({"ally": ["A01"]})),
+             r"a DataFrame of rows is a scenario as it is \(fit.forecast\(scenario=frame\)"),
+            # "within must be an integer from 1 to 1" said nothing of the forecast's horizon
+            (lambda: fit.forecast(horizon=1, n_draws=20).early_warning(),
+             r"parameter 'within', value 3: the forecast runs 1 month ahead: within at most "
+             r"that \(a forecast with horizon=3 or more has it\)"),
             (lambda: forecast.read_catalog(None), "parameter 'path'.*a catalog file"),
             (lambda: sim.panel.write(5), "parameter 'directory'"),
             (lambda: sim.panel.write(sim.panel.write(tmp_path / "w")[0]),

@@ -117,6 +117,10 @@ def test_a_panel_without_signals_is_the_one_built_without_them(panel: Panel) -> 
         assert err.value.parameter == "names"
     with pytest.raises(InputError, match="each its own argument"):
         panel.without(dropped)  # a list where the names go one by one
+    # panel.indicators holds the signals themselves: its repr filled 5 000 characters
+    with pytest.raises(InputError, match=r"value 'SignalData'.*\(a SignalData: pass its "
+                       r"\.name\)$"):
+        panel.without(*panel.indicators)
 
 
 def test_csv_and_parquet_give_equal_panels(tmp_path: Path) -> None:

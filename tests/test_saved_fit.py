@@ -48,7 +48,8 @@ def test_an_advi_fit_shows_its_draws_as_one_sample(saved):
 def test_other_data_is_refused(saved):
     _, _, path = saved
     other = forecast.simulate(n_allies=3, n_months=24, seed=4).panel
-    with pytest.raises(InputError, match=r"made on other data.*observation\(s\) differ"):
+    with pytest.raises(InputError, match=r"made on other data.*observation\(s\) differ.*: "
+                       r"refit on this panel, or load without panel= to use the fit's own"):
         forecast.load_fit(path, panel=other)
 
 
