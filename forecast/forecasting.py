@@ -281,8 +281,28 @@ def _spread(values: np.ndarray) -> float:
     return float(np.std(v, ddof=1)) if v.size > 1 else 1.0
 
 
+@dataclass(frozen=True)
+class Streams:
+    """The random streams of one forecast: one for the drivers' rates, and one per month
+    ahead for that month's driver values, state shocks and outcome uniforms. A month's draws
+    then come from its own stream, so a longer horizon with the same seed leaves the first
+    months' draws as they were (with one stream, a month's draws were taken after the
+    drivers of every month, and month 1's q95 of KOR's count read 3 at horizon 1 and 2 at
+    horizon 12)."""
+
+    rates: np.random.Generator
+    months: tuple[np.random.Generator, ...]
+
+    @classmethod
+    def spawn(cls, seq: np.random.SeedSequence, horizon: int) -> "Streams":
+        """Streams from ``seq``: its first child for the rates, child ``k + 1`` for offset
+        ``k`` (a child's key is its index, whatever the number spawned)."""
+        rates, *months = (np.random.default_rng(s) for s in seq.spawn(horizon + 1))
+        return cls(rates, tuple(months))
+
+
 def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
-                   rng: np.random.Generator) -> np.ndarray:
+                   streams: Streams) -> np.ndarray:
     """Raw driver values for the origin month and the ``horizon - 1`` months after it.
 
     Returns ``(n, A, D, horizon)``: offset 0 is the origin month (its observed value, or a draw
@@ -300,15 +320,17 @@ def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
         fam = sig.spec.family
         raw = design.driver_raw[:, j, :]
         window = observed_window(raw, RECENT_MONTHS if assumption == "recent" else None)
-        rate = _rate_draws(window, fam, n, rng, pooled=raw)
+        rate = _rate_draws(window, fam, n, streams.rates, pooled=raw)
+        month = streams.months[:horizon]  # offset k's values from month k's own stream
         if fam in COUNT_FAMILIES:
-            draws = rng.poisson(rate[..., None], size=(n, A, horizon)).astype(float)
+            draws = np.stack([g.poisson(rate) for g in month], axis=-1).astype(float)
         elif fam == "bernoulli":
-            draws = (rng.random((n, A, horizon)) < rate[..., None]).astype(float)
+            draws = np.stack([g.random((n, A)) < rate for g in month], axis=-1).astype(float)
         else:
             resid = np.array([np.std(v, ddof=1) if v.size > 1 else _spread(raw)
                               for v in window])
-            draws = rate[..., None] + resid[None, :, None] * rng.standard_normal((n, A, horizon))
+            draws = rate[..., None] + resid[None, :, None] * np.stack(
+                [g.standard_normal((n, A)) for g in month], axis=-1)
         last = raw[:, -1]
         if assumption == "hold":
             held = np.where(np.isfinite(last)[None, :], last[None, :], draws[:, :, 0])
@@ -330,11 +352,12 @@ class Shocks:
     uniform: np.ndarray | None = None  # (n, A, H)
 
     @classmethod
-    def draw(cls, n: int, A: int, H: int, rng: np.random.Generator,
-             outcome: bool = True) -> "Shocks":
-        eps = rng.standard_normal((n, A, H))
-        eta = rng.standard_normal((n, H))
-        uni = rng.random((n, A, H)) if outcome else None
+    def draw(cls, n: int, A: int, H: int, streams: Streams, outcome: bool = True) -> "Shocks":
+        """Horizon ``h``'s shocks from month ``h - 1``'s stream, after its driver values."""
+        month = streams.months[:H]
+        eps = np.stack([g.standard_normal((n, A)) for g in month], axis=-1)
+        eta = np.stack([g.standard_normal(n) for g in month], axis=-1)
+        uni = np.stack([g.random((n, A)) for g in month], axis=-1) if outcome else None
         return cls(eps, eta, uni)
 
 
@@ -438,7 +461,7 @@ def outcome_variance(rate: np.ndarray, od: np.ndarray | None) -> np.ndarray:
 
 
 def _variance_parts(state: StateDraws, fit: "Fit", horizon: int, assumption: str,
-                    overrides, rng: np.random.Generator, n_inner: int,
+                    overrides, streams: Streams, n_inner: int,
                     max_outer: int) -> dict[str, np.ndarray]:
     """Law-of-total-variance split of Var(hedging) into parameter, path and noise parts.
 
@@ -447,12 +470,12 @@ def _variance_parts(state: StateDraws, fit: "Fit", horizon: int, assumption: str
     """
     rows = np.unique(np.linspace(0, state.n - 1, min(state.n, max_outer)).round().astype(int))
     sub = state.subset(rows).repeat(n_inner)
-    raw = future_drivers(fit, horizon, sub.n, assumption, rng)
+    raw = future_drivers(fit, horizon, sub.n, assumption, streams)
     if overrides is not None:
         raw = overrides.apply(raw)
     std = _standardise(fit, raw)
     A = fit.design.n_allies
-    paths = simulate_paths(sub, std, Shocks.draw(sub.n, A, horizon, rng, outcome=False))
+    paths = simulate_paths(sub, std, Shocks.draw(sub.n, A, horizon, streams, outcome=False))
     rate = paths["rate"].reshape(len(rows), n_inner, A, horizon)
     od = None if sub.outcome_overdispersion is None else \
         sub.outcome_overdispersion.reshape(len(rows), n_inner)[:, :, None, None]
@@ -538,18 +561,18 @@ def forecast_fit(
     overrides = scen.resolve(fit, horizon) if scen is not None else None
 
     seq = np.random.SeedSequence(seed)
-    rng_main, rng_inner = (np.random.default_rng(s) for s in seq.spawn(2))
+    main, inner = (Streams.spawn(s, horizon) for s in seq.spawn(2))
     state = state_draws(fit, n_draws)
     n, A = state.n, design.n_allies
-    raw = future_drivers(fit, horizon, n, driver_assumption, rng_main)
-    shocks = Shocks.draw(n, A, horizon, rng_main)
+    raw = future_drivers(fit, horizon, n, driver_assumption, main)
+    shocks = Shocks.draw(n, A, horizon, main)
     if overrides is not None:
         raw = overrides.apply(raw)
     paths = simulate_paths(state, _standardise(fit, raw), shocks)
     od = state.outcome_overdispersion
     counts = outcome_counts(paths["rate"], od, shocks.uniform)
     p_zero = outcome_zero_prob(paths["rate"], od)
-    parts = _variance_parts(state, fit, horizon, driver_assumption, overrides, rng_inner,
+    parts = _variance_parts(state, fit, horizon, driver_assumption, overrides, inner,
                             n_inner=n_inner, max_outer=1000)
 
     periods = [str(origin + h) for h in range(1, horizon + 1)]

@@ -722,7 +722,7 @@ def test_the_state_runs_forward_as_the_model_says():
     ``θ_h = own_h + γ·g_h + level`` and hedging's rate ``exp(ho + κ·θ_(h−1))``; with shocks
     the own state's and the factor's variances those of stationary AR(1)s. Dropping the
     factor, the level or a driver's push, or mis-scaling a shock, was caught by no test."""
-    from forecast.forecasting import Shocks, StateDraws, simulate_paths
+    from forecast.forecasting import Shocks, StateDraws, Streams, simulate_paths
 
     rng = np.random.default_rng(5)
     n, A, D, H = 4, 3, 2, 6
@@ -757,10 +757,24 @@ def test_the_state_runs_forward_as_the_model_says():
                        g=np.zeros(m), rho=np.full(m, rho), phi=one(phi), scale=one(s),
                        gamma=one(0.0), beta=np.zeros((m, 1, 0)), outcome_intercept=one(0.0),
                        outcome_loading=one(0.0), outcome_overdispersion=None)
-    paths = simulate_paths(quiet, np.zeros((m, 1, 0, H)), Shocks.draw(m, 1, H, rng))
+    paths = simulate_paths(quiet, np.zeros((m, 1, 0, H)),
+                           Shocks.draw(m, 1, H, Streams.spawn(np.random.SeedSequence(5), H)))
     h = np.arange(1, H + 1)
     # the sample variance of 40 000 normals is within 3.5% of the truth (5 sd of 0.7%)
     np.testing.assert_allclose(paths["own"][:, 0, :].var(axis=0), s**2 * (1 - phi ** (2 * h)),
                                rtol=0.035)
     np.testing.assert_allclose(paths["common_factor"].var(axis=0), 1 - rho ** (2 * h),
                                rtol=0.035)
+
+
+def test_a_longer_horizon_leaves_the_first_months_draws_as_they_were(oracle_case):
+    """With one seed, month 1's q95 of a count read 3 at horizon 1 and 2 at horizon 12: each
+    month's draws came after every month's drivers. Each month now has its own stream."""
+    _, fit, _ = oracle_case
+    short, long = (fit.forecast(horizon=h, seed=4, n_draws=200) for h in (2, 12))
+    a, b = short.draws, long.draws.isel(horizon=slice(0, 2), driver_period=slice(0, 2))
+    for name in ("hedging", "rate", "p_zero", "credibility", "own_state", "common_factor",
+                 "drivers", "var_parameter", "var_path", "var_noise"):
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    pd.testing.assert_frame_equal(short.hedging(), long.hedging().query("horizon <= 2")
+                                  .reset_index(drop=True))
