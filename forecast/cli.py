@@ -64,6 +64,7 @@ HORIZON_MAX = 60
 
 __all__ = ["app", "RichProgress", "main"]
 
+
 class _FlagHelp:
     """Lists a command's ``--help`` as the flag it is: typer gives click's own help option the
     type ``<bool>``, which reads as if it took a value."""

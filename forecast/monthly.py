@@ -99,6 +99,15 @@ HEADLINE_HORIZONS: tuple[int, ...] = (1, 3, 12)
 #: Months over which the headline trend is judged, and the posterior probability that makes a
 #: rise or fall an arrow.
 TREND_MONTHS, TREND_PROB = 3, 0.8
+#: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD;
+#: the window is the one the change since last month compares (a baseline without it is a
+#: poor one: :meth:`forecast.runs.PublishedRun.differences`).
+WARNING_THRESHOLD, WARNING_WITHIN = 0.5, COMPARED_WITHIN
+QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
+#: The samplers whose chains run on when asked for more draws from the same seed (the first
+#: draws are the shorter fit's, bit for bit): only these answer a refusal on R-hat alone
+#: (:func:`forecast.diagnostics.runs_on`) by running on (docs/decisions/0018).
+RUN_ON_SAMPLERS: tuple[str, ...] = ("nutpie",)
 
 
 def direction(p_rose: float) -> str:
@@ -112,15 +121,6 @@ def direction(p_rose: float) -> str:
     ['up', 'down', 'flat', 'flat']
     """
     return "up" if p_rose >= TREND_PROB else "down" if 1 - p_rose >= TREND_PROB else "flat"
-#: Early warning: P(at least one hedging act within WARNING_WITHIN months) ≥ WARNING_THRESHOLD;
-#: the window is the one the change since last month compares (a baseline without it is a
-#: poor one: :meth:`forecast.runs.PublishedRun.differences`).
-WARNING_THRESHOLD, WARNING_WITHIN = 0.5, COMPARED_WITHIN
-QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
-#: The samplers whose chains run on when asked for more draws from the same seed (the first
-#: draws are the shorter fit's, bit for bit): only these answer a refusal on R-hat alone
-#: (:func:`forecast.diagnostics.runs_on`) by running on (docs/decisions/0018).
-RUN_ON_SAMPLERS: tuple[str, ...] = ("nutpie",)
 
 
 # ---------------------------------------------------------------------- request and outcome
