@@ -629,8 +629,8 @@ def driver_changes(base: "ForecastResult", alt: "ForecastResult") -> pd.DataFram
         the two forecasts' driver values differ in any draw; ``base`` and ``alt`` are their
         means over draws; ``observed`` says the baseline's value is the data's (the origin
         month's, where observed), not a draw: a scenario that sets it asks what if that month
-        had gone otherwise (false throughout for a forecast saved before 2026-12-04, which
-        does not record it).
+        had gone otherwise (false throughout where neither forecast records it: both saved
+        before 2026-12-04).
 
     Examples
     --------
