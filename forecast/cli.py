@@ -451,6 +451,8 @@ def _headline_table(run_dir: Path) -> Table:
     run = read_run(run_dir)
     horizons = "/".join(str(h) for h in HEADLINE_HORIZONS)
     told = "p_rose" in run.headline
+    horizon = int(run.manifest.get("settings", {}).get("horizon", max(HEADLINE_HORIZONS)))
+    beyond = [str(h) for h in HEADLINE_HORIZONS if h > horizon]  # shown "–": said why
     # no vertical rules: it fits an 80-column terminal
     table = Table(title=f"Headline, {_escape(str(run.manifest.get('month', '')))}",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -460,7 +462,10 @@ def _headline_table(run_dir: Path) -> Table:
                              "moved that way since)" if told else "")
                           + f"; trend: P(rose over {TREND_MONTHS} months); P: of hedging "
                             f"within {horizons} months; ΔP 3 mo: that within 3 months' change "
-                            "since the previous run")
+                            "since the previous run"
+                          + (f"; this run forecast {horizon} month{'s' if horizon > 1 else ''} "
+                             f"ahead: P within {' and '.join(beyond)} months is beyond it (–)"
+                             if beyond else ""))
     for col in ("ally", "credibility", "90% interval", "change", "trend",
                 f"P {horizons} mo", "ΔP 3 mo"):
         table.add_column(col, justify="left" if col == "ally" else "right", no_wrap=True)

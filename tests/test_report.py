@@ -1092,3 +1092,14 @@ def test_a_published_run_prints_its_headline(runs, tmp_path, capsys):
     assert [line.split()[5] for line in text.splitlines()
             if line.split()[:1] in (["A00"], ["A01"], ["A02"])] == ["+0.32", "-0.50*", "+0.40*"]
     assert "*: this fit puts ≥ 80% on credibility having moved that way" in " ".join(text.split())
+    assert "beyond it" not in text
+    # a run forecast 3 months ahead has no P within 12 months: the "–" is said
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["settings"]["horizon"] = 3
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    head.assign(p_any_12=np.nan).to_csv(copy / "headline.csv", index=False)
+    _as_written(copy)
+    narrow.print(_headline_table(copy))
+    text = " ".join(narrow.export_text().split())
+    assert "A00 " in text and "% –" in text
+    assert "this run forecast 3 months ahead: P within 12 months is beyond it (–)" in text
