@@ -446,13 +446,12 @@ def _headline_table(run_dir: Path) -> Table:
         Where the run cannot be read (:func:`forecast.report.read_run`).
     """
     from forecast.monthly import HEADLINE_HORIZONS, TREND_MONTHS, TREND_PROB
-    from forecast.report import headline_rows, read_run
+    from forecast.report import headline_rows, read_run, run_horizon
 
     run = read_run(run_dir)
     horizons = "/".join(str(h) for h in HEADLINE_HORIZONS)
     told = "p_rose" in run.headline
-    horizon = int(run.manifest.get("settings", {}).get("horizon", max(HEADLINE_HORIZONS)))
-    beyond = [str(h) for h in HEADLINE_HORIZONS if h > horizon]  # shown "–": said why
+    horizon, beyond = run_horizon(run)  # beyond it shown "–": said why
     # no vertical rules: it fits an 80-column terminal
     table = Table(title=f"Headline, {_escape(str(run.manifest.get('month', '')))}",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -464,7 +463,7 @@ def _headline_table(run_dir: Path) -> Table:
                             f"within {horizons} months; ΔP 3 mo: that within 3 months' change "
                             "since the previous run"
                           + (f"; this run forecast {horizon} month{'s' if horizon > 1 else ''} "
-                             f"ahead: P within {' and '.join(beyond)} months is beyond it (–)"
+                             f"ahead: P within {' and '.join(map(str, beyond))} months is beyond it (–)"
                              if beyond else ""))
     for col in ("ally", "credibility", "90% interval", "change", "trend",
                 f"P {horizons} mo", "ΔP 3 mo"):

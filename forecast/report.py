@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png", "scenario_view",
-           "unmoved_allies", "headline_rows",
+           "unmoved_allies", "headline_rows", "run_horizon",
            "fan_chart_figure", "coverage_figure", "fan_chart_text", "coverage_text", "ARROWS"]
 
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
@@ -551,6 +551,22 @@ def _change(row) -> dict:
             else _fmt(p_rose, pct=True)}
 
 
+def run_horizon(run: RunData) -> tuple[int, list[int]]:
+    """How many months ahead a run forecast, and the headline's horizons beyond it (their
+    probabilities blank, "–": the report and ``forecast run`` say why).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> run_horizon(SimpleNamespace(manifest={"settings": {"horizon": 3}}))
+    (3, [12])
+    """
+    from forecast.monthly import HEADLINE_HORIZONS
+
+    horizon = int(run.manifest.get("settings", {}).get("horizon", max(HEADLINE_HORIZONS)))
+    return horizon, [h for h in HEADLINE_HORIZONS if h > horizon]
+
+
 def headline_rows(run: RunData) -> list[dict]:
     """The headline table of a run as display strings, one dict per ally (the report's, and
     what ``forecast run`` prints): ``ally, name, credibility, interval, change, change_class``
@@ -864,7 +880,7 @@ def _view(run: RunData) -> dict:
     from forecast.monthly import HEADLINE_HORIZONS, TREND_PROB
 
     diag = run.diagnostics
-    horizon = int(settings.get("horizon", 12))
+    horizon, beyond = run_horizon(run)
     env = m.get("environment", {})
     git = env.get("git") or {}
     data = m.get("data", {})
@@ -931,7 +947,7 @@ def _view(run: RunData) -> dict:
         "horizons": HEADLINE_HORIZONS,
         "horizon": horizon,
         # the headline's probabilities beyond a short run's horizon are blank: said why
-        "short_of": [f"P(hedging ≤ {h} mo)" for h in HEADLINE_HORIZONS if h > horizon],
+        "short_of": [f"P(hedging ≤ {h} mo)" for h in beyond],
     }
 
 
