@@ -512,7 +512,8 @@ def validate(
         for warning in said:
             out.print(f"[yellow]warning:[/] {_escape(warning)}", soft_wrap=True)
         if month is None:  # `forecast run` would refuse data that run past today
-            check_not_ahead(panel.last_month, data=inputs.observations, said_above=True)
+            check_not_ahead(panel.last_month, data=inputs.observations,
+                            catalog=inputs.catalog, panel=panel, said_above=True)
         n_obs = sum(s.n_observed for s in panel.signals.values())
         heed = f" ({len(said)} warning{'s' if len(said) > 1 else ''} above)" if said else ""
         out.print(f"OK{heed}: {panel.n_allies} allies, {len(panel.signals)} signals, "

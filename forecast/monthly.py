@@ -493,16 +493,17 @@ def current_month() -> pd.Period:
 
 
 def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
-                    data: "Path | None" = None, panel: Panel | None = None,
-                    said_above: bool = False) -> None:
+                    data: "Path | None" = None, catalog: "Path | None" = None,
+                    panel: Panel | None = None, said_above: bool = False) -> None:
     """Refuse a run's month after the current month (``today``, by default
     :func:`current_month`): its signals cannot be in yet, and the run would be published
     under that month (e.g. 2062-03 typed for 2026-03: 36 years of empty months fitted).
     ``data``: the month is the last of the data in that file (no ``--month`` given), and the
     error is said of it, naming the values dated after today in ``panel``
     (:func:`future_values`), or, with ``said_above``, saying that a warning printed before it
-    named them (``forecast validate``). The current month is allowed (a run on its first day,
-    UTC).
+    named them (``forecast validate``); where no value is after today but the catalog's
+    ``[event_log] end`` is, the error is said of the ``catalog`` file and of that key. The
+    current month is allowed (a run on its first day, UTC).
 
     Examples
     --------
@@ -515,16 +516,43 @@ def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
     today = current_month() if today is None else today
     if pd.Period(month, "M") <= today:
         return
-    if data is not None:
-        found = None if said_above or panel is None else future_values(panel, today)
-        said = found or "a value dated in the future (a mistyped period? " + (
-            "the warning above names it)" if said_above else "`forecast validate` names it)")
-        raise InputError(f"the data run to {month}, after the current month, {today} (this "
-                         f"machine's clock, UTC), and a run's month is the data's last: {said}",
-                         file=str(data))
-    raise InputError(f"after the current month, {today} (this machine's clock, UTC): a "
-                     "run's month is one whose signals are in (a mistyped year?)",
-                     parameter="month", value=month)
+    if data is None:
+        raise InputError(f"after the current month, {today} (this machine's clock, UTC): a "
+                         "run's month is one whose signals are in (a mistyped year?)",
+                         parameter="month", value=month)
+    found, log_end = _after(panel, today) if panel is not None else ([], None)
+    lead = (f"the data run to {month}, after the current month, {today} (this machine's "
+            "clock, UTC), and a run's month is the data's last: ")
+    if log_end is not None and not found and catalog is not None:
+        raise InputError(lead + _log_after(log_end, today, str(today)) + "; expected the "
+                         "last month the log is complete to", file=str(catalog),
+                         column="event_log.end", value=log_end)
+    said = ("a value dated in the future (a mistyped period? the warning above names it)"
+            if said_above or not found else _dated_after(found, str(today)))
+    raise InputError(lead + said, file=str(data))
+
+
+def _after(panel: Panel, today: pd.Period) -> tuple[list[str], str | None]:
+    """The labels of ``panel``'s values dated after ``today`` (the event log's counts aside),
+    and the catalog's ``[event_log] end`` where it is after ``today``, else ``None``."""
+    first = today.ordinal - panel.months[0].ordinal + 1  # the grid index of next month
+    if first >= panel.n_months:
+        return [], None
+    # a count from the event log is the log's, not a value typed: its span is said apart
+    found = [label for monthly in (True, False) for label, start, _ in
+             _labelled_values(panel, monthly, counted=False) if start >= first]
+    end = panel.catalog.event_log_end
+    return found, (end if end is not None and pd.Period(end, "M") > today else None)
+
+
+def _dated_after(found: list[str], when: str) -> str:
+    return (f"{len(found)} value{'s are' if len(found) > 1 else ' is'} dated after {when}: "
+            f"{shortlist(found, 3, counted=True)} (a mistyped period?)")
+
+
+def _log_after(end: str, today: pd.Period, when: str) -> str:
+    return (f"the catalog's [event_log] end, {end}, is after {when}: its months from "
+            f"{today + 1} count as months without events")
 
 
 def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
@@ -542,22 +570,12 @@ def future_values(panel: Panel, today: "pd.Period | None" = None) -> str | None:
     "the catalog's [event_log] end, 2026-03, is after the current month, 2026-02"
     """
     today = current_month() if today is None else today
-    first = today.ordinal - panel.months[0].ordinal + 1  # the grid index of next month
-    if first >= panel.n_months:
+    found, log_end = _after(panel, today)
+    if not found and log_end is None:
         return None
-    # a count from the event log is the log's, not a value typed: its span is said apart
-    found = [label for monthly in (True, False) for label, start, _ in
-             _labelled_values(panel, monthly, counted=False) if start >= first]
-    end = panel.catalog.event_log_end
-    log_ahead = end is not None and pd.Period(end, "M") > today
-    if not found and not log_ahead:
-        return None
-    named = shortlist(found, 3, counted=True)
-    said = [f"{len(found)} value{'s are' if len(found) > 1 else ' is'} dated after the current "
-            f"month, {today}: {named} (a mistyped period?)"] if found else []
-    if log_ahead:
-        said.append(f"the catalog's [event_log] end, {end}, is after the current month, "
-                    f"{today}: its months from {today + 1} count as months without events")
+    when = f"the current month, {today}"
+    said = ([_dated_after(found, when)] if found else []) + (
+        [_log_after(log_end, today, when)] if log_end is not None else [])
     return (f"{'; '.join(said)}; the panel runs to {panel.months[-1]}, no one can have "
             "observed them yet")
 
@@ -900,7 +918,8 @@ def _run_month(request: RunRequest, progress: Progress | None,
         panel, design = load_inputs(inputs, request.month, spec, notes)
         month = request.month or panel.last_month
         if request.month is None:  # a value dated in the future: warned of, not published
-            check_not_ahead(month, data=inputs.observations, panel=panel)
+            check_not_ahead(month, data=inputs.observations, catalog=inputs.catalog,
+                            panel=panel)
         scenario_obj = _read_scenario(inputs.scenario) if inputs.scenario else None
         from forecast.forecasting import check_horizon
         from forecast.inference import check_sampler

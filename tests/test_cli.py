@@ -381,9 +381,26 @@ def test_a_month_after_the_current_one_is_refused_given_or_read(tmp_path):
     assert result.exit_code == 2, result.output
     assert f"the data run to {ahead}, after the current month, {current_month()}" in said, said
     # and it names the value, where it sent the user to `forecast validate` to learn which
-    assert (f"a run's month is the data's last: 1 value is dated after the current month, "
-            f"{current_month()}: JPN exercise_tempo {ahead} (a mistyped period?)") in said, said
+    assert (f"a run's month is the data's last: 1 value is dated after {current_month()}: "
+            f"JPN exercise_tempo {ahead} (a mistyped period?)") in said, said
     assert not (tmp_path / "runs" / ahead).exists()
+
+
+def test_an_event_log_end_after_the_current_month_is_said_of_the_catalog():
+    """Where no value is dated after the current month but the catalog's ``[event_log] end``
+    is, the refusal named the observations file and "a value dated in the future"."""
+    from forecast.monthly import check_not_ahead
+
+    now = pd.Period("2026-02", "M")  # the default catalog's log ends in 2026-03
+    with pytest.raises(forecast.InputError) as err:
+        check_not_ahead("2026-03", today=now, data=Path("observations.csv"),
+                        catalog=Path("signals.toml"), panel=forecast.load_default())
+    assert (err.value.file, err.value.column, err.value.value) == (
+        "signals.toml", "event_log.end", "2026-03")
+    assert str(err.value).endswith(
+        "the catalog's [event_log] end, 2026-03, is after 2026-02: its months from 2026-03 "
+        "count as months without events; expected the last month the log is complete to")
+    assert "value dated" not in str(err.value)
 
 
 def test_bad_places_exit_2_before_any_work(data_dir, sim, tmp_path):
