@@ -150,7 +150,8 @@ class Fit:
         the population parameters and each ally's own (intercepts, loadings, noise; a
         drifting signal's yearly intercepts), not the monthly latent and its innovations. On
         the embedded data that is hundreds of rows: name the quantities for fewer
-        (``var_names=["persistence", "loading"]``)."""
+        (``var_names=["persistence", "loading"]``). Its interval is the central 90% (columns
+        ``eti90_lb, eti90_ub``), as :meth:`credibility`'s ``q05`` and ``q95``."""
         import arviz as az
 
         post = self.posterior
@@ -168,7 +169,7 @@ class Fit:
                 raise InputError("not a quantity of the posterior"
                                  + expected_one_of(str(name), names),
                                  parameter="var_names", value=name)
-        return az.summary(self.idata, var_names=var_names)
+        return az.summary(self.idata, var_names=var_names, ci_prob=0.9, ci_kind="eti")
 
     def forecast(self, horizon: int = 12, scenario=None, seed: int | None = None,
                  driver_assumption: str = "recent", n_draws: int | None = None,

@@ -138,6 +138,8 @@ def test_summary_names_a_quantity_the_posterior_lacks(oracle):
     """``summary(var_names=["nope"])`` raised ArviZ's KeyError."""
     table = oracle.summary(var_names="persistence")  # one name, not its letters
     assert len(table) == oracle.panel.n_allies and "r_hat" in table.columns
+    # the 90% interval credibility() and every table of the package give, not ArviZ's 89%
+    assert {"eti90_lb", "eti90_ub"} <= set(table.columns), table.columns.tolist()
     rest = oracle.summary(var_names=["~persistence"]).index  # ArviZ's "all but"
     assert len(rest) and not any(i.startswith("persistence[") for i in rest)
     with pytest.raises(forecast.InputError, match="did you mean 'persistence'") as err:
