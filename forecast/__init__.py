@@ -28,6 +28,7 @@ _SOURCES = {
     "ConvergenceError": "errors", "DataWarning": "errors", "InputError": "errors",
     "SpecError": "errors",
     "attribution": "attribution",
+    "Backtest": "backtest", "backtest": "backtest",
     "compare_fits": "comparison",
     "ForecastResult": "forecasting", "forecast_fit": "forecasting",
     "load_forecast": "forecasting", "oracle_fit": "forecasting",
@@ -44,6 +45,7 @@ __all__ = ["__version__", *sorted(_SOURCES)]
 
 if TYPE_CHECKING:  # what static tools see: the names as eager imports
     from forecast.attribution import attribution
+    from forecast.backtest import Backtest, backtest
     from forecast.catalog import Catalog, SignalSpec, read_catalog
     from forecast.comparison import compare_fits
     from forecast.datasets import default_paths, load_default
@@ -77,7 +79,7 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """The package module. ``forecast.simulate`` and ``forecast.attribution`` are functions
+    """The package module. ``forecast.simulate``, ``forecast.attribution`` and ``forecast.backtest`` are functions
     that share their names with the submodules defining them; importing such a submodule
     would bind the module in their place (the import system sets it as an attribute of the
     package), so a module is not bound over a public name."""

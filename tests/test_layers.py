@@ -18,7 +18,7 @@ MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
 INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled",
              "precompile"}
 OUTPUTS = {"forecasting", "scenarios", "attribution", "plots", "comparison", "pointwise",
-           "pareto"}
+           "pareto", "backtest"}
 OPERATIONS = {"runs", "runfiles", "manifest", "report", "monthly"}
 TOP = {"cli", "__main__", "__init__"}
 
@@ -102,19 +102,20 @@ def test_public_names_resolve_and_functions_keep_their_submodules_names():
     """``forecast.simulate`` and ``forecast.attribution`` are the functions, also when their
     submodules were imported first; every name in ``__all__`` resolves."""
     out = _fresh(
-        "import forecast.simulate, forecast.attribution, forecast.cli\n"
+        "import forecast.simulate, forecast.attribution, forecast.backtest, forecast.cli\n"
         "import forecast, types\n"
-        "print(type(forecast.simulate).__name__, type(forecast.attribution).__name__)\n"
+        "print(type(forecast.simulate).__name__, type(forecast.attribution).__name__,\n"
+        "      type(forecast.backtest).__name__)\n"
         "print(all(hasattr(forecast, n) for n in forecast.__all__))\n"
         "print(set(forecast.__all__) <= set(dir(forecast)))\n"
         "print(isinstance(forecast.catalog, types.ModuleType))\n")
-    assert out.split() == ["function", "function", "True", "True", "True"], out
+    assert out.split() == ["function", "function", "function", "True", "True", "True"], out
 
 
 def test_submodules_are_attributes_of_the_package():
     """After a plain ``import forecast`` every submodule is reachable as an attribute
     (``forecast.scenarios.compare``), as when the package imported them all."""
-    names = sorted(m for m in MODULES if m not in TOP | {"simulate", "attribution"})
+    names = sorted(m for m in MODULES if m not in TOP | {"simulate", "attribution", "backtest"})
     out = _fresh(f"import forecast, types\n"
                  f"print(all(isinstance(getattr(forecast, m), types.ModuleType) "
                  f"for m in {names!r}))\n"

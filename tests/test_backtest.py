@@ -1,0 +1,113 @@
+"""Rolling-origin backtests: each origin's fit sees only its past, its forecast is scored
+against the months that followed, beside each ally's climatology."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecast
+from forecast.backtest import CLIMATOLOGY_MONTHS, _scored, predictive_log_score
+
+
+def _crps_by_hand(ensemble: np.ndarray, y: float) -> float:
+    """E|X - y| - E|X - X'| / 2 over the ensemble's members."""
+    x = np.asarray(ensemble, float)
+    return float(np.abs(x - y).mean() - 0.5 * np.abs(x[:, None] - x[None, :]).mean())
+
+
+def test_predictive_log_score_is_the_mixtures_closed_form():
+    # Poisson: -log(exp(-rate) rate^y / y!)
+    got = predictive_log_score(np.array([[3.0]]), np.array([[[2.0]]]), None)
+    assert got[0, 0] == pytest.approx(2.0 - 3 * math.log(2.0) + math.log(6.0))
+    # NegBin with r = 1 (overdispersion 1) is geometric: P(y) = (1/(1+mu)) (mu/(1+mu))^y;
+    # two draws are a half-half mixture
+    rate = np.array([[[1.0]], [[3.0]]])
+    geometric = [(1 / (1 + m)) * (m / (1 + m)) ** 2 for m in (1.0, 3.0)]
+    got = predictive_log_score(np.array([[2.0]]), rate, np.array([1.0, 1.0]))
+    assert got[0, 0] == pytest.approx(-math.log(np.mean(geometric)))
+    # a month not observed is not scored
+    assert np.isnan(predictive_log_score(np.array([[np.nan]]), rate, np.array([1.0, 1.0])))[0, 0]
+
+
+@pytest.fixture(scope="module")
+def scored():
+    sim = forecast.simulate(n_allies=3, n_months=48, seed=5)
+    origin = "2017-09"  # 3 months follow it in the panel; a 6-month forecast runs past it
+    fc = forecast.oracle_fit(sim, end=origin, n_draws=200).forecast(horizon=6, seed=1)
+    return sim, fc, _scored(sim.panel, fc, origin)
+
+
+def test_scored_rows_hold_the_months_that_followed(scored):
+    sim, fc, table = scored
+    y = sim.panel.outcome.values
+    assert table.shape[0] == 3 * 6 and (table["origin"] == "2017-09").all()
+    t = [str(m) for m in sim.panel.months].index("2017-09")
+    for a, ally in enumerate(sim.panel.allies):
+        rows = table[table["ally"] == ally].sort_values("horizon")
+        np.testing.assert_array_equal(rows["observed"].to_numpy()[:3], y[a, t + 1:t + 4])
+        assert rows["period"].tolist()[:3] == [str(m) for m in sim.panel.months[t + 1:t + 4]]
+        # after the panel's last month: nothing observed, nothing scored
+        assert rows.iloc[3:][["observed", "crps", "log_score", "brier", "covered90",
+                              "crps_climatology"]].isna().all().all()
+
+
+def test_scores_are_the_forecasts_and_the_climatologys(scored):
+    sim, fc, table = scored
+    t = [str(m) for m in sim.panel.months].index("2017-09")
+    seen = table[table["observed"].notna()]
+    got = (seen["p_any"] - (seen["observed"] > 0)) ** 2
+    np.testing.assert_allclose(seen["brier"], got)
+    for _, row in seen.iterrows():
+        a = sim.panel.allies.index(row["ally"])
+        # the ally's counts of the 24 months up to and including the origin
+        history = sim.panel.outcome.values[a, t + 1 - CLIMATOLOGY_MONTHS:t + 1]
+        assert history.size == CLIMATOLOGY_MONTHS
+        assert row["crps_climatology"] == pytest.approx(_crps_by_hand(history, row["observed"]))
+        assert row["brier_climatology"] == pytest.approx(
+            ((history > 0).mean() - (row["observed"] > 0)) ** 2)
+        counts = fc.draws["hedging"].sel(ally=row["ally"]).isel(horizon=row["horizon"] - 1)
+        assert row["crps"] == pytest.approx(_crps_by_hand(counts.values, row["observed"]))
+        assert row["covered90"] == float(row["q05"] <= row["observed"] <= row["q95"])
+
+
+def test_backtest_refuses_bad_origins_before_fitting():
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=5)
+    last = str(sim.panel.months[-1])
+    for origins, value in (("2015-06", "2015-06"), ([], []), (["2013-01"], "2013-01"),
+                           ([last], last), (["2015-13"], "2015-13"),
+                           (["2015-06", "2015-06"], ["2015-06", "2015-06"])):
+        with pytest.raises(forecast.InputError) as err:
+            forecast.backtest(sim.panel, origins)
+        assert err.value.parameter == "origins", origins
+        assert err.value.value == value, str(err.value)
+    with pytest.raises(forecast.InputError) as err:
+        forecast.backtest(sim.panel, ["2015-06"], horizon=0)
+    assert err.value.parameter == "horizon"
+    with pytest.raises(forecast.InputError, match="'horizon', 'ally' or 'origin'"):
+        forecast.Backtest(pd.DataFrame({"horizon": [1], "observed": [0.0]}),
+                          pd.DataFrame()).scores("crps")
+
+
+def test_a_backtest_fits_each_origin_on_its_past_and_repeats_with_its_seed():
+    sim = forecast.simulate(n_allies=3, n_months=36, seed=7)
+    origin = str(sim.panel.months[-3])  # two months follow it; a 3-month forecast runs past
+    run = lambda: forecast.backtest(sim.panel, [origin], horizon=3, draws=100, tune=100,  # noqa: E731
+                                    chains=2, seed=3)
+    bt = run()
+    assert bt.origins["origin"].tolist() == [origin]
+    assert bt.origins["last_fitted"].tolist() == [origin]  # nothing after the origin fitted
+    table = bt.table
+    assert len(table) == 3 * 3 and table["observed"].notna().sum() == 3 * 2
+    t = len(sim.panel.months) - 3
+    np.testing.assert_array_equal(
+        table.sort_values(["ally", "horizon"]).groupby("ally", sort=False)["observed"]
+        .apply(lambda v: v.to_numpy()[:2]).loc[list(sim.panel.allies)].tolist(),
+        [sim.panel.outcome.values[a, t + 1:t + 3] for a in range(3)])
+    scores = bt.scores("horizon")
+    assert scores["n"].tolist() == [3, 3] and np.isfinite(scores["crps_skill"]).all()
+    # its seeds are drawn from the backtest's: the same seed, the same draws and scores
+    pd.testing.assert_frame_equal(run().table, table)
