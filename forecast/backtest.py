@@ -20,10 +20,11 @@ import pandas as pd
 from scipy import special, stats
 
 from forecast.compiled import CompiledFitter
+from forecast.design import make_design
 from forecast.errors import MAX_SEED, SAMPLER_MOST, InputError, check_seed, whole_number
 from forecast.forecasting import ForecastResult, check_horizon
 from forecast.panel import Panel, check_panel, format_period, month_argument
-from forecast.spec import ModelSpec
+from forecast.spec import ModelSpec, load_spec
 
 __all__ = ["Backtest", "backtest", "predictive_log_score", "CLIMATOLOGY_MONTHS"]
 
@@ -144,6 +145,17 @@ def _origins(panel: Panel, origins: Sequence) -> list[str]:
     return sorted(months)
 
 
+def _fittable(past: Panel, spec: ModelSpec, origin: str) -> Panel:
+    """``past`` (the panel at ``origin``), or the error that fitting it would raise, said of
+    the origin before any origin is fitted (e.g. a signal not yet observed then)."""
+    try:
+        make_design(past, spec)
+    except InputError as err:
+        raise InputError(f"the panel as it stood then cannot be fitted: {err.reason}",
+                         parameter="origins", value=origin) from None
+    return past
+
+
 def _climatology(panel: Panel, origin: str) -> list[np.ndarray]:
     """Each ally's observed counts of the last :data:`CLIMATOLOGY_MONTHS` months to ``origin``."""
     t = [format_period(m) for m in panel.months].index(origin)
@@ -244,7 +256,8 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
     states = np.random.SeedSequence(seed).generate_state(2 * len(months), dtype=np.uint32)
     fit_seeds = [int(s) for s in states[::2]]
     fc_seeds = [int(s) for s in states[1::2]]
-    panels = (panel.truncate(month) for month in months)
+    spec = load_spec(spec)
+    panels = [_fittable(panel.truncate(month), spec, month) for month in months]
     fits = CompiledFitter(spec).iter_fits(panels, warm_start=warm_start, seeds=fit_seeds,
                                           draws=draws, tune=tune, chains=chains, warn=warn,
                                           progress=progress)

@@ -84,6 +84,15 @@ def test_backtest_refuses_bad_origins_before_fitting():
             forecast.backtest(sim.panel, origins)
         assert err.value.parameter == "origins", origins
         assert err.value.value == value, str(err.value)
+    # an origin before a signal's first value: said of that origin before any fit
+    frame = sim.panel.to_frame()
+    late = frame[(frame["signal"] != "joint_statements") | (frame["period"] >= "2015-01")]
+    panel = forecast.Panel.from_frame(late, sim.panel.catalog, start="2014-01",
+                                      end=last)
+    with pytest.raises(forecast.InputError, match="the panel as it stood then cannot be "
+                       "fitted: indicator 'joint_statements' has no observations") as err:
+        forecast.backtest(panel, ["2015-06", "2014-09"])
+    assert (err.value.parameter, err.value.value) == ("origins", "2014-09")
     with pytest.raises(forecast.InputError) as err:
         forecast.backtest(sim.panel, ["2015-06"], horizon=0)
     assert err.value.parameter == "horizon"
