@@ -666,6 +666,33 @@ def late_entry(panel: Panel) -> str | None:
             f"e.g. {fix}")
 
 
+def log_ends_early(panel: Panel) -> str | None:
+    """A warning where the other monthly data run past the catalog's ``[event_log] end``: the
+    log's counts after it are read as not observed, not as months without events, so a month
+    whose log was not moved on (docs/monthly-run.md: move ``end`` with each month) loses its
+    counts without a word; else ``None``.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> log_ends_early(forecast.load_default()) is None
+    True
+    """
+    counted, end = _counted(panel), panel.catalog.event_log_end
+    if not counted or end is None:
+        return None
+    seen = [int(s.month_start[s.mask.any(axis=0)].max()) for s in panel.signals.values()
+            if s.spec.frequency == "monthly" and not s.spec.events and s.mask.any()]
+    if not seen or (last := panel.months[max(seen)]) <= pd.Period(end, "M"):
+        return None
+    after = pd.Period(end, "M") + 1
+    span = str(after) if after == last else f"{after} to {last}"
+    return (f"the catalog's [event_log] end, {end}, is before {last}, the last month of the "
+            f"other monthly data: the log's counts ({', '.join(s.name for s in counted)}) of "
+            f"{span} are read as not observed, not as months without events; if the log is "
+            f'complete to {last}, set [event_log] end = "{last}"')
+
+
 def log_only(panel: Panel) -> str | None:
     """A warning naming the allies with no data but the event log's counts: the log reads
     each as observed, 0 where nothing was logged, in every month it covers, so an ally added
@@ -706,7 +733,8 @@ def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     with years of months between that hold none (:func:`monthly_gap`); values dated after the
     current month (:func:`future_values`); allies without outcome
     or indicator rows (:func:`allies_without`), or whose data begin long after the event log
-    counts them (:func:`late_entry`), or who have no data but its counts (:func:`log_only`).
+    counts them (:func:`late_entry`), or who have no data but its counts (:func:`log_only`);
+    an event log that ends before the other monthly data (:func:`log_ends_early`).
     ``origin=False`` leaves out the first, which
     the manifest records as ``data.last_observed_month``.
 
@@ -718,7 +746,7 @@ def data_warnings(panel: Panel, origin: bool = True) -> list[str]:
     """
     return [w for w in (unobserved_origin(panel) if origin else None, unobserved_start(panel),
                         monthly_gap(panel), future_values(panel), allies_without(panel),
-                        late_entry(panel), log_only(panel)) if w]
+                        late_entry(panel), log_only(panel), log_ends_early(panel)) if w]
 
 
 def load_inputs(inputs: RunInputs, month: str | None = None,

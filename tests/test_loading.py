@@ -468,6 +468,34 @@ def test_an_ally_whose_data_begin_long_after_the_log_is_warned_of(tmp_path: Path
                 if "event log" in w]
 
 
+def test_an_event_log_that_ends_before_the_other_monthly_data_is_warned_of(
+        tmp_path: Path) -> None:
+    """``[event_log] end`` not moved on with a new month of data (docs/monthly-run.md says to)
+    read that month's counts as not observed without a word: a user's trial (a month's
+    consultation lapses lost, validate said OK)."""
+    from forecast.monthly import data_warnings, log_ends_early
+
+    text = CATALOG.read_text(encoding="utf-8")
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text.replace('start = "2020-01"', 'start = "2020-01"\nend = "2020-05"'),
+                   encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=EVENTS)
+    assert not p.signals["consultation_lapse"].mask[:, 5].any()  # 2020-06: not observed
+    said = log_ends_early(p)
+    assert said == (
+        "the catalog's [event_log] end, 2020-05, is before 2020-06, the last month of the "
+        "other monthly data: the log's counts (consultation_lapse) of 2020-06 are read as not "
+        "observed, not as months without events; if the log is complete to 2020-06, set "
+        '[event_log] end = "2020-06"')
+    assert said in data_warnings(p)
+    # to the data's last monthly month: nothing to say, though an annual value of 2020 runs
+    # the grid to December
+    cat.write_text(text.replace('start = "2020-01"', 'start = "2020-01"\nend = "2020-06"'),
+                   encoding="utf-8")
+    p = load_panel(OBS, catalog=cat, events=EVENTS)
+    assert str(p.months[-1]) == "2020-12" and log_ends_early(p) is None
+
+
 def test_an_ally_with_no_data_but_the_logs_counts_is_warned_of(tmp_path: Path) -> None:
     """An ally added to the catalog with one event and no other rows had every month the log
     covers read as observed (0 lapses) without a word: a user's trial (New Zealand, one
