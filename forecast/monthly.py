@@ -1044,9 +1044,13 @@ def _run_month(request: RunRequest, progress: Progress | None,
                  else "NOT converged: " + "; ".join(diag.failures))
         if not diag.converged and not request.force:
             ran_on = f" after its chains ran on to {run_on['draws']} draws" if run_on else ""
+            # a quick preset's few draws seldom pass the gate: more of them is not its remedy
+            fix = ("a --quick run is a smoke test of too few draws to pass the gate: rerun with "
+                   "--force to publish it marked as not converged, or without --quick"
+                   if preset == "quick" else "Rerun with more --draws/--tune, or --force to "
+                   "publish it marked as not converged")
             msg = (f"{month}: the fit did not converge{ran_on} ({'; '.join(diag.failures)}); not "
-                   "published. Rerun with more --draws/--tune, or --force to publish it "
-                   "marked as not converged")
+                   f"published. {fix[0].upper()}{fix[1:]}")
             log.warning(msg)
             try:
                 kept = f"diagnostics and log kept in {registry.keep_failed(stage_dir, KEPT)}"

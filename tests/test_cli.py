@@ -965,6 +965,11 @@ def test_no_run_on_unless_rhat_alone_fails_near_the_threshold(sim, data_dir, tmp
                     fitter=fitter)
     assert out.status == "not_converged" and len(fitter.calls) == 1
     assert "ran on" not in out.message
+    # a quick run's remedy is --force or the default preset, not more draws (a user's trial:
+    # the first smoke test was refused with advice to raise --draws)
+    assert ("A --quick run is a smoke test of too few draws to pass the gate: rerun with "
+            "--force" in out.message) == quick, out.message
+    assert ("Rerun with more --draws/--tune" in out.message) != quick, out.message
 
 
 def test_a_baseline_made_otherwise_is_named_as_such(sim, data_dir, tmp_path):
