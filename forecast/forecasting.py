@@ -47,7 +47,7 @@ from scipy import stats
 from forecast.catalog import COUNT_FAMILIES
 from forecast.errors import (PACKAGE_FRAMES, InputError, check_seed, is_real, shortlist,
                              whole_number)
-from forecast.pareto import K_THRESHOLD, tail_k
+from forecast.pareto import K_NO_MEAN, K_THRESHOLD, tail_k
 from forecast.pointwise import flat_draws
 from forecast.tabular import run_table
 
@@ -709,8 +709,14 @@ class ForecastResult:
         return [str(a) for a in self.draws["ally"].values]
 
     # ------------------------------------------------------------------ tables
-    def hedging(self) -> pd.DataFrame:
+    def hedging(self, warn: bool = True) -> pd.DataFrame:
         """Forecast hedging counts per ally and month ahead.
+
+        Parameters
+        ----------
+        warn
+            Warn of the months whose ``mean`` has no finite estimate (below); the fan chart
+            and the monthly run, which leave such a mean out themselves, pass ``False``.
 
         Returns
         -------
@@ -727,6 +733,8 @@ class ForecastResult:
             Monte Carlo error is unknown and another seed can give a very different value
             (runs of driver events at a high drawn rate, through the log link;
             docs/decisions/0027); the quantiles and ``p_any`` are then the figures to read.
+            From :data:`forecast.pareto.K_NO_MEAN` (1) on, the tail has no finite mean, and
+            a warning names those months.
         """
         ds = self.draws
         q = _quantiles(ds["hedging"].values, "inverted_cdf")
@@ -737,7 +745,17 @@ class ForecastResult:
         cols.update({k: np.where(p_zero >= level, 0, np.maximum(q[i], 1))
                      for i, (k, level) in enumerate(QUANTILES.items())})
         cols["mean_pareto_k"] = tail_k(ds["rate"].transpose("sample", ...).values)
-        return _ally_horizon_frame(ds, cols)
+        frame = _ally_horizon_frame(ds, cols)
+        if warn and (no_mean := frame[frame["mean_pareto_k"] >= K_NO_MEAN]).shape[0]:
+            cells = [f"{a} {p}" for a, p in zip(no_mean["ally"], no_mean["period"])]
+            warnings.warn(f"the mean of {len(cells)} forecast month{'s' if len(cells) > 1 else ''}"
+                          f" ({shortlist(cells, 3, counted=True)}; mean up to "
+                          f"{no_mean['mean'].max():.3g}) is decided by its largest draws: "
+                          f"their tail has no finite mean (Pareto k̂ ≥ {K_NO_MEAN:g}, column "
+                          "mean_pareto_k), so another seed can give another value; read p_any "
+                          "and the quantiles (an approximate fit's draws, e.g. ADVI's, do this "
+                          "most)", UserWarning, skip_file_prefixes=PACKAGE_FRAMES)
+        return frame
 
     def cumulative(self) -> pd.DataFrame:
         """P(at least one hedging event within the first ``h`` months), per ally and ``h``.

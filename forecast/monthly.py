@@ -1207,7 +1207,7 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
     from forecast.attribution import attribution
 
     fc = result.forecast(horizon=horizon, seed=seed)
-    hedging = fc.hedging()
+    hedging = fc.hedging(warn=False)  # the report leaves such a mean out and says so
     cumulative = fc.cumulative()
     forecast_table = hedging.merge(cumulative, on=["ally", "horizon"], how="left")
     credibility = credibility_path(result, fc.credibility())

@@ -14,7 +14,8 @@ import math
 import numpy as np
 from scipy import special
 
-__all__ = ["K_THRESHOLD", "K_FINITE_VARIANCE", "MIN_PSIS_DRAWS", "psis_weights", "tail_k"]
+__all__ = ["K_THRESHOLD", "K_FINITE_VARIANCE", "K_NO_MEAN", "MIN_PSIS_DRAWS", "psis_weights",
+           "tail_k"]
 
 #: above this Pareto k̂ a reweighted estimate or a mean rests on a few draws: unreliable
 K_THRESHOLD = 0.7
@@ -22,6 +23,10 @@ K_THRESHOLD = 0.7
 #: above this Pareto k̂ the draws' (or the weights') variance is infinite: a mean still
 #: converges, but more slowly than its Monte Carlo standard error says
 K_FINITE_VARIANCE = 0.5
+
+#: from this Pareto k̂ on the fitted tail has no finite mean: an average of the draws is
+#: whatever its largest draw makes it (e.g. an approximate fit's forecast means of 10⁴–10⁵)
+K_NO_MEAN = 1.0
 
 #: the fewest draws whose largest weights PSIS fits a Pareto to (arviz_stats: below 25 it
 #: refuses, and from 25 to 29 its tail of 5 gives no k̂)

@@ -101,7 +101,7 @@ def fan_chart(result: "ForecastResult", allies: list[str] | None = None,
     t_hist = _timestamps(hist_periods)
     t_fc = _timestamps(ds["period"].values)
     t_origin = _timestamps([result.origin])
-    hed = result.hedging().set_index(["ally", "horizon"])
+    hed = result.hedging(warn=False).set_index(["ally", "horizon"])  # its title says it
     cred = result.credibility().set_index(["ally", "horizon"])
 
     # one forecast month: a line or band through one point draws nothing, so points and bars

@@ -67,15 +67,22 @@ def test_a_mean_that_a_few_draws_decide_is_marked(oracle_case):
     light = rng.gamma(4.0, 0.25, size=rate.shape)
     light[:, 1, 4] = 1.0 + rng.pareto(0.5, size=rate.sizes["sample"])
     heavy = dataclasses.replace(fc, draws=fc.draws.assign(rate=rate.copy(data=light)))
-    tab = heavy.hedging()
+    ally = str(fc.draws["ally"].values[1])
+    period = str(fc.draws["period"].values[4])
+    # its tail (k 2) has no finite mean: the table's mean is its largest draw's, and says so
+    with pytest.warns(UserWarning, match=rf"the mean of 1 forecast month \({ally} {period}; "
+                      r"mean up to [0-9.e+]+\) is decided by its largest draws"):
+        tab = heavy.hedging()
+    assert tab.equals(heavy.hedging(warn=False))
     k = tab["mean_pareto_k"].to_numpy().reshape(rate.shape[1:])
     assert k[1, 4] > 0.7
     assert (np.delete(k.ravel(), np.ravel_multi_index((1, 4), k.shape)) < 0.5).all()
     np.testing.assert_allclose(tab["mean"].to_numpy().reshape(k.shape), light.mean(axis=0))
     # the fan chart's hedging mean stops at that month, and the panel says why (a user's
-    # trial: the line stopped part-way with nothing on the figure to say so)
-    ally = str(fc.draws["ally"].values[1])
-    panel = heavy.plot(allies=[ally]).axes[1]
+    # trial: the line stopped part-way with nothing on the figure to say so), not a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        panel = heavy.plot(allies=[ally]).axes[1]
     assert panel.get_title(loc="right") == \
         "mean not drawn in 1 month: a few draws decide it (tail k̂ > 0.7); read the bands"
     assert not fc.plot(allies=[ally]).axes[1].get_title(loc="right")
@@ -389,8 +396,9 @@ def test_an_oracle_fit_of_a_cut_panel_forecasts_alike_after_saving(tmp_path):
     fit = oracle_fit(sim, end="2016-06", n_draws=50)
     back = forecast.load_fit(fit.save(tmp_path / "fit.nc"))
     np.testing.assert_array_equal(back.design.driver_values, fit.design.driver_values)
-    pd.testing.assert_frame_equal(back.forecast(horizon=6, seed=3).hedging(),
-                                  fit.forecast(horizon=6, seed=3).hedging())
+    # 50 draws: a month's tail can read k̂ >= 1, which the table warns of; equal either way
+    pd.testing.assert_frame_equal(back.forecast(horizon=6, seed=3).hedging(warn=False),
+                                  fit.forecast(horizon=6, seed=3).hedging(warn=False))
 
 
 def test_save_load_roundtrip(oracle_case, tmp_path):
