@@ -688,9 +688,16 @@ def _check_values(
     problems.check(counts & (finite < 0), "value", value, lambda i: (
         f"negative count for {family[i]} signal {signal[i]!r}: expected a non-negative "
         "integer"))
-    problems.check(counts & (finite != np.round(finite)), "value", value, lambda i: (
+    fractional = counts & (finite != np.round(finite))
+    # most of a signal's values fractional: the catalog's family, more likely than the rows
+    shares = pd.Series(fractional).groupby(np.asarray(signal, dtype=object)).agg(["sum", "size"])
+    problems.check(fractional, "value", value, lambda i: (
         f"fractional count for {family[i]} signal {signal[i]!r}: expected a non-negative "
-        "integer"))
+        "integer" + (
+            f" (or the catalog's family: {shares.loc[signal[i], 'sum']} of its "
+            f"{shares.loc[signal[i], 'size']} values are fractional; a measurement of any value "
+            'is family = "normal")'
+            if 2 * shares.loc[signal[i], "sum"] > shares.loc[signal[i], "size"] else "")))
     problems.check(counts & (finite > MAX_COUNT), "value", value, lambda i: (
         f"a count beyond 2**53 ({MAX_COUNT:.3g}) for {family[i]} signal {signal[i]!r}, too "
         "large to count exactly: expected the number of events in one period (a typo?)"))

@@ -174,9 +174,21 @@ def test_negative_count(tmp_path: Path) -> None:
 
 def test_fractional_count(tmp_path: Path) -> None:
     path = write_obs(tmp_path, "KOR,2020-02,exercise_tempo,2.5,s")
-    check(load_error(path), path, 5, "value", "2.5",
-          "fractional count for poisson signal 'exercise_tempo'",
+    err = load_error(path)
+    check(err, path, 5, "value", "2.5", "fractional count for poisson signal 'exercise_tempo'",
           "expected a non-negative integer")
+    assert "the catalog's family" not in str(err)  # 1 of its 3 values
+
+
+def test_a_count_signal_of_mostly_fractional_values_names_the_family(tmp_path: Path) -> None:
+    """A measurement declared poisson gave one message per row (a user's trial: 213 rows of
+    'fractional count') and none of them asked whether the family was right."""
+    path = write_obs(tmp_path, "KOR,2020-02,exercise_tempo,2.5,s",
+                     "JPN,2020-02,exercise_tempo,0.4,s", "JPN,2020-03,exercise_tempo,1.5,s")
+    check(load_error(path), path, 5, "value", "2.5",
+          "fractional count for poisson signal 'exercise_tempo': expected a non-negative "
+          "integer (or the catalog's family: 3 of its 5 values are fractional; a measurement "
+          'of any value is family = "normal")')
 
 
 @pytest.mark.parametrize("signal, token", [("exercise_tempo", "1e20"),
