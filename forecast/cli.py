@@ -639,16 +639,21 @@ def list_runs(
                 _escape(f"{s.get('sampler', '')} {s.get('chains', '')}×{s.get('draws', '')}"
                         + (f" → {run_on.get('draws', '?')} (run on)"
                            if isinstance(run_on := r.manifest.get("run_on"), dict) else "")),
-                _escape(str(s.get("horizon", ""))), _escape(str(s.get("preset", "")))))
+                _escape(str(s.get("horizon", ""))), _escape(str(s.get("preset", ""))),
+                _escape(str(scen.get("name") or "yes"))
+                if isinstance(scen := r.manifest.get("scenario"), dict) else ""))
         # what tells the runs apart and their state come first and are never cut (a narrow
         # terminal cuts the table's right side); a lost file's name, however long, is said
         # under the table; the month and revision are in the run's name
-        for i, col in enumerate(("run", "status", "created", "spec", "sampler",
-                                 "months ahead", "preset")):
+        # a run made with --scenario is a what-if beside the month's data, said where any is
+        columns = ["run", "status", "created", "spec", "sampler", "months ahead", "preset"]
+        if any(row[-1] for row in rows):
+            columns.append("scenario")
+        for i, col in enumerate(columns):
             table.add_column(col, no_wrap=True, min_width=max(
                 len(col), *(len(row[i]) for row in rows)) if i < 2 else None)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*row[:len(columns)])
         console.print(table)
         for line in lost:
             console.print(line, soft_wrap=True)

@@ -727,6 +727,24 @@ def test_list_says_how_many_months_each_run_forecasts(sim, data_dir, tmp_path):
              if len(cells) == len(header) and cells[1].strip().startswith(sim.panel.last_month)}
     assert ahead == {sim.panel.last_month: "3", f"{sim.panel.last_month}-r2": "12"}, \
         listing.output
+    assert "scenario" not in header[-2], listing.output  # said only where a run has one
+    # a run made with --scenario was listed as the month's latest like a data revision (a
+    # user's trial): the scenario's name is in a column of its own
+    what_if = tmp_path / "lapse.csv"
+    what_if.write_text("ally,period,signal,value\n"
+                       f"A00,{pd.Period(sim.panel.last_month, 'M') + 1},consultation_lapse,2\n")
+    out = run_month(RunRequest(data=data_dir, out=runs, force=True, scenario=what_if),
+                    fitter=_oracle(sim))
+    assert out.status == "published", out.message
+    lines = _cli("list", "--out", str(runs)).output.splitlines()
+    header = [cell.strip() for cell in next(line for line in lines if "┃ run " in line)
+              .split("┃")]
+    column = header.index("scenario")
+    named = {cells[1].split()[0]: cells[column].strip()
+             for cells in (line.split("│") for line in lines) if len(cells) == len(header)
+             and cells[1].strip().startswith(sim.panel.last_month)}
+    assert named == {sim.panel.last_month: "", f"{sim.panel.last_month}-r2": "",
+                     f"{sim.panel.last_month}-r3": "lapse"}, "\n".join(lines)
 
 
 def test_pipeline_identical_noop_and_new_revision(sim, data_dir, tmp_path, monkeypatch):
