@@ -289,6 +289,28 @@ def _build(
     return RawTable(file=file, header=header, cells={c: records[c] for c in keep}, rows=rows)
 
 
+def _split_number(header: list[str], fields: list[str]) -> str:
+    """A hint where one field too many is a number a comma split: ``2,14`` (a decimal comma)
+    or ``1,200`` (a thousands separator) written unquoted in the ``value`` column.
+
+    Examples
+    --------
+    >>> _split_number(["ally", "period", "value"], ["POL", "2020", "2", "14"])
+    ': the value 2,14 reads as two fields (a decimal comma or a thousands separator): write 2.14 or 214 as the number is meant, or quote it'
+    >>> _split_number(["ally", "period", "value"], ["POL", "2020", "2", "x"])
+    ''
+    """
+    if "value" not in header or len(fields) != len(header) + 1:
+        return ""
+    i = header.index("value")
+    whole, rest = fields[i].strip(), fields[i + 1].strip()
+    if not (re.fullmatch(r"[-+]?[0-9]+", whole) and re.fullmatch(r"[0-9]+", rest)):
+        return ""
+    return (f": the value {whole},{rest} reads as two fields (a decimal comma or a thousands "
+            f"separator): write {whole}.{rest} or {whole}{rest} as the number is meant, or "
+            "quote it")
+
+
 def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
               ) -> tuple[tuple[str, ...], dict[str, np.ndarray], np.ndarray]:
     try:
@@ -318,8 +340,9 @@ def _read_csv(path: Path, file: str, may_end_early: set[str] = frozenset()
                 fields = [*fields, *[""] * (len(header) - len(fields))]
             if len(fields) != len(header):
                 raise InputError(
-                    f"expected {len(header)} fields ({', '.join(header)}), found {len(fields)}",
-                    file=file, row=line, value=",".join(fields),
+                    f"expected {len(header)} fields ({', '.join(header)}), found {len(fields)}"
+                    + _split_number(header, fields), file=file, row=line,
+                    value=",".join(fields),
                 )
             records.append([f.strip() for f in fields])
             rows.append(line)

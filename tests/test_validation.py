@@ -474,8 +474,20 @@ def test_unreadable_parquet(tmp_path: Path) -> None:
 
 def test_wrong_number_of_fields(tmp_path: Path) -> None:
     path = write_obs(tmp_path, "KOR,2020-02,exercise_tempo,1,s,extra")
-    check(load_error(path), path, 5, None, "KOR,2020-02,exercise_tempo,1,s,extra",
+    err = load_error(path)
+    check(err, path, 5, None, "KOR,2020-02,exercise_tempo,1,s,extra",
           "expected 5 fields (ally, period, signal, value, source), found 6")
+    assert "decimal comma" not in str(err)
+
+
+def test_a_number_split_by_an_unquoted_comma_is_named(tmp_path: Path) -> None:
+    """``2,14`` unquoted (a decimal comma) gave only 'found 6 fields' where its quoted form
+    was told what to write (a user's trial)."""
+    path = write_obs(tmp_path, "KOR,2020,defense_spending,2,14,SIPRI")
+    check(load_error(path), path, 5, None, "KOR,2020,defense_spending,2,14,SIPRI",
+          "expected 5 fields (ally, period, signal, value, source), found 6: the value 2,14 "
+          "reads as two fields (a decimal comma or a thousands separator): write 2.14 or 214 "
+          "as the number is meant, or quote it")
 
 
 def test_first_problem_in_file_order(tmp_path: Path) -> None:
