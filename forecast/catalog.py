@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
 
-from forecast.errors import InputError, as_path, expected_one_of
+from forecast.errors import PACKAGE_FRAMES, DataWarning, InputError, as_path, expected_one_of
 
 __all__ = ["Catalog", "SignalSpec", "read_catalog", "read_toml", "ROLES", "FAMILIES", "FREQUENCIES"]
 
@@ -414,7 +415,24 @@ def read_catalog(path: str | Path) -> Catalog:
     >>> "JPN" in cat.allies
     True
     """
-    return Catalog.from_dict(read_toml(path, "catalog"), path=str(path))
+    catalog = Catalog.from_dict(read_toml(path, "catalog"), path=str(path))
+    _warn_unused_event_log(catalog, str(path))
+    return catalog
+
+
+def _warn_unused_event_log(catalog: Catalog, file: str) -> None:
+    """Warn of a catalog file's ``[event_log]`` that no signal counts from (one derived in code,
+    e.g. by ``Panel.without``, may have left its counted signals out)."""
+    if any(s.events for s in catalog.signals.values()) or not (
+            catalog.event_log_start or catalog.event_log_end):
+        return
+    warnings.warn(
+        f"{file}: [event_log] is given but no signal lists event types (events = [...] in a "
+        "signal's table), so the log counts nothing"
+        + (" and [event_log.ally_start] marks no ally's entry (an ally's data begin with its "
+           "first rows)" if catalog.event_log_ally_start else "")
+        + ": list the event types a signal counts, or take [event_log] out",
+        DataWarning, skip_file_prefixes=PACKAGE_FRAMES)
 
 
 def read_toml(path: str | Path, what: str, error: type[InputError] = InputError) -> dict:

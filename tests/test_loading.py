@@ -426,6 +426,24 @@ def test_an_ally_the_log_covers_from_later_is_unobserved_before(tmp_path: Path) 
         load_panel(OBS, catalog=cat, events=events)
 
 
+def test_an_event_log_that_no_signal_counts_from_is_warned_of(tmp_path: Path) -> None:
+    """``[event_log]`` with ``ally_start`` and no signal listing event types was accepted
+    without a word (a user's trial, who read ally_start as marking a late ally's entry)."""
+    text = _with_ally_start(tmp_path, 'KOR = "2020-03"').read_text(encoding="utf-8")
+    counted = re.search(r"\nevents = \[[^\]]*\]", text)
+    assert counted, text  # the fixture's one counted signal
+    cat = tmp_path / "signals.toml"
+    cat.write_text(text.replace(counted.group(0), ""), encoding="utf-8")
+    with pytest.warns(DataWarning, match=re.escape(
+            "signals.toml: [event_log] is given but no signal lists event types (events = "
+            "[...] in a signal's table), so the log counts nothing and [event_log.ally_start] "
+            "marks no ally's entry")):
+        read_catalog(cat)
+    with warnings.catch_warnings():  # the fixture's own catalog: a signal counts from it
+        warnings.simplefilter("error")
+        read_catalog(CATALOG)
+
+
 @pytest.mark.parametrize("table, says", [
     ('XYZ = "2020-03"', "key 'event_log.ally_start', value 'XYZ': unknown ally: expected "
                         "one of JPN, KOR, PHL"),
