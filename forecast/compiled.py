@@ -73,6 +73,8 @@ _CACHE_SIZE = 8
 #: tuning steps of a warm-started fit in :meth:`CompiledFitter.fit_many` (decision 0024)
 WARM_TUNE = 300
 
+_NO_SEED = object()  # iter_fits' seeds ran out
+
 
 def model_key(design: Design, spec: ModelSpec) -> tuple:
     """What a compiled model depends on besides the values of its data.
@@ -353,11 +355,17 @@ class CompiledFitter:
         """:meth:`fit_many` one fit at a time, each fitted when asked for, so that a caller
         can keep what it needs of a fit and let its draws go; ``seeds``: one per panel, in
         place of ``seed``."""
+        if seeds is not None and kwargs.get("seed") is not None:
+            raise InputError("give seed or seeds (one per panel), not both", parameter="seed",
+                             value=kwargs["seed"])
         seeds = iter(seeds) if seeds is not None else None
         for i, panel in enumerate(panels):
             kw = dict(kwargs)
             if seeds is not None:
-                kw["seed"] = next(seeds)
+                kw["seed"] = next(seeds, _NO_SEED)
+                if kw["seed"] is _NO_SEED:
+                    raise InputError(f"fewer seeds than panels: none for panel {i + 1}",
+                                     parameter="seeds")
             if warm_start and i > 0:
                 kw["init"] = "previous"
                 kw["tune"] = (min(WARM_TUNE, kw.get("tune", 1000)) if warm_tune is None

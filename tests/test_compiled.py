@@ -284,3 +284,11 @@ def test_fit_many_tunes_a_warm_started_fit_less(monkeypatch):
     calls.clear()
     fitter.fit_many(["p1", "p2"], warm_start=False, draws=10)
     assert calls == [{"draws": 10}, {"draws": 10}]
+    # iter_fits: a seed per panel (a backtest's origins), told apart from one seed for all
+    calls.clear()
+    list(fitter.iter_fits(["p1", "p2"], warm_start=False, seeds=[5, 6]))
+    assert [c["seed"] for c in calls] == [5, 6]
+    with pytest.raises(forecast.InputError, match="fewer seeds than panels: none for panel 2"):
+        list(fitter.iter_fits(["p1", "p2"], seeds=[5]))
+    with pytest.raises(forecast.InputError, match="give seed or seeds"):
+        list(fitter.iter_fits(["p1"], seed=1, seeds=[5]))
