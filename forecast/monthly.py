@@ -523,12 +523,16 @@ def check_not_ahead(month: str, today: "pd.Period | None" = None, *,
     found, log_end = _after(panel, today) if panel is not None else ([], None)
     lead = (f"the data run to {month}, after the current month, {today} (this machine's "
             "clock, UTC), and a run's month is the data's last: ")
-    if log_end is not None and not found and catalog is not None:
-        raise InputError(lead + _log_after(log_end, today, str(today)) + "; expected the "
-                         "last month the log is complete to", file=str(catalog),
-                         column="event_log.end", value=log_end)
-    said = ("a value dated in the future (a mistyped period? the warning above names it)"
-            if said_above or not found else _dated_after(found, str(today)))
+    if log_end is not None and not found:
+        said = (_log_after(log_end, today, str(today))
+                + "; expected the last month the log is complete to")
+        if catalog is not None:
+            raise InputError(lead + said, file=str(catalog), column="event_log.end",
+                             value=log_end)
+        raise InputError(lead + said, file=str(data))
+    said = (_dated_after(found, str(today)) if found and not said_above else
+            "a value dated in the future (a mistyped period? "
+            + ("the warning above names it)" if said_above else "`forecast validate` names it)"))
     raise InputError(lead + said, file=str(data))
 
 

@@ -401,6 +401,14 @@ def test_an_event_log_end_after_the_current_month_is_said_of_the_catalog():
         "the catalog's [event_log] end, 2026-03, is after 2026-02: its months from 2026-03 "
         "count as months without events; expected the last month the log is complete to")
     assert "value dated" not in str(err.value)
+    # without the catalog's path (a library call): the log's end is said all the same, of
+    # the data, not "a value dated in the future" that a warning never printed named
+    with pytest.raises(forecast.InputError) as err:
+        check_not_ahead("2026-03", today=now, data=Path("observations.csv"),
+                        panel=forecast.load_default())
+    assert err.value.file == "observations.csv"
+    assert "the catalog's [event_log] end, 2026-03, is after 2026-02" in str(err.value)
+    assert "warning above" not in str(err.value)
 
 
 def test_bad_places_exit_2_before_any_work(data_dir, sim, tmp_path):
