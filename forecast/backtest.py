@@ -1,13 +1,19 @@
-"""Rolling-origin backtests: refit at each origin on the data as they stood then, forecast,
-and score the forecast against the hedging that followed, beside each ally's climatology.
+"""Rolling-origin backtests: refit at each origin on the panel cut there, forecast, and
+score the forecast against the hedging that followed, beside each ally's climatology.
 
 An origin's fit sees no month after it (:meth:`forecast.Panel.truncate`: a quarterly or
-annual value whose period ends later is dropped too). The fits share one compiled graph
+annual value whose period ends later is dropped too). It sees today's values of the months
+before, not the data as they stood then: a value revised since, or published after the
+origin though dated before it (an annual figure out months later), is in the fit, which
+flatters the forecast; replaying the run registry's vintages is later work (ROADMAP 2).
+The fits share one compiled graph
 (each origin's length costs PyTensor's rewrite, about 20 s on the embedded data, not a new
 numba compile) and each starts from the previous origin's draws
 (:class:`forecast.compiled.CompiledFitter`, docs/decisions/0021-shape-generic-graph.md and
-0024-warm-start.md). Each origin's fit and forecast seeds are drawn up front from ``seed``:
-the same seed, the same backtest.
+0024-warm-start.md). Each origin's fit and forecast seeds come from ``seed`` and the
+origin's month alone (:func:`origin_seeds`): the same seed, the same backtest, and an origin's
+seeds whatever other origins are run beside it (its warm start does depend on the origin
+before it).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from forecast.compiled import CompiledFitter
 from forecast.design import make_design
@@ -26,7 +32,7 @@ from forecast.forecasting import ForecastResult, check_horizon
 from forecast.panel import Panel, check_panel, format_period, month_argument
 from forecast.spec import ModelSpec, load_spec
 
-__all__ = ["Backtest", "backtest", "predictive_log_score", "CLIMATOLOGY_MONTHS"]
+__all__ = ["Backtest", "backtest", "origin_seeds", "predictive_log_score", "CLIMATOLOGY_MONTHS"]
 
 #: each ally's climatology: its observed outcome counts of this many months up to the origin
 CLIMATOLOGY_MONTHS = 24
@@ -61,14 +67,29 @@ def predictive_log_score(observed: np.ndarray, rate: np.ndarray,
     """
     y = np.asarray(observed, float)
     seen = np.isfinite(y)
-    k = np.where(seen, y, 0.0)[None]
-    if overdispersion is None:
-        logp = stats.poisson.logpmf(k, rate)
-    else:
-        r = (1.0 / np.asarray(overdispersion, float) ** 2).reshape(-1, *(1,) * (rate.ndim - 1))
-        logp = stats.nbinom.logpmf(k, r, r / (r + rate))
+    k = np.where(seen, y, 0.0).astype(np.int64)
+    rate = np.asarray(rate, float)
+    logp = special.xlogy(k, rate) - rate - special.gammaln(k + 1.0)  # Poisson
+    if overdispersion is not None:
+        logp = logp + _negbin_excess(k, rate, np.asarray(overdispersion, float))
     mixture = special.logsumexp(logp, axis=0) - np.log(rate.shape[0])
     return np.where(seen, -mixture, np.nan)
+
+
+def _negbin_excess(k: np.ndarray, rate: np.ndarray, od: np.ndarray) -> np.ndarray:
+    """NegBin(mean ``rate``, ``r = 1/od²``) log-mass minus Poisson(``rate``)'s at ``k``, in
+    a form without cancellation as ``r`` grows (a nearly Poisson count: ``od`` of 1e-8, ``r``
+    1e16, where SciPy's NegBin log-mass is off by 100): ``Σ_{j<k} log1p(j/r) - (k + r) ·
+    log1p(rate/r) + rate``, each term small where ``r`` is large."""
+    r = (1.0 / od**2).reshape(-1, *(1,) * (rate.ndim - 1))
+    steps = np.arange(max(int(k.max(initial=0)), 1))
+    rising = np.concatenate([np.zeros((r.shape[0], 1)), np.cumsum(
+        np.log1p(steps[None, :] / r.reshape(-1, 1)), axis=1)], axis=1)  # (sample, k_max + 1)
+    shrink = np.log1p(rate / r)
+    # r·log1p(rate/r) - rate = -rate²/(2r) + …: from log1p's series where it would cancel
+    x = rate / r
+    tail = np.where(x < 1e-4, -rate * x / 2 + rate * x**2 / 3, r * shrink - rate)
+    return rising[:, k] - k * shrink - tail
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,9 @@ class Backtest:
         """Mean scores over the observed held-out months, grouped ``by`` columns of
         :attr:`table` (``"horizon"``, ``"ally"``, ``"origin"`` or a list of them), with the
         skill against climatology (``1 - model / climatology``: above 0 the model is better)
-        and ``n``, the number of months scored.
+        and ``n``, the number of months scored. A month whose ally had no observed count in
+        the climatology's window (an ally that entered late) is left out, so that the model
+        and the climatology are averaged over the same months.
 
         Examples
         --------
@@ -117,7 +140,8 @@ class Backtest:
         if unknown or not keys:
             raise InputError("expected columns of the backtest's table to group by, e.g. "
                              "'horizon', 'ally' or 'origin'", parameter="by", value=by)
-        seen = self.table[self.table["observed"].notna()]
+        seen = self.table[self.table["observed"].notna()
+                          & self.table["crps_climatology"].notna()]
         out = seen.groupby(keys)[list(SCORES)].mean()
         out["crps_skill"] = 1.0 - out["crps"] / out["crps_climatology"]
         out["brier_skill"] = 1.0 - out["brier"] / out["brier_climatology"]
@@ -128,10 +152,11 @@ class Backtest:
 
 
 def _origins(panel: Panel, origins: Sequence) -> list[str]:
-    if isinstance(origins, (str, pd.Period)) or not isinstance(origins, Sequence) \
-            or not len(origins):
+    if isinstance(origins, (str, pd.Period)) or not isinstance(
+            origins, (Sequence, np.ndarray, pd.Index)) or not len(origins):
         raise InputError("expected a list of months YYYY-MM, e.g. ['2024-06', '2025-06']",
                          parameter="origins", value=origins)
+    origins = list(origins)  # e.g. panel.months[-24::6]
     months = [format_period(month_argument(o, "origins")) for o in origins]
     first, last = format_period(panel.months[0]), format_period(panel.months[-1])
     for given, month in zip(origins, months):
@@ -143,6 +168,23 @@ def _origins(panel: Panel, origins: Sequence) -> list[str]:
     if len(set(months)) < len(months):
         raise InputError("an origin is given twice", parameter="origins", value=origins)
     return sorted(months)
+
+
+def origin_seeds(seed: "int | np.random.SeedSequence | None", origin: str) -> tuple[int, int]:
+    """The fit's and the forecast's seeds of a backtest's ``origin``: drawn from ``seed``
+    and the origin's month alone, so that an origin gets the same seeds whichever other
+    origins are run beside it.
+
+    Examples
+    --------
+    >>> origin_seeds(1, "2024-03") == origin_seeds(1, "2024-03") != origin_seeds(1, "2024-04")
+    True
+    """
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    month = pd.Period(origin, "M").ordinal
+    child = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, month))
+    fit_seed, forecast_seed = child.generate_state(2, dtype=np.uint32)
+    return int(fit_seed), int(forecast_seed)
 
 
 def _fittable(past: Panel, spec: ModelSpec, origin: str) -> Panel:
@@ -175,7 +217,9 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     y[:, :ahead.shape[1]] = ahead
     seen = np.isfinite(y)
     counts = np.moveaxis(fc.draws["hedging"].values.astype(float), 0, -1)  # (ally, h, sample)
-    crps = np.asarray(sr.crps_ensemble(np.where(seen, y, 0.0), counts))
+    # the exact CRPS of the draws as a distribution (scoringrules' default estimator has
+    # changed between releases; "fair" would score another quantity)
+    crps = np.asarray(sr.crps_ensemble(np.where(seen, y, 0.0), counts, estimator="nrg"))
     od = fc.draws["outcome_overdispersion"].values if "outcome_overdispersion" in fc.draws \
         else None
     p_any = table["p_any"].to_numpy().reshape(y.shape)
@@ -185,7 +229,7 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     for a, history in enumerate(_climatology(panel, origin)):
         if history.size:
             ens = np.broadcast_to(history, (H, history.size))
-            crps_clim[a] = sr.crps_ensemble(np.where(seen[a], y[a], 0.0), ens)
+            crps_clim[a] = sr.crps_ensemble(np.where(seen[a], y[a], 0.0), ens, estimator="nrg")
             brier_clim[a] = ((history > 0).mean() - (y[a] > 0)) ** 2
     scores = {
         "crps": crps,
@@ -252,10 +296,8 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         whole_number(name, value, least, SAMPLER_MOST[name])
     check_seed(seed, MAX_SEED)
-    # each origin's seeds drawn up front: its fit and forecast do not depend on the others'
-    states = np.random.SeedSequence(seed).generate_state(2 * len(months), dtype=np.uint32)
-    fit_seeds = [int(s) for s in states[::2]]
-    fc_seeds = [int(s) for s in states[1::2]]
+    root = np.random.SeedSequence(seed)
+    fit_seeds, fc_seeds = zip(*(origin_seeds(root, month) for month in months))
     spec = load_spec(spec)
     panels = [_fittable(panel.truncate(month), spec, month) for month in months]
     fits = CompiledFitter(spec).iter_fits(panels, warm_start=warm_start, seeds=fit_seeds,
@@ -271,4 +313,5 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
                      "min_ess_bulk": d.min_ess_bulk, "divergences": d.divergences,
                      "fit_seed": fit_seed, "forecast_seed": fc_seed,
                      "sampling_s": fit.timings["sampling_s"]})
+        del fit, fc  # the next origin samples with this one's draws let go
     return Backtest(table=pd.concat(tables, ignore_index=True), origins=pd.DataFrame(rows))

@@ -8,9 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import forecast
-from forecast.backtest import CLIMATOLOGY_MONTHS, _scored, predictive_log_score
+from forecast.backtest import (CLIMATOLOGY_MONTHS, Backtest, _scored, origin_seeds,
+                               predictive_log_score)
 
 
 def _crps_by_hand(ensemble: np.ndarray, y: float) -> float:
@@ -29,6 +31,9 @@ def test_predictive_log_score_is_the_mixtures_closed_form():
     geometric = [(1 / (1 + m)) * (m / (1 + m)) ** 2 for m in (1.0, 3.0)]
     got = predictive_log_score(np.array([[2.0]]), rate, np.array([1.0, 1.0]))
     assert got[0, 0] == pytest.approx(-math.log(np.mean(geometric)))
+    # a nearly Poisson count (r = 1e16): SciPy's NegBin log-mass was off by 100 there
+    got = predictive_log_score(np.array([[3.0]]), np.array([[[2.0]]]), np.array([1e-8]))
+    assert got[0, 0] == pytest.approx(2.0 - 3 * math.log(2.0) + math.log(6.0), abs=1e-9)
     # a month not observed is not scored
     assert np.isnan(predictive_log_score(np.array([[np.nan]]), rate, np.array([1.0, 1.0])))[0, 0]
 
@@ -71,7 +76,32 @@ def test_scores_are_the_forecasts_and_the_climatologys(scored):
             ((history > 0).mean() - (row["observed"] > 0)) ** 2)
         counts = fc.draws["hedging"].sel(ally=row["ally"]).isel(horizon=row["horizon"] - 1)
         assert row["crps"] == pytest.approx(_crps_by_hand(counts.values, row["observed"]))
+        # the predictive mass: the draws' NegBin (r = 1/od², mean rate) averaged
+        rate = fc.draws["rate"].sel(ally=row["ally"]).isel(horizon=row["horizon"] - 1).values
+        r = 1.0 / fc.draws["outcome_overdispersion"].values ** 2
+        mass = stats.nbinom.pmf(row["observed"], r, r / (r + rate)).mean()
+        assert row["log_score"] == pytest.approx(-math.log(mass))
         assert row["covered90"] == float(row["q05"] <= row["observed"] <= row["q95"])
+
+
+def test_scores_average_the_model_and_climatology_over_the_same_months():
+    """A month whose ally had no count in the climatology's window (a late ally) kept its
+    model scores beside no climatology: the skill then compared different months."""
+    rows = pd.DataFrame({"horizon": [1, 1], "ally": ["A", "B"], "observed": [1.0, 0.0],
+                         "crps": [0.8, 0.1], "crps_climatology": [np.nan, 0.2],
+                         "log_score": [2.0, 0.1], "brier": [0.64, 0.01],
+                         "brier_climatology": [np.nan, 0.04], "covered90": [1.0, 1.0]})
+    s = Backtest(rows, pd.DataFrame()).scores().loc[1]
+    assert int(s["n"]) == 1
+    assert (s["crps"], s["crps_climatology"], s["crps_skill"]) == pytest.approx((0.1, 0.2, 0.5))
+
+
+def test_an_origins_seeds_are_its_own():
+    """Seeds were drawn by position among the origins: another origin before it changed
+    them. Now they follow from the seed and the origin's month."""
+    assert origin_seeds(3, "2016-10") == origin_seeds(np.random.SeedSequence(3), "2016-10")
+    assert origin_seeds(3, "2016-10") != origin_seeds(3, "2016-11")
+    assert origin_seeds(3, "2016-10") != origin_seeds(4, "2016-10")
 
 
 def test_backtest_refuses_bad_origins_before_fitting():
@@ -109,6 +139,7 @@ def test_a_backtest_fits_each_origin_on_its_past_and_repeats_with_its_seed():
     bt = run()
     assert bt.origins["origin"].tolist() == [origin]
     assert bt.origins["last_fitted"].tolist() == [origin]  # nothing after the origin fitted
+    assert tuple(bt.origins[["fit_seed", "forecast_seed"]].iloc[0]) == origin_seeds(3, origin)
     table = bt.table
     assert len(table) == 3 * 3 and table["observed"].notna().sum() == 3 * 2
     t = len(sim.panel.months) - 3
