@@ -188,12 +188,12 @@ def origin_seeds(seed: "int | np.random.SeedSequence | None", origin: str) -> tu
 
 
 def _fittable(past: Panel, spec: ModelSpec, origin: str) -> Panel:
-    """``past`` (the panel at ``origin``), or the error that fitting it would raise, said of
+    """``past`` (the panel cut at ``origin``), or the error that fitting it would raise, said of
     the origin before any origin is fitted (e.g. a signal not yet observed then)."""
     try:
         make_design(past, spec)
     except InputError as err:
-        raise InputError(f"the panel as it stood then cannot be fitted: {err.reason}",
+        raise InputError(f"the panel cut at this origin cannot be fitted: {err.reason}",
                          parameter="origins", value=origin) from None
     return past
 
@@ -208,7 +208,9 @@ def _climatology(panel: Panel, origin: str) -> list[np.ndarray]:
 def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     import scoringrules as sr
 
-    table = fc.hedging()[["ally", "period", "horizon", "mean", "p_any", "q05", "q50", "q95"]]
+    # the scores read the draws, not the mean, whose tail hedging() would warn of per origin
+    table = fc.hedging(warn=False)[["ally", "period", "horizon", "mean", "p_any", "q05", "q50",
+                                    "q95"]]
     months = [format_period(m) for m in panel.months]
     t0 = months.index(origin)
     H = fc.horizon
@@ -251,7 +253,7 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
              horizon: int = 12, draws: int = 1000, tune: int = 1000, chains: int = 4,
              seed: int | None = None, warm_start: bool = True, progress: bool = False,
              warn: bool = False) -> Backtest:
-    """Refit ``spec`` at each origin on the panel as it stood then, forecast ``horizon``
+    """Refit ``spec`` at each origin on the panel cut there, forecast ``horizon``
     months ahead and score the forecast against the panel's later months.
 
     Parameters

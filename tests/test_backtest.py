@@ -119,7 +119,7 @@ def test_backtest_refuses_bad_origins_before_fitting():
     late = frame[(frame["signal"] != "joint_statements") | (frame["period"] >= "2015-01")]
     panel = forecast.Panel.from_frame(late, sim.panel.catalog, start="2014-01",
                                       end=last)
-    with pytest.raises(forecast.InputError, match="the panel as it stood then cannot be "
+    with pytest.raises(forecast.InputError, match="the panel cut at this origin cannot be "
                        "fitted: indicator 'joint_statements' has no observations") as err:
         forecast.backtest(panel, ["2015-06", "2014-09"])
     assert (err.value.parameter, err.value.value) == ("origins", "2014-09")
@@ -134,8 +134,10 @@ def test_backtest_refuses_bad_origins_before_fitting():
 def test_a_backtest_fits_each_origin_on_its_past_and_repeats_with_its_seed():
     sim = forecast.simulate(n_allies=3, n_months=36, seed=7)
     origin = str(sim.panel.months[-3])  # two months follow it; a 3-month forecast runs past
-    run = lambda: forecast.backtest(sim.panel, [origin], horizon=3, draws=100, tune=100,  # noqa: E731
-                                    chains=2, seed=3)
+    def run():
+        return forecast.backtest(sim.panel, [origin], horizon=3, draws=100, tune=100,
+                                 chains=2, seed=3)
+
     bt = run()
     assert bt.origins["origin"].tolist() == [origin]
     assert bt.origins["last_fitted"].tolist() == [origin]  # nothing after the origin fitted
