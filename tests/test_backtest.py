@@ -134,6 +134,7 @@ def test_backtest_refuses_bad_origins_before_fitting():
 def test_a_backtest_fits_each_origin_on_its_past_and_repeats_with_its_seed():
     sim = forecast.simulate(n_allies=3, n_months=36, seed=7)
     origin = str(sim.panel.months[-3])  # two months follow it; a 3-month forecast runs past
+
     def run():
         return forecast.backtest(sim.panel, [origin], horizon=3, draws=100, tune=100,
                                  chains=2, seed=3)
