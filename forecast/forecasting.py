@@ -748,10 +748,12 @@ class ForecastResult:
         frame = _ally_horizon_frame(ds, cols)
         if warn and (no_mean := frame[frame["mean_pareto_k"] >= K_NO_MEAN]).shape[0]:
             cells = [f"{a} {p}" for a, p in zip(no_mean["ally"], no_mean["period"])]
-            warnings.warn(f"the mean of {len(cells)} forecast month{'s' if len(cells) > 1 else ''}"
-                          f" ({shortlist(cells, 3, counted=True)}; mean up to "
-                          f"{no_mean['mean'].max():.3g}) is decided by its largest draws: "
-                          f"their tail has no finite mean (Pareto k̂ ≥ {K_NO_MEAN:g}, column "
+            many = len(cells) > 1
+            warnings.warn(f"the mean{'s' * many} of {len(cells)} forecast month{'s' * many} "
+                          f"({shortlist(cells, 3, counted=True)}; mean up to "
+                          f"{no_mean['mean'].max():.3g}) {'are' if many else 'is'} decided by "
+                          f"{'their' if many else 'its'} largest draws: the draws' tail has no "
+                          f"finite mean (Pareto k̂ ≥ {K_NO_MEAN:g}, column "
                           "mean_pareto_k), so another seed can give another value; read p_any "
                           "and the quantiles (an approximate fit's draws, e.g. ADVI's, do this "
                           "most)", UserWarning, skip_file_prefixes=PACKAGE_FRAMES)
