@@ -95,7 +95,8 @@ def model_key(design: Design, spec: ModelSpec) -> tuple:
         tuple((k, b.single_month) for k, b in design.families.items()),
         design.outcome_family,
         int(design.outcome_sign),
-        len(design.years) if design.drift_signals else None,  # drift has a year dimension
+        # drift has a year dimension
+        len(design.years) if design.drift_signals or spec.outcome_drift else None,
         tuple(design.drift_signals),
         # "auto" centres a signal's intercept offsets by its events: part of the graph
         None if geometry is None else tuple(bool(c) for c in geometry),

@@ -119,6 +119,19 @@ class Design:
     def n_periods(self) -> int:
         return len(self.periods)
 
+    @property
+    def month_year(self) -> np.ndarray:
+        """Each month's year as an index into ``years``, ``(n_periods,)``.
+
+        Examples
+        --------
+        >>> import forecast
+        >>> sim = forecast.simulate(n_allies=2, n_months=14, start="2020-12", seed=1)
+        >>> make_design(sim.panel, forecast.load_spec("default")).month_year.tolist()
+        [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]
+        """
+        return np.array([int(p[:4]) for p in self.periods], dtype=np.int64) - self.years[0]
+
     def intercept_events(self) -> np.ndarray:
         """Events behind each ally's intercept of each indicator, ``(ally, signal)``.
 

@@ -110,6 +110,9 @@ class StateDraws:
         ``(n, A)``.
     outcome_overdispersion
         ``(n,)``; ``None`` when the outcome is Poisson.
+    outcome_drift, outcome_drift_tau
+        ``(n,)``: the hedging level's walk in the origin's year and the sd of its yearly
+        steps; ``None`` without ``outcome_drift`` in the spec.
     """
 
     index: np.ndarray
@@ -125,6 +128,8 @@ class StateDraws:
     outcome_intercept: np.ndarray
     outcome_loading: np.ndarray
     outcome_overdispersion: np.ndarray | None
+    outcome_drift: np.ndarray | None = None
+    outcome_drift_tau: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -205,11 +210,14 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
             else np.zeros((n, A, D)))
     od = (_flat(post, "outcome_overdispersion", rows)
           if fit.design.outcome_family == "negbin" else None)
+    drifts = "outcome_drift" in post
     return StateDraws(
         index=rows, own=theta - gamma * g[:, None] - level, level=level, theta=theta, g=g,
         rho=rho, phi=phi, scale=v * np.sqrt(1.0 - w), gamma=gamma, beta=beta,
         outcome_intercept=_flat(post, "outcome_intercept", rows),
         outcome_loading=_flat(post, "outcome_loading", rows), outcome_overdispersion=od,
+        outcome_drift=_flat(post, "outcome_drift", rows)[:, -1] if drifts else None,
+        outcome_drift_tau=_flat(post, "outcome_drift_tau", rows) if drifts else None,
     )
 
 
@@ -345,20 +353,29 @@ def future_drivers(fit: "Fit", horizon: int, n: int, assumption: str,
 # the kernel
 @dataclass(frozen=True)
 class Shocks:
-    """Standard-normal state shocks and outcome uniforms for one forecast."""
+    """Standard-normal state shocks, outcome uniforms and the hedging level's yearly steps
+    (standard normal in a January, 0 in other months) for one forecast."""
 
     eps: np.ndarray  # (n, A, H)
     eta: np.ndarray  # (n, H)
     uniform: np.ndarray | None = None  # (n, A, H)
+    drift: np.ndarray | None = None  # (n, H)
 
     @classmethod
-    def draw(cls, n: int, A: int, H: int, streams: Streams, outcome: bool = True) -> "Shocks":
-        """Horizon ``h``'s shocks from month ``h - 1``'s stream, after its driver values."""
+    def draw(cls, n: int, A: int, H: int, streams: Streams, outcome: bool = True,
+             new_year: np.ndarray | None = None) -> "Shocks":
+        """Horizon ``h``'s shocks from month ``h - 1``'s stream, after its driver values;
+        with ``new_year`` (``(H,)``, true where horizon ``h``'s month is a January), the
+        hedging level's steps after them, so that the other draws stay as they were."""
         month = streams.months[:H]
         eps = np.stack([g.standard_normal((n, A)) for g in month], axis=-1)
         eta = np.stack([g.standard_normal(n) for g in month], axis=-1)
         uni = np.stack([g.random((n, A)) for g in month], axis=-1) if outcome else None
-        return cls(eps, eta, uni)
+        drift = None
+        if new_year is not None:
+            drift = np.stack([g.standard_normal(n) if step else np.zeros(n)
+                              for g, step in zip(month, new_year)], axis=-1)
+        return cls(eps, eta, uni, drift)
 
 
 def simulate_paths(state: StateDraws, drivers_std: np.ndarray, shocks: Shocks) -> dict:
@@ -397,6 +414,7 @@ def simulate_paths(state: StateDraws, drivers_std: np.ndarray, shocks: Shocks) -
     innov = state.scale * np.sqrt(np.clip(1.0 - state.phi**2, 0.0, None))
     g_innov = np.sqrt(np.clip(1.0 - state.rho**2, 0.0, None))
     theta_prev = state.theta
+    level = state.outcome_drift
     own_path = np.empty((n, A, H))
     theta_path = np.empty((n, A, H))
     rate = np.empty((n, A, H))
@@ -407,6 +425,11 @@ def simulate_paths(state: StateDraws, drivers_std: np.ndarray, shocks: Shocks) -
         g = state.rho * g + g_innov * shocks.eta[:, h]
         theta = own + state.gamma * g[:, None] + state.level
         eta = state.outcome_intercept + state.outcome_loading * theta_prev
+        if level is not None:
+            # the hedging level's walk: a step into each new year (docs/decisions/0032)
+            if shocks.drift is not None:
+                level = level + state.outcome_drift_tau * shocks.drift[:, h]
+            eta = eta + level[:, None]
         rate[:, :, h] = np.exp(np.minimum(eta, MAX_ETA))
         own_path[:, :, h], theta_path[:, :, h], g_path[:, h] = own, theta, g
         theta_prev = theta
@@ -475,7 +498,8 @@ def _variance_parts(state: StateDraws, fit: "Fit", horizon: int, assumption: str
         raw = overrides.apply(raw)
     std = _standardise(fit, raw)
     A = fit.design.n_allies
-    paths = simulate_paths(sub, std, Shocks.draw(sub.n, A, horizon, streams, outcome=False))
+    paths = simulate_paths(sub, std, Shocks.draw(sub.n, A, horizon, streams, outcome=False,
+                                                 new_year=new_years(fit, horizon, sub)))
     rate = paths["rate"].reshape(len(rows), n_inner, A, horizon)
     od = None if sub.outcome_overdispersion is None else \
         sub.outcome_overdispersion.reshape(len(rows), n_inner)[:, :, None, None]
@@ -484,6 +508,29 @@ def _variance_parts(state: StateDraws, fit: "Fit", horizon: int, assumption: str
     path = within.mean(axis=0)
     param = np.clip(rate.mean(axis=1).var(axis=0, ddof=1) - path / n_inner, 0.0, None)
     return {"var_parameter": param, "var_path": path, "var_noise": noise}
+
+
+def new_years(fit: "Fit", horizon: int, state: StateDraws) -> np.ndarray | None:
+    """``(horizon,)``: true where the month ``h`` ahead of the fit's last is a January (the
+    hedging level's walk takes a step into it); None where the fit's hedging level does not
+    drift.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> sim = forecast.simulate(n_allies=2, n_months=23, seed=1)  # 2014-01 to 2015-11
+    >>> fit = forecast.oracle_fit(sim, n_draws=4)
+    >>> new_years(fit, 3, state_draws(fit)) is None
+    True
+    >>> drifting = state_draws(fit)
+    >>> drifting = StateDraws(**{**vars(drifting), "outcome_drift": np.zeros(drifting.n)})
+    >>> new_years(fit, 3, drifting).tolist()
+    [False, True, False]
+    """
+    if state.outcome_drift is None:
+        return None
+    origin = pd.Period(fit.design.periods[-1], "M")
+    return np.array([(origin + h).month == 1 for h in range(1, horizon + 1)])
 
 
 def _standardise(fit: "Fit", raw: np.ndarray) -> np.ndarray:
@@ -565,7 +612,7 @@ def forecast_fit(
     state = state_draws(fit, n_draws)
     n, A = state.n, design.n_allies
     raw = future_drivers(fit, horizon, n, driver_assumption, main)
-    shocks = Shocks.draw(n, A, horizon, main)
+    shocks = Shocks.draw(n, A, horizon, main, new_year=new_years(fit, horizon, state))
     if overrides is not None:
         raw = overrides.apply(raw)
     paths = simulate_paths(state, _standardise(fit, raw), shocks)

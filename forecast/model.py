@@ -54,7 +54,7 @@ def fix_lengths(model: pm.Model) -> pm.Model:
     >>> model = build_model(make_design(forecast.simulate(2, 12, seed=1).panel, spec), spec)
     >>> fixed = fix_lengths(model)
     >>> sorted(d for d, n in fixed.dim_lengths.items() if hasattr(n, "get_value"))
-    ['period', 'year']
+    ['drift_step', 'period', 'year']
     """
     return freeze_dims_and_data(model, dims=[d for d in model.coords if d not in GROWING_DIMS],
                                 data=[])
@@ -496,6 +496,20 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             ho = pm.Deterministic("outcome_intercept",
                                   ho - kappa * _group_mean(A, oa, lat_h), dims="ally")
         eta_h = ho[oa] + kappa[oa] * lat_h
+        if spec.outcome_drift:
+            # hedging's level across allies, one a year: a walk of yearly steps from the first
+            # year (a step into it would be sampled from its prior alone), centred on its mean
+            # over the years so that the ally intercepts stay the average level
+            # (docs/decisions/0032)
+            if "drift_step" not in model.coords:
+                model.add_coord("drift_step", list(design.years[1:]))
+            h_tau = pm.LogNormal("outcome_drift_tau", np.log(pr.outcome_drift_scale),
+                                 pr.drift_log_sd)
+            h_z = pm.Normal("outcome_drift_z", 0.0, 1.0, dims="drift_step")
+            h_walk = pt.cumsum(pt.concatenate([pt.zeros(1), h_tau * h_z]))
+            h_walk = pm.Deterministic("outcome_drift", h_walk - h_walk.mean(), dims="year")
+            year_of = pm.Data("outcome_year", design.month_year[design.outcome_t])
+            eta_h = eta_h + h_walk[year_of]
         if design.outcome_family == "negbin":
             h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
             negbin_observed(OBSERVED_OUTCOME, eta_h, (-2.0 * pt.log(h_od))[None],

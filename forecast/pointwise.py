@@ -100,6 +100,8 @@ def _outcome_predictor(fit: "Fit", which) -> tuple[np.ndarray, np.ndarray | None
     theta = flat_draws(post, "credibility")
     eta = (flat_draws(post, "outcome_intercept")[:, a]
            + flat_draws(post, "outcome_loading")[:, a] * theta[:, a, t - 1])
+    if "outcome_drift" in post:
+        eta = eta + flat_draws(post, "outcome_drift")[:, d.month_year[t]]
     alpha = (1.0 / flat_draws(post, "outcome_overdispersion")[:, None] ** 2
              if d.outcome_family == "negbin" else None)
     return eta, alpha

@@ -442,7 +442,7 @@ READ_QUANTITIES = frozenset({
     "credibility", "persistence", "credibility_sd", "factor_share", "common_factor",
     "factor_persistence", "factor_loading", "level", "driver_effect_ally", "outcome_intercept",
     "outcome_loading", "outcome_overdispersion", "intercept", "loading", "loading_ally",
-    "intercept_drift", "overdispersion", "noise",
+    "intercept_drift", "overdispersion", "noise", "outcome_drift", "outcome_drift_tau",
 })
 
 

@@ -8,7 +8,9 @@ one shared effect). A signal the catalog marks ``drifts = true`` has its ally in
 a yearly random walk (steps of sd ``drift_tau``), as the default spec fits it;
 :func:`synthetic_catalog` marks none (``docs/decisions/0020``). The walk is drawn from a
 generator of its own: with ``drift_tau = 0`` a catalog with marks gives the panel of the same
-catalog without them.
+catalog without them. With ``outcome_drift_tau > 0`` the hedging level follows a yearly walk
+common to the allies, as a spec with ``outcome_drift = true`` fits it (``docs/decisions/0032``;
+0 by default, and then no draw is taken for it).
 
 The truth is stated in the model's own coordinates, so that a recovery test compares a
 posterior with the quantity it estimates:
@@ -96,6 +98,7 @@ class SimulationParameters:
     outcome_loading_log_tau: float = 0.2
     outcome_overdispersion: float = 0.5
     drift_tau: float = 0.25
+    outcome_drift_tau: float = 0.0
     common_factor: bool = True
 
     def __post_init__(self) -> None:
@@ -326,8 +329,18 @@ def simulate(
     log_kappa = p.outcome_loading_log_mu + p.outcome_loading_log_tau * rng.standard_normal(A)
     kappa = (out.sign if out.sign else -1) * np.exp(log_kappa)
     lagged = np.concatenate([theta[:, :1], theta[:, :-1]], axis=1)
-    hedging = _draw(out.family, ho[:, None] + kappa[:, None] * lagged,
-                    p.outcome_overdispersion, 0.0, rng)
+    eta_h = ho[:, None] + kappa[:, None] * lagged
+    h_walk = None
+    if p.outcome_drift_tau > 0:
+        # hedging's level across allies, a yearly walk centred as the model centres it
+        # (spec outcome_drift); its own child generator, so that a panel without it is drawn
+        # as before
+        h_walk = np.zeros(n_years)
+        h_walk[1:] = np.cumsum(p.outcome_drift_tau
+                               * rng.spawn(1)[0].standard_normal(n_years - 1))
+        h_walk -= h_walk.mean()
+        eta_h = eta_h + h_walk[[m.year - year0 for m in months]][None, :]
+    hedging = _draw(out.family, eta_h, p.outcome_overdispersion, 0.0, rng)
     a_idx, t_idx = np.nonzero(np.arange(T)[None, :] >= np.maximum(entry, 0)[:, None])
     rows.append(pd.DataFrame({
         "ally": np.asarray(allies, dtype=object)[a_idx],
@@ -341,6 +354,9 @@ def simulate(
     drift_truth = {}
     if drifting:  # in the signal's own units, as intercept_raw (the model's for counts)
         drift_truth["intercept_drift_raw"] = (("ally", "drift_signal", "year"), walk)
+    if h_walk is not None:
+        drift_truth["outcome_drift"] = (("year",), h_walk)
+        drift_truth["outcome_drift_tau"] = ((), p.outcome_drift_tau)
     truth = xr.Dataset(
         {
             "credibility": (("ally", "period"), theta),
@@ -369,8 +385,9 @@ def simulate(
         },
         coords={"ally": allies, "period": periods, "signal": sig_names,
                 "driver": [d.name for d in drivers],
-                **({"drift_signal": drifting, "year": list(range(year0, year0 + n_years))}
-                   if drifting else {})},
+                **({"drift_signal": drifting} if drifting else {}),
+                **({"year": list(range(year0, year0 + n_years))}
+                   if drifting or h_walk is not None else {})},
         attrs={"seed": -1 if seed is None else seed, "missing": missing},
     )
     return Simulation(panel=panel, truth=truth, params=p)

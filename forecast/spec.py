@@ -82,6 +82,9 @@ class Priors(BaseModel):
         0.3, gt=0, description="Prior sd of the log of the drift step sd. Log-normal, not "
         "half-normal: a drifting signal's walk cannot collapse to a constant, where the latent "
         "would have to carry the series' trend instead (docs/decisions/0003)")
+    outcome_drift_scale: float = Field(
+        0.25, gt=0, description="Prior median of the sd of the yearly steps of the hedging "
+        "level's walk (outcome_drift = true; log-rate units), log-normal with drift_log_sd")
 
     @property
     def outcome_loading_spread_scale(self) -> float:
@@ -156,6 +159,13 @@ class ModelSpec(BaseModel):
         "keyword \"coarse\" stands for every quarterly or annual indicator (slow structural "
         "series whose trends are not credibility), \"catalog\" for the indicators the catalog "
         "marks `drifts = true`")
+    outcome_drift: bool = Field(
+        True, description="The hedging outcome's level follows a slow yearly random walk "
+        "common to the allies (centred on its mean over the years, so the ally intercepts "
+        "stay the average level), carried into forecasts with its step sd: hedging that "
+        "rises or falls across allies for reasons the latent does not measure: on the "
+        "embedded data it took the forecasts' share of months with an act from half the "
+        "share seen to near it (docs/decisions/0032)")
     parameterisation: Literal["noncentred", "centred"] = Field(
         "noncentred", description="Latent-state geometry (see docs/decisions)")
     intercept_parameterisation: Literal["noncentred", "centred", "auto"] = Field(
@@ -255,7 +265,8 @@ class ModelSpec(BaseModel):
     def from_json(cls, text: str) -> "ModelSpec":
         """The spec stored with a fit (:meth:`to_json`, every field written). A field added
         since it was stored takes the value its draws were made with, not today's default:
-        ``outcome_loading_pooling_scale`` None, the shared scale."""
+        ``outcome_loading_pooling_scale`` None, the shared scale; ``outcome_drift`` false, no
+        walk of the hedging level."""
         try:
             raw = json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
@@ -265,6 +276,7 @@ class ModelSpec(BaseModel):
                             f"{type(raw).__name__}", parameter="text") from None
         if isinstance(raw.get("priors"), dict):
             raw["priors"].setdefault("outcome_loading_pooling_scale", None)
+        raw.setdefault("outcome_drift", False)
         # pydantic's ValidationError named the setting but no spec; _checked says both
         return _checked(cls, raw, spec_name=str(raw.get("name", "?")))
 

@@ -153,6 +153,8 @@ def drifting_model_at(drifting_catalog, at_random_point):
                  "loading_ally" if spec.loadings == "pooled" else "loading",
                  "intercept_drift", "overdispersion", "noise", "outcome_intercept",
                  "outcome_loading", "outcome_overdispersion"]
+        if spec.outcome_drift:
+            names.append("outcome_drift")
         observed = [model[f"{fam}_indicators"] for fam in design.families] + [model["outcome"]]
         values = at_random_point(model, [*(model[n] for n in names),
                                          *model.logp(vars=observed, sum=False)],

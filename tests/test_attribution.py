@@ -45,16 +45,18 @@ def test_rows_sum_to_change_and_columns(oracle):
     assert (tab["mcse"] == 0.0).all()
 
 
-def test_removal_loglik_is_the_models_own(drifting_model_at):
+@pytest.mark.parametrize("update", [{}, {"outcome_drift": False}])
+def test_removal_loglik_is_the_models_own(drifting_model_at, update):
     """``removal_loglik`` writes each observation's log-likelihood out again, from the draws,
     for PSIS: checked against the model's own pointwise log-likelihood at draws that differ
     (an oracle's are all alike), for every family, a quarter's and a year's average, a
-    drifting signal and the outcome (last month's latent): a slip there moved attribution
-    without failing any other test."""
+    drifting signal and the outcome (last month's latent, and the hedging level's walk where
+    the spec has one): a slip there moved attribution without failing any other test."""
     from forecast.pointwise import outcome_loglik
     from forecast.results import Fit
 
-    sim, spec, design, model, names, points = drifting_model_at(seed=list(range(5)))
+    sim, spec, design, model, names, points = drifting_model_at(seed=list(range(5)),
+                                                                update=update)
     observed = [f"{fam}_indicators" for fam in design.families] + ["outcome"]
     dims = {n: model.named_vars_to_dims.get(n, ()) for n in names}
     post = xr.Dataset({n: (("chain", "draw", *dims[n]), np.stack([p[i] for p in points])[None])

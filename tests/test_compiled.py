@@ -71,8 +71,10 @@ def test_intercept_events_count_what_pins_each_intercept():
 
 @pytest.fixture(scope="module")
 def panels():
-    a = forecast.simulate(n_allies=2, n_months=12, seed=11).panel
-    # same allies × months, other values, other missingness, other calendar
+    # two calendar years each: their number is the length of the hedging level's walk, whose
+    # steps are free values of the compiled graph (docs/decisions/0032)
+    a = forecast.simulate(n_allies=2, n_months=12, seed=11, start="2014-05").panel
+    # same allies × months × years, other values, other missingness, other calendar
     b = forecast.simulate(n_allies=2, n_months=12, seed=12, start="2016-05").panel
     return a, b
 

@@ -775,6 +775,51 @@ def test_the_state_runs_forward_as_the_model_says():
                                rtol=0.035)
 
 
+def _with_hedging_walk(fit, last_level: float, tau: float):
+    """``fit`` with a hedging level's walk (spec ``outcome_drift``) in its posterior: 0 in
+    every year but the last, ``last_level`` there, steps of sd ``tau``."""
+    post = fit.idata["posterior"].to_dataset()
+    years = list(fit.design.years)
+    walk = np.zeros((post.sizes["chain"], post.sizes["draw"], len(years)))
+    walk[..., -1] = last_level
+    post["outcome_drift"] = (("chain", "draw", "year"), walk)
+    post = post.assign_coords(year=years)
+    post["outcome_drift_tau"] = (("chain", "draw"), np.full(walk.shape[:2], tau))
+    return dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}))
+
+
+def test_the_hedging_level_carries_into_the_forecast_and_steps_each_january(oracle_case):
+    """A fit whose hedging level walks (spec ``outcome_drift``): its level in the origin's
+    year multiplies every month's expected count by e^level, and its step sd widens the
+    forecast from the first January on, not before. The other draws (states, drivers,
+    uniforms) stay those of the same forecast without the walk."""
+    _, fit, _ = oracle_case
+    origin = pd.Period(fit.design.periods[-1], "M")
+    horizon = 14
+    january = next(h for h in range(1, horizon + 1) if (origin + h).month == 1)
+    base = fit.forecast(horizon=horizon, seed=3, n_draws=200).draws
+    held = _with_hedging_walk(fit, 0.7, 0.0).forecast(horizon=horizon, seed=3,
+                                                         n_draws=200).draws
+    np.testing.assert_allclose(held["rate"].values, base["rate"].values * np.exp(0.7),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(held["credibility"].values, base["credibility"].values)
+    walking = _with_hedging_walk(fit, 0.7, 0.5).forecast(horizon=horizon, seed=3,
+                                                         n_draws=200).draws
+    ratio = np.log(walking["rate"].values / base["rate"].values)  # (sample, ally, horizon)
+    before, year = ratio[:, :, :january - 1], ratio[:, :, january - 1:january + 11]
+    np.testing.assert_allclose(before, 0.7, rtol=1e-12)
+    # one step into the year, the same for every ally and for every month of that year
+    step = year - 0.7
+    np.testing.assert_allclose(step, step[:, :1, :1] * np.ones_like(step), atol=1e-12)
+    # its sd 0.5: 200 draws put the sample sd within 0.4 and 0.6 (4 sd of its sampling error)
+    assert 0.4 < step[:, 0, 0].std() < 0.6
+    # the steps are the path's uncertainty: its part of the variance grows from January
+    assert (walking["var_path"].values[:, january - 1:]
+            > held["var_path"].values[:, january - 1:]).all()
+    np.testing.assert_allclose(walking["var_path"].values[:, :january - 1],
+                               held["var_path"].values[:, :january - 1], rtol=1e-12)
+
+
 def test_a_longer_horizon_leaves_the_first_months_draws_as_they_were(oracle_case):
     """With one seed, month 1's q95 of a count read 3 at horizon 1 and 2 at horizon 12: each
     month's draws came after every month's drivers. Each month now has its own stream."""

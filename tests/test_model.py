@@ -7,6 +7,7 @@ truth is covered (DESIGN §3, issue 4).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor
 import pytest
@@ -81,21 +82,25 @@ def test_count_intercepts_at_the_allys_average_latent(reference, at_random_point
 
 # the intercepts are the model's own (its Deterministic): the references' arithmetic is checked
 # by the intercept tests below
-@pytest.mark.parametrize("update", [{}, {"loadings": "pooled"}])
+@pytest.mark.parametrize("update", [{}, {"loadings": "pooled"}, {"outcome_drift": False}])
 def test_every_likelihood_term_is_the_model_written_out(drifting_model_at, update):
     """Each observation's log-likelihood, at a random point, against the model written out
     with scipy from the parameters' values: the latent of the observation's month (of its
     quarter or year averaged: ``mean θ[a, start:stop]``), the sign-constrained loading, the
     intercept and a drifting signal's walk of that year, in every family; and hedging's
     NegBin with its rate at ``ho[a] + κ[a]·θ[a, t−1]``, last month's latent, κ of the
-    catalog's sign. A lag, sign, drift or averaging slip in the graph fails here, without a
-    fit (the recovery tests that would also see it are slow)."""
+    catalog's sign, plus the hedging level's walk of the count's year (``outcome_drift``, the
+    default's, and without it). A lag, sign, drift or averaging slip in the graph fails here,
+    without a fit (the recovery tests that would also see it are slow)."""
     from scipy import stats
 
-    _, _, design, _, names, got = drifting_model_at(seed=11, update=update)
+    # a point at which both walks move their rates enough to be seen
+    walks = update.get("outcome_drift", True)
+    seed = 12 if walks else 11
+    _, _, design, _, names, got = drifting_model_at(seed=seed, update=update)
     assert set(design.families) == {"poisson", "bernoulli", "negbin", "normal"}
     assert not design.families["negbin"].single_month and design.drift_signals == ("meetings",)
-    theta, alpha, lam, walk, od, noise, ho, kappa, h_od = got[:len(names)]
+    theta, alpha, lam, walk, od, noise, ho, kappa, h_od = got[:9]
     lam = np.broadcast_to(lam, alpha.shape)
     drift = np.zeros((*alpha.shape, len(design.years)))
     drift[:, design.indicators.index("meetings"), :] = walk[:, 0, :]
@@ -121,6 +126,14 @@ def test_every_likelihood_term_is_the_model_written_out(drifting_model_at, updat
     assert np.all(np.sign(kappa) == design.outcome_sign)
     eta = ho[design.outcome_ally] + kappa[design.outcome_ally] * theta[design.outcome_ally,
                                                                         design.outcome_t - 1]
+    if walks:
+        h_walk = got[names.index("outcome_drift")]
+        assert h_walk.shape == (len(design.years),) and abs(h_walk.sum()) < 1e-9  # centred
+        year = np.array([int(design.periods[t][:4]) for t in design.outcome_t]) - design.years[0]
+        assert np.ptp(h_walk[year]) > 0.1  # a walk that moves the rate enough to be seen
+        eta = eta + h_walk[year]
+    else:
+        assert "outcome_drift" not in names
     r = 1.0 / h_od ** 2
     np.testing.assert_allclose(got[-1], stats.nbinom.logpmf(design.outcome_value, r,
                                                             r / (r + np.exp(eta))),
@@ -308,6 +321,25 @@ def test_a_spec_saved_without_the_hedging_spread_scale_keeps_the_shared_one():
     assert forecast.load_spec("default").priors.outcome_loading_spread_scale == 0.25
 
 
+def test_a_spec_saved_before_the_hedging_walk_rebuilds_without_it():
+    """JSON stored with a fit before ``outcome_drift`` existed rebuilds the model that made its
+    draws (no walk of the hedging level), where today's default has the walk."""
+    import json
+
+    from forecast.spec import ModelSpec
+
+    stored = json.loads(forecast.load_spec("default").to_json())
+    del stored["outcome_drift"], stored["priors"]["outcome_drift_scale"]
+    spec = ModelSpec.from_json(json.dumps(stored))
+    assert spec.outcome_drift is False and forecast.load_spec("default").outcome_drift is True
+    panel = forecast.simulate(n_allies=2, n_months=30, seed=1).panel
+    names = {v.name for v in build_model(make_design(panel, spec), spec).free_RVs}
+    assert not names & {"outcome_drift_tau", "outcome_drift_z"}
+    default = forecast.load_spec("default")
+    names = {v.name for v in build_model(make_design(panel, default), default).free_RVs}
+    assert {"outcome_drift_tau", "outcome_drift_z"} <= names
+
+
 def test_normal_series_are_modelled_centred_within_each_ally(at_random_point):
     """Normal values are stored centred on each ally's mean; at any parameter value the
     model's mean of a normal series, averaged over one ally's observations, is the series'
@@ -459,6 +491,45 @@ def test_recovers_a_drifting_signals_walk():
     latent = _draws(fit, "credibility")
     assert _interval_covers(latent, sim.truth["credibility"].values).mean() >= 0.85
     assert np.corrcoef(latent.mean(0).ravel(), sim.truth["credibility"].values.ravel())[0, 1] >= 0.9
+
+
+@pytest.mark.slow
+def test_recovers_the_hedging_levels_walk():
+    """``outcome_drift`` against a known walk: the hedging level of five allies walks by year
+    (sd 0.4, common to them) over ten years, the default spec (``outcome_drift``) fits it, and
+    the true walk, its step sd and the latent path lie within the fit's 90% intervals."""
+    sim = forecast.simulate(n_allies=5, n_months=120, seed=4,
+                            params={"outcome_drift_tau": 0.4, "outcome_intercept_mu": 0.0})
+    truth = sim.truth["outcome_drift"].values
+    assert np.ptp(truth) > 0.8  # a walk worth recovering: more than a doubling of the rate
+    fit = forecast.fit(sim.panel, seed=1, warn=False)  # the default spec has the walk
+    walk = _draws(fit, "outcome_drift")
+    assert _interval_covers(walk, truth).mean() >= 0.85
+    assert np.corrcoef(walk.mean(0), truth)[0, 1] >= 0.8
+    lo, hi = np.quantile(_draws(fit, "outcome_drift_tau"), [0.05, 0.95])
+    assert lo <= 0.4 <= hi
+    latent = _draws(fit, "credibility")
+    assert _interval_covers(latent, sim.truth["credibility"].values).mean() >= 0.85
+    assert fit.diagnostics().divergences == 0
+
+
+def test_the_hedging_walk_is_simulated_apart_from_the_rest():
+    """``outcome_drift_tau`` draws the hedging level's walk from a generator of its own: every
+    indicator and the latent are those of the same seed without it, the walk is centred on
+    its mean over the years, and hedging rises where the walk does."""
+    plain = forecast.simulate(n_allies=4, n_months=72, seed=9)
+    walked = forecast.simulate(n_allies=4, n_months=72, seed=9,
+                               params={"outcome_drift_tau": 1.0})
+    walk = walked.truth["outcome_drift"]
+    assert walk.sizes == {"year": 6} and abs(float(walk.sum())) < 1e-12
+    assert "outcome_drift" not in plain.truth
+    np.testing.assert_array_equal(plain.truth["credibility"], walked.truth["credibility"])
+    a, b = plain.panel.to_frame(), walked.panel.to_frame()
+    indicators = a.signal != "hedging"
+    pd.testing.assert_frame_equal(a[indicators].reset_index(drop=True),
+                                  b[b.signal != "hedging"].reset_index(drop=True))
+    counts = b[b.signal == "hedging"].groupby(b.period.str[:4])["value"].mean()
+    assert np.corrcoef(counts.values, walk.values)[0, 1] > 0.5
 
 
 def _gate(fit, seed: int):
