@@ -116,10 +116,10 @@ class Backtest:
     table: pd.DataFrame
     origins: pd.DataFrame
 
-    def scores(self, by: str | Sequence[str] = "horizon") -> pd.DataFrame:
+    def scores(self, by: str | Sequence[str] | None = "horizon") -> pd.DataFrame:
         """Mean scores over the observed held-out months, grouped ``by`` columns of
-        :attr:`table` (``"horizon"``, ``"ally"``, ``"origin"`` or a list of them), with the
-        skill against climatology (``1 - model / climatology``: above 0 the model is better)
+        :attr:`table` (``"horizon"``, ``"ally"``, ``"origin"`` or a list of them; ``None``:
+        one row, ``all``, over every month), with the skill against climatology (``1 - model / climatology``: above 0 the model is better)
         and ``n``, the number of months scored. A month whose ally had no observed count in
         the climatology's window (an ally that entered late) is left out, so that the model
         and the climatology are averaged over the same months.
@@ -134,7 +134,12 @@ class Backtest:
         >>> s = Backtest(rows, pd.DataFrame()).scores().loc[1]
         >>> round(float(s["crps"]), 6), round(float(s["crps_skill"]), 6), int(s["n"])
         (0.3, 0.5, 2)
+        >>> Backtest(rows, pd.DataFrame()).scores(None).index.tolist()
+        ['all']
         """
+        if by is None:
+            whole = self.table.assign(all="all")
+            return Backtest(whole, self.origins).scores("all").rename_axis(None)
         keys = [by] if isinstance(by, str) else list(by)
         unknown = [k for k in keys if k not in self.table.columns or k in SCORES]
         if unknown or not keys:

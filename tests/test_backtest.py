@@ -96,6 +96,22 @@ def test_scores_average_the_model_and_climatology_over_the_same_months():
     assert (s["crps"], s["crps_climatology"], s["crps_skill"]) == pytest.approx((0.1, 0.2, 0.5))
 
 
+def test_scores_over_every_month_weigh_each_month_alike():
+    """``scores(None)``: one row over every scored month, each month counted once (not the
+    mean of the horizons' means), with the skill of those means."""
+    rows = pd.DataFrame({"horizon": [1, 2, 2, 2], "observed": [0.0, 1.0, 0.0, 2.0],
+                         "crps": [0.4, 0.1, 0.1, 0.2], "crps_climatology": [0.5, 0.2, 0.2, 0.2],
+                         "log_score": [1.0, 2.0, 3.0, 4.0], "brier": [0.1, 0.2, 0.3, 0.4],
+                         "brier_climatology": [0.2, 0.2, 0.4, 0.4], "covered90": [1, 1, 0, 1]})
+    whole = Backtest(rows, pd.DataFrame()).scores(None)
+    assert whole.index.tolist() == ["all"]
+    s = whole.loc["all"]
+    assert int(s["n"]) == 4
+    assert (s["crps"], s["crps_climatology"]) == pytest.approx((0.2, 0.275))
+    assert s["crps_skill"] == pytest.approx(1 - 0.2 / 0.275)
+    assert (s["log_score"], s["covered90"]) == pytest.approx((2.5, 0.75))
+
+
 def test_an_origins_seeds_are_its_own():
     """Seeds were drawn by position among the origins: another origin before it changed
     them. Now they follow from the seed and the origin's month."""
