@@ -119,8 +119,9 @@ class Backtest:
     def scores(self, by: str | Sequence[str] | None = "horizon") -> pd.DataFrame:
         """Mean scores over the observed held-out months, grouped ``by`` columns of
         :attr:`table` (``"horizon"``, ``"ally"``, ``"origin"`` or a list of them; ``None``:
-        one row, ``all``, over every month), with the skill against climatology (``1 - model / climatology``: above 0 the model is better)
-        and ``n``, the number of months scored. A month whose ally had no observed count in
+        one row, ``all``, over every month), with the skill against climatology
+        (``1 - model / climatology``: above 0 the model is better) and ``n``, the number of
+        months scored. A month whose ally had no observed count in
         the climatology's window (an ally that entered late) is left out, so that the model
         and the climatology are averaged over the same months.
 

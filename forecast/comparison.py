@@ -293,7 +293,9 @@ def log_likelihood(fit: Fit) -> xr.Dataset:
     """
     check_fit(fit)
     d, post = fit.design, fit.posterior
-    lacking = [q for q in OUTCOME_QUANTITIES[d.outcome_family] if q not in post.data_vars]
+    needed = [*OUTCOME_QUANTITIES[d.outcome_family],
+              *(["outcome_drift"] if fit.spec.outcome_drift else [])]
+    lacking = [q for q in needed if q not in post.data_vars]
     if lacking:
         raise InputError(f"the fit's posterior lacks {', '.join(lacking)}, which the hedging "
                          "counts' likelihood is written from", parameter="fit",

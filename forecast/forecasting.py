@@ -6,10 +6,13 @@ exactly as the model writes it (:mod:`forecast.model`)::
     own[a,t] = φ[a]·own[a,t-1] + Σ_d β[a,d]·D[a,d,t-1] + s[a]·sqrt(1-φ[a]²)·ε[a,t]
     g[t]     = ρ·g[t-1] + sqrt(1-ρ²)·η[t]
     θ[a,t]   = own[a,t] + γ[a]·g[t] (+ level[a])
-    hedging[a,t] ~ NegBin(exp(α[a] + κ[a]·θ[a,t-1]), r)      (Poisson if the outcome is)
+    w[y]     = w[y-1] + τ_w·ζ[y]                            (a step into each January ahead)
+    hedging[a,t] ~ NegBin(exp(α[a] + κ[a]·θ[a,t-1] + w[year(t)]), r)   (or Poisson)
 
 starting from the draw's own state, factor and credibility at the forecast origin (the panel's
-last month). ``D`` are driver values standardised with the fit's own location and scale.
+last month) and hedging's level ``w`` in the origin's year (a spec with ``outcome_drift``,
+the default's; without it ``w`` is 0: docs/decisions/0032). ``D`` are driver values
+standardised with the fit's own location and scale.
 
 Future drivers follow a stated assumption (``driver_assumption``), never silent zeros:
 
@@ -141,6 +144,8 @@ class StateDraws:
         h = hashlib.sha256()
         for f in fields(self):
             value = getattr(self, f.name)
+            if value is None and f.name in ("outcome_drift", "outcome_drift_tau"):
+                continue  # a forecast without the walk keeps the fingerprint it had before
             h.update(f.name.encode())
             if value is not None:
                 h.update(np.ascontiguousarray(value, dtype=np.float64).tobytes())
@@ -210,7 +215,11 @@ def state_draws(fit: "Fit", n_draws: int | None = None) -> StateDraws:
             else np.zeros((n, A, D)))
     od = (_flat(post, "outcome_overdispersion", rows)
           if fit.design.outcome_family == "negbin" else None)
-    drifts = "outcome_drift" in post
+    drifts = fit.spec.outcome_drift
+    if drifts and "outcome_drift" not in post:
+        raise InputError("the fit's spec walks hedging's level (outcome_drift) but its "
+                         "posterior holds no 'outcome_drift'", parameter="fit",
+                         value="posterior")
     return StateDraws(
         index=rows, own=theta - gamma * g[:, None] - level, level=level, theta=theta, g=g,
         rho=rho, phi=phi, scale=v * np.sqrt(1.0 - w), gamma=gamma, beta=beta,
@@ -414,7 +423,7 @@ def simulate_paths(state: StateDraws, drivers_std: np.ndarray, shocks: Shocks) -
     innov = state.scale * np.sqrt(np.clip(1.0 - state.phi**2, 0.0, None))
     g_innov = np.sqrt(np.clip(1.0 - state.rho**2, 0.0, None))
     theta_prev = state.theta
-    level = state.outcome_drift
+    h_level = state.outcome_drift
     own_path = np.empty((n, A, H))
     theta_path = np.empty((n, A, H))
     rate = np.empty((n, A, H))
@@ -425,11 +434,11 @@ def simulate_paths(state: StateDraws, drivers_std: np.ndarray, shocks: Shocks) -
         g = state.rho * g + g_innov * shocks.eta[:, h]
         theta = own + state.gamma * g[:, None] + state.level
         eta = state.outcome_intercept + state.outcome_loading * theta_prev
-        if level is not None:
+        if h_level is not None:
             # the hedging level's walk: a step into each new year (docs/decisions/0032)
             if shocks.drift is not None:
-                level = level + state.outcome_drift_tau * shocks.drift[:, h]
-            eta = eta + level[:, None]
+                h_level = h_level + state.outcome_drift_tau * shocks.drift[:, h]
+            eta = eta + h_level[:, None]
         rate[:, :, h] = np.exp(np.minimum(eta, MAX_ETA))
         own_path[:, :, h], theta_path[:, :, h], g_path[:, h] = own, theta, g
         theta_prev = theta
@@ -488,7 +497,8 @@ def _variance_parts(state: StateDraws, fit: "Fit", horizon: int, assumption: str
                     max_outer: int) -> dict[str, np.ndarray]:
     """Law-of-total-variance split of Var(hedging) into parameter, path and noise parts.
 
-    Nested Monte Carlo: ``n_inner`` future paths (state shocks and drivers) per parameter draw
+    Nested Monte Carlo: ``n_inner`` future paths (state shocks, drivers and hedging's level
+    steps) per parameter draw
     on up to ``max_outer`` draws; ``Var_i(mean_j μ)`` is corrected by ``E_i[s²_i]/n_inner``.
     """
     rows = np.unique(np.linspace(0, state.n - 1, min(state.n, max_outer)).round().astype(int))
@@ -840,7 +850,8 @@ class ForecastResult:
 
         ``Var(y) = Var_θ(E[μ | θ]) + E_θ[Var(μ | θ)] + E[Var(y | μ)]`` with ``θ`` a posterior
         draw (parameters and the state at the origin), ``μ`` the expected count given the
-        future path (state shocks, common factor and future drivers), ``y`` the count.
+        future path (state shocks, common factor, future drivers and the steps of hedging's
+        level into each new year), ``y`` the count.
 
         Returns
         -------
@@ -1089,7 +1100,9 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
         raise InputError("expected a Simulation (forecast.simulate(...)): the oracle's draws "
                          "are its known truth", parameter="sim", value=type(sim).__name__)
     n_draws = whole_number("n_draws", n_draws, 2)
-    spec = load_spec("default")
+    # the default spec, with hedging's walk where the simulation drew one (docs/decisions/0032)
+    walks = "outcome_drift" in sim.truth
+    spec = load_spec("default").model_copy(update={"outcome_drift": walks})
     panel = sim.panel if end is None else sim.panel.truncate(end)
     design = make_design(panel, spec)
     truth = sim.truth.isel(period=slice(0, design.n_periods))
@@ -1149,6 +1162,13 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
     if drifting:
         values.update({"intercept_drift": (("ally", "drift_signal", "year"), walk),
                        "drift_tau": (("drift_signal",), drift_sd)})
+    if walks:
+        # centred on the panel's years as the model centres it, its mean in the intercepts
+        h_walk = truth["outcome_drift"].sel(year=list(design.years)).values.copy()
+        values["outcome_intercept"] = (("ally",), values["outcome_intercept"][1]
+                                       + h_walk.mean())
+        values.update({"outcome_drift": (("year",), h_walk - h_walk.mean()),
+                       "outcome_drift_tau": ((), p.outcome_drift_tau)})
     post = xr.Dataset(
         {k: (("chain", "draw", *dims), np.broadcast_to(np.asarray(v, float),
                                                         (1, n_draws, *np.shape(v))))
@@ -1157,7 +1177,8 @@ def oracle_fit(sim, end: str | None = None, n_draws: int = 200) -> "Fit":
                 "period": list(design.periods), "driver": list(design.drivers),
                 "signal": list(design.indicators), "negbin_signal": negbin,
                 "normal_signal": normal,
-                **({"drift_signal": drifting, "year": list(design.years)} if drifting else {})},
+                **({"drift_signal": drifting} if drifting else {}),
+                **({"year": list(design.years)} if drifting or walks else {})},
     )
     return Fit(idata=xr.DataTree.from_dict({"posterior": post}), panel=panel, spec=spec,
                design=design, sampler="oracle")

@@ -94,13 +94,14 @@ def outcome_replicates(fit: "Fit", rng: np.random.Generator) -> np.ndarray:
 
 def _outcome_predictor(fit: "Fit", which) -> tuple[np.ndarray, np.ndarray | None]:
     """Each draw's log mean of the selected counts (the hedging intercept plus the loading
-    times last month's credibility) and, for a negative binomial, its dispersion."""
+    times last month's credibility, plus hedging's level in the count's year where the spec
+    walks it) and, for a negative binomial, its dispersion."""
     d, post = fit.design, fit.posterior
     a, t = d.outcome_ally[which], d.outcome_t[which]
     theta = flat_draws(post, "credibility")
     eta = (flat_draws(post, "outcome_intercept")[:, a]
            + flat_draws(post, "outcome_loading")[:, a] * theta[:, a, t - 1])
-    if "outcome_drift" in post:
+    if fit.spec.outcome_drift:
         eta = eta + flat_draws(post, "outcome_drift")[:, d.month_year[t]]
     alpha = (1.0 / flat_draws(post, "outcome_overdispersion")[:, None] ** 2
              if d.outcome_family == "negbin" else None)

@@ -466,7 +466,10 @@ def _check_coordinates(tree: xr.DataTree, design, path: Path) -> None:
         raise InputError("the posterior holds no 'credibility' (file altered?)", file=str(path),
                          column="posterior")
     expected = {"ally": list(design.allies), "period": list(design.periods),
-                "signal": list(design.indicators), "driver": list(design.drivers)}
+                "signal": list(design.indicators), "driver": list(design.drivers),
+                # the walks are read by position: a reordered year was another year's level
+                "year": [str(y) for y in design.years],
+                "drift_step": [str(y) for y in design.years[1:]]}
     for dim, values in expected.items():
         if dim in post.coords:
             got = [str(v) for v in post.coords[dim].values]

@@ -290,9 +290,12 @@ def simulate(
     year0 = months[0].year
     n_years = months[-1].year - year0 + 1
     drifting = [s_.name for s_ in catalog.indicators if s_.drifts]
+    # the walks' generators, spawned whether or not they are used: the indicators' walks take
+    # the first and hedging's the second, whichever signals the catalog marks
+    walk_rng, hedging_walk_rng = rng.spawn(2)
     walk = np.zeros((A, len(drifting), n_years))
     if drifting:
-        steps = p.drift_tau * rng.spawn(1)[0].standard_normal((A, len(drifting), n_years - 1))
+        steps = p.drift_tau * walk_rng.standard_normal((A, len(drifting), n_years - 1))
         walk[:, :, 1:] = np.cumsum(steps, axis=2)
         walk -= walk.mean(axis=2, keepdims=True)
     cum = np.concatenate([np.zeros((A, 1)), np.cumsum(theta, axis=1)], axis=1)
@@ -337,7 +340,7 @@ def simulate(
         # as before
         h_walk = np.zeros(n_years)
         h_walk[1:] = np.cumsum(p.outcome_drift_tau
-                               * rng.spawn(1)[0].standard_normal(n_years - 1))
+                               * hedging_walk_rng.standard_normal(n_years - 1))
         h_walk -= h_walk.mean()
         eta_h = eta_h + h_walk[[m.year - year0 for m in months]][None, :]
     hedging = _draw(out.family, eta_h, p.outcome_overdispersion, 0.0, rng)

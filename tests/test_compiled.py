@@ -88,6 +88,11 @@ def test_same_shape_same_key_other_spec_other_key(panels):
     assert model_key(da, other) != model_key(da, SPEC)
     c = forecast.simulate(n_allies=3, n_months=12, seed=11).panel
     assert model_key(make_design(c, SPEC), SPEC) != model_key(da, SPEC)
+    # as many months in one calendar year: a walk of hedging's level one step shorter
+    one_year = make_design(forecast.simulate(n_allies=2, n_months=12, seed=11).panel, SPEC)
+    assert SPEC.outcome_drift and model_key(one_year, SPEC) != model_key(da, SPEC)
+    still = SPEC.model_copy(update={"outcome_drift": False, "drift": ()})
+    assert model_key(one_year, still) == model_key(da, still)
 
 
 @pytest.fixture(scope="module")

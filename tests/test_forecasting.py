@@ -776,8 +776,8 @@ def test_the_state_runs_forward_as_the_model_says():
 
 
 def _with_hedging_walk(fit, last_level: float, tau: float):
-    """``fit`` with a hedging level's walk (spec ``outcome_drift``) in its posterior: 0 in
-    every year but the last, ``last_level`` there, steps of sd ``tau``."""
+    """``fit`` with a hedging level's walk (spec ``outcome_drift``) in its spec and posterior:
+    0 in every year but the last, ``last_level`` there, steps of sd ``tau``."""
     post = fit.idata["posterior"].to_dataset()
     years = list(fit.design.years)
     walk = np.zeros((post.sizes["chain"], post.sizes["draw"], len(years)))
@@ -785,39 +785,64 @@ def _with_hedging_walk(fit, last_level: float, tau: float):
     post["outcome_drift"] = (("chain", "draw", "year"), walk)
     post = post.assign_coords(year=years)
     post["outcome_drift_tau"] = (("chain", "draw"), np.full(walk.shape[:2], tau))
-    return dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}))
+    return dataclasses.replace(fit, idata=xr.DataTree.from_dict({"posterior": post}),
+                               spec=fit.spec.model_copy(update={"outcome_drift": True}))
 
 
-def test_the_hedging_level_carries_into_the_forecast_and_steps_each_january(oracle_case):
-    """A fit whose hedging level walks (spec ``outcome_drift``): its level in the origin's
-    year multiplies every month's expected count by e^level, and its step sd widens the
-    forecast from the first January on, not before. The other draws (states, drivers,
-    uniforms) stay those of the same forecast without the walk."""
-    _, fit, _ = oracle_case
-    origin = pd.Period(fit.design.periods[-1], "M")
-    horizon = 14
-    january = next(h for h in range(1, horizon + 1) if (origin + h).month == 1)
-    base = fit.forecast(horizon=horizon, seed=3, n_draws=200).draws
-    held = _with_hedging_walk(fit, 0.7, 0.0).forecast(horizon=horizon, seed=3,
-                                                         n_draws=200).draws
+def test_the_hedging_level_carries_into_the_forecast_and_steps_each_january():
+    """A fit whose hedging level walks (spec ``outcome_drift``), forecast from a June over two
+    Januaries: its level in the origin's year multiplies every month's expected count by
+    e^level, and each January takes a step of sd τ common to the allies and to that year's
+    months, none before the first. The other draws (states, drivers, outcome uniforms) stay
+    those of the same forecast without the walk."""
+    sim, _ = _split(seed=101)
+    fit = oracle_fit(sim, end="2020-06", n_draws=400)
+    horizon = 20  # 2020-07 to 2022-02: Januaries at horizons 7 and 19
+    base = fit.forecast(horizon=horizon, seed=3).draws
+    flat = _with_hedging_walk(fit, 0.0, 0.0).forecast(horizon=horizon, seed=3).draws
+    for name in ("hedging", "rate", "credibility", "drivers", "var_path"):
+        np.testing.assert_array_equal(flat[name].values, base[name].values, err_msg=name)
+    held = _with_hedging_walk(fit, 0.7, 0.0).forecast(horizon=horizon, seed=3).draws
     np.testing.assert_allclose(held["rate"].values, base["rate"].values * np.exp(0.7),
                                rtol=1e-12)
-    np.testing.assert_array_equal(held["credibility"].values, base["credibility"].values)
-    walking = _with_hedging_walk(fit, 0.7, 0.5).forecast(horizon=horizon, seed=3,
-                                                         n_draws=200).draws
-    ratio = np.log(walking["rate"].values / base["rate"].values)  # (sample, ally, horizon)
-    before, year = ratio[:, :, :january - 1], ratio[:, :, january - 1:january + 11]
-    np.testing.assert_allclose(before, 0.7, rtol=1e-12)
-    # one step into the year, the same for every ally and for every month of that year
-    step = year - 0.7
-    np.testing.assert_allclose(step, step[:, :1, :1] * np.ones_like(step), atol=1e-12)
-    # its sd 0.5: 200 draws put the sample sd within 0.4 and 0.6 (4 sd of its sampling error)
-    assert 0.4 < step[:, 0, 0].std() < 0.6
+    walking = _with_hedging_walk(fit, 0.7, 0.5).forecast(horizon=horizon, seed=3).draws
+    step = np.log(walking["rate"].values / base["rate"].values) - 0.7  # (sample, ally, h)
+    np.testing.assert_allclose(step[:, :, :6], 0.0, atol=1e-12)  # July to December
+    first, second = step[:, :, 6:18], step[:, :, 18:]
+    for year in (first, second):  # one step a year for every ally and month of the year
+        np.testing.assert_allclose(year, year[:, :1, :1] * np.ones_like(year), atol=1e-12)
+    # sd 0.5, then two steps' sqrt(2)·0.5; 400 draws put each sample sd within 15% (4 sd)
+    assert first[:, 0, 0].std() == pytest.approx(0.5, rel=0.15)
+    assert second[:, 0, 0].std() == pytest.approx(0.5 * np.sqrt(2), rel=0.15)
     # the steps are the path's uncertainty: its part of the variance grows from January
-    assert (walking["var_path"].values[:, january - 1:]
-            > held["var_path"].values[:, january - 1:]).all()
-    np.testing.assert_allclose(walking["var_path"].values[:, :january - 1],
-                               held["var_path"].values[:, :january - 1], rtol=1e-12)
+    assert (walking["var_path"].values[:, 6:] > held["var_path"].values[:, 6:]).all()
+    np.testing.assert_allclose(walking["var_path"].values[:, :6],
+                               held["var_path"].values[:, :6], rtol=1e-12)
+
+
+def test_a_fit_whose_spec_walks_hedging_needs_the_walk():
+    """A posterior without the walk its spec has was forecast without it, without a word."""
+    sim, _ = _split(seed=101)
+    fit = oracle_fit(sim, end="2020-06", n_draws=10)
+    lost = dataclasses.replace(fit, spec=fit.spec.model_copy(update={"outcome_drift": True}))
+    with pytest.raises(forecast.InputError, match="holds no 'outcome_drift'"):
+        lost.forecast(horizon=2, seed=1)
+
+
+def test_the_oracle_walks_hedging_as_its_simulation_did():
+    """A simulation with a hedging walk: the oracle's spec has the walk and its posterior the
+    truth, centred on the cut panel's years with its mean in the intercepts, so each month's
+    log-rate is the simulation's."""
+    sim = forecast.simulate(n_allies=3, n_months=60, seed=6, params={"outcome_drift_tau": 0.5})
+    fit = oracle_fit(sim, end="2016-06", n_draws=4)  # the panel's first 30 of 60 months
+    assert fit.spec.outcome_drift and not oracle_fit(_split(seed=101)[0]).spec.outcome_drift
+    post = fit.posterior.isel(chain=0, draw=0)
+    truth = sim.truth["outcome_drift"].sel(year=[2014, 2015, 2016]).values
+    years = fit.design.month_year
+    got = post["outcome_intercept"].values[:, None] + post["outcome_drift"].values[years][None]
+    want = sim.truth["outcome_intercept"].values[:, None] + truth[years][None]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert abs(float(post["outcome_drift"].sum())) < 1e-12
 
 
 def test_a_longer_horizon_leaves_the_first_months_draws_as_they_were(oracle_case):

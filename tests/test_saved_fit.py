@@ -104,6 +104,8 @@ def test_a_posterior_reordered_cut_or_short_of_a_quantity_is_refused(saved, tmp_
     for name, changed, says in (
             ("order.nc", post.assign_coords(ally=allies[::-1]), "ally coordinates"),
             ("cut.nc", post.isel(period=slice(0, -6)), "period coordinates"),
+            # hedging's walk is read by position (its last year is the forecasts' level)
+            ("years.nc", post.assign_coords(year=post["year"].values[::-1]), "year coordinates"),
             ("none.nc", post.drop_vars("credibility"), "holds no 'credibility'"),
             # a NaN loaded, and every forecast of it was NaN without a word
             ("nan.nc", post.assign(credibility=post["credibility"].where(
