@@ -108,6 +108,20 @@ def _cell_means(obs: dict, pred: dict, families: list[str], A: int, S: int):
     return sum(means[1:], means[0])
 
 
+def centred_walk(steps):
+    """A walk from 0 by ``steps`` along the last axis (one value more than the steps), centred
+    on its mean along that axis: a drifting level whose mean is the intercept beside it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> centred_walk(pt.as_tensor(np.array([1.0, 2.0]))).eval().tolist()
+    [-1.3333333333333333, -0.33333333333333326, 1.6666666666666667]
+    """
+    walk = pt.cumsum(pt.concatenate([pt.zeros_like(steps[..., :1]), steps], axis=-1), axis=-1)
+    return walk - walk.mean(axis=-1, keepdims=True)
+
+
 def between_ally_sd(name: str, scale, dims: str | None = None):
     """Spread of an ally-level parameter across allies: ``Gamma(2, 2.4/scale)``.
 
@@ -335,12 +349,10 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             # origin: a step into it would be sampled from its prior alone)
             model.add_coord("drift_step", list(design.years[1:]))
             d_z = pm.Normal("drift_z", 0.0, 1.0, dims=("ally", "drift_signal", "drift_step"))
-            steps = pt.concatenate([pt.zeros((A, len(idx), 1)), d_tau[None, :, None] * d_z],
-                                   axis=2)
             # centred on its mean over the years: the ally intercept is the signal's average
             # level, not its level in the first year (which the walk's steps would confound)
-            walk = pt.cumsum(steps, axis=2)
-            walk = pm.Deterministic("intercept_drift", walk - walk.mean(axis=2, keepdims=True),
+            walk = pm.Deterministic("intercept_drift",
+                                    centred_walk(d_tau[None, :, None] * d_z),
                                     dims=("ally", "drift_signal", "year"))
             drift = pt.zeros((A, S, Y))
             drift = pt.set_subtensor(drift[:, idx, :], walk)
@@ -506,8 +518,7 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             h_tau = pm.LogNormal("outcome_drift_tau", np.log(pr.outcome_drift_scale),
                                  pr.drift_log_sd)
             h_z = pm.Normal("outcome_drift_z", 0.0, 1.0, dims="drift_step")
-            h_walk = pt.cumsum(pt.concatenate([pt.zeros(1), h_tau * h_z]))
-            h_walk = pm.Deterministic("outcome_drift", h_walk - h_walk.mean(), dims="year")
+            h_walk = pm.Deterministic("outcome_drift", centred_walk(h_tau * h_z), dims="year")
             year_of = pm.Data("outcome_year", design.month_year[design.outcome_t])
             eta_h = eta_h + h_walk[year_of]
         if design.outcome_family == "negbin":

@@ -123,6 +123,14 @@ class SimulationParameters:
                                  "stationary factor)", **where)
 
 
+def _centred_walk(steps: np.ndarray) -> np.ndarray:
+    """A yearly walk from 0 by ``steps`` (last axis: one fewer than the years), centred on its
+    mean over the years, as the model centres its walks."""
+    walk = np.zeros(steps.shape[:-1] + (steps.shape[-1] + 1,))
+    walk[..., 1:] = np.cumsum(steps, axis=-1)
+    return walk - walk.mean(axis=-1, keepdims=True)
+
+
 #: parameters of :class:`SimulationParameters` that are scales, so positive
 _POSITIVE = ("noise", "overdispersion", "outcome_overdispersion")
 
@@ -295,9 +303,8 @@ def simulate(
     walk_rng, hedging_walk_rng = rng.spawn(2)
     walk = np.zeros((A, len(drifting), n_years))
     if drifting:
-        steps = p.drift_tau * walk_rng.standard_normal((A, len(drifting), n_years - 1))
-        walk[:, :, 1:] = np.cumsum(steps, axis=2)
-        walk -= walk.mean(axis=2, keepdims=True)
+        walk = _centred_walk(p.drift_tau
+                             * walk_rng.standard_normal((A, len(drifting), n_years - 1)))
     cum = np.concatenate([np.zeros((A, 1)), np.cumsum(theta, axis=1)], axis=1)
     for k, spec_ in enumerate(catalog.indicators):
         base = p.count_intercept if spec_.is_count else 0.0
@@ -338,10 +345,8 @@ def simulate(
         # hedging's level across allies, a yearly walk centred as the model centres it
         # (spec outcome_drift); its own child generator, so that a panel without it is drawn
         # as before
-        h_walk = np.zeros(n_years)
-        h_walk[1:] = np.cumsum(p.outcome_drift_tau
+        h_walk = _centred_walk(p.outcome_drift_tau
                                * hedging_walk_rng.standard_normal(n_years - 1))
-        h_walk -= h_walk.mean()
         eta_h = eta_h + h_walk[[m.year - year0 for m in months]][None, :]
     hedging = _draw(out.family, eta_h, p.outcome_overdispersion, 0.0, rng)
     a_idx, t_idx = np.nonzero(np.arange(T)[None, :] >= np.maximum(entry, 0)[:, None])
