@@ -117,8 +117,13 @@ def centred_walk(steps):
     >>> import numpy as np
     >>> centred_walk(pt.as_tensor(np.array([1.0, 2.0]))).eval().tolist()
     [-1.3333333333333333, -0.33333333333333326, 1.6666666666666667]
+    >>> centred_walk(pt.as_tensor(np.zeros(0))).type.shape
+    (1,)
     """
-    walk = pt.cumsum(pt.concatenate([pt.zeros_like(steps[..., :1]), steps], axis=-1), axis=-1)
+    # the zero start has its own static length 1, so a walk of no steps (a panel within one
+    # calendar year) is one level, not an empty vector: ``steps[..., :1]`` would be empty there
+    start = pt.zeros((*steps.shape[:-1], 1), dtype=steps.dtype)
+    walk = pt.cumsum(pt.concatenate([start, steps], axis=-1), axis=-1)
     return walk - walk.mean(axis=-1, keepdims=True)
 
 

@@ -340,6 +340,26 @@ def test_a_spec_saved_before_the_hedging_walk_rebuilds_without_it():
     assert {"outcome_drift_tau", "outcome_drift_z"} <= names
 
 
+def test_a_panel_within_one_calendar_year_has_one_level_of_each_walk():
+    """Twelve months from January are one year: the signals' drift and hedging's walk have no
+    step, and each walk is one level (0), the length of its ``year`` coordinate, in the graph's
+    values and in the shapes nutpie reads before it samples (an empty walk was refused there)."""
+    from nutpie.compile_pymc import _compute_shapes
+
+    spec = forecast.load_spec("default")
+    cat = _drifting(forecast.synthetic_catalog(2), "exercise_tempo")
+    panel = forecast.simulate(catalog=cat, n_months=12, seed=3).panel
+    model = build_model(make_design(panel, spec), spec)
+    assert len(model.coords["year"]) == 1 and len(model.coords["drift_step"]) == 0
+    walks = ["outcome_drift", "intercept_drift"]
+    values = model.compile_fn([model[w] for w in walks], inputs=model.value_vars,
+                              on_unused_input="ignore")(model.initial_point())
+    shapes = _compute_shapes(freeze_dims_and_data(model))
+    for name, value in zip(walks, values):
+        assert value.shape[-1] == 1 and np.all(value == 0), name
+        assert shapes[name][-1] == 1, name
+
+
 def test_normal_series_are_modelled_centred_within_each_ally(at_random_point):
     """Normal values are stored centred on each ally's mean; at any parameter value the
     model's mean of a normal series, averaged over one ally's observations, is the series'
