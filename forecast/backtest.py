@@ -18,7 +18,7 @@ before it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +32,8 @@ from forecast.forecasting import ForecastResult, check_horizon
 from forecast.panel import Panel, check_panel, format_period, month_argument
 from forecast.spec import ModelSpec, load_spec
 
-__all__ = ["Backtest", "backtest", "origin_seeds", "predictive_log_score", "CLIMATOLOGY_MONTHS"]
+__all__ = ["Backtest", "backtest", "origin_seeds", "predictive_log_score", "rolling_origins",
+           "CLIMATOLOGY_MONTHS"]
 
 #: each ally's climatology: its observed outcome counts of this many months up to the origin
 CLIMATOLOGY_MONTHS = 24
@@ -176,6 +177,38 @@ def _origins(panel: Panel, origins: Sequence) -> list[str]:
     return sorted(months)
 
 
+def rolling_origins(panel: Panel, count: int = 4, every: int = 6,
+                    horizon: int = 12) -> list[str]:
+    """The latest ``count`` origins, ``every`` months apart, whose ``horizon`` months ahead
+    all lie in the panel: the last origin is ``horizon`` months before the panel's last month.
+
+    Raises
+    ------
+    InputError
+        Where the panel has too few months for ``count`` origins ``every`` months apart.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> panel = forecast.simulate(n_allies=2, n_months=48, seed=1).panel
+    >>> str(panel.months[-1]), rolling_origins(panel, count=3, every=6, horizon=12)
+    ('2017-12', ['2015-12', '2016-06', '2016-12'])
+    """
+    whole_number("count", count, 1, 1000)
+    whole_number("every", every, 1, 1000)
+    check_horizon(horizon)
+    months = [format_period(m) for m in panel.months]
+    last = len(months) - 1 - horizon
+    first = last - (count - 1) * every
+    if first < 0:
+        apart = f", {every} month{'s' if every > 1 else ''} apart," if count > 1 else ""
+        raise InputError(f"the panel's {len(months)} months ({months[0]} to {months[-1]}) "
+                         f"have no room for {count} origin{'s' if count > 1 else ''}{apart} "
+                         f"before their last {horizon}: expected fewer origins, closer "
+                         "together, or a shorter horizon", parameter="count", value=count)
+    return months[first:last + 1:every]
+
+
 def origin_seeds(seed: "int | np.random.SeedSequence | None", origin: str) -> tuple[int, int]:
     """The fit's and the forecast's seeds of a backtest's ``origin``: drawn from ``seed``
     and the origin's month alone, so that an origin gets the same seeds whichever other
@@ -258,7 +291,8 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
 def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "default", *,
              horizon: int = 12, draws: int = 1000, tune: int = 1000, chains: int = 4,
              seed: int | None = None, warm_start: bool = True, progress: bool = False,
-             warn: bool = False) -> Backtest:
+             warn: bool = False,
+             on_origin: Callable[[dict], None] | None = None) -> Backtest:
     """Refit ``spec`` at each origin on the panel cut there, forecast ``horizon``
     months ahead and score the forecast against the panel's later months.
 
@@ -285,6 +319,9 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
     warn
         Warn of each fit that fails the diagnostics (they are in :attr:`Backtest.origins`
         either way).
+    on_origin
+        Called with each origin's row of :attr:`Backtest.origins` once it is scored (e.g. to
+        say how far a long backtest has come).
 
     Returns
     -------
@@ -321,5 +358,7 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
                      "min_ess_bulk": d.min_ess_bulk, "divergences": d.divergences,
                      "fit_seed": fit_seed, "forecast_seed": fc_seed,
                      "sampling_s": fit.timings["sampling_s"]})
+        if on_origin is not None:
+            on_origin(dict(rows[-1]))
         del fit, fc  # the next origin samples with this one's draws let go
     return Backtest(table=pd.concat(tables, ignore_index=True), origins=pd.DataFrame(rows))

@@ -15,6 +15,7 @@ Examples
     $ forecast list
     $ forecast report runs/2026-03
     $ forecast scenario lapse.toml      # against the newest run neither forced nor quick
+    $ forecast backtest --count 4 --every 6 --output backtest/
 """
 
 from __future__ import annotations
@@ -806,6 +807,101 @@ def scenario(
                           f"{_escape(', '.join(unmoved))}", soft_wrap=True)
         if output is not None:
             console.print(f"written: {_escape(str(output))}", soft_wrap=True)
+        return EXIT_OK
+
+    _guarded(body)
+
+
+# ---------------------------------------------------------------------- backtest
+#: the files ``forecast backtest --output DIR`` writes
+BACKTEST_FILES = ("backtest.csv", "origins.csv", "scores.csv")
+
+
+@app.command("backtest", cls=_Command)
+def backtest_command(
+    data: DataOpt = None,
+    spec: SpecOpt = "default",
+    origins: Annotated[Optional[str], typer.Option(
+        help="Origins as months YYYY-MM separated by commas, e.g. 2024-03,2024-09. Default: "
+        "--count origins --every months apart, the last --horizon months before the data's "
+        "end.")] = None,
+    count: Annotated[int, typer.Option(help="Number of origins when --origins is not given.",
+                                       min=1, max=1000)] = 4,
+    every: Annotated[int, typer.Option(help="Months between origins when --origins is not "
+                                            "given.", min=1, max=1000)] = 6,
+    horizon: Annotated[int, typer.Option(help="Months ahead forecast and scored.", min=1,
+                                         max=HORIZON_MAX)] = 12,
+    draws: Annotated[int, typer.Option(help="Draws per chain.", min=1,
+                                       max=SAMPLER_MOST["draws"])] = 1000,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain (fewer for a warm-started "
+                                           "origin).", min=0, max=SAMPLER_MOST["tune"])] = 1000,
+    chains: Annotated[int, typer.Option(help="Number of chains.", min=1,
+                                        max=SAMPLER_MOST["chains"])] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed of every origin's fit and forecast.",
+                                      min=0)] = 1,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Directory to write backtest.csv (every origin, ally and month "
+        "ahead), origins.csv (each fit's diagnostics) and scores.csv (by horizon, and all) "
+        "into; created if missing, refused if it holds them already.", file_okay=False)] = None,
+) -> None:
+    """Refit at each origin on the data up to it, forecast, and score the forecasts against
+    the hedging that followed, beside each ally's climatology (its last 24 months).
+
+    Nothing is published to a run registry. Scores are lower-is-better (CRPS, log score,
+    Brier); skill above 0 beats the climatology; covered90 should be near 0.9.
+    """
+    def body() -> int:
+        import pandas as pd
+
+        from forecast.backtest import backtest, rolling_origins
+
+        out, err = _consoles()
+        if output is not None:
+            if output.exists() and not output.is_dir():
+                raise InputError("--output must be a directory, not a file", file=str(output))
+            taken = [name for name in BACKTEST_FILES if (output / name).exists()]
+            if taken:
+                raise InputError(f"--output already holds {', '.join(taken)}: a backtest "
+                                 "never overwrites one; expected another directory",
+                                 file=str(output))
+        inputs = resolve_inputs(data, spec)
+        notes: list[str] = []
+        panel, _ = load_inputs(inputs, None, notes=notes)
+        for note in [*notes, *data_warnings(panel)]:
+            err.print(f"[yellow]warning:[/] {_escape(note)}", soft_wrap=True)
+        if origins is None:
+            months = rolling_origins(panel, count=count, every=every, horizon=horizon)
+        else:
+            months = [m.strip() for m in origins.split(",") if m.strip()]
+        err.print(f"backtest of {len(months)} origin{'s' if len(months) > 1 else ''} "
+                  f"({', '.join(months)}), {horizon} months ahead, {chains} chains × {draws} "
+                  f"draws each", soft_wrap=True)
+
+        def said(row: dict) -> None:
+            status = "converged" if row["converged"] else "[yellow]NOT converged[/]"
+            err.print(f"  origin {row['origin']}: {status} (R-hat {row['max_rhat']:.4f}, bulk "
+                      f"ESS {row['min_ess_bulk']:.0f}, {row['divergences']} divergence"
+                      f"{'' if row['divergences'] == 1 else 's'}, "
+                      f"sampling {row['sampling_s']:.0f} s)", soft_wrap=True)
+
+        chosen = str(inputs.spec_path) if inputs.spec_path is not None else spec
+        result = backtest(panel, months, chosen, horizon=horizon, draws=draws, tune=tune,
+                          chains=chains, seed=seed, progress=err.is_terminal, on_origin=said)
+        scores = pd.concat([result.scores("horizon"), result.scores(None)])
+        scores.index = scores.index.map(str).rename("horizon")
+        out.print(_frame_table(scores.reset_index()))
+        failed = result.origins.loc[~result.origins["converged"], "origin"].tolist()
+        if failed:
+            out.print(f"[yellow]warning:[/] the fits of {', '.join(failed)} did not pass the "
+                      "convergence checks: their scores are in the table all the same",
+                      soft_wrap=True)
+        if output is not None:
+            output.mkdir(parents=True, exist_ok=True)
+            for name, frame, index in zip(BACKTEST_FILES, (result.table, result.origins,
+                                                           scores), (False, False, True)):
+                frame.to_csv(output / name, index=index, float_format="%.6g")
+            out.print(f"written: {_escape(str(output))}/{{{','.join(BACKTEST_FILES)}}}",
+                      soft_wrap=True)
         return EXIT_OK
 
     _guarded(body)

@@ -120,6 +120,23 @@ def test_an_origins_seeds_are_its_own():
     assert origin_seeds(3, "2016-10") != origin_seeds(4, "2016-10")
 
 
+def test_rolling_origins_end_a_horizon_before_the_panel_does():
+    from forecast.backtest import rolling_origins
+
+    panel = forecast.simulate(n_allies=2, n_months=36, seed=5).panel  # 2014-01 to 2016-12
+    assert rolling_origins(panel, count=3, every=4, horizon=6) == ["2015-10", "2016-02",
+                                                                   "2016-06"]
+    assert rolling_origins(panel, count=1, every=1, horizon=35) == ["2014-01"]
+    # each origin's months ahead lie in the panel: the last one's end on its last month
+    months = [str(m) for m in panel.months]
+    for origin in rolling_origins(panel, count=5, every=2, horizon=12):
+        assert months.index(origin) + 12 <= len(months) - 1
+    for kwargs in ({"count": 1, "horizon": 36}, {"count": 7, "every": 4, "horizon": 12}):
+        with pytest.raises(forecast.InputError, match="have no room for") as err:
+            rolling_origins(panel, **kwargs)
+        assert err.value.parameter == "count"
+
+
 def test_backtest_refuses_bad_origins_before_fitting():
     sim = forecast.simulate(n_allies=3, n_months=24, seed=5)
     last = str(sim.panel.months[-1])

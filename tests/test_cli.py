@@ -66,7 +66,7 @@ def data_dir(sim, tmp_path):
 
 # ---------------------------------------------------------------------- help and basics
 @pytest.mark.parametrize("command", [[], ["run"], ["validate"], ["report"], ["list"],
-                                     ["scenario"]])
+                                     ["scenario"], ["backtest"]])
 def test_every_command_has_help(command):
     result = _cli(*command, "--help")
     assert result.exit_code == 0, result.output
@@ -1805,3 +1805,47 @@ def test_observations_under_another_name_are_named(tmp_path):
     assert result.exit_code == 2
     assert "found observations.xlsx, not read: a CSV (UTF-8) or Parquet file" in " ".join(
         result.output.split()), result.output
+
+
+# ---------------------------------------------------------------------- backtest
+def test_backtest_scores_each_origin_and_writes_its_tables(sim, data_dir, tmp_path):
+    """Real fits at two origins three months apart, the last three months before the data's
+    end (the default choice of origins): each origin said as it is scored, the scores by
+    horizon and over all months printed and written, and a second backtest into the same
+    directory refused before any fit (a backtest never overwrites one)."""
+    out = tmp_path / "bt"
+    args = ["backtest", "--data", str(data_dir), "--count", "2", "--every", "3", "--horizon",
+            "3", "--chains", "2", "--draws", "60", "--tune", "60", "--seed", "4"]
+    result = _cli(*args, "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "2 origins (2016-06, 2016-09)" in result.output
+    assert result.output.count("origin 2016-") == 2
+    table = pd.read_csv(out / "backtest.csv")
+    assert sorted(table["origin"].unique()) == ["2016-06", "2016-09"]
+    assert len(table) == 2 * 3 * 3  # origins × allies × months ahead
+    # 2016-09's months ahead are the panel's last three; the data hold each month it scores
+    y = sim.panel.outcome.values
+    last = table[table["origin"] == "2016-09"].sort_values(["ally", "horizon"])
+    np.testing.assert_array_equal(last["observed"].to_numpy(), y[:, -3:].ravel())
+    origins = pd.read_csv(out / "origins.csv")
+    assert origins["origin"].tolist() == ["2016-06", "2016-09"]
+    assert origins["last_fitted"].tolist() == ["2016-06", "2016-09"]
+    scores = pd.read_csv(out / "scores.csv", dtype={"horizon": str}).set_index("horizon")
+    assert scores.index.tolist() == ["1", "2", "3", "all"]
+    assert scores.loc["all", "n"] == scores.loc[["1", "2", "3"], "n"].sum() == 18
+    assert scores.loc["all", "crps"] == pytest.approx(table["crps"].mean(), rel=1e-5)
+    for column in ("crps", "crps_skill", "covered90"):
+        assert column in result.output
+    again = _cli(*args, "--output", str(out))
+    assert again.exit_code == 2 and "already holds backtest.csv" in again.output
+    assert "origin 2016-" not in again.output  # refused before the first fit
+
+
+def test_backtest_refuses_bad_origins_with_exit_2(data_dir, tmp_path):
+    for args, text in ((["--origins", "2016-12"], "an origin must be a month of the panel "
+                        "before its last"),
+                       (["--count", "20", "--every", "6"], "have no room for 20 origins"),
+                       (["--origins", "2016-13"], "--origins")):
+        result = _cli("backtest", "--data", str(data_dir), *args)
+        assert result.exit_code == 2, result.output
+        assert text in result.output and "Traceback" not in result.output
