@@ -15,9 +15,35 @@ from typing import Callable, TypeVar
 
 from forecast.errors import InputError, as_path
 
-__all__ = ["read_saved", "write_atomically", "write_text_atomically"]
+__all__ = ["read_saved", "write_atomically", "write_text_atomically", "netcdf_path",
+           "NETCDF_SUFFIXES"]
 
 T = TypeVar("T")
+
+
+#: the suffixes a netCDF file may have ("": a name without one)
+NETCDF_SUFFIXES = ("", ".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5")
+
+
+def netcdf_path(path: str | Path, what: str) -> Path:
+    """``path`` as a :class:`~pathlib.Path` for a ``what`` saved as netCDF, refused where its
+    suffix names another format (``fit.pkl`` would hold netCDF under a pickle's name, which
+    a reader would open as one).
+
+    Examples
+    --------
+    >>> netcdf_path("runs/fit.nc", "fit").name
+    'fit.nc'
+    >>> netcdf_path("fit.pkl", "fit")
+    Traceback (most recent call last):
+    ...
+    forecast.errors.InputError: fit.pkl: a fit is saved as netCDF (never pickle): expected a name ending .nc, not .pkl
+    """
+    path = as_path(path, f"the file to save the {what} to")
+    if path.suffix.lower() not in NETCDF_SUFFIXES:
+        raise InputError(f"a {what} is saved as netCDF (never pickle): expected a name ending "
+                         f".nc, not {path.suffix}", file=str(path))
+    return path
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], object], what: str) -> Path:

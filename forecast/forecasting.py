@@ -933,8 +933,9 @@ class ForecastResult:
     def save(self, path: str | Path) -> Path:
         """Write the forecast to one netCDF file (atomically); read it with
         :func:`load_forecast`."""
-        from forecast.files import write_atomically
+        from forecast.files import netcdf_path, write_atomically
 
+        path = netcdf_path(path, "forecast")
         ds = self.draws.copy()
         for c in ("ally", "period", "driver", "driver_period", "history_period"):
             ds[c] = ds[c].astype(str)

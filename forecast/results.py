@@ -21,7 +21,7 @@ from forecast.catalog import Catalog
 from forecast.design import Design, make_design
 from forecast.diagnostics import Diagnostics, compute_diagnostics
 from forecast.errors import InputError, SpecError, as_names, expected_one_of, shortlist
-from forecast.files import read_saved, write_atomically
+from forecast.files import netcdf_path, read_saved, write_atomically
 from forecast.panel import Panel, check_panel
 from forecast.spec import ModelSpec, json_hash
 
@@ -196,6 +196,7 @@ class Fit:
         """
         from forecast import __version__
 
+        path = netcdf_path(path, "fit")  # before any work: a fit.pkl is refused
         if lacking := lacking_statistics(self.sampler, self.idata):
             raise InputError(f"a fit by {self.sampler} without {' or '.join(lacking)} in its "
                              "sampler statistics cannot be saved: load_fit would refuse it (its "

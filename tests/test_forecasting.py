@@ -455,7 +455,8 @@ def test_a_damaged_saved_forecast_is_refused(oracle_case, tmp_path):
 
 def test_saving_where_a_file_cannot_go_is_an_input_error(oracle_case, tmp_path):
     """A forecast saved to a directory raised IsADirectoryError and left ``NAME.partial``
-    behind; a fit or forecast saved under a file raised FileExistsError."""
+    behind; a fit or forecast saved under a file raised FileExistsError; one saved as
+    ``x.pkl`` was netCDF under a pickle's name (and ``.NC`` is netCDF's suffix still)."""
     _, fit, fc = oracle_case
     (tmp_path / "dir").mkdir()
     (tmp_path / "file").write_text("x")
@@ -464,6 +465,14 @@ def test_saving_where_a_file_cannot_go_is_an_input_error(oracle_case, tmp_path):
             result.save(tmp_path / "dir")
         with pytest.raises(forecast.InputError, match="a file in the way"):
             result.save(tmp_path / "file" / "out.nc")
+        for name in ("out.pkl", "out.pickle", "out.csv"):
+            with pytest.raises(forecast.InputError, match=r"saved as netCDF \(never pickle\): "
+                               r"expected a name ending \.nc, not \.(pkl|pickle|csv)"):
+                result.save(tmp_path / name)
+    saved = fc.save(tmp_path / "new" / "fc.NC")
+    assert saved.name == "fc.NC" and saved.stat().st_size > 0
+    saved.unlink()
+    saved.parent.rmdir()
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["dir", "file"]
     assert (tmp_path / "file").read_text() == "x"
 
