@@ -527,7 +527,14 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             year_of = pm.Data("outcome_year", design.month_year[design.outcome_t])
             eta_h = eta_h + h_walk[year_of]
         if design.outcome_family == "negbin":
-            h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
+            if pr.outcome_overdispersion_prior == "gamma":
+                # no mass at 0: a half-normal's lower tail, which the log transform stretches,
+                # failed a fit's tail ESS once the walk took the yearly variation
+                # (docs/decisions/0032)
+                h_od = pm.Gamma("outcome_overdispersion", alpha=2.0,
+                                beta=2.4 / pr.overdispersion_scale)
+            else:
+                h_od = pm.HalfNormal("outcome_overdispersion", pr.overdispersion_scale)
             negbin_observed(OBSERVED_OUTCOME, eta_h, (-2.0 * pt.log(h_od))[None],
                             pt.zeros_like(oa), ov)
         else:

@@ -76,6 +76,11 @@ class Priors(BaseModel):
         "posterior splits into one mode per series (docs/decisions/0003)")
     noise_scale: float = Field(0.5, gt=0, description="Half-normal scale of noise above the floor")
     overdispersion_scale: float = Field(1.0, gt=0, description="Half-normal scale of 1/sqrt(r)")
+    outcome_overdispersion_prior: Literal["gamma", "halfnormal"] = Field(
+        "gamma", description="Prior of hedging's 1/sqrt(r): gamma, Gamma(2, 2.4/"
+        "overdispersion_scale), the half-normal's mean and 95th percentile with no mass at 0; "
+        "halfnormal, HalfNormal(overdispersion_scale), whose lower tail reached 0.025 and made "
+        "a fit fail on its tail ESS once hedging's level walked (docs/decisions/0032)")
     drift_scale: float = Field(0.25, gt=0, description="Prior median of the sd of yearly drift "
                                "steps (standardised units)")
     drift_log_sd: float = Field(
@@ -266,7 +271,7 @@ class ModelSpec(BaseModel):
         """The spec stored with a fit (:meth:`to_json`, every field written). A field added
         since it was stored takes the value its draws were made with, not today's default:
         ``outcome_loading_pooling_scale`` None, the shared scale; ``outcome_drift`` false, no
-        walk of the hedging level."""
+        walk of the hedging level; ``outcome_overdispersion_prior`` the half-normal."""
         try:
             raw = json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
@@ -276,6 +281,7 @@ class ModelSpec(BaseModel):
                             f"{type(raw).__name__}", parameter="text") from None
         if isinstance(raw.get("priors"), dict):
             raw["priors"].setdefault("outcome_loading_pooling_scale", None)
+            raw["priors"].setdefault("outcome_overdispersion_prior", "halfnormal")
         raw.setdefault("outcome_drift", False)
         # pydantic's ValidationError named the setting but no spec; _checked says both
         return _checked(cls, raw, spec_name=str(raw.get("name", "?")))
