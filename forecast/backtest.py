@@ -32,8 +32,8 @@ from forecast.forecasting import ForecastResult, check_horizon
 from forecast.panel import Panel, check_panel, format_period, month_argument
 from forecast.spec import ModelSpec, load_spec
 
-__all__ = ["Backtest", "backtest", "origin_seeds", "predictive_log_score", "rolling_origins",
-           "CLIMATOLOGY_MONTHS"]
+__all__ = ["Backtest", "backtest", "check_origins", "origin_seeds", "predictive_log_score",
+           "rolling_origins", "CLIMATOLOGY_MONTHS"]
 
 #: each ally's climatology: its observed outcome counts of this many months up to the origin
 CLIMATOLOGY_MONTHS = 24
@@ -158,7 +158,17 @@ class Backtest:
         return out[order]
 
 
-def _origins(panel: Panel, origins: Sequence) -> list[str]:
+def check_origins(panel: Panel, origins: Sequence) -> list[str]:
+    """``origins`` as sorted months ``YYYY-MM``, each a month of ``panel`` before its last,
+    none twice; :class:`~forecast.errors.InputError` naming ``origins`` otherwise.
+
+    Examples
+    --------
+    >>> import forecast
+    >>> panel = forecast.simulate(n_allies=2, n_months=24, seed=1).panel
+    >>> check_origins(panel, ["2015-06", "2014-12"])
+    ['2014-12', '2015-06']
+    """
     if isinstance(origins, (str, pd.Period)) or not isinstance(
             origins, (Sequence, np.ndarray, pd.Index)) or not len(origins):
         raise InputError("expected a list of months YYYY-MM, e.g. ['2024-06', '2025-06']",
@@ -336,7 +346,7 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
     >>> bt.scores("horizon")[["crps", "crps_skill", "covered90"]]          # doctest: +SKIP
     """
     check_panel(panel)
-    months = _origins(panel, origins)
+    months = check_origins(panel, origins)
     check_horizon(horizon)
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         whole_number(name, value, least, SAMPLER_MOST[name])

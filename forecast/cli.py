@@ -280,6 +280,13 @@ def _check_output(path: Path | None, run: Path | None = None) -> None:
             raise InputError(f"--output's directory {taken} is a file, not a directory",
                              file=str(path))
         raise InputError("--output's directory does not exist", file=str(path))
+    _refuse_inside_a_run(path, run)
+
+
+def _refuse_inside_a_run(path: Path, run: Path | None = None) -> None:
+    """An ``--output`` path inside ``run`` (the run the command reads) or any published run,
+    or standing where a run of a registry would be published, is refused: a run's files are
+    never changed."""
     mine = run.resolve() if run is not None else None
     for folder in path.resolve().parents:
         try:
@@ -853,26 +860,38 @@ def backtest_command(
     def body() -> int:
         import pandas as pd
 
-        from forecast.backtest import backtest, rolling_origins
+        from forecast.backtest import backtest, check_origins, rolling_origins
+        from forecast.files import write_atomically
 
         out, err = _consoles()
         if output is not None:
-            if output.exists() and not output.is_dir():
-                raise InputError("--output must be a directory, not a file", file=str(output))
+            _refuse_inside_a_run(output / BACKTEST_FILES[0])
             taken = [name for name in BACKTEST_FILES if (output / name).exists()]
             if taken:
                 raise InputError(f"--output already holds {', '.join(taken)}: a backtest "
                                  "never overwrites one; expected another directory",
                                  file=str(output))
+            try:  # made now: a path that cannot be a folder is said before hours of fits
+                output.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise InputError(f"--output cannot be made a directory ({exc.strerror}: a "
+                                 "file in the way?)", file=str(output)) from None
         inputs = resolve_inputs(data, spec)
         notes: list[str] = []
         panel, _ = load_inputs(inputs, None, notes=notes)
         for note in [*notes, *data_warnings(panel)]:
             err.print(f"[yellow]warning:[/] {_escape(note)}", soft_wrap=True)
+        # data past the current month would set the origins: refused as validate and run do
+        check_not_ahead(panel.last_month, data=inputs.observations, catalog=inputs.catalog,
+                        panel=panel, said_above=True)
         if origins is None:
             months = rolling_origins(panel, count=count, every=every, horizon=horizon)
         else:
-            months = [m.strip() for m in origins.split(",") if m.strip()]
+            months = [m.strip() for m in origins.split(",")]
+            if not all(months):
+                raise InputError("expected months YYYY-MM separated by commas, e.g. "
+                                 "2024-03,2024-09", parameter="origins", value=origins)
+            months = check_origins(panel, months)
         err.print(f"backtest of {len(months)} origin{'s' if len(months) > 1 else ''} "
                   f"({', '.join(months)}), {horizon} months ahead, {chains} chains × {draws} "
                   f"draws each", soft_wrap=True)
@@ -889,17 +908,17 @@ def backtest_command(
                           chains=chains, seed=seed, progress=err.is_terminal, on_origin=said)
         scores = pd.concat([result.scores("horizon"), result.scores(None)])
         scores.index = scores.index.map(str).rename("horizon")
-        out.print(_frame_table(scores.reset_index()))
+        out.print(_frame_table(scores.reset_index(), max_rows=len(scores)))
         failed = result.origins.loc[~result.origins["converged"], "origin"].tolist()
         if failed:
-            out.print(f"[yellow]warning:[/] the fits of {', '.join(failed)} did not pass the "
+            err.print(f"[yellow]warning:[/] the fits of {', '.join(failed)} did not pass the "
                       "convergence checks: their scores are in the table all the same",
                       soft_wrap=True)
         if output is not None:
-            output.mkdir(parents=True, exist_ok=True)
             for name, frame, index in zip(BACKTEST_FILES, (result.table, result.origins,
                                                            scores), (False, False, True)):
-                frame.to_csv(output / name, index=index, float_format="%.6g")
+                write_atomically(output / name, lambda tmp, f=frame, i=index: f.to_csv(
+                    tmp, index=i, float_format="%.6g"), "backtest table")
             out.print(f"written: {_escape(str(output))}/{{{','.join(BACKTEST_FILES)}}}",
                       soft_wrap=True)
         return EXIT_OK

@@ -1842,11 +1842,22 @@ def test_backtest_scores_each_origin_and_writes_its_tables(sim, data_dir, tmp_pa
     assert "origin 2016-" not in again.output  # refused before the first fit
 
 
-def test_backtest_refuses_bad_origins_with_exit_2(data_dir, tmp_path):
+def test_backtest_refuses_bad_input_with_exit_2_before_any_fit(data_dir, tmp_path):
+    (tmp_path / "file").write_text("x")
+    run = tmp_path / "runs" / "2016-12"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text("{}")
     for args, text in ((["--origins", "2016-12"], "an origin must be a month of the panel "
                         "before its last"),
                        (["--count", "20", "--every", "6"], "have no room for 20 origins"),
-                       (["--origins", "2016-13"], "--origins")):
+                       (["--origins", "2016-13"], "--origins"),
+                       (["--origins", "2016-03,,"], "expected months YYYY-MM separated by "
+                        "commas"),
+                       (["--origins", ""], "expected months YYYY-MM separated by commas"),
+                       (["--output", str(tmp_path / "file" / "bt")], "a file in the way"),
+                       (["--output", str(run / "bt")], "--output is inside the run")):
         result = _cli("backtest", "--data", str(data_dir), *args)
         assert result.exit_code == 2, result.output
         assert text in result.output and "Traceback" not in result.output
+        assert "backtest of" not in result.output  # said before the fits' banner
+    assert sorted(p.name for p in run.iterdir()) == ["manifest.json"]
