@@ -37,12 +37,12 @@ def netcdf_path(path: str | Path, what: str) -> Path:
     >>> netcdf_path("fit.pkl", "fit")
     Traceback (most recent call last):
     ...
-    forecast.errors.InputError: fit.pkl: a fit is saved as netCDF (never pickle): expected a name ending .nc, not .pkl
+    forecast.errors.InputError: fit.pkl: a fit is saved as netCDF: expected a name ending .nc (or no suffix), not .pkl
     """
     path = as_path(path, f"the file to save the {what} to")
     if path.suffix.lower() not in NETCDF_SUFFIXES:
-        raise InputError(f"a {what} is saved as netCDF (never pickle): expected a name ending "
-                         f".nc, not {path.suffix}", file=str(path))
+        raise InputError(f"a {what} is saved as netCDF: expected a name ending .nc (or no "
+                         f"suffix), not {path.suffix}", file=str(path))
     return path
 
 
