@@ -75,7 +75,9 @@ class Priors(BaseModel):
         "smooth series can be matched exactly by the flexible latent (a Heywood case), and the "
         "posterior splits into one mode per series (docs/decisions/0003)")
     noise_scale: float = Field(0.5, gt=0, description="Half-normal scale of noise above the floor")
-    overdispersion_scale: float = Field(1.0, gt=0, description="Half-normal scale of 1/sqrt(r)")
+    overdispersion_scale: float = Field(1.0, gt=0, description="Scale of 1/sqrt(r): the "
+                                        "half-normal's, and the gamma's of hedging as "
+                                        "outcome_overdispersion_prior says")
     outcome_overdispersion_prior: Literal["gamma", "halfnormal"] = Field(
         "gamma", description="Prior of hedging's 1/sqrt(r): gamma, Gamma(2, 2.4/"
         "overdispersion_scale), the half-normal's mean and 95th percentile with no mass at 0; "
@@ -339,8 +341,8 @@ def json_hash(text: str) -> str:
     """SHA-256 of a spec's JSON in canonical form (sorted keys).
 
     A fit saved before a spec field was added stores JSON without it; its hash is checked
-    against the text as stored, so the file still loads (the missing field takes its default,
-    which is always the behaviour before the field existed).
+    against the text as stored, so the file still loads (the missing field takes the value
+    the fit's draws were made with: :meth:`ModelSpec.from_json`).
 
     Examples
     --------
