@@ -893,7 +893,8 @@ def backtest_command(
                                  "2024-03,2024-09", parameter="origins", value=origins)
             months = check_origins(panel, months)
         err.print(f"backtest of {len(months)} origin{'s' if len(months) > 1 else ''} "
-                  f"({', '.join(months)}), {horizon} months ahead, {chains} chains × {draws} "
+                  f"({', '.join(months)}), {horizon} months ahead, {chains} chain"
+                  f"{'s' if chains > 1 else ''} × {draws} "
                   f"draws each", soft_wrap=True)
 
         def said(row: dict) -> None:
@@ -904,8 +905,17 @@ def backtest_command(
                       f"sampling {row['sampling_s']:.0f} s)", soft_wrap=True)
 
         chosen = str(inputs.spec_path) if inputs.spec_path is not None else spec
-        result = backtest(panel, months, chosen, horizon=horizon, draws=draws, tune=tune,
-                          chains=chains, seed=seed, progress=err.is_terminal, on_origin=said)
+        try:
+            result = backtest(panel, months, chosen, horizon=horizon, draws=draws, tune=tune,
+                              chains=chains, seed=seed, progress=err.is_terminal,
+                              on_origin=said)
+        except InputError as exc:
+            if origins is not None or exc.parameter != "origins":
+                raise
+            # the user gave no origin: say which options chose the one refused
+            raise InputError(f"the origin {exc.value}, chosen by --count {count} and --every "
+                             f"{every}: {exc.reason}; expected fewer origins, closer together, "
+                             "or --origins", parameter="count", value=count) from None
         scores = pd.concat([result.scores("horizon"), result.scores(None)])
         scores.index = scores.index.map(str).rename("horizon")
         out.print(_frame_table(scores.reset_index(), max_rows=len(scores)))

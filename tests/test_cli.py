@@ -1861,3 +1861,10 @@ def test_backtest_refuses_bad_input_with_exit_2_before_any_fit(data_dir, tmp_pat
         assert text in result.output and "Traceback" not in result.output
         assert "backtest of" not in result.output  # said before the fits' banner
     assert sorted(p.name for p in run.iterdir()) == ["manifest.json"]
+    # origins chosen by --count and --every, the first before a signal's first value: said
+    # of those options, not of an --origins the user never gave
+    result = _cli("backtest", "--data", str(data_dir), "--count", "2", "--every", "23")
+    assert result.exit_code == 2, result.output
+    assert "option '--count', value 2: the origin 2014-01, chosen by --count 2 and --every 23: " \
+        "the panel cut at this origin cannot be fitted" in result.output
+    assert "--origins'" not in result.output
