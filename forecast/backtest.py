@@ -190,7 +190,8 @@ def check_origins(panel: Panel, origins: Sequence) -> list[str]:
 def rolling_origins(panel: Panel, count: int = 4, every: int = 6,
                     horizon: int = 12) -> list[str]:
     """The latest ``count`` origins, ``every`` months apart, whose ``horizon`` months ahead
-    all lie in the panel: the last origin is ``horizon`` months before the panel's last month.
+    all lie in the panel: the last origin is ``horizon`` months before the panel's last month
+    with a hedging count observed (months after it would score nothing).
 
     Raises
     ------
@@ -208,14 +209,17 @@ def rolling_origins(panel: Panel, count: int = 4, every: int = 6,
     whole_number("every", every, 1, 1000)
     check_horizon(horizon)
     months = [format_period(m) for m in panel.months]
-    last = len(months) - 1 - horizon
+    counted = np.flatnonzero(np.isfinite(panel.outcome.values).any(axis=0))
+    last = (int(counted[-1]) if counted.size else 0) - horizon
     first = last - (count - 1) * every
     if first < 0:
         apart = f", {every} month{'s' if every > 1 else ''} apart," if count > 1 else ""
-        raise InputError(f"the panel's {len(months)} months ({months[0]} to {months[-1]}) "
-                         f"have no room for {count} origin{'s' if count > 1 else ''}{apart} "
-                         f"before their last {horizon}: expected fewer origins, closer "
-                         "together, or a shorter horizon", parameter="count", value=count)
+        seen = months[int(counted[-1])] if counted.size else "none"
+        raise InputError(f"the panel's {len(months)} months ({months[0]} to {months[-1]}; "
+                         f"last with a hedging count: {seen}) have no room for {count} "
+                         f"origin{'s' if count > 1 else ''}{apart} before the last "
+                         f"{horizon} counted: expected fewer origins, closer together, or a "
+                         "shorter horizon", parameter="count", value=count)
     return months[first:last + 1:every]
 
 

@@ -135,6 +135,14 @@ def test_rolling_origins_end_a_horizon_before_the_panel_does():
         with pytest.raises(forecast.InputError, match="have no room for") as err:
             rolling_origins(panel, **kwargs)
         assert err.value.parameter == "count"
+    # the last three months without a hedging count (other signals run on): the origins end
+    # a horizon before the last month counted, so that every month ahead can be scored
+    frame = panel.to_frame()
+    cut = frame[(frame["signal"] != panel.catalog.outcome.name)
+                | (frame["period"] <= "2016-09")]
+    short = forecast.Panel.from_frame(cut, panel.catalog, start="2014-01", end="2016-12")
+    assert str(short.months[-1]) == "2016-12"
+    assert rolling_origins(short, count=2, every=3, horizon=6) == ["2015-12", "2016-03"]
 
 
 def test_backtest_refuses_bad_origins_before_fitting():
