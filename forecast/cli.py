@@ -831,7 +831,7 @@ def backtest_command(
     origins: Annotated[Optional[str], typer.Option(
         help="Origins as months YYYY-MM separated by commas, e.g. 2024-03,2024-09. Default: "
         "--count origins --every months apart, the last --horizon months before the data's "
-        "end.")] = None,
+        "last hedging count.")] = None,
     count: Annotated[int, typer.Option(help="Number of origins when --origins is not given.",
                                        min=1, max=1000)] = 4,
     every: Annotated[int, typer.Option(help="Months between origins when --origins is not "
