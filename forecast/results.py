@@ -138,6 +138,36 @@ class Fit:
         """
         return interval_table(self.posterior["credibility"], ("chain", "draw"))
 
+    def hedging_level(self) -> pd.DataFrame:
+        """Posterior of hedging's level common to the allies, year by year, as a factor on
+        every ally's expected count of hedging acts: 1 is the level's average over the
+        panel's years, 1.5 half as many acts again (the yearly walk, docs/decisions/0032).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``year, mean, sd, q05, q50, q95``, one row per year of the panel.
+
+        Raises
+        ------
+        forecast.InputError
+            Where the fit's spec has no such walk (``outcome_drift = false``).
+
+        Examples
+        --------
+        >>> import forecast
+        >>> sim = forecast.simulate(n_allies=2, n_months=36, seed=1,
+        ...                         params={"outcome_drift_tau": 0.5})
+        >>> level = forecast.oracle_fit(sim, n_draws=10).hedging_level()
+        >>> level["year"].tolist(), bool((level["q05"] > 0).all())
+        ([2014, 2015, 2016], True)
+        """
+        if "outcome_drift" not in self.posterior:
+            raise InputError(f"spec {self.spec.name!r} has no yearly walk of hedging's level "
+                             "(outcome_drift = false): its level is the same every year",
+                             parameter="fit", value=self.spec.name)
+        return interval_table(np.exp(self.posterior["outcome_drift"]), ("chain", "draw"))
+
     def diagnostics(self) -> Diagnostics:
         """R-hat, bulk/tail ESS, divergences and E-BFMI (computed once, cached)."""
         if self._diagnostics is None:

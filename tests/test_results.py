@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 
 import forecast
@@ -53,3 +54,21 @@ def test_a_fit_with_its_model_built_crosses_to_another_process():
     assert back._model is None and fit._model is not None
     assert {rv.name for rv in back.model.free_RVs} == names
     assert back.credibility().equals(fit.credibility()) and back.panel == fit.panel
+
+
+def test_hedging_level_is_the_walk_by_year_as_a_factor_on_the_rate():
+    """The oracle fit's draws are the truth: each year's level is exp of the simulated walk,
+    centred on the panel's years, so the factors' geometric mean over the years is 1. A fit
+    whose spec has no walk says so by name."""
+    sim = forecast.simulate(n_allies=3, n_months=48, seed=2, params={"outcome_drift_tau": 0.5})
+    level = forecast.oracle_fit(sim, n_draws=4).hedging_level()
+    assert list(level.columns) == ["year", "mean", "sd", "q05", "q50", "q95"]
+    assert level["year"].tolist() == [2014, 2015, 2016, 2017]
+    truth = np.exp(sim.truth["outcome_drift"].values)
+    np.testing.assert_allclose(level["mean"], truth, rtol=1e-10)
+    np.testing.assert_allclose(level["sd"], 0.0, atol=1e-12)
+    assert np.exp(np.log(level["q50"]).mean()) == pytest.approx(1.0)
+    assert np.ptp(truth) > 0.1  # a walk that moved: exp(0) everywhere would pass the above
+    still = forecast.oracle_fit(forecast.simulate(n_allies=3, n_months=48, seed=2), n_draws=4)
+    with pytest.raises(forecast.InputError, match="no yearly walk of hedging's level"):
+        still.hedging_level()
