@@ -573,7 +573,7 @@ def list_runs(
 ) -> None:
     """List the published runs of a registry."""
     def body() -> int:
-        from forecast.runfiles import (OUTPUTS_OF_RUN, RUN_WRITES, SCENARIO_WRITES,
+        from forecast.runfiles import (OUTPUTS_OF_RUN, RUN_WRITES, SCENARIO_WRITES, WALK_WRITES,
                                        altered_outputs, missing_outputs, unlisted_outputs)
 
         console, _ = _consoles()
@@ -620,7 +620,8 @@ def list_runs(
             # the tables' bytes against their hashes (the posterior, hundreds of megabytes a
             # run, when scenario reads it), and what no hash vouches for
             unlisted = unlisted_outputs(r.path, r.manifest,
-                                        [*RUN_WRITES, *SCENARIO_WRITES, "posterior.nc"],
+                                        [*RUN_WRITES, *SCENARIO_WRITES, *WALK_WRITES,
+                                         "posterior.nc"],
                                         [*RUN_WRITES, "posterior.nc"])
             absent = [name for name in unlisted if not (r.path / name).is_file()]
             if absent:

@@ -18,6 +18,8 @@ Files of a run directory (all written in staging first):
 ``early_warnings.csv`` allies whose hedging probability crosses the warning threshold
 ``coverage.csv``       share of periods observed per ally, signal and year
 ``outcome.csv``        observed hedging counts (for the charts)
+``hedging_level.csv``  hedging's common level by year as a factor on expected counts:
+                       year, mean, sd, q05, q50, q95 (where the spec walks it)
 ``scenario.csv``       scenario vs. baseline (only with ``--scenario``)
 ``scenario_overrides.csv`` what the scenario assumed: ally, period, signal, op, value,
                        source, note (the file's rows, kept with the run; its name and
@@ -1205,7 +1207,8 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
     -------
     dict
         ``forecast``, ``credibility``, ``headline``, ``attribution``, ``early_warnings``,
-        ``coverage``, ``outcome`` and, with a scenario, ``scenario`` and
+        ``coverage``, ``outcome``; ``hedging_level`` where the spec walks hedging's level
+        (:meth:`forecast.results.Fit.hedging_level`); with a scenario, ``scenario`` and
         ``scenario_overrides``.
     """
     from forecast.attribution import attribution
@@ -1228,6 +1231,8 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
         "coverage": coverage_by_year(panel),
         "outcome": outcome_history(panel),
     }
+    if "outcome_drift" in result.posterior:  # the spec walks hedging's level (decision 0032)
+        tables["hedging_level"] = result.hedging_level()
     if scenario is not None:
         from forecast.scenarios import compare
 

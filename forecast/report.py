@@ -20,7 +20,8 @@ import pandas as pd
 
 __all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png", "scenario_view",
            "unmoved_allies", "headline_rows", "run_horizon",
-           "fan_chart_figure", "coverage_figure", "fan_chart_text", "coverage_text", "ARROWS"]
+           "fan_chart_figure", "coverage_figure", "fan_chart_text", "coverage_text", "ARROWS",
+           "hedging_level_figure", "hedging_level_text"]
 
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
 HISTORY_MONTHS = 60  # months of fitted credibility shown before the forecast
@@ -47,6 +48,7 @@ class RunData:
     outcome: pd.DataFrame
     scenario: pd.DataFrame
     scenario_overrides: pd.DataFrame
+    hedging_level: pd.DataFrame
 
 
 #: the columns of a scenario comparison that are differences from the baseline
@@ -65,6 +67,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
     "outcome": ("ally", "period", "value"),
     "scenario": ("ally", "period", "horizon", "p_any_base", "p_any_alt") + _CHANGES,
     "scenario_overrides": ("ally", "period", "signal", "value"),
+    "hedging_level": ("year", "q05", "q50", "q95"),
 }
 
 
@@ -81,6 +84,7 @@ _FIGURES: dict[str, tuple[str, ...]] = {
     "outcome": ("value",),
     "scenario": ("horizon", "p_any_base", "p_any_alt") + _CHANGES,
     "scenario_overrides": ("value",),
+    "hedging_level": ("year", "mean", "sd", "q05", "q50", "q95"),
 }
 
 
@@ -383,6 +387,55 @@ def coverage_figure(coverage: pd.DataFrame):
     cbar.ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig
+
+
+def hedging_level_figure(level: pd.DataFrame):
+    """Hedging's common level by year as a factor on every ally's expected count: median with
+    its 90% interval, on a log axis around 1 (the level's average over the years)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    years = level["year"].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(11, 2.6))
+    ax.fill_between(years, level["q05"].to_numpy(dtype=float),
+                    level["q95"].to_numpy(dtype=float), color="tab:red", alpha=0.2, lw=0,
+                    label="90% interval")
+    ax.plot(years, level["q50"].to_numpy(dtype=float), color="tab:red", marker="o", ms=3,
+            label="median")
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_yscale("log")
+    # factors, not powers of ten: 0.25, 0.5, 1, 2, 4 … where the band reaches
+    low, high = float(level["q05"].min()), float(level["q95"].max())
+    ticks = [2.0 ** k for k in range(-6, 7) if low / 1.5 <= 2.0 ** k <= high * 1.5] or [1.0]
+    ax.set_yticks(ticks, [f"{t:g}×" for t in ticks])
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_ylabel("× average rate", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def hedging_level_text(level: pd.DataFrame) -> str:
+    """What the hedging-level figure shows, in words (its alternative text).
+
+    Examples
+    --------
+    >>> level = pd.DataFrame({"year": [2024, 2025], "q05": [0.5, 1.1], "q50": [0.8, 1.6],
+    ...                       "q95": [1.2, 2.4]})
+    >>> hedging_level_text(level)
+    "Hedging's common level by year, as a factor on the allies' expected counts (1 = the average over 2024 to 2025): lowest 0.8× in 2024, highest 1.6× in 2025; 2025: 1.6× (90% interval 1.1 to 2.4)."
+    """
+    low, high, last = (level.loc[level["q50"].idxmin()], level.loc[level["q50"].idxmax()],
+                       level.iloc[-1])
+    first_year, last_year = int(level["year"].iloc[0]), int(last["year"])
+    return (f"Hedging's common level by year, as a factor on the allies' expected counts (1 = "
+            f"the average over {first_year} to {last_year}): lowest {low['q50']:.2g}× in "
+            f"{int(low['year'])}, highest {high['q50']:.2g}× in {int(high['year'])}; "
+            f"{last_year}: {last['q50']:.2g}× (90% interval {last['q05']:.2g} to "
+            f"{last['q95']:.2g}).")
 
 
 def fan_chart_text(credibility: pd.DataFrame, forecast: pd.DataFrame,
@@ -877,6 +930,9 @@ def _view(run: RunData) -> dict:
     if len(run.coverage):
         figures["coverage"] = figure_png(coverage_figure(run.coverage))
         alt["coverage"] = coverage_text(run.coverage)
+    if len(run.hedging_level):
+        figures["hedging_level"] = figure_png(hedging_level_figure(run.hedging_level))
+        alt["hedging_level"] = hedging_level_text(run.hedging_level)
     from forecast.monthly import HEADLINE_HORIZONS, TREND_PROB
 
     diag = run.diagnostics
@@ -1148,6 +1204,14 @@ TEMPLATE = r"""<!DOCTYPE html>
   <code>mean_pareto_k</code> column of <code>forecast.csv</code>) the mean is not drawn.</p>
 <img alt="{{ alt.fan }}" src="data:image/png;base64,{{ figures.fan }}">
 {% else %}<p>No forecast tables in this run.</p>{% endif %}
+{% if figures.hedging_level is defined %}
+<h3>Hedging's common level by year</h3>
+<p class="small">The level of hedging common to the allies walks year by year (a factor on every
+  ally's expected count of acts; 1 is its average over the data's years; median and 90%
+  interval, <code>hedging_level.csv</code>). The forecasts carry the current year's level on,
+  and a new year's step widens them: a common rise lifts every ally's hedging forecast.</p>
+<img alt="{{ alt.hedging_level }}" src="data:image/png;base64,{{ figures.hedging_level }}">
+{% endif %}
 
 <h2>Early warnings</h2>
 <p class="small">Allies whose probability of at least one hedging act within the next

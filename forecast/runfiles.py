@@ -31,7 +31,7 @@ from forecast.tabular import exact_month
 
 __all__ = ["check_manifest", "check_diagnostics", "missing_outputs", "altered_outputs",
            "unlisted_outputs", "OUTPUTS_OF_RUN", "RUN_WRITES", "SIGNAL_ABOUT",
-           "SCENARIO_WRITES"]
+           "SCENARIO_WRITES", "WALK_WRITES"]
 
 #: the files of a run that the manifest's ``outputs`` lists (with their sha256)
 OUTPUTS_OF_RUN = "outputs"
@@ -42,6 +42,8 @@ RUN_WRITES = ("headline.csv", "forecast.csv", "credibility.csv", "attribution.cs
               "early_warnings.csv", "coverage.csv", "outcome.csv", "diagnostics.json")
 #: what a run with a scenario writes besides
 SCENARIO_WRITES = ("scenario.csv", "scenario_overrides.csv")
+#: what a run whose spec walks hedging's level writes besides (decision 0032)
+WALK_WRITES = ("hedging_level.csv",)
 
 
 class _Read(BaseModel):

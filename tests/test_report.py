@@ -1103,3 +1103,35 @@ def test_a_published_run_prints_its_headline(runs, tmp_path, capsys):
     text = " ".join(narrow.export_text().split())
     assert "A00 " in text and "% –" in text
     assert "this run forecast 3 months ahead: P within 12 months is beyond it (–)" in text
+
+
+def test_a_run_whose_spec_walks_hedging_shows_its_level_by_year(tmp_path):
+    """Hedging's common level walks by year (decision 0032), but no table or figure of a run
+    showed it: a common rise that lifts every ally's forecast was seen only in the forecasts.
+    The run writes hedging_level.csv (its manifest vouches for it), the report draws it and
+    says it in words; without the file the report is refused, as for any table it lists."""
+    sim = forecast.simulate(n_allies=2, n_months=48, seed=3, params={"outcome_drift_tau": 0.6})
+    sim.panel.write(tmp_path / "data")
+    result = run_month(RunRequest(data=tmp_path / "data", out=tmp_path / "runs", force=True),
+                       fitter=_oracle(sim))
+    run_dir = result.run.path
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert "hedging_level.csv" in manifest["outputs"]
+    level = pd.read_csv(run_dir / "hedging_level.csv")
+    assert level["year"].tolist() == [2014, 2015, 2016, 2017]
+    # the oracle's draws are the truth: each year's factor is exp of the simulated walk
+    np.testing.assert_allclose(level["q50"], np.exp(sim.truth["outcome_drift"].values),
+                               rtol=1e-5)
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "<h3>Hedging's common level by year</h3>" in html
+    alts = re.findall(r'<img alt="([^"]*)" src="data:image/png', html)
+    said = [a for a in alts if a.startswith("Hedging&#39;s common level by year")
+            or a.startswith("Hedging's common level by year")]
+    assert len(alts) == 3 and len(said) == 1
+    top = level.loc[level["q50"].idxmax()]
+    assert f"highest {top['q50']:.2g}× in {int(top['year'])}" in said[0]
+    copy = tmp_path / "copy" / run_dir.name
+    shutil.copytree(run_dir, copy)
+    (copy / "hedging_level.csv").unlink()
+    with pytest.raises(forecast.InputError, match="hedging_level.csv missing"):
+        read_run(copy)
