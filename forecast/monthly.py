@@ -19,7 +19,8 @@ Files of a run directory (all written in staging first):
 ``coverage.csv``       share of periods observed per ally, signal and year
 ``outcome.csv``        observed hedging counts (for the charts)
 ``hedging_level.csv``  hedging's common level by year as a factor on expected counts:
-                       year, mean, sd, q05, q50, q95 (where the spec walks it)
+                       year, mean, sd, q05, q50, q95 (where the spec walks it, over
+                       more than one year)
 ``scenario.csv``       scenario vs. baseline (only with ``--scenario``)
 ``scenario_overrides.csv`` what the scenario assumed: ally, period, signal, op, value,
                        source, note (the file's rows, kept with the run; its name and
@@ -1231,7 +1232,8 @@ def forecast_tables(result, panel: Panel, *, horizon: int, seed: int,
         "coverage": coverage_by_year(panel),
         "outcome": outcome_history(panel),
     }
-    if "outcome_drift" in result.posterior:  # the spec walks hedging's level (decision 0032)
+    # the spec walks hedging's level (decision 0032); within one year it is 1 by construction
+    if result.posterior.sizes.get("year", 0) > 1 and "outcome_drift" in result.posterior:
         tables["hedging_level"] = result.hedging_level()
     if scenario is not None:
         from forecast.scenarios import compare

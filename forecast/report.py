@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ import pandas as pd
 __all__ = ["RunData", "read_run", "render_report", "write_report", "figure_png", "scenario_view",
            "unmoved_allies", "headline_rows", "run_horizon",
            "fan_chart_figure", "coverage_figure", "fan_chart_text", "coverage_text", "ARROWS",
-           "hedging_level_figure", "hedging_level_text"]
+           "hedging_level_figure", "hedging_level_text", "drawable_level"]
 
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "flat": "→"}
 HISTORY_MONTHS = 60  # months of fitted credibility shown before the forecast
@@ -48,7 +48,7 @@ class RunData:
     outcome: pd.DataFrame
     scenario: pd.DataFrame
     scenario_overrides: pd.DataFrame
-    hedging_level: pd.DataFrame
+    hedging_level: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 #: the columns of a scenario comparison that are differences from the baseline
@@ -389,9 +389,31 @@ def coverage_figure(coverage: pd.DataFrame):
     return fig
 
 
+def drawable_level(level: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a ``hedging_level`` table that a log axis can draw, by year: a whole year,
+    and positive, finite quantiles (a table edited by hand may hold others).
+
+    Examples
+    --------
+    >>> level = pd.DataFrame({"year": [2025, 2024, None], "q05": [1.1, 0.5, 1.0],
+    ...                       "q50": [1.6, 0.8, 1.0], "q95": [2.4, float("nan"), 1.0]})
+    >>> drawable_level(level)["year"].tolist()
+    [2025]
+    """
+    if not len(level):
+        return level
+    cols = ["year", "q05", "q50", "q95"]
+    values = level[cols].apply(pd.to_numeric, errors="coerce")
+    ok = np.isfinite(values.to_numpy(dtype=float)).all(axis=1) & (values[cols[1:]] > 0).all(axis=1)
+    ok &= (values["year"] % 1 == 0)
+    out = level[ok.to_numpy()].assign(year=values["year"][ok].astype(int))
+    return out.drop_duplicates("year").sort_values("year").reset_index(drop=True)
+
+
 def hedging_level_figure(level: pd.DataFrame):
     """Hedging's common level by year as a factor on every ally's expected count: median with
-    its 90% interval, on a log axis around 1 (the level's average over the years)."""
+    its 90% interval, on a log axis around 1 (the level's geometric mean over the data's
+    years). ``level``: rows as :func:`drawable_level` keeps them."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -412,6 +434,8 @@ def hedging_level_figure(level: pd.DataFrame):
     ax.set_yticks(ticks, [f"{t:g}×" for t in ticks])
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_ylabel("× average rate", fontsize=8)
+    step = max(1, len(years) // 14)  # whole years, as the coverage map labels them
+    ax.set_xticks(years[::step], [str(int(y)) for y in years[::step]])
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="upper left", frameon=False)
     fig.tight_layout()
@@ -419,20 +443,21 @@ def hedging_level_figure(level: pd.DataFrame):
 
 
 def hedging_level_text(level: pd.DataFrame) -> str:
-    """What the hedging-level figure shows, in words (its alternative text).
+    """What the hedging-level figure shows, in words (its alternative text); ``level``: rows
+    as :func:`drawable_level` keeps them.
 
     Examples
     --------
     >>> level = pd.DataFrame({"year": [2024, 2025], "q05": [0.5, 1.1], "q50": [0.8, 1.6],
     ...                       "q95": [1.2, 2.4]})
     >>> hedging_level_text(level)
-    "Hedging's common level by year, as a factor on the allies' expected counts (1 = the average over 2024 to 2025): lowest 0.8× in 2024, highest 1.6× in 2025; 2025: 1.6× (90% interval 1.1 to 2.4)."
+    "Hedging's common level by year, as a factor on the allies' expected counts (1 = its geometric mean over 2024 to 2025): lowest 0.8× in 2024, highest 1.6× in 2025; 2025: 1.6× (90% interval 1.1 to 2.4)."
     """
     low, high, last = (level.loc[level["q50"].idxmin()], level.loc[level["q50"].idxmax()],
                        level.iloc[-1])
     first_year, last_year = int(level["year"].iloc[0]), int(last["year"])
     return (f"Hedging's common level by year, as a factor on the allies' expected counts (1 = "
-            f"the average over {first_year} to {last_year}): lowest {low['q50']:.2g}× in "
+            f"its geometric mean over {first_year} to {last_year}): lowest {low['q50']:.2g}× in "
             f"{int(low['year'])}, highest {high['q50']:.2g}× in {int(high['year'])}; "
             f"{last_year}: {last['q50']:.2g}× (90% interval {last['q05']:.2g} to "
             f"{last['q95']:.2g}).")
@@ -930,9 +955,10 @@ def _view(run: RunData) -> dict:
     if len(run.coverage):
         figures["coverage"] = figure_png(coverage_figure(run.coverage))
         alt["coverage"] = coverage_text(run.coverage)
-    if len(run.hedging_level):
-        figures["hedging_level"] = figure_png(hedging_level_figure(run.hedging_level))
-        alt["hedging_level"] = hedging_level_text(run.hedging_level)
+    level = drawable_level(run.hedging_level)
+    if len(level) > 1:  # one year's level is 1 by construction: nothing to see
+        figures["hedging_level"] = figure_png(hedging_level_figure(level))
+        alt["hedging_level"] = hedging_level_text(level)
     from forecast.monthly import HEADLINE_HORIZONS, TREND_PROB
 
     diag = run.diagnostics
@@ -1207,9 +1233,10 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% if figures.hedging_level is defined %}
 <h3>Hedging's common level by year</h3>
 <p class="small">The level of hedging common to the allies walks year by year (a factor on every
-  ally's expected count of acts; 1 is its average over the data's years; median and 90%
-  interval, <code>hedging_level.csv</code>). The forecasts carry the current year's level on,
-  and a new year's step widens them: a common rise lifts every ally's hedging forecast.</p>
+  ally's expected count of acts; 1 is its geometric mean over the data's years; median and 90%
+  interval, <code>hedging_level.csv</code>). The forecasts carry the data's last year's level
+  on, and each new year's step widens them: a common rise lifts every ally's hedging
+  forecast.</p>
 <img alt="{{ alt.hedging_level }}" src="data:image/png;base64,{{ figures.hedging_level }}">
 {% endif %}
 

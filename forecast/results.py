@@ -140,7 +140,7 @@ class Fit:
 
     def hedging_level(self) -> pd.DataFrame:
         """Posterior of hedging's level common to the allies, year by year, as a factor on
-        every ally's expected count of hedging acts: 1 is the level's average over the
+        every ally's expected count of hedging acts: 1 is the level's geometric mean over the
         panel's years, 1.5 half as many acts again (the yearly walk, docs/decisions/0032).
 
         Returns

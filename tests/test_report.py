@@ -1125,13 +1125,24 @@ def test_a_run_whose_spec_walks_hedging_shows_its_level_by_year(tmp_path):
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "<h3>Hedging's common level by year</h3>" in html
     alts = re.findall(r'<img alt="([^"]*)" src="data:image/png', html)
-    said = [a for a in alts if a.startswith("Hedging&#39;s common level by year")
-            or a.startswith("Hedging's common level by year")]
+    said = [a for a in alts if a.startswith("Hedging&#39;s common level by year")]
     assert len(alts) == 3 and len(said) == 1
     top = level.loc[level["q50"].idxmax()]
     assert f"highest {top['q50']:.2g}× in {int(top['year'])}" in said[0]
+    # whole years on the axis: a 4-year panel's ticks fell at 2013.5, 2014.0, 2014.5, ...
+    from forecast.report import drawable_level, hedging_level_figure
+
+    fig = hedging_level_figure(drawable_level(level))
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "2014", "2015", "2016", "2017"]
     copy = tmp_path / "copy" / run_dir.name
     shutil.copytree(run_dir, copy)
     (copy / "hedging_level.csv").unlink()
     with pytest.raises(forecast.InputError, match="hedging_level.csv missing"):
         read_run(copy)
+
+
+def test_a_run_without_hedgings_walk_shows_no_level(runs):
+    assert not (runs["last"] / "hedging_level.csv").exists()
+    html = (runs["last"] / "report.html").read_text(encoding="utf-8")
+    assert "common level by year" not in html
