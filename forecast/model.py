@@ -385,10 +385,21 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
         is_normal = np.array(design.families_of) == "normal"
         # standardised normal signals have pooled mean 0 by construction: a tighter prior
         a_sd = np.where(is_normal, 1.0, pr.intercept_sd)
+        at_panel_level = (spec.intercept_mu_coordinates == "panel_level"
+                          and spec.intercept_reference == "zero")
         if spec.intercepts == "ally" and not partial:
             # no pooling: each ally's intercepts lie around the fixed prior centre; a learnt
             # common mean would carry information from one ally's levels to another's
             a_mu = centers
+        elif at_panel_level:
+            # the same prior and posterior in other coordinates: the sampler moves each count
+            # or binary signal's log-rate at the panel's average latent, which the data pin
+            # down, and intercept_mu follows. Sampled directly, intercept_mu and the panel's
+            # overall level lay along a ridge that opened as the common factor's persistence
+            # neared 1 (a shift by other variables: Jacobian 1; docs/decisions/0033)
+            shift = pt.where(is_normal, 0.0, lam * theta.mean())
+            a_level = pm.Normal("intercept_level", centers + shift, a_sd, dims="signal")
+            a_mu = pm.Deterministic("intercept_mu", a_level - shift, dims="signal")
         else:
             a_mu = pm.Normal("intercept_mu", centers, a_sd, dims="signal")
         alpha = pt.broadcast_to(a_mu[None, :], (A, S))
