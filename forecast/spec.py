@@ -187,8 +187,10 @@ class ModelSpec(BaseModel):
         "or pooling = \"none\" there is no spread and the offsets stay as they are")
     intercept_mu_coordinates: Literal["panel_level", "direct"] = Field(
         "panel_level", description="The coordinates in which the sampler moves the pooled "
-        "count and binary intercepts (with intercept_reference = \"zero\"): panel_level "
-        "samples intercept_level = intercept_mu + λ·θ̄, the signal's log-rate at the panel's "
+        "count and binary intercepts (with intercept_reference = \"zero\" and a learnt "
+        "intercept_mu: not with ally intercepts and pooling = \"none\"): panel_level "
+        "samples intercept_level = intercept_mu + λ·θ̄ (λ the signal's population loading), "
+        "the signal's log-rate at the panel's "
         "average latent θ̄, and derives intercept_mu; direct samples intercept_mu. The model "
         "and its posterior are the same; sampled directly, intercept_mu and the panel's "
         "overall level lay along a ridge: on a 96-month panel panel_level took the divergences "
