@@ -217,7 +217,7 @@ def test_intercepts_at_the_panels_average_latent(reference, at_random_point):
     np.testing.assert_allclose(h_int, h_mu + h_tau * h_z - h_shift, atol=1e-9)
 
 
-def test_intercepts_sampled_at_the_panel_level_are_the_same_model(quick_mode):
+def test_intercepts_sampled_at_the_panel_level_are_the_same_model(quick_mode, at_random_point):
     """``intercept_mu_coordinates = "panel_level"`` samples ``intercept_level = intercept_mu +
     λ·θ̄`` (θ̄ the panel's average latent) for the count and binary signals, and 0 shift for
     normal ones. A shift by other variables has Jacobian 1: at any point the joint
@@ -234,12 +234,11 @@ def test_intercepts_sampled_at_the_panel_level_are_the_same_model(quick_mode):
     m_dir, m_lvl = build_model(design, direct), build_model(design, level)
     assert {v.name for v in m_lvl.free_RVs} - {v.name for v in m_dir.free_RVs} == {
         "intercept_level"}
-    rng = np.random.default_rng(3)
-    point = {k: v + rng.normal(size=np.shape(v)) for k, v in m_dir.initial_point().items()}
-    theta, lam = m_dir.compile_fn(m_dir.replace_rvs_by_values([m_dir["credibility"],
-                                                               m_dir["loading"]]),
-                                  inputs=m_dir.value_vars, on_unused_input="ignore",
-                                  mode="FAST_COMPILE")(point)
+    # a random point of the direct model (its value variables), with θ and λ there
+    *values, theta, lam = at_random_point(
+        m_dir, [*m_dir.value_vars, m_dir["credibility"], m_dir["loading"]], seed=3,
+        mode="FAST_COMPILE")
+    point = {v.name: x for v, x in zip(m_dir.value_vars, values, strict=True)}
     normal = np.array(design.families_of) == "normal"
     assert normal.any() and not normal.all()
     shift = np.where(normal, 0.0, lam * theta.mean())
