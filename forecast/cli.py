@@ -36,9 +36,11 @@ from rich.table import Table
 
 from forecast.errors import SAMPLER_MOST, InputError, shortlist
 from forecast.monthly import (
+    DEFAULT,
     EXIT_ERROR,
     EXIT_INPUT,
     EXIT_OK,
+    QUICK,
     RunOutcome,
     RunRequest,
     check_month,
@@ -356,27 +358,32 @@ def _root(
 @app.command(cls=_Command)
 def run(
     month: Annotated[Optional[str], typer.Option(
-        help="Forecast origin YYYY-MM, not after the current month. Default: the last month "
-        "of the data.")] = None,
+        help="Forecast origin YYYY-MM, not after the current month: data after it are an "
+        "error (it does not cut the data). Default: the last month of the data.")] = None,
     data: DataOpt = None,
     out: OutOpt = Path("runs"),
     spec: SpecOpt = "default",
     scenario: Annotated[Optional[Path], typer.Option(
         help="Scenario file, forecast beside the baseline.", dir_okay=False)] = None,
     quick: Annotated[bool, typer.Option(
-        "--quick", metavar=_FLAG, help="Small sampler preset (2 chains × 200 draws) for smoke tests; the run "
+        "--quick", metavar=_FLAG, help=f"Small sampler preset ({QUICK['chains']} chains × "
+        f"{QUICK['draws']} draws) for smoke tests; the run "
         "is labelled quick (custom if --draws/--tune/--chains change its sizes). Its fit usually "
         "fails the gate: add --force to publish it.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", metavar=_FLAG, help="Publish even if the fit fails the convergence checks (the run is "
         "marked as forced).")] = False,
     # the ranges are the library's (forecast.errors), shown in --help and checked by typer
-    draws: Annotated[Optional[int], typer.Option(help="Draws per chain (overrides the preset).",
-                                                 min=1, max=SAMPLER_MOST["draws"])] = None,
-    tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.", min=1,
-                                                max=SAMPLER_MOST["tune"])] = None,
+    draws: Annotated[Optional[int], typer.Option(
+        help=f"Draws per chain (overrides the preset's: {DEFAULT['draws']}, --quick "
+        f"{QUICK['draws']}).",
+        min=1, max=SAMPLER_MOST["draws"])] = None,
+    tune: Annotated[Optional[int], typer.Option(
+        help=f"Tuning steps per chain (overrides the preset's: {DEFAULT['tune']}, --quick "
+        f"{QUICK['tune']}; a published run is always tuned).", min=1, max=SAMPLER_MOST["tune"])] = None,
     chains: Annotated[Optional[int], typer.Option(
-        help="Number of chains (at least 2 unless --force: R-hat compares chains).",
+        help=f"Number of chains (overrides the preset's: {DEFAULT['chains']}, --quick "
+        f"{QUICK['chains']}; at least 2 unless --force: R-hat compares chains).",
         min=1, max=SAMPLER_MOST["chains"])] = None,
     seed: Annotated[Optional[int], typer.Option(
         help="Random seed, 0 to 2^64 - 1. Default: the month as a number (2026-03 → 202603).",
