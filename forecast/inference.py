@@ -1,7 +1,8 @@
 """Inference: one switch over samplers, same results object.
 
 ``nutpie`` (numba-compiled, default), ``pymc`` (PyMC's NUTS), ``numpyro`` (JAX; CPU or GPU,
-needs the ``gpu`` extra) and ``advi`` (a fast variational preview, not for publication).
+needs the ``gpu`` extra) and ``advi`` (an approximate variational preview, not for
+publication: quicker than NUTS only on a large panel once compiled; docs/decisions/0028).
 """
 
 from __future__ import annotations
