@@ -102,7 +102,8 @@ app = typer.Typer(
 _FLAG = ""
 DataOpt = Annotated[Optional[Path], typer.Option(
     "--data", help="Directory with observations.csv (or .parquet, .pq), signals.toml and optionally "
-    "events.csv (or .parquet, .pq). Default: the embedded dataset.", file_okay=False)]
+    "events.csv (or .parquet, .pq). Default: the embedded dataset (the repository's data/, "
+    "or the installed package's copy).", file_okay=False)]
 OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
 SpecOpt = Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
 
