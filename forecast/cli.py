@@ -108,6 +108,11 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
 SpecOpt = Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
 
 
+def _presets(size: str) -> str:
+    """The default and quick presets' value of a sampler size, as run's --help shows it."""
+    return f"{DEFAULT[size]}, --quick {QUICK[size]}"
+
+
 # ---------------------------------------------------------------------- output helpers
 def _consoles() -> tuple[Console, Console]:
     """(stdout, stderr) consoles; colour and live displays only on terminals, and wide
@@ -376,15 +381,14 @@ def run(
         "marked as forced).")] = False,
     # the ranges are the library's (forecast.errors), shown in --help and checked by typer
     draws: Annotated[Optional[int], typer.Option(
-        help=f"Draws per chain (overrides the preset's: {DEFAULT['draws']}, --quick "
-        f"{QUICK['draws']}).",
+        help=f"Draws per chain (overrides the preset's: {_presets('draws')}).",
         min=1, max=SAMPLER_MOST["draws"])] = None,
     tune: Annotated[Optional[int], typer.Option(
-        help=f"Tuning steps per chain (overrides the preset's: {DEFAULT['tune']}, --quick "
-        f"{QUICK['tune']}; a published run is always tuned).", min=1, max=SAMPLER_MOST["tune"])] = None,
+        help=f"Tuning steps per chain (overrides the preset's: {_presets('tune')}; a "
+        "published run is always tuned).", min=1, max=SAMPLER_MOST["tune"])] = None,
     chains: Annotated[Optional[int], typer.Option(
-        help=f"Number of chains (overrides the preset's: {DEFAULT['chains']}, --quick "
-        f"{QUICK['chains']}; at least 2 unless --force: R-hat compares chains).",
+        help=f"Number of chains (overrides the preset's: {_presets('chains')}; at least 2 "
+        "unless --force: R-hat compares chains).",
         min=1, max=SAMPLER_MOST["chains"])] = None,
     seed: Annotated[Optional[int], typer.Option(
         help="Random seed, 0 to 2^64 - 1. Default: the month as a number (2026-03 → 202603).",

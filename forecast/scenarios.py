@@ -405,8 +405,8 @@ def _validate(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
 
 
 def read_scenario(path: str | Path) -> Scenario:
-    """Read a scenario from CSV (columns ``ally, period, signal, value[, op, source, note]``) or TOML
-    (``[[override]]`` tables, optional ``name`` and ``description``).
+    """Read a scenario from CSV (columns ``ally, period, signal, value[, op, source, note]``)
+    or TOML (``[[override]]`` tables, optional ``name`` and ``description``).
 
     Raises
     ------
