@@ -983,12 +983,12 @@ def _view(run: RunData) -> dict:
         "timing_note": ("The model's timing: a driver (a consultation lapse, say) moves "
                         "credibility in the month after it, so this month's drivers show in "
                         "next month's change; a month's hedging count speaks to the month "
-                        "before it: acts this month lower the estimate of last month's "
-                        "credibility more than this month's, so a surge of hedging shows as a "
-                        "rise in the month's change (from a lower start). A driver is measured "
-                        "against its average month: a month with less of it than usual (fewer "
-                        "lapses, say) raises credibility, so a driver that can only lower it "
-                        "may show a positive contribution."),
+                        "before it: acts this month usually lower the estimate of last "
+                        "month's credibility more than this month's, so a surge of hedging "
+                        "tends to show as a rise in the month's change (from a lower start). "
+                        "A driver is measured against its average month: a month with less "
+                        "of it than usual (fewer lapses, say) raises credibility, so a driver "
+                        "that can only lower it may show a positive contribution."),
         "headline": headline_rows(run),
         # a run written before p_rose colours its changes by the sign alone
         "change_told": "p_rose" in run.headline, "trend_prob": TREND_PROB,
@@ -1152,9 +1152,10 @@ TEMPLATE = r"""<!DOCTYPE html>
   {% endfor %}
 </table></div>
 <p class="small">Credibility is latent, on a scale where the allies' long-run standard deviations
-  average 1 (geometrically) and 0 is each ally's usual level without drivers; higher = more
-  credible. The drivers' pushes come on top, so months of lapses can hold an ally several units
-  below 0.
+  average 1 (geometrically) and 0 is each ally's usual level with its drivers at the panel's
+  average month (a month with fewer lapses than average, say, pushes up); higher = more
+  credible. The drivers' pushes come on top, so months of lapses can hold an ally several
+  units below 0.
   Credibility now: the posterior mean, with its 90% interval (the fan charts draw the median).
   Change: vs. the previous published run's latest month{% if not previous_run %} (none in
   this registry: "–"){% elif change_told %}, coloured as a rise or a fall only where this
@@ -1215,12 +1216,14 @@ TEMPLATE = r"""<!DOCTYPE html>
 <h2>Forecasts</h2>
 {% if figures.fan is defined %}
 {% if has_drivers %}
-<p class="small">Future drivers are drawn at each ally's recent rate (the mean of its last 12
-  observed months), the latest month's own value moving the first forecast month: the forecast
-  assumes that the recent pace of lapses, say, goes on, and credibility returns toward the ally's
-  usual level (0) as its persistence lets it, held down by those drivers. After a month of
-  lapses and then one without, the first forecast month lies above the last fitted one: the
-  lapse's push has passed. <code>forecast scenario</code> tries other assumptions.</p>
+<p class="small">Future drivers are drawn at each ally's recent rate (from its last 12 observed
+  months; for counts a rate drawn from its posterior under a Jeffreys prior, whose mean is
+  (total + 0.5) / months), the latest month's own value moving the first forecast month: the
+  forecast assumes that the recent pace of lapses, say, goes on, and credibility returns toward
+  the ally's usual level (0, at the panel's average month of drivers) as its persistence lets
+  it, pushed by those drivers. After a month of lapses and then one without, the first
+  forecast month lies above the last fitted one: the lapse's push has passed.
+  <code>forecast scenario</code> tries other assumptions.</p>
 {% endif %}
 <p class="small">Left: credibility, fitted (blue) and forecast (orange), median with 50% and 90%
   intervals. Right: hedging acts per month, observed (grey bars, a dot on every observed month, 0
