@@ -49,8 +49,9 @@ def compare_fits(fits: Mapping[str, Fit], *, reference: str | None = None) -> pd
         One row per fit, best first, raw (not rounded): ``rank``; ``elpd``, the sum over the
         counts of each one's log predictive density when it is left out, and its standard
         error ``se``; ``elpd_diff`` against the reference and its standard error ``dse``;
-        ``p_worse``, the probability that the fit predicts worse than the reference
-        (``p_better`` where the reference is not the best); ``diag_diff``, ArviZ's note
+        ``p_worse``, the probability that the fit predicts worse than the best one, or,
+        where ``reference`` is given (even the best fit), ``p_better``, the probability
+        that it predicts better than the reference; ``diag_diff``, ArviZ's note
         where a difference is too small (under 4) or too uncertain to read; ``diag_elpd``,
         its note of counts with a high k̂; ``p``, the effective number of parameters;
         ``weight``, the stacking weight.
