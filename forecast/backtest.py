@@ -234,8 +234,11 @@ def origin_seeds(seed: "int | np.random.SeedSequence | None", origin: str) -> tu
     True
     """
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    month = pd.Period(origin, "M").ordinal
-    child = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, month))
+    month = pd.Period(origin, "M").ordinal  # months since 1970-01, negative before it
+    # a SeedSequence's keys are non-negative: a month before 1970 is keyed beyond every
+    # month a 32-bit count reaches, so it never meets a later month's key
+    key = month if month >= 0 else 2**32 - month
+    child = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, key))
     fit_seed, forecast_seed = child.generate_state(2, dtype=np.uint32)
     return int(fit_seed), int(forecast_seed)
 

@@ -120,6 +120,15 @@ def test_an_origins_seeds_are_its_own():
     assert origin_seeds(3, "2016-10") != origin_seeds(4, "2016-10")
 
 
+def test_an_origin_before_1970_has_seeds_of_its_own():
+    """A month before 1970 counts negative from it, a key no SeedSequence takes (a
+    traceback before any fit); each still gets seeds no other month has."""
+    months = ["1000-01", "1969-11", "1969-12", "1970-01", "1970-02", "2026-03"]
+    seeds = [origin_seeds(3, m) for m in months]
+    assert len(set(seeds)) == len(months)
+    assert origin_seeds(3, "1969-12") == origin_seeds(np.random.SeedSequence(3), "1969-12")
+
+
 def test_rolling_origins_end_a_horizon_before_the_panel_does():
     from forecast.backtest import rolling_origins
 
