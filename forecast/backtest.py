@@ -28,18 +28,22 @@ from scipy import special
 from forecast.compiled import CompiledFitter
 from forecast.design import make_design
 from forecast.errors import MAX_SEED, SAMPLER_MOST, InputError, check_seed, whole_number
-from forecast.forecasting import ForecastResult, check_horizon
+from forecast.forecasting import ForecastResult, check_horizon, count_quantiles
 from forecast.panel import Panel, check_panel, format_period, month_argument
 from forecast.spec import ModelSpec, load_spec
 
 __all__ = ["Backtest", "backtest", "check_origins", "origin_seeds", "predictive_log_score",
-           "rolling_origins", "CLIMATOLOGY_MONTHS"]
+           "predictive_cdf", "rolling_origins", "CLIMATOLOGY_MONTHS", "COVERAGE"]
 
 #: each ally's climatology: its observed outcome counts of this many months up to the origin
 CLIMATOLOGY_MONTHS = 24
 
+#: the central intervals whose coverage is scored: column name and probability
+COVERAGE: dict[str, float] = {"covered50": 0.5, "covered80": 0.8, "covered90": 0.9,
+                              "covered95": 0.95}
+
 #: the per-row scores :meth:`Backtest.scores` averages (all lower is better but coverage)
-SCORES = ("crps", "crps_climatology", "log_score", "brier", "brier_climatology", "covered90")
+SCORES = ("crps", "crps_climatology", "log_score", "brier", "brier_climatology", *COVERAGE)
 
 
 def predictive_log_score(observed: np.ndarray, rate: np.ndarray,
@@ -68,13 +72,53 @@ def predictive_log_score(observed: np.ndarray, rate: np.ndarray,
     """
     y = np.asarray(observed, float)
     seen = np.isfinite(y)
+    mixture = _mixture_log_mass(np.where(seen, y, 0.0).astype(np.int64), rate, overdispersion)
+    return np.where(seen, -mixture, np.nan)
+
+
+def predictive_cdf(observed: np.ndarray, rate: np.ndarray,
+                   overdispersion: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The forecast's predictive CDF just below and at each observed count: ``F(y - 1)``
+    and ``F(y)``, of the same mixture as :func:`predictive_log_score`.
+
+    Under a calibrated forecast a count's PIT lies uniformly between the two
+    (:meth:`Backtest.pit`).
+
+    Parameters
+    ----------
+    observed, rate, overdispersion
+        As :func:`predictive_log_score`.
+
+    Examples
+    --------
+    One draw of a Poisson rate 2: ``F(0) = exp(-2)``, ``F(1) = 3·exp(-2)``.
+
+    >>> import numpy as np
+    >>> below, at = predictive_cdf(np.array([[1.0]]), np.array([[[2.0]]]), None)
+    >>> round(float(below[0, 0]), 6), round(float(at[0, 0]), 6)
+    (0.135335, 0.406006)
+    """
+    y = np.asarray(observed, float)
+    seen = np.isfinite(y)
     k = np.where(seen, y, 0.0).astype(np.int64)
+    rate = np.asarray(rate, float)
+    below, at = np.zeros(k.shape), np.zeros(k.shape)
+    for j in range(int(k.max(initial=0)) + 1):  # counts are few: a mass per count up to y
+        mass = np.exp(_mixture_log_mass(np.full(k.shape, j), rate, overdispersion))
+        below += np.where(j < k, mass, 0.0)
+        at += np.where(j <= k, mass, 0.0)
+    return (np.where(seen, np.minimum(below, 1.0), np.nan),
+            np.where(seen, np.minimum(at, 1.0), np.nan))
+
+
+def _mixture_log_mass(k: np.ndarray, rate: np.ndarray,
+                      overdispersion: np.ndarray | None) -> np.ndarray:
+    """Log of the mixture over draws (first axis of ``rate``) of the outcome's mass at ``k``."""
     rate = np.asarray(rate, float)
     logp = special.xlogy(k, rate) - rate - special.gammaln(k + 1.0)  # Poisson
     if overdispersion is not None:
         logp = logp + _negbin_excess(k, rate, np.asarray(overdispersion, float))
-    mixture = special.logsumexp(logp, axis=0) - np.log(rate.shape[0])
-    return np.where(seen, -mixture, np.nan)
+    return special.logsumexp(logp, axis=0) - np.log(rate.shape[0])
 
 
 def _negbin_excess(k: np.ndarray, rate: np.ndarray, od: np.ndarray) -> np.ndarray:
@@ -104,8 +148,12 @@ class Backtest:
         (NaN where the data hold no count for that month, e.g. after the panel's last month),
         the forecast's ``mean, p_any, q05, q50, q95``, and its scores: ``crps`` (of the
         simulated counts), ``log_score`` (negative log predictive probability of the count),
-        ``brier`` (of ``p_any``), ``covered90`` (1 where the count lies in ``[q05, q95]``),
-        and the climatology's ``crps_climatology`` and ``brier_climatology`` (the ally's
+        ``brier`` (of ``p_any``), ``covered50``, ``covered80``, ``covered90`` and
+        ``covered95`` (1 where the count lies in the central interval of that probability,
+        drawn as the table's ``q05``-``q95`` is: ``covered90`` is 1 where it lies in
+        ``[q05, q95]``; whole counts fill at least the nominal share), ``pit_lower`` and
+        ``pit_upper`` (the predictive CDF below and at the count, :meth:`pit`), and the
+        climatology's ``crps_climatology`` and ``brier_climatology`` (the ally's
         observed counts of the :data:`CLIMATOLOGY_MONTHS` months up to the origin as an
         ensemble, and their share of months with an event). Lower is better but for coverage.
     origins
@@ -149,13 +197,54 @@ class Backtest:
                              "'horizon', 'ally' or 'origin'", parameter="by", value=by)
         seen = self.table[self.table["observed"].notna()
                           & self.table["crps_climatology"].notna()]
-        out = seen.groupby(keys)[list(SCORES)].mean()
+        out = seen.groupby(keys)[[c for c in SCORES if c in seen]].mean()
         out["crps_skill"] = 1.0 - out["crps"] / out["crps_climatology"]
         out["brier_skill"] = 1.0 - out["brier"] / out["brier_climatology"]
         out["n"] = seen.groupby(keys).size()
         order = ["crps", "crps_climatology", "crps_skill", "log_score", "brier",
-                 "brier_climatology", "brier_skill", "covered90", "n"]
-        return out[order]
+                 "brier_climatology", "brier_skill", *COVERAGE, "n"]
+        return out[[c for c in order if c in out]]
+
+    def pit(self, bins: int = 10) -> pd.DataFrame:
+        """The non-randomised PIT histogram of the observed counts (Czado, Gneiting and Held
+        2009): each bin's share of the scored months, the months a count's PIT spreads over
+        uniformly between ``pit_lower`` (the forecast CDF below the count) and
+        ``pit_upper`` (at it). A calibrated forecast gives every bin ``1 / bins``; a
+        U shape says the intervals are too narrow, a hump too wide, a slope a bias.
+
+        Parameters
+        ----------
+        bins
+            The number of bins of equal width over [0, 1].
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``lower, upper, share`` per bin; the shares sum to 1. The months are those
+            :meth:`scores` averages.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> rows = pd.DataFrame({"observed": [0.0, 1.0], "crps_climatology": [0.1, 0.2],
+        ...                      "pit_lower": [0.0, 0.5], "pit_upper": [0.5, 1.0]})
+        >>> Backtest(rows, pd.DataFrame()).pit(bins=4)["share"].tolist()
+        [0.25, 0.25, 0.25, 0.25]
+        """
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise InputError("expected a whole number of bins of at least 1", parameter="bins",
+                             value=bins)
+        seen = self.table[self.table["observed"].notna()
+                          & self.table["crps_climatology"].notna()]
+        lo = seen["pit_lower"].to_numpy(float)[:, None]
+        hi = seen["pit_upper"].to_numpy(float)[:, None]
+        edges = np.linspace(0.0, 1.0, int(bins) + 1)
+        # each month's PIT CDF at the edges: 0 below F(y-1), 1 above F(y), linear between
+        width = np.where(hi > lo, hi - lo, 1.0)
+        below = np.clip((edges[None, :] - lo) / width, 0.0, 1.0)
+        below = np.where(hi > lo, below, (edges[None, :] >= hi).astype(float))
+        share = np.diff(below.mean(axis=0)) if len(seen) else np.full(int(bins), np.nan)
+        return pd.DataFrame({"lower": edges[:-1], "upper": edges[1:], "share": share})
 
 
 def check_origins(panel: Panel, origins: Sequence) -> list[str]:
@@ -281,7 +370,11 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     od = fc.draws["outcome_overdispersion"].values if "outcome_overdispersion" in fc.draws \
         else None
     p_any = table["p_any"].to_numpy().reshape(y.shape)
-    q05, q95 = (table[q].to_numpy().reshape(y.shape) for q in ("q05", "q95"))
+    # each central interval as the table's q05-q95 is drawn (whether a bound is 0: exact)
+    tails = [t for level in COVERAGE.values() for t in ((1 - level) / 2, (1 + level) / 2)]
+    bounds = count_quantiles(fc.draws["hedging"].values, 1.0 - p_any, tails)
+    rate = fc.draws["rate"].values
+    pit_lower, pit_upper = predictive_cdf(y, rate, od)
     crps_clim = np.full(y.shape, np.nan)
     brier_clim = np.full(y.shape, np.nan)
     for a, history in enumerate(_climatology(panel, origin)):
@@ -292,10 +385,13 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     scores = {
         "crps": crps,
         "crps_climatology": crps_clim,
-        "log_score": predictive_log_score(y, fc.draws["rate"].values, od),
+        "log_score": predictive_log_score(y, rate, od),
         "brier": (p_any - (y > 0)) ** 2,
         "brier_climatology": brier_clim,
-        "covered90": ((y >= q05) & (y <= q95)).astype(float),
+        **{name: ((y >= bounds[2 * i]) & (y <= bounds[2 * i + 1])).astype(float)
+           for i, name in enumerate(COVERAGE)},
+        "pit_lower": pit_lower,
+        "pit_upper": pit_upper,
     }
     table = table.copy()
     table.insert(0, "origin", origin)

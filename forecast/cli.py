@@ -868,7 +868,9 @@ def backtest_command(
     the hedging that followed, beside each ally's climatology (its last 24 months).
 
     Nothing is published to a run registry. Scores are lower-is-better (CRPS, log score,
-    Brier); skill above 0 beats the climatology; covered90 should be near 0.9.
+    Brier); skill above 0 beats the climatology; coverage (covered50 to covered95) should be
+    at least the interval's probability (an interval of whole counts holds at least its
+    nominal share: with rare acts, up to 1). A PIT histogram of the counts follows.
     """
     def body() -> int:
         import pandas as pd
@@ -932,6 +934,11 @@ def backtest_command(
         scores = pd.concat([result.scores("horizon"), result.scores(None)])
         scores.index = scores.index.map(str).rename("horizon")
         out.print(_frame_table(scores.reset_index(), max_rows=len(scores)))
+        shares = result.pit()["share"]
+        if shares.notna().all():
+            out.print("PIT histogram of the counts, 10 bins (each 0.10 when calibrated; "
+                      "U-shaped: intervals too narrow): "
+                      + " ".join(f"{v:.2f}" for v in shares), soft_wrap=True)
         failed = result.origins.loc[~result.origins["converged"], "origin"].tolist()
         if failed:
             err.print(f"[yellow]warning:[/] the fits of {', '.join(failed)} did not pass the "

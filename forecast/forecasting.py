@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ __all__ = [
     "StateDraws",
     "state_draws",
     "reliable_mean",
+    "count_quantiles",
 ]
 
 #: how each assumption draws a driver's mean, by the driver's family, and then its values
@@ -702,6 +704,38 @@ def _quantiles(x: np.ndarray, method: str) -> np.ndarray:
     return np.quantile(x, list(QUANTILES.values()), axis=0, method=method)
 
 
+def count_quantiles(counts: np.ndarray, p_zero: np.ndarray,
+                    levels: Sequence[float]) -> np.ndarray:
+    """Quantiles of simulated counts at ``levels``, each whether it is 0 following the exact
+    ``p_zero`` (the forecast CDF at 0) rather than the simulated share of zeros.
+
+    Parameters
+    ----------
+    counts
+        Simulated counts, the samples on the first axis.
+    p_zero
+        The forecast's probability of no event, the shape of ``counts`` without its first axis.
+    levels
+        Probabilities in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        One array per level (first axis): the smallest count whose CDF reaches the level, 0
+        exactly where ``p_zero`` reaches it, and otherwise at least 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts = np.array([[0], [0], [1], [3]])
+    >>> count_quantiles(counts, np.array([0.6]), [0.05, 0.55, 0.65, 0.95]).ravel().tolist()
+    [0, 0, 1, 3]
+    """
+    q = np.quantile(counts, list(levels), axis=0, method="inverted_cdf")
+    level = np.asarray(levels, dtype=float).reshape(-1, *(1,) * np.ndim(p_zero))
+    return np.where(p_zero >= level, 0, np.maximum(q, 1))
+
+
 def reliable_mean(hedging: pd.DataFrame) -> pd.Series:
     """A hedging table's ``mean`` column, blank where its ``mean_pareto_k`` is above
     :data:`forecast.pareto.K_THRESHOLD` (a mean that a few draws decide,
@@ -794,13 +828,12 @@ class ForecastResult:
             a warning names those months.
         """
         ds = self.draws
-        q = _quantiles(ds["hedging"].values, "inverted_cdf")
         p_zero = ds["p_zero"].mean("sample").values
         cols = {"mean": ds["rate"].mean("sample").values, "p_any": 1.0 - p_zero}
         # the forecast CDF at 0 is known exactly (p_zero averaged over draws): a level it
         # reaches has quantile 0, one it does not at least 1, whatever the simulated share
-        cols.update({k: np.where(p_zero >= level, 0, np.maximum(q[i], 1))
-                     for i, (k, level) in enumerate(QUANTILES.items())})
+        q = count_quantiles(ds["hedging"].values, p_zero, list(QUANTILES.values()))
+        cols.update({k: q[i] for i, k in enumerate(QUANTILES)})
         cols["mean_pareto_k"] = tail_k(ds["rate"].transpose("sample", ...).values)
         frame = _ally_horizon_frame(ds, cols)
         if warn and (no_mean := frame[frame["mean_pareto_k"] >= K_NO_MEAN]).shape[0]:

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 import forecast
-from forecast.backtest import (CLIMATOLOGY_MONTHS, Backtest, _scored, origin_seeds,
-                               predictive_log_score)
+from forecast.backtest import (CLIMATOLOGY_MONTHS, COVERAGE, Backtest, _scored, origin_seeds,
+                               predictive_cdf, predictive_log_score)
 
 
 def _crps_by_hand(ensemble: np.ndarray, y: float) -> float:
@@ -82,6 +82,52 @@ def test_scores_are_the_forecasts_and_the_climatologys(scored):
         mass = stats.nbinom.pmf(row["observed"], r, r / (r + rate)).mean()
         assert row["log_score"] == pytest.approx(-math.log(mass))
         assert row["covered90"] == float(row["q05"] <= row["observed"] <= row["q95"])
+        # the CDF below and at the count, of the same mixture
+        assert (row["pit_lower"], row["pit_upper"]) == pytest.approx(
+            [stats.nbinom.cdf(row["observed"] - d, r, r / (r + rate)).mean() for d in (1, 0)])
+    # the central 50% interval is the table's q25-q75; each wider one holds the narrower
+    quartiles = fc.hedging(warn=False).set_index(["ally", "horizon"])[["q25", "q75"]]
+    q = quartiles.loc[list(zip(seen["ally"], seen["horizon"]))].to_numpy()
+    inside = (q[:, 0] <= seen["observed"]) & (seen["observed"] <= q[:, 1])
+    np.testing.assert_array_equal(seen["covered50"], inside.astype(float))
+    levels = seen[list(COVERAGE)].to_numpy()
+    assert (np.diff(levels, axis=1) >= 0).all()
+
+
+def test_predictive_cdf_is_the_mixtures_closed_form():
+    # one Poisson draw of rate 2 at y = 2: F(1) = 3 exp(-2), F(2) = 5 exp(-2)
+    below, at = predictive_cdf(np.array([[2.0], [0.0], [np.nan]]),
+                               np.full((1, 3, 1), 2.0), None)
+    assert (below[0, 0], at[0, 0]) == pytest.approx((3 * math.exp(-2), 5 * math.exp(-2)))
+    assert (below[1, 0], at[1, 0]) == pytest.approx((0.0, math.exp(-2)))
+    assert np.isnan(below[2, 0]) and np.isnan(at[2, 0])
+    # two geometric draws (r = 1): the half-half mixture of their CDFs, 1 - (m/(1+m))^(y+1)
+    rate = np.array([[[1.0]], [[3.0]]])
+    below, at = predictive_cdf(np.array([[2.0]]), rate, np.array([1.0, 1.0]))
+    cdf = [np.mean([1 - (m / (1 + m)) ** (y + 1) for m in (1.0, 3.0)]) for y in (1, 2)]
+    assert (below[0, 0], at[0, 0]) == pytest.approx(cdf)
+
+
+def _pit_of(observed: np.ndarray, rate: float) -> pd.DataFrame:
+    """The PIT histogram of Poisson counts forecast at one ``rate``."""
+    below, at = predictive_cdf(observed[:, None], np.full((1, observed.size, 1), rate), None)
+    rows = pd.DataFrame({"observed": observed, "crps_climatology": 1.0,
+                         "pit_lower": below[:, 0], "pit_upper": at[:, 0]})
+    return Backtest(rows, pd.DataFrame()).pit(bins=10)
+
+
+def test_the_pit_histogram_is_flat_for_the_true_forecast_and_not_for_a_biased_one():
+    """Counts drawn from Poisson(2): forecast at 2, each bin's share is 0.1 within noise (the
+    share's sd is at most sqrt(0.1·0.9/4000) = 0.005); forecast at 4, the counts sit low
+    in the forecast, the first bins fill and the last empty."""
+    y = np.random.default_rng(7).poisson(2.0, size=4000).astype(float)
+    true = _pit_of(y, 2.0)
+    assert true["share"].sum() == pytest.approx(1.0)
+    assert np.abs(true["share"] - 0.1).max() < 0.025
+    biased = _pit_of(y, 4.0)["share"].to_numpy()
+    assert biased[:3].sum() > 0.5 and biased[-3:].sum() < 0.1
+    with pytest.raises(forecast.InputError, match="bins"):
+        Backtest(pd.DataFrame(), pd.DataFrame()).pit(bins=0)
 
 
 def test_scores_average_the_model_and_climatology_over_the_same_months():

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import shutil
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 import forecast
+from forecast.backtest import COVERAGE
 from forecast.cli import app
 from forecast.diagnostics import Diagnostics
 from forecast.forecasting import oracle_fit
@@ -1837,6 +1839,10 @@ def test_backtest_scores_each_origin_and_writes_its_tables(sim, data_dir, tmp_pa
     assert scores.loc["all", "crps"] == pytest.approx(table["crps"].mean(), rel=1e-5)
     for column in ("crps", "crps_skill", "covered90"):
         assert column in result.output
+    assert set(COVERAGE) <= set(scores.columns)
+    pit = re.search(r"PIT histogram of the counts, 10 bins.*?: ((?:[0-9.]+ ?){10})",
+                    result.output, re.S)
+    assert pit and sum(map(float, pit[1].split())) == pytest.approx(1.0, abs=0.03)
     again = _cli(*args, "--output", str(out))
     assert again.exit_code == 2 and "already holds backtest.csv" in again.output
     assert "origin 2016-" not in again.output  # refused before the first fit
