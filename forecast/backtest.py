@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from forecast.compiled import CompiledFitter
 from forecast.design import make_design
@@ -33,7 +33,8 @@ from forecast.panel import Panel, check_panel, format_period, month_argument
 from forecast.spec import ModelSpec, load_spec
 
 __all__ = ["Backtest", "backtest", "check_origins", "origin_seeds", "predictive_log_score",
-           "predictive_cdf", "rolling_origins", "CLIMATOLOGY_MONTHS", "COVERAGE"]
+           "predictive_cdf", "climatology_log_score", "rolling_origins", "CLIMATOLOGY_MONTHS",
+           "COVERAGE"]
 
 #: each ally's climatology: its observed outcome counts of this many months up to the origin
 CLIMATOLOGY_MONTHS = 24
@@ -43,7 +44,8 @@ COVERAGE: dict[str, float] = {"covered50": 0.5, "covered80": 0.8, "covered90": 0
                               "covered95": 0.95}
 
 #: the per-row scores :meth:`Backtest.scores` averages (all lower is better but coverage)
-SCORES = ("crps", "crps_climatology", "log_score", "brier", "brier_climatology", *COVERAGE)
+SCORES = ("crps", "crps_climatology", "log_score", "log_score_climatology", "brier",
+          "brier_climatology", *COVERAGE)
 
 
 def predictive_log_score(observed: np.ndarray, rate: np.ndarray,
@@ -153,9 +155,11 @@ class Backtest:
         drawn as the table's ``q05``-``q95`` is: ``covered90`` is 1 where it lies in
         ``[q05, q95]``; whole counts fill at least the nominal share), ``pit_lower`` and
         ``pit_upper`` (the predictive CDF below and at the count, :meth:`pit`), and the
-        climatology's ``crps_climatology`` and ``brier_climatology`` (the ally's
-        observed counts of the :data:`CLIMATOLOGY_MONTHS` months up to the origin as an
-        ensemble, and their share of months with an event). Lower is better but for coverage.
+        climatology's ``crps_climatology``, ``brier_climatology`` and
+        ``log_score_climatology`` (the ally's observed counts of the
+        :data:`CLIMATOLOGY_MONTHS` months up to the origin as an ensemble, their share of
+        months with an event, and a NegBin fitted to them, :func:`climatology_log_score`).
+        Lower is better but for coverage.
     origins
         One row per origin: ``origin, last_fitted`` (the fit's last month), ``converged,
         max_rhat, min_ess_bulk, divergences``, the ``fit_seed`` and ``forecast_seed`` drawn
@@ -201,8 +205,8 @@ class Backtest:
         out["crps_skill"] = 1.0 - out["crps"] / out["crps_climatology"]
         out["brier_skill"] = 1.0 - out["brier"] / out["brier_climatology"]
         out["n"] = seen.groupby(keys).size()
-        order = ["crps", "crps_climatology", "crps_skill", "log_score", "brier",
-                 "brier_climatology", "brier_skill", *COVERAGE, "n"]
+        order = ["crps", "crps_climatology", "crps_skill", "log_score", "log_score_climatology",
+                 "brier", "brier_climatology", "brier_skill", *COVERAGE, "n"]
         return out[[c for c in order if c in out]]
 
     def pit(self, bins: int = 10) -> pd.DataFrame:
@@ -343,6 +347,34 @@ def _fittable(past: Panel, spec: ModelSpec, origin: str) -> Panel:
     return past
 
 
+def climatology_log_score(history: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Negative log probability of each ``observed`` count under a NegBin fitted to an ally's
+    ``history`` of counts (its climatology): mean ``(Σ history + 0.5) / n`` (the Jeffreys
+    prior's posterior mean, never 0, as the forecast draws a driver's rate), variance the
+    history's where it exceeds the history's mean, else a Poisson.
+
+    Examples
+    --------
+    No act in 24 months: a Poisson of mean 0.5/24, so a month without one scores about 0.021.
+
+    >>> import numpy as np
+    >>> climatology_log_score(np.zeros(24), np.array([0.0, 1.0])).round(3).tolist()
+    [0.021, 3.892]
+    """
+    h = np.asarray(history, float)
+    y = np.asarray(observed, float)
+    seen = np.isfinite(y)
+    k = np.where(seen, y, 0.0)
+    mean = (h.sum() + 0.5) / h.size
+    excess = (h.var(ddof=1) if h.size > 1 else 0.0) - h.mean()
+    if excess > 0:
+        r = mean**2 / excess
+        logp = stats.nbinom.logpmf(k, r, r / (r + mean))
+    else:
+        logp = stats.poisson.logpmf(k, mean)
+    return np.where(seen, -logp, np.nan)
+
+
 def _climatology(panel: Panel, origin: str) -> list[np.ndarray]:
     """Each ally's observed counts of the last :data:`CLIMATOLOGY_MONTHS` months to ``origin``."""
     t = [format_period(m) for m in panel.months].index(origin)
@@ -376,16 +408,19 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     rate = fc.draws["rate"].values
     pit_lower, pit_upper = predictive_cdf(y, rate, od)
     crps_clim = np.full(y.shape, np.nan)
+    log_clim = np.full(y.shape, np.nan)
     brier_clim = np.full(y.shape, np.nan)
     for a, history in enumerate(_climatology(panel, origin)):
         if history.size:
             ens = np.broadcast_to(history, (H, history.size))
             crps_clim[a] = sr.crps_ensemble(np.where(seen[a], y[a], 0.0), ens, estimator="nrg")
             brier_clim[a] = ((history > 0).mean() - (y[a] > 0)) ** 2
+            log_clim[a] = climatology_log_score(history, y[a])
     scores = {
         "crps": crps,
         "crps_climatology": crps_clim,
         "log_score": predictive_log_score(y, rate, od),
+        "log_score_climatology": log_clim,
         "brier": (p_any - (y > 0)) ** 2,
         "brier_climatology": brier_clim,
         **{name: ((y >= bounds[2 * i]) & (y <= bounds[2 * i + 1])).astype(float)

@@ -57,7 +57,8 @@ def test_scored_rows_hold_the_months_that_followed(scored):
         assert rows["period"].tolist()[:3] == [str(m) for m in sim.panel.months[t + 1:t + 4]]
         # after the panel's last month: nothing observed, nothing scored
         assert rows.iloc[3:][["observed", "crps", "log_score", "brier", "covered90",
-                              "crps_climatology"]].isna().all().all()
+                              "crps_climatology", "log_score_climatology", "pit_lower",
+                              "covered50"]].isna().all().all()
 
 
 def test_scores_are_the_forecasts_and_the_climatologys(scored):
@@ -81,6 +82,12 @@ def test_scores_are_the_forecasts_and_the_climatologys(scored):
         r = 1.0 / fc.draws["outcome_overdispersion"].values ** 2
         mass = stats.nbinom.pmf(row["observed"], r, r / (r + rate)).mean()
         assert row["log_score"] == pytest.approx(-math.log(mass))
+        # the climatology's NegBin: mean (Σ + 0.5)/24, the history's variance
+        m, excess = (history.sum() + 0.5) / history.size, history.var(ddof=1) - history.mean()
+        size = m**2 / excess if excess > 0 else np.inf
+        clim = (stats.nbinom.pmf(row["observed"], size, size / (size + m)) if excess > 0
+                else stats.poisson.pmf(row["observed"], m))
+        assert row["log_score_climatology"] == pytest.approx(-math.log(clim))
         assert row["covered90"] == float(row["q05"] <= row["observed"] <= row["q95"])
         # the CDF below and at the count, of the same mixture
         assert (row["pit_lower"], row["pit_upper"]) == pytest.approx(
@@ -106,6 +113,24 @@ def test_predictive_cdf_is_the_mixtures_closed_form():
     below, at = predictive_cdf(np.array([[2.0]]), rate, np.array([1.0, 1.0]))
     cdf = [np.mean([1 - (m / (1 + m)) ** (y + 1) for m in (1.0, 3.0)]) for y in (1, 2)]
     assert (below[0, 0], at[0, 0]) == pytest.approx(cdf)
+
+
+def test_the_climatologys_negbin_takes_the_historys_overdispersion():
+    from forecast.backtest import climatology_log_score
+
+    bursty = np.array([0.0] * 20 + [6.0, 0.0, 4.0, 0.0])  # mean 10/24, variance 2.17
+    m, excess = 10.5 / 24, bursty.var(ddof=1) - bursty.mean()
+    size = m**2 / excess
+    got = climatology_log_score(bursty, np.array([0.0, 3.0, np.nan]))
+    want = -stats.nbinom.logpmf([0, 3], size, size / (size + m))
+    np.testing.assert_allclose(got[:2], want)
+    assert np.isnan(got[2])
+    # a steady history (variance below its mean) is a Poisson's
+    steady = np.array([1.0, 1.0, 0.0, 1.0])
+    got = climatology_log_score(steady, np.array([2.0]))
+    assert got[0] == pytest.approx(-stats.poisson.logpmf(2, 3.5 / 4))
+    # the overdispersed fit gives a burst a far better score than a Poisson of the same mean
+    assert climatology_log_score(bursty, np.array([6.0]))[0] < -stats.poisson.logpmf(6, m) - 3
 
 
 def _pit_of(observed: np.ndarray, rate: float) -> pd.DataFrame:
