@@ -102,15 +102,31 @@ def predictive_cdf(observed: np.ndarray, rate: np.ndarray,
     """
     y = np.asarray(observed, float)
     seen = np.isfinite(y)
-    k = np.where(seen, y, 0.0).astype(np.int64)
+    k = np.where(seen, y, 0.0)
     rate = np.asarray(rate, float)
-    below, at = np.zeros(k.shape), np.zeros(k.shape)
-    for j in range(int(k.max(initial=0)) + 1):  # counts are few: a mass per count up to y
-        mass = np.exp(_mixture_log_mass(np.full(k.shape, j), rate, overdispersion))
-        below += np.where(j < k, mass, 0.0)
-        at += np.where(j <= k, mass, 0.0)
-    return (np.where(seen, np.minimum(below, 1.0), np.nan),
-            np.where(seen, np.minimum(at, 1.0), np.nan))
+    below = np.where(k > 0, _mixture_cdf(k - 1.0, rate, overdispersion), 0.0)
+    at = _mixture_cdf(k, rate, overdispersion)
+    return np.where(seen, below, np.nan), np.where(seen, at, np.nan)
+
+
+#: past this NegBin size ``r`` the regularised incomplete beta function loses the digits that
+#: tell the NegBin's CDF from the Poisson's (off by 1e-8 at r = 1e10), and the two differ by
+#: less than rate / r: the Poisson's CDF is taken
+_POISSON_SIZE = 1e8
+
+
+def _mixture_cdf(k: np.ndarray, rate: np.ndarray,
+                 overdispersion: np.ndarray | None) -> np.ndarray:
+    """The mixture over draws (first axis of ``rate``) of the outcome's CDF at counts ``k``
+    (at least 0), in closed form: Poisson ``Q(k + 1, rate)``, NegBin ``I_p(r, k + 1)`` with
+    ``p = r / (r + rate)``."""
+    poisson = special.pdtr(k, rate)
+    if overdispersion is None:
+        return poisson.mean(axis=0)
+    r = (1.0 / np.asarray(overdispersion, float) ** 2).reshape(-1, *(1,) * (rate.ndim - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        negbin = special.betainc(np.minimum(r, _POISSON_SIZE), k + 1.0, r / (r + rate))
+    return np.where(r > _POISSON_SIZE, poisson, negbin).mean(axis=0)
 
 
 def _mixture_log_mass(k: np.ndarray, rate: np.ndarray,
@@ -238,6 +254,10 @@ class Backtest:
         if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
             raise InputError("expected a whole number of bins of at least 1", parameter="bins",
                              value=bins)
+        if not {"pit_lower", "pit_upper"} <= set(self.table.columns):
+            raise InputError("expected a backtest table with the columns pit_lower and "
+                             "pit_upper (a table scored before 2026-12-05 has none)",
+                             parameter="table", value=sorted(self.table.columns))
         seen = self.table[self.table["observed"].notna()
                           & self.table["crps_climatology"].notna()]
         lo = seen["pit_lower"].to_numpy(float)[:, None]
@@ -247,6 +267,7 @@ class Backtest:
         width = np.where(hi > lo, hi - lo, 1.0)
         below = np.clip((edges[None, :] - lo) / width, 0.0, 1.0)
         below = np.where(hi > lo, below, (edges[None, :] >= hi).astype(float))
+        below[:, 0], below[:, -1] = 0.0, 1.0  # a PIT at 0 falls in the first bin, at 1 the last
         share = np.diff(below.mean(axis=0)) if len(seen) else np.full(int(bins), np.nan)
         return pd.DataFrame({"lower": edges[:-1], "upper": edges[1:], "share": share})
 
@@ -330,6 +351,7 @@ def origin_seeds(seed: "int | np.random.SeedSequence | None", origin: str) -> tu
     month = pd.Period(origin, "M").ordinal  # months since 1970-01, negative before it
     # a SeedSequence's keys are non-negative: a month before 1970 is keyed beyond every
     # month a 32-bit count reaches, so it never meets a later month's key
+    # (a root that is itself a spawned child, which backtest() never passes, could meet it)
     key = month if month >= 0 else 2**32 - month
     child = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, key))
     fit_seed, forecast_seed = child.generate_state(2, dtype=np.uint32)
@@ -350,8 +372,9 @@ def _fittable(past: Panel, spec: ModelSpec, origin: str) -> Panel:
 def climatology_log_score(history: np.ndarray, observed: np.ndarray) -> np.ndarray:
     """Negative log probability of each ``observed`` count under a NegBin fitted to an ally's
     ``history`` of counts (its climatology): mean ``(Σ history + 0.5) / n`` (the Jeffreys
-    prior's posterior mean, never 0, as the forecast draws a driver's rate), variance the
-    history's where it exceeds the history's mean, else a Poisson.
+    prior's posterior mean, never 0, as the forecast draws a driver's rate) and, where the
+    history's variance exceeds its mean, that excess over a Poisson's variance; else a
+    Poisson. NaN without a history.
 
     Examples
     --------
@@ -364,6 +387,8 @@ def climatology_log_score(history: np.ndarray, observed: np.ndarray) -> np.ndarr
     h = np.asarray(history, float)
     y = np.asarray(observed, float)
     seen = np.isfinite(y)
+    if not h.size:  # no history, no climatology
+        return np.full(y.shape, np.nan)
     k = np.where(seen, y, 0.0)
     mean = (h.sum() + 0.5) / h.size
     excess = (h.var(ddof=1) if h.size > 1 else 0.0) - h.mean()
@@ -380,6 +405,17 @@ def _climatology(panel: Panel, origin: str) -> list[np.ndarray]:
     t = [format_period(m) for m in panel.months].index(origin)
     window = panel.outcome.values[:, max(0, t + 1 - CLIMATOLOGY_MONTHS):t + 1]
     return [row[np.isfinite(row)] for row in window]
+
+
+def _coverage(observed: np.ndarray, counts: np.ndarray,
+              p_zero: np.ndarray) -> dict[str, np.ndarray]:
+    """Per :data:`COVERAGE` column, 1.0 where an observed count lies in the central interval
+    of that probability of the simulated ``counts`` (samples first), each bound drawn as
+    the hedging table's quantiles are (:func:`forecast.forecasting.count_quantiles`)."""
+    tails = [t for level in COVERAGE.values() for t in ((1 - level) / 2, (1 + level) / 2)]
+    bounds = count_quantiles(counts, p_zero, tails)
+    return {name: ((observed >= bounds[2 * i]) & (observed <= bounds[2 * i + 1])).astype(float)
+            for i, name in enumerate(COVERAGE)}
 
 
 def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
@@ -402,9 +438,6 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     od = fc.draws["outcome_overdispersion"].values if "outcome_overdispersion" in fc.draws \
         else None
     p_any = table["p_any"].to_numpy().reshape(y.shape)
-    # each central interval as the table's q05-q95 is drawn (whether a bound is 0: exact)
-    tails = [t for level in COVERAGE.values() for t in ((1 - level) / 2, (1 + level) / 2)]
-    bounds = count_quantiles(fc.draws["hedging"].values, 1.0 - p_any, tails)
     rate = fc.draws["rate"].values
     pit_lower, pit_upper = predictive_cdf(y, rate, od)
     crps_clim = np.full(y.shape, np.nan)
@@ -423,8 +456,7 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
         "log_score_climatology": log_clim,
         "brier": (p_any - (y > 0)) ** 2,
         "brier_climatology": brier_clim,
-        **{name: ((y >= bounds[2 * i]) & (y <= bounds[2 * i + 1])).astype(float)
-           for i, name in enumerate(COVERAGE)},
+        **_coverage(y, fc.draws["hedging"].values, 1.0 - p_any),
         "pit_lower": pit_lower,
         "pit_upper": pit_upper,
     }

@@ -99,6 +99,26 @@ def test_scores_are_the_forecasts_and_the_climatologys(scored):
     np.testing.assert_array_equal(seen["covered50"], inside.astype(float))
     levels = seen[list(COVERAGE)].to_numpy()
     assert (np.diff(levels, axis=1) >= 0).all()
+    # the simulated quantiles' intervals are the exact CDF's here: a count lies in the central
+    # interval of probability L where F(y) >= (1 - L)/2 and F(y - 1) < (1 + L)/2
+    for name, level in COVERAGE.items():
+        exact = (seen["pit_upper"] >= (1 - level) / 2) & (seen["pit_lower"] < (1 + level) / 2)
+        np.testing.assert_array_equal(seen[name], exact.astype(float))
+
+
+def test_coverage_is_of_each_central_interval_of_the_draws():
+    """Draws 0..99 once each: the interval of probability L runs from the smallest count whose
+    share reaches (1 - L)/2 to the smallest that reaches (1 + L)/2."""
+    from forecast.backtest import _coverage
+
+    y = np.arange(100.0)[None, :]  # one ally, every count 0..99 observed once
+    counts = np.broadcast_to(np.arange(100.0)[:, None, None], (100, 1, 100))
+    got = _coverage(y, counts, np.full((1, 100), 0.01))
+    bounds = {"covered50": (24, 74), "covered80": (9, 89), "covered90": (4, 94),
+              "covered95": (2, 97)}
+    assert set(got) == set(bounds) == set(COVERAGE)
+    for name, (lo, hi) in bounds.items():
+        np.testing.assert_array_equal(got[name][0], (y[0] >= lo) & (y[0] <= hi))
 
 
 def test_predictive_cdf_is_the_mixtures_closed_form():
@@ -113,6 +133,11 @@ def test_predictive_cdf_is_the_mixtures_closed_form():
     below, at = predictive_cdf(np.array([[2.0]]), rate, np.array([1.0, 1.0]))
     cdf = [np.mean([1 - (m / (1 + m)) ** (y + 1) for m in (1.0, 3.0)]) for y in (1, 2)]
     assert (below[0, 0], at[0, 0]) == pytest.approx(cdf)
+    # a nearly Poisson count (r = 1e16) and a large one, in closed form, not a sum of masses
+    below, at = predictive_cdf(np.array([[3.0], [5000.0]]), np.array([[[2.0], [5000.0]]]),
+                               np.array([1e-8]))
+    assert (below[0, 0], at[0, 0]) == pytest.approx(stats.poisson.cdf([2, 3], 2.0), abs=1e-12)
+    assert (below[1, 0], at[1, 0]) == pytest.approx(stats.poisson.cdf([4999, 5000], 5000.0))
 
 
 def test_the_climatologys_negbin_takes_the_historys_overdispersion():
@@ -153,6 +178,17 @@ def test_the_pit_histogram_is_flat_for_the_true_forecast_and_not_for_a_biased_on
     assert biased[:3].sum() > 0.5 and biased[-3:].sum() < 0.1
     with pytest.raises(forecast.InputError, match="bins"):
         Backtest(pd.DataFrame(), pd.DataFrame()).pit(bins=0)
+
+
+def test_a_pit_without_spread_falls_in_its_bin():
+    """A count whose predictive mass underflows (F(y - 1) = F(y)) has its PIT at one point:
+    at 0 it was dropped from the histogram, whose shares then summed to less than 1."""
+    rows = pd.DataFrame({"observed": [0.0, 3.0, 9.0], "crps_climatology": 1.0,
+                         "pit_lower": [0.0, 0.35, 1.0], "pit_upper": [0.0, 0.35, 1.0]})
+    share = Backtest(rows, pd.DataFrame()).pit(bins=10)["share"].to_numpy()
+    np.testing.assert_allclose(share, np.eye(10)[[0, 3, 9]].sum(axis=0) / 3)
+    with pytest.raises(forecast.InputError, match="pit_lower"):
+        Backtest(rows.drop(columns="pit_lower"), pd.DataFrame()).pit()
 
 
 def test_scores_average_the_model_and_climatology_over_the_same_months():
