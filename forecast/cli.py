@@ -875,7 +875,7 @@ def backtest_command(
     def body() -> int:
         import pandas as pd
 
-        from forecast.backtest import backtest, check_origins, rolling_origins
+        from forecast.backtest import COVERAGE, backtest, check_origins, rolling_origins
         from forecast.files import write_atomically
 
         out, err = _consoles()
@@ -933,7 +933,11 @@ def backtest_command(
                              "or --origins", parameter="count", value=count) from None
         scores = pd.concat([result.scores("horizon"), result.scores(None)])
         scores.index = scores.index.map(str).rename("horizon")
-        out.print(_frame_table(scores.reset_index(), max_rows=len(scores)))
+        # two tables, each narrow enough to show its columns' names whole
+        shown = scores.reset_index()
+        coverage = ["horizon", *[c for c in COVERAGE if c in shown], "n"]
+        out.print(_frame_table(shown.drop(columns=coverage[1:-1]), max_rows=len(scores)))
+        out.print(_frame_table(shown[coverage], max_rows=len(scores)))
         shares = result.pit()["share"]
         if shares.notna().all():
             out.print("PIT histogram of the counts, 10 bins (each 0.10 when calibrated; "
