@@ -1,5 +1,6 @@
 """Rolling-origin backtests: refit at each origin on the panel cut there, forecast, and
-score the forecast against the hedging that followed, beside each ally's climatology.
+score the forecast against the hedging that followed, beside each ally's climatology and
+the persistence of its recent rate.
 
 An origin's fit sees no month after it (:meth:`forecast.Panel.truncate`: a quarterly or
 annual value whose period ends later is dropped too). It sees today's values of the months
@@ -34,10 +35,16 @@ from forecast.spec import ModelSpec, load_spec
 
 __all__ = ["Backtest", "backtest", "check_origins", "origin_seeds", "predictive_log_score",
            "predictive_cdf", "climatology_log_score", "rolling_origins", "CLIMATOLOGY_MONTHS",
-           "COVERAGE"]
+           "COVERAGE", "PERSISTENCE_MONTHS"]
 
 #: each ally's climatology: its observed outcome counts of this many months up to the origin
 CLIMATOLOGY_MONTHS = 24
+
+#: the persistence baseline: each ally's rate of acts over this many months to the origin
+PERSISTENCE_MONTHS = 12
+
+#: the persistence baseline's scores (:meth:`Backtest.scores` averages them too)
+PERSISTENCE_SCORES = ("crps_persistence", "log_score_persistence", "brier_persistence")
 
 #: the central intervals whose coverage is scored: column name and probability
 COVERAGE: dict[str, float] = {"covered50": 0.5, "covered80": 0.8, "covered90": 0.9,
@@ -45,7 +52,7 @@ COVERAGE: dict[str, float] = {"covered50": 0.5, "covered80": 0.8, "covered90": 0
 
 #: the per-row scores :meth:`Backtest.scores` averages (all lower is better but coverage)
 SCORES = ("crps", "crps_climatology", "log_score", "log_score_climatology", "brier",
-          "brier_climatology", *COVERAGE)
+          "brier_climatology", *PERSISTENCE_SCORES, *COVERAGE)
 
 
 def predictive_log_score(observed: np.ndarray, rate: np.ndarray,
@@ -174,8 +181,11 @@ class Backtest:
         climatology's ``crps_climatology``, ``brier_climatology`` and
         ``log_score_climatology`` (the ally's observed counts of the
         :data:`CLIMATOLOGY_MONTHS` months up to the origin as an ensemble, their share of
-        months with an event, and a NegBin fitted to them, :func:`climatology_log_score`).
-        Lower is better but for coverage.
+        months with an event, and a NegBin fitted to them, :func:`climatology_log_score`), and
+        the persistence baseline's ``crps_persistence``, ``log_score_persistence`` and
+        ``brier_persistence`` (the ally's rate of the :data:`PERSISTENCE_MONTHS` months up
+        to the origin going on: a Poisson of mean ``(Σ + 0.5) / n``). Lower is better but
+        for coverage.
     origins
         One row per origin: ``origin, last_fitted`` (the fit's last month), ``converged,
         max_rhat, min_ess_bulk, divergences``, the ``fit_seed`` and ``forecast_seed`` drawn
@@ -222,7 +232,8 @@ class Backtest:
         out["brier_skill"] = 1.0 - out["brier"] / out["brier_climatology"]
         out["n"] = seen.groupby(keys).size()
         order = ["crps", "crps_climatology", "crps_skill", "log_score", "log_score_climatology",
-                 "brier", "brier_climatology", "brier_skill", *COVERAGE, "n"]
+                 "brier", "brier_climatology", "brier_skill", *PERSISTENCE_SCORES, *COVERAGE,
+                 "n"]
         return out[[c for c in order if c in out]]
 
     def pit(self, bins: int = 10) -> pd.DataFrame:
@@ -400,10 +411,11 @@ def climatology_log_score(history: np.ndarray, observed: np.ndarray) -> np.ndarr
     return np.where(seen, -logp, np.nan)
 
 
-def _climatology(panel: Panel, origin: str) -> list[np.ndarray]:
-    """Each ally's observed counts of the last :data:`CLIMATOLOGY_MONTHS` months to ``origin``."""
+def _climatology(panel: Panel, origin: str,
+                 months: int = CLIMATOLOGY_MONTHS) -> list[np.ndarray]:
+    """Each ally's observed counts of the last ``months`` months to ``origin``."""
     t = [format_period(m) for m in panel.months].index(origin)
-    window = panel.outcome.values[:, max(0, t + 1 - CLIMATOLOGY_MONTHS):t + 1]
+    window = panel.outcome.values[:, max(0, t + 1 - months):t + 1]
     return [row[np.isfinite(row)] for row in window]
 
 
@@ -443,12 +455,21 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     crps_clim = np.full(y.shape, np.nan)
     log_clim = np.full(y.shape, np.nan)
     brier_clim = np.full(y.shape, np.nan)
+    persistence = {name: np.full(y.shape, np.nan) for name in PERSISTENCE_SCORES}
     for a, history in enumerate(_climatology(panel, origin)):
         if history.size:
             ens = np.broadcast_to(history, (H, history.size))
             crps_clim[a] = sr.crps_ensemble(np.where(seen[a], y[a], 0.0), ens, estimator="nrg")
             brier_clim[a] = ((history > 0).mean() - (y[a] > 0)) ** 2
             log_clim[a] = climatology_log_score(history, y[a])
+    for a, recent in enumerate(_climatology(panel, origin, PERSISTENCE_MONTHS)):
+        if recent.size:
+            # the trailing rate goes on: a Poisson of its Jeffreys posterior mean, never 0
+            m = (recent.sum() + 0.5) / recent.size
+            k = np.where(seen[a], y[a], 0.0)
+            persistence["crps_persistence"][a] = sr.crps_poisson(k, m)
+            persistence["log_score_persistence"][a] = -stats.poisson.logpmf(k, m)
+            persistence["brier_persistence"][a] = (-np.expm1(-m) - (y[a] > 0)) ** 2
     scores = {
         "crps": crps,
         "crps_climatology": crps_clim,
@@ -457,6 +478,7 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
         "brier": (p_any - (y > 0)) ** 2,
         "brier_climatology": brier_clim,
         **_coverage(y, fc.draws["hedging"].values, 1.0 - p_any),
+        **persistence,
         "pit_lower": pit_lower,
         "pit_upper": pit_upper,
     }

@@ -868,14 +868,16 @@ def backtest_command(
     the hedging that followed, beside each ally's climatology (its last 24 months).
 
     Nothing is published to a run registry. Scores are lower-is-better (CRPS, log score,
-    Brier); skill above 0 beats the climatology; coverage (covered50 to covered95) should be
-    at least the interval's probability (an interval of whole counts holds at least its
-    nominal share: with rare acts, up to 1). A PIT histogram of the counts follows.
+    Brier); skill above 0 beats the climatology; the persistence baseline (each ally's rate
+    of its last 12 months going on) is scored beside it; coverage (covered50 to covered95)
+    should be at least the interval's probability (an interval of whole counts holds at
+    least its nominal share: with rare acts, up to 1). A PIT histogram of the counts follows.
     """
     def body() -> int:
         import pandas as pd
 
-        from forecast.backtest import COVERAGE, backtest, check_origins, rolling_origins
+        from forecast.backtest import (COVERAGE, PERSISTENCE_SCORES, backtest, check_origins,
+                                       rolling_origins)
         from forecast.files import write_atomically
 
         out, err = _consoles()
@@ -933,11 +935,13 @@ def backtest_command(
                              "or --origins", parameter="count", value=count) from None
         scores = pd.concat([result.scores("horizon"), result.scores(None)])
         scores.index = scores.index.map(str).rename("horizon")
-        # two tables, each narrow enough to show its columns' names whole
+        # three tables (the model beside climatology, persistence, coverage), each narrow
+        # enough to show its columns' names whole
         shown = scores.reset_index()
-        coverage = ["horizon", *[c for c in COVERAGE if c in shown], "n"]
-        out.print(_frame_table(shown.drop(columns=coverage[1:-1]), max_rows=len(scores)))
-        out.print(_frame_table(shown[coverage], max_rows=len(scores)))
+        apart = [[c for c in group if c in shown] for group in (PERSISTENCE_SCORES, COVERAGE)]
+        out.print(_frame_table(shown.drop(columns=sum(apart, [])), max_rows=len(scores)))
+        for group in apart:
+            out.print(_frame_table(shown[["horizon", *group, "n"]], max_rows=len(scores)))
         shares = result.pit()["share"]
         if shares.notna().all():
             out.print("PIT histogram of the counts, 10 bins (each 0.10 when calibrated; "

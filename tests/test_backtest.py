@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 import forecast
-from forecast.backtest import (CLIMATOLOGY_MONTHS, COVERAGE, Backtest, _scored, origin_seeds,
-                               predictive_cdf, predictive_log_score)
+from forecast.backtest import (CLIMATOLOGY_MONTHS, COVERAGE, PERSISTENCE_MONTHS, Backtest,
+                               _scored, origin_seeds, predictive_cdf, predictive_log_score)
 
 
 def _crps_by_hand(ensemble: np.ndarray, y: float) -> float:
@@ -58,7 +58,7 @@ def test_scored_rows_hold_the_months_that_followed(scored):
         # after the panel's last month: nothing observed, nothing scored
         assert rows.iloc[3:][["observed", "crps", "log_score", "brier", "covered90",
                               "crps_climatology", "log_score_climatology", "pit_lower",
-                              "covered50"]].isna().all().all()
+                              "covered50", "crps_persistence"]].isna().all().all()
 
 
 def test_scores_are_the_forecasts_and_the_climatologys(scored):
@@ -88,6 +88,17 @@ def test_scores_are_the_forecasts_and_the_climatologys(scored):
         clim = (stats.nbinom.pmf(row["observed"], size, size / (size + m)) if excess > 0
                 else stats.poisson.pmf(row["observed"], m))
         assert row["log_score_climatology"] == pytest.approx(-math.log(clim))
+        # persistence: a Poisson at the last 12 months' rate, (Σ + 0.5)/12; its CRPS as
+        # Σ_k (F(k) - 1{y <= k})² over the counts
+        recent = sim.panel.outcome.values[a, t + 1 - PERSISTENCE_MONTHS:t + 1]
+        m = (recent.sum() + 0.5) / PERSISTENCE_MONTHS
+        grid = np.arange(60)
+        crps = np.sum((stats.poisson.cdf(grid, m) - (row["observed"] <= grid)) ** 2)
+        assert row["crps_persistence"] == pytest.approx(crps)
+        assert row["log_score_persistence"] == pytest.approx(
+            -stats.poisson.logpmf(row["observed"], m))
+        assert row["brier_persistence"] == pytest.approx(
+            (1 - math.exp(-m) - (row["observed"] > 0)) ** 2)
         assert row["covered90"] == float(row["q05"] <= row["observed"] <= row["q95"])
         # the CDF below and at the count, of the same mixture
         assert (row["pit_lower"], row["pit_upper"]) == pytest.approx(
