@@ -225,8 +225,7 @@ class Backtest:
         if unknown or not keys:
             raise InputError("expected columns of the backtest's table to group by, e.g. "
                              "'horizon', 'ally' or 'origin'", parameter="by", value=by)
-        seen = self.table[self.table["observed"].notna()
-                          & self.table["crps_climatology"].notna()]
+        seen = self._scored_months()
         out = seen.groupby(keys)[[c for c in SCORES if c in seen]].mean()
         out["crps_skill"] = 1.0 - out["crps"] / out["crps_climatology"]
         out["brier_skill"] = 1.0 - out["brier"] / out["brier_climatology"]
@@ -235,6 +234,12 @@ class Backtest:
                  "brier", "brier_climatology", "brier_skill", *PERSISTENCE_SCORES, *COVERAGE,
                  "n"]
         return out[[c for c in order if c in out]]
+
+    def _scored_months(self) -> pd.DataFrame:
+        """The rows of :attr:`table` that :meth:`scores` and :meth:`pit` read: a count was
+        observed and the ally's climatology has a history to score it by."""
+        return self.table[self.table["observed"].notna()
+                          & self.table["crps_climatology"].notna()]
 
     def pit(self, bins: int = 10) -> pd.DataFrame:
         """The non-randomised PIT histogram of the observed counts (Czado, Gneiting and Held
@@ -269,8 +274,7 @@ class Backtest:
             raise InputError("expected a backtest table with the columns pit_lower and "
                              "pit_upper (a table scored before 2026-12-05 has none)",
                              parameter="table", value=sorted(self.table.columns))
-        seen = self.table[self.table["observed"].notna()
-                          & self.table["crps_climatology"].notna()]
+        seen = self._scored_months()
         lo = seen["pit_lower"].to_numpy(float)[:, None]
         hi = seen["pit_upper"].to_numpy(float)[:, None]
         edges = np.linspace(0.0, 1.0, int(bins) + 1)
@@ -401,7 +405,7 @@ def climatology_log_score(history: np.ndarray, observed: np.ndarray) -> np.ndarr
     if not h.size:  # no history, no climatology
         return np.full(y.shape, np.nan)
     k = np.where(seen, y, 0.0)
-    mean = (h.sum() + 0.5) / h.size
+    mean = _jeffreys_rate(h)
     excess = (h.var(ddof=1) if h.size > 1 else 0.0) - h.mean()
     if excess > 0:
         r = mean**2 / excess
@@ -411,12 +415,17 @@ def climatology_log_score(history: np.ndarray, observed: np.ndarray) -> np.ndarr
     return np.where(seen, -logp, np.nan)
 
 
-def _climatology(panel: Panel, origin: str,
-                 months: int = CLIMATOLOGY_MONTHS) -> list[np.ndarray]:
-    """Each ally's observed counts of the last ``months`` months to ``origin``."""
-    t = [format_period(m) for m in panel.months].index(origin)
+def _recent_counts(panel: Panel, t: int, months: int) -> list[np.ndarray]:
+    """Each ally's observed counts of the last ``months`` months up to the panel's month
+    ``t`` (an origin's index): the climatology's history, or the persistence baseline's."""
     window = panel.outcome.values[:, max(0, t + 1 - months):t + 1]
     return [row[np.isfinite(row)] for row in window]
+
+
+def _jeffreys_rate(counts: np.ndarray) -> float:
+    """The Jeffreys prior's posterior mean of a Poisson rate, ``(Σ counts + 0.5) / n``: never
+    0, as the forecast draws a driver's rate."""
+    return (counts.sum() + 0.5) / counts.size
 
 
 def _coverage(observed: np.ndarray, counts: np.ndarray,
@@ -443,10 +452,11 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     ahead = panel.outcome.values[:, t0 + 1:t0 + 1 + H]
     y[:, :ahead.shape[1]] = ahead
     seen = np.isfinite(y)
+    y0 = np.where(seen, y, 0.0)  # what a scoring function reads where nothing was seen
     counts = np.moveaxis(fc.draws["hedging"].values.astype(float), 0, -1)  # (ally, h, sample)
     # the exact CRPS of the draws as a distribution (scoringrules' default estimator has
     # changed between releases; "fair" would score another quantity)
-    crps = np.asarray(sr.crps_ensemble(np.where(seen, y, 0.0), counts, estimator="nrg"))
+    crps = np.asarray(sr.crps_ensemble(y0, counts, estimator="nrg"))
     od = fc.draws["outcome_overdispersion"].values if "outcome_overdispersion" in fc.draws \
         else None
     p_any = table["p_any"].to_numpy().reshape(y.shape)
@@ -456,19 +466,18 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     log_clim = np.full(y.shape, np.nan)
     brier_clim = np.full(y.shape, np.nan)
     persistence = {name: np.full(y.shape, np.nan) for name in PERSISTENCE_SCORES}
-    for a, history in enumerate(_climatology(panel, origin)):
+    for a, history in enumerate(_recent_counts(panel, t0, CLIMATOLOGY_MONTHS)):
         if history.size:
             ens = np.broadcast_to(history, (H, history.size))
-            crps_clim[a] = sr.crps_ensemble(np.where(seen[a], y[a], 0.0), ens, estimator="nrg")
+            crps_clim[a] = sr.crps_ensemble(y0[a], ens, estimator="nrg")
             brier_clim[a] = ((history > 0).mean() - (y[a] > 0)) ** 2
             log_clim[a] = climatology_log_score(history, y[a])
-    for a, recent in enumerate(_climatology(panel, origin, PERSISTENCE_MONTHS)):
+    for a, recent in enumerate(_recent_counts(panel, t0, PERSISTENCE_MONTHS)):
         if recent.size:
-            # the trailing rate goes on: a Poisson of its Jeffreys posterior mean, never 0
-            m = (recent.sum() + 0.5) / recent.size
-            k = np.where(seen[a], y[a], 0.0)
-            persistence["crps_persistence"][a] = sr.crps_poisson(k, m)
-            persistence["log_score_persistence"][a] = -stats.poisson.logpmf(k, m)
+            # the trailing rate goes on: a Poisson of its Jeffreys posterior mean
+            m = _jeffreys_rate(recent)
+            persistence["crps_persistence"][a] = sr.crps_poisson(y0[a], m)
+            persistence["log_score_persistence"][a] = -stats.poisson.logpmf(y0[a], m)
             persistence["brier_persistence"][a] = (-np.expm1(-m) - (y[a] > 0)) ** 2
     scores = {
         "crps": crps,
