@@ -45,6 +45,8 @@ PERSISTENCE_MONTHS = 12
 
 #: the persistence baseline's scores (:meth:`Backtest.scores` averages them too)
 PERSISTENCE_SCORES = ("crps_persistence", "log_score_persistence", "brier_persistence")
+#: skill against the persistence baseline, ``1 - model / persistence``, in :meth:`Backtest.scores`
+PERSISTENCE_SKILL = ("crps_skill_persistence", "brier_skill_persistence")
 
 #: the central intervals whose coverage is scored: column name and probability
 COVERAGE: dict[str, float] = {"covered50": 0.5, "covered80": 0.8, "covered90": 0.9,
@@ -199,7 +201,9 @@ class Backtest:
         """Mean scores over the observed held-out months, grouped ``by`` columns of
         :attr:`table` (``"horizon"``, ``"ally"``, ``"origin"`` or a list of them; ``None``:
         one row, ``all``, over every month), with the skill against climatology
-        (``1 - model / climatology``: above 0 the model is better) and ``n``, the number of
+        (``crps_skill``, ``brier_skill``: ``1 - model / climatology``, above 0 the model is
+        better), against persistence where the table has its scores
+        (``crps_skill_persistence``, ``brier_skill_persistence``) and ``n``, the number of
         months scored. A month whose ally had no observed count in
         the climatology's window (an ally that entered late) is left out, so that the model
         and the climatology are averaged over the same months.
@@ -227,12 +231,14 @@ class Backtest:
                              "'horizon', 'ally' or 'origin'", parameter="by", value=by)
         seen = self._scored_months()
         out = seen.groupby(keys)[[c for c in SCORES if c in seen]].mean()
-        out["crps_skill"] = 1.0 - out["crps"] / out["crps_climatology"]
-        out["brier_skill"] = 1.0 - out["brier"] / out["brier_climatology"]
+        for baseline, suffix in (("climatology", ""), ("persistence", "_persistence")):
+            for score in ("crps", "brier"):
+                if f"{score}_{baseline}" in out:
+                    out[f"{score}_skill{suffix}"] = 1.0 - out[score] / out[f"{score}_{baseline}"]
         out["n"] = seen.groupby(keys).size()
         order = ["crps", "crps_climatology", "crps_skill", "log_score", "log_score_climatology",
-                 "brier", "brier_climatology", "brier_skill", *PERSISTENCE_SCORES, *COVERAGE,
-                 "n"]
+                 "brier", "brier_climatology", "brier_skill", *PERSISTENCE_SCORES,
+                 *PERSISTENCE_SKILL, *COVERAGE, "n"]
         return out[[c for c in order if c in out]]
 
     def _scored_months(self) -> pd.DataFrame:

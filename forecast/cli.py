@@ -869,15 +869,16 @@ def backtest_command(
 
     Nothing is published to a run registry. Scores are lower-is-better (CRPS, log score,
     Brier); skill above 0 beats the climatology; the persistence baseline (each ally's rate
-    of its last 12 months going on) is scored beside it; coverage (covered50 to covered95)
+    of its last 12 months going on) is scored beside it, with the skill against it;
+    coverage (covered50 to covered95)
     should be at least the interval's probability (an interval of whole counts holds at
     least its nominal share: with rare acts, up to 1). A PIT histogram of the counts follows.
     """
     def body() -> int:
         import pandas as pd
 
-        from forecast.backtest import (COVERAGE, PERSISTENCE_SCORES, backtest, check_origins,
-                                       rolling_origins)
+        from forecast.backtest import (COVERAGE, PERSISTENCE_SCORES, PERSISTENCE_SKILL,
+                                       backtest, check_origins, rolling_origins)
         from forecast.files import write_atomically
 
         out, err = _consoles()
@@ -935,10 +936,11 @@ def backtest_command(
                              "or --origins", parameter="count", value=count) from None
         scores = pd.concat([result.scores("horizon"), result.scores(None)])
         scores.index = scores.index.map(str).rename("horizon")
-        # three tables (the model beside climatology, persistence, coverage), each narrow
-        # enough to show its columns' names whole
+        # four tables (the model beside climatology, persistence, the skill against
+        # persistence, coverage), each narrow enough to show its columns' names whole
         shown = scores.reset_index()
-        apart = [[c for c in group if c in shown] for group in (PERSISTENCE_SCORES, COVERAGE)]
+        apart = [[c for c in group if c in shown]
+                 for group in (PERSISTENCE_SCORES, PERSISTENCE_SKILL, COVERAGE)]
         out.print(_frame_table(shown.drop(columns=sum(apart, [])), max_rows=len(scores)))
         for group in apart:
             out.print(_frame_table(shown[["horizon", *group, "n"]], max_rows=len(scores)))

@@ -230,6 +230,24 @@ def test_scores_over_every_month_weigh_each_month_alike():
     assert (s["log_score"], s["covered90"]) == pytest.approx((2.5, 0.75))
 
 
+def test_skill_against_persistence_is_one_minus_the_ratio_of_the_means():
+    """Skill beside each baseline: 1 - model / baseline over the same months, and no
+    persistence skill from a table without its scores."""
+    rows = pd.DataFrame({"horizon": [1, 1, 2], "observed": [0.0, 1.0, 0.0],
+                         "crps": [0.1, 0.5, 0.2], "crps_climatology": [0.2, 0.4, 0.2],
+                         "crps_persistence": [0.1, 0.3, 0.5], "log_score": [0.2, 1.0, 0.3],
+                         "brier": [0.01, 0.25, 0.04], "brier_climatology": [0.04, 0.36, 0.04],
+                         "brier_persistence": [0.02, 0.5, 0.01], "covered90": [1, 1, 1]})
+    s = Backtest(rows, pd.DataFrame()).scores()
+    assert s.loc[1, "crps_skill_persistence"] == pytest.approx(1 - 0.3 / 0.2)
+    assert s.loc[1, "brier_skill_persistence"] == pytest.approx(1 - 0.13 / 0.26)
+    assert s.loc[2, "crps_skill_persistence"] == pytest.approx(1 - 0.2 / 0.5)
+    assert s.loc[1, "crps_skill"] == pytest.approx(1 - 0.3 / 0.3)
+    older = Backtest(rows.drop(columns=["crps_persistence", "brier_persistence"]),
+                     pd.DataFrame()).scores()
+    assert "crps_skill_persistence" not in older and "crps_skill" in older
+
+
 def test_an_origins_seeds_are_its_own():
     """Seeds were drawn by position among the origins: another origin before it changed
     them. Now they follow from the seed and the origin's month."""

@@ -1840,7 +1840,9 @@ def test_backtest_scores_each_origin_and_writes_its_tables(sim, data_dir, tmp_pa
     for column in ("crps", "crps_skill", "covered90"):
         assert column in result.output
     assert set(COVERAGE) | {"crps_persistence", "log_score_persistence"} <= set(scores.columns)
-    assert "brier_persistence" in result.output
+    assert "brier_persistence" in result.output and "crps_skill_persistence" in result.output
+    assert scores.loc["all", "crps_skill_persistence"] == pytest.approx(
+        1 - table["crps"].mean() / table["crps_persistence"].mean(), rel=1e-4)
     pit = re.search(r"PIT histogram of the counts, 10 bins.*?: ((?:[0-9.]+ ?){10})",
                     result.output, re.S)
     assert pit and sum(map(float, pit[1].split())) == pytest.approx(1.0, abs=0.03)
