@@ -39,14 +39,15 @@ venv: $(STAMP)
 forecast: $(STAMP)
 	$(BIN)/forecast run $(if $(MONTH),--month $(MONTH),) $(ARGS)
 
-# The tests also run the JAX path (numpyro on the CPU), so the suite installs the optional
-# `gpu` extra, which the monthly run does not need (it would lengthen a first `make forecast`).
-# Where it cannot be installed its tests are skipped.
+# The tests also run the JAX path (numpyro on the CPU) and backtests on a Dask scheduler, so
+# the suite installs the optional `gpu` and `distributed` extras, which the monthly run does
+# not need (they would lengthen a first `make forecast`). Where they cannot be installed
+# their tests are skipped.
 GPU_STAMP := $(VENV)/.installed-gpu
 $(GPU_STAMP): $(STAMP)
-	( $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e ".[dev,gpu]" \
-	  || $(BIN)/python -m pip install --quiet -e ".[dev,gpu]" ) \
-	|| echo ">> the gpu extra (jax, numpyro) could not be installed: its tests are skipped"
+	( $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e ".[dev,gpu,distributed]" \
+	  || $(BIN)/python -m pip install --quiet -e ".[dev,gpu,distributed]" ) \
+	|| echo ">> the gpu and distributed extras could not be installed: their tests are skipped"
 	touch $(GPU_STAMP)
 
 # The suite CI runs: everything but the tests marked slow (model recovery and calibration

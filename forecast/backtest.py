@@ -14,13 +14,16 @@ numba compile) and each starts from the previous origin's draws
 0024-warm-start.md). Each origin's fit and forecast seeds come from ``seed`` and the
 origin's month alone (:func:`origin_seeds`): the same seed, the same backtest, and an origin's
 seeds whatever other origins are run beside it (its warm start does depend on the origin
-before it).
+before it). With a Dask scheduler (``scheduler=``, :mod:`forecast.scheduling`) every origin
+is a task of its own, fitted cold on a worker: the same seed gives the same scores as the
+origins fitted cold one after another here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +35,9 @@ from forecast.errors import MAX_SEED, SAMPLER_MOST, InputError, check_seed, whol
 from forecast.forecasting import ForecastResult, check_horizon, count_quantiles
 from forecast.panel import Panel, check_panel, format_period, month_argument
 from forecast.spec import ModelSpec, load_spec
+
+if TYPE_CHECKING:
+    from forecast.results import Fit
 
 __all__ = ["Backtest", "backtest", "check_origins", "origin_seeds", "predictive_log_score",
            "predictive_cdf", "climatology_log_score", "rolling_origins", "CLIMATOLOGY_MONTHS",
@@ -505,10 +511,32 @@ def _scored(panel: Panel, fc: ForecastResult, origin: str) -> pd.DataFrame:
     return table
 
 
+def _score_origin(panel: Panel, fit: Fit, month: str, fit_seed: int, fc_seed: int,
+                  horizon: int) -> tuple[pd.DataFrame, dict]:
+    """One origin's scored table and its row of :attr:`Backtest.origins`."""
+    fc = fit.forecast(horizon=horizon, seed=fc_seed)
+    d = fit.diagnostics()
+    row = {"origin": month, "last_fitted": format_period(fit.panel.months[-1]),
+           "converged": d.converged, "max_rhat": d.max_rhat, "min_ess_bulk": d.min_ess_bulk,
+           "divergences": d.divergences, "fit_seed": fit_seed, "forecast_seed": fc_seed,
+           "sampling_s": fit.timings["sampling_s"]}
+    return _scored(panel, fc, month), row
+
+
+def _origin_task(panel: Panel, past: Panel, spec: ModelSpec, month: str, fit_seed: int,
+                 fc_seed: int, horizon: int, draws: int, tune: int, chains: int,
+                 warn: bool) -> tuple[pd.DataFrame, dict]:
+    """One origin as a task of its own on a scheduler's worker: a cold fit (the worker's
+    compiled graph reused across its tasks), its forecast and scores."""
+    fit = CompiledFitter(spec).fit(past, seed=fit_seed, draws=draws, tune=tune, chains=chains,
+                                   warn=warn)
+    return _score_origin(panel, fit, month, fit_seed, fc_seed, horizon)
+
+
 def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "default", *,
              horizon: int = 12, draws: int = 1000, tune: int = 1000, chains: int = 4,
-             seed: int | None = None, warm_start: bool = True, progress: bool = False,
-             warn: bool = False,
+             seed: int | None = None, warm_start: bool | None = None, progress: bool = False,
+             warn: bool = False, scheduler: Any = None,
              on_origin: Callable[[dict], None] | None = None) -> Backtest:
     """Refit ``spec`` at each origin on the panel cut there, forecast ``horizon``
     months ahead and score the forecast against the panel's later months.
@@ -530,15 +558,26 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
     seed
         Seeds every origin's fit and forecast (same seed, same backtest).
     warm_start
-        Start each origin's fit from the previous origin's draws.
+        Start each origin's fit from the previous origin's draws: the default without a
+        scheduler. With one, every origin is a task of its own and starts cold (``True`` is
+        refused).
     progress
-        Show the sampler's progress bar for each fit.
+        Show the sampler's progress bar for each fit (not with a scheduler: its workers
+        have no terminal).
     warn
         Warn of each fit that fails the diagnostics (they are in :attr:`Backtest.origins`
         either way).
+    scheduler
+        ``None`` (default): the origins one after another in this process. ``"local"``: each
+        origin a task of a Dask cluster started on this machine for them; a scheduler's
+        address (``tcp://host:8786``), or a ``dask.distributed.Client``: tasks of that
+        scheduler's workers (:func:`forecast.scheduling.scheduler_client`; needs the
+        ``distributed`` extra). The same seed gives the same scores as ``warm_start=False``
+        without a scheduler.
     on_origin
         Called with each origin's row of :attr:`Backtest.origins` once it is scored (e.g. to
-        say how far a long backtest has come).
+        say how far a long backtest has come); with a scheduler, in the order the origins
+        finish.
 
     Returns
     -------
@@ -560,22 +599,51 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
     check_seed(seed, MAX_SEED)
     root = np.random.SeedSequence(seed)
     fit_seeds, fc_seeds = zip(*(origin_seeds(root, month) for month in months))
+    if scheduler is not None and warm_start:
+        raise InputError("a warm start chains each origin to the one before it; with a "
+                         "scheduler every origin is a task of its own: expected "
+                         "warm_start=False or None", parameter="warm_start", value=warm_start)
     spec = load_spec(spec)
     panels = [_fittable(panel.truncate(month), spec, month) for month in months]
-    fits = CompiledFitter(spec).iter_fits(panels, warm_start=warm_start, seeds=fit_seeds,
-                                          draws=draws, tune=tune, chains=chains, warn=warn,
-                                          progress=progress)
-    tables, rows = [], []
-    for month, fit, fit_seed, fc_seed in zip(months, fits, fit_seeds, fc_seeds):
-        fc = fit.forecast(horizon=horizon, seed=fc_seed)
-        tables.append(_scored(panel, fc, month))
-        d = fit.diagnostics()
-        rows.append({"origin": month, "last_fitted": format_period(fit.panel.months[-1]),
-                     "converged": d.converged, "max_rhat": d.max_rhat,
-                     "min_ess_bulk": d.min_ess_bulk, "divergences": d.divergences,
-                     "fit_seed": fit_seed, "forecast_seed": fc_seed,
-                     "sampling_s": fit.timings["sampling_s"]})
-        if on_origin is not None:
-            on_origin(dict(rows[-1]))
-        del fit, fc  # the next origin samples with this one's draws let go
-    return Backtest(table=pd.concat(tables, ignore_index=True), origins=pd.DataFrame(rows))
+    if scheduler is not None:
+        done = _on_scheduler(scheduler, panel, panels, spec, months, fit_seeds, fc_seeds,
+                             horizon=horizon, draws=draws, tune=tune, chains=chains, warn=warn,
+                             on_origin=on_origin)
+    else:
+        done = []
+        fits = CompiledFitter(spec).iter_fits(panels, warm_start=warm_start is not False,
+                                              seeds=fit_seeds, draws=draws, tune=tune,
+                                              chains=chains, warn=warn, progress=progress)
+        for month, fit, fit_seed, fc_seed in zip(months, fits, fit_seeds, fc_seeds):
+            done.append(_score_origin(panel, fit, month, fit_seed, fc_seed, horizon))
+            if on_origin is not None:
+                on_origin(dict(done[-1][1]))
+            del fit  # the next origin samples with this one's draws let go
+    return Backtest(table=pd.concat([t for t, _ in done], ignore_index=True),
+                    origins=pd.DataFrame([row for _, row in done]))
+
+
+def _on_scheduler(scheduler: Any, panel: Panel, panels: list[Panel], spec: ModelSpec,
+                  months: list[str], fit_seeds, fc_seeds, *, horizon: int, draws: int,
+                  tune: int, chains: int, warn: bool,
+                  on_origin: Callable[[dict], None] | None) -> list[tuple[pd.DataFrame, dict]]:
+    """Every origin a task of ``scheduler``; the results in the origins' order."""
+    from forecast.scheduling import scheduler_client
+
+    with scheduler_client(scheduler, chains=chains) as client:
+        from dask.distributed import as_completed
+
+        whole = client.scatter(panel, broadcast=True)
+        futures = [client.submit(_origin_task, whole, past, spec, month, fit_seed, fc_seed,
+                                 horizon, draws, tune, chains, warn, pure=False)
+                   for past, month, fit_seed, fc_seed in zip(panels, months, fit_seeds,
+                                                              fc_seeds)]
+        done = {}
+        try:
+            for future, result in as_completed(futures, with_results=True):
+                done[future.key] = result
+                if on_origin is not None:
+                    on_origin(dict(result[1]))
+        finally:
+            client.cancel(futures)  # a task that failed, or Ctrl-C: the others stop too
+        return [done[future.key] for future in futures]

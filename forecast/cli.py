@@ -859,6 +859,12 @@ def backtest_command(
                                         max=SAMPLER_MOST["chains"])] = 4,
     seed: Annotated[int, typer.Option(help="Random seed of every origin's fit and forecast.",
                                       min=0)] = 1,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Fit the origins as independent tasks on Dask: 'local' (a cluster on this "
+        "machine, a worker per fit its cores can run at once) or a running scheduler's "
+        "address (tcp://host:8786). Each origin then starts cold, where without a scheduler "
+        "each starts from the previous origin's draws; the same seed gives the same scores as "
+        "a cold start here. Needs the 'distributed' extra.")] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Directory to write backtest.csv (every origin, ally and month "
         "ahead), origins.csv (each fit's diagnostics) and scores.csv (by horizon, and all) "
@@ -913,7 +919,8 @@ def backtest_command(
         err.print(f"backtest of {len(months)} origin{'s' if len(months) > 1 else ''} "
                   f"({', '.join(months)}), {horizon} months ahead, {chains} chain"
                   f"{'s' if chains > 1 else ''} × {draws} "
-                  f"draws each", soft_wrap=True)
+                  f"draws each" + (f", on the scheduler {_escape(scheduler)}" if scheduler
+                                   else ""), soft_wrap=True)
 
         def said(row: dict) -> None:
             status = "converged" if row["converged"] else "[yellow]NOT converged[/]"
@@ -925,8 +932,9 @@ def backtest_command(
         chosen = str(inputs.spec_path) if inputs.spec_path is not None else spec
         try:
             result = backtest(panel, months, chosen, horizon=horizon, draws=draws, tune=tune,
-                              chains=chains, seed=seed, progress=err.is_terminal,
-                              on_origin=said)
+                              chains=chains, seed=seed,
+                              progress=err.is_terminal and scheduler is None,
+                              scheduler=scheduler, on_origin=said)
         except InputError as exc:
             if origins is not None or exc.parameter != "origins":
                 raise

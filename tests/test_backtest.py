@@ -340,3 +340,48 @@ def test_a_backtest_fits_each_origin_on_its_past_and_repeats_with_its_seed():
     assert scores["n"].tolist() == [3, 3] and np.isfinite(scores["crps_skill"]).all()
     # its seeds are drawn from the backtest's: the same seed, the same draws and scores
     pd.testing.assert_frame_equal(run().table, table)
+
+
+def test_a_backtest_on_a_scheduler_scores_as_the_origins_fitted_cold_here():
+    """Each origin a Dask task of its own: the same seed gives the same table as the origins
+    fitted cold one after another in this process, whichever finishes first."""
+    distributed = pytest.importorskip("dask.distributed")
+    sim = forecast.simulate(n_allies=3, n_months=36, seed=7)
+    origins = [str(sim.panel.months[-6]), str(sim.panel.months[-3])]
+    kw = dict(horizon=3, draws=100, tune=100, chains=2, seed=3)
+    here = forecast.backtest(sim.panel, origins, warm_start=False, **kw)
+    seen = []
+    # a cluster of threads in this process: the tasks, their scattering and gathering are
+    # Dask's, without a worker process to start (forecast backtest --scheduler local's are)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        there = forecast.backtest(sim.panel, origins, scheduler=client,
+                                  on_origin=seen.append, **kw)
+        assert client.status == "running"  # a client the caller made is left open
+    pd.testing.assert_frame_equal(there.table, here.table)
+    pd.testing.assert_frame_equal(there.origins.drop(columns="sampling_s"),
+                                  here.origins.drop(columns="sampling_s"))
+    assert sorted(row["origin"] for row in seen) == origins
+    assert there.origins["origin"].tolist() == origins  # the origins' order, not the finish
+
+
+def test_a_scheduler_is_refused_clearly_before_any_fit(monkeypatch):
+    import sys
+
+    from forecast.scheduling import local_workers
+
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=5)
+    with pytest.raises(forecast.InputError, match="with a scheduler every origin is a task of "
+                       "its own") as err:
+        forecast.backtest(sim.panel, ["2015-06"], scheduler="local", warm_start=True)
+    assert err.value.parameter == "warm_start"
+    with pytest.raises(forecast.InputError, match='expected "local"') as err:
+        forecast.backtest(sim.panel, ["2015-06"], scheduler=42)
+    assert err.value.parameter == "scheduler"
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if not installed
+    with pytest.raises(forecast.InputError, match="'distributed' extra"):
+        forecast.backtest(sim.panel, ["2015-06"], scheduler="local")
+    # a fit is a worker: its chains have a core each where there are enough
+    assert [local_workers(4, c) for c in (1, 2, 4, 7, 8, 16)] == [1, 1, 1, 1, 2, 4]
+    assert local_workers(1, 2) == 2

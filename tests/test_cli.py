@@ -1877,3 +1877,23 @@ def test_backtest_refuses_bad_input_with_exit_2_before_any_fit(data_dir, tmp_pat
     assert "option '--count', value 2: the origin 2014-01, chosen by --count 2 and --every 23: " \
         "the panel cut at this origin cannot be fitted" in result.output
     assert "--origins'" not in result.output
+
+
+def test_backtest_says_which_scheduler_it_could_not_use(data_dir, monkeypatch):
+    """--scheduler: an address where no scheduler answers, or Dask not installed, is exit 2
+    naming the option, before any fit."""
+    import sys
+
+    import forecast.scheduling
+
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(forecast.scheduling, "CONNECT_TIMEOUT_S", 1)
+    args = ("backtest", "--data", str(data_dir), "--count", "1", "--horizon", "3")
+    result = _cli(*args, "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2, result.output
+    assert "option '--scheduler', value 'tcp://127.0.0.1:9': no scheduler answered there" \
+        in result.output and "Traceback" not in result.output
+    assert "origin 20" not in result.output  # no origin was fitted
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    result = _cli(*args, "--scheduler", "local")
+    assert result.exit_code == 2 and "'distributed' extra" in result.output, result.output

@@ -18,7 +18,7 @@ MODEL = {"spec", "design", "recursion", "likelihood", "model", "simulate"}
 INFERENCE = {"backend", "cfuncs", "convergence", "diagnostics", "inference", "results", "compiled",
              "precompile"}
 OUTPUTS = {"forecasting", "scenarios", "attribution", "plots", "comparison", "pointwise",
-           "pareto", "backtest"}
+           "pareto", "backtest", "scheduling"}
 OPERATIONS = {"runs", "runfiles", "manifest", "report", "monthly"}
 TOP = {"cli", "__main__", "__init__"}
 
