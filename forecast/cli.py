@@ -100,11 +100,23 @@ app = typer.Typer(
 #: the type column of a flag's help: empty (typer shows "<bool>", which reads as if the flag
 #: took a value)
 _FLAG = ""
+
+
+def _given_path(value: "str | Path") -> Path:
+    """A path option's value, refused when empty: ``Path("")`` is the current directory,
+    which a user who typed ``--data ''`` (an unset variable) did not mean."""
+    if not str(value).strip():
+        raise typer.BadParameter("an empty path: expected a directory ('.' for the current "
+                                 "one)")
+    return Path(value)
+
+
 DataOpt = Annotated[Optional[Path], typer.Option(
     "--data", help="Directory with observations.csv (or .parquet, .pq), signals.toml and optionally "
     "events.csv (or .parquet, .pq). Default: the embedded dataset (the repository's data/, "
-    "or the installed package's copy).", file_okay=False)]
-OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.")]
+    "or the installed package's copy).", parser=_given_path)]
+OutOpt = Annotated[Path, typer.Option("--out", help="Run registry directory.",
+                                      parser=_given_path)]
 SpecOpt = Annotated[str, typer.Option(help="Shipped spec name or path to a spec .toml.")]
 
 

@@ -344,7 +344,10 @@ def resolve_inputs(data: Path | None, spec: str = "default",
                              "expected exactly one", file=str(data))
         obs, cat = found[0], data / "signals.toml"
         if not cat.is_file():
-            raise InputError("no catalog: expected signals.toml in the data directory",
+            others = _found(data, "signals")
+            hint = (f"; found {', '.join(others)}, not read: the catalog is read only as "
+                    "signals.toml, a TOML file" if others else "")
+            raise InputError("no catalog: expected signals.toml in the data directory" + hint,
                              file=str(data))
         from forecast.loading import event_log_in
         events = event_log_in(data)
@@ -370,7 +373,8 @@ def _found(directory: Path, stem: str) -> list[str]:
             return f"{p.name} (a link to nothing)"
         if p.is_dir():
             return f"{p.name} (a folder)"
-        if p.suffix != p.suffix.lower() and p.suffix.lower() in (".csv", ".parquet", ".pq"):
+        if p.suffix != p.suffix.lower() and p.suffix.lower() in (".csv", ".parquet", ".pq",
+                                                                 ".toml"):
             return f"{p.name} (read only as {p.stem}{p.suffix.lower()}: rename it)"
         return p.name
     return sorted(what(p) for p in directory.glob(f"{stem}.*"))

@@ -335,6 +335,9 @@ def test_a_library_error_names_each_option_as_typed():
     # was accepted: a run of 2999-12 fitted and published 973 years of empty months
     (["--month", "2999-12"], "option '--month', value '2999-12': after the current month, "),
     (["--data", "/no/such/dir"], "data directory not found"),
+    # an empty value (an unset variable) was the current directory, read without a word
+    (["--data", ""], "Invalid value for '--data': an empty path"),
+    (["--out", " "], "Invalid value for '--out': an empty path"),
     (["--spec", "nonexistent"], "unknown spec"),
     # said as the option typed, where it was "parameter 'spec'"
     (["--spec", "defualt"], "option '--spec', value 'defualt': unknown spec: expected one of "
@@ -600,6 +603,23 @@ def test_a_data_directory_without_its_event_log_is_named(tmp_path):
     said = " ".join(_cli("validate", "--data", str(data)).output.split())
     assert "there; found events.csv (a folder), not read: a CSV (UTF-8)" in said, said
     (data / "events.csv").rmdir()
+    # the catalog there but not readable as one: said what was found, not "no signals.toml"
+    (data / "signals.toml").rename(data / "kept.toml")
+    for make, seen in ((lambda p: p.mkdir(), "signals.toml (a folder)"),
+                       (lambda p: p.symlink_to(p), "signals.toml (a link to nothing)"),
+                       (lambda p: (data / "kept.toml").rename(data / "signals.TOML"),
+                        "signals.TOML (read only as signals.toml: rename it)")):
+        make(data / "signals.toml")
+        said = " ".join(_cli("validate", "--data", str(data)).output.split())
+        assert f"no catalog: expected signals.toml in the data directory; found {seen}, not " \
+            "read: the catalog is read only as signals.toml" in said, said
+        if (data / "signals.TOML").exists():
+            (data / "signals.TOML").rename(data / "kept.toml")
+        elif (data / "signals.toml").is_dir():
+            (data / "signals.toml").rmdir()
+        else:
+            (data / "signals.toml").unlink()
+    (data / "kept.toml").rename(data / "signals.toml")
     # a spec without drivers does not use the driver counted from events: no log needed
     static = tmp_path / "no_drivers.toml"
     static.write_text('description = "without drivers"\ndrivers = false\n')
