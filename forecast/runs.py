@@ -316,7 +316,8 @@ class PublishedRun:
         ------
         forecast.InputError
             When ``path`` has a run's name but no readable manifest: none, one that is not
-            JSON (truncated, not UTF-8), not an object, or whose ``settings`` is not an object;
+            JSON (truncated, not UTF-8), not an object, whose ``settings`` is not an object,
+            or in which a key the registry reads has another type (``"forced": "true"``);
             or it is no folder, or its manifest is another run's (:func:`other_runs_manifest`).
         """
         parsed = parse_run_name(path.name)
@@ -335,9 +336,33 @@ class PublishedRun:
         data = read_json_object(manifest)
         if "settings" in data:
             json_object(data["settings"], manifest, "settings")
+        _check_registry_keys(data, manifest)
         if other := other_runs_manifest(path, data):
             raise InputError(other, file=str(manifest))
         return cls(path=path, month=parsed[0], revision=parsed[1], manifest=data)
+
+
+#: the manifest's keys the registry reads (listing, choosing a baseline) and their JSON types:
+#: a run whose manifest gives another type is unreadable, never listed as sound (the string
+#: "true" for ``forced`` had read as not forced)
+_REGISTRY_KEYS = {("forced",): bool, ("converged",): bool, ("input_key",): str,
+                  ("settings", "preset"): str, ("settings", "spec_name"): str,
+                  ("settings", "spec_hash"): str, ("settings", "sampler"): str,
+                  ("settings", "chains"): int, ("settings", "draws"): int}
+
+
+def _check_registry_keys(manifest: Mapping, file: Path) -> None:
+    """Refuse a manifest in which a key the registry reads has another JSON type."""
+    kinds = {bool: "true or false", str: "text", int: "a whole number"}
+    for keys, kind in _REGISTRY_KEYS.items():
+        where: object = manifest
+        for key in keys:
+            where = where.get(key) if isinstance(where, Mapping) else None
+        if where is None:
+            continue  # absent: read as the registry's default (an older run's manifest)
+        if not isinstance(where, kind) or (kind is int and isinstance(where, bool)):
+            raise InputError(f"expected {kinds[kind]} for {'.'.join(keys)!r}, found "
+                             f"{json_kind(where)}", file=str(file))
 
 
 def other_runs_manifest(path: Path, manifest: Mapping) -> str | None:

@@ -497,10 +497,36 @@ def test_a_manifest_that_is_not_an_object_is_treated_like_a_truncated_one(tmp_pa
     assert "warning: 2026-03 is not listed:" in said and "manifest.json" in said, said
 
 
+@pytest.mark.parametrize("edit", [{"forced": "true"}, {"forced": "false"}, {"converged": "no"},
+                                  {"settings": {"draws": "1000"}}, {"settings": {"chains": True}},
+                                  {"input_key": 7}], ids=str)
+def test_a_key_the_registry_reads_in_another_type_makes_the_run_unreadable(tmp_path, edit):
+    """``"forced": "true"`` (a string) read as not forced: ``forecast list`` showed the run
+    as sound and ``forecast scenario`` chose it as its baseline, while the report refused
+    the same manifest. Now it is left out and named, as a truncated manifest is."""
+    from forecast.errors import InputError
+
+    reg = Registry(tmp_path)
+    _publish(reg, "2026-02", "k")
+    _publish(reg, "2026-03", "k3")
+    manifest = tmp_path / "2026-03" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    for key, value in edit.items():
+        if isinstance(value, dict):
+            data.setdefault(key, {}).update(value)
+        else:
+            data[key] = value
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="expected (true or false|text|a whole number) for "):
+        PublishedRun.load(tmp_path / "2026-03")
+    assert [r.name for r in reg.runs()] == ["2026-02"]
+    assert reg.reference().name == "2026-02"
+    assert [u.name for u in reg.unreadable()] == ["2026-03"]
+
+
 def test_list_reads_only_what_a_manifest_says_plainly(tmp_path):
-    """``"forced": "false"`` (a string) counted as forced, a ``run_on`` entry without its
-    draws crashed ``forecast list`` with KeyError, and a manifest that says nothing of
-    convergence was listed as converged."""
+    """A ``run_on`` entry without its draws crashed ``forecast list`` with KeyError, and a
+    manifest that says nothing of convergence was listed as converged."""
     from typer.testing import CliRunner
 
     from forecast.cli import app
@@ -509,7 +535,7 @@ def test_list_reads_only_what_a_manifest_says_plainly(tmp_path):
     _publish(reg, "2026-02", "k")
     manifest = tmp_path / "2026-02" / "manifest.json"
     data = json.loads(manifest.read_text())
-    data.update(forced="false", converged=True, run_on={"first_draws": 1000})
+    data.update(forced=False, converged=True, run_on={"first_draws": 1000})
     manifest.write_text(json.dumps(data))
     assert reg.runs()[0].forced is False
     result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)])
