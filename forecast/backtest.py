@@ -21,6 +21,7 @@ origins fitted cold one after another here.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -523,14 +524,23 @@ def _score_origin(panel: Panel, fit: Fit, month: str, fit_seed: int, fc_seed: in
     return _scored(panel, fc, month), row
 
 
+#: one origin's fit at a time in a process. PyTensor's configuration is the process's, and
+#: PyMC changes it for the length of a call (``cxx=""`` while it infers shapes): two fits
+#: in threads of one process (a Dask worker with several threads) could leave C compiling
+#: switched off for every later compile of the process, as a test of two threaded workers
+#: did. A worker's further threads wait; the worker processes still fit side by side.
+_ONE_FIT_AT_A_TIME = threading.Lock()
+
+
 def _origin_task(panel: Panel, past: Panel, spec: ModelSpec, month: str, fit_seed: int,
                  fc_seed: int, horizon: int, draws: int, tune: int, chains: int,
                  warn: bool) -> tuple[pd.DataFrame, dict]:
     """One origin as a task of its own on a scheduler's worker: a cold fit (the worker's
     compiled graph reused across its tasks), its forecast and scores."""
-    fit = CompiledFitter(spec).fit(past, seed=fit_seed, draws=draws, tune=tune, chains=chains,
-                                   warn=warn)
-    return _score_origin(panel, fit, month, fit_seed, fc_seed, horizon)
+    with _ONE_FIT_AT_A_TIME:
+        fit = CompiledFitter(spec).fit(past, seed=fit_seed, draws=draws, tune=tune,
+                                       chains=chains, warn=warn)
+        return _score_origin(panel, fit, month, fit_seed, fc_seed, horizon)
 
 
 def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "default", *,

@@ -346,6 +346,9 @@ def test_a_backtest_on_a_scheduler_scores_as_the_origins_fitted_cold_here():
     """Each origin a Dask task of its own: the same seed gives the same table as the origins
     fitted cold one after another in this process, whichever finishes first."""
     distributed = pytest.importorskip("dask.distributed")
+    import pytensor
+
+    cxx = pytensor.config.cxx
     sim = forecast.simulate(n_allies=3, n_months=36, seed=7)
     origins = [str(sim.panel.months[-6]), str(sim.panel.months[-3])]
     kw = dict(horizon=3, draws=100, tune=100, chains=2, seed=3)
@@ -364,6 +367,10 @@ def test_a_backtest_on_a_scheduler_scores_as_the_origins_fitted_cold_here():
                                   here.origins.drop(columns="sampling_s"))
     assert sorted(row["origin"] for row in seen) == origins
     assert there.origins["origin"].tolist() == origins  # the origins' order, not the finish
+    # two workers that are threads of this process fitted one at a time: at once, PyMC's
+    # passing change of PyTensor's configuration (cxx="") was once left in place, and every
+    # later compile of the process ran without C (an ADVI fit then failed)
+    assert pytensor.config.cxx == cxx
 
 
 def test_a_scheduler_is_refused_clearly_before_any_fit(monkeypatch):

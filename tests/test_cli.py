@@ -318,8 +318,8 @@ def test_a_library_error_names_each_option_as_typed():
     from forecast.errors import InputError
 
     options = {"chains", "count", "data", "draws", "every", "force", "horizon", "month",
-               "origins", "out", "output", "quick", "run", "sampler", "scenario", "seed",
-               "spec", "tune"}  # every command's, by hand
+               "origins", "out", "output", "quick", "run", "sampler", "scenario", "scheduler",
+               "seed", "spec", "tune"}  # every command's, by hand
     assert options == {o[2:] for c in get_command(app).commands.values() for p in c.params
                        for o in p.opts if o.startswith("--")}
     for name in options:
