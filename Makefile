@@ -45,9 +45,12 @@ forecast: $(STAMP)
 # their tests are skipped.
 GPU_STAMP := $(VENV)/.installed-gpu
 $(GPU_STAMP): $(STAMP)
+	( $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e ".[dev,distributed]" \
+	  || $(BIN)/python -m pip install --quiet -e ".[dev,distributed]" ) \
+	|| echo ">> the distributed extra (dask) could not be installed: its tests are skipped"
 	( $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e ".[dev,gpu,distributed]" \
 	  || $(BIN)/python -m pip install --quiet -e ".[dev,gpu,distributed]" ) \
-	|| echo ">> the gpu and distributed extras could not be installed: their tests are skipped"
+	|| echo ">> the gpu extra (jax, numpyro) could not be installed: its tests are skipped"
 	touch $(GPU_STAMP)
 
 # The suite CI runs: everything but the tests marked slow (model recovery and calibration

@@ -576,14 +576,15 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
         have no terminal).
     warn
         Warn of each fit that fails the diagnostics (they are in :attr:`Backtest.origins`
-        either way).
+        either way). With a scheduler the warnings are the workers', not shown here.
     scheduler
         ``None`` (default): the origins one after another in this process. ``"local"``: each
         origin a task of a Dask cluster started on this machine for them; a scheduler's
         address (``tcp://host:8786``), or a ``dask.distributed.Client``: tasks of that
         scheduler's workers (:func:`forecast.scheduling.scheduler_client`; needs the
-        ``distributed`` extra). The same seed gives the same scores as ``warm_start=False``
-        without a scheduler.
+        ``distributed`` extra; its workers need the package, in this version, and fit one
+        origin at a time each: start them with ``dask worker ADDRESS --nthreads 1``). The same
+        seed gives the same scores as ``warm_start=False`` without a scheduler.
     on_origin
         Called with each origin's row of :attr:`Backtest.origins` once it is scored (e.g. to
         say how far a long backtest has come); with a scheduler, in the order the origins
@@ -621,7 +622,8 @@ def backtest(panel: Panel, origins: Sequence[str], spec: "str | ModelSpec" = "de
                              on_origin=on_origin)
     else:
         done = []
-        fits = CompiledFitter(spec).iter_fits(panels, warm_start=warm_start is not False,
+        fits = CompiledFitter(spec).iter_fits(panels, warm_start=bool(warm_start is None
+                                                                     or warm_start),
                                               seeds=fit_seeds, draws=draws, tune=tune,
                                               chains=chains, warn=warn, progress=progress)
         for month, fit, fit_seed, fc_seed in zip(months, fits, fit_seeds, fc_seeds):
@@ -655,5 +657,7 @@ def _on_scheduler(scheduler: Any, panel: Panel, panels: list[Panel], spec: Model
                 if on_origin is not None:
                     on_origin(dict(result[1]))
         finally:
-            client.cancel(futures)  # a task that failed, or Ctrl-C: the others stop too
+            # a task that failed, or Ctrl-C: the tasks not started are dropped (one that is
+            # fitting on a worker runs to its end), and the scattered panel is let go
+            client.cancel([*futures, whole])
         return [done[future.key] for future in futures]

@@ -18,7 +18,7 @@ from typing import Any
 from forecast.cfuncs import available_cores
 from forecast.errors import InputError
 
-__all__ = ["LOCAL", "local_workers", "scheduler_client"]
+__all__ = ["LOCAL", "check_workers", "local_workers", "scheduler_client"]
 
 #: the scheduler name that starts a cluster on this machine
 LOCAL = "local"
@@ -59,7 +59,8 @@ def scheduler_client(scheduler: Any, *, chains: int = 4) -> Iterator[Any]:
     ------
     InputError
         Dask's distributed scheduler is not installed, the scheduler is neither of the above,
-        or no scheduler answered at the address.
+        no scheduler answered at the address, or its workers cannot run the tasks
+        (:func:`check_workers`).
 
     Examples
     --------
@@ -68,12 +69,13 @@ def scheduler_client(scheduler: Any, *, chains: int = 4) -> Iterator[Any]:
     3
     """
     if hasattr(scheduler, "submit") and hasattr(scheduler, "gather"):
+        check_workers(scheduler)
         yield scheduler
         return
     if not isinstance(scheduler, str) or not scheduler.strip():
-        raise InputError('expected "local" (a cluster on this machine) or a scheduler\'s '
-                         "address, e.g. tcp://10.0.0.5:8786", parameter="scheduler",
-                         value=repr(scheduler))
+        raise InputError('expected "local" (a cluster on this machine), a scheduler\'s '
+                         "address, e.g. tcp://10.0.0.5:8786, or a dask.distributed.Client",
+                         parameter="scheduler", value=repr(scheduler))
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
@@ -81,17 +83,55 @@ def scheduler_client(scheduler: Any, *, chains: int = 4) -> Iterator[Any]:
                          "installed: expected the package's 'distributed' extra (pip install "
                          "'forecast[distributed]'), or no scheduler", parameter="scheduler",
                          value=scheduler) from None
-    if scheduler == LOCAL:
+    if scheduler.strip().lower() == LOCAL:
         with LocalCluster(n_workers=local_workers(chains), threads_per_worker=1,
                           processes=True, dashboard_address=None,
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                          silence_logs=logging.ERROR) as cluster, \
+                Client(cluster) as client:
             yield client
         return
     try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        client = Client(scheduler.strip(), timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"no scheduler answered there ({exc}); expected the address of a "
                          "running dask scheduler, or \"local\"", parameter="scheduler",
                          value=scheduler) from None
     with client:
+        check_workers(client)
         yield client
+
+
+def check_workers(client: Any) -> None:
+    """Refuse a scheduler whose workers cannot run the package's tasks as this process
+    would: none at all (the tasks would wait for ever), or a worker without the package or
+    with another version of it (a traceback from unpickling, or other draws).
+
+    Raises
+    ------
+    InputError
+        Naming the scheduler and the first worker at fault.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    # a function of the standard library, so that a worker without the package can run it
+    found = client.run(version, "forecast", on_error="return")
+    if not found:
+        raise InputError("the scheduler has no workers: expected workers started with the "
+                         "package installed (dask worker ADDRESS --nthreads 1)",
+                         parameter="scheduler", value=_address(client))
+    try:
+        ours = version("forecast")
+    except PackageNotFoundError:  # run from a checkout, not installed: nothing to compare
+        return
+    for worker, theirs in sorted(found.items()):
+        if theirs != ours:
+            what = ("does not have the package" if isinstance(theirs, Exception)
+                    else f"has forecast {theirs}")
+            raise InputError(f"worker {worker} {what}: expected forecast {ours} on every "
+                             "worker, as here", parameter="scheduler",
+                             value=_address(client))
+
+
+def _address(client: Any) -> str:
+    """The scheduler's address, for a message."""
+    return str(getattr(getattr(client, "scheduler", None), "address", None) or client)

@@ -371,6 +371,10 @@ def test_a_backtest_on_a_scheduler_scores_as_the_origins_fitted_cold_here():
     # passing change of PyTensor's configuration (cxx="") was once left in place, and every
     # later compile of the process ran without C (an ADVI fit then failed)
     assert pytensor.config.cxx == cxx
+    # "local": a cluster of worker processes started and closed by the backtest (the path of
+    # forecast backtest --scheduler local; it once failed for want of a default client)
+    local = forecast.backtest(sim.panel, origins, scheduler=" LOCAL", **kw)
+    pd.testing.assert_frame_equal(local.table, here.table)
 
 
 def test_a_scheduler_is_refused_clearly_before_any_fit(monkeypatch):
@@ -392,3 +396,48 @@ def test_a_scheduler_is_refused_clearly_before_any_fit(monkeypatch):
     # a fit is a worker: its chains have a core each where there are enough
     assert [local_workers(4, c) for c in (1, 2, 4, 7, 8, 16)] == [1, 1, 1, 1, 2, 4]
     assert local_workers(1, 2) == 2
+
+
+def test_workers_that_cannot_run_the_tasks_are_refused_by_name():
+    """A worker without the package gave a traceback from unpickling, one of another
+    version other draws, and a scheduler without workers a backtest that never ended."""
+    from importlib.metadata import version
+
+    from forecast.scheduling import check_workers
+
+    class Client:  # what check_workers asks of a dask.distributed.Client
+        def __init__(self, found):
+            self.found, self.scheduler = found, type("rpc", (), {"address": "tcp://s:8786"})
+
+        def run(self, function, *args, on_error):
+            assert on_error == "return" and function(*args) == version("forecast")
+            return self.found
+
+    ours = version("forecast")
+    check_workers(Client({"tcp://a:1": ours, "tcp://b:1": ours}))
+    for found, said in (({}, "the scheduler has no workers"),
+                        ({"tcp://a:1": ours, "tcp://b:1": ModuleNotFoundError("forecast")},
+                         "worker tcp://b:1 does not have the package"),
+                        ({"tcp://a:1": "0.0.1"}, "worker tcp://a:1 has forecast 0.0.1: expected "
+                         f"forecast {ours} on every worker")):
+        with pytest.raises(forecast.InputError, match=said) as err:
+            check_workers(Client(found))
+        assert (err.value.parameter, err.value.value) == ("scheduler", "tcp://s:8786")
+
+
+def test_a_false_warm_start_of_any_kind_starts_cold(monkeypatch):
+    """``warm_start=np.False_`` (or 0) started warm once None became the default."""
+    from forecast.compiled import CompiledFitter
+
+    seen = []
+
+    def iter_fits(self, panels, *, warm_start, **kw):
+        seen.append(warm_start)
+        raise StopIteration  # no fit needed: what was asked for is the point
+
+    monkeypatch.setattr(CompiledFitter, "iter_fits", iter_fits)
+    sim = forecast.simulate(n_allies=3, n_months=24, seed=5)
+    for warm in (np.False_, 0, False, None, True, np.True_):
+        with pytest.raises((StopIteration, RuntimeError)):
+            forecast.backtest(sim.panel, ["2015-06"], warm_start=warm)
+    assert seen == [False, False, False, True, True, True]
