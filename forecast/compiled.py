@@ -98,8 +98,9 @@ def model_key(design: Design, spec: ModelSpec) -> tuple:
         # drift has a year dimension
         len(design.years) if design.drift_signals or spec.outcome_drift else None,
         tuple(design.drift_signals),
-        # "auto" centres a signal's intercept offsets by its events: part of the graph
-        None if geometry is None else tuple(bool(c) for c in geometry),
+        # "auto" and "auto_polar" choose a signal's intercept geometry by its events: part of
+        # the graph
+        None if geometry is None else tuple(str(c) for c in geometry),
     )
     return (spec.hash(), structure, baked)
 

@@ -27,8 +27,8 @@ from forecast.likelihood import negbin_observed
 from forecast.recursion import ar1_filter
 from forecast.spec import ModelSpec
 
-__all__ = ["build_model", "ally_offsets", "between_ally_sd", "fix_lengths", "GROWING_DIMS",
-           "LATENT", "OBSERVED_OUTCOME"]
+__all__ = ["build_model", "ally_offsets", "between_ally_sd", "fix_lengths", "polar_offsets",
+           "GROWING_DIMS", "LATENT", "OBSERVED_OUTCOME"]
 
 LATENT = "credibility"
 OBSERVED_OUTCOME = "outcome"
@@ -183,33 +183,69 @@ def _signed(name: str, signs: np.ndarray, abs_scale: float, free_scale: float, d
 
 
 def intercept_geometry(design: Design, spec: ModelSpec) -> np.ndarray | None:
-    """The geometry :func:`build_model` gives the allies' intercept offsets: one bool (centred)
-    per count or binary signal, in catalog order; ``None`` where there are no such offsets with
-    a spread (intercepts not per ally, no partial pooling, one ally, no such signal).
+    """The geometry :func:`build_model` gives the allies' intercept offsets: one of
+    ``"noncentred"``, ``"centred"`` and ``"polar"`` per count or binary signal, in catalog
+    order; ``None`` where there are no such offsets with a spread (intercepts not per ally, no
+    partial pooling, one ally, no such signal).
 
-    ``intercept_parameterisation``: ``"centred"`` all, ``"noncentred"`` none, ``"auto"`` each
-    signal of which every ally has at least ``spec.centred_intercept_events`` events
-    (:meth:`Design.intercept_events`; docs/decisions/0013).
+    ``intercept_parameterisation``: ``"noncentred"``, ``"centred"`` or ``"polar"`` for all;
+    ``"auto"`` centred and ``"auto_polar"`` polar for each signal of which every ally has at
+    least ``spec.centred_intercept_events`` events (:meth:`Design.intercept_events`), and
+    noncentred for the others (docs/decisions/0013, 0035).
 
     Examples
     --------
     >>> from forecast import load_default, load_spec, simulate
     >>> from forecast.design import make_design
     >>> panel = simulate(n_allies=3, n_months=24, seed=1).panel
-    >>> [intercept_geometry(make_design(panel, load_spec(name)), load_spec(name))
-    ...  for name in ("default", "unpooled")]     # noncentred by default; no spread unpooled
-    [array([False, False]), None]
+    >>> spec = load_spec("default")
+    >>> intercept_geometry(make_design(panel, spec), spec).tolist()   # few events a signal
+    ['noncentred', 'noncentred']
+    >>> print(intercept_geometry(make_design(panel, load_spec("unpooled")), load_spec("unpooled")))
+    None
     >>> auto = load_spec("default").model_copy(update={"intercept_parameterisation": "auto"})
-    >>> bool(intercept_geometry(make_design(load_default(), auto), auto).any())  # sparse counts
-    False
+    >>> intercept_geometry(make_design(load_default(), auto), auto).tolist()  # sparse counts
+    ['noncentred', 'noncentred', 'noncentred', 'noncentred']
     """
     own = np.flatnonzero(np.array(design.families_of) != "normal")
     if (spec.intercepts != "ally" or spec.pooling != "partial" or design.n_allies < 2
             or not own.size):
         return None
-    if spec.intercept_parameterisation == "auto":
-        return design.intercept_events()[:, own].min(axis=0) >= spec.centred_intercept_events
-    return np.full(own.size, spec.intercept_parameterisation == "centred")
+    kind = spec.intercept_parameterisation
+    if kind in ("auto", "auto_polar"):
+        informed = design.intercept_events()[:, own].min(axis=0) >= spec.centred_intercept_events
+        return np.where(informed, "centred" if kind == "auto" else "polar", "noncentred")
+    return np.full(own.size, kind)
+
+
+def polar_offsets(name: str, tau, dim: str):
+    """``ZeroSumNormal(τ)`` offsets over allies, one row per entry of ``dim`` (dims
+    ``(dim, "ally")``), sampled as a length and a direction.
+
+    An isotropic normal vector is its length times an independent direction. Over ``A``
+    allies the zero-sum offsets have ``A − 1`` free coordinates, so their squared length is
+    ``τ²·χ²(A−1)``, a ``Gamma((A−1)/2, 1/(2τ²))`` (``{name}_length2``, which the sampler moves
+    on the log scale), and their direction is a ``ZeroSumNormal(1)`` vector divided by its own
+    length (``{name}_direction``; that length is a coordinate no other quantity reads). Where
+    the data pin the offsets, the spread ``τ`` and the offsets' length are then two
+    coordinates the prior ties loosely, not the hyperbola ``τ·z = const`` of the non-centred
+    form; where the data say little, the length follows ``τ`` along a line in the log scale,
+    not into the centred form's funnel (docs/decisions/0035).
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model(coords={"ally": list("ABCDE"), "signal": ["s"]}):
+    ...     dev = polar_offsets("x", pm.math.constant([0.7]), "signal")
+    >>> draws = pm.draw(dev, draws=20000, random_seed=1)
+    >>> bool(abs(draws.sum(axis=-1)).max() < 1e-9), round(float(draws.std()), 2)  # 0.7·√(4/5)
+    (True, 0.63)
+    """
+    n_allies = len(pm.modelcontext(None).coords["ally"])
+    direction = pm.ZeroSumNormal(f"{name}_direction", sigma=1.0, dims=(dim, "ally"))
+    length2 = pm.Gamma(f"{name}_length2", alpha=(n_allies - 1) / 2.0, beta=0.5 / tau**2,
+                       dims=dim)
+    return pt.sqrt(length2 / (direction**2).sum(axis=1))[:, None] * direction
 
 
 def build_model(design: Design, spec: ModelSpec) -> pm.Model:
@@ -412,16 +448,35 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             if own.size:
                 model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
                 geometry = intercept_geometry(design, spec)
-                if geometry is not None and geometry.any():
+                if geometry is not None and (geometry == "polar").any():
+                    # a length and a direction (docs/decisions/0035); with "auto_polar" the
+                    # signals few events inform keep the non-centred form
+                    a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
+                                            dims="ally_intercept_signal")
+                    p = np.flatnonzero(geometry == "polar")
+                    n = np.flatnonzero(geometry != "polar")
+                    dim = "ally_intercept_signal"
+                    if n.size:
+                        dim = "polar_intercept_signal"
+                        model.add_coord(dim, [design.indicators[k] for k in own[p]])
+                        model.add_coord("noncentred_intercept_signal",
+                                        [design.indicators[k] for k in own[n]])
+                    dev = pt.zeros((A, own.size))
+                    dev = pt.set_subtensor(dev[:, p], polar_offsets("intercept", a_tau[p], dim).T)
+                    if n.size:
+                        z = ally_offsets("intercept_z", partial, "noncentred_intercept_signal")
+                        dev = pt.set_subtensor(dev[:, n], a_tau[n][None, :] * z)
+                elif geometry is not None and (geometry == "centred").any():
                     # centred: the offsets themselves, for intercepts that many events per
                     # ally inform (docs/decisions/0013)
                     a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
                                             dims="ally_intercept_signal")
-                    if geometry.all():
+                    if (geometry == "centred").all():
                         dev = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[:, None],
                                                dims=("ally_intercept_signal", "ally")).T
                     else:
-                        c, n = np.flatnonzero(geometry), np.flatnonzero(~geometry)
+                        c = np.flatnonzero(geometry == "centred")
+                        n = np.flatnonzero(geometry != "centred")
                         model.add_coord("centred_intercept_signal",
                                         [design.indicators[k] for k in own[c]])
                         model.add_coord("noncentred_intercept_signal",

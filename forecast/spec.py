@@ -175,16 +175,20 @@ class ModelSpec(BaseModel):
         "share seen to near it (docs/decisions/0032)")
     parameterisation: Literal["noncentred", "centred"] = Field(
         "noncentred", description="Latent-state geometry (see docs/decisions)")
-    intercept_parameterisation: Literal["noncentred", "centred", "auto"] = Field(
-        "noncentred", description="Geometry of the allies' count and binary intercept "
-        "offsets around intercept_mu: noncentred, τ·z with z ~ ZeroSumNormal(1); centred, the "
-        "offsets ~ ZeroSumNormal(τ) themselves; auto, centred for each signal of which every "
-        "ally has at least centred_intercept_events events (Design.intercept_events) and "
-        "noncentred for the others. Centred lowered R-hat and raised the spread's "
-        "ESS where every ally has many events of each signal (simulated panels) and diverges "
-        "where events are few, as in the embedded data; auto diverged more than either on a "
-        "new catalog where it centred one signal of two (docs/decisions/0013). With one ally "
-        "or pooling = \"none\" there is no spread and the offsets stay as they are")
+    intercept_parameterisation: Literal["noncentred", "centred", "auto", "polar",
+                                        "auto_polar"] = Field(
+        "auto_polar", description="Geometry of the allies' count and binary intercept "
+        "offsets around intercept_mu (the same ZeroSumNormal(τ) prior in each): noncentred, "
+        "τ·z with z ~ ZeroSumNormal(1); centred, the offsets themselves; polar, their length "
+        "(squared: τ²·χ²(allies − 1)) and their direction (a ZeroSumNormal(1) vector over its "
+        "length); auto and auto_polar, centred or polar for each signal of which every ally "
+        "has at least centred_intercept_events events (Design.intercept_events) and "
+        "noncentred for the others. Centred diverges where events are few, as in the "
+        "embedded data, and auto diverged more than noncentred on a new catalog "
+        "(docs/decisions/0013); auto_polar took that catalog's divergences in 24 fits from "
+        "19 to 2, while polar for every signal left a chain stuck on the embedded data's "
+        "sparse counts (docs/decisions/0035). With one ally or pooling = \"none\" there is "
+        "no spread and the offsets stay as they are")
     intercept_mu_coordinates: Literal["panel_level", "direct"] = Field(
         "panel_level", description="The coordinates in which the sampler moves the pooled "
         "count and binary intercepts (with intercept_reference = \"zero\" and a learnt "
@@ -197,8 +201,9 @@ class ModelSpec(BaseModel):
         "of 12 fits from 17 to 7 and their least bulk ESS from a median of 652 to 824 "
         "(docs/decisions/0033)")
     centred_intercept_events: int = Field(
-        50, ge=1, description="With intercept_parameterisation = \"auto\": the fewest events "
-        "of a signal, in every ally, for its intercept offsets to be centred (in the embedded "
+        50, ge=1, description="With intercept_parameterisation = \"auto\" or \"auto_polar\": "
+        "the fewest events of a signal, in every ally, for its intercept offsets to be "
+        "centred or polar (in the embedded "
         "data the best-informed signal, exercise_tempo, has 20 in its sparsest ally; "
         "summit_tempo 17, spending_pledges 1, rival_arms 0; in the simulated panels that "
         "centred offsets helped, 74 and more)")
@@ -234,7 +239,8 @@ class ModelSpec(BaseModel):
             if self.driver_effects == "pooled":
                 out.append('driver_effects = "pooled" needs pooling = "partial" (with pooling '
                            '= "none" there is no population to pool around)')
-            if self.intercept_parameterisation != "noncentred":
+            # "auto" and "auto_polar" choose by the panel's events where there is a spread
+            if self.intercept_parameterisation in ("centred", "polar"):
                 out.append(f'intercept_parameterisation = "{self.intercept_parameterisation}" '
                            'needs pooling = "partial" (with pooling = "none" the intercepts '
                            'have no spread to centre)')

@@ -39,9 +39,12 @@ def test_the_key_follows_the_data_chosen_intercept_geometry(panels):
         else b for fam, b in design.families.items()})
     # the simulated indicators with intercept offsets are its count signals
     assert [k for k, f in enumerate(design.families_of) if f != "normal"] == counts
-    assert not intercept_geometry(design, spec).any()
-    assert intercept_geometry(dense, spec).all()
+    assert (intercept_geometry(design, spec) == "noncentred").all()
+    assert (intercept_geometry(dense, spec) == "centred").all()
     assert model_key(design, spec) != model_key(dense, spec)
+    polar = spec.model_copy(update={"intercept_parameterisation": "auto_polar"})
+    assert (intercept_geometry(dense, polar) == "polar").all()
+    assert len({model_key(dense, spec), model_key(dense, polar), model_key(design, polar)}) == 3
 
 
 def test_intercept_events_count_what_pins_each_intercept():
