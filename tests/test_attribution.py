@@ -292,11 +292,17 @@ def _drop(panel: Panel, ally: str, signal: str, period: str) -> Panel:
 def test_psis_agrees_with_exact_refit():
     """Issue 5 acceptance: the fast method (PSIS reweighting) and an exact refit without the
     signal's newest observation agree within TOLERANCE. The observation checked is the one the
-    fast method finds most influential among those it can reweight reliably (Pareto k < 0.7);
-    measured: PSIS 0.075 vs exact 0.110 (joint statements, ally A02)."""
+    fast method finds most influential among those it can reweight reliably (Pareto k < 0.7).
+
+    Both fits at the default 4 x 1000 draws. At 500 x 2 the check passed or failed by chance:
+    the exact refit's own Monte Carlo error and PSIS's with 1 000 draws put the difference for
+    exercise_tempo, A02, at 0.063, 0.13 and 0.105 over seeds 43-45, and at 0.18, 0.14 and 0.08
+    with the intercept offsets of docs/decisions/0035 (the same posterior). At 4 x 1000
+    (2026-12-06): PSIS -0.118 vs exact -0.119 (exercise_tempo, A01); with the non-centred
+    offsets 0.160 vs 0.122 (A00)."""
     params = forecast.SimulationParameters(count_intercept=1.5)  # informative counts
     sim = forecast.simulate(n_allies=3, n_months=36, missing=0.0, params=params, seed=43)
-    kw = dict(draws=500, tune=500, chains=2, seed=43, warn=False)
+    kw = dict(draws=1000, tune=1000, chains=4, seed=43, warn=False)
     full = forecast.fit(sim.panel, **kw)
     last = full.design.periods[-1]
     tab = attribution(full)
@@ -319,4 +325,4 @@ def test_psis_agrees_with_exact_refit():
     assert abs(exact) > TOLERANCE / 2
     assert np.sign(row["contribution"]) == np.sign(exact)
     ll, n = removal_loglik(full, 0, "exercise_tempo", full.design.n_periods - 1)
-    assert n == 1 and ll.shape == (1000,) and np.isfinite(ll).all()
+    assert n == 1 and ll.shape == (4000,) and np.isfinite(ll).all()
