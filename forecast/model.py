@@ -201,7 +201,8 @@ def intercept_geometry(design: Design, spec: ModelSpec) -> np.ndarray | None:
     >>> spec = load_spec("default")
     >>> intercept_geometry(make_design(panel, spec), spec).tolist()   # few events a signal
     ['noncentred', 'noncentred']
-    >>> print(intercept_geometry(make_design(panel, load_spec("unpooled")), load_spec("unpooled")))
+    >>> unpooled = load_spec("unpooled")
+    >>> print(intercept_geometry(make_design(panel, unpooled), unpooled))
     None
     >>> auto = load_spec("default").model_copy(update={"intercept_parameterisation": "auto"})
     >>> intercept_geometry(make_design(load_default(), auto), auto).tolist()  # sparse counts
@@ -448,44 +449,32 @@ def build_model(design: Design, spec: ModelSpec) -> pm.Model:
             if own.size:
                 model.add_coord("ally_intercept_signal", [design.indicators[k] for k in own])
                 geometry = intercept_geometry(design, spec)
-                if geometry is not None and (geometry == "polar").any():
-                    # a length and a direction (docs/decisions/0035); with "auto_polar" the
-                    # signals few events inform keep the non-centred form
+                if geometry is not None and (geometry != "noncentred").any():
+                    # centred, the offsets themselves (docs/decisions/0013), or polar, a
+                    # length and a direction (0035), for intercepts that many events per ally
+                    # inform; with "auto" or "auto_polar" the signals few events inform keep
+                    # the non-centred form
+                    kind = "polar" if (geometry == "polar").any() else "centred"
                     a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
                                             dims="ally_intercept_signal")
-                    p = np.flatnonzero(geometry == "polar")
-                    n = np.flatnonzero(geometry != "polar")
+                    k = np.flatnonzero(geometry == kind)
+                    n = np.flatnonzero(geometry != kind)
                     dim = "ally_intercept_signal"
                     if n.size:
-                        dim = "polar_intercept_signal"
-                        model.add_coord(dim, [design.indicators[k] for k in own[p]])
+                        dim = f"{kind}_intercept_signal"
+                        model.add_coord(dim, [design.indicators[j] for j in own[k]])
                         model.add_coord("noncentred_intercept_signal",
-                                        [design.indicators[k] for k in own[n]])
-                    dev = pt.zeros((A, own.size))
-                    dev = pt.set_subtensor(dev[:, p], polar_offsets("intercept", a_tau[p], dim).T)
-                    if n.size:
-                        z = ally_offsets("intercept_z", partial, "noncentred_intercept_signal")
-                        dev = pt.set_subtensor(dev[:, n], a_tau[n][None, :] * z)
-                elif geometry is not None and (geometry == "centred").any():
-                    # centred: the offsets themselves, for intercepts that many events per
-                    # ally inform (docs/decisions/0013)
-                    a_tau = between_ally_sd("intercept_tau", pr.intercept_pooling_scale,
-                                            dims="ally_intercept_signal")
-                    if (geometry == "centred").all():
-                        dev = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[:, None],
-                                               dims=("ally_intercept_signal", "ally")).T
+                                        [design.indicators[j] for j in own[n]])
+                    tau_k = a_tau[k] if n.size else a_tau
+                    if kind == "polar":
+                        part = polar_offsets("intercept", tau_k, dim)
                     else:
-                        c = np.flatnonzero(geometry == "centred")
-                        n = np.flatnonzero(geometry != "centred")
-                        model.add_coord("centred_intercept_signal",
-                                        [design.indicators[k] for k in own[c]])
-                        model.add_coord("noncentred_intercept_signal",
-                                        [design.indicators[k] for k in own[n]])
-                        dev_c = pm.ZeroSumNormal("intercept_dev", sigma=a_tau[c][:, None],
-                                                 dims=("centred_intercept_signal", "ally")).T
+                        part = pm.ZeroSumNormal("intercept_dev", sigma=tau_k[:, None],
+                                                dims=(dim, "ally"))
+                    dev = part.T
+                    if n.size:
+                        dev = pt.set_subtensor(pt.zeros((A, own.size))[:, k], dev)
                         z = ally_offsets("intercept_z", partial, "noncentred_intercept_signal")
-                        dev = pt.zeros((A, own.size))
-                        dev = pt.set_subtensor(dev[:, c], dev_c)
                         dev = pt.set_subtensor(dev[:, n], a_tau[n][None, :] * z)
                 else:
                     z = ally_offsets("intercept_z", partial, "ally_intercept_signal")

@@ -187,7 +187,8 @@ class Fit:
         post = self.posterior
         if var_names is None:
             var_names = [v for v, da in post.data_vars.items()
-                         if "period" not in da.dims and not v.endswith(("_z", "_dev", "_direction", "_length2"))
+                         if "period" not in da.dims
+                         and not v.endswith(("_z", "_dev", "_direction", "_length2"))
                          and v not in ("state_innovation", "factor_innovation")]
         var_names = as_names(var_names, "posterior's quantity names", "var_names")
         if not var_names:

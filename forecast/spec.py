@@ -179,14 +179,14 @@ class ModelSpec(BaseModel):
                                         "auto_polar"] = Field(
         "auto_polar", description="Geometry of the allies' count and binary intercept "
         "offsets around intercept_mu (the same ZeroSumNormal(τ) prior in each): noncentred, "
-        "τ·z with z ~ ZeroSumNormal(1); centred, the offsets themselves; polar, their length "
-        "(squared: τ²·χ²(allies − 1)) and their direction (a ZeroSumNormal(1) vector over its "
-        "length); auto and auto_polar, centred or polar for each signal of which every ally "
-        "has at least centred_intercept_events events (Design.intercept_events) and "
-        "noncentred for the others. Centred diverges where events are few, as in the "
+        "τ·z with z ~ ZeroSumNormal(1); centred, the offsets themselves; polar, their "
+        "length (squared: τ²·χ²(allies − 1)) and their direction (a ZeroSumNormal(1) vector "
+        "over its length); auto and auto_polar, centred or polar for each signal of which "
+        "every ally has at least centred_intercept_events events "
+        "(Design.intercept_events) and noncentred for the others. Centred diverges where events are few, as in the "
         "embedded data, and auto diverged more than noncentred on a new catalog "
         "(docs/decisions/0013); auto_polar took that catalog's divergences in 24 fits from "
-        "19 to 2, while polar for every signal left a chain stuck on the embedded data's "
+        "19 to 7, while polar for every signal left a chain stuck on the embedded data's "
         "sparse counts (docs/decisions/0035). With one ally or pooling = \"none\" there is "
         "no spread and the offsets stay as they are")
     intercept_mu_coordinates: Literal["panel_level", "direct"] = Field(
